@@ -1,0 +1,22 @@
+"""The `harvester` command: one front door for every job."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from . import basic
+from .common import config_option
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="harvester")
+@config_option
+@click.pass_context
+def main(ctx: click.Context, config_file: str | None) -> None:
+    """Verzamel, classificeer, beoordeel en exporteer #innoverheid-ideeën."""
+    ctx.obj = {"config_file": config_file}
+
+
+for command in (basic.init, basic.status, basic.posts):
+    main.add_command(command)

@@ -1,0 +1,64 @@
+"""init, status, posts: looking after and looking into the database."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import click
+
+from .common import open_store, with_config
+
+
+@click.command()
+@with_config
+def init(config) -> None:
+    """Maak de database aan of werk het schema bij (veilig om te herhalen)."""
+    with open_store(config) as store:
+        for source in config.sources:
+            store.sources.sync(source.name, source.type, source.location)
+        click.echo(f"Database {config.db_path} is klaar (schemaversie {store.schema_version}, "
+                   f"{len(config.sources)} bronnen).")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Eén JSON-document in plaats van een tabel.")
+@with_config
+def status(config, as_json: bool) -> None:
+    """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout."""
+    with open_store(config) as store:
+        rows = store.runs.status()
+    if as_json:
+        click.echo(json.dumps({"sources": [dataclasses.asdict(r) for r in rows]}, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("Nog geen bronnen in de database: draai eerst `harvester init` of `harvester collect`.")
+        return
+    for r in rows:
+        state = "weg (410)" if r.gone else (r.last_run_status or "nog niet gedraaid")
+        click.echo(f"{r.name} [{r.type}] {r.url}")
+        click.echo(f"  laatste run: {r.last_run_at or '-'} ({state}), laatste succes: {r.last_success_at or '-'}, "
+                   f"nieuw: {r.new_in_last_run}, fouten op rij: {r.consecutive_failures}")
+        if r.auth_required:
+            click.echo("  token nodig: deze instance vraagt om een ingelogde gebruiker")
+        if r.ratelimit_remaining is not None:
+            click.echo(f"  rate limit: nog {r.ratelimit_remaining} verzoeken, reset {r.ratelimit_reset}")
+        if r.last_error:
+            click.echo(f"  laatste fout: {r.last_error}")
+
+
+@click.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Hoeveel posts.")
+@click.option("--json", "as_json", is_flag=True, help="Eén JSON-lijst.")
+@with_config
+def posts(config, limit: int, as_json: bool) -> None:
+    """Toon de nieuwste opgeslagen posts."""
+    with open_store(config) as store:
+        rows = store.posts.latest(limit)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        first_line = (r.title or r.text).split("\n", 1)[0]
+        click.echo(f"{r.id}\t{r.published_at or '-'}\t{r.author or '-'}\t{','.join(r.sources)}\t{first_line[:100]}")
+

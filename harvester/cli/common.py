@@ -1,0 +1,60 @@
+"""What every command shares: the --config option, opening the store, clean error exits."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+
+import click
+
+from ..config import Config, ConfigError, load_config
+from ..store import Store, StoreError
+
+# exit statuses, documented in the README
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+config_option = click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), default=None,
+    help="Configuratiebestand (standaard $HARVESTER_CONFIG, anders config/harvester.toml).",
+)
+
+
+def with_config(command: Callable) -> Callable:
+    """Add --config to a command and hand it the loaded, validated Config.
+
+    `harvester --config X cmd` and `harvester cmd --config X` both work; the latter wins.
+    A bad config ends the command with one line on stderr and exit status 2, never a traceback.
+    """
+
+    @config_option
+    @functools.wraps(command)
+    def wrapper(*args, config_file: str | None, **kwargs):
+        ctx = click.get_current_context()
+        config_file = config_file or (ctx.obj or {}).get("config_file")
+        try:
+            config = load_config(config_file)
+        except ConfigError as e:
+            fail(f"configuratiefout: {e}", EXIT_USAGE)
+        return command(*args, config=config, **kwargs)
+
+    return wrapper
+
+
+def open_store(config: Config) -> Store:
+    """The configured database, created or migrated as needed."""
+    try:
+        return Store(config.db_path)
+    except StoreError as e:
+        fail(f"databasefout: {e}", EXIT_USAGE)
+
+
+def fail(message: str, status: int = EXIT_FAILED) -> None:
+    click.echo(message, err=True)
+    sys.exit(status)
+
+
+def interactive() -> bool:
+    """Progress bars only on a terminal; logs and cron get plain lines."""
+    return sys.stderr.isatty()

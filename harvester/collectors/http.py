@@ -1,0 +1,169 @@
+"""Polite HTTP for every collector: one User-Agent, timeouts, a size cap, retries, waiting on 429.
+
+Collectors get back either a complete `Response` (any status the caller has to judge, such as
+304, 404, 410 or 422) or a `FetchError` whose message says in Dutch what went wrong; they never
+see a half-read body or a raw httpx exception.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from .. import __version__
+from ..config import HarvestConfig
+from ..timeutil import parse_iso
+
+RETRY_STATUSES = {500, 502, 503, 504}
+PERMANENT_REDIRECTS = {301, 308}
+
+
+class FetchError(Exception):
+    """A request that did not give a usable response, even after retries."""
+
+
+class ResponseTooLarge(FetchError):
+    pass
+
+
+class RateLimited(FetchError):
+    """429 with a wait longer than we are willing to sit out in this run."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: str                      # after redirects
+    permanent_url: str | None     # set when every redirect on the way was permanent (301/308)
+
+
+def user_agent(contact: str) -> str:
+    return f"innoverheid-harvester/{__version__} (+{contact})"
+
+
+def seconds_until_reset(headers: httpx.Headers) -> float | None:
+    """How long a 429 asks us to wait: Retry-After, else Mastodon's X-RateLimit-Reset.
+
+    X-RateLimit-Reset is an absolute ISO 8601 time on the server's clock; measuring it against the
+    server's own `Date` header makes the wait right even when our clock is off.
+    """
+    retry_after = headers.get("retry-after")
+    if retry_after:
+        if retry_after.strip().isdigit():
+            return float(retry_after)
+        try:
+            return (parsedate_to_datetime(retry_after) - _server_now(headers)).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    reset = headers.get("x-ratelimit-reset")
+    if reset:
+        try:
+            return (parse_iso(reset) - _server_now(headers)).total_seconds()
+        except ValueError:
+            return None
+    return None
+
+
+def _server_now(headers: httpx.Headers) -> datetime:
+    try:
+        return parsedate_to_datetime(headers["date"])
+    except (KeyError, TypeError, ValueError):
+        return datetime.now(UTC)
+
+
+class Fetcher:
+    """An httpx client with the project's manners. Counts its requests for the run record."""
+
+    def __init__(self, config: HarvestConfig, *, sleep: Callable[[float], None] = time.sleep):
+        self.config = config
+        self.sleep = sleep
+        self.requests = 0
+        self.max_bytes = int(config.max_response_mb * 1024 * 1024)
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(config.timeout_seconds),
+            follow_redirects=True,
+            max_redirects=config.max_redirects,
+            headers={"User-Agent": user_agent(config.user_agent_contact)},
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self, url: str, *, params: object = None, headers: dict[str, str] | None = None) -> Response:
+        """GET with retries on timeouts, connection errors and 5xx, and waiting out a 429."""
+        attempt = 0
+        while True:
+            attempt += 1
+            last_try = attempt > self.config.retries
+            try:
+                response = self._get_once(url, params, headers)
+            except httpx.TooManyRedirects:
+                raise FetchError(f"te veel doorverwijzingen (meer dan {self.config.max_redirects}): {url}") from None
+            except (httpx.TimeoutException, httpx.TransportError) as e:
+                if last_try:
+                    raise FetchError(f"{_describe(e)} bij {url} (na {attempt} pogingen)") from None
+                self._backoff(attempt)
+                continue
+            if response.status in RETRY_STATUSES and not last_try:
+                self._backoff(attempt)
+                continue
+            if response.status in RETRY_STATUSES:
+                raise FetchError(f"serverfout HTTP {response.status} bij {url} (na {attempt} pogingen)")
+            if response.status == 429:
+                wait = seconds_until_reset(response.headers)
+                if wait is None or wait > self.config.max_wait_seconds or last_try:
+                    raise RateLimited(
+                        f"te veel verzoeken (HTTP 429) bij {url}; opnieuw proberen "
+                        + (f"over {wait:.0f} s" if wait is not None else "later")
+                    )
+                self.sleep(max(wait, 0.0) + 0.5)
+                continue
+            return response
+
+    def _get_once(self, url: str, params: object, headers: dict[str, str] | None) -> Response:
+        self.requests += 1
+        with self.client.stream("GET", url, params=params, headers=headers) as r:
+            declared = r.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                raise ResponseTooLarge(f"antwoord te groot ({int(declared)} bytes, grens {self.max_bytes}): {url}")
+            chunks, size = [], 0
+            for chunk in r.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise ResponseTooLarge(f"antwoord te groot (meer dan {self.max_bytes} bytes): {url}")
+                chunks.append(chunk)
+            permanent = bool(r.history) and all(h.status_code in PERMANENT_REDIRECTS for h in r.history)
+            return Response(
+                status=r.status_code, headers=r.headers, body=b"".join(chunks), url=str(r.url),
+                permanent_url=str(r.url) if permanent else None,
+            )
+
+    def _backoff(self, attempt: int) -> None:
+        base = self.config.retry_backoff_seconds * 2 ** (attempt - 1)
+        self.sleep(base * random.uniform(0.8, 1.2))
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return "time-out"
+    if isinstance(error, httpx.ConnectError):
+        return "geen verbinding"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return "verbinding verbroken"
+    if isinstance(error, httpx.DecodingError):
+        return "onleesbare compressie"
+    return f"netwerkfout ({type(error).__name__})"

@@ -1,0 +1,277 @@
+"""Loading and validating the TOML configuration.
+
+The dataclasses below *are* the schema: every key an administrator may write is a field, and
+`load_config` checks names and types against them, so a typo fails at start-up with one line
+that names the file, the key and the problem, instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+DEFAULT_CONFIG = Path("config/harvester.toml")
+CONFIG_ENV = "HARVESTER_CONFIG"
+DB_ENV = "HARVESTER_DB"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line for the person editing the file."""
+
+    def __init__(self, path: Path | str, key: str, problem: str):
+        self.path, self.key, self.problem = str(path), key, problem
+        super().__init__(f"{path}: {key}: {problem}" if key else f"{path}: {problem}")
+
+
+@dataclass(frozen=True)
+class HarvestConfig:
+    tags: list[str] = field(default_factory=lambda: ["innoverheid", "lanceerplatform"])
+    user_agent_contact: str = "https://github.com/innoverheid/harvester"
+    timeout_seconds: float = 20.0
+    max_response_mb: float = 10.0
+    max_redirects: int = 5
+    retries: int = 3
+    # first pause between retries; it doubles on each further try
+    retry_backoff_seconds: float = 1.0
+    # longest wait for a Retry-After or rate-limit reset before the source is given up for this run
+    max_wait_seconds: float = 120.0
+    # Mastodon: how far back the first run goes, and how many pages one run may fetch per tag group
+    backfill_days: int = 30
+    max_pages: int = 50
+    # Mastodon: how many days back `harvester recheck` looks for deleted posts
+    recheck_days: int = 14
+    # Mastodon: also skip accounts that set `indexable: false` (see docs/privacy.md for the trade-off)
+    honour_indexable: bool = False
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    path: str = "data/harvester.db"
+
+
+@dataclass(frozen=True)
+class NlpConfig:
+    # directory of a trained pipeline; empty means the model shipped with the package
+    model: str = ""
+    themes: str = "config/themes.toml"
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    recheck_hours: float = 24.0
+    purge_hours: float = 24.0
+    jitter_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    # posts never accepted by an editor are purged after this many days
+    retention_days: int = 180
+    # accepted ideas keep their text, but their author is pseudonymised after this many days
+    pseudonymize_accepted_after_days: int = 365
+    # environment variable holding the key for pseudonyms and suppression hashes
+    secret_env: str = "HARVESTER_SECRET"
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # set when the app is served behind https, so cookies get the Secure flag
+    https: bool = False
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    name: str
+    url: str
+    type: str = "feed"
+    interval_minutes: float = 60.0
+    # "tags": keep entries carrying a configured tag; "all": keep every entry
+    match: str = "tags"
+    enabled: bool = True
+
+    @property
+    def location(self) -> str:
+        return self.url
+
+
+@dataclass(frozen=True)
+class MastodonSource:
+    name: str
+    instance: str
+    type: str = "mastodon"
+    interval_minutes: float = 15.0
+    # name of the environment variable holding an access token (optional)
+    token_env: str = ""
+    enabled: bool = True
+
+    @property
+    def location(self) -> str:
+        return self.instance
+
+
+Source = FeedSource | MastodonSource
+SOURCE_TYPES: dict[str, type] = {"feed": FeedSource, "mastodon": MastodonSource}
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    harvest: HarvestConfig = field(default_factory=HarvestConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    nlp: NlpConfig = field(default_factory=NlpConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    sources: list[Source] = field(default_factory=list)
+
+    @property
+    def tags(self) -> list[str]:
+        """Configured tags, lower-cased and without '#'."""
+        return [t.lstrip("#").lower() for t in self.harvest.tags]
+
+    @property
+    def db_path(self) -> Path:
+        """The database file: HARVESTER_DB wins, else [database] path relative to the working directory."""
+        return Path(os.environ.get(DB_ENV) or self.database.path)
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """Which config file to read: --config, else HARVESTER_CONFIG, else config/harvester.toml."""
+    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    path = config_path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "", "bestand niet gevonden") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(path, "", f"geen geldige TOML: {e}") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict, path: Path) -> Config:
+    sections = {f.name: f.type for f in dataclasses.fields(Config) if f.name not in ("path", "sources")}
+    for key in raw:
+        if key not in sections and key != "sources":
+            raise ConfigError(path, key, f"onbekende sectie (bekend: {', '.join(sorted([*sections, 'sources']))})")
+    hints = typing.get_type_hints(Config)
+    values = {}
+    for name in sections:
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(path, name, "moet een tabel zijn, zoals [" + name + "]")
+        values[name] = _build(hints[name], table, path, name)
+    values["sources"] = _parse_sources(raw.get("sources", []), path)
+    config = Config(path=path, **values)
+    _check(config)
+    return config
+
+
+def _parse_sources(items: object, path: Path) -> list[Source]:
+    if not isinstance(items, list):
+        raise ConfigError(path, "sources", "schrijf bronnen als [[sources]]-tabellen")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        where = f"sources[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(path, where, "moet een tabel zijn")
+        kind = item.get("type")
+        if kind not in SOURCE_TYPES:
+            raise ConfigError(path, f"{where}.type", f"moet een van {', '.join(SOURCE_TYPES)} zijn, niet {kind!r}")
+        source = _build(SOURCE_TYPES[kind], item, path, where)
+        where = f"sources[{i}] ({source.name})"
+        if source.name in seen:
+            raise ConfigError(path, f"{where}.name", "deze bronnaam komt twee keer voor")
+        if not source.name or not source.name.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(path, f"{where}.name", "alleen letters, cijfers, '-' en '_'")
+        seen.add(source.name)
+        if source.interval_minutes <= 0:
+            raise ConfigError(path, f"{where}.interval_minutes", "moet groter zijn dan 0")
+        if isinstance(source, FeedSource):
+            _check_url(source.url, path, f"{where}.url")
+            if source.match not in ("tags", "all"):
+                raise ConfigError(path, f"{where}.match", f'moet "tags" of "all" zijn, niet {source.match!r}')
+        else:
+            _check_url(source.instance, path, f"{where}.instance")
+        sources.append(source)
+    return sources
+
+
+def _check(config: Config) -> None:
+    path = config.path
+    if not config.harvest.tags:
+        raise ConfigError(path, "harvest.tags", "minstens één tag nodig")
+    for tag in config.harvest.tags:
+        bare = tag.lstrip("#")
+        if not bare or not all(c.isalnum() or c == "_" for c in bare):
+            raise ConfigError(path, "harvest.tags", f"{tag!r} is geen hashtag")
+    _check_url(config.harvest.user_agent_contact, path, "harvest.user_agent_contact")
+    for key in ("timeout_seconds", "max_response_mb", "max_wait_seconds"):
+        if getattr(config.harvest, key) <= 0:
+            raise ConfigError(path, f"harvest.{key}", "moet groter zijn dan 0")
+    for key in ("backfill_days", "max_pages", "recheck_days"):
+        if getattr(config.harvest, key) < 1:
+            raise ConfigError(path, f"harvest.{key}", "moet minstens 1 zijn")
+    if config.privacy.retention_days < 1:
+        raise ConfigError(path, "privacy.retention_days", "moet minstens 1 zijn")
+    if not 0 < config.web.port < 65536:
+        raise ConfigError(path, "web.port", "moet een poortnummer zijn")
+
+
+def _check_url(url: str, path: Path, key: str) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(path, key, f"geen http(s)-URL: {url!r}")
+
+
+def _build(cls: type, table: dict, path: Path, where: str):
+    """Make dataclass `cls` from a TOML table, rejecting unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in fields:
+            raise ConfigError(path, f"{where}.{key}", f"onbekende sleutel (bekend: {', '.join(fields)})")
+    missing = [
+        name for name, f in fields.items()
+        if name not in table and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(path, f"{where}.{missing[0]}", "ontbreekt (verplicht)")
+    values = {}
+    for key, value in table.items():
+        values[key] = _coerce(value, hints[key], path, f"{where}.{key}")
+    return cls(**values)
+
+
+def _coerce(value: object, hint: object, path: Path, key: str) -> object:
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(path, key, f"moet een lijst zijn, niet {value!r}")
+        return [_coerce(v, item, path, key) for v in value]
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"unsupported config type {hint}")
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, bool) or not isinstance(value, hint):  # type: ignore[arg-type]
+        name = {str: "tekst", int: "een geheel getal", float: "een getal", bool: "true of false"}[hint]  # type: ignore[index]
+        raise ConfigError(path, key, f"moet {name} zijn, niet {value!r}")
+    return value

@@ -1,0 +1,71 @@
+"""Plain dataclasses that cross module boundaries: collectors produce them, the store keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Author:
+    key: str                      # Mastodon acct with domain, or a feed author's name or URL
+    display_name: str | None = None
+    profile_url: str | None = None
+    bot: bool = False
+
+
+@dataclass(frozen=True)
+class Post:
+    """One harvested post, normalised (see harvester.normalize), ready to store."""
+
+    key: str                      # canonical identity: status uri, feed entry id, else link
+    kind: str                     # 'feed' or 'mastodon'
+    content_html: str
+    text: str
+    url: str | None = None
+    title: str | None = None
+    remote_id: str | None = None  # the id on the instance it was fetched from
+    spoiler_text: str | None = None
+    language: str | None = None
+    published_at: str | None = None   # ISO 8601, UTC
+    edited_at: str | None = None
+    tags: tuple[str, ...] = ()        # lower-case, without '#'
+    links: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    in_reply_to: str | None = None
+    replies_count: int | None = None
+    reblogs_count: int | None = None
+    favourites_count: int | None = None
+    author: Author | None = None
+
+
+@dataclass
+class RunCounts:
+    """What one run of one source did to the store."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    requests: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """One line of `harvester status`."""
+
+    name: str
+    type: str
+    url: str
+    last_run_at: str | None
+    last_run_status: str | None
+    last_success_at: str | None
+    new_in_last_run: int
+    consecutive_failures: int
+    last_error: str | None
+    gone: bool = False
+    auth_required: bool = False
+    ratelimit_remaining: int | None = None
+    ratelimit_reset: str | None = None

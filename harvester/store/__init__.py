@@ -1,0 +1,86 @@
+"""The SQLite store: the only place that speaks SQL.
+
+`Store` opens the file with the pragmas every connection needs, migrates it, and exposes one
+small object per concern (`store.sources`, `store.posts`, `store.runs`, ...). Write methods
+do not commit on their own when called inside `store.atomic()`, so a caller can make a page of
+posts and the cursor that points past it land together, or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from .posts import PostStore
+from .runs import RunStore
+from .schema import MIGRATIONS
+from .sources import SourceStore
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(Exception):
+    """The database file cannot be used (newer schema, not a database, not writable)."""
+
+
+class Store:
+    def __init__(self, path: str | Path, *, migrate: bool = True):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+            self.db = sqlite_utils.Database(conn)
+            with self.db.ensure_autocommit_on():
+                self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            # deleted text is overwritten in the file, not just unlinked (privacy: purge, forget)
+            self.db.execute("PRAGMA secure_delete = ON")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{path}: cannot open as a SQLite database: {e}") from None
+        self.sources = SourceStore(self.db)
+        self.posts = PostStore(self.db)
+        self.runs = RunStore(self.db)
+        if migrate:
+            self.migrate()
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self, migrations: list[str] = MIGRATIONS) -> int:
+        """Apply the migrations this file has not had yet; returns how many were applied."""
+        current = self.schema_version
+        if current > len(migrations):
+            raise StoreError(
+                f"{self.path}: schema version {current} is newer than this program knows "
+                f"({len(migrations)}); upgrade the harvester"
+            )
+        for version, script in enumerate(migrations[current:], start=current + 1):
+            try:
+                self.db.conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
+            except sqlite3.Error:
+                self.db.rollback()
+                raise
+        return len(migrations) - current
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Store]:
+        """One transaction: everything inside lands together or not at all."""
+        with self.db.atomic():
+            yield self
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,118 @@
+"""Posts, their authors, tags and sightings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from ..models import Author, Post
+from ..timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class StoredPost:
+    """A post as listed by `harvester posts` and read by later steps."""
+
+    id: int
+    key: str
+    kind: str
+    url: str | None
+    title: str | None
+    text: str
+    author: str | None
+    published_at: str | None
+    tags: list[str]
+    sources: list[str]
+
+
+def content_hash(post: Post) -> str:
+    """What counts as an edit: the words, the tags and the warning, not the boost counts."""
+    material = json.dumps(
+        [post.title, post.content_html, post.text, post.spoiler_text, sorted(post.tags), post.edited_at],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+class PostStore:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def upsert(self, post: Post, source_id: int) -> str:
+        """Store one post seen on one source; returns 'new', 'updated' or 'unchanged'.
+
+        Call inside `Store.atomic()` to batch many; the post, its tags and its sighting are
+        written together either way.
+        """
+        now = utcnow()
+        digest = content_hash(post)
+        with self.db.atomic():
+            author_id = self._upsert_author(post.author) if post.author else None
+            existing = self.db.execute("SELECT id, content_hash FROM posts WHERE key = ?", [post.key]).fetchone()
+            values = {
+                "kind": post.kind, "url": post.url, "title": post.title, "content_html": post.content_html,
+                "text": post.text, "spoiler_text": post.spoiler_text, "language": post.language,
+                "author_id": author_id, "in_reply_to": post.in_reply_to,
+                "links": json.dumps(list(post.links)), "mentions": json.dumps(list(post.mentions)),
+                "replies_count": post.replies_count, "reblogs_count": post.reblogs_count,
+                "favourites_count": post.favourites_count, "published_at": post.published_at,
+                "edited_at": post.edited_at, "content_hash": digest, "last_seen_at": now,
+            }
+            if existing is None:
+                values.update(key=post.key, first_seen_at=now, changed_at=now)
+                columns = ", ".join(values)
+                post_id = self.db.execute(
+                    f"INSERT INTO posts ({columns}) VALUES ({', '.join('?' * len(values))})", list(values.values())
+                ).lastrowid
+                outcome = "new"
+            else:
+                post_id, old_digest = existing
+                outcome = "unchanged" if old_digest == digest else "updated"
+                if outcome == "updated":
+                    values["changed_at"] = now
+                assignments = ", ".join(f"{column} = ?" for column in values)
+                self.db.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*values.values(), post_id])
+            if outcome != "unchanged":
+                self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
+                self.db.conn.executemany(
+                    "INSERT OR IGNORE INTO post_tags (post_id, tag) VALUES (?, ?)", [(post_id, t) for t in post.tags]
+                )
+            self.db.execute(
+                "INSERT INTO sightings (post_id, source_id, remote_id, url, first_seen_at, last_seen_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (post_id, source_id) DO UPDATE SET"
+                " remote_id = excluded.remote_id, url = excluded.url, last_seen_at = excluded.last_seen_at",
+                [post_id, source_id, post.remote_id, post.url, now, now],
+            )
+        return outcome
+
+    def _upsert_author(self, author: Author) -> int:
+        self.db.execute(
+            "INSERT INTO authors (key, display_name, profile_url, bot) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET display_name = excluded.display_name,"
+            " profile_url = excluded.profile_url, bot = excluded.bot"
+            " WHERE authors.pseudonymized_at IS NULL",
+            [author.key, author.display_name, author.profile_url, int(author.bot)],
+        )
+        return self.db.execute("SELECT id FROM authors WHERE key = ?", [author.key]).fetchone()[0]
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM posts").fetchone()[0]
+
+    def latest(self, limit: int = 20) -> list[StoredPost]:
+        """The most recently published posts, newest first."""
+        rows = self.db.execute(
+            """
+            SELECT p.id, p.key, p.kind, p.url, p.title, p.text, a.key, p.published_at,
+                   (SELECT json_group_array(tag) FROM (SELECT tag FROM post_tags WHERE post_id = p.id ORDER BY tag)),
+                   (SELECT json_group_array(name) FROM (SELECT s.name FROM sightings g JOIN sources s ON s.id = g.source_id
+                      WHERE g.post_id = p.id ORDER BY s.name))
+            FROM posts p LEFT JOIN authors a ON a.id = p.author_id
+            ORDER BY coalesce(p.published_at, p.first_seen_at) DESC, p.id DESC
+            LIMIT ?
+            """,
+            [limit],
+        ).fetchall()
+        return [StoredPost(*r[:8], json.loads(r[8]), json.loads(r[9])) for r in rows]

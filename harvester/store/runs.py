@@ -1,0 +1,74 @@
+"""Harvest runs: one row per collector run of one source, the history behind `harvester status`."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from ..models import RunCounts, SourceStatus
+from ..timeutil import utcnow
+
+
+class RunStore:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def start(self, source_id: int) -> int:
+        """Record a run before any fetching, so a crash leaves a visible unfinished row.
+
+        A run of the same source still marked 'running' belonged to a process that died.
+        """
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE runs SET status = 'failed', error = 'interrupted: the process stopped during this run'"
+                " WHERE source_id = ? AND status = 'running'",
+                [source_id],
+            )
+            cursor = self.db.execute(
+                "INSERT INTO runs (source_id, started_at) VALUES (?, ?)", [source_id, utcnow()]
+            )
+        return cursor.lastrowid
+
+    def finish(self, run_id: int, status: str, counts: RunCounts, error: str | None = None) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, new = ?, updated = ?, unchanged = ?, skipped = ?,"
+                " requests = ?, error = ? WHERE id = ?",
+                [utcnow(), status, counts.new, counts.updated, counts.unchanged, counts.skipped,
+                 counts.requests, error, run_id],
+            )
+
+    def consecutive_failures(self, source_id: int) -> int:
+        """Failed runs since the last one that did not fail."""
+        return self.db.execute(
+            "SELECT count(*) FROM runs WHERE source_id = ? AND status = 'failed'"
+            " AND id > coalesce((SELECT max(id) FROM runs WHERE source_id = ?"
+            " AND status IN ('ok', 'partial', 'not_modified')), 0)",
+            [source_id, source_id],
+        ).fetchone()[0]
+
+    def status(self) -> list[SourceStatus]:
+        """Per source: last run, last success, new posts in the last run, failures in a row, last error."""
+        rows = self.db.execute(
+            """
+            SELECT s.id, s.name, s.type, s.url, s.gone_at, s.auth_required,
+                   s.ratelimit_remaining, s.ratelimit_reset,
+                   last.started_at, last.status, last.new,
+                   (SELECT max(finished_at) FROM runs r WHERE r.source_id = s.id
+                      AND r.status IN ('ok', 'partial', 'not_modified')),
+                   (SELECT error FROM runs r WHERE r.source_id = s.id AND r.error IS NOT NULL
+                      ORDER BY r.id DESC LIMIT 1)
+            FROM sources s
+            LEFT JOIN runs last ON last.id = (SELECT max(id) FROM runs r WHERE r.source_id = s.id)
+            ORDER BY s.name
+            """
+        ).fetchall()
+        return [
+            SourceStatus(
+                name=r[1], type=r[2], url=r[3], gone=r[4] is not None, auth_required=bool(r[5]),
+                ratelimit_remaining=r[6], ratelimit_reset=r[7],
+                last_run_at=r[8], last_run_status=r[9], new_in_last_run=r[10] or 0,
+                last_success_at=r[11], last_error=r[12],
+                consecutive_failures=self.consecutive_failures(r[0]),
+            )
+            for r in rows
+        ]

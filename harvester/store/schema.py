@@ -1,0 +1,224 @@
+"""The database schema as an ordered list of forward migrations (SQL scripts).
+
+`PRAGMA user_version` holds how many migrations a file has had; each migration runs in one
+transaction together with the version bump. A migration is only ever appended, never edited
+once released: each one must keep the data that is already there.
+docs/schema.md describes every table; docs/privacy.md every column that holds personal data.
+"""
+
+from __future__ import annotations
+
+V1 = """
+-- Configured sources, kept in step with the config file (rows are never deleted: runs refer to them).
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL CHECK (type IN ('feed', 'mastodon')),
+    configured_url TEXT NOT NULL,      -- the URL or instance as written in the config
+    url TEXT NOT NULL,                 -- where we fetch now: differs after a permanent redirect
+    etag TEXT,                         -- conditional GET state, exactly as received
+    last_modified TEXT,
+    gone_at TEXT,                      -- 410 Gone: not fetched again until the config changes
+    auth_required INTEGER NOT NULL DEFAULT 0,   -- Mastodon: the instance wants a token
+    ratelimit_remaining INTEGER,       -- Mastodon: last X-RateLimit-Remaining seen
+    ratelimit_reset TEXT,              -- Mastodon: last X-RateLimit-Reset, corrected to our clock
+    created_at TEXT NOT NULL
+);
+
+-- People whose posts we keep: only what an editor needs to judge and credit an idea.
+CREATE TABLE authors (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,          -- Mastodon acct with domain (name@instance), or feed author name/URL
+    display_name TEXT,
+    profile_url TEXT,
+    bot INTEGER NOT NULL DEFAULT 0,
+    pseudonymized_at TEXT              -- set when retention replaced the name by a pseudonym
+);
+
+-- One row per unique post, whatever source(s) it was seen on.
+CREATE TABLE posts (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,          -- canonical: Mastodon status uri; feed entry id, else link
+    kind TEXT NOT NULL CHECK (kind IN ('feed', 'mastodon')),
+    url TEXT,
+    title TEXT,
+    content_html TEXT NOT NULL DEFAULT '',   -- as harvested; sanitised before display
+    text TEXT NOT NULL DEFAULT '',           -- plain text (NFC), what NLP, search and exports use
+    spoiler_text TEXT,
+    language TEXT,                     -- as declared by the source; detected language is in classifications
+    author_id INTEGER REFERENCES authors(id) ON DELETE SET NULL,
+    in_reply_to TEXT,                  -- uri of the post this answers
+    links TEXT NOT NULL DEFAULT '[]',  -- JSON list of URLs in the text
+    mentions TEXT NOT NULL DEFAULT '[]',     -- JSON list of mentioned accounts
+    replies_count INTEGER,
+    reblogs_count INTEGER,
+    favourites_count INTEGER,
+    published_at TEXT,                 -- ISO 8601 UTC
+    edited_at TEXT,                    -- feed entry 'updated' or Mastodon edited_at
+    content_hash TEXT NOT NULL,        -- detects edits
+    first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL           -- last time the text changed: a classification older than this is stale
+);
+CREATE INDEX posts_published_at ON posts(published_at);
+CREATE INDEX posts_author_id ON posts(author_id);
+CREATE INDEX posts_changed_at ON posts(changed_at);
+
+-- Where a post was seen: a Mastodon status federates to many instances, each with its own id.
+CREATE TABLE sightings (
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    remote_id TEXT,                    -- the status id on that instance (for rechecks)
+    url TEXT,
+    first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    PRIMARY KEY (post_id, source_id)
+) WITHOUT ROWID;
+CREATE INDEX sightings_source ON sightings(source_id, remote_id);
+
+-- Hashtags of a post, lower-case, without '#'.
+CREATE TABLE post_tags (
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (post_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX post_tags_tag ON post_tags(tag);
+
+-- One row per collector run of one source: the history `harvester status` reads.
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    started_at TEXT NOT NULL,
+    finished_at TEXT,                  -- NULL while running, or when the process died
+    status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'ok', 'partial', 'failed', 'not_modified')),
+    new INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    skipped INTEGER NOT NULL DEFAULT 0,      -- opted out, suppressed, not tagged
+    requests INTEGER NOT NULL DEFAULT 0,
+    error TEXT                         -- what went wrong (for 'partial': what was skipped)
+);
+CREATE INDEX runs_source ON runs(source_id, started_at);
+
+-- Mastodon paging state per (source, tag group); moves only in the transaction that stores the page.
+CREATE TABLE cursors (
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    tag_group TEXT NOT NULL,           -- e.g. 'innoverheid+lanceerplatform'
+    newest_id TEXT,                    -- min_id for the next incremental run
+    backfill_max_id TEXT,              -- where an unfinished backfill goes on (NULL when done)
+    backfill_done INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (source_id, tag_group)
+) WITHOUT ROWID;
+
+-- The NLP verdict on a post, replaced when the post is classified again.
+CREATE TABLE classifications (
+    post_id INTEGER PRIMARY KEY REFERENCES posts(id) ON DELETE CASCADE,
+    model_version TEXT NOT NULL,
+    language TEXT,                     -- detected
+    is_dutch INTEGER NOT NULL,         -- non-Dutch posts are flagged, not forced into a theme
+    confidence REAL NOT NULL,          -- how sure the model is overall (low = review first)
+    reasons TEXT NOT NULL DEFAULT '{}',  -- JSON: theme id -> terms/features that weighed most
+    classified_at TEXT NOT NULL
+);
+CREATE INDEX classifications_confidence ON classifications(confidence);
+
+-- Per post and theme: the score, and whether it passed the theme's threshold.
+CREATE TABLE post_themes (
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    theme TEXT NOT NULL,
+    score REAL NOT NULL,
+    assigned INTEGER NOT NULL,
+    PRIMARY KEY (post_id, theme)
+) WITHOUT ROWID;
+CREATE INDEX post_themes_theme ON post_themes(theme, assigned);
+
+-- Editors and readers of the review app.
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('beheerder', 'redacteur', 'lezer')),
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    disabled_at TEXT
+);
+
+-- Server-side sessions, so logout really ends one. Only a hash of the cookie is stored.
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+
+-- Failed logins, for slowing down password guessing; old rows are pruned.
+CREATE TABLE login_failures (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX login_failures_name ON login_failures(name, at);
+
+-- The current review state of a post, derived from review_events (kept in the same transaction).
+-- A post without a row is 'nieuw'. `version` counts events, for detecting concurrent edits.
+CREATE TABLE reviews (
+    post_id INTEGER PRIMARY KEY REFERENCES posts(id) ON DELETE CASCADE,
+    status TEXT NOT NULL CHECK (status IN ('nieuw', 'geaccepteerd', 'afgewezen', 'duplicaat')),
+    themes TEXT NOT NULL DEFAULT '[]',       -- JSON list of theme ids the editor settled on
+    reject_reason TEXT,                -- geen_idee / off_topic / spam
+    duplicate_of INTEGER REFERENCES posts(id) ON DELETE SET NULL,
+    note TEXT,
+    version INTEGER NOT NULL,
+    updated_by INTEGER REFERENCES users(id),
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX reviews_status ON reviews(status);
+CREATE INDEX reviews_duplicate_of ON reviews(duplicate_of);
+
+-- The audit trail: append-only, one row per decision or administrative action.
+-- Actions without a post (forget, purge) carry no personal data.
+CREATE TABLE review_events (
+    id INTEGER PRIMARY KEY,
+    post_id INTEGER REFERENCES posts(id) ON DELETE SET NULL,
+    user_id INTEGER REFERENCES users(id),
+    actor TEXT NOT NULL,               -- user name, or 'system' for purge/forget/recheck
+    at TEXT NOT NULL,
+    action TEXT NOT NULL,
+    before TEXT,                       -- JSON state before
+    after TEXT                         -- JSON state after
+);
+CREATE INDEX review_events_post ON review_events(post_id, id);
+
+-- Never harvest again: keyed hashes (HMAC) of forgotten/opted-out authors and deleted posts.
+CREATE TABLE suppressions (
+    hash TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('author', 'post')),
+    reason TEXT NOT NULL,              -- forget / deleted / optout
+    created_at TEXT NOT NULL
+);
+
+-- The lock that keeps a second `harvester run` off the same database.
+CREATE TABLE scheduler_lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+);
+
+-- Full-text search over posts, kept in step by triggers (the sqlite-utils/Datasette layout).
+CREATE VIRTUAL TABLE posts_fts USING fts5(title, text, content='posts', content_rowid='id');
+CREATE TRIGGER posts_ai AFTER INSERT ON posts BEGIN
+    INSERT INTO posts_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+CREATE TRIGGER posts_ad AFTER DELETE ON posts BEGIN
+    INSERT INTO posts_fts (posts_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+END;
+CREATE TRIGGER posts_au AFTER UPDATE OF title, text ON posts BEGIN
+    INSERT INTO posts_fts (posts_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+    INSERT INTO posts_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+"""
+
+
+MIGRATIONS: list[str] = [V1]

@@ -1,0 +1,75 @@
+"""Sources as the database knows them: identity, current URL and conditional-GET state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from ..timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    id: int
+    name: str
+    type: str
+    configured_url: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    gone_at: str | None
+    auth_required: bool
+    ratelimit_remaining: int | None
+    ratelimit_reset: str | None
+
+
+class SourceStore:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def sync(self, name: str, type: str, configured_url: str) -> SourceRow:
+        """Make sure a configured source has its row; a changed URL in the config starts afresh."""
+        row = self.get(name)
+        if row is None:
+            self.db.execute(
+                "INSERT INTO sources (name, type, configured_url, url, created_at) VALUES (?, ?, ?, ?, ?)",
+                [name, type, configured_url, configured_url, utcnow()],
+            )
+        elif row.configured_url != configured_url or row.type != type:
+            # the administrator pointed the source elsewhere: forget redirect, 410 and cache state
+            self.db.execute(
+                "UPDATE sources SET type = ?, configured_url = ?, url = ?, etag = NULL, last_modified = NULL,"
+                " gone_at = NULL, auth_required = 0 WHERE id = ?",
+                [type, configured_url, configured_url, row.id],
+            )
+        return self.get(name)  # type: ignore[return-value]
+
+    def get(self, name: str) -> SourceRow | None:
+        row = self.db.execute(
+            "SELECT id, name, type, configured_url, url, etag, last_modified, gone_at, auth_required,"
+            " ratelimit_remaining, ratelimit_reset FROM sources WHERE name = ?",
+            [name],
+        ).fetchone()
+        return SourceRow(*row[:8], bool(row[8]), *row[9:]) if row else None
+
+    def set_cache_validators(self, source_id: int, etag: str | None, last_modified: str | None) -> None:
+        self.db.execute(
+            "UPDATE sources SET etag = ?, last_modified = ? WHERE id = ?", [etag, last_modified, source_id]
+        )
+
+    def set_url(self, source_id: int, url: str) -> None:
+        """A permanent redirect moves the source for good."""
+        self.db.execute("UPDATE sources SET url = ? WHERE id = ?", [url, source_id])
+
+    def mark_gone(self, source_id: int) -> None:
+        self.db.execute("UPDATE sources SET gone_at = ? WHERE id = ?", [utcnow(), source_id])
+
+    def set_auth_required(self, source_id: int, required: bool) -> None:
+        self.db.execute("UPDATE sources SET auth_required = ? WHERE id = ?", [int(required), source_id])
+
+    def set_ratelimit(self, source_id: int, remaining: int | None, reset: str | None) -> None:
+        self.db.execute(
+            "UPDATE sources SET ratelimit_remaining = ?, ratelimit_reset = ? WHERE id = ?",
+            [remaining, reset, source_id],
+        )

@@ -1,0 +1,22 @@
+"""Timestamps: stored as ISO 8601 text in UTC with seconds, so they sort and compare as text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def to_utc_iso(value: datetime) -> str:
+    """A datetime as stored text; a naive datetime is taken to be UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(value: str) -> datetime:
+    """Parse stored or API text (ISO 8601, 'Z' allowed) into an aware datetime."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,78 @@
+"""Shared fixtures: a real SQLite file, a real HTTP server on 127.0.0.1, a config file to match."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harvester.store import Store
+
+from .localserver import LocalServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with Store(tmp_path / "harvester.db") as s:
+        yield s
+
+
+@pytest.fixture
+def server():
+    s = LocalServer().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def write_config(tmp_path: Path):
+    """Write a config file in tmp_path: the [harvest]/[database] head plus the given TOML."""
+
+    def write(body: str = "", *, harvest: str = "") -> Path:
+        path = tmp_path / "harvester.toml"
+        path.write_text(
+            textwrap.dedent(
+                f"""
+                [harvest]
+                tags = ["innoverheid", "lanceerplatform"]
+                user_agent_contact = "https://example.org/contact"
+                timeout_seconds = 2
+                retries = 2
+                retry_backoff_seconds = 0.05
+                max_wait_seconds = 5
+                {textwrap.dedent(harvest)}
+
+                [database]
+                path = "{tmp_path / 'harvester.db'}"
+                """
+            )
+            + textwrap.dedent(body),
+            encoding="utf-8",
+        )
+        return path
+
+    return write
+
+
+def require_program(name: str) -> str:
+    """Path of a system program; skip the test without it, except in CI where it must be there."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is required in CI (.ci/run installs it)")
+        pytest.skip(f"{name} is not installed (apt-get install it to run this test)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _no_env_leaks(monkeypatch):
+    """Tests choose their database and config explicitly."""
+    monkeypatch.delenv("HARVESTER_DB", raising=False)
+    monkeypatch.delenv("HARVESTER_CONFIG", raising=False)

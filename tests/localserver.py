@@ -1,0 +1,129 @@
+"""A real HTTP server on 127.0.0.1 for tests: scripted replies per path, and every request recorded.
+
+A route is either a list of `Reply` objects served in turn (the last one repeats) or a function
+that gets the `Request` and returns a `Reply`. Replies can misbehave the way real servers do:
+answer slowly, drop the connection, or send a body larger than any cap.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes | str = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0            # seconds before answering (for time-outs)
+    reset: bool = False           # close the socket without answering (connection reset)
+    stream_bytes: int = 0         # send this many bytes of filler after `body`, without Content-Length
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+Route = list[Reply] | Callable[[Request], Reply]
+
+
+class LocalServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Request] = []
+        self._turns: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def route(self, path: str, *replies: Reply | Callable[[Request], Reply]) -> None:
+        """Serve `replies` in turn on `path` (query string ignored), or call a handler function."""
+        if len(replies) == 1 and callable(replies[0]):
+            self.routes[path] = replies[0]
+        else:
+            self.routes[path] = list(replies)  # type: ignore[arg-type]
+        self._turns[path] = 0
+
+    def requests_to(self, path: str) -> list[Request]:
+        return [r for r in self.requests if r.path == path]
+
+    def start(self) -> LocalServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def _reply_for(self, request: Request) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            route = self.routes.get(request.path)
+            if route is None:
+                return Reply(404, b"not found")
+            if callable(route):
+                return route(request)
+            turn = self._turns[request.path]
+            self._turns[request.path] = turn + 1
+            return route[min(turn, len(route) - 1)]
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                parts = urlsplit(self.path)
+                request = Request("GET", parts.path, parse_qs(parts.query), dict(self.headers.items()))
+                reply = server._reply_for(request)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.reset:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.close()
+                    return
+                body = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    if reply.stream_bytes:
+                        self.send_header("Connection", "close")
+                        self.end_headers()
+                        self.wfile.write(body)
+                        chunk = b"x" * 65536
+                        for _ in range(reply.stream_bytes // len(chunk)):
+                            self.wfile.write(chunk)
+                        self.close_connection = True
+                        return
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    if reply.status != 304:
+                        self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Handler

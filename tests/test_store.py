@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from harvester.models import Author, Post
+from harvester.store import Store, StoreError
+from harvester.store.schema import MIGRATIONS
+
+
+def make_post(key="https://example.org/1", text="Een idee voor #innoverheid", **kw) -> Post:
+    return Post(key=key, kind="feed", content_html=f"<p>{text}</p>", text=text, tags=("innoverheid",), **kw)
+
+
+def test_new_file_gets_pragmas_and_schema(store):
+    assert store.schema_version == len(MIGRATIONS)
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    assert "posts_fts" in store.db.table_names()
+
+
+def test_reopening_migrates_nothing_and_keeps_data(tmp_path):
+    path = tmp_path / "h.db"
+    with Store(path) as s:
+        source = s.sources.sync("blog", "feed", "https://example.org/feed")
+        s.posts.upsert(make_post(), source.id)
+    with Store(path) as s:
+        assert s.migrate() == 0
+        assert s.posts.count() == 1
+
+
+def test_forward_migration_keeps_existing_rows(tmp_path):
+    path = tmp_path / "h.db"
+    with Store(path) as s:
+        source = s.sources.sync("blog", "feed", "https://example.org/feed")
+        s.posts.upsert(make_post(), source.id)
+    extra = "ALTER TABLE posts ADD COLUMN example_extra TEXT DEFAULT 'x';"
+    with Store(path, migrate=False) as s:
+        assert s.migrate([*MIGRATIONS, extra]) == 1
+        assert s.schema_version == len(MIGRATIONS) + 1
+        assert s.db.execute("SELECT text, example_extra FROM posts").fetchall() == [("Een idee voor #innoverheid", "x")]
+
+
+def test_failed_migration_changes_nothing(tmp_path):
+    path = tmp_path / "h.db"
+    with Store(path) as s:
+        with pytest.raises(sqlite3.OperationalError):
+            s.migrate([*MIGRATIONS, "CREATE TABLE half (a); SELECT no_such_function();"])
+        assert s.schema_version == len(MIGRATIONS)
+        assert "half" not in s.db.table_names()
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "h.db"
+    with Store(path) as s:
+        s.db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
+    with pytest.raises(StoreError, match="newer"):
+        Store(path)
+
+
+def test_upsert_is_idempotent_and_detects_edits(store):
+    source = store.sources.sync("blog", "feed", "https://example.org/feed")
+    author = Author("Anne de Vries", profile_url="https://example.org/anne")
+    assert store.posts.upsert(make_post(author=author), source.id) == "new"
+    assert store.posts.upsert(make_post(author=author), source.id) == "unchanged"
+    assert store.posts.upsert(make_post(text="Een beter idee #innoverheid", author=author), source.id) == "updated"
+    assert store.posts.count() == 1
+    assert store.db.execute("SELECT count(*) FROM authors").fetchone()[0] == 1
+    hits = store.db.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH 'beter'").fetchall()
+    assert len(hits) == 1
+    assert store.db.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH 'voor'").fetchall() == []
+
+
+def test_post_seen_on_two_sources_is_one_row_with_two_sightings(store):
+    a = store.sources.sync("a", "feed", "https://a.example/feed")
+    b = store.sources.sync("b", "feed", "https://b.example/feed")
+    store.posts.upsert(make_post(), a.id)
+    store.posts.upsert(make_post(), b.id)
+    [post] = store.posts.latest()
+    assert post.sources == ["a", "b"]
+    assert post.tags == ["innoverheid"]
+
+
+def test_changed_config_url_resets_cache_state(store):
+    s = store.sources.sync("blog", "feed", "https://example.org/feed")
+    store.sources.set_cache_validators(s.id, '"abc"', "Mon, 01 Jan 2024 00:00:00 GMT")
+    store.sources.set_url(s.id, "https://example.org/new-feed")
+    assert store.sources.sync("blog", "feed", "https://example.org/feed").etag == '"abc"'
+    moved = store.sources.sync("blog", "feed", "https://elsewhere.example/feed")
+    assert (moved.url, moved.etag, moved.last_modified) == ("https://elsewhere.example/feed", None, None)
