@@ -60,6 +60,8 @@ class NlpConfig:
     # directory of a trained pipeline; empty means the model shipped with the package
     model: str = ""
     themes: str = "config/themes.toml"
+    # labelled examples `harvester train` learns from (JSON lines: {"text": ..., "themes": [...]})
+    training: str = "config/training.jsonl"
 
 
 @dataclass(frozen=True)

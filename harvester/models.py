@@ -69,3 +69,26 @@ class SourceStatus:
     auth_required: bool = False
     ratelimit_remaining: int | None = None
     ratelimit_reset: str | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Mastodon paging state for one (source, tag group); stored with the page it follows."""
+
+    tag_group: str
+    newest_id: str | None = None          # min_id for the next incremental run
+    backfill_max_id: str | None = None    # where an unfinished backfill goes on
+    backfill_done: bool = False
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The NLP verdict on one text (produced by harvester.nlp, stored by the store)."""
+
+    scores: dict[str, float]              # theme id -> 0..1
+    assigned: tuple[str, ...]             # themes whose score passed their threshold (may be empty)
+    reasons: dict[str, list[str]]         # theme id -> terms/features that weighed most
+    language: str | None                  # detected
+    is_dutch: bool
+    confidence: float                     # 0..1, low means "review this first"
+    model_version: str

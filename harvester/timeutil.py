@@ -1,4 +1,8 @@
-"""Timestamps: stored as ISO 8601 text in UTC with seconds, so they sort and compare as text."""
+"""Timestamps: stored as ISO 8601 text in UTC, so they sort and compare as text.
+
+Our own clock keeps milliseconds (an edit and a classification in the same second must still
+order); times from sources keep seconds. Both forms compare correctly as text.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from datetime import UTC, datetime
 
 
 def utcnow() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def to_utc_iso(value: datetime) -> str:

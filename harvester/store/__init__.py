@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .classifications import ClassificationStore
 from .posts import PostStore
 from .runs import RunStore
 from .schema import MIGRATIONS
@@ -47,6 +48,7 @@ class Store:
         self.sources = SourceStore(self.db)
         self.posts = PostStore(self.db)
         self.runs = RunStore(self.db)
+        self.classifications = ClassificationStore(self.db)
         if migrate:
             self.migrate()
 

@@ -1,0 +1,45 @@
+"""The contract between collectors and the harvest loop.
+
+A collector fetches and normalises, nothing more: it reads the state the store handed it and
+yields `Batch`es. The harvest loop (harvester.harvest) stores each batch, with the state changes
+it carries, in one transaction, so a crash between batches loses nothing and repeats nothing.
+A collector raises `FetchError` when the source failed as a whole; problems that leave a partial
+result (one malformed page, one entry that could not be read) go into `Batch.problems`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..config import Config, Source
+from ..models import Cursor, Post
+from ..store.sources import SourceRow
+from .http import Fetcher
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store knows about a source when a run starts."""
+
+    row: SourceRow
+    cursors: dict[str, Cursor] = field(default_factory=dict)   # Mastodon: by tag group
+
+
+@dataclass
+class Batch:
+    posts: list[Post] = field(default_factory=list)
+    skipped: int = 0                       # entries left out on purpose (untagged, opted out, not public)
+    problems: list[str] = field(default_factory=list)   # partial failures, in Dutch, for `status`
+    not_modified: bool = False             # a 304: nothing to do
+    validators: tuple[str | None, str | None] | None = None   # (ETag, Last-Modified) to store
+    moved_to: str | None = None            # permanent redirect: the new URL
+    gone: bool = False                     # 410: disable the source
+    auth_required: bool | None = None      # Mastodon: instance wants a token (None: unknown)
+    ratelimit: tuple[int | None, str | None] | None = None     # (remaining, reset) as last seen
+    cursor: Cursor | None = None           # moves only together with these posts
+
+
+class Collector(Protocol):
+    def __call__(self, source: Source, state: SourceState, fetcher: Fetcher, config: Config) -> Iterator[Batch]: ...
