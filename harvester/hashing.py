@@ -1,0 +1,50 @@
+"""Fingerprints and pseudonyms: how we remember *that* something must be left alone, or refer
+to someone, without keeping who or what it was.
+
+- `fingerprint`: plain SHA-256, for post keys (a status URI with its random id cannot be guessed
+  back from the hash), used for tombstones of deleted posts.
+- `keyed_fingerprint` / `pseudonym`: HMAC-SHA256 with the secret from the environment variable that
+  `[privacy] secret_env` names (default HARVESTER_SECRET). Author names are guessable, so only a
+  keyed hash keeps someone without the key from testing a name against the list or an export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import unicodedata
+
+from .config import Config
+
+
+class SecretMissing(Exception):
+    """The pseudonym key is not set; the message says which variable to set."""
+
+
+def _canonical(value: str) -> bytes:
+    return unicodedata.normalize("NFC", value.strip()).lower().encode("utf-8")
+
+
+def fingerprint(value: str) -> str:
+    return hashlib.sha256(_canonical(value)).hexdigest()
+
+
+def keyed_fingerprint(secret: bytes, value: str) -> str:
+    return hmac.new(secret, _canonical(value), hashlib.sha256).hexdigest()
+
+
+def pseudonym(secret: bytes, value: str) -> str:
+    """A short, stable stand-in for a name: the same author gets the same pseudonym in every export."""
+    return "deelnemer-" + keyed_fingerprint(secret, value)[:10]
+
+
+def load_secret(config: Config) -> bytes:
+    name = config.privacy.secret_env
+    value = os.environ.get(name, "")
+    if len(value) < 16:
+        raise SecretMissing(
+            f"zet de omgevingsvariabele {name} op een geheime sleutel van minstens 16 tekens "
+            f"(bijvoorbeeld: export {name}=$(python3 -c 'import secrets; print(secrets.token_hex(32))'))"
+        )
+    return value.encode("utf-8")
