@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .classifications import ClassificationStore
+from .lock import SchedulerLockStore
 from .posts import PostStore
 from .runs import RunStore
 from .schema import MIGRATIONS
@@ -49,6 +50,7 @@ class Store:
         self.posts = PostStore(self.db)
         self.runs = RunStore(self.db)
         self.classifications = ClassificationStore(self.db)
+        self.scheduler_lock = SchedulerLockStore(self.db)
         if migrate:
             self.migrate()
 

@@ -1,0 +1,40 @@
+"""The scheduler lock row: one holder at a time, abandoned locks can be taken over."""
+
+from __future__ import annotations
+
+from harvester.store import Store
+from harvester.store.lock import LockHolder
+
+
+def test_second_process_is_refused_until_release(tmp_path):
+    path = tmp_path / "h.db"
+    with Store(path) as a, Store(path) as b:
+        assert a.scheduler_lock.acquire(100, "host-a", lambda holder: False) is None
+        holder = b.scheduler_lock.acquire(200, "host-a", lambda holder: False)
+        assert (holder.pid, holder.host) == (100, "host-a")
+        a.scheduler_lock.release(100, "host-a")
+        assert b.scheduler_lock.acquire(200, "host-a", lambda holder: False) is None
+        assert b.scheduler_lock.holder().pid == 200
+
+
+def test_abandoned_lock_is_taken_over_and_old_owner_notices(tmp_path):
+    path = tmp_path / "h.db"
+    with Store(path) as a, Store(path) as b:
+        a.scheduler_lock.acquire(100, "host-a", lambda holder: False)
+        seen: list[LockHolder] = []
+        assert b.scheduler_lock.acquire(200, "host-b", lambda holder: seen.append(holder) or True) is None
+        assert [h.pid for h in seen] == [100]
+        # the old owner's heartbeat and release no longer touch the new owner's row
+        assert a.scheduler_lock.heartbeat(100, "host-a") is False
+        a.scheduler_lock.release(100, "host-a")
+        assert b.scheduler_lock.holder().pid == 200
+        assert b.scheduler_lock.heartbeat(200, "host-b") is True
+
+
+def test_heartbeat_moves_forward(tmp_path):
+    with Store(tmp_path / "h.db") as s:
+        s.scheduler_lock.acquire(1, "h", lambda holder: False)
+        before = s.scheduler_lock.holder().heartbeat_at
+        s.db.execute("UPDATE scheduler_lock SET heartbeat_at = '2020-01-01T00:00:00+00:00'")
+        assert s.scheduler_lock.heartbeat(1, "h")
+        assert s.scheduler_lock.holder().heartbeat_at >= before
