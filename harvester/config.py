@@ -69,6 +69,8 @@ class ScheduleConfig:
     recheck_hours: float = 24.0
     purge_hours: float = 24.0
     jitter_seconds: float = 30.0
+    # a source that keeps failing waits interval * 2^failures, but never longer than this
+    max_backoff_hours: float = 12.0
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,11 @@ def _check(config: Config) -> None:
     for key in ("backfill_days", "max_pages", "recheck_days"):
         if getattr(config.harvest, key) < 1:
             raise ConfigError(path, f"harvest.{key}", "moet minstens 1 zijn")
+    for key in ("recheck_hours", "purge_hours", "max_backoff_hours"):
+        if getattr(config.schedule, key) <= 0:
+            raise ConfigError(path, f"schedule.{key}", "moet groter zijn dan 0")
+    if config.schedule.jitter_seconds < 0:
+        raise ConfigError(path, "schedule.jitter_seconds", "mag niet negatief zijn")
     if config.privacy.retention_days < 1:
         raise ConfigError(path, "privacy.retention_days", "moet minstens 1 zijn")
     if not 0 < config.web.port < 65536:
