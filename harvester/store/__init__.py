@@ -18,9 +18,11 @@ import sqlite_utils
 from .classifications import ClassificationStore
 from .lock import SchedulerLockStore
 from .posts import PostStore
+from .reviews import ReviewStore
 from .runs import RunStore
 from .schema import MIGRATIONS
 from .sources import SourceStore
+from .users import UserStore
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -50,6 +52,8 @@ class Store:
         self.posts = PostStore(self.db)
         self.runs = RunStore(self.db)
         self.classifications = ClassificationStore(self.db)
+        self.users = UserStore(self.db)
+        self.reviews = ReviewStore(self.db)
         self.scheduler_lock = SchedulerLockStore(self.db)
         if migrate:
             self.migrate()

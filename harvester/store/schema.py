@@ -63,6 +63,8 @@ CREATE TABLE posts (
 CREATE INDEX posts_published_at ON posts(published_at);
 CREATE INDEX posts_author_id ON posts(author_id);
 CREATE INDEX posts_changed_at ON posts(changed_at);
+-- The review queue's date order (keyset pagination walks it); the expression must match store/reviews.py.
+CREATE INDEX posts_queue_date ON posts(coalesce(published_at, first_seen_at));
 
 -- Where a post was seen: a Mastodon status federates to many instances, each with its own id.
 CREATE TABLE sightings (
@@ -186,7 +188,8 @@ CREATE TABLE review_events (
     at TEXT NOT NULL,
     action TEXT NOT NULL,
     before TEXT,                       -- JSON state before
-    after TEXT                         -- JSON state after
+    after TEXT,                        -- JSON state after
+    undoes INTEGER REFERENCES review_events(id)   -- set on an 'undo' event: the event it reverses
 );
 CREATE INDEX review_events_post ON review_events(post_id, id);
 
@@ -208,6 +211,8 @@ CREATE TABLE scheduler_lock (
 
 -- Full-text search over posts, kept in step by triggers (the sqlite-utils/Datasette layout).
 CREATE VIRTUAL TABLE posts_fts USING fts5(title, text, content='posts', content_rowid='id');
+-- Per term: in how many posts it occurs (finds a post's most distinctive words for duplicate candidates).
+CREATE VIRTUAL TABLE posts_fts_vocab USING fts5vocab(posts_fts, 'row');
 CREATE TRIGGER posts_ai AFTER INSERT ON posts BEGIN
     INSERT INTO posts_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
 END;

@@ -1,0 +1,500 @@
+"""Editors' decisions: the review queue, the append-only audit trail and the current state.
+
+Every decision appends a row to `review_events` (who, when, state before, state after) and updates
+`reviews` in the same transaction. `reviews.version` counts a post's events: a writer names the
+version it saw, and a different one means someone else decided in between (`StaleReview`), so
+nothing is silently overwritten. Undo is a new event that restores an earlier state.
+
+The queue is read with keyset pagination along an index (date, or model confidence), never
+counting all matches, so a page costs about the same on the first page as on the thousandth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+
+import sqlite_utils
+
+from ..timeutil import utcnow
+from .users import User
+
+STATUSES = ("nieuw", "geaccepteerd", "afgewezen", "duplicaat")
+REJECT_REASONS = ("geen_idee", "off_topic", "spam")
+ACTIONS = ("accept", "set_themes", "reject", "duplicate", "note", "reopen", "undo")
+SORTS = ("date", "confidence")
+
+# must match the index posts_queue_date in schema.py
+DATE_KEY = "coalesce(p.published_at, p.first_seen_at)"
+
+
+class StaleReview(Exception):
+    """The post changed since the editor saw it; `current` is its state now."""
+
+    def __init__(self, post_id: int, current: ReviewState):
+        super().__init__(f"post {post_id} is intussen gewijzigd (versie {current.version})")
+        self.post_id, self.current = post_id, current
+
+
+class NothingToUndo(Exception):
+    """The post has no decision left to undo."""
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    status: str = "nieuw"
+    themes: tuple[str, ...] = ()
+    reject_reason: str | None = None
+    duplicate_of: int | None = None
+    note: str | None = None
+    version: int = 0
+    updated_by: str | None = None
+    updated_at: str | None = None
+
+    def decision(self) -> dict:
+        """What an event records as 'before' and 'after': the decision, not its bookkeeping."""
+        d = asdict(self)
+        d["themes"] = list(self.themes)
+        for key in ("version", "updated_by", "updated_at"):
+            del d[key]
+        return d
+
+
+@dataclass(frozen=True)
+class ReviewEvent:
+    id: int
+    post_id: int | None
+    actor: str
+    at: str
+    action: str
+    before: dict | None
+    after: dict | None
+    undoes: int | None
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str | None = "nieuw"       # None: every status
+    theme: str | None = None           # suggested by the model or chosen by an editor
+    source: str | None = None          # source name
+    language: str | None = None        # detected, else declared
+    date_from: str | None = None       # YYYY-MM-DD, inclusive
+    date_to: str | None = None         # YYYY-MM-DD, inclusive
+    query: str | None = None           # full-text words
+    sort: str = "date"                 # 'date' (newest first) or 'confidence' (least certain first)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    theme: str
+    score: float
+    assigned: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    url: str | None
+    title: str | None
+    content_html: str
+    text: str
+    spoiler_text: str | None
+    language: str | None
+    published_at: str | None
+    author: str | None
+    author_url: str | None
+    sources: list[str]
+    suggestions: list[Suggestion]
+    confidence: float | None
+    is_dutch: bool | None
+    review: ReviewState
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]
+    next_cursor: str | None            # pass back as `after` for the next page
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    title: str | None
+    text: str
+    published_at: str | None
+    status: str
+
+
+@dataclass
+class Overview:
+    total: int = 0
+    unclassified: int = 0
+    per_status: dict[str, int] = field(default_factory=dict)
+    suggested_per_theme: dict[str, int] = field(default_factory=dict)
+    accepted_per_theme: dict[str, int] = field(default_factory=dict)
+    weeks: list[str] = field(default_factory=list)                 # Monday of each week, oldest first
+    per_week: dict[str, dict[str, int]] = field(default_factory=dict)   # theme -> week -> posts
+    sources: list[tuple[str, int]] = field(default_factory=list)   # most active in the chart's weeks
+
+
+def fts_query(words: str) -> str | None:
+    """User words as an FTS5 query that cannot be a syntax error: each word quoted, all required.
+
+    A trailing '*' keeps its meaning (prefix search).
+    """
+    terms = []
+    for word in words.split():
+        prefix = word.endswith("*")
+        word = word.rstrip("*").replace('"', "")
+        if word:
+            terms.append(f'"{word}"' + ("*" if prefix else ""))
+    return " ".join(terms) or None
+
+
+def _fold(word: str) -> str:
+    """A word as FTS5's unicode61 tokenizer stores it: lower case, without diacritics."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+
+
+class ReviewStore:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def state(self, post_id: int) -> ReviewState:
+        row = self.db.execute(
+            "SELECT r.status, r.themes, r.reject_reason, r.duplicate_of, r.note, r.version, u.name, r.updated_at"
+            " FROM reviews r LEFT JOIN users u ON u.id = r.updated_by WHERE r.post_id = ?",
+            [post_id],
+        ).fetchone()
+        return self._state(row) if row else ReviewState()
+
+    @staticmethod
+    def _state(row) -> ReviewState:
+        return ReviewState(row[0], tuple(json.loads(row[1])), *row[2:])
+
+    def queue(self, flt: QueueFilter, *, after: str | None = None, limit: int = 25) -> QueuePage:
+        """One page of the queue under a filter; `after` is the previous page's next_cursor."""
+        where, params = self._where(flt)
+        if flt.sort == "confidence":
+            key, order = "c.confidence", "c.confidence ASC, c.post_id ASC"
+            base = "FROM classifications c JOIN posts p ON p.id = c.post_id LEFT JOIN reviews r ON r.post_id = p.id"
+            if after:
+                value, last_id = _split_cursor(after)
+                where.append(f"{key} >= ? AND ({key} > ? OR c.post_id > ?)")
+                params += [float(value), float(value), last_id]
+        else:
+            key, order = DATE_KEY, f"{DATE_KEY} DESC, p.id DESC"
+            base = ("FROM posts p LEFT JOIN reviews r ON r.post_id = p.id"
+                    " LEFT JOIN classifications c ON c.post_id = p.id")
+            if after:
+                value, last_id = _split_cursor(after)
+                where.append(f"{key} <= ? AND ({key} < ? OR p.id < ?)")
+                params += [value, value, last_id]
+        sql = (f"SELECT p.id, {key} {base} WHERE {' AND '.join(where) or '1'}"
+               f" ORDER BY {order} LIMIT {int(limit) + 1}")
+        rows = self.db.execute(sql, params).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = self.items([r[0] for r in rows])
+        cursor = f"{rows[-1][1]}|{rows[-1][0]}" if more and rows else None
+        return QueuePage(items, cursor)
+
+    def _where(self, flt: QueueFilter) -> tuple[list[str], list]:
+        where: list[str] = []
+        params: list = []
+        if flt.status == "nieuw":
+            where.append("(r.status IS NULL OR r.status = 'nieuw')")
+        elif flt.status:
+            if flt.status not in STATUSES:
+                raise ValueError(f"onbekende status {flt.status!r}")
+            where.append("r.status = ?")
+            params.append(flt.status)
+        if flt.theme:
+            where.append("(EXISTS (SELECT 1 FROM post_themes t WHERE t.post_id = p.id AND t.theme = ? AND t.assigned)"
+                         " OR EXISTS (SELECT 1 FROM json_each(r.themes) WHERE value = ?))")
+            params += [flt.theme, flt.theme]
+        if flt.source:
+            where.append("EXISTS (SELECT 1 FROM sightings g WHERE g.post_id = p.id"
+                         " AND g.source_id = (SELECT id FROM sources WHERE name = ?))")
+            params.append(flt.source)
+        if flt.language:
+            where.append("coalesce(c.language, p.language) = ?")
+            params.append(flt.language)
+        if flt.date_from:
+            where.append(f"{DATE_KEY} >= ?")
+            params.append(flt.date_from)
+        if flt.date_to:
+            # inclusive: everything on that day sorts below the next character after the date
+            where.append(f"{DATE_KEY} < ?")
+            params.append(flt.date_to + "~")
+        query = fts_query(flt.query or "")
+        if query:
+            where.append("p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+            params.append(query)
+        return where, params
+
+    def items(self, post_ids: list[int]) -> list[QueueItem]:
+        """Everything the queue shows about these posts, in the order given."""
+        if not post_ids:
+            return []
+        marks = ", ".join("?" * len(post_ids))
+        rows = self.db.execute(
+            f"""
+            SELECT p.id, p.url, p.title, p.content_html, p.text, p.spoiler_text,
+                   coalesce(c.language, p.language), {DATE_KEY},
+                   coalesce(a.display_name, a.key), a.profile_url, c.confidence, c.is_dutch, c.reasons
+            FROM posts p LEFT JOIN authors a ON a.id = p.author_id
+                 LEFT JOIN classifications c ON c.post_id = p.id
+            WHERE p.id IN ({marks})
+            """,
+            post_ids,
+        ).fetchall()
+        sources: dict[int, list[str]] = {}
+        for post_id, name in self.db.execute(
+            f"SELECT g.post_id, s.name FROM sightings g JOIN sources s ON s.id = g.source_id"
+            f" WHERE g.post_id IN ({marks}) ORDER BY s.name", post_ids,
+        ):
+            sources.setdefault(post_id, []).append(name)
+        scores: dict[int, list[tuple[str, float, int]]] = {}
+        for post_id, theme, score, assigned in self.db.execute(
+            f"SELECT post_id, theme, score, assigned FROM post_themes WHERE post_id IN ({marks})"
+            " ORDER BY post_id, score DESC", post_ids,
+        ):
+            scores.setdefault(post_id, []).append((theme, score, assigned))
+        states = {
+            r[0]: self._state(r[1:]) for r in self.db.execute(
+                "SELECT r.post_id, r.status, r.themes, r.reject_reason, r.duplicate_of, r.note, r.version, u.name,"
+                f" r.updated_at FROM reviews r LEFT JOIN users u ON u.id = r.updated_by WHERE r.post_id IN ({marks})",
+                post_ids,
+            )
+        }
+        by_id = {}
+        for r in rows:
+            reasons = json.loads(r[12]) if r[12] else {}
+            suggestions = [
+                Suggestion(theme, score, bool(assigned), tuple(reasons.get(theme, ())))
+                for theme, score, assigned in scores.get(r[0], [])
+            ]
+            by_id[r[0]] = QueueItem(
+                *r[:10], sources=sources.get(r[0], []), suggestions=suggestions, confidence=r[10],
+                is_dutch=None if r[11] is None else bool(r[11]), review=states.get(r[0], ReviewState()),
+            )
+        return [by_id[i] for i in post_ids if i in by_id]
+
+    def item(self, post_id: int) -> QueueItem | None:
+        found = self.items([post_id])
+        return found[0] if found else None
+
+    def history(self, post_id: int) -> list[ReviewEvent]:
+        """The audit trail of one post, oldest first."""
+        return [
+            ReviewEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if r[5] else None,
+                        json.loads(r[6]) if r[6] else None, r[7])
+            for r in self.db.execute(
+                "SELECT id, post_id, actor, at, action, before, after, undoes FROM review_events"
+                " WHERE post_id = ? ORDER BY id", [post_id],
+            )
+        ]
+
+    def duplicate_candidates(self, post_id: int, limit: int = 5) -> list[Candidate]:
+        """Posts most like this one: full-text search on its rarest words (that others share), by bm25."""
+        row = self.db.execute("SELECT coalesce(title, '') || ' ' || text FROM posts WHERE id = ?", [post_id]).fetchone()
+        if row is None:
+            return []
+        words = sorted({_fold(w) for w in re.findall(r"\w{3,}", row[0])})[:300]
+        if not words:
+            return []
+        marks = ", ".join("?" * len(words))
+        rare = [
+            term for term, _ in self.db.execute(
+                f"SELECT term, doc FROM posts_fts_vocab WHERE term IN ({marks}) AND doc > 1 ORDER BY doc, term LIMIT 8",
+                words,
+            )
+        ]
+        if not rare:
+            return []
+        ids = [
+            r[0] for r in self.db.execute(
+                "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? AND rowid != ? ORDER BY rank LIMIT ?",
+                [" OR ".join(f'"{t}"' for t in rare), post_id, limit],
+            )
+        ]
+        if not ids:
+            return []
+        found = {
+            r[0]: Candidate(*r) for r in self.db.execute(
+                f"SELECT p.id, p.title, p.text, {DATE_KEY}, coalesce(r.status, 'nieuw') FROM posts p"
+                f" LEFT JOIN reviews r ON r.post_id = p.id WHERE p.id IN ({', '.join('?' * len(ids))})", ids,
+            )
+        }
+        return [found[i] for i in ids if i in found]
+
+    def overview(self, *, weeks: int = 12, today: str | None = None) -> Overview:
+        """Counts for the overview page; the chart and the source ranking cover the last `weeks` weeks."""
+        ov = Overview()
+        ov.total = self.db.execute("SELECT count(*) FROM posts").fetchone()[0]
+        ov.unclassified = ov.total - self.db.execute("SELECT count(*) FROM classifications").fetchone()[0]
+        reviewed = dict(self.db.execute("SELECT status, count(*) FROM reviews GROUP BY status").fetchall())
+        ov.per_status = {s: reviewed.get(s, 0) for s in STATUSES}
+        ov.per_status["nieuw"] = ov.total - sum(v for s, v in reviewed.items() if s != "nieuw")
+        ov.suggested_per_theme = dict(self.db.execute(
+            "SELECT theme, count(*) FROM post_themes WHERE assigned = 1 GROUP BY theme").fetchall())
+        ov.accepted_per_theme = dict(self.db.execute(
+            "SELECT j.value, count(*) FROM reviews r, json_each(r.themes) j"
+            " WHERE r.status = 'geaccepteerd' GROUP BY j.value").fetchall())
+        today = today or utcnow()[:10]
+        first = self.db.execute("SELECT date(?, '-6 days', 'weekday 1', ?)",
+                                [today, f"-{7 * (weeks - 1)} days"]).fetchone()[0]
+        ov.weeks = [
+            r[0] for r in self.db.execute(
+                "WITH RECURSIVE w(d) AS (SELECT ? UNION ALL SELECT date(d, '+7 days') FROM w WHERE d < date(?, '-6 days'))"
+                " SELECT d FROM w", [first, today],
+            )
+        ]
+        # a post's themes: the editor's when accepted, none when rejected or a duplicate, else the model's
+        for theme, week, n in self.db.execute(
+            f"""
+            WITH recent AS (
+                SELECT p.id, date({DATE_KEY}, '-6 days', 'weekday 1') AS week, r.status, r.themes
+                FROM posts p LEFT JOIN reviews r ON r.post_id = p.id WHERE {DATE_KEY} >= ?
+            )
+            SELECT t.theme, week, count(*) FROM recent JOIN post_themes t ON t.post_id = recent.id AND t.assigned = 1
+                WHERE coalesce(recent.status, 'nieuw') = 'nieuw' GROUP BY t.theme, week
+            UNION ALL
+            SELECT j.value, week, count(*) FROM recent, json_each(recent.themes) j
+                WHERE recent.status = 'geaccepteerd' GROUP BY j.value, week
+            """,
+            [first],
+        ):
+            per = ov.per_week.setdefault(theme, {})
+            per[week] = per.get(week, 0) + n
+        ov.sources = [
+            tuple(r) for r in self.db.execute(
+                f"SELECT s.name, count(*) FROM posts p JOIN sightings g ON g.post_id = p.id"
+                f" JOIN sources s ON s.id = g.source_id WHERE {DATE_KEY} >= ?"
+                " GROUP BY s.id ORDER BY count(*) DESC, s.name LIMIT 10", [first],
+            )
+        ]
+        return ov
+
+    # ---- deciding ------------------------------------------------------------------------
+
+    def decide(self, post_id: int, user: User, expected_version: int, action: str, *,
+               themes: list[str] | None = None, reason: str | None = None,
+               duplicate_of: int | None = None, note: str | None = None) -> ReviewState:
+        """Apply one decision, if the post is still at `expected_version`; returns the new state.
+
+        accept: status geaccepteerd with `themes`, or the model's suggestion when none are given;
+        set_themes: geaccepteerd with exactly `themes`; reject: afgewezen for `reason`;
+        duplicate: duplicaat of post `duplicate_of`; note: only the note; reopen: back to nieuw;
+        undo: restore the state before the latest decision not yet undone.
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"onbekende actie {action!r}")
+        with self._immediate():
+            return self._decide(post_id, user, expected_version, action, themes, reason, duplicate_of, note)
+
+    def decide_many(self, versions: dict[int, int], user: User, action: str, **kwargs) -> tuple[list[int], list[StaleReview]]:
+        """The same decision on several posts in one transaction; stale ones are skipped and returned."""
+        done, stale = [], []
+        with self._immediate():
+            for post_id, version in versions.items():
+                try:
+                    self._decide(post_id, user, version, action, kwargs.get("themes"), kwargs.get("reason"),
+                                 kwargs.get("duplicate_of"), kwargs.get("note"))
+                    done.append(post_id)
+                except StaleReview as e:
+                    stale.append(e)
+        return done, stale
+
+    def _decide(self, post_id, user, expected_version, action, themes, reason, duplicate_of, note) -> ReviewState:
+        if self.db.execute("SELECT 1 FROM posts WHERE id = ?", [post_id]).fetchone() is None:
+            raise KeyError(post_id)
+        current = self.state(post_id)
+        if current.version != expected_version:
+            raise StaleReview(post_id, current)
+        undoes = None
+        if action == "accept":
+            chosen = tuple(themes) if themes else self._suggested(post_id)
+            after = replace(current, status="geaccepteerd", themes=chosen, reject_reason=None, duplicate_of=None)
+        elif action == "set_themes":
+            after = replace(current, status="geaccepteerd", themes=tuple(dict.fromkeys(themes or ())),
+                            reject_reason=None, duplicate_of=None)
+        elif action == "reject":
+            if reason not in REJECT_REASONS:
+                raise ValueError(f"onbekende reden {reason!r}")
+            after = replace(current, status="afgewezen", themes=(), reject_reason=reason, duplicate_of=None)
+        elif action == "duplicate":
+            if duplicate_of == post_id or self.db.execute(
+                    "SELECT 1 FROM posts WHERE id = ?", [duplicate_of]).fetchone() is None:
+                raise ValueError(f"post {duplicate_of} bestaat niet of is deze post zelf")
+            after = replace(current, status="duplicaat", reject_reason=None, duplicate_of=duplicate_of)
+        elif action == "note":
+            after = replace(current, note=(note or "").strip() or None)
+        elif action == "reopen":
+            after = replace(current, status="nieuw", themes=(), reject_reason=None, duplicate_of=None)
+        else:  # undo
+            target = self.db.execute(
+                "SELECT id, before FROM review_events WHERE post_id = ? AND action != 'undo' AND id NOT IN"
+                " (SELECT undoes FROM review_events WHERE post_id = ? AND undoes IS NOT NULL)"
+                " ORDER BY id DESC LIMIT 1", [post_id, post_id],
+            ).fetchone()
+            if target is None:
+                raise NothingToUndo(post_id)
+            undoes, before = target[0], json.loads(target[1])
+            after = replace(current, status=before["status"], themes=tuple(before["themes"]),
+                            reject_reason=before["reject_reason"], duplicate_of=before["duplicate_of"],
+                            note=before["note"])
+        now = utcnow()
+        values = [after.status, json.dumps(list(after.themes)), after.reject_reason, after.duplicate_of,
+                  after.note, expected_version + 1, user.id, now]
+        if expected_version == 0:
+            self.db.execute(
+                "INSERT INTO reviews (status, themes, reject_reason, duplicate_of, note, version, updated_by,"
+                " updated_at, post_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [*values, post_id])
+        else:
+            self.db.execute(
+                "UPDATE reviews SET status = ?, themes = ?, reject_reason = ?, duplicate_of = ?, note = ?,"
+                " version = ?, updated_by = ?, updated_at = ? WHERE post_id = ? AND version = ?",
+                [*values, post_id, expected_version])
+        self.db.execute(
+            "INSERT INTO review_events (post_id, user_id, actor, at, action, before, after, undoes)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [post_id, user.id, user.name, now, action, json.dumps(current.decision(), ensure_ascii=False),
+             json.dumps(after.decision(), ensure_ascii=False), undoes],
+        )
+        return replace(after, version=expected_version + 1, updated_by=user.name, updated_at=now)
+
+    def _suggested(self, post_id: int) -> tuple[str, ...]:
+        return tuple(r[0] for r in self.db.execute(
+            "SELECT theme FROM post_themes WHERE post_id = ? AND assigned = 1 ORDER BY score DESC", [post_id]))
+
+    @contextlib.contextmanager
+    def _immediate(self) -> Iterator[None]:
+        """A write transaction that takes the write lock at once, so read-check-write cannot race."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.execute("COMMIT")
+
+
+def _split_cursor(cursor: str) -> tuple[str, int]:
+    value, _, last_id = cursor.rpartition("|")
+    if not value or not last_id.isdigit():
+        raise ValueError(f"ongeldige cursor {cursor!r}")
+    return value, int(last_id)

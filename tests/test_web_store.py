@@ -1,0 +1,153 @@
+"""The review store: decisions with their audit trail, stale versions, undo, the queue and its filters."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harvester.store.reviews import NothingToUndo, QueueFilter, StaleReview
+
+from .webdata import add_post, add_user
+
+
+@pytest.fixture
+def editor(store):
+    return add_user(store, "eva", "redacteur")
+
+
+def events(store, post_id):
+    return store.db.execute(
+        "SELECT actor, action, before, after, undoes FROM review_events WHERE post_id = ? ORDER BY id", [post_id]
+    ).fetchall()
+
+
+def test_accept_takes_the_suggestion_and_writes_state_and_event_together(store, editor):
+    post = add_post(store, 1, scores={"cultuur": 0.9, "structuur": 0.6, "leiderschap": 0.2})
+    state = store.reviews.decide(post, editor, 0, "accept")
+    assert (state.status, state.themes, state.version) == ("geaccepteerd", ("cultuur", "structuur"), 1)
+    row = store.db.execute("SELECT status, themes, version, updated_by FROM reviews WHERE post_id = ?", [post]).fetchone()
+    assert row == ("geaccepteerd", '["cultuur", "structuur"]', 1, editor.id)
+    [(actor, action, before, after, undoes)] = events(store, post)
+    assert (actor, action, undoes) == ("eva", "accept", None)
+    assert json.loads(before)["status"] == "nieuw"
+    assert json.loads(after) == {"status": "geaccepteerd", "themes": ["cultuur", "structuur"],
+                                 "reject_reason": None, "duplicate_of": None, "note": None}
+
+
+def test_a_stale_version_is_refused_and_changes_nothing(store, editor):
+    other = add_user(store, "piet", "redacteur")
+    post = add_post(store, 1)
+    store.reviews.decide(post, other, 0, "reject", reason="spam")
+    with pytest.raises(StaleReview) as caught:
+        store.reviews.decide(post, editor, 0, "accept")
+    assert caught.value.current.status == "afgewezen"
+    assert caught.value.current.updated_by == "piet"
+    assert store.reviews.state(post).version == 1
+    assert len(events(store, post)) == 1
+
+
+def test_undo_restores_earlier_states_one_by_one(store, editor):
+    post = add_post(store, 1)
+    store.reviews.decide(post, editor, 0, "set_themes", themes=["structuur", "cultuur"])
+    store.reviews.decide(post, editor, 1, "note", note="mooi idee")
+    store.reviews.decide(post, editor, 2, "reject", reason="off_topic")
+    state = store.reviews.decide(post, editor, 3, "undo")
+    assert (state.status, state.themes, state.note) == ("geaccepteerd", ("structuur", "cultuur"), "mooi idee")
+    state = store.reviews.decide(post, editor, 4, "undo")
+    assert state.note is None and state.status == "geaccepteerd"
+    state = store.reviews.decide(post, editor, 5, "undo")
+    assert state.status == "nieuw" and state.themes == ()
+    with pytest.raises(NothingToUndo):
+        store.reviews.decide(post, editor, 6, "undo")
+    trail = events(store, post)
+    assert [a for _, a, *_ in trail] == ["set_themes", "note", "reject", "undo", "undo", "undo"]
+    ids = [r[0] for r in store.db.execute("SELECT id FROM review_events WHERE post_id = ? ORDER BY id", [post])]
+    assert [u for *_, u in trail[3:]] == [ids[2], ids[1], ids[0]]
+
+
+def test_duplicate_needs_another_existing_post(store, editor):
+    a, b = add_post(store, 1), add_post(store, 2)
+    with pytest.raises(ValueError):
+        store.reviews.decide(a, editor, 0, "duplicate", duplicate_of=a)
+    with pytest.raises(ValueError):
+        store.reviews.decide(a, editor, 0, "duplicate", duplicate_of=9999)
+    state = store.reviews.decide(a, editor, 0, "duplicate", duplicate_of=b)
+    assert (state.status, state.duplicate_of) == ("duplicaat", b)
+
+
+def test_bulk_skips_stale_posts_and_does_the_rest(store, editor):
+    posts = [add_post(store, n) for n in range(3)]
+    store.reviews.decide(posts[1], editor, 0, "note", note="x")
+    done, stale = store.reviews.decide_many({p: 0 for p in posts}, editor, "accept")
+    assert done == [posts[0], posts[2]]
+    assert [s.post_id for s in stale] == [posts[1]]
+    assert store.reviews.state(posts[1]).status == "nieuw"
+
+
+def test_queue_filters_and_keyset_pages(store, editor):
+    ids = [add_post(store, n, published_at=f"2026-10-{n + 1:02d}T09:00:00+00:00", confidence=n / 10,
+                    scores={"cultuur": 0.7} if n % 2 else {"structuur": 0.9},
+                    language="en" if n == 3 else "nl", source="blog" if n == 4 else "mastodon-nl")
+           for n in range(8)]
+    store.reviews.decide(ids[0], editor, 0, "reject", reason="spam")
+    store.reviews.decide(ids[2], editor, 0, "set_themes", themes=["leiderschap"])
+
+    def queue(**kw):
+        return [i.id for i in store.reviews.queue(QueueFilter(**kw), limit=50).items]
+
+    assert queue() == [ids[n] for n in (7, 6, 5, 4, 3, 1)]
+    assert queue(status=None) == ids[::-1]
+    assert queue(status="afgewezen") == [ids[0]]
+    assert queue(status=None, theme="leiderschap") == [ids[2]]
+    assert queue(status=None, theme="structuur") == [ids[n] for n in (6, 4, 2, 0)]
+    assert queue(status=None, source="blog") == [ids[4]]
+    assert queue(status=None, language="en") == [ids[3]]
+    assert queue(status=None, date_from="2026-10-03", date_to="2026-10-04") == [ids[3], ids[2]]
+    assert queue(sort="confidence") == [ids[n] for n in (1, 3, 4, 5, 6, 7)]
+    seen, after = [], None
+    while True:
+        page = store.reviews.queue(QueueFilter(status=None), after=after, limit=3)
+        seen += [i.id for i in page.items]
+        after = page.next_cursor
+        if after is None:
+            break
+    assert seen == ids[::-1]
+    seen, after = [], None
+    while True:
+        page = store.reviews.queue(QueueFilter(status=None, sort="confidence"), after=after, limit=3)
+        seen += [i.id for i in page.items]
+        after = page.next_cursor
+        if after is None:
+            break
+    assert seen == ids
+
+
+def test_full_text_search_and_duplicate_candidates(store):
+    a = add_post(store, 1, "Gemeenten moeten open data over vergunningen publiceren, zodat burgers meekijken")
+    b = add_post(store, 2, "Open data over vergunningen: laat gemeenten alles publiceren voor burgers")
+    add_post(store, 3, "Meer thuiswerken voor ambtenaren helpt de werkdruk")
+    add_post(store, 4, "Vergunningen sneller verlenen door betere samenwerking")
+    found = store.reviews.queue(QueueFilter(status=None, query='vergunningen "open'), limit=10).items
+    assert sorted(i.id for i in found) == [a, b]
+    assert store.reviews.queue(QueueFilter(status=None, query='"'), limit=10).items  # no FTS syntax error
+    candidates = store.reviews.duplicate_candidates(a)
+    assert candidates[0].id == b
+    assert a not in [c.id for c in candidates]
+
+
+def test_overview_counts(store, editor):
+    a = add_post(store, 1, published_at="2026-11-02T10:00:00+00:00", scores={"cultuur": 0.9})
+    b = add_post(store, 2, published_at="2026-11-10T10:00:00+00:00", scores={"cultuur": 0.9})
+    add_post(store, 3, published_at="2026-11-11T10:00:00+00:00", confidence=None)
+    store.reviews.decide(a, editor, 0, "set_themes", themes=["structuur"])
+    store.reviews.decide(b, editor, 0, "reject", reason="spam")
+    ov = store.reviews.overview(weeks=4, today="2026-11-12")
+    assert ov.total == 3 and ov.unclassified == 1
+    assert ov.per_status == {"nieuw": 1, "geaccepteerd": 1, "afgewezen": 1, "duplicaat": 0}
+    assert ov.suggested_per_theme == {"cultuur": 2}
+    assert ov.accepted_per_theme == {"structuur": 1}
+    assert ov.weeks == ["2026-10-19", "2026-10-26", "2026-11-02", "2026-11-09"]
+    # accepted: the editor's theme; rejected: none; unclassified: none
+    assert ov.per_week == {"structuur": {"2026-11-02": 1}}
+    assert ov.sources == [("mastodon-nl", 3)]
