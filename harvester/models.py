@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -92,3 +93,33 @@ class Classification:
     is_dutch: bool
     confidence: float                     # 0..1, low means "review this first"
     model_version: str
+
+
+@dataclass(frozen=True)
+class ExportQuery:
+    """Which posts an export holds; an empty filter lets everything through."""
+
+    statuses: tuple[str, ...] = ()        # review states; a post without a review is 'nieuw'
+    themes: tuple[str, ...] = ()          # theme ids: the editor's once reviewed, else the model's
+    since: str | None = None              # UTC ISO 8601, inclusive, compared with published_at
+    until: str | None = None              # UTC ISO 8601, exclusive
+    sources: tuple[str, ...] = ()         # source names the post was seen on
+    per_theme: bool = False               # one row per (idea, theme) instead of one per idea
+
+
+class ExportRow(NamedTuple):
+    """One row of a workshop export as the store reads it (a tuple: a million of them stream by)."""
+
+    post_id: int
+    themes: tuple[str, ...]               # theme ids; exactly one with per_theme
+    title: str | None
+    text: str
+    author_key: str | None
+    author_name: str | None
+    sources: str | None                   # source names, ', '-separated
+    url: str | None
+    published_at: str | None              # UTC ISO 8601
+    status: str
+    score: float | None                   # the model's score for the theme, or the best of the idea's themes
+    note: str | None
+    duplicates: int                       # posts marked as duplicates of this one

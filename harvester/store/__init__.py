@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .classifications import ClassificationStore
+from .exports import ExportStore
 from .lock import SchedulerLockStore
 from .posts import PostStore
 from .reviews import ReviewStore
@@ -52,6 +53,7 @@ class Store:
         self.posts = PostStore(self.db)
         self.runs = RunStore(self.db)
         self.classifications = ClassificationStore(self.db)
+        self.exports = ExportStore(self.db)
         self.users = UserStore(self.db)
         self.reviews = ReviewStore(self.db)
         self.scheduler_lock = SchedulerLockStore(self.db)
