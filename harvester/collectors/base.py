@@ -25,6 +25,7 @@ class SourceState:
 
     row: SourceRow
     cursors: dict[str, Cursor] = field(default_factory=dict)   # Mastodon: by tag group
+    suppressed: frozenset[str] = frozenset()   # fingerprints of post keys never to harvest again (tombstones)
 
 
 @dataclass

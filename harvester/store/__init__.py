@@ -16,8 +16,10 @@ from pathlib import Path
 import sqlite_utils
 
 from .classifications import ClassificationStore
+from .cursors import CursorStore
 from .exports import ExportStore
 from .lock import SchedulerLockStore
+from .mastodon import MastodonStore
 from .posts import PostStore
 from .reviews import ReviewStore
 from .runs import RunStore
@@ -56,6 +58,8 @@ class Store:
         self.exports = ExportStore(self.db)
         self.users = UserStore(self.db)
         self.reviews = ReviewStore(self.db)
+        self.cursors = CursorStore(self.db)
+        self.mastodon = MastodonStore(self.db)
         self.scheduler_lock = SchedulerLockStore(self.db)
         if migrate:
             self.migrate()

@@ -1,0 +1,35 @@
+"""Mastodon paging state per (source, tag group).
+
+A cursor is only ever written together with the page of posts it points past (the harvest loop
+calls `save` inside the transaction that stores the batch), so after a crash the stored cursor
+never claims more than the stored posts.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from ..models import Cursor
+from ..timeutil import utcnow
+
+
+class CursorStore:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def load(self, source_id: int) -> dict[str, Cursor]:
+        """The source's cursors by tag group (e.g. 'innoverheid+lanceerplatform')."""
+        rows = self.db.execute(
+            "SELECT tag_group, newest_id, backfill_max_id, backfill_done FROM cursors WHERE source_id = ?",
+            [source_id],
+        ).fetchall()
+        return {r[0]: Cursor(tag_group=r[0], newest_id=r[1], backfill_max_id=r[2], backfill_done=bool(r[3])) for r in rows}
+
+    def save(self, source_id: int, cursor: Cursor) -> None:
+        self.db.execute(
+            "INSERT INTO cursors (source_id, tag_group, newest_id, backfill_max_id, backfill_done, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, tag_group) DO UPDATE SET"
+            " newest_id = excluded.newest_id, backfill_max_id = excluded.backfill_max_id,"
+            " backfill_done = excluded.backfill_done, updated_at = excluded.updated_at",
+            [source_id, cursor.tag_group, cursor.newest_id, cursor.backfill_max_id, int(cursor.backfill_done), utcnow()],
+        )

@@ -1,0 +1,70 @@
+"""Mastodon-specific reads and writes: tombstones of deleted posts, and what the recheck looks at."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from ..hashing import fingerprint
+from ..timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A stored Mastodon post as one instance knows it: what the recheck asks that instance about."""
+
+    post_id: int
+    key: str              # the status uri
+    source_id: int
+    remote_id: str        # the status id on that instance
+
+
+class MastodonStore:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def suppressed_posts(self) -> frozenset[str]:
+        """Fingerprints of post keys that must never be stored again (deleted at the source, forgotten)."""
+        return frozenset(r[0] for r in self.db.execute("SELECT hash FROM suppressions WHERE kind = 'post'"))
+
+    def sightings_since(self, since: str) -> list[Sighting]:
+        """Mastodon posts published at or after `since` (ISO 8601 UTC), one row per instance they were seen on."""
+        rows = self.db.execute(
+            "SELECT p.id, p.key, g.source_id, g.remote_id FROM posts p JOIN sightings g ON g.post_id = p.id"
+            " WHERE p.kind = 'mastodon' AND g.remote_id IS NOT NULL"
+            " AND coalesce(p.published_at, p.first_seen_at) >= ? ORDER BY p.id, g.source_id",
+            [since],
+        ).fetchall()
+        return [Sighting(*r) for r in rows]
+
+    def delete_at_source(self, post_id: int, key: str, source_names: list[str]) -> None:
+        """A post its author deleted: remove it and its author's data, keep only a tombstone.
+
+        The post row goes (its tags, sightings, classification and review go with it by cascade, the
+        full-text index by trigger); the author goes too when no other post of theirs is kept. The
+        tombstone is the plain fingerprint of the uri, so a later harvest skips the post; the audit
+        trail records that it happened, without the text or the author.
+        """
+        now = utcnow()
+        tombstone = fingerprint(key)
+        with self.db.atomic():
+            row = self.db.execute("SELECT author_id FROM posts WHERE id = ?", [post_id]).fetchone()
+            if row is None:
+                return
+            self.db.execute("DELETE FROM posts WHERE id = ?", [post_id])
+            if row[0] is not None:
+                self.db.execute(
+                    "DELETE FROM authors WHERE id = ? AND NOT EXISTS (SELECT 1 FROM posts WHERE author_id = ?)",
+                    [row[0], row[0]],
+                )
+            self.db.execute(
+                "INSERT OR IGNORE INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'post', 'deleted', ?)",
+                [tombstone, now],
+            )
+            self.db.execute(
+                "INSERT INTO review_events (post_id, user_id, actor, at, action, before, after)"
+                " VALUES (NULL, NULL, 'system', ?, 'deleted_at_source', NULL, ?)",
+                [now, json.dumps({"tombstone": tombstone, "sources": sorted(source_names)})],
+            )
