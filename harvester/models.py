@@ -123,3 +123,19 @@ class ExportRow(NamedTuple):
     score: float | None                   # the model's score for the theme, or the best of the idea's themes
     note: str | None
     duplicates: int                       # posts marked as duplicates of this one
+
+
+@dataclass
+class RunResult:
+    """How one source's run ended, for the CLI summary, the log line and the scheduler."""
+
+    source: str
+    status: str                   # ok, partial, failed, not_modified, or skipped (no run row: gone, disabled)
+    counts: RunCounts
+    error: str | None = None      # Dutch, as `harvester status` shows it
+    duration: float = 0.0         # seconds
+    run_id: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"

@@ -35,7 +35,7 @@ def server():
 def write_config(tmp_path: Path):
     """Write a config file in tmp_path: the [harvest]/[database] head plus the given TOML."""
 
-    def write(body: str = "", *, harvest: str = "") -> Path:
+    def write(body: str = "", *, harvest: str = "", timeout_seconds: float = 2, retries: int = 2) -> Path:
         path = tmp_path / "harvester.toml"
         path.write_text(
             textwrap.dedent(
@@ -43,8 +43,8 @@ def write_config(tmp_path: Path):
                 [harvest]
                 tags = ["innoverheid", "lanceerplatform"]
                 user_agent_contact = "https://example.org/contact"
-                timeout_seconds = 2
-                retries = 2
+                timeout_seconds = {timeout_seconds}
+                retries = {retries}
                 retry_backoff_seconds = 0.05
                 max_wait_seconds = 5
                 {textwrap.dedent(harvest)}

@@ -7,6 +7,7 @@ answer slowly, drop the connection, or send a body larger than any cap.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -45,7 +46,8 @@ class LocalServer:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # a short poll interval: stop() waits for one, and every test stops a server
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -100,11 +102,18 @@ class LocalServer:
                     time.sleep(reply.delay)
                 if reply.reset:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                    self.connection.close()
+                    # close the descriptor itself: socket.close() waits for rfile/wfile, so the handler
+                    # used to wait for a next request and the client saw a time-out, not a reset
+                    self.close_connection = True
+                    os.close(self.connection.detach())
                     return
                 body = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
                 try:
-                    self.send_response(reply.status)
+                    if "Date" in reply.headers:   # a scripted server clock (clock-skew tests)
+                        self.log_request(reply.status)
+                        self.send_response_only(reply.status)
+                    else:
+                        self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
                     if reply.stream_bytes:

@@ -162,7 +162,7 @@ def _describe(error: Exception) -> str:
         return "time-out"
     if isinstance(error, httpx.ConnectError):
         return "geen verbinding"
-    if isinstance(error, httpx.RemoteProtocolError):
+    if isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
         return "verbinding verbroken"
     if isinstance(error, httpx.DecodingError):
         return "onleesbare compressie"

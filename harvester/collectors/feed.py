@@ -1,0 +1,220 @@
+"""The RSS/Atom collector: one conditional GET per run, feedparser on the bytes, one Batch.
+
+The whole feed lands in one Batch, so its posts and the new ETag/Last-Modified are stored
+together: a crash never leaves validators that claim we have entries we do not. A feed that is
+not well-formed keeps what feedparser could read, but its validators are not stored, so the next
+run fetches it in full again instead of getting a 304 for a document we only half read.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import urlparse
+
+import feedparser
+from feedparser.namespaces.mediarss import Namespace as MediaRss
+
+from ..config import Config, Source
+from ..models import Author, Post
+from ..normalize import extract, hashtags, html_to_text, normalize_tag
+from ..timeutil import to_utc_iso
+from .base import Batch, SourceState
+from .http import Fetcher, FetchError, Response
+
+# bozo reasons that are not a problem once a feed parsed: a wrong Content-Type, or a us-ascii
+# default (RFC 3023 for text/xml without charset) that feedparser rightly read as UTF-8
+HARMLESS_BOZO = (feedparser.NonXMLContentType,)
+DOCUMENT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)>\s*$")
+STATUS_TEXT = {401: "inloggen vereist", 403: "geen toegang", 404: "niet gevonden"}
+
+# feedparser files <media:description> (an attachment's alt text) as the entry's summary or
+# content, so a Mastodon post with a picture would be stored as its picture description
+# (kurtmckee/feedparser#53, open). Keep it apart as `media_description`; the post stays the post.
+MediaRss._start_media_description = lambda self, attrs_d: self.push("media_description", 1)
+MediaRss._end_media_description = lambda self: self.pop("media_description")
+
+
+def collect(source: Source, state: SourceState, fetcher: Fetcher, config: Config) -> Iterator[Batch]:
+    """Fetch the feed with the stored validators and yield what it holds as one Batch."""
+    url = state.row.url
+    headers = {}
+    if state.row.etag:
+        headers["If-None-Match"] = state.row.etag
+    if state.row.last_modified:
+        headers["If-Modified-Since"] = state.row.last_modified
+    response = fetcher.get(url, headers=headers)
+    moved_to = response.permanent_url if response.permanent_url not in (None, url) else None
+    if response.status == 304:
+        yield Batch(not_modified=True, moved_to=moved_to)
+        return
+    if response.status == 410:
+        yield Batch(gone=True, moved_to=moved_to, problems=[
+            f"HTTP 410 Gone: de feed {response.url} bestaat niet meer; de bron wordt niet meer opgehaald "
+            "tot de URL in de configuratie verandert"
+        ])
+        return
+    if response.status != 200:
+        reason = STATUS_TEXT.get(response.status, "onverwacht antwoord")
+        raise FetchError(f"HTTP {response.status} ({reason}) bij {response.url}")
+    batch = parse(response, config.tags, match=getattr(source, "match", "tags"))
+    batch.moved_to = moved_to
+    yield batch
+
+
+def parse(response: Response, tags: list[str], *, match: str = "tags") -> Batch:
+    """Turn a 200 response into a Batch; raise FetchError when it holds no feed at all."""
+    if not response.body.strip():
+        raise FetchError(f"lege reactie: {response.url} gaf HTTP 200 zonder inhoud")
+    headers = {k: v for k, v in response.headers.items() if k in ("content-type", "content-location")}
+    parsed = feedparser.parse(response.body, response_headers=headers)
+    if not parsed.get("version") and not parsed.entries:
+        raise FetchError(_not_a_feed(response, parsed))
+    problems = []
+    if isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride) and not _harmless(parsed):
+        repaired = _repair_utf8(response.body)
+        if repaired is not None:
+            parsed = feedparser.parse(repaired, response_headers=headers)
+            problems.append(f"ongeldige UTF-8-bytes in {response.url} vervangen door \ufffd")
+    entries = parsed.entries
+    if parsed.bozo and not _harmless(parsed):
+        problems.append(_describe_bozo(parsed, response.url))
+        if entries and not DOCUMENT_END.search(response.body[-200:]):
+            # the document was cut off: its last entry may be too, and must not replace a whole one
+            entries = entries[:-1]
+            problems.append("de feed houdt halverwege op; het laatste (mogelijk afgebroken) bericht is overgeslagen")
+    partial = bool(problems)
+    batch = Batch(problems=problems)
+    if not partial:
+        batch.validators = (response.headers.get("etag"), response.headers.get("last-modified"))
+    wanted = set(tags)
+    keys: set[str] = set()
+    keyless = 0
+    feed_language = parsed.feed.get("language")
+    for entry in entries:
+        post = _post(entry, response.url, feed_language)
+        if match == "tags" and not wanted.intersection(post.tags):
+            batch.skipped += 1
+        elif not post.key:
+            keyless += 1
+        elif post.key not in keys:        # the same entry twice in one document counts once
+            keys.add(post.key)
+            batch.posts.append(post)
+    if keyless:
+        problems.append(f"{keyless} bericht(en) zonder id en zonder link overgeslagen in {response.url}")
+    return batch
+
+
+def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | None) -> Post:
+    """One entry as a Post; its key is empty when the entry has neither id nor link."""
+    link = (entry.get("link") or "").strip() or None
+    content_html, language = _content(entry)
+    extracted = extract(content_html)
+    title = _title(entry)
+    categories = [
+        normalize_tag(value) for tag in entry.get("tags") or [] for value in (tag.get("term"), tag.get("label")) if value
+    ]
+    published = _time(entry.get("published_parsed"))
+    updated = _time(dict.get(entry, "updated_parsed"))   # the real <updated>, not feedparser's fallback to <published>
+    return Post(
+        key=(entry.get("id") or "").strip() or link or "",
+        kind="feed",
+        content_html=content_html,
+        text=extracted.text,
+        url=link,
+        title=title,
+        language=language or feed_language,
+        published_at=published or updated,
+        edited_at=updated if published and updated and updated != published else None,
+        tags=tuple(dict.fromkeys(t for t in [*categories, *hashtags(title or ""), *extracted.tags] if t)),
+        links=extracted.links,
+        mentions=extracted.mentions,
+        author=_author(entry, link or feed_url),
+    )
+
+
+def _content(entry: feedparser.FeedParserDict) -> tuple[str, str | None]:
+    """The fullest body an entry has, as HTML (plain text is escaped), and its declared language."""
+    for detail in [*(entry.get("content") or []), entry.get("summary_detail")]:
+        if detail and detail.get("value"):
+            value = detail["value"]
+            if detail.get("type") == "text/plain":
+                value = html.escape(value)
+            return value, detail.get("language") or None
+    return "", None
+
+
+def _title(entry: feedparser.FeedParserDict) -> str | None:
+    detail = entry.get("title_detail")
+    if not detail or not (detail.get("value") or "").strip():
+        return None
+    if detail.get("type") in ("text/html", "application/xhtml+xml"):
+        return html_to_text(detail["value"])[0] or None
+    return detail["value"].strip()
+
+
+def _author(entry: feedparser.FeedParserDict, page_url: str) -> Author | None:
+    """Name and profile link only (never the e-mail address feeds sometimes carry).
+
+    A bare name is scoped to the site it appeared on, so "Redactie" of two blogs stays two people.
+    """
+    detail = entry.get("author_detail") or {}
+    name = (detail.get("name") or entry.get("author") or "").strip() or None
+    href = (detail.get("href") or "").strip() or None
+    if href:
+        return Author(key=href, display_name=name, profile_url=href)
+    if name and "@" not in name:
+        return Author(key=f"{name} ({urlparse(page_url).hostname})", display_name=name)
+    return None
+
+
+def _time(value: time.struct_time | None) -> str | None:
+    """feedparser gives UTC struct_times; nonsense dates are dropped rather than guessed."""
+    if not value:
+        return None
+    try:
+        return to_utc_iso(datetime(*value[:6], tzinfo=UTC))
+    except (TypeError, ValueError):
+        return None
+
+
+def _repair_utf8(body: bytes) -> bytes | None:
+    """A UTF-8 feed with a few bad bytes: replace just those, instead of reading it all as windows-1252.
+
+    Only when the rest really is UTF-8 (it has valid multi-byte characters); a Latin-1 feed that
+    merely claims UTF-8 reads better with feedparser's own fallback.
+    """
+    text = body.decode("utf-8", errors="replace")
+    if "\ufffd" in text and any(ord(c) > 127 and c != "\ufffd" for c in text):
+        return text.encode("utf-8")
+    return None
+
+
+def _harmless(parsed: feedparser.FeedParserDict) -> bool:
+    error = parsed.get("bozo_exception")
+    if isinstance(error, HARMLESS_BOZO):
+        return True
+    return isinstance(error, feedparser.CharacterEncodingOverride) and parsed.get("encoding", "").lower() in (
+        "utf-8", "utf8",
+    )
+
+
+def _describe_bozo(parsed: feedparser.FeedParserDict, url: str) -> str:
+    error = parsed.get("bozo_exception")
+    kept = f"{len(parsed.entries)} bericht(en) wel gelezen"
+    if isinstance(error, feedparser.CharacterEncodingOverride):
+        return f"tekencodering klopt niet in {url}: gelezen als {parsed.get('encoding')}, tekens kunnen verkeerd staan ({kept})"
+    return f"feed is geen goed gevormde XML ({error}) in {url}; {kept}"
+
+
+def _not_a_feed(response: Response, parsed: feedparser.FeedParserDict) -> str:
+    content_type = response.headers.get("content-type", "onbekend")
+    start = response.body.lstrip()[:200].lower()
+    if "html" in content_type or start.startswith((b"<!doctype html", b"<html")):
+        return f"geen RSS- of Atom-feed maar een webpagina (Content-Type {content_type}) bij {response.url}"
+    if parsed.bozo:
+        return f"geen leesbare RSS- of Atom-feed bij {response.url}: {parsed.get('bozo_exception')}"
+    return f"geen RSS- of Atom-feed bij {response.url} (Content-Type {content_type})"

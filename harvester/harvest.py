@@ -1,0 +1,138 @@
+"""The harvest loop: run a source's collector and store each Batch it yields in one transaction.
+
+It knows the collector contract (harvester.collectors.base) and the store, and nothing about
+feeds or Mastodon: a new source type is one entry in COLLECTORS. `harvester collect`, `harvester
+up` and the scheduler all go through `run_source`, so every run leaves the same record.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+
+from .collectors import feed
+from .collectors.base import Batch, Collector, SourceState
+from .collectors.http import Fetcher, FetchError
+from .config import Config, Source
+from .models import RunCounts, RunResult
+from .store import Store
+from .store.sources import SourceRow
+
+logger = logging.getLogger(__name__)
+
+# source type -> collector; register a new collector with one line here
+COLLECTORS: dict[str, Collector] = {
+    "feed": feed.collect,
+}
+
+
+def run_sources(
+    store: Store, config: Config, sources: Iterable[Source], fetcher: Fetcher | None = None
+) -> Iterator[RunResult]:
+    """Run each source in turn, yielding its result as soon as it is stored; a failure stops nothing."""
+    own_fetcher = fetcher is None
+    fetcher = fetcher or Fetcher(config.harvest)
+    try:
+        for source in sources:
+            yield run_source(store, config, source, fetcher)
+    finally:
+        if own_fetcher:
+            fetcher.close()
+
+
+def run_source(store: Store, config: Config, source: Source, fetcher: Fetcher) -> RunResult:
+    """One run of one source, recorded in `runs` from start to finish (or left 'running' by a crash)."""
+    started = time.monotonic()
+    row = store.sources.sync(source.name, source.type, source.location)
+    reason = _skip_reason(source, row)
+    if reason:
+        return RunResult(source.name, "skipped", RunCounts(), reason, time.monotonic() - started)
+    run_id = store.runs.start(row.id)
+    counts = RunCounts()
+    requests_before = fetcher.requests
+    problems: list[str] = []
+    error = None
+    stored_any = not_modified = gone = False
+    try:
+        for batch in COLLECTORS[source.type](source, _state(store, row), fetcher, config):
+            _apply(store, row.id, batch, counts)
+            problems += batch.problems
+            stored_any = stored_any or bool(batch.posts)
+            not_modified = not_modified or batch.not_modified
+            gone = gone or batch.gone
+    except FetchError as e:
+        error = str(e)
+    except Exception as e:  # a bug in a collector must not take the other sources down
+        logger.exception("collector for %s failed", source.name)
+        error = f"interne fout: {type(e).__name__}: {e}"
+    except BaseException:  # Ctrl-C or a stop signal: close the run honestly, then stop
+        counts.requests = fetcher.requests - requests_before
+        store.runs.finish(run_id, "failed", counts, "onderbroken: het programma werd gestopt tijdens deze run")
+        raise
+    counts.requests = fetcher.requests - requests_before
+    if error:
+        # batches stored before the failure stay stored (and their cursor with them)
+        status = "partial" if stored_any else "failed"
+        message = "; ".join([error, *problems])
+    else:
+        status = "failed" if gone else "partial" if problems else "not_modified" if not_modified else "ok"
+        message = "; ".join(problems) or None
+    store.runs.finish(run_id, status, counts, message)
+    return RunResult(source.name, status, counts, message, time.monotonic() - started, run_id)
+
+
+def _skip_reason(source: Source, row: SourceRow) -> str | None:
+    if not source.enabled:
+        return "uitgeschakeld in de configuratie (enabled = false)"
+    if row.gone_at:
+        return (f"de bron gaf HTTP 410 Gone op {row.gone_at}; "
+                "zet een nieuwe URL in de configuratie om het opnieuw te proberen")
+    if source.type not in COLLECTORS:
+        return f"nog geen collector voor het brontype {source.type!r}"
+    return None
+
+
+def _state(store: Store, row: SourceRow) -> SourceState:
+    # store.cursors arrives with the Mastodon collector (harvester/store/cursors.py)
+    cursors = store.cursors.load(row.id) if hasattr(store, "cursors") else {}
+    return SourceState(row=row, cursors=cursors)
+
+
+def _apply(store: Store, source_id: int, batch: Batch, counts: RunCounts) -> None:
+    """Store one Batch with every state change it carries, in one transaction."""
+    outcomes = RunCounts()
+    with store.atomic():
+        for post in batch.posts:
+            outcomes.add(store.posts.upsert(post, source_id))
+        if batch.validators is not None:
+            store.sources.set_cache_validators(source_id, *batch.validators)
+        if batch.moved_to:
+            store.sources.set_url(source_id, batch.moved_to)
+        if batch.gone:
+            store.sources.mark_gone(source_id)
+        if batch.auth_required is not None:
+            store.sources.set_auth_required(source_id, batch.auth_required)
+        if batch.ratelimit is not None:
+            store.sources.set_ratelimit(source_id, *batch.ratelimit)
+        if batch.cursor is not None:
+            store.cursors.save(source_id, batch.cursor)
+    # counted only once committed, so the run record never claims what a rollback undid
+    counts.new += outcomes.new
+    counts.updated += outcomes.updated
+    counts.unchanged += outcomes.unchanged
+    counts.skipped += batch.skipped
+
+
+def log_line(result: RunResult) -> str:
+    """One structured line per source run (key=value), for stderr and the scheduler's log."""
+    c = result.counts
+    line = (f"source={result.source} status={result.status} new={c.new} updated={c.updated} "
+            f"unchanged={c.unchanged} skipped={c.skipped} requests={c.requests} duration={result.duration:.2f}s")
+    if result.error:
+        line += " error=" + _quote(result.error)
+    return line
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
