@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 
-from .collectors import feed
+from .collectors import feed, mastodon
 from .collectors.base import Batch, Collector, SourceState
 from .collectors.http import Fetcher, FetchError
 from .config import Config, Source
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 # source type -> collector; register a new collector with one line here
 COLLECTORS: dict[str, Collector] = {
     "feed": feed.collect,
+    "mastodon": mastodon.collect,
 }
 
 
@@ -94,9 +95,7 @@ def _skip_reason(source: Source, row: SourceRow) -> str | None:
 
 
 def _state(store: Store, row: SourceRow) -> SourceState:
-    # store.cursors arrives with the Mastodon collector (harvester/store/cursors.py)
-    cursors = store.cursors.load(row.id) if hasattr(store, "cursors") else {}
-    return SourceState(row=row, cursors=cursors)
+    return SourceState(row=row, cursors=store.cursors.load(row.id), suppressed=store.mastodon.suppressed_posts())
 
 
 def _apply(store: Store, source_id: int, batch: Batch, counts: RunCounts) -> None:
