@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from . import basic
 from .common import config_option
+from .mastodon import recheck as recheck_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,3 +21,4 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 for command in (basic.init, basic.status, basic.posts):
     main.add_command(command)
+main.add_command(recheck_command)

@@ -1,0 +1,29 @@
+"""recheck: find Mastodon posts that were deleted at the source, and forget them."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..collectors.http import Fetcher
+from ..config import Config
+from ..recheck import recheck as run_recheck
+from .common import EXIT_FAILED, EXIT_OK, open_store, with_config
+
+
+@click.command()
+@with_config
+def recheck(config: Config) -> None:
+    """Controleer of recente Mastodon-posts nog bestaan; verwijderde posts worden vergeten.
+
+    Posts jonger dan `recheck_days` worden opnieuw opgevraagd bij elke instance waar ze gezien zijn.
+    Een verwijderde post verliest tekst en auteursgegevens; alleen een onherleidbare markering blijft,
+    zodat hij nooit opnieuw wordt opgehaald. Exitstatus 1 als een instance niet te bereiken was.
+    """
+    with open_store(config) as store, Fetcher(config.harvest) as fetcher:
+        result = run_recheck(store, config, fetcher)
+    click.echo(f"Gecontroleerd: {result.checked} posts, verwijderd bij de bron: {result.deleted}.")
+    for problem in result.problems:
+        click.echo(f"  probleem: {problem}", err=True)
+    sys.exit(EXIT_FAILED if result.problems else EXIT_OK)

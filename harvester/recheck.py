@@ -1,0 +1,93 @@
+"""Finding Mastodon posts their authors deleted, and honouring that.
+
+Posts younger than `recheck_days` are asked for again on every instance they were seen on, twenty
+at a time with `GET /api/v1/statuses?id[]=` (Mastodon 4.3+); an instance without that route (404)
+is asked status by status with `GET /api/v1/statuses/:id`. A status missing from the answer, or a
+404 for it alone, is gone there. A post gone on an instance and present on none is deleted from the
+store with a tombstone (see MastodonStore.delete_at_source), so no later harvest brings it back.
+An instance that could not be asked (network, rate limit, token) decides nothing.
+
+`recheck(store, config, fetcher)` is what `harvester recheck` and the scheduler call.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from .collectors.http import FetchError, Fetcher
+from .collectors.mastodon import InstanceClient
+from .config import Config, MastodonSource
+from .store import Store
+from .store.mastodon import Sighting
+from .timeutil import to_utc_iso
+
+BATCH_SIZE = 20      # Mastodon's limit for id[] on GET /api/v1/statuses
+
+
+@dataclass
+class RecheckResult:
+    checked: int = 0                      # posts asked about on at least one instance
+    deleted: int = 0
+    problems: list[str] = field(default_factory=list)   # per instance, in Dutch
+
+
+def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
+    since = to_utc_iso(datetime.now(UTC) - timedelta(days=config.harvest.recheck_days))
+    by_source: dict[int, list[Sighting]] = defaultdict(list)
+    for sighting in store.mastodon.sightings_since(since):
+        by_source[sighting.source_id].append(sighting)
+    present: set[int] = set()
+    gone: dict[int, list[str]] = defaultdict(list)      # post id -> instances where it is gone
+    keys: dict[int, str] = {}
+    result = RecheckResult()
+    for source in config.sources:
+        row = store.sources.get(source.name)
+        if not isinstance(source, MastodonSource) or not source.enabled or row is None or not by_source[row.id]:
+            continue
+        sightings = by_source[row.id]
+        try:
+            found = _ask(InstanceClient(source, fetcher, config), [s.remote_id for s in sightings])
+        except FetchError as e:
+            result.problems.append(f"{source.name}: {e}")
+            found = None
+        for s in sightings:
+            keys[s.post_id] = s.key
+            if found is None:
+                continue
+            if s.remote_id in found:
+                present.add(s.post_id)
+            else:
+                gone[s.post_id].append(source.name)
+    result.checked = len(present | set(gone))
+    for post_id, sources in gone.items():
+        if post_id not in present:
+            store.mastodon.delete_at_source(post_id, keys[post_id], sources)
+            result.deleted += 1
+    return result
+
+
+def _ask(client: InstanceClient, ids: list[str]) -> set[str]:
+    """Which of `ids` the instance still shows: batches of 20, else one by one on older servers."""
+    found: set[str] = set()
+    batch_route = True
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[start:start + BATCH_SIZE]
+        if batch_route:
+            if not client.room_for_more():
+                raise FetchError(f"rate limit van {client.base} bijna op; de recheck gaat de volgende keer verder")
+            body, _ = client.get_json("/api/v1/statuses", [("id[]", i) for i in chunk], allow=(404,))
+            if body is not None:
+                if not isinstance(body, list):
+                    raise FetchError(f"onverwacht antwoord van {client.base}/api/v1/statuses: geen lijst")
+                found.update(s["id"] for s in body if isinstance(s, dict) and s.get("id") in chunk)
+                continue
+            batch_route = False      # an older server: no batch route
+        for status_id in chunk:
+            if not client.room_for_more():
+                raise FetchError(f"rate limit van {client.base} bijna op; de recheck gaat de volgende keer verder")
+            body, _ = client.get_json(f"/api/v1/statuses/{status_id}", allow=(404, 410))
+            if body is not None:
+                found.add(status_id)
+    return found

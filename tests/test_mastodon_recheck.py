@@ -1,0 +1,137 @@
+"""`harvester recheck`: posts deleted at the source are found, forgotten, and never harvested again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from harvester.cli import main
+from harvester.collectors.http import Fetcher
+from harvester.config import load_config
+from harvester.harvest import run_source
+from harvester.hashing import fingerprint
+from harvester.recheck import recheck
+
+from .localserver import LocalServer, Reply
+from .mastodon_fake import FakeInstance, make_status
+from .test_mastodon import sid
+
+
+@pytest.fixture
+def setup(write_config, store):
+    """Write a config for the given instances; return (config, collect, recheck) helpers."""
+
+    def make(instances: dict[str, str], harvest: str = ""):
+        body = "".join(f'\n[[sources]]\nname = "{n}"\ntype = "mastodon"\ninstance = "{u}"\n' for n, u in instances.items())
+        config = load_config(write_config(body, harvest=harvest))
+
+        def collect():
+            with Fetcher(config.harvest) as fetcher:
+                return [run_source(store, config, s, fetcher) for s in config.sources]
+
+        def check():
+            with Fetcher(config.harvest) as fetcher:
+                return recheck(store, config, fetcher)
+
+        return config, collect, check
+
+    return make
+
+
+def keys(store):
+    return [r[0] for r in store.db.execute("SELECT key FROM posts ORDER BY key")]
+
+
+def test_a_deletion_is_found_in_one_batch_request_and_never_harvested_again(server, setup, store):
+    fake = FakeInstance(server)
+    statuses = [make_status(sid(i), username=f"user{i}", text=f"Uniek idee nummer{i}") for i in range(1, 4)]
+    fake.add(*statuses)
+    _, collect, check = setup({"nl": fake.url})
+    collect()
+    fake.delete(sid(2))
+    result = check()
+    assert (result.checked, result.deleted, result.problems) == (3, 1, [])
+    (batch,) = fake.server.requests_to("/api/v1/statuses")
+    assert sorted(batch.query["id[]"]) == [sid(1), sid(2), sid(3)]
+    gone = statuses[1]["uri"]
+    assert gone not in keys(store) and len(keys(store)) == 2
+    assert store.db.execute("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'nummer2'").fetchone()[0] == 0
+    assert store.db.execute("SELECT key FROM authors WHERE key LIKE 'user2@%'").fetchall() == []
+    assert store.db.execute("SELECT kind, reason FROM suppressions WHERE hash = ?", [fingerprint(gone)]).fetchone() == (
+        "post", "deleted")
+    assert store.db.execute("SELECT actor, action FROM review_events").fetchall() == [("system", "deleted_at_source")]
+    fake.add(statuses[1])            # another server still serves the deleted post
+    (again,) = collect()
+    assert gone not in keys(store) and again.counts.skipped == 1
+
+
+def test_older_servers_are_asked_status_by_status(server, setup, store):
+    fake = FakeInstance(server, batch_endpoint=False)
+    fake.add(*(make_status(sid(i)) for i in range(1, 26)))
+    _, collect, check = setup({"nl": fake.url})
+    collect()
+    fake.delete(sid(7))
+    result = check()
+    assert (result.checked, result.deleted) == (25, 1)
+    assert len(fake.server.requests_to("/api/v1/statuses")) == 1      # the 404 that shows the route is missing
+    singles = [r for r in fake.server.requests if r.path.startswith("/api/v1/statuses/")]
+    assert len(singles) == 25
+    assert len(keys(store)) == 24
+
+
+def test_a_post_gone_on_one_instance_but_shown_on_another_is_kept(server, setup, store):
+    other_server = LocalServer().start()
+    try:
+        nl, social = FakeInstance(server), FakeInstance(other_server, domain="mastodon.social")
+        nl.add(make_status(sid(5)))
+        social.add(make_status(sid(9), instance="mastodon.social", origin_id=sid(5)))
+        _, collect, check = setup({"nl": nl.url, "social": social.url})
+        collect()
+        nl.delete(sid(5))                 # e.g. the instance stopped federating with the author's server
+        result = check()
+    finally:
+        other_server.stop()
+    assert (result.checked, result.deleted) == (1, 0) and len(keys(store)) == 1
+
+
+def test_an_unreachable_instance_decides_nothing(server, setup, store):
+    fake = FakeInstance(server)
+    fake.add(make_status(sid(1)))
+    _, collect, check = setup({"nl": fake.url})
+    collect()
+    fake.delete(sid(1))
+    server.route("/api/v1/statuses", Reply(503, "down"))
+    result = check()
+    assert result.deleted == 0 and len(keys(store)) == 1
+    assert result.problems and "nl" in result.problems[0] and "503" in result.problems[0]
+
+
+def test_only_posts_younger_than_recheck_days_are_asked(server, setup, store):
+    fake = FakeInstance(server)
+    old, new = make_status(sid(1), created_at=datetime.now(UTC) - timedelta(days=20)), make_status(sid(2))
+    fake.add(old, new)
+    _, collect, check = setup({"nl": fake.url}, harvest="recheck_days = 14")
+    collect()
+    fake.delete(sid(1))
+    fake.delete(sid(2))
+    result = check()
+    assert (result.checked, result.deleted) == (1, 1)
+    assert keys(store) == [old["uri"]]
+
+
+def test_recheck_command(server, setup, store, write_config, tmp_path):
+    fake = FakeInstance(server)
+    fake.add(make_status(sid(1)), make_status(sid(2), username="bert"))
+    _, collect, _ = setup({"nl": fake.url})
+    collect()
+    fake.delete(sid(2))
+    runner = CliRunner()
+    result = runner.invoke(main, ["--config", str(tmp_path / "harvester.toml"), "recheck"])
+    assert result.exit_code == 0, result.output
+    assert "Gecontroleerd: 2 posts, verwijderd bij de bron: 1." in result.output
+    assert store.posts.count() == 1
+    server.route("/api/v1/statuses", Reply(500, "kapot"))
+    failed = runner.invoke(main, ["--config", str(tmp_path / "harvester.toml"), "recheck"])
+    assert failed.exit_code == 1 and "probleem: nl:" in failed.output
