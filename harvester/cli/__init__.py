@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import basic
+from . import basic, collect
 from .common import config_option
 from .mastodon import recheck as recheck_command
 
@@ -19,6 +19,6 @@ def main(ctx: click.Context, config_file: str | None) -> None:
     ctx.obj = {"config_file": config_file}
 
 
-for command in (basic.init, basic.status, basic.posts):
+for command in (basic.init, basic.status, basic.posts, collect.collect, collect.up):
     main.add_command(command)
 main.add_command(recheck_command)

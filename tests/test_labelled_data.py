@@ -1,0 +1,256 @@
+"""Checks on the project's labelled data: config/themes.toml, config/training.jsonl and the held-out
+evaluation set data/eval/themes.jsonl.
+
+Why: the evaluation figures in docs/nlp.md only mean something if the evaluation texts were never
+trained on, every label is a known theme, and each theme has enough examples. The checkers below are
+also run on small planted cases, so that they are shown to catch what they are meant to catch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+import unicodedata
+from collections import Counter
+from itertools import product
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+THEMES_FILE = ROOT / "config" / "themes.toml"
+TRAINING_FILE = ROOT / "config" / "training.jsonl"
+EVAL_FILE = ROOT / "data" / "eval" / "themes.jsonl"
+
+CHARTER_IDS = [
+    "cultuur", "samenwerking", "structuur", "open_overheid",
+    "leiderschap", "publieke_waarde", "medewerkers", "bestuurders",
+]
+
+# minimum counts (a text with two themes counts for each), see docs/labelling.md
+TRAINING_MIN = {"per_theme": 60, "none": 80, "total": 0, "multi_share": (0.20, 0.32)}
+EVAL_MIN = {"per_theme": 25, "none": 50, "total": 260, "multi_share": (0.15, 0.28)}
+
+# two texts whose sets of words overlap this much (Jaccard) count as near-duplicates
+NEAR_DUPLICATE_JACCARD = 0.5
+
+
+class DataError(Exception):
+    """A problem in a labelled-data file, phrased with file and line number."""
+
+
+def load_theme_ids(path: Path = THEMES_FILE) -> list[str]:
+    with path.open("rb") as f:
+        return [t["id"] for t in tomllib.load(f)["themes"]]
+
+
+def parse_jsonl(lines: list[str], known_ids: set[str], name: str = "<lines>") -> list[dict]:
+    """Parse labelled lines strictly: one object per line with a non-empty `text` and a list of
+    distinct, known theme ids in `themes`; raise DataError on the first bad line."""
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        where = f"{name}:{number}"
+        if not line.strip():
+            raise DataError(f"{where}: lege regel")
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{where}: geen geldige JSON ({e.msg})") from None
+        if not isinstance(row, dict) or set(row) != {"text", "themes"}:
+            raise DataError(f"{where}: verwacht precies de sleutels 'text' en 'themes'")
+        if not isinstance(row["text"], str) or not row["text"].strip():
+            raise DataError(f"{where}: 'text' moet een niet-lege tekst zijn")
+        themes = row["themes"]
+        if not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
+            raise DataError(f"{where}: 'themes' moet een lijst van thema-ids zijn")
+        if len(set(themes)) != len(themes):
+            raise DataError(f"{where}: een thema staat er twee keer in")
+        unknown = [t for t in themes if t not in known_ids]
+        if unknown:
+            raise DataError(f"{where}: onbekend thema {', '.join(unknown)}")
+        rows.append(row)
+    return rows
+
+
+def load_jsonl(path: Path, known_ids: set[str]) -> list[dict]:
+    return parse_jsonl(path.read_text(encoding="utf-8").splitlines(), known_ids, path.name)
+
+
+def normalise(text: str) -> str:
+    """Lowercase, without accents, URLs, mentions, '#' and punctuation, whitespace collapsed."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"https?://\S+|@[\w.]+(@[\w.-]+)?", " ", text)
+    return " ".join(re.findall(r"\w+", text))
+
+
+def near_duplicates(a: list[str], b: list[str], threshold: float = NEAR_DUPLICATE_JACCARD):
+    """Pairs (i, j, similarity) of texts a[i], b[j] that are equal after normalising or whose word
+    sets overlap at least `threshold` (Jaccard)."""
+    norm_a, norm_b = [normalise(t) for t in a], [normalise(t) for t in b]
+    words_a, words_b = [set(n.split()) for n in norm_a], [set(n.split()) for n in norm_b]
+    found = []
+    for i, j in product(range(len(a)), range(len(b))):
+        if norm_a[i] == norm_b[j]:
+            found.append((i, j, 1.0))
+            continue
+        union = words_a[i] | words_b[j]
+        if union:
+            similarity = len(words_a[i] & words_b[j]) / len(union)
+            if similarity >= threshold:
+                found.append((i, j, round(similarity, 2)))
+    return found
+
+
+def count(rows: list[dict]) -> dict:
+    per_theme = Counter(t for r in rows for t in r["themes"])
+    return {
+        "total": len(rows),
+        "none": sum(1 for r in rows if not r["themes"]),
+        "multi": sum(1 for r in rows if len(r["themes"]) > 1),
+        "per_theme": per_theme,
+    }
+
+
+def shortfalls(rows: list[dict], ids: list[str], minimum: dict) -> list[str]:
+    """What falls short of the minimum counts, in words; empty when all is well."""
+    c = count(rows)
+    problems = [f"{t}: {c['per_theme'][t]} < {minimum['per_theme']}"
+                for t in ids if c["per_theme"][t] < minimum["per_theme"]]
+    if c["none"] < minimum["none"]:
+        problems.append(f"zonder thema: {c['none']} < {minimum['none']}")
+    if c["total"] < minimum["total"]:
+        problems.append(f"totaal: {c['total']} < {minimum['total']}")
+    low, high = minimum["multi_share"]
+    share = c["multi"] / c["total"] if c["total"] else 0.0
+    if not low <= share <= high:
+        problems.append(f"aandeel met meer thema's {share:.2f} buiten [{low}, {high}]")
+    return problems
+
+
+# --- the shipped files ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def theme_ids() -> list[str]:
+    return load_theme_ids()
+
+
+@pytest.fixture(scope="module")
+def training(theme_ids) -> list[dict]:
+    return load_jsonl(TRAINING_FILE, set(theme_ids))
+
+
+@pytest.fixture(scope="module")
+def evaluation(theme_ids) -> list[dict]:
+    return load_jsonl(EVAL_FILE, set(theme_ids))
+
+
+def test_themes_file_has_the_charter_themes_in_the_documented_format():
+    with THEMES_FILE.open("rb") as f:
+        config = tomllib.load(f)
+    assert isinstance(config["version"], str) and config["version"]
+    assert config["language"] == "nl"
+    themes = config["themes"]
+    assert [t["id"] for t in themes] == CHARTER_IDS
+    for theme in themes:
+        assert set(theme) == {"id", "label", "description", "terms", "examples", "threshold"}, theme["id"]
+        assert re.fullmatch(r"[a-z0-9_]+", theme["id"])
+        assert theme["label"].strip() and theme["description"].strip()
+        assert 20 <= len(theme["terms"]) <= 40, theme["id"]
+        assert len(set(theme["terms"])) == len(theme["terms"]), f"{theme['id']}: dubbele term"
+        assert all(t == t.lower() and t.strip() == t and t for t in theme["terms"]), theme["id"]
+        assert len(theme["examples"]) >= 3 and all(e.strip() for e in theme["examples"])
+        assert 0 < theme["threshold"] < 1
+
+
+def test_charter_statements_are_quoted_from_the_seed():
+    """The examples start with the draft charter's own statements, verbatim."""
+    seed = ROOT.parent / "shared" / "seeds" / "000_fab06dec8ffcff0f.txt"
+    if not seed.exists():
+        pytest.skip("seed document not present on this machine")
+    text = " ".join(seed.read_text(encoding="utf-8").split())  # the seed has stray double spaces
+    with THEMES_FILE.open("rb") as f:
+        themes = tomllib.load(f)["themes"]
+    # the seed lost the first letter of one statement ("n onze organisatie is ruimte voor zingeving")
+    text = text.replace(" n onze organisatie is ruimte voor zingeving", " In onze organisatie is ruimte voor zingeving")
+    for theme in themes:
+        quoted = [e for e in theme["examples"] if e in text]
+        assert len(quoted) >= 2, f"{theme['id']}: charter statements missing"
+        assert theme["examples"][: len(quoted)] == quoted, f"{theme['id']}: charter statements come first"
+
+
+def test_training_set_meets_the_minimum_counts(training, theme_ids):
+    assert shortfalls(training, theme_ids, TRAINING_MIN) == []
+
+
+def test_evaluation_set_meets_the_minimum_counts(evaluation, theme_ids):
+    assert shortfalls(evaluation, theme_ids, EVAL_MIN) == []
+
+
+@pytest.mark.parametrize("which", ["training", "evaluation"])
+def test_no_text_twice_within_a_file(which, request):
+    rows = request.getfixturevalue(which)
+    seen = Counter(normalise(r["text"]) for r in rows)
+    assert [t for t, n in seen.items() if n > 1] == []
+
+
+def test_evaluation_texts_do_not_occur_in_training(training, evaluation):
+    """Held out means held out: no equal or near-equal text in both files."""
+    found = near_duplicates([r["text"] for r in evaluation], [r["text"] for r in training])
+    report = [(evaluation[i]["text"][:60], training[j]["text"][:60], s) for i, j, s in found]
+    assert report == []
+
+
+def test_evaluation_texts_do_not_occur_in_the_theme_examples(evaluation):
+    with THEMES_FILE.open("rb") as f:
+        examples = [e for t in tomllib.load(f)["themes"] for e in t["examples"]]
+    assert near_duplicates([r["text"] for r in evaluation], examples) == []
+
+
+# --- the checkers catch what they should ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ('{"text": "Open data!", "themes": ["open_overheid"]', "geen geldige JSON"),
+        ('["Open data!", ["open_overheid"]]', "precies de sleutels"),
+        ('{"text": "Open data!", "themes": ["open_overheid"], "lang": "nl"}', "precies de sleutels"),
+        ('{"text": "  ", "themes": []}', "niet-lege tekst"),
+        ('{"text": "Open data!", "themes": "open_overheid"}', "lijst van thema-ids"),
+        ('{"text": "Open data!", "themes": ["openoverheid"]}', "onbekend thema openoverheid"),
+        ('{"text": "Open data!", "themes": ["cultuur", "cultuur"]}', "twee keer"),
+        ("", "lege regel"),
+    ],
+)
+def test_parse_refuses_malformed_lines(line, problem):
+    good = '{"text": "Wij delen alles.", "themes": ["cultuur"]}'
+    with pytest.raises(DataError, match=problem) as info:
+        parse_jsonl([good, line], set(CHARTER_IDS), "x.jsonl")
+    assert "x.jsonl:2" in str(info.value)
+
+
+def test_near_duplicates_are_found_and_different_texts_are_not():
+    train = [
+        "Vanaf vandaag publiceren we alle raadsbesluiten als open data! https://data.example.nl #opendata",
+        "Onze teamleider gaf ons drie maanden om het nieuwe spreekuur uit te proberen.",
+    ]
+    evaluation = [
+        "vanaf vandaag publiceren we alle RAADSBESLUITEN als open data #OpenData",  # normalised equal
+        "Onze teamleider gaf ons twee maanden om het nieuwe spreekuur te proberen.",  # reworded slightly
+        "De burgemeester opende het nieuwe zwembad in de regen.",  # unrelated
+    ]
+    found = {(i, j) for i, j, _ in near_duplicates(evaluation, train)}
+    assert found == {(0, 0), (1, 1)}
+
+
+def test_shortfalls_name_what_is_missing():
+    rows = [{"text": "a", "themes": ["cultuur"]}, {"text": "b", "themes": ["cultuur", "structuur"]},
+            {"text": "c", "themes": []}]
+    minimum = {"per_theme": 2, "none": 2, "total": 4, "multi_share": (0.0, 0.2)}
+    problems = shortfalls(rows, ["cultuur", "structuur"], minimum)
+    assert problems == ["structuur: 1 < 2", "zonder thema: 1 < 2", "totaal: 3 < 4",
+                        "aandeel met meer thema's 0.33 buiten [0.0, 0.2]"]
