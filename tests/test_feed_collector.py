@@ -321,3 +321,16 @@ def test_log_line_is_one_structured_line():
     line = log_line(RunResult("blog", "failed", RunCounts(new=3, requests=2), 'fout "x"\nregel 2', 0.214))
     assert line == ('source=blog status=failed new=3 updated=0 unchanged=0 skipped=0 requests=2 duration=0.21s'
                     ' error="fout \\"x\\" regel 2"')
+
+
+def test_suppressed_post_is_not_harvested_again(server, store, harvest):
+    from harvester.hashing import fingerprint
+
+    store.db.execute(
+        "INSERT INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'post', 'forget', '2024-01-01')",
+        [fingerprint("https://blog.example.nl/?p=1201")],
+    )
+    server.route("/feed", Reply(200, feed("blog-rss2.xml"), RSS))
+    result = harvest(sources_toml(server, ("blog", "/feed")))["blog"]
+    assert (result.counts.new, result.counts.skipped) == (2, 3)
+    assert "https://blog.example.nl/?p=1201" not in stored_keys(store)

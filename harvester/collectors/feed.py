@@ -19,6 +19,7 @@ import feedparser
 from feedparser.namespaces.mediarss import Namespace as MediaRss
 
 from ..config import Config, Source
+from ..hashing import fingerprint
 from ..models import Author, Post
 from ..normalize import extract, hashtags, html_to_text, normalize_tag
 from ..timeutil import to_utc_iso
@@ -60,13 +61,19 @@ def collect(source: Source, state: SourceState, fetcher: Fetcher, config: Config
     if response.status != 200:
         reason = STATUS_TEXT.get(response.status, "onverwacht antwoord")
         raise FetchError(f"HTTP {response.status} ({reason}) bij {response.url}")
-    batch = parse(response, config.tags, match=getattr(source, "match", "tags"))
+    batch = parse(response, config.tags, match=getattr(source, "match", "tags"), suppressed=state.suppressed)
     batch.moved_to = moved_to
     yield batch
 
 
-def parse(response: Response, tags: list[str], *, match: str = "tags") -> Batch:
-    """Turn a 200 response into a Batch; raise FetchError when it holds no feed at all."""
+def parse(
+    response: Response, tags: list[str], *, match: str = "tags", suppressed: frozenset[str] = frozenset()
+) -> Batch:
+    """Turn a 200 response into a Batch; raise FetchError when it holds no feed at all.
+
+    Entries without a configured tag (with match "tags") and posts that were forgotten or deleted
+    (their key's fingerprint is in `suppressed`) are skipped.
+    """
     if not response.body.strip():
         raise FetchError(f"lege reactie: {response.url} gaf HTTP 200 zonder inhoud")
     headers = {k: v for k, v in response.headers.items() if k in ("content-type", "content-location")}
@@ -96,7 +103,7 @@ def parse(response: Response, tags: list[str], *, match: str = "tags") -> Batch:
     feed_language = parsed.feed.get("language")
     for entry in entries:
         post = _post(entry, response.url, feed_language)
-        if match == "tags" and not wanted.intersection(post.tags):
+        if match == "tags" and not wanted.intersection(post.tags) or post.key and fingerprint(post.key) in suppressed:
             batch.skipped += 1
         elif not post.key:
             keyless += 1
