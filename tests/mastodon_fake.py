@@ -66,6 +66,7 @@ class FakeInstance:
         self.statuses: dict[str, dict] = {}
         self.remaining = 300
         self.reset_after = timedelta(minutes=5)   # the rate-limit window ends this long after each answer
+        self.delay = 0.0                          # seconds before each timeline answer (a slow server)
         self.scripted: list[Reply] = []      # answers served before the real timeline (errors, 429, ...)
         for tag in tags:
             server.route(f"/api/v1/timelines/tag/{tag}", self.timeline)
@@ -127,7 +128,7 @@ class FakeInstance:
         if items:
             links.append(f'<{base}?limit={limit}&min_id={items[0]["id"]}>; rel="prev"')
         extra = {"Link": ", ".join(links)} if links else {}
-        return Reply(200, json.dumps(items), self.headers(**extra))
+        return Reply(200, json.dumps(items), self.headers(**extra), delay=self.delay)
 
     def statuses_batch(self, request: Request) -> Reply:
         if not self.batch_endpoint:

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from harvester.cli import main
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.harvest import run_source, run_sources
 from harvester.models import Cursor
+from harvester.store import Store
 
 from .localserver import LocalServer, Reply
 from .mastodon_fake import FakeInstance, make_status
@@ -305,3 +312,39 @@ def test_runs_through_run_sources_with_other_sources(fake, store, write_config):
     config = load_config(write_config(f'\n[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n'))
     (result,) = list(run_sources(store, config, config.sources))
     assert result.status == "ok" and result.counts.new == 1
+
+
+def test_status_shows_token_needed_rate_limit_and_last_error(server, harvest, store, write_config, tmp_path):
+    closed = FakeInstance(server, closed=True)
+    closed.add(make_status(sid(1)))
+    harvest({"nl": closed.url}, token_env="NL_TOKEN")
+    output = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "status"]).output
+    assert "token nodig" in output and "rate limit: nog 299 verzoeken, reset " in output
+    assert "laatste fout: " + closed.url in output and "NL_TOKEN" in output
+
+
+def test_sigkill_in_the_middle_of_a_backfill_then_a_new_run_no_duplicate_no_gap(fake, write_config, tmp_path):
+    n = 200
+    fake.add(*(make_status(sid(i), text=f"idee {i}") for i in range(1, n + 1)))
+    fake.delay = 0.3
+    path = write_config(f'\n[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n')
+    command = [str(Path(sys.executable).with_name("harvester")), "--config", str(path), "collect"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while len(fake.timeline_requests()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)      # into the third page: a batch may be half-way through its transaction
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    with Store(tmp_path / "harvester.db") as store:
+        kept = store.posts.count()
+        cursor = store.cursors.load(1)["innoverheid+lanceerplatform"]
+    assert 0 < kept < n and not cursor.backfill_done and cursor.backfill_max_id is not None
+    fake.delay = 0.0
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with Store(tmp_path / "harvester.db") as store:
+        uris = [r[0] for r in store.db.execute("SELECT key FROM posts")]
+        assert sorted(uris) == sorted(f"https://mastodon.nl/users/annedv/statuses/{sid(i)}" for i in range(1, n + 1))
+        assert store.db.execute("SELECT count(*) FROM sightings").fetchone()[0] == n
+        assert store.cursors.load(1)["innoverheid+lanceerplatform"].backfill_done
