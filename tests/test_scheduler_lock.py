@@ -1,7 +1,12 @@
-"""The scheduler lock row: one holder at a time, abandoned locks can be taken over."""
+"""What the scheduler needs from the store: one lock holder at a time, abandoned locks taken
+over, and concurrent writers that wait for each other."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+
+from harvester.models import Post, RunCounts
 from harvester.store import Store
 from harvester.store.lock import LockHolder
 
@@ -38,3 +43,38 @@ def test_heartbeat_moves_forward(tmp_path):
         s.db.execute("UPDATE scheduler_lock SET heartbeat_at = '2020-01-01T00:00:00+00:00'")
         assert s.scheduler_lock.heartbeat(1, "h")
         assert s.scheduler_lock.holder().heartbeat_at >= before
+
+
+def test_concurrent_writers_wait_for_each_other_instead_of_failing(tmp_path):
+    """Scheduler jobs write from several threads: a transaction that reads before it writes must
+    wait for the lock, not fail with 'database is locked' because another one committed meanwhile."""
+    path = tmp_path / "h.db"
+    Store(path).close()
+    errors: list[Exception] = []
+
+    def store_posts(n: int) -> None:
+        with Store(path) as s:
+            source = s.sources.sync(f"bron{n}", "feed", f"https://example.org/{n}")
+            for i in range(150):
+                try:
+                    with s.atomic():
+                        s.posts.upsert(Post(key=f"https://example.org/{n}/{i}", kind="feed",
+                                            content_html="<p>idee</p>", text="idee"), source.id)
+                except sqlite3.OperationalError as e:
+                    errors.append(e)
+
+    def record_runs() -> None:
+        with Store(path) as s:
+            source = s.sources.sync("runs", "feed", "https://example.org/runs")
+            for _ in range(150):
+                s.runs.finish(s.runs.start(source.id), "ok", RunCounts())
+
+    threads = [threading.Thread(target=store_posts, args=(n,)) for n in range(2)]
+    threads.append(threading.Thread(target=record_runs))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Store(path) as s:
+        assert s.posts.count() == 300

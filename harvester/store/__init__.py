@@ -34,6 +34,35 @@ class StoreError(Exception):
     """The database file cannot be used (newer schema, not a database, not writable)."""
 
 
+class Database(sqlite_utils.Database):
+    """sqlite-utils' Database, but a transaction takes the write lock as it begins.
+
+    sqlite-utils opens transactions with a deferred BEGIN. In WAL mode a transaction that reads
+    first and writes later then fails at once with "database is locked" when another connection
+    committed in between (the scheduler's jobs write concurrently); BEGIN IMMEDIATE instead waits
+    for the lock (busy_timeout). Nested blocks stay savepoints.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            with super().atomic():
+                yield self
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+
+
 class Store:
     def __init__(self, path: str | Path, *, migrate: bool = True):
         self.path = Path(path)
@@ -41,7 +70,7 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
-            self.db = sqlite_utils.Database(conn)
+            self.db = Database(conn)
             with self.db.ensure_autocommit_on():
                 self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

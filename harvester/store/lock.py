@@ -1,13 +1,13 @@
 """The scheduler lock: one row saying which process runs the background job on this database.
 
-Taking, refreshing and releasing the row each happen in one `BEGIN IMMEDIATE` transaction, so two
-processes starting at the same moment cannot both decide the lock is theirs.
+Taking, refreshing and releasing the row each happen in one transaction that holds the write lock
+from its start (the Store's `atomic()` begins IMMEDIATE), so two processes starting at the same
+moment cannot both decide the lock is theirs.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -35,7 +35,7 @@ class SchedulerLockStore:
 
         `may_take` decides whether someone else's lock is abandoned (dead process, stale heartbeat).
         """
-        with self._immediate():
+        with self.db.atomic():
             current = self.holder()
             if current is not None and (current.pid, current.host) != (pid, host) and not may_take(current):
                 return current
@@ -47,7 +47,7 @@ class SchedulerLockStore:
 
     def heartbeat(self, pid: int, host: str) -> bool:
         """Refresh our heartbeat; False when the lock is no longer ours (someone took it over)."""
-        with self._immediate():
+        with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE scheduler_lock SET heartbeat_at = ? WHERE id = 1 AND pid = ? AND host = ?",
                 [utcnow(), pid, host],
@@ -56,15 +56,5 @@ class SchedulerLockStore:
 
     def release(self, pid: int, host: str) -> None:
         """Give the lock up, if it is still ours."""
-        with self._immediate():
+        with self.db.atomic():
             self.db.execute("DELETE FROM scheduler_lock WHERE id = 1 AND pid = ? AND host = ?", [pid, host])
-
-    @contextlib.contextmanager
-    def _immediate(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.rollback()
-            raise
-        self.db.execute("COMMIT")
