@@ -202,3 +202,15 @@ def test_kill_9_mid_run_then_run_again_loses_and_duplicates_nothing(server, writ
         [interrupted] = [error for name, status, error in runs if name == "traag" and status == "failed"]
     status = invoke("--config", str(config), "status").stdout
     assert f"laatste fout: {interrupted}" in status
+
+
+def test_on_a_terminal_a_progress_bar_replaces_the_log_lines(server, write_config, monkeypatch):
+    from harvester.cli import collect as collect_module
+
+    monkeypatch.setattr(collect_module, "interactive", lambda: True)
+    server.route("/a.rss", Reply(200, (FEEDS / "blog-rss2.xml").read_bytes(), RSS))
+    config = write_config(feed_source("a", server.url("/a.rss")))
+    result = invoke("--config", str(config), "collect")
+    assert result.exit_code == 0
+    assert "a: gelukt (3 nieuw" in result.stdout
+    assert "Bronnen ophalen" in result.stderr and "source=a" not in result.stderr

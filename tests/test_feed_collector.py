@@ -334,3 +334,31 @@ def test_suppressed_post_is_not_harvested_again(server, store, harvest):
     result = harvest(sources_toml(server, ("blog", "/feed")))["blog"]
     assert (result.counts.new, result.counts.skipped) == (2, 3)
     assert "https://blog.example.nl/?p=1201" not in stored_keys(store)
+
+
+def test_feedparser_corpus_of_odd_feeds_never_crashes_the_parser():
+    """feedparser's own test corpus (BSD, ../shared/corpora/feedparser-tests): ill-formed documents and
+    odd encodings give posts, a recorded problem or a FetchError, never anything else."""
+    import httpx
+
+    from harvester.collectors.feed import parse
+    from harvester.collectors.http import FetchError, Response
+
+    from .conftest import SHARED
+
+    corpus = SHARED / "corpora" / "feedparser-tests"
+    files = sorted([*corpus.glob("illformed/**/*.xml"), *corpus.glob("encoding/*.xml")])
+    if not files:
+        pytest.skip("../shared/corpora/feedparser-tests is not there")
+    outcomes = {"posts": 0, "problems": 0, "refused": 0}
+    for path in files:
+        response = Response(200, httpx.Headers({"Content-Type": "text/xml"}), path.read_bytes(), "http://x/f", None)
+        try:
+            batch = parse(response, ["innoverheid"], match="all")
+        except FetchError as e:
+            assert str(e)
+            outcomes["refused"] += 1
+            continue
+        outcomes["problems" if batch.problems else "posts"] += 1
+        assert all(p.key and isinstance(p.text, str) for p in batch.posts)
+    assert outcomes["posts"] and outcomes["problems"]
