@@ -67,6 +67,8 @@ class FakeInstance:
         self.remaining = 300
         self.reset_after = timedelta(minutes=5)   # the rate-limit window ends this long after each answer
         self.delay = 0.0                          # seconds before each timeline answer (a slow server)
+        self.hashtag_access: dict[str, str] | None = None   # timelines_access.hashtag_feeds, if not by `closed`
+        self.version = "4.5.0"
         self.scripted: list[Reply] = []      # answers served before the real timeline (errors, 429, ...)
         for tag in tags:
             server.route(f"/api/v1/timelines/tag/{tag}", self.timeline)
@@ -145,5 +147,8 @@ class FakeInstance:
     def instance(self, request: Request) -> Reply:
         body = copy.deepcopy(INSTANCE_V2)
         level = "authenticated" if self.closed else "public"
-        body["configuration"]["timelines_access"]["hashtag_feeds"] = {"local": level, "remote": level}
+        body["configuration"]["timelines_access"]["hashtag_feeds"] = self.hashtag_access or {"local": level, "remote": level}
+        if self.version < "4.5":       # timelines_access came with Mastodon 4.5
+            del body["configuration"]["timelines_access"]
+        body["version"] = self.version
         return Reply(200, json.dumps(body), self.headers())

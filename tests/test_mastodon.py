@@ -178,9 +178,11 @@ def test_backfill_costs_at_most_one_request_more_than_the_floor_and_a_repeat_run
                for i in range(1, n + 1)))
     (first,) = harvest({"nl": fake.url})
     assert first.counts.new == n and store.posts.count() == n
-    assert len(fake.timeline_requests()) <= math.ceil(n / 40) + 1
+    backfill = len(fake.timeline_requests())
+    assert backfill <= math.ceil(n / 40) + 1
+    assert first.counts.requests == backfill + 1      # and once /api/v2/instance: are all posts public?
     (repeat,) = harvest({"nl": fake.url})
-    assert len(fake.timeline_requests()) - first.counts.requests == 1 == repeat.counts.requests
+    assert len(fake.timeline_requests()) - backfill == 1 == repeat.counts.requests
     assert repeat.counts.new == 0
 
 
@@ -227,19 +229,32 @@ def test_backfill_stops_at_backfill_days(fake, harvest, store):
         "innoverheid+lanceerplatform", sid(59), None, True)
 
 
-def test_auth_required_names_the_instance_and_the_variable(server, harvest, store, monkeypatch):
+@pytest.mark.parametrize("version", ["4.3.2", "4.5.0"])
+def test_auth_required_names_the_instance_and_the_variable(server, harvest, store, monkeypatch, version):
     closed = FakeInstance(server, closed=True, token="geheim")
+    closed.version = version      # 4.3: the timeline answers 422; 4.5: /api/v2/instance says so first
     closed.add(make_status(sid(1)))
     monkeypatch.delenv("NL_TOKEN", raising=False)
     (result,) = harvest({"nl": closed.url}, token_env="NL_TOKEN")
     assert result.status == "failed"
     assert closed.url in result.error and "NL_TOKEN" in result.error and "ingelogde" in result.error
+    assert ("HTTP 422" in result.error) == (version == "4.3.2")
     assert store.sources.get("nl").auth_required
     assert store.runs.status()[0].last_error == result.error
     monkeypatch.setenv("NL_TOKEN", "geheim")
     (again,) = harvest({"nl": closed.url}, token_env="NL_TOKEN")
     assert again.status == "ok" and again.counts.new == 1
     assert closed.timeline_requests()[-1].headers["Authorization"] == "Bearer geheim"
+
+
+def test_partly_closed_timelines_are_collected_with_a_warning(server, harvest, store):
+    partly = FakeInstance(server)
+    partly.hashtag_access = {"local": "public", "remote": "authenticated"}
+    partly.add(make_status(sid(1)))
+    (result,) = harvest({"nl": partly.url}, token_env="NL_TOKEN")
+    assert result.status == "partial" and result.counts.new == 1
+    assert "externe posts" in result.error and "NL_TOKEN" in result.error
+    assert store.sources.get("nl").auth_required
 
 
 def test_auth_required_on_an_older_server_without_token_env(server, harvest):
@@ -271,7 +286,7 @@ def test_5xx_is_retried_then_succeeds(fake, harvest):
     fake.scripted = [Reply(503, "<html>Service Unavailable</html>"), Reply(502, "")]
     fake.add(make_status(sid(1)))
     (result,) = harvest({"nl": fake.url})
-    assert result.status == "ok" and result.counts.new == 1 and result.counts.requests == 3
+    assert result.status == "ok" and result.counts.new == 1 and len(fake.timeline_requests()) == 3
 
 
 def test_malformed_json_fails_that_source_only(fake, harvest, store, server):
@@ -292,7 +307,7 @@ def test_rate_limit_state_is_recorded_with_the_reset_on_our_clock(server, harves
     skewed.add(make_status(sid(1)))
     harvest({"nl": skewed.url})
     row = store.sources.get("nl")
-    assert row.ratelimit_remaining == 299
+    assert row.ratelimit_remaining == 298        # after /api/v2/instance and one timeline page
     reset = datetime.fromisoformat(row.ratelimit_reset)
     assert timedelta(0) <= reset - datetime.now(UTC) <= timedelta(minutes=5, seconds=5)
 
@@ -301,7 +316,7 @@ def test_nearly_exhausted_rate_limit_stops_paging_and_the_next_run_goes_on(fake,
     fake.add(*(make_status(sid(i)) for i in range(1, 101)))
     fake.remaining = 4       # the next answer says 3 are left: below the reserve, reset minutes away
     (first,) = harvest({"nl": fake.url})
-    assert first.status == "partial" and "rate limit" in first.error and first.counts.requests == 1
+    assert first.status == "partial" and "rate limit" in first.error and len(fake.timeline_requests()) == 1
     fake.remaining = 300
     (second,) = harvest({"nl": fake.url})
     assert store.posts.count() == 100 and second.counts.new == 60
@@ -319,8 +334,16 @@ def test_status_shows_token_needed_rate_limit_and_last_error(server, harvest, st
     closed.add(make_status(sid(1)))
     harvest({"nl": closed.url}, token_env="NL_TOKEN")
     output = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "status"]).output
-    assert "token nodig" in output and "rate limit: nog 299 verzoeken, reset " in output
-    assert "laatste fout: " + closed.url in output and "NL_TOKEN" in output
+    assert "token nodig" in output and "laatste fout: " + closed.url in output and "NL_TOKEN" in output
+    other = LocalServer().start()
+    try:
+        fake = FakeInstance(other)
+        fake.add(make_status(sid(1)))
+        harvest({"open": fake.url})
+    finally:
+        other.stop()
+    output = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "status"]).output
+    assert "rate limit: nog 298 verzoeken, reset " in output and "laatste succes: 20" in output
 
 
 def test_sigkill_in_the_middle_of_a_backfill_then_a_new_run_no_duplicate_no_gap(fake, write_config, tmp_path):

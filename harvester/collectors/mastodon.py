@@ -42,6 +42,7 @@ RATELIMIT_RESERVE = 5        # stop paging (or wait for the reset) when this few
 # Mastodon allows 300 paging requests per 15 minutes per IP address; we keep under it per host.
 PACE_REQUESTS, PACE_WINDOW_SECONDS = 300, 900.0
 AUTH_ERRORS = {401, 422}
+PARTS = {"local": "lokale", "remote": "externe"}   # timelines_access: the instance's own posts, the rest
 
 
 class AuthRequired(FetchError):
@@ -61,6 +62,16 @@ def collect(source: MastodonSource, state: SourceState, fetcher: Fetcher, config
     """Yield one Batch per timeline page, each carrying the cursor that points past it."""
     client = InstanceClient(source, fetcher, config)
     cutoff = datetime.now(UTC) - timedelta(days=config.harvest.backfill_days)
+    if not client.token and not state.cursors:
+        # the first run without a token: does the instance (4.5+) show every tagged post to strangers?
+        access = client.hashtag_access()
+        hidden = [part for part, level in access.items() if level == "authenticated"]
+        if hidden and all(access.get(part) != "public" for part in PARTS):
+            yield Batch(auth_required=True)
+            raise FetchError(client.auth_message("geeft hashtag-tijdlijnen alleen aan ingelogde gebruikers"))
+        if hidden:
+            yield Batch(auth_required=True, problems=[client.auth_message(
+                f"toont {' en '.join(PARTS[p] for p in hidden)} posts in hashtag-tijdlijnen alleen aan ingelogde gebruikers")])
     for group in tag_groups(config.tags):
         cursor = state.cursors.get(group_key(group))
         yield from _GroupRun(client, group, cursor, cutoff, config, state.suppressed).run()
@@ -112,7 +123,7 @@ class InstanceClient:
         if response.status in allow:
             return None, response
         if response.status in AUTH_ERRORS:
-            raise AuthRequired(self._auth_message(response))
+            raise AuthRequired(self._refused(response))
         if response.status != 200:
             raise FetchError(f"HTTP {response.status} bij {url}: {_error_text(response)}")
         try:
@@ -143,26 +154,29 @@ class InstanceClient:
         self.stopped = True
         return False
 
-    def _auth_message(self, response: Response) -> str:
+    def _refused(self, response: Response) -> str:
+        """The error for a 401/422 on a timeline: which token to set, or that none will help."""
         if self.token:
             return (f"{self.base} weigert het toegangstoken uit {self.source.token_env} "
                     f"(HTTP {response.status}: {_error_text(response)}); maak een nieuw token met leesrechten")
+        if set(self.hashtag_access().values()) == {"disabled"}:
+            return f"{self.base} heeft zijn hashtag-tijdlijnen uitgeschakeld; ook met een token is er niets op te halen"
+        return self.auth_message(f"geeft hashtag-tijdlijnen alleen aan ingelogde gebruikers (HTTP {response.status})")
+
+    def auth_message(self, what: str) -> str:
         how = (f"zet een toegangstoken in de omgevingsvariabele {self.source.token_env}" if self.source.token_env
                else f"geef bron {self.source.name} een token_env in de configuratie en zet het token in die omgevingsvariabele")
-        access = self._hashtag_access()
-        if access == "disabled":
-            return f"{self.base} heeft zijn hashtag-tijdlijnen uitgeschakeld; ook met een token is er niets op te halen"
-        return f"{self.base} geeft hashtag-tijdlijnen alleen aan ingelogde gebruikers (HTTP {response.status}): {how}"
+        return f"{self.base} {what}: {how}"
 
-    def _hashtag_access(self) -> str | None:
-        """What /api/v2/instance (Mastodon 4.5+) says about hashtag timelines: public, authenticated, disabled."""
+    def hashtag_access(self) -> dict[str, str]:
+        """What /api/v2/instance (Mastodon 4.5+) says about hashtag timelines, per 'local'/'remote':
+        'public', 'authenticated' or 'disabled'; empty when the instance does not say."""
         try:
             response = self.fetcher.get(self.base + "/api/v2/instance", headers=self.headers)
             feeds = json.loads(response.body)["configuration"]["timelines_access"]["hashtag_feeds"]
+            return {part: feeds[part] for part in PARTS if isinstance(feeds.get(part), str)}
         except (FetchError, ValueError, KeyError, TypeError):
-            return None
-        levels = {feeds.get("local"), feeds.get("remote")}
-        return "disabled" if levels == {"disabled"} else "authenticated" if "authenticated" in levels else "public"
+            return {}
 
 
 class _GroupRun:
@@ -206,8 +220,7 @@ class _GroupRun:
             statuses = [s for s in statuses if (_created(s) or self.cutoff) >= self.cutoff]
         posts, skipped, problems = self.normalizer.posts(statuses)
         self.cursor = cursor
-        return Batch(posts=posts, skipped=skipped, problems=problems, cursor=cursor, ratelimit=self.client.ratelimit,
-                     auth_required=None if self.client.token else False)
+        return Batch(posts=posts, skipped=skipped, problems=problems, cursor=cursor, ratelimit=self.client.ratelimit)
 
     def _newest(self) -> Iterator[Batch]:
         old = self.cursor.newest_id
