@@ -371,3 +371,17 @@ def test_sigkill_in_the_middle_of_a_backfill_then_a_new_run_no_duplicate_no_gap(
         assert sorted(uris) == sorted(f"https://mastodon.nl/users/annedv/statuses/{sid(i)}" for i in range(1, n + 1))
         assert store.db.execute("SELECT count(*) FROM sightings").fetchone()[0] == n
         assert store.cursors.load(1)["innoverheid+lanceerplatform"].backfill_done
+
+
+def test_paging_is_paced_per_host(monkeypatch):
+    from harvester.collectors import mastodon
+
+    monkeypatch.setattr(mastodon, "PACE_REQUESTS", 3)
+    monkeypatch.setattr(mastodon._Pacer, "windows", {})
+    waits: list[float] = []
+    for _ in range(3):
+        mastodon._Pacer.wait("mastodon.nl", waits.append)
+    mastodon._Pacer.wait("social.overheid.nl", waits.append)
+    assert waits == []                       # three in the window, and another host has its own
+    mastodon._Pacer.wait("mastodon.nl", waits.append)
+    assert len(waits) == 1 and 899 < waits[0] <= 900
