@@ -7,6 +7,9 @@ is asked status by status with `GET /api/v1/statuses/:id`. A status missing from
 store with a tombstone (see MastodonStore.delete_at_source), so no later harvest brings it back.
 An instance that could not be asked (network, rate limit, token) decides nothing.
 
+A status that is still there and was edited since it was stored (`edited_at`) updates the post, so
+edits of posts older than a collector run's newest page are picked up too.
+
 `recheck(store, config, fetcher)` is what `harvester recheck` and the scheduler call.
 """
 
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .collectors.http import FetchError, Fetcher
-from .collectors.mastodon import InstanceClient
+from .collectors.mastodon import InstanceClient, Normalizer
 from .config import Config, MastodonSource
 from .store import Store
 from .store.mastodon import Sighting
@@ -30,6 +33,7 @@ BATCH_SIZE = 20      # Mastodon's limit for id[] on GET /api/v1/statuses
 class RecheckResult:
     checked: int = 0                      # posts asked about on at least one instance
     deleted: int = 0
+    updated: int = 0                      # edited at the source since they were stored
     problems: list[str] = field(default_factory=list)   # per instance, in Dutch
 
 
@@ -47,8 +51,10 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
         if not isinstance(source, MastodonSource) or not source.enabled or row is None or not by_source[row.id]:
             continue
         sightings = by_source[row.id]
+        client = InstanceClient(source, fetcher, config)
+        normalizer = Normalizer(client, config, frozenset())
         try:
-            found = _ask(InstanceClient(source, fetcher, config), [s.remote_id for s in sightings])
+            found = _ask(client, [s.remote_id for s in sightings])
         except FetchError as e:
             result.problems.append(f"{source.name}: {e}")
             found = None
@@ -58,6 +64,7 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
                 continue
             if s.remote_id in found:
                 present.add(s.post_id)
+                result.updated += _update_if_edited(store, row.id, s, found, normalizer)
             else:
                 gone[s.post_id].append(source.name)
     result.checked = len(present | set(gone))
@@ -68,9 +75,25 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
     return result
 
 
-def _ask(client: InstanceClient, ids: list[str]) -> set[str]:
-    """Which of `ids` the instance still shows: batches of 20, else one by one on older servers."""
-    found: set[str] = set()
+def _update_if_edited(store: Store, source_id: int, sighting: Sighting, found: dict[str, dict],
+                      normalizer: Normalizer) -> int:
+    """Store a newer edit of a post the instance still shows; 1 if the post changed."""
+    status = found[sighting.remote_id]
+    if not status.get("edited_at"):
+        return 0
+    uris = {status_id: s.get("uri") for status_id, s in found.items()}
+    try:
+        post = normalizer.post(status, uris)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return 0
+    if post is None or post.key != sighting.key or post.edited_at == sighting.edited_at:
+        return 0
+    return int(store.posts.upsert(post, source_id) == "updated")
+
+
+def _ask(client: InstanceClient, ids: list[str]) -> dict[str, dict]:
+    """The statuses among `ids` the instance still shows: batches of 20, else one by one on older servers."""
+    found: dict[str, dict] = {}
     batch_route = True
     for start in range(0, len(ids), BATCH_SIZE):
         chunk = ids[start:start + BATCH_SIZE]
@@ -81,13 +104,13 @@ def _ask(client: InstanceClient, ids: list[str]) -> set[str]:
             if body is not None:
                 if not isinstance(body, list):
                     raise FetchError(f"onverwacht antwoord van {client.base}/api/v1/statuses: geen lijst")
-                found.update(s["id"] for s in body if isinstance(s, dict) and s.get("id") in chunk)
+                found.update((s["id"], s) for s in body if isinstance(s, dict) and s.get("id") in chunk)
                 continue
             batch_route = False      # an older server: no batch route
         for status_id in chunk:
             if not client.room_for_more():
                 raise FetchError(f"rate limit van {client.base} bijna op; de recheck gaat de volgende keer verder")
             body, _ = client.get_json(f"/api/v1/statuses/{status_id}", allow=(404, 410))
-            if body is not None:
-                found.add(status_id)
+            if isinstance(body, dict):
+                found[status_id] = body
     return found

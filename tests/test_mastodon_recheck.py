@@ -130,8 +130,25 @@ def test_recheck_command(server, setup, store, write_config, tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["--config", str(tmp_path / "harvester.toml"), "recheck"])
     assert result.exit_code == 0, result.output
-    assert "Gecontroleerd: 2 posts, verwijderd bij de bron: 1." in result.output
+    assert "Gecontroleerd: 2 posts, verwijderd bij de bron: 1, bijgewerkt na een bewerking: 0." in result.output
     assert store.posts.count() == 1
     server.route("/api/v1/statuses", Reply(500, "kapot"))
     failed = runner.invoke(main, ["--config", str(tmp_path / "harvester.toml"), "recheck"])
     assert failed.exit_code == 1 and "probleem: nl:" in failed.output
+
+
+def test_an_edit_of_a_post_beyond_the_newest_page_is_picked_up_by_the_recheck(server, setup, store):
+    fake = FakeInstance(server)
+    statuses = [make_status(sid(i), text=f"idee {i}") for i in range(1, 46)]
+    fake.add(*statuses)
+    _, collect, check = setup({"nl": fake.url})
+    collect()
+    statuses[0]["content"] = "<p>idee 1, beter uitgewerkt #innoverheid</p>"
+    statuses[0]["edited_at"] = "2026-11-22T12:00:00.000Z"
+    (again,) = collect()
+    assert again.counts.updated == 0          # the oldest post is not on the newest page
+    result = check()
+    assert (result.deleted, result.updated) == (0, 1)
+    text, edited = store.db.execute("SELECT text, edited_at FROM posts WHERE key = ?", [statuses[0]["uri"]]).fetchone()
+    assert text == "idee 1, beter uitgewerkt #innoverheid" and edited == "2026-11-22T12:00:00+00:00"
+    assert check().updated == 0               # once stored, the same edit changes nothing

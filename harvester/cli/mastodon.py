@@ -23,7 +23,8 @@ def recheck(config: Config) -> None:
     """
     with open_store(config) as store, Fetcher(config.harvest) as fetcher:
         result = run_recheck(store, config, fetcher)
-    click.echo(f"Gecontroleerd: {result.checked} posts, verwijderd bij de bron: {result.deleted}.")
+    click.echo(f"Gecontroleerd: {result.checked} posts, verwijderd bij de bron: {result.deleted}, "
+               f"bijgewerkt na een bewerking: {result.updated}.")
     for problem in result.problems:
         click.echo(f"  probleem: {problem}", err=True)
     sys.exit(EXIT_FAILED if result.problems else EXIT_OK)

@@ -187,7 +187,7 @@ class _GroupRun:
         self.client, self.group, self.cutoff = client, group, cutoff
         self.cursor = cursor or Cursor(tag_group=group_key(group))
         self.pages_left = config.harvest.max_pages
-        self.normalizer = _Normalizer(client, config, suppressed)
+        self.normalizer = Normalizer(client, config, suppressed)
 
     def run(self) -> Iterator[Batch]:
         try:
@@ -269,8 +269,8 @@ class _GroupRun:
             yield self._batch(statuses, replace(self.cursor, backfill_max_id=next_max, backfill_done=done), horizon=True)
 
 
-class _Normalizer:
-    """Statuses (JSON) to Posts: boosts unwrapped, opt-outs and tombstones honoured."""
+class Normalizer:
+    """Statuses (JSON) to Posts: boosts unwrapped, opt-outs and tombstones honoured (collect and recheck)."""
 
     def __init__(self, client: InstanceClient, config: Config, suppressed: frozenset[str]):
         self.host = client.host

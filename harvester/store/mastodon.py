@@ -19,6 +19,7 @@ class Sighting:
     key: str              # the status uri
     source_id: int
     remote_id: str        # the status id on that instance
+    edited_at: str | None  # as stored: a newer edit on the instance updates the post
 
 
 class MastodonStore:
@@ -32,7 +33,7 @@ class MastodonStore:
     def sightings_since(self, since: str) -> list[Sighting]:
         """Mastodon posts published at or after `since` (ISO 8601 UTC), one row per instance they were seen on."""
         rows = self.db.execute(
-            "SELECT p.id, p.key, g.source_id, g.remote_id FROM posts p JOIN sightings g ON g.post_id = p.id"
+            "SELECT p.id, p.key, g.source_id, g.remote_id, p.edited_at FROM posts p JOIN sightings g ON g.post_id = p.id"
             " WHERE p.kind = 'mastodon' AND g.remote_id IS NOT NULL"
             " AND coalesce(p.published_at, p.first_seen_at) >= ? ORDER BY p.id, g.source_id",
             [since],
