@@ -385,3 +385,18 @@ def test_paging_is_paced_per_host(monkeypatch):
     assert waits == []                       # three in the window, and another host has its own
     mastodon._Pacer.wait("mastodon.nl", waits.append)
     assert len(waits) == 1 and 899 < waits[0] <= 900
+
+
+def test_an_unreadable_status_is_a_problem_and_the_rest_of_the_page_is_kept(fake, harvest, store):
+    broken = make_status(sid(2))
+    del broken["uri"]
+    fake.add(make_status(sid(1)), broken, make_status(sid(3)))
+    (result,) = harvest({"nl": fake.url})
+    assert result.status == "partial" and result.counts.new == 2
+    assert f"status {sid(2)} overgeslagen" in result.error
+
+
+def test_an_error_object_instead_of_a_timeline_fails_the_source(fake, harvest, store):
+    fake.scripted = [Reply(200, json.dumps({"error": "Record not found"}), {"Content-Type": "application/json"})]
+    (result,) = harvest({"nl": fake.url})
+    assert result.status == "failed" and "geen lijst met posts" in result.error
