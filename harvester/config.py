@@ -42,11 +42,12 @@ class HarvestConfig:
     # longest wait for a Retry-After or rate-limit reset before the source is given up for this run
     max_wait_seconds: float = 120.0
     # Mastodon: how far back the first run goes, and how many pages one run may fetch per tag group
+    # after the newest page (the rest of a backfill or gap follows in the next run)
     backfill_days: int = 30
     max_pages: int = 50
     # Mastodon: how many days back `harvester recheck` looks for deleted posts
     recheck_days: int = 14
-    # Mastodon: also skip accounts that set `indexable: false` (see docs/privacy.md for the trade-off)
+    # Mastodon: also skip accounts that set `indexable: false` (trade-off: README.md, section Mastodon)
     honour_indexable: bool = False
 
 
