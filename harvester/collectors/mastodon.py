@@ -194,9 +194,9 @@ class _GroupRun:
             yield from self._newest()
             if not self.cursor.backfill_done:
                 yield from self._backfill()
-        except AuthRequired as e:
-            yield Batch(auth_required=True, ratelimit=self.client.ratelimit)
-            raise FetchError(str(e)) from None
+        except AuthRequired:
+            yield Batch(auth_required=True, ratelimit=self.client.ratelimit)   # stored, then the run fails
+            raise
 
     def _page(self, *, counted: bool = True, **bounds: str) -> tuple[list, dict[str, dict[str, str]]] | None:
         """One timeline request with our own parameters; None when this run may not page further.
