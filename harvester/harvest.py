@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from .collectors import feed, mastodon
 from .collectors.base import Batch, Collector, SourceState
@@ -42,8 +42,14 @@ def run_sources(
             fetcher.close()
 
 
-def run_source(store: Store, config: Config, source: Source, fetcher: Fetcher) -> RunResult:
-    """One run of one source, recorded in `runs` from start to finish (or left 'running' by a crash)."""
+def run_source(
+    store: Store, config: Config, source: Source, fetcher: Fetcher, should_stop: Callable[[], bool] | None = None
+) -> RunResult:
+    """One run of one source, recorded in `runs` from start to finish (or left 'running' by a crash).
+
+    `should_stop` (the scheduler's stop flag) is asked between batches: a stopping process ends the
+    run there, with everything stored so far and the run 'partial', instead of mid-transaction.
+    """
     started = time.monotonic()
     row = store.sources.sync(source.name, source.type, source.location)
     reason = _skip_reason(source, row)
@@ -62,6 +68,9 @@ def run_source(store: Store, config: Config, source: Source, fetcher: Fetcher) -
             stored_any = stored_any or bool(batch.posts)
             not_modified = not_modified or batch.not_modified
             gone = gone or batch.gone
+            if should_stop is not None and should_stop():
+                problems.append("onderbroken: het programma stopte; de volgende run gaat verder")
+                break
     except FetchError as e:
         error = str(e)
     except Exception as e:  # a bug in a collector must not take the other sources down
@@ -129,9 +138,9 @@ def log_line(result: RunResult) -> str:
     line = (f"source={result.source} status={result.status} new={c.new} updated={c.updated} "
             f"unchanged={c.unchanged} skipped={c.skipped} requests={c.requests} duration={result.duration:.2f}s")
     if result.error:
-        line += " error=" + _quote(result.error)
+        line += " error=" + quote(result.error)
     return line
 
 
-def _quote(value: str) -> str:
+def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
