@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from . import basic, collect
+from . import nlp as nlp_commands
 from .common import config_option
 from .mastodon import recheck as recheck_command
 
@@ -22,3 +23,5 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 for command in (basic.init, basic.status, basic.posts, collect.collect, collect.up):
     main.add_command(command)
 main.add_command(recheck_command)
+for command in (nlp_commands.classify, nlp_commands.train, nlp_commands.evaluate):
+    main.add_command(command)

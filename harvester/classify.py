@@ -1,0 +1,95 @@
+"""The classify step: pending posts from the store, through the NLP package, back into the store.
+
+The only place that knows both sides; harvester.nlp stays free of the database. Large runs use a
+pool of worker processes that each load the model once and send back only the verdicts (spaCy's
+own n_process ships whole Docs back and was slower than one process, see docs/nlp.md); the
+parent writes each batch in one transaction while the workers go on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .models import Classification
+from .nlp import Classifier, ThemeSet
+from .store import Store
+from .timeutil import utcnow
+
+PAGE = 50_000          # posts read from the database at a time
+CHUNK = 1_000          # posts per task sent to a worker (and per write transaction)
+POOL_FROM = 4_000      # fewer pending posts than this are classified in-process
+
+Progress = Callable[[int, int], None]   # (done, total)
+
+_worker: Classifier | None = None
+
+
+def _init_worker(spec: tuple[str | Path, ThemeSet] | None) -> None:
+    """A forked worker already holds the parent's classifier; a spawned one loads it from disk."""
+    global _worker
+    if _worker is None or (spec is not None and _worker.spec != spec):
+        assert spec is not None, "an in-memory classifier needs the fork start method"
+        _worker = Classifier.load(*spec)
+
+
+def _classify_chunk(texts: list[str]) -> list[Classification]:
+    assert _worker is not None
+    return list(_worker.classify(texts))
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def classify_pending(
+    store: Store,
+    classifier: Classifier,
+    include_all: bool = False,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> int:
+    """Classify new and stale posts (every post with include_all); returns how many were classified."""
+    total = store.classifications.count_pending(include_all=include_all)
+    if total == 0:
+        return 0
+    workers = default_workers() if workers is None else workers
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    use_pool = workers > 1 and total >= POOL_FROM and (can_fork or classifier.spec is not None)
+    done = 0
+    pool = None
+    try:
+        if use_pool:
+            global _worker
+            _worker = classifier   # inherited by forked workers: no second load
+            context = multiprocessing.get_context("fork" if can_fork else None)
+            pool = context.Pool(workers, initializer=_init_worker, initargs=(classifier.spec,))
+        for read_at, ids, verdicts in _verdicts(store, classifier, include_all, pool):
+            store.classifications.save_many(list(zip(ids, verdicts)), classified_at=read_at)
+            done += len(ids)
+            if progress:
+                progress(done, total)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+            _worker = None
+    return done
+
+
+def _verdicts(store: Store, classifier: Classifier, include_all: bool, pool) -> Iterator[tuple[str, list[int], list[Classification]]]:
+    """(time the texts were read, post ids, verdicts) per chunk, in id order."""
+    after = 0
+    while True:
+        read_at = utcnow()
+        rows = store.classifications.pending(include_all=include_all, limit=PAGE, after_id=after)
+        if not rows:
+            return
+        after = rows[-1][0]
+        chunks = [rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK)]
+        texts = ([text for _, text in chunk] for chunk in chunks)
+        results = pool.imap(_classify_chunk, texts) if pool else (list(classifier.classify(t)) for t in texts)
+        for chunk, verdicts in zip(chunks, results):
+            yield read_at, [post_id for post_id, _ in chunk], verdicts

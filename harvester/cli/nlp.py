@@ -1,0 +1,120 @@
+"""classify, train, evaluate: the theme classifier from the command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from ..classify import classify_pending
+from ..config import Config
+from ..nlp import (
+    Classifier, DataError, ModelError, ThemeSet, ThemesError, evaluate as measure, format_report, load_themes,
+    read_jsonl, split, train as fit,
+)
+from ..nlp.training import new_version
+from .common import EXIT_USAGE, fail, interactive, open_store, with_config
+
+
+def _themes(config: Config) -> ThemeSet:
+    try:
+        return load_themes(config.nlp.themes)
+    except ThemesError as e:
+        fail(f"themafout: {e}", EXIT_USAGE)
+
+
+def load_classifier(config: Config) -> Classifier:
+    """The configured model ([nlp] model; empty = the one shipped) with the configured themes."""
+    themes = _themes(config)
+    try:
+        return Classifier.load(config.nlp.model or None, themes)
+    except ModelError as e:
+        fail(f"modelfout: {e}", EXIT_USAGE)
+
+
+def _read(path: str | Path, themes: ThemeSet) -> list[tuple[str, list[str]]]:
+    try:
+        return read_jsonl(path, themes.ids)
+    except DataError as e:
+        fail(f"gegevensfout: {e}", EXIT_USAGE)
+
+
+@click.command()
+@click.option("--all", "include_all", is_flag=True, help="Alle posts opnieuw, niet alleen nieuwe en gewijzigde.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Aantal processen (standaard: het aantal processorkernen).")
+@with_config
+def classify(config, include_all: bool, workers: int | None) -> None:
+    """Wijs thema's toe aan nieuwe en gewijzigde posts (met --all: aan alle posts)."""
+    classifier = load_classifier(config)
+    started = time.perf_counter()
+    with open_store(config) as store:
+        if interactive():
+            total = store.classifications.count_pending(include_all=include_all)
+            with click.progressbar(length=total, label="Classificeren", file=click.get_text_stream("stderr")) as bar:
+                done = classify_pending(store, classifier, include_all, lambda n, _: bar.update(n - bar.pos), workers)
+        else:
+            done = classify_pending(store, classifier, include_all, workers=workers)
+    seconds = time.perf_counter() - started
+    rate = f", {done / seconds:,.0f} per seconde".replace(",", ".") if done and seconds > 0 else ""
+    click.echo(f"{done} posts geclassificeerd met model {classifier.version} in {seconds:.1f} s{rate}.")
+
+
+@click.command()
+@click.option("--from-reviews", is_flag=True,
+              help="Leer ook van redacteuren: geaccepteerd = hun thema's, afgewezen = geen thema.")
+@click.option("--output", type=click.Path(file_okay=False), default=None,
+              help="Map voor het nieuwe model (standaard data/models/<versie> naast de database).")
+@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True, help="Rondes over de voorbeelden.")
+@with_config
+def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
+    """Train het themamodel op de voorbeelden en bewaar het als nieuwe versie.
+
+    Meet eerst op een achtergehouden vijfde van de voorbeelden (precisie, recall en F1 per
+    thema), en traint daarna op alles.
+    """
+    themes = _themes(config)
+    items = _read(config.nlp.training, themes) + themes.examples()
+    if from_reviews:
+        with open_store(config) as store:
+            reviewed = store.classifications.reviewed_examples()
+        click.echo(f"{len(reviewed)} beoordeelde posts van redacteuren toegevoegd.")
+        items += reviewed
+    learn, held_out = split(items, 0.2, seed=0)
+    click.echo(f"Trainen op {len(learn)} voorbeelden, meten op {len(held_out)} achtergehouden voorbeelden...")
+    try:
+        trial = Classifier(fit(learn, themes, epochs=epochs), themes)
+    except DataError as e:
+        fail(f"gegevensfout: {e}", EXIT_USAGE)
+    metrics = measure([labels for _, labels in held_out],
+                      [c.assigned for c in trial.classify(text for text, _ in held_out)], themes.ids)
+    click.echo(format_report(metrics, {t.id: t.label for t in themes.themes}))
+    version = new_version()
+    nlp = fit(items, themes, epochs=epochs, version=version)
+    nlp.meta["harvester"]["held_out"] = metrics
+    nlp.meta["harvester"]["from_reviews"] = from_reviews
+    target = Path(output) if output else config.db_path.parent / "models" / version
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(target)
+    click.echo(f"Model {nlp.meta['name']}-{version} (getraind op alle {len(items)} voorbeelden) staat in {target}.")
+    click.echo(f'Gebruik het met [nlp] model = "{target}" in {config.path}, daarna `harvester classify --all`.')
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Eén JSON-object: per_theme, micro_f1, macro_f1, none_accuracy.")
+@with_config
+def evaluate(config, file: str, as_json: bool) -> None:
+    """Meet het model op een gelabeld bestand (JSON lines: {"text": ..., "themes": [...]})."""
+    classifier = load_classifier(config)
+    items = _read(file, classifier.themes)
+    predicted = [c.assigned for c in classifier.classify(text for text, _ in items)]
+    metrics = measure([labels for _, labels in items], predicted, classifier.themes.ids)
+    metrics["model_version"] = classifier.version
+    if as_json:
+        click.echo(json.dumps(metrics, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{len(items)} teksten, model {classifier.version}")
+    click.echo(format_report(metrics, {t.id: t.label for t in classifier.themes.themes}))

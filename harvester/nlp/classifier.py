@@ -1,0 +1,109 @@
+"""Texts in, `Classification`s out: scores, assigned themes, reasons, language, confidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from ..models import Classification
+from .features import TERM_PREFIX, doc_features, feature_weights
+from .pipeline import TEXTCAT, ModelError, load_pipeline
+from .themes import ThemeSet
+
+MAX_REASONS = 5
+# features must add at least this much to a theme's logit to be named as a reason
+MIN_REASON_WEIGHT = 0.25
+
+
+class Classifier:
+    """A trained pipeline plus the current theme set (thresholds and terms come from the themes file)."""
+
+    def __init__(self, nlp: Language, themes: ThemeSet, model_dir: str | Path | None = None):
+        textcat = nlp.get_pipe(TEXTCAT)
+        unknown = [t for t in themes.ids if t not in textcat.labels]
+        if unknown:
+            raise ModelError(
+                f"het model kent de thema's {', '.join(unknown)} niet; train opnieuw met `harvester train`"
+            )
+        nlp.get_pipe("theme_terms").set_terms(themes.terms)
+        self.nlp = nlp
+        self.themes = themes
+        self.model_dir = model_dir
+        self.labels = list(textcat.labels)
+        self.version = f"{nlp.meta.get('name', 'model')}-{nlp.meta.get('version', '0')}"
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None, themes: ThemeSet) -> Classifier:
+        """The model in `model_dir`; None or '' means the one shipped in the package."""
+        return cls(load_pipeline(model_dir), themes, model_dir or "")
+
+    @property
+    def spec(self) -> tuple[str | Path, ThemeSet] | None:
+        """What a worker process needs to load the same classifier (None: it lives in memory only)."""
+        return None if self.model_dir is None else (self.model_dir, self.themes)
+
+    def classify(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[Classification]:
+        batch: list[Doc] = []
+        for doc in self.nlp.pipe(texts, batch_size=batch_size):
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from self._verdicts(batch)
+                batch = []
+        if batch:
+            yield from self._verdicts(batch)
+
+    def scores(self, texts: Iterable[str]) -> list[dict[str, float]]:
+        """Bare scores (for evaluation and comparisons)."""
+        return [doc.cats for doc in self.nlp.pipe(texts)]
+
+    def _verdicts(self, docs: list[Doc]) -> list[Classification]:
+        target = self.themes.language
+        thresholds = self.themes.thresholds
+        ids = self.themes.ids
+        # one pass through the linear layer for every feature of the batch, for the reasons
+        vocabulary = list({f: None for doc in docs for f in doc_features(doc)})
+        model = self.nlp.get_pipe(TEXTCAT).model
+        weights = dict(zip(vocabulary, feature_weights(model, vocabulary))) if vocabulary else {}
+        column = {label: i for i, label in enumerate(self.labels)}
+        results = []
+        for doc in docs:
+            scores = {t: round(float(doc.cats[t]), 4) for t in ids}
+            language = doc._.language
+            is_target = language is None or language == target
+            if not is_target:
+                results.append(Classification(scores, (), {}, language, False,
+                                              float(doc._.language_score or 0.0), self.version))
+                continue
+            assigned = tuple(t for t in ids if scores[t] >= thresholds[t])
+            hits = doc._.term_hits or {}
+            reasons: dict[str, list[str]] = {}
+            for t in ids:
+                if scores[t] < thresholds[t] / 2:
+                    continue
+                shown = list(hits.get(t, ()))[:MAX_REASONS]
+                ranked = sorted(
+                    ((weights[f][column[t]], f) for f in doc_features(doc) if not f.startswith(TERM_PREFIX)),
+                    reverse=True,
+                )
+                for weight, feature in ranked:
+                    if len(shown) >= MAX_REASONS or weight < MIN_REASON_WEIGHT:
+                        break
+                    if not any(feature in s.lower() for s in shown):
+                        shown.append(feature)
+                if shown:
+                    reasons[t] = shown
+            results.append(Classification(scores, assigned, reasons, language, True,
+                                          confidence(scores, thresholds), self.version))
+        return results
+
+
+def confidence(scores: dict[str, float], thresholds: dict[str, float]) -> float:
+    """How far the closest call is from its threshold, 0 (on it) .. 1 (scores at 0 or 1)."""
+    margins = []
+    for theme, score in scores.items():
+        th = thresholds[theme]
+        margins.append((score - th) / (1 - th) if score >= th else (th - score) / th)
+    return round(min(margins), 4) if margins else 1.0

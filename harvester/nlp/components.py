@@ -1,0 +1,313 @@
+"""spaCy components for Dutch social-media text, registered by name and wired by config.
+
+Order in a pipeline (see pipeline.py): tokenizer `harvester.social_tokenizer.v1` keeps `#tags`
+and `@mentions` whole; `social_text` marks URLs, mentions and emoji and spells hashtags out as
+words; `simplemma_lemmatizer` sets lemmas; `compound_splitter` finds the parts of Dutch
+compounds; `theme_terms` matches the themes' terms (the reasons editors see);
+`language_detector` tells Dutch from other languages. Each keeps a per-word cache: posts
+repeat the same few thousand words, so most work is a dict lookup.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+
+import simplemma
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from spacy.language import Language
+from spacy.tokenizer import Tokenizer
+from spacy.tokens import Doc
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
+
+# NORM values of tokens that are not words
+URL, MENTION, EMOJI = "<url>", "<mention>", "<emoji>"
+NOT_WORDS = frozenset((URL, MENTION, EMOJI))
+
+# per doc: token index -> parts of a compound (lemmas), theme id -> matched words
+Doc.set_extension("compounds", default=None)
+Doc.set_extension("term_hits", default=None)
+Doc.set_extension("language", default=None)
+Doc.set_extension("language_score", default=None)
+
+CAMEL_RE = re.compile(r"[A-ZÀ-Ý]+(?![a-zß-ÿ])|[A-ZÀ-Ý]?[a-zß-ÿ]+|\d+")
+CACHE_SIZE = 200_000
+
+
+@registry.tokenizers("harvester.social_tokenizer.v1")
+def create_social_tokenizer() -> Callable[[Language], Tokenizer]:
+    """The language's tokenizer, except that '#' is no prefix: `#OpenOverheid` stays one token."""
+
+    def make(nlp: Language) -> Tokenizer:
+        defaults = nlp.Defaults
+        return Tokenizer(
+            nlp.vocab,
+            rules=defaults.tokenizer_exceptions,
+            prefix_search=compile_prefix_regex([p for p in defaults.prefixes if p != "#"]).search,
+            suffix_search=compile_suffix_regex(defaults.suffixes).search,
+            infix_finditer=compile_infix_regex(defaults.infixes).finditer,
+            token_match=defaults.token_match,
+            url_match=defaults.url_match,
+        )
+
+    return make
+
+
+def split_hashtag(tag: str) -> list[str]:
+    """`OpenOverheid` -> ['open', 'overheid']; `WOO2024` -> ['woo', '2024']; lower case stays whole."""
+    return [p.lower() for p in CAMEL_RE.findall(tag)] or [tag.lower()]
+
+
+def is_emoji(text: str) -> bool:
+    return not any(c.isalnum() for c in text) and any(unicodedata.category(c) in ("So", "Sk") for c in text)
+
+
+@Language.factory("social_text")
+def make_social_text(nlp: Language, name: str) -> Callable[[Doc], Doc]:
+    """URLs, mentions and emoji get a marker NORM (never words); a hashtag's NORM is its words."""
+
+    def social_text(doc: Doc) -> Doc:
+        for token in doc:
+            text = token.text
+            first = text[0]
+            if token.like_url:
+                token.norm_ = URL
+            elif first == "@" and len(text) > 1:
+                token.norm_ = MENTION
+            elif first == "#" and len(text) > 1:
+                token.norm_ = " ".join(split_hashtag(text[1:]))
+            elif not first.isalnum() and is_emoji(text):
+                token.norm_ = EMOJI
+        return doc
+
+    return social_text
+
+
+def lemmatize(word: str, lang: str = "nl") -> str:
+    """simplemma's lemma, lower case; its dictionary writes some compounds as gemeente_raad."""
+    return simplemma.lemmatize(word, lang=lang).lower().replace("_", "")
+
+
+@Language.factory("simplemma_lemmatizer", default_config={"lang": "nl"})
+def make_simplemma_lemmatizer(nlp: Language, name: str, lang: str) -> Callable[[Doc], Doc]:
+    """Lemmas from simplemma's dictionary and rules: no POS needed, no download, good on unseen words."""
+
+    @lru_cache(maxsize=CACHE_SIZE)
+    def lemma(word: str) -> str:
+        if " " in word:  # a hashtag spelled out
+            return " ".join(lemma(w) for w in word.split())
+        return lemmatize(word, lang)
+
+    def simplemma_lemmatizer(doc: Doc) -> Doc:
+        for token in doc:
+            norm = token.norm_
+            if norm in NOT_WORDS or token.is_punct or token.is_space:
+                token.lemma_ = norm
+            else:
+                token.lemma_ = lemma(norm)
+        return doc
+
+    simplemma_lemmatizer.lemma = lemma  # type: ignore[attr-defined]
+    return simplemma_lemmatizer
+
+
+@Language.factory(
+    "compound_splitter",
+    default_config={"lang": "nl", "min_length": 8, "min_part": 4, "linkers": ["s", "e", "en", "-"], "known": []},
+)
+def make_compound_splitter(
+    nlp: Language, name: str, lang: str, min_length: int, min_part: int, linkers: list[str], known: list[str]
+) -> Callable[[Doc], Doc]:
+    """Split Dutch compounds into known words: samenwerkingsverband -> samenwerking + verband.
+
+    A split needs both sides known to simplemma's dictionary (or listed in `known`), after
+    dropping a linking -s-/-e-/-en- from the left part; the split with the longest shorter part
+    wins, and both sides are split again. Parts stay as written (the term matcher also tries their
+    lemmas). Hashtags written in lower case (#openoverheid) are spelled out as words this way.
+    """
+    extra = frozenset(w.lower() for w in known)
+
+    def is_word(word: str) -> bool:
+        return word in extra or simplemma.is_known(word, lang=lang)
+
+    def head_word(head: str) -> str | None:
+        for link in linkers:
+            if head.endswith(link) and len(head) - len(link) >= min_part and is_word(head[: -len(link)]):
+                return head[: -len(link)]
+        return head if is_word(head) else None
+
+    @lru_cache(maxsize=CACHE_SIZE)
+    def halves(word: str) -> tuple[str, str] | None:
+        if len(word) < min_length or not word.isalpha():
+            return None
+        best: tuple[str, str] | None = None
+        for k in range(min_part, len(word) - min_part + 1):
+            tail = word[k:]
+            if not is_word(tail):
+                continue
+            head = head_word(word[:k])
+            if head and (best is None or min(len(head), len(tail)) > min(len(best[0]), len(best[1]))):
+                best = (head, tail)
+        return best
+
+    @lru_cache(maxsize=CACHE_SIZE)
+    def split(word: str) -> tuple[str, ...]:
+        """Every part at every level: samenwerkingsverband -> samenwerking, samen, werking, verband."""
+        pair = halves(word)
+        if pair is None:
+            return ()
+        parts: list[str] = []
+        for side in pair:
+            parts.append(side)
+            parts.extend(split(side))
+        return tuple(parts)
+
+    def words(word: str) -> list[str]:
+        """The smallest parts in reading order: openoverheid -> open, overheid."""
+        pair = halves(word)
+        return [w for side in pair for w in words(side)] if pair else [word]
+
+    def compound_splitter(doc: Doc) -> Doc:
+        found: dict[int, tuple[str, ...]] = {}
+        for token in doc:
+            norm = token.norm_
+            if token.text[0] == "#" and " " not in norm and len(norm) >= min_length:
+                # a hashtag in lower case: spell it out as words, like #OpenOverheid
+                spelled = words(norm)
+                if len(spelled) > 1:
+                    token.norm_ = " ".join(spelled)
+                    token.lemma_ = " ".join(lemmatize(w, lang) for w in spelled)
+                continue
+            lemma = token.lemma_
+            if len(lemma) >= min_length and norm not in NOT_WORDS and " " not in lemma:
+                parts = split(lemma) or (split(norm) if lemma != norm else ())
+                if parts:
+                    found[token.i] = parts
+        doc._.compounds = found
+        return doc
+
+    compound_splitter.split = split  # type: ignore[attr-defined]
+    return compound_splitter
+
+
+class TermMatcher:
+    """Matches theme terms (words, `stem*`, phrases, `#hashtags`) against lemmas, words and compound parts."""
+
+    def __init__(self, terms: dict[str, list[str]], lemma: Callable[[str], str]):
+        self.words: dict[str, list[tuple[str, str]]] = {}      # word or lemma -> (theme, term)
+        self.stems: dict[str, list[tuple[str, str]]] = {}      # stem -> (theme, term)
+        self.phrases: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        self.tags: dict[str, list[tuple[str, str]]] = {}        # hashtag without '#'
+        for theme, items in terms.items():
+            for term in items:
+                term = term.lower().strip()
+                if term.startswith("#"):
+                    self.tags.setdefault(term[1:], []).append((theme, term))
+                elif term.endswith("*"):
+                    self.stems.setdefault(term[:-1], []).append((theme, term))
+                elif " " in term:
+                    words = tuple(term.split())
+                    for key in {words, tuple(lemma(w) for w in words)}:
+                        self.phrases.setdefault(key, []).append((theme, term))
+                else:
+                    for key in {term, lemma(term)}:
+                        self.words.setdefault(key, []).append((theme, term))
+        self.lemma = lemma
+        self.stem_lengths = sorted({len(s) for s in self.stems})
+        self.max_phrase = max((len(p) for p in self.phrases), default=0)
+        self.word_hits = lru_cache(maxsize=CACHE_SIZE)(self._word_hits)
+
+    def _word_hits(self, word: str) -> tuple[tuple[str, str], ...]:
+        hits = list(self.words.get(word, ()))
+        for n in self.stem_lengths:
+            if n > len(word):
+                break
+            hits.extend(self.stems.get(word[:n], ()))
+        return tuple(hits)
+
+    def match(self, doc: Doc) -> dict[str, list[str]]:
+        """Theme id -> the words of the text that matched one of its terms, in text order."""
+        found: dict[str, list[str]] = {}
+
+        def add(hits, shown: str) -> None:
+            for theme, _term in hits:
+                words = found.setdefault(theme, [])
+                if shown not in words:
+                    words.append(shown)
+
+        seq_words: list[str] = []
+        seq_lemmas: list[str] = []
+        compounds = doc._.compounds or {}
+        for token in doc:
+            norm = token.norm_
+            if norm in NOT_WORDS or token.is_punct or token.is_space:
+                continue
+            text = token.text
+            if text[0] == "#":
+                add(self.tags.get(text[1:].lower(), ()), text)
+            lemmas = token.lemma_.split(" ")
+            for word, lemma in zip(norm.split(" "), lemmas):
+                add(self.word_hits(word) + (self.word_hits(lemma) if lemma != word else ()), text)
+                seq_words.append(word)
+                seq_lemmas.append(lemma)
+            for part in compounds.get(token.i, ()):
+                add(self.word_hits(part) + self.word_hits(self.lemma(part)), text)
+        if self.max_phrase > 1:
+            for seq in (seq_words, seq_lemmas):
+                for n in range(2, self.max_phrase + 1):
+                    for i in range(len(seq) - n + 1):
+                        hits = self.phrases.get(tuple(seq[i:i + n]))
+                        if hits:
+                            add(hits, " ".join(seq_words[i:i + n]))
+        return found
+
+
+@Language.factory("theme_terms", default_config={"terms": {}, "lang": "nl"})
+def make_theme_terms(nlp: Language, name: str, terms: dict[str, list[str]], lang: str) -> ThemeTerms:
+    return ThemeTerms(terms, lang)
+
+
+class ThemeTerms:
+    """Sets doc._.term_hits: theme id -> words in the post that matched the theme's terms.
+
+    The terms live in the pipeline's config (saved with the model); `set_terms` replaces them
+    with the ones of the current themes file, so editors' changes to terms show at once.
+    """
+
+    def __init__(self, terms: dict[str, list[str]], lang: str):
+        self.lang = lang
+        self.set_terms(terms)
+
+    def set_terms(self, terms: dict[str, list[str]]) -> None:
+        lang = self.lang
+        self.matcher = TermMatcher(terms, lambda w: lemmatize(w, lang))
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc._.term_hits = self.matcher.match(doc)
+        return doc
+
+
+@Language.factory(
+    "language_detector",
+    default_config={"languages": ["nl", "en", "de", "fr"], "min_words": 4},
+)
+def make_language_detector(nlp: Language, name: str, languages: list[str], min_words: int) -> Callable[[Doc], Doc]:
+    """py3langid restricted to a few languages, on the words only (no URLs, mentions, emoji).
+
+    Below `min_words` words there is too little to tell: language stays None (not flagged).
+    """
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(languages)
+
+    def language_detector(doc: Doc) -> Doc:
+        words = [t.norm_ for t in doc if t.norm_ not in NOT_WORDS and not t.is_punct and not t.is_space]
+        if len(words) < min_words:
+            doc._.language, doc._.language_score = None, None
+        else:
+            doc._.language, score = identifier.classify(" ".join(words))
+            doc._.language_score = round(score, 4)
+        return doc
+
+    return language_detector

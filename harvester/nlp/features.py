@@ -1,0 +1,107 @@
+"""Bag-of-words features for `textcat_multilabel`: lemmas, compound parts, hashtag words and term hits.
+
+spaCy's own TextCatBOW counts token ORTHs. Posts say the same thing in many forms
+(#OpenOverheid, open overheid, overheidsinformatie), so this architecture feeds the same
+sparse linear layer with what the earlier components found instead: each lemma (stop words,
+numbers and punctuation left out), each part of a compound, each hashtag as `#tag`, and one
+feature `term:<theme>` per theme whose terms occur. The last lets a theme's term list carry
+weight for terms the training texts never used.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from spacy.ml.models.textcat import resize_and_set_ref
+from spacy.strings import hash_string
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Logistic, Model, SparseLinear_v2, chain, resizable
+from thinc.layers.resizable import resize_linear_weighted
+
+from .components import NOT_WORDS
+
+TERM_PREFIX = "term:"
+Doc.set_extension("features", default=None)
+
+
+def doc_features(doc: Doc) -> list[str]:
+    """The distinct feature strings of a doc, in text order (cached on the doc)."""
+    cached = doc._.features
+    if cached is not None:
+        return cached
+    seen: dict[str, None] = {}
+    compounds = doc._.compounds or {}
+    for token in doc:
+        if token.is_punct or token.is_space or token.norm_ in NOT_WORDS:
+            continue
+        text = token.text
+        if text[0] == "#":
+            seen["#" + token.norm_.replace(" ", "")] = None
+            for lemma in token.lemma_.split(" "):
+                seen[lemma] = None
+        elif not (token.is_stop or token.like_num):
+            seen[token.lemma_] = None
+        for part in compounds.get(token.i, ()):
+            seen[part] = None
+    for theme in doc._.term_hits or {}:
+        seen[TERM_PREFIX + theme] = None
+    features = list(seen)
+    doc._.features = features
+    return features
+
+
+def feature_keys(features: list[str], cache: dict[str, int] = {}) -> list[int]:  # noqa: B006 (a deliberate cache)
+    keys = []
+    for f in features:
+        key = cache.get(f)
+        if key is None:
+            if len(cache) > 500_000:
+                cache.clear()
+            key = cache[f] = hash_string(f)
+        keys.append(key)
+    return keys
+
+
+def _extract(model: Model, docs: list[Doc], is_train: bool):
+    ops = model.ops
+    keys: list[int] = []
+    lengths = []
+    for doc in docs:
+        doc_keys = feature_keys(doc_features(doc))
+        keys.extend(doc_keys)
+        lengths.append(len(doc_keys))
+    batch_keys = ops.asarray1i(keys, dtype="uint64") if keys else ops.alloc1i(0, dtype="uint64")
+    values = ops.alloc1f(len(keys)) + 1.0
+    return (batch_keys, values, ops.asarray1i(lengths, dtype="int32")), lambda dY: []
+
+
+@registry.architectures("harvester.TermBOW.v1")
+def build_term_bow(exclusive_classes: bool, length: int = 65536, nO: int | None = None) -> Model:
+    """Sparse linear model over `doc_features` (multi-label: a logistic per theme)."""
+    length = 2 ** (length - 1).bit_length()
+    sparse_linear = SparseLinear_v2(nO=nO, length=length)
+    resizable_layer = resizable(
+        sparse_linear, resize_layer=partial(resize_linear_weighted, fill_defaults={"b": -10, "W": 0})
+    )
+    if exclusive_classes:
+        raise ValueError("harvester.TermBOW.v1 is for textcat_multilabel")
+    model = chain(Model("term_features", _extract), resizable_layer, Logistic())
+    if nO is not None:
+        model.set_dim("nO", nO)
+    model.set_ref("output_layer", sparse_linear)
+    model.attrs["multi_label"] = True
+    model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
+    return model
+
+
+def feature_weights(model: Model, features: list[str]) -> list[list[float]]:
+    """Per feature, its weight towards each label: what it adds to the label's logit."""
+    sparse_linear = model.get_ref("output_layer")
+    ops = sparse_linear.ops
+    keys = feature_keys(features)
+    n = len(keys)
+    X = (ops.asarray1i(keys, dtype="uint64"), ops.alloc1f(n) + 1.0, ops.asarray1i([1] * n, dtype="int32"))
+    bias = sparse_linear.get_param("b")
+    return (sparse_linear.predict(X) - bias).tolist()
+

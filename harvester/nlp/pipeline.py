@@ -1,0 +1,106 @@
+"""The pipeline as data: a spaCy config naming the registered components, and loading a saved one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from thinc.api import Config
+
+from . import components, features  # noqa: F401 (registers the factories and the architecture)
+from .themes import ThemeSet
+
+SHIPPED_MODEL = Path(__file__).resolve().parent / "model"
+TEXTCAT = "textcat_multilabel"
+
+PIPELINE_CONFIG = """
+[nlp]
+lang = "nl"
+pipeline = ["social_text", "simplemma_lemmatizer", "compound_splitter", "theme_terms", "language_detector", "textcat_multilabel"]
+batch_size = 256
+
+[nlp.tokenizer]
+@tokenizers = "harvester.social_tokenizer.v1"
+
+[components]
+
+[components.social_text]
+factory = "social_text"
+
+[components.simplemma_lemmatizer]
+factory = "simplemma_lemmatizer"
+lang = "nl"
+
+[components.compound_splitter]
+factory = "compound_splitter"
+lang = "nl"
+min_length = 8
+min_part = 4
+linkers = ["s", "e", "en", "-"]
+known = []
+
+[components.theme_terms]
+factory = "theme_terms"
+lang = "nl"
+terms = {}
+
+[components.language_detector]
+factory = "language_detector"
+languages = ["nl", "en", "de", "fr"]
+min_words = 4
+
+[components.textcat_multilabel]
+factory = "textcat_multilabel"
+threshold = 0.5
+
+[components.textcat_multilabel.model]
+@architectures = "harvester.TermBOW.v1"
+exclusive_classes = false
+length = 65536
+"""
+
+# spaCy's own bag-of-words over token texts, kept for the comparison in docs/nlp.md
+ORTH_BOW_MODEL = {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": 1,
+                  "no_output_layer": False, "length": 65536}
+
+
+class ModelError(Exception):
+    """A model directory that cannot be used with the configured themes."""
+
+
+def pipeline_config(themes: ThemeSet, *, textcat_model: dict | None = None) -> Config:
+    """The untrained pipeline for a theme set: its terms go into the matcher's config."""
+    config = Config().from_str(PIPELINE_CONFIG)
+    config["components"]["theme_terms"]["terms"] = themes.terms
+    config["components"]["theme_terms"]["lang"] = themes.language
+    config["components"]["simplemma_lemmatizer"]["lang"] = themes.language
+    config["components"]["compound_splitter"]["lang"] = themes.language
+    config["components"]["compound_splitter"]["known"] = sorted(
+        {t for terms in themes.terms.values() for t in terms if t.isalpha()}
+    )
+    if themes.language not in config["components"]["language_detector"]["languages"]:
+        config["components"]["language_detector"]["languages"].append(themes.language)
+    if textcat_model is not None:
+        config["components"][TEXTCAT]["model"] = textcat_model
+    return config
+
+
+def build_pipeline(themes: ThemeSet, *, textcat_model: dict | None = None) -> Language:
+    nlp = spacy.util.load_model_from_config(pipeline_config(themes, textcat_model=textcat_model), auto_fill=True)
+    textcat = nlp.get_pipe(TEXTCAT)
+    for theme_id in themes.ids:
+        textcat.add_label(theme_id)
+    return nlp
+
+
+def load_pipeline(model_dir: str | Path | None = None) -> Language:
+    """A trained pipeline from disk; None or '' means the model shipped in the package."""
+    path = Path(model_dir) if model_dir else SHIPPED_MODEL
+    if not (path / "config.cfg").is_file():
+        raise ModelError(f"{path}: geen getraind model (config.cfg ontbreekt); draai `harvester train`")
+    try:
+        # the tokenizer is fully defined by the config: rebuilding it once is quicker than reading it back
+        return spacy.load(path, exclude=["tokenizer"])
+    except (OSError, ValueError) as e:
+        raise ModelError(f"{path}: model kan niet geladen worden: {e}") from None

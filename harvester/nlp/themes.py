@@ -1,0 +1,101 @@
+"""Theme definitions (config/themes.toml): ids, labels, terms, examples and thresholds.
+
+Pure: reads the file it is given and nothing else. The file's comments document the format.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ID_RE = re.compile(r"^[a-z0-9_]+$")
+
+
+class ThemesError(Exception):
+    """The themes file cannot be used; the message names the file, the key and the problem."""
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: str
+    label: str
+    description: str
+    terms: tuple[str, ...]
+    examples: tuple[str, ...]
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class ThemeSet:
+    version: str
+    language: str
+    themes: tuple[Theme, ...]
+
+    @property
+    def ids(self) -> list[str]:
+        return [t.id for t in self.themes]
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return {t.id: t.threshold for t in self.themes}
+
+    @property
+    def terms(self) -> dict[str, list[str]]:
+        return {t.id: list(t.terms) for t in self.themes}
+
+    def examples(self) -> list[tuple[str, list[str]]]:
+        """The themes' own statements as labelled training examples."""
+        return [(text, [t.id]) for t in self.themes for text in t.examples]
+
+
+def load_themes(path: str | Path) -> ThemeSet:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ThemesError(f"{path}: bestand niet gevonden") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ThemesError(f"{path}: geen geldige TOML: {e}") from None
+    return parse_themes(raw, str(path))
+
+
+def parse_themes(raw: dict, where: str = "themes") -> ThemeSet:
+    def need(table: dict, key: str, kind: type, at: str):
+        if key not in table:
+            raise ThemesError(f"{where}: {at}{key}: ontbreekt (verplicht)")
+        value = table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
+            raise ThemesError(f"{where}: {at}{key}: verkeerd type ({type(value).__name__})")
+        return value
+
+    version = need(raw, "version", str, "")
+    language = need(raw, "language", str, "")
+    items = raw.get("themes")
+    if not isinstance(items, list) or not items:
+        raise ThemesError(f"{where}: themes: minstens één [[themes]]-tabel nodig")
+    themes, seen = [], set()
+    for i, item in enumerate(items):
+        at = f"themes[{i}]."
+        theme_id = need(item, "id", str, at)
+        if not ID_RE.match(theme_id):
+            raise ThemesError(f"{where}: {at}id: alleen kleine letters, cijfers en '_' ({theme_id!r})")
+        if theme_id in seen:
+            raise ThemesError(f"{where}: {at}id: {theme_id!r} komt twee keer voor")
+        seen.add(theme_id)
+        threshold = need(item, "threshold", float, at)
+        if not 0 < threshold < 1:
+            raise ThemesError(f"{where}: {at}threshold: moet tussen 0 en 1 liggen")
+        terms = tuple(t.strip().lower() for t in need(item, "terms", list, at) if t.strip())
+        themes.append(Theme(
+            id=theme_id,
+            label=need(item, "label", str, at),
+            description=need(item, "description", str, at),
+            terms=terms,
+            examples=tuple(need(item, "examples", list, at)),
+            threshold=threshold,
+        ))
+    return ThemeSet(version=version, language=language, themes=tuple(themes))

@@ -1,0 +1,142 @@
+"""Training the theme classifier and measuring it: labelled JSON lines in, a pipeline and scores out."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.training import Example
+from spacy.util import minibatch
+from thinc.api import Adam
+
+from .pipeline import TEXTCAT, build_pipeline
+from .themes import ThemeSet
+
+Labelled = tuple[str, list[str]]   # a text and its theme ids ([] = no theme)
+
+
+class DataError(Exception):
+    """A labelled-data file with a bad line; the message names the file and the line."""
+
+
+def read_jsonl(path: str | Path, known: Sequence[str] | None = None) -> list[Labelled]:
+    """Lines of {"text": ..., "themes": [...]}; blank lines are skipped, anything else bad is an error."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataError(f"{path}: bestand niet gevonden") from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: geen UTF-8: {e}") from None
+    items: list[Labelled] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}:{number}: geen geldige JSON: {e.msg}") from None
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not isinstance(item.get("themes"), list):
+            raise DataError(f'{path}:{number}: verwacht {{"text": "...", "themes": [...]}}')
+        unknown = [t for t in item["themes"] if known is not None and t not in known]
+        if unknown:
+            raise DataError(f"{path}:{number}: onbekend thema {unknown[0]!r}")
+        items.append((item["text"], list(item["themes"])))
+    return items
+
+
+def split(items: Sequence[Labelled], held_out: float = 0.2, seed: int = 0) -> tuple[list[Labelled], list[Labelled]]:
+    """A reproducible shuffle, then the last `held_out` share apart."""
+    shuffled = list(items)
+    random.Random(seed).shuffle(shuffled)
+    n = max(1, round(len(shuffled) * held_out)) if len(shuffled) > 1 else 0
+    return shuffled[: len(shuffled) - n], shuffled[len(shuffled) - n:]
+
+
+def new_version() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def train(
+    items: Sequence[Labelled],
+    themes: ThemeSet,
+    *,
+    epochs: int = 20,
+    dropout: float = 0.0,
+    learn_rate: float = 0.01,
+    seed: int = 0,
+    version: str | None = None,
+    textcat_model: dict | None = None,
+) -> Language:
+    """A fresh pipeline whose textcat_multilabel learned `items`; the other components need no training."""
+    if not items:
+        raise DataError("geen voorbeelden om van te leren")
+    nlp = build_pipeline(themes, textcat_model=textcat_model)
+    known = set(themes.ids)
+    for _, labels in items:
+        unknown = set(labels) - known
+        if unknown:
+            raise DataError(f"onbekend thema in de voorbeelden: {sorted(unknown)[0]!r}")
+    # the annotating components are deterministic: run them once, then train only the classifier
+    with nlp.select_pipes(disable=[TEXTCAT]):
+        docs = list(nlp.pipe(text for text, _ in items))
+    examples = [
+        Example.from_dict(doc, {"cats": {t: float(t in labels) for t in themes.ids}})
+        for doc, (_, labels) in zip(docs, items)
+    ]
+    textcat = nlp.get_pipe(TEXTCAT)
+    optimizer = nlp.initialize(lambda: examples, sgd=Adam(learn_rate))
+    rng = random.Random(seed)
+    for _ in range(epochs):
+        rng.shuffle(examples)
+        for batch in minibatch(examples, size=16):
+            textcat.update(batch, sgd=optimizer, drop=dropout)
+    nlp.meta["name"] = "themes"
+    nlp.meta["version"] = version or new_version()
+    nlp.meta["description"] = "Charter themes for #innoverheid posts (harvester.nlp)"
+    nlp.meta["harvester"] = {"themes_version": themes.version, "examples": len(items)}
+    return nlp
+
+
+def evaluate(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], labels: Sequence[str]) -> dict:
+    """Per-theme precision/recall/F1, micro and macro F1, and the share of no-theme texts left without one."""
+    per_theme = {}
+    total_tp = total_fp = total_fn = 0
+    for label in labels:
+        tp = sum(1 for g, p in zip(gold, predicted) if label in g and label in p)
+        fp = sum(1 for g, p in zip(gold, predicted) if label not in g and label in p)
+        fn = sum(1 for g, p in zip(gold, predicted) if label in g and label not in p)
+        total_tp, total_fp, total_fn = total_tp + tp, total_fp + fp, total_fn + fn
+        precision, recall, f1 = _prf(tp, fp, fn)
+        per_theme[label] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+    none_gold = [p for g, p in zip(gold, predicted) if not g]
+    return {
+        "per_theme": per_theme,
+        "micro_f1": _prf(total_tp, total_fp, total_fn)[2],
+        "macro_f1": round(sum(m["f1"] for m in per_theme.values()) / len(per_theme), 4) if per_theme else 0.0,
+        "none_accuracy": round(sum(1 for p in none_gold if not p) / len(none_gold), 4) if none_gold else None,
+        "texts": len(gold),
+    }
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return round(precision, 4), round(recall, 4), round(f1, 4)
+
+
+def format_report(metrics: dict, labels: dict[str, str] | None = None) -> str:
+    """The metrics as a small aligned table (Dutch headings) for the terminal."""
+    labels = labels or {}
+    rows = [f"{'thema':<18} {'precisie':>8} {'recall':>8} {'F1':>8} {'aantal':>7}"]
+    for theme, m in metrics["per_theme"].items():
+        rows.append(f"{labels.get(theme, theme):<18} {m['precision']:>8.3f} {m['recall']:>8.3f} {m['f1']:>8.3f} {m['support']:>7}")
+    rows.append(f"micro-F1 {metrics['micro_f1']:.3f}   macro-F1 {metrics['macro_f1']:.3f}")
+    none = metrics["none_accuracy"]
+    rows.append("zonder thema terecht leeg: " + ("-" if none is None else f"{none:.1%}".replace(".", ",")))
+    return "\n".join(rows)

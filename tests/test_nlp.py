@@ -1,0 +1,186 @@
+"""The NLP package on real Dutch phrasing: components, training, classification, metrics."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from harvester.nlp import (
+    Classifier, DataError, ModelError, ThemesError, build_pipeline, evaluate, load_themes, read_jsonl, split, train,
+)
+from harvester.nlp.features import doc_features
+from harvester.nlp.themes import parse_themes
+
+from .conftest import ROOT
+from .nlpdata import THEMES_TOML, TRAINING, write_jsonl
+
+THEMES = parse_themes(tomllib.loads(THEMES_TOML))
+
+
+@pytest.fixture(scope="module")
+def annotate():
+    """The pipeline up to (not including) the classifier: what the annotating components do."""
+    nlp = build_pipeline(THEMES)
+
+    def run(text: str):
+        with nlp.select_pipes(disable=["textcat_multilabel"]):
+            return nlp(text)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(train(TRAINING + THEMES.examples(), THEMES, epochs=30), THEMES)
+
+
+def words(doc) -> list[tuple[str, str, str]]:
+    return [(t.text, t.norm_, t.lemma_) for t in doc]
+
+
+def test_hashtags_are_spelled_out_as_words(annotate):
+    doc = annotate("Steun voor #OpenOverheid en #openoverheid, zegt #WOO2024")
+    tokens = {t.text: (t.norm_, t.lemma_) for t in doc}
+    assert tokens["#OpenOverheid"] == ("open overheid", "open overheid")
+    assert tokens["#openoverheid"] == ("open overheid", "open overheid")   # split as a compound
+    assert tokens["#WOO2024"][0] == "woo 2024"
+    assert doc._.term_hits["open_overheid"][:2] == ["#OpenOverheid", "#openoverheid"]
+    assert "#openoverheid" in doc_features(doc) and "overheid" in doc_features(doc)
+
+
+def test_urls_mentions_and_emoji_are_not_words(annotate):
+    doc = annotate("Lees dit 👉 https://open.overheid.nl/samenwerking?x=1 via @jan@mastodon.nl en @ambtenaar20 🎉🙌")
+    features = doc_features(doc)
+    assert not any("http" in f or "mastodon" in f or "jan" in f or "ambtenaar20" in f for f in features)
+    assert not any(f in ("👉", "🎉🙌") for f in features)
+    assert "samenwerking" not in doc._.term_hits      # the word inside the URL is no evidence
+    assert [t.norm_ for t in doc if t.text.startswith(("http", "@"))] == ["<url>", "<mention>", "<mention>"]
+    assert "lezen" in features
+
+
+def test_lemmas_of_common_words_the_lookup_table_misses(annotate):
+    doc = annotate("De burgers van vier gemeenten vragen om samenwerking en stuurden brieven.")
+    lemmas = {t.text: t.lemma_ for t in doc}
+    assert lemmas["burgers"] == "burger"
+    assert lemmas["gemeenten"] == "gemeente"
+    assert lemmas["samenwerking"] == "samenwerking"
+    assert lemmas["stuurden"] == "sturen"
+    assert lemmas["brieven"] == "brief"
+
+
+def test_compounds_are_split_into_parts_that_match_terms(annotate):
+    doc = annotate("Een samenwerkingsverband voor overheidsinnovatie en kennisdeling tussen gemeentebesturen.")
+    parts = {doc[i].text: p for i, p in doc._.compounds.items()}
+    assert {"samenwerking", "verband"} <= set(parts["samenwerkingsverband"])
+    assert {"overheid", "innovatie"} <= set(parts["overheidsinnovatie"])
+    assert {"kennis", "deling"} <= set(parts["kennisdeling"])
+    assert "gemeente" in parts["gemeentebesturen"]
+    assert doc._.term_hits["samenwerking"] == ["samenwerkingsverband"]
+    assert "kennisdeling" in doc._.term_hits["cultuur"]
+    assert {"samenwerking", "verband", "overheid", "innovatie"} <= set(doc_features(doc))
+
+
+def test_term_matcher_reads_stems_phrases_and_lemmas(annotate):
+    doc = annotate("Wij experimenteerden met kennis delen; de gemeente zet alles als open data online.")
+    assert doc._.term_hits["cultuur"] == ["experimenteerden", "kennis delen"]
+    assert doc._.term_hits["open_overheid"] == ["open data"]
+    assert "samenwerking" not in doc._.term_hits
+
+
+def test_language_is_detected_offline(annotate):
+    assert annotate("Great idea: let's publish every council decision online so that anyone can read it.")._.language == "en"
+    assert annotate("Wat een goed idee om alle raadsbesluiten online te zetten voor iedereen.")._.language == "nl"
+    assert annotate("#innoverheid 👍")._.language is None   # too little text to tell
+
+
+def test_classifier_assigns_themes_with_scores_reasons_and_confidence(classifier):
+    dutch, english, chatter = classifier.classify([
+        "Onze gemeente gaat samenwerken met bewoners en zet alle besluiten als open data online. #OpenOverheid",
+        "We should work together with citizens and publish open data on every decision.",
+        "Morgen ga ik met mijn zus naar de dierentuin.",
+    ])
+    assert set(dutch.assigned) == {"samenwerking", "open_overheid"}
+    assert dutch.scores["samenwerking"] >= 0.5 and dutch.scores["cultuur"] < 0.5
+    assert set(dutch.scores) == {"samenwerking", "open_overheid", "cultuur"}
+    assert "samenwerken" in dutch.reasons["samenwerking"]
+    assert "#OpenOverheid" in dutch.reasons["open_overheid"] and "open data" in dutch.reasons["open_overheid"]
+    assert dutch.is_dutch and dutch.language == "nl" and 0 <= dutch.confidence <= 1
+    assert dutch.model_version.startswith("themes-")
+    assert english.language == "en" and not english.is_dutch and english.assigned == () and english.reasons == {}
+    assert chatter.assigned == () and chatter.is_dutch
+
+
+def test_thresholds_come_from_the_theme_set(classifier):
+    text = "Samenwerken met bewoners aan een open begroting."
+    before = next(classifier.classify([text]))
+    strict = parse_themes(tomllib.loads(THEMES_TOML.replace("threshold = 0.5", "threshold = 0.99")))
+    after = next(Classifier(classifier.nlp, strict).classify([text]))
+    assert before.assigned and after.assigned == ()
+    assert after.scores == before.scores
+    assert after.confidence != before.confidence
+
+
+def test_model_must_know_every_configured_theme(classifier):
+    extra = THEMES_TOML + '\n[[themes]]\nid = "nieuw"\nlabel = "Nieuw"\ndescription = "x"\nterms = []\nexamples = []\nthreshold = 0.5\n'
+    with pytest.raises(ModelError, match="nieuw"):
+        Classifier(classifier.nlp, parse_themes(tomllib.loads(extra)))
+
+
+def test_training_from_a_small_set_learns_unseen_phrasing(classifier, tmp_path):
+    """Unseen texts; the themes' own examples and the term features carry it."""
+    results = list(classifier.classify([
+        "Provincie en waterschap slaan de handen ineen: samenwerking in de regio.",
+        "Publiceer de notulen openbaar, dat is pas transparant.",
+        "Ik zag een mooie film gisteravond.",
+    ]))
+    assert [r.assigned for r in results] == [("samenwerking",), ("open_overheid",), ()]
+    # saved and loaded again: same scores
+    classifier.nlp.to_disk(tmp_path / "model")
+    again = Classifier.load(tmp_path / "model", THEMES)
+    assert [r.scores for r in again.classify(["Publiceer de notulen openbaar, dat is pas transparant."])] == [results[1].scores]
+    assert again.spec == (tmp_path / "model", THEMES)
+
+
+def test_metrics_per_theme_micro_macro_and_none_accuracy():
+    gold = [["a"], ["a", "b"], [], [], ["b"]]
+    pred = [["a"], ["a"], ["b"], [], ["b"]]
+    m = evaluate(gold, pred, ["a", "b"])
+    assert m["per_theme"]["a"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 2}
+    assert m["per_theme"]["b"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    assert m["macro_f1"] == 0.75
+    assert m["micro_f1"] == 0.75          # tp 3, fp 1, fn 1
+    assert m["none_accuracy"] == 0.5
+
+
+def test_labelled_files_are_checked_line_by_line(tmp_path):
+    good = write_jsonl(tmp_path / "ok.jsonl", TRAINING[:3])
+    assert read_jsonl(good, THEMES.ids) == TRAINING[:3]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "a", "themes": []}\n{"text": "b", "themes": ["onbekend"]}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad.jsonl:2: onbekend thema 'onbekend'"):
+        read_jsonl(bad, THEMES.ids)
+    bad.write_text('{"text": "a"}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=":1:"):
+        read_jsonl(bad, THEMES.ids)
+
+
+def test_split_is_reproducible_and_disjoint():
+    learn, held = split(TRAINING, 0.2, seed=0)
+    assert (learn, held) == split(TRAINING, 0.2, seed=0)
+    assert len(held) == 5 and not set(map(str, learn)) & set(map(str, held))
+
+
+def test_themes_file_errors_name_the_key(tmp_path):
+    path = tmp_path / "themes.toml"
+    path.write_text(THEMES_TOML.replace('id = "cultuur"', 'id = "Cultuur!"'), encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"themes\[2\]\.id"):
+        load_themes(path)
+    path.write_text(THEMES_TOML.replace("threshold = 0.5", "threshold = 2", 1), encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"themes\[0\]\.threshold"):
+        load_themes(path)
+
+
+def test_project_themes_file_loads():
+    themes = load_themes(ROOT / "config" / "themes.toml")
+    assert len(themes.ids) == 8 and themes.language == "nl"

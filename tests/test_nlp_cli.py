@@ -1,0 +1,174 @@
+"""classify / train / evaluate end to end: real SQLite files, a trained model on disk, the CLI."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+from click.testing import CliRunner
+
+from harvester import classify as classify_step
+from harvester.cli import main
+from harvester.classify import classify_pending
+from harvester.models import Post
+from harvester.nlp import SHIPPED_MODEL, Classifier, load_themes, train
+from harvester.nlp.themes import parse_themes
+from harvester.store import Store
+
+from .conftest import ROOT
+from .nlpdata import THEMES_TOML, TRAINING, write_jsonl, write_project_files
+
+THEMES = parse_themes(tomllib.loads(THEMES_TOML))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "test-model"
+    train(TRAINING + THEMES.examples(), THEMES, epochs=30, version="test").to_disk(path)
+    return path
+
+
+@pytest.fixture
+def nlp_config(tmp_path, write_config, model_dir):
+    themes, training = write_project_files(tmp_path)
+    return write_config(f'[nlp]\nmodel = "{model_dir}"\nthemes = "{themes}"\ntraining = "{training}"\n')
+
+
+def post(key: str, text: str) -> Post:
+    return Post(key=key, kind="mastodon", content_html=f"<p>{text}</p>", text=text,
+                url=f"https://mastodon.example/@a/{key}", published_at="2026-11-20T10:00:00+00:00")
+
+
+def fill(store: Store, texts: list[str]) -> list[int]:
+    source = store.sources.sync("test", "mastodon", "https://mastodon.example")
+    with store.atomic():
+        for i, text in enumerate(texts):
+            store.posts.upsert(post(f"https://mastodon.example/s/{i}", text), source.id)
+    return [r[0] for r in store.db.execute("SELECT id FROM posts ORDER BY id").fetchall()]
+
+
+def verdicts(store: Store) -> dict[int, tuple[str, ...]]:
+    rows = store.db.execute("SELECT post_id, theme FROM post_themes WHERE assigned = 1 ORDER BY post_id, theme").fetchall()
+    out: dict[int, tuple[str, ...]] = {pid: () for (pid,) in store.db.execute("SELECT post_id FROM classifications")}
+    for pid, theme in rows:
+        out[pid] = out[pid] + (theme,)
+    return out
+
+
+def run(*args: str):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result
+
+
+def test_stale_posts_are_classified_again_after_an_edit(store, model_dir):
+    classifier = Classifier.load(model_dir, THEMES)
+    a, b = fill(store, ["We werken samen met bewoners aan het nieuwe park.", "Lekker weertje vandaag."])
+    assert classify_pending(store, classifier) == 2
+    assert verdicts(store) == {a: ("samenwerking",), b: ()}
+    assert classify_pending(store, classifier) == 0          # nothing new, nothing stale
+    source = store.sources.get("test")
+    assert store.posts.upsert(post("https://mastodon.example/s/1",
+                                   "Alle besluiten staan nu openbaar als open data online, transparant voor iedereen."),
+                              source.id) == "updated"
+    assert store.classifications.pending() == [(b, "Alle besluiten staan nu openbaar als open data online, transparant voor iedereen.")]
+    seen = []
+    assert classify_pending(store, classifier, progress=lambda done, total: seen.append((done, total))) == 1
+    assert seen == [(1, 1)]
+    assert verdicts(store) == {a: ("samenwerking",), b: ("open_overheid",)}
+    reasons = json.loads(store.db.execute("SELECT reasons FROM classifications WHERE post_id = ?", [b]).fetchone()[0])
+    assert "open data" in reasons["open_overheid"]
+    assert classify_pending(store, classifier, include_all=True) == 2
+
+
+def test_worker_pool_gives_the_same_verdicts(store, model_dir, monkeypatch):
+    classifier = Classifier.load(model_dir, THEMES)
+    texts = [text for text, _ in TRAINING] * 4
+    ids = fill(store, texts)
+    classify_pending(store, classifier, workers=1)
+    alone = verdicts(store)
+    monkeypatch.setattr(classify_step, "POOL_FROM", 10)
+    monkeypatch.setattr(classify_step, "CHUNK", 7)
+    assert classify_pending(store, classifier, include_all=True, workers=2) == len(ids)
+    assert verdicts(store) == alone
+    scores = store.db.execute("SELECT count(*) FROM post_themes").fetchone()[0]
+    assert scores == len(ids) * 3
+
+
+def test_classify_command_on_a_real_database(nlp_config, tmp_path):
+    with Store(tmp_path / "harvester.db") as store:
+        ids = fill(store, ["Samen met de provincie bouwen we één loket.", "Nice weather in London today, isn't it lovely."])
+    result = run("classify", "--config", str(nlp_config))
+    assert result.exit_code == 0, result.output
+    assert "2 posts geclassificeerd met model themes-test" in result.output
+    with Store(tmp_path / "harvester.db") as store:
+        assert verdicts(store) == {ids[0]: ("samenwerking",), ids[1]: ()}
+        row = store.db.execute("SELECT language, is_dutch, model_version FROM classifications WHERE post_id = ?",
+                               [ids[1]]).fetchone()
+        assert row == ("en", 0, "themes-test")
+    again = run("classify", "--config", str(nlp_config))
+    assert "0 posts geclassificeerd" in again.output
+    assert "2 posts" in run("classify", "--all", "--config", str(nlp_config)).output
+
+
+def test_classify_refuses_a_missing_model_clearly(tmp_path, write_config):
+    themes, _ = write_project_files(tmp_path)
+    config = write_config(f'[nlp]\nmodel = "{tmp_path / "nergens"}"\nthemes = "{themes}"\n')
+    result = CliRunner().invoke(main, ["classify", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "modelfout" in result.output and "harvester train" in result.output
+
+
+def test_evaluate_prints_metrics_and_json(nlp_config, tmp_path):
+    eval_file = write_jsonl(tmp_path / "eval.jsonl", [
+        ("De gemeente en de bewoners werken samen aan de wijk.", ["samenwerking"]),
+        ("Alle vergaderstukken zijn openbaar als open data.", ["open_overheid"]),
+        ("Durf te experimenteren en leer van fouten.", ["cultuur"]),
+        ("Vanmiddag ga ik tennissen.", []),
+    ])
+    result = run("evaluate", str(eval_file), "--json", "--config", str(nlp_config))
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output)
+    assert {"per_theme", "micro_f1", "macro_f1", "none_accuracy"} <= set(metrics)
+    assert set(metrics["per_theme"]) == {"samenwerking", "open_overheid", "cultuur"}
+    assert set(metrics["per_theme"]["cultuur"]) == {"precision", "recall", "f1", "support"}
+    assert metrics["none_accuracy"] == 1.0 and metrics["macro_f1"] == 1.0
+    text = run("evaluate", str(eval_file), "--config", str(nlp_config)).output
+    assert "4 teksten" in text and "macro-F1 1.000" in text and "Open overheid" in text
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "themes": ["geen_thema"]}\n', encoding="utf-8")
+    failed = CliRunner().invoke(main, ["evaluate", str(bad), "--config", str(nlp_config)])
+    assert failed.exit_code == 2 and "bad.jsonl:1" in failed.output
+
+
+def test_train_command_saves_a_versioned_model_and_learns_from_reviews(nlp_config, tmp_path):
+    with Store(tmp_path / "harvester.db") as store:
+        ids = fill(store, ["De bibliotheek en het buurthuis bundelen hun krachten.", "Koop nu goedkope zonnebrillen!!!"])
+        store.db.execute("INSERT INTO reviews (post_id, status, themes, version, updated_at) VALUES"
+                         " (?, 'geaccepteerd', '[\"samenwerking\"]', 1, '2026-11-20T10:00:00+00:00'),"
+                         " (?, 'afgewezen', '[]', 1, '2026-11-20T10:00:00+00:00')", ids)
+        store.db.conn.commit()
+        assert store.classifications.reviewed_examples() == [
+            ("De bibliotheek en het buurthuis bundelen hun krachten.", ["samenwerking"]),
+            ("Koop nu goedkope zonnebrillen!!!", []),
+        ]
+    result = run("train", "--from-reviews", "--epochs", "10", "--config", str(nlp_config))
+    assert result.exit_code == 0, result.output
+    assert "2 beoordeelde posts" in result.output and "macro-F1" in result.output and "Samenwerking" in result.output
+    (saved,) = (tmp_path / "models").iterdir()
+    classifier = Classifier.load(saved, THEMES)
+    assert classifier.version == f"themes-{saved.name}"
+    meta = classifier.nlp.meta["harvester"]
+    assert meta["examples"] == len(TRAINING) + 3 + 2 and meta["from_reviews"] is True
+    assert set(meta["held_out"]["per_theme"]) == set(THEMES.ids)
+
+
+def test_shipped_model_classifies_out_of_the_box():
+    themes = load_themes(ROOT / "config" / "themes.toml")
+    classifier = Classifier.load(None, themes)
+    assert classifier.model_dir == "" and (SHIPPED_MODEL / "config.cfg").is_file()
+    result = next(classifier.classify([
+        "Alle besluiten en vergaderstukken van de gemeenteraad staan voortaan als open data online. #OpenOverheid",
+    ]))
+    assert "open_overheid" in result.assigned
+    assert result.reasons["open_overheid"]
