@@ -353,9 +353,10 @@ def test_sigkill_in_the_middle_of_a_backfill_then_a_new_run_no_duplicate_no_gap(
     path = write_config(f'\n[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n')
     command = [str(Path(sys.executable).with_name("harvester")), "--config", str(path), "collect"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while len(fake.timeline_requests()) < 3 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while len(fake.timeline_requests()) < 3 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert process.poll() is None, "harvester collect ended before the third page"
     time.sleep(0.1)      # into the third page: a batch may be half-way through its transaction
     process.send_signal(signal.SIGKILL)
     process.wait()
