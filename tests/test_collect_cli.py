@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,14 +28,6 @@ def feed_source(name: str, url: str) -> str:
 
 def invoke(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def closed_port_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens: connecting is refused at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/feed.xml"
 
 
 def test_collect_stores_what_succeeds_reports_what_failed_and_exits_1(server, write_config, tmp_path):
@@ -100,21 +91,6 @@ def test_unknown_source_name_is_a_usage_error(write_config):
     result = invoke("--config", str(config), "collect", "--source", "a", "--source", "bestaatniet")
     assert result.exit_code == 2
     assert result.stderr.strip() == "onbekende bron: bestaatniet (bekend: a)"
-
-
-def test_up_creates_the_database_and_reports_unreachable_sources_without_failing(write_config, tmp_path):
-    config = write_config(
-        feed_source("onbereikbaar", closed_port_url())
-        + '\n[[sources]]\nname = "uit"\ntype = "feed"\nurl = "https://example.org/x"\nenabled = false\n',
-        retries=0,
-    )
-    result = invoke("--config", str(config), "up")
-    assert result.exit_code == 0
-    assert "Database" in result.stdout and "schemaversie" in result.stdout
-    assert "onbereikbaar: MISLUKT" in result.stdout and "geen verbinding" in result.stdout
-    assert "uit: overgeslagen: uitgeschakeld in de configuratie" in result.stdout
-    with Store(tmp_path / "harvester.db") as store:
-        assert {s.name for s in store.runs.status()} == {"onbereikbaar", "uit"}
 
 
 def many_items_feed(n: int) -> bytes:

@@ -9,6 +9,8 @@ from . import basic, collect
 from . import nlp as nlp_commands
 from .common import config_option
 from .mastodon import recheck as recheck_command
+from .run import run as run_command
+from .run import up as up_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,8 +22,10 @@ def main(ctx: click.Context, config_file: str | None) -> None:
     ctx.obj = {"config_file": config_file}
 
 
-for command in (basic.init, basic.status, basic.posts, collect.collect, collect.up):
+for command in (basic.init, basic.status, basic.posts, collect.collect):
     main.add_command(command)
 main.add_command(recheck_command)
 for command in (nlp_commands.classify, nlp_commands.train, nlp_commands.evaluate):
     main.add_command(command)
+main.add_command(run_command)
+main.add_command(up_command)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 
 import click
 
+from ..scheduling import next_attempt
+from ..timeutil import to_utc_iso
 from .common import open_store, with_config
 
 
@@ -29,7 +32,8 @@ def status(config, as_json: bool) -> None:
     with open_store(config) as store:
         rows = store.runs.status()
     if as_json:
-        click.echo(json.dumps({"sources": [dataclasses.asdict(r) for r in rows]}, ensure_ascii=False, indent=2))
+        sources = [{**dataclasses.asdict(r), "next_attempt_at": _next_attempt(config, r)} for r in rows]
+        click.echo(json.dumps({"sources": sources}, ensure_ascii=False, indent=2))
         return
     if not rows:
         click.echo("Nog geen bronnen in de database: draai eerst `harvester init` of `harvester collect`.")
@@ -45,6 +49,19 @@ def status(config, as_json: bool) -> None:
             click.echo(f"  rate limit: nog {r.ratelimit_remaining} verzoeken, reset {r.ratelimit_reset}")
         if r.last_error:
             click.echo(f"  laatste fout: {r.last_error}")
+        retry = _next_attempt(config, r)
+        if retry:
+            click.echo(f"  volgende poging: niet voor {retry} (wacht langer na elke fout op rij)")
+
+
+def _next_attempt(config, row) -> str | None:
+    """When the background job tries a failing source again (None: not in back-off)."""
+    try:
+        source = config.source(row.name)
+    except KeyError:
+        return None
+    when = next_attempt(row, source, config.schedule)
+    return to_utc_iso(when) if when and when > datetime.now(UTC) else None
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""collect and up: one pass over the sources, and the main job `make run` starts."""
+"""collect: one pass over the sources (the background job is `harvester run`)."""
 
 from __future__ import annotations
 
@@ -34,18 +34,6 @@ def collect(config: Config, names: tuple[str, ...]) -> None:
     with open_store(config) as store:
         results = collect_sources(store, config, sources)
     sys.exit(EXIT_FAILED if any(r.failed for r in results) else EXIT_OK)
-
-
-@click.command()
-@with_config
-def up(config: Config) -> None:
-    """Het hoofdwerk: maak de database aan of werk hem bij, en haal alle bronnen op.
-
-    Een bron die mislukt wordt gemeld en vastgelegd (zie `harvester status`); de rest gaat door.
-    """
-    with open_store(config) as store:
-        click.echo(f"Database {config.db_path} is klaar (schemaversie {store.schema_version}).")
-        collect_sources(store, config, config.sources)
 
 
 def collect_sources(store: Store, config: Config, sources: list[Source]) -> list[RunResult]:

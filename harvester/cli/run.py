@@ -1,0 +1,70 @@
+"""run and up: the background job (scheduler), one cycle of it for cron, and the whole tool at once."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from ..config import Config
+from ..scheduling import AlreadyRunning, run_once, serve
+from .common import EXIT_FAILED, fail, open_store, with_config
+
+
+def setup_logging() -> None:
+    """One line per event on stderr: a timestamp, the level, then the job's key=value line."""
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )
+    # APScheduler's and httpx's own INFO lines ("Running job", "HTTP Request") would drown ours
+    for noisy in ("apscheduler", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@click.command()
+@click.option("--once", is_flag=True,
+              help="Eén ronde van alles (elke bron, classificatie, hercontrole) en dan stoppen; voor cron.")
+@with_config
+def run(config: Config, once: bool) -> None:
+    """De achtergrondtaak: haal elke bron op volgens zijn interval_minutes, classificeer wat nieuw is
+    en controleer dagelijks of recente Mastodon-posts nog bestaan.
+
+    Stopt netjes op SIGTERM of Ctrl-C (exitstatus 0). Met --once: exitstatus 0 als alles lukte,
+    1 als een taak mislukte, 2 bij een fout in de configuratie. Draait er al een achtergrondtaak op
+    dezelfde database, dan weigert deze te starten (exitstatus 1).
+    """
+    setup_logging()
+    open_store(config).close()   # create or migrate first, with a clean error if that fails
+    try:
+        status = run_once(config) if once else serve(config)
+    except AlreadyRunning as e:
+        fail(f"niet gestart: {e}", EXIT_FAILED)
+    sys.exit(status)
+
+
+@click.command()
+@with_config
+def up(config: Config) -> None:
+    """Het hoofdwerk (`make run`): database aanmaken of bijwerken, dan de achtergrondtaak en de
+    beoordelingsapp samen, tot Ctrl-C of SIGTERM."""
+    from ..web import ServerThread
+
+    setup_logging()
+    with open_store(config) as store:
+        click.echo(f"Database {config.db_path} is klaar (schemaversie {store.schema_version}).")
+        has_users = bool(store.users.all())
+    web = ServerThread(config, config.web.host, config.web.port)
+
+    def started() -> None:
+        click.echo(f"Beoordelingsapp: {web.url}/  (stoppen: Ctrl-C)")
+        if not has_users:
+            click.echo("Nog geen accounts. Maak de eerste redacteur aan met:\n"
+                       f"  harvester --config {config.path} users add NAAM --role beheerder")
+
+    try:
+        status = serve(config, beside=web, on_started=started)
+    except (AlreadyRunning, RuntimeError) as e:   # RuntimeError: the app's port is taken
+        fail(f"niet gestart: {e}", EXIT_FAILED)
+    sys.exit(status)

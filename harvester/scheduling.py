@@ -1,0 +1,435 @@
+"""The background job: collect every source on its interval, classify what is new, recheck for deletions.
+
+It runs unattended for weeks, so:
+- every job run opens its own Store and Fetcher and closes them (SQLite connections belong to one
+  thread; nothing accumulates), and one source's trouble never holds the others up;
+- a source that keeps failing waits longer each time; the wait is derived from the runs table, so it
+  survives restarts and `harvester status` can show it;
+- one scheduler per database: the `scheduler_lock` row, refreshed by a heartbeat, taken over when
+  its owner died;
+- SIGTERM and Ctrl-C stop cleanly: no new jobs start, running collectors stop between batches (a
+  batch is one transaction), and the process exits 0 within STOP_SECONDS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from . import harvest
+from .classify import classify_pending
+from .collectors.http import Fetcher
+from .config import Config, ScheduleConfig, Source
+from .models import SourceStatus
+from .nlp import Classifier, ModelError, ThemesError, load_themes
+from .recheck import recheck as run_recheck
+from .store import Store
+from .store.lock import LockHolder
+from .timeutil import parse_iso, to_utc_iso
+
+log = logging.getLogger("harvester.run")
+
+HEARTBEAT_SECONDS = 30.0
+# a lock whose heartbeat is older than this belongs to a process that is gone or hung
+STALE_AFTER_SECONDS = 180.0
+# SIGTERM to exit: systemd and docker wait 10 s before they kill
+STOP_SECONDS = 8.0
+# the lock connection must not sit behind a stuck writer when we leave
+LOCK_BUSY_TIMEOUT_MS = 2000
+
+
+# --- back-off -------------------------------------------------------------------------------------
+
+def backoff_delay(interval_minutes: float, failures: int, schedule: ScheduleConfig) -> timedelta:
+    """How long a source waits after `failures` failed runs in a row: interval * 2^failures, capped."""
+    cap = schedule.max_backoff_hours * 3600
+    return timedelta(seconds=min(interval_minutes * 60 * 2 ** min(failures, 32), cap))
+
+
+def next_attempt(status: SourceStatus, source: Source, schedule: ScheduleConfig) -> datetime | None:
+    """When a failing source may be tried again (counted from the start of its last failed run)."""
+    if status.consecutive_failures == 0 or status.last_run_at is None:
+        return None
+    return parse_iso(status.last_run_at) + backoff_delay(source.interval_minutes, status.consecutive_failures, schedule)
+
+
+def backoff_until(store: Store, source: Source, schedule: ScheduleConfig, now: datetime) -> datetime | None:
+    """The time a source in back-off waits for, or None when it may run now."""
+    for status in store.runs.status():
+        if status.name == source.name:
+            until = next_attempt(status, source, schedule)
+            return until if until is not None and until > now else None
+    return None
+
+
+# --- one scheduler per database -------------------------------------------------------------------
+
+class AlreadyRunning(Exception):
+    def __init__(self, holder: LockHolder):
+        self.holder = holder
+        super().__init__(
+            f"er draait al een achtergrondtaak op deze database (proces {holder.pid} op {holder.host}, "
+            f"laatste teken van leven {holder.heartbeat_at}); stop die eerst"
+        )
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DatabaseLock:
+    """This process's claim on the scheduler_lock row, on its own connection (the main thread's)."""
+
+    def __init__(self, config: Config):
+        self.pid, self.host = os.getpid(), socket.gethostname()
+        self.store = Store(config.db_path)
+        self.store.db.execute(f"PRAGMA busy_timeout = {LOCK_BUSY_TIMEOUT_MS}")
+
+    def acquire(self) -> None:
+        holder = self.store.scheduler_lock.acquire(self.pid, self.host, self._abandoned)
+        if holder is not None:
+            self.store.close()
+            raise AlreadyRunning(holder)
+
+    def _abandoned(self, holder: LockHolder) -> bool:
+        if holder.host == self.host and not pid_alive(holder.pid):
+            return True
+        age = datetime.now(UTC) - parse_iso(holder.heartbeat_at)
+        return age.total_seconds() > STALE_AFTER_SECONDS
+
+    def beat(self) -> bool:
+        return self.store.scheduler_lock.heartbeat(self.pid, self.host)
+
+    def release(self) -> None:
+        try:
+            self.store.scheduler_lock.release(self.pid, self.host)
+        except Exception as e:  # a writer still holds the database: the dead pid frees the lock later
+            log.warning("slot niet vrijgegeven (%s); de volgende start neemt het over", e)
+        finally:
+            self.store.close()
+
+
+# --- the jobs -------------------------------------------------------------------------------------
+
+@dataclass
+class Running:
+    """Counts job runs in progress, so a stop can wait for them with a bound."""
+
+    count: int = 0
+    cond: threading.Condition = field(default_factory=threading.Condition)
+
+    @contextmanager
+    def one(self) -> Iterator[None]:
+        with self.cond:
+            self.count += 1
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.count -= 1
+                self.cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.count == 0, timeout)
+
+
+class Jobs:
+    """The work the scheduler calls; every run opens and closes its own Store and Fetcher.
+
+    Each method catches what goes wrong, logs it as its one line and returns False, so a fault in
+    one job never reaches the scheduler or the other jobs.
+    """
+
+    def __init__(self, config: Config, stop: threading.Event):
+        self.config = config
+        self.stop = stop
+        self.model = ModelLoader(config)
+        self.running = Running()
+        # one classification at a time: the model is shared, and two jobs must not classify the same posts
+        self._classify_lock = threading.Lock()
+
+    @contextmanager
+    def _run(self, job: str) -> Iterator[Store]:
+        """A job run: counted for the stop bound, with its own Store; an exception becomes a log line."""
+        started = time.monotonic()
+        with self.running.one():
+            try:
+                with Store(self.config.db_path) as store:
+                    yield store
+            except Exception as e:
+                error = str(e) if isinstance(e, ModelUnavailable) else f"interne fout: {type(e).__name__}: {e}"
+                log.error("%s status=failed duration=%.2fs error=%s", job, time.monotonic() - started,
+                          harvest.quote(error))
+                raise JobFailed from e
+
+    def _fetcher(self) -> Fetcher:
+        # pauses between retries end at once when we are asked to stop
+        return Fetcher(self.config.harvest, sleep=self.stop.wait)
+
+    def collect(self, source: Source, *, respect_backoff: bool = True) -> bool:
+        """One run of one source, then classification of what it stored. False if the run failed."""
+        if self.stop.is_set():
+            return True
+        try:
+            with self._run(f"source={source.name}") as store:
+                if respect_backoff:
+                    until = backoff_until(store, source, self.config.schedule, datetime.now(UTC))
+                    if until is not None:
+                        log.debug("source=%s status=backoff until=%s", source.name, to_utc_iso(until))
+                        return True
+                with self._fetcher() as fetcher:
+                    result = harvest.run_source(store, self.config, source, fetcher, should_stop=self.stop.is_set)
+                log.info(harvest.log_line(result))
+        except JobFailed:
+            return False
+        if result.counts.new or result.counts.updated:
+            self.classify()
+        return not result.failed
+
+    def classify(self) -> bool:
+        """Classify whatever is pending; False if that failed (the posts stay pending)."""
+        if self.stop.is_set():
+            return True
+        try:
+            with self._run("job=classify") as store, self._classify_lock:
+                if not store.classifications.count_pending():
+                    return True
+                classifier = self.model.get(self.stop)
+                if classifier is None:
+                    return True
+                started = time.monotonic()
+                # in-process: forking a worker pool from a threaded scheduler is not safe
+                done = classify_pending(store, classifier, workers=1)
+                if done:
+                    log.info("job=classify status=ok classified=%d duration=%.2fs", done, time.monotonic() - started)
+                return True
+        except JobFailed:
+            return False
+
+    def recheck(self) -> bool:
+        """Ask the Mastodon instances whether recent posts still exist; False if one could not be asked."""
+        if self.stop.is_set():
+            return True
+        try:
+            with self._run("job=recheck") as store, self._fetcher() as fetcher:
+                started = time.monotonic()
+                result = run_recheck(store, self.config, fetcher)
+                line = (f"job=recheck status={'partial' if result.problems else 'ok'} checked={result.checked} "
+                        f"deleted={result.deleted} duration={time.monotonic() - started:.2f}s")
+                if result.problems:
+                    line += " error=" + harvest.quote("; ".join(result.problems))
+                log.info(line)
+                return not result.problems
+        except JobFailed:
+            return False
+
+
+class JobFailed(Exception):
+    """A job run ended in an exception (already logged)."""
+
+
+class ModelLoader:
+    """Loads the classifier in a background thread, so collecting starts without waiting for spaCy.
+
+    A model or themes file that cannot be loaded fails every classification (and says why in its
+    log line), while collection goes on; the posts wait as pending until the model is fixed.
+    """
+
+    def __init__(self, config: Config):
+        self.config = config
+        self._started = False
+        self._start_lock = threading.Lock()
+        self._ready = threading.Event()
+        self._classifier: Classifier | None = None
+        self._error: str | None = None
+
+    def start(self) -> None:
+        with self._start_lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._load, name="model", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            self._classifier = Classifier.load(self.config.nlp.model or None, load_themes(self.config.nlp.themes))
+        except ThemesError as e:
+            self._error = f"themafout: {e}"
+        except ModelError as e:
+            self._error = f"modelfout: {e}"
+        finally:
+            self._ready.set()
+
+    def get(self, stop: threading.Event) -> Classifier | None:
+        """The classifier once loaded; None if we are asked to stop first. Raises if it did not load."""
+        self.start()
+        while not self._ready.wait(0.1):
+            if stop.is_set():
+                return None
+        if self._error:
+            raise ModelUnavailable(self._error)
+        return self._classifier
+
+
+class ModelUnavailable(Exception):
+    pass
+
+
+# --- the scheduler --------------------------------------------------------------------------------
+
+def enabled_sources(config: Config) -> list[Source]:
+    return [s for s in config.sources if s.enabled]
+
+
+def jitter_seconds(source: Source, schedule: ScheduleConfig) -> float:
+    """The configured jitter, but never more than a tenth of the interval (tests use 3-second ones)."""
+    return min(schedule.jitter_seconds, source.interval_minutes * 6)
+
+
+def build_scheduler(config: Config, jobs: Jobs) -> BackgroundScheduler:
+    sources = enabled_sources(config)
+    scheduler = BackgroundScheduler(
+        # a thread per job, so a slow source never delays another
+        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 2)},
+        job_defaults={"max_instances": 1, "coalesce": True},
+        timezone=UTC,
+    )
+    now = datetime.now(UTC)
+    scheduler.add_job(jobs.classify, id="classify", name="classificeer wat nog wacht", next_run_time=now,
+                      misfire_grace_time=None)
+    for source in sources:
+        seconds = source.interval_minutes * 60
+        scheduler.add_job(
+            jobs.collect, IntervalTrigger(seconds=seconds, jitter=jitter_seconds(source, config.schedule) or None),
+            args=[source], id=f"collect:{source.name}", name=f"verzamel {source.name}", next_run_time=now,
+            # a run more than one interval late is dropped: the next one is due anyway
+            misfire_grace_time=max(int(seconds), 1),
+        )
+    seconds = config.schedule.recheck_hours * 3600
+    scheduler.add_job(
+        jobs.recheck, IntervalTrigger(seconds=seconds), id="recheck", name="hercontrole",
+        misfire_grace_time=max(int(seconds), 1),
+    )
+    return scheduler
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT (Ctrl-C) set `stop` instead of killing the process mid-transaction."""
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class Service(Protocol):
+    """Something that runs beside the scheduler (the review app)."""
+
+    def start(self) -> object: ...
+    def stop(self) -> None: ...
+
+
+def serve(config: Config, *, beside: Service | None = None, on_started: Callable[[], None] | None = None) -> int:
+    """`harvester run`/`up`: keep the scheduler (and `beside`) going until SIGTERM/Ctrl-C.
+
+    Returns the exit status; raises AlreadyRunning when another process has the database.
+    """
+    stop = threading.Event()
+    lock = DatabaseLock(config)
+    lock.acquire()
+    jobs = Jobs(config, stop)
+    jobs.model.start()   # while the first sources are fetched
+    scheduler = build_scheduler(config, jobs)
+    status = 0
+    with stop_on_signals(stop):
+        try:
+            if beside is not None:
+                beside.start()
+            scheduler.start()
+        except BaseException:
+            lock.release()
+            raise
+        log.info("achtergrondtaak gestart: %d bronnen, database %s", len(enabled_sources(config)), config.db_path)
+        if on_started:
+            on_started()
+        while not stop.wait(HEARTBEAT_SECONDS):
+            if not lock.beat():
+                log.error("een ander proces heeft de database overgenomen; deze achtergrondtaak stopt")
+                status = 1
+                break
+        log.info("stoppen: geen nieuwe runs meer, lopende runs ronden af")
+        stop.set()
+        scheduler.shutdown(wait=False)
+        if beside is not None:
+            beside.stop()
+        return _finish(jobs, lock, status)
+
+
+def run_once(config: Config) -> int:
+    """`harvester run --once`: every enabled source once, classification, the recheck; then exit.
+
+    Returns 0 when every job went well, else 1. Intervals and back-off do not apply: whoever
+    calls this (cron) sets the rhythm.
+    """
+    stop = threading.Event()
+    lock = DatabaseLock(config)
+    lock.acquire()
+    jobs = Jobs(config, stop)
+    sources = enabled_sources(config)
+    with stop_on_signals(stop):
+        pool = futures.ThreadPoolExecutor(max_workers=len(sources) + 2, thread_name_prefix="once")
+        tasks = [pool.submit(jobs.collect, s, respect_backoff=False) for s in sources]
+        # collect and its classification first, then the recheck sees what was just stored
+        tasks.append(pool.submit(_after, tasks[:], jobs.classify))
+        tasks.append(pool.submit(_after, tasks[:], jobs.recheck))
+        while not stop.is_set() and not all(t.done() for t in tasks):
+            futures.wait(tasks, timeout=0.2)
+        pool.shutdown(wait=False, cancel_futures=True)
+        ok = all(t.result() for t in tasks if t.done() and not t.cancelled())
+        return _finish(jobs, lock, 0 if ok else 1)
+
+
+def _after(tasks: list[futures.Future], job: Callable[[], bool]) -> bool:
+    futures.wait(tasks)
+    return job()
+
+
+def _finish(jobs: Jobs, lock: DatabaseLock, status: int) -> int:
+    """Wait (bounded) for running jobs, give up the lock, and end the process if one still hangs."""
+    idle = jobs.running.wait_idle(STOP_SECONDS)
+    lock.release()
+    if not idle:
+        # a request is still hanging: SQLite rolls its open transaction back when the process ends,
+        # and the next start marks the unfinished run as interrupted
+        log.warning("gestopt terwijl een run nog liep; die run telt als onderbroken")
+        logging.shutdown()
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(status)
+    return status

@@ -1,0 +1,65 @@
+"""Back-off of a failing source: derived from the runs table, shown by `harvester status`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+
+from harvester.cli import main
+from harvester.config import ScheduleConfig, load_config
+from harvester.models import RunCounts
+from harvester.scheduling import backoff_delay, backoff_until
+from harvester.store import Store
+from harvester.timeutil import to_utc_iso
+
+SOURCE = """
+[[sources]]
+name = "kapot"
+type = "feed"
+url = "https://example.org/feed.xml"
+interval_minutes = 30
+"""
+
+
+def test_the_wait_doubles_with_each_failure_up_to_the_cap():
+    schedule = ScheduleConfig(max_backoff_hours=12)
+    waits = [backoff_delay(30, n, schedule) for n in range(1, 7)]
+    assert waits == [timedelta(hours=h) for h in (1, 2, 4, 8, 12, 12)]
+    assert backoff_delay(0.05, 3, schedule) == timedelta(seconds=24)
+    assert backoff_delay(60, 500, schedule) == timedelta(hours=12)   # no overflow after weeks of failures
+
+
+def record(store: Store, source_id: int, status: str, started: datetime) -> None:
+    run_id = store.runs.start(source_id)
+    store.runs.finish(run_id, status, RunCounts(), "serverfout HTTP 500" if status == "failed" else None)
+    store.db.execute("UPDATE runs SET started_at = ? WHERE id = ?", [started.isoformat(timespec="milliseconds"), run_id])
+
+
+def test_failures_in_a_row_delay_the_next_try_and_status_shows_when(write_config, tmp_path):
+    config = load_config(write_config(SOURCE))
+    source = config.source("kapot")
+    now = datetime.now(UTC)
+    with Store(config.db_path) as store:
+        row = store.sources.sync(source.name, source.type, source.location)
+        record(store, row.id, "ok", now - timedelta(hours=5))
+        assert backoff_until(store, source, config.schedule, now) is None
+        record(store, row.id, "failed", now - timedelta(hours=3))
+        record(store, row.id, "failed", now - timedelta(minutes=10))
+        # two failures in a row: 30 min * 2^2 = 2 h from the start of the last failed run
+        expected = now - timedelta(minutes=10) + timedelta(hours=2)
+        assert abs(backoff_until(store, source, config.schedule, now) - expected) < timedelta(seconds=1)
+        assert backoff_until(store, source, config.schedule, expected + timedelta(seconds=1)) is None
+
+    runner = CliRunner()
+    text = runner.invoke(main, ["--config", str(config.path), "status"]).output
+    assert "fouten op rij: 2" in text
+    assert f"volgende poging: niet voor {to_utc_iso(expected)}" in text
+    data = json.loads(runner.invoke(main, ["--config", str(config.path), "status", "--json"]).output)
+    assert data["sources"][0]["next_attempt_at"] == to_utc_iso(expected)
+
+    with Store(config.db_path) as store:
+        record(store, row.id, "ok", now)     # one success ends the back-off
+        assert backoff_until(store, source, config.schedule, now) is None
+    assert "volgende poging" not in runner.invoke(main, ["--config", str(config.path), "status"]).output
