@@ -51,6 +51,8 @@ STALE_AFTER_SECONDS = 180.0
 STOP_SECONDS = 8.0
 # the lock connection must not sit behind a stuck writer when we leave
 LOCK_BUSY_TIMEOUT_MS = 2000
+# the first recheck after start, once the first collections are done
+RECHECK_FIRST_SECONDS = 600.0
 
 
 # --- back-off -------------------------------------------------------------------------------------
@@ -330,6 +332,8 @@ def build_scheduler(config: Config, jobs: Jobs) -> BackgroundScheduler:
     scheduler.add_job(
         jobs.recheck, IntervalTrigger(seconds=seconds), id="recheck", name="hercontrole",
         misfire_grace_time=max(int(seconds), 1),
+        # the first one soon after start: a service restarted daily would otherwise never recheck
+        next_run_time=now + timedelta(seconds=min(seconds, RECHECK_FIRST_SECONDS)),
     )
     return scheduler
 

@@ -22,6 +22,7 @@ from harvester.store import Store
 from harvester.timeutil import utcnow
 
 from .localserver import Reply, Request
+from .mastodon_fake import FakeInstance, make_status
 from .nlpdata import THEMES_TOML, TRAINING, write_project_files
 
 THEMES = parse_themes(tomllib.loads(THEMES_TOML))
@@ -315,3 +316,26 @@ def query_write(db: Path, sql: str, params: tuple) -> None:
             conn.execute(sql, params)
     finally:
         conn.close()
+
+
+def test_the_recheck_job_forgets_a_post_deleted_on_the_instance(server, write_config, db):
+    fake = FakeInstance(server)
+    fake.add(make_status("101", text="Samen met bewoners de begroting openbaar maken"),
+             make_status("102", text="Durf te experimenteren in het stadhuis"))
+    config = write_config("recheck_hours = 0.001\n" + f"""   # (still in [schedule]): every 3.6 s
+[[sources]]
+name = "mastodon-nl"
+type = "mastodon"
+instance = "{fake.url}"
+interval_minutes = {INTERVAL}
+""")
+    process = start(config)
+    try:
+        wait_for(lambda: query(db, "SELECT count(*) FROM posts")[0][0] == 2, what="both statuses collected")
+        fake.delete("102")
+        wait_for(lambda: query(db, "SELECT count(*) FROM posts")[0][0] == 1, what="the recheck (every 3.6 s)")
+    finally:
+        stopped = stop(process)
+    assert stopped.code == 0, stopped.err
+    assert "job=recheck status=ok checked=2 deleted=1" in stopped.err
+    assert query(db, "SELECT text FROM posts") == [("Samen met bewoners de begroting openbaar maken #innoverheid",)]
