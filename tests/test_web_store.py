@@ -151,3 +151,32 @@ def test_overview_counts(store, editor):
     # accepted: the editor's theme; rejected: none; unclassified: none
     assert ov.per_week == {"structuur": {"2026-11-02": 1}}
     assert ov.sources == [("mastodon-nl", 3)]
+
+
+@pytest.mark.parametrize("sparse", [1, 5000])
+def test_few_and_many_matches_give_the_same_pages(store, editor, monkeypatch, sparse):
+    """Both query shapes (filter first, or walk the page order) list the same posts in the same order."""
+    import harvester.store.reviews as reviews
+
+    monkeypatch.setattr(reviews, "SPARSE", sparse)
+    ids = [add_post(store, n, f"Idee {n} over {'vergunningen' if n % 3 else 'thuiswerken'} voor de gemeente",
+                    published_at=f"2026-09-{n + 1:02d}T09:00:00+00:00", confidence=(n * 7 % 10) / 10)
+           for n in range(12)]
+    for n in (1, 4, 7, 9):
+        store.reviews.decide(ids[n], editor, 0, "reject", reason="spam")
+
+    def walk(**kw):
+        seen, after = [], None
+        while True:
+            page = store.reviews.queue(QueueFilter(**kw), after=after, limit=2)
+            seen += [i.id for i in page.items]
+            if page.next_cursor is None:
+                return seen
+            after = page.next_cursor
+
+    assert walk(status="afgewezen") == [ids[n] for n in (9, 7, 4, 1)]
+    assert walk(status="afgewezen", sort="confidence") == [ids[n] for n in (9, 1, 4, 7)]
+    # a search in date order lists the newest collected (highest id) first
+    assert walk(status=None, query="vergunningen") == [i for n, i in enumerate(ids) if n % 3][::-1]
+    assert walk(status="afgewezen", query="vergunningen", sort="confidence") == [ids[n] for n in (1, 4, 7)]
+    assert walk(query="thuiswerken", sort="confidence") == [ids[n] for n in (0, 3, 6)]

@@ -35,3 +35,38 @@ def add_post(store: Store, n: int, text: str = "", *, html: str | None = None, s
 
 def add_user(store: Store, name: str, role: str, password: str = PASSWORD):
     return store.users.add(name, role, hash_password(password))
+
+
+def write_web_config(directory, *, https: bool = False):
+    """A config for the review app with its database in `directory` and the project's themes."""
+    from pathlib import Path
+
+    from harvester.config import load_config
+
+    root = Path(__file__).resolve().parent.parent
+    path = Path(directory) / "harvester.toml"
+    path.write_text(
+        f'[database]\npath = "{Path(directory) / "harvester.db"}"\n'
+        f'[nlp]\nthemes = "{root / "config" / "themes.toml"}"\n'
+        f'[web]\nhttps = {"true" if https else "false"}\n',
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+def login(client, name: str, password: str = PASSWORD):
+    """Log an httpx client in through the login form; returns the session's CSRF token."""
+    import re
+
+    page = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    response = client.post("/login", data={"csrf": token, "name": name, "password": password, "next": "/"},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return csrf_of(client.get("/").text)
+
+
+def csrf_of(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)

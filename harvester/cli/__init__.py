@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from . import basic, collect
 from . import nlp as nlp_commands
+from . import web as web_commands
 from .common import config_option
 from .mastodon import recheck as recheck_command
 from .run import run as run_command
@@ -29,3 +30,5 @@ for command in (nlp_commands.classify, nlp_commands.train, nlp_commands.evaluate
     main.add_command(command)
 main.add_command(run_command)
 main.add_command(up_command)
+for command in (web_commands.serve, web_commands.users):
+    main.add_command(command)

@@ -27,6 +27,10 @@ STATUSES = ("nieuw", "geaccepteerd", "afgewezen", "duplicaat")
 REJECT_REASONS = ("geen_idee", "off_topic", "spam")
 ACTIONS = ("accept", "set_themes", "reject", "duplicate", "note", "reopen", "undo")
 SORTS = ("date", "confidence")
+# a filter matching fewer rows than this is evaluated first and its rows sorted
+SPARSE = 5000
+# words in more posts than this say little about which post is a duplicate
+COMMON = 1000
 
 # must match the index posts_queue_date in schema.py
 DATE_KEY = "coalesce(p.published_at, p.first_seen_at)"
@@ -180,11 +184,33 @@ class ReviewStore:
         return ReviewState(row[0], tuple(json.loads(row[1])), *row[2:])
 
     def queue(self, flt: QueueFilter, *, after: str | None = None, limit: int = 25) -> QueuePage:
-        """One page of the queue under a filter; `after` is the previous page's next_cursor."""
+        """One page of the queue under a filter; `after` is the previous page's next_cursor.
+
+        Each page walks an index in the page's order and checks the filters row by row, stopping
+        at `limit`: cheap while matches are common. A filter that matches few posts (a rare
+        status, a rare search word) is instead evaluated first and its few rows sorted. A search
+        in date order walks the full-text index itself, newest collected (highest id) first.
+        """
         where, params = self._where(flt)
-        if flt.sort == "confidence":
+        query = fts_query(flt.query or "")
+        if query and flt.sort == "date":
+            key, order = "p.id", "f.rowid DESC"
+            base = ("FROM posts_fts f CROSS JOIN posts p ON p.id = f.rowid LEFT JOIN reviews r ON r.post_id = p.id"
+                    " LEFT JOIN classifications c ON c.post_id = p.id")
+            where.append("posts_fts MATCH ?")
+            params.append(query)
+            if after:
+                where.append("f.rowid < ?")
+                params.append(_split_cursor(after)[1])
+        elif flt.sort == "confidence":
             key, order = "c.confidence", "c.confidence ASC, c.post_id ASC"
             base = "FROM classifications c JOIN posts p ON p.id = c.post_id LEFT JOIN reviews r ON r.post_id = p.id"
+            if query:
+                if self._fewer_than(SPARSE, "SELECT 1 FROM posts_fts WHERE posts_fts MATCH ?", [query]):
+                    where.append("c.post_id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+                else:
+                    where.append("EXISTS (SELECT 1 FROM posts_fts f WHERE posts_fts MATCH ? AND f.rowid = c.post_id)")
+                params.append(query)
             if after:
                 value, last_id = _split_cursor(after)
                 where.append(f"{key} >= ? AND ({key} > ? OR c.post_id > ?)")
@@ -206,15 +232,20 @@ class ReviewStore:
         cursor = f"{rows[-1][1]}|{rows[-1][0]}" if more and rows else None
         return QueuePage(items, cursor)
 
+    def _fewer_than(self, n: int, sql: str, params: list) -> bool:
+        """True when `sql` yields fewer than n rows (reads at most n)."""
+        return self.db.execute(f"SELECT count(*) FROM ({sql} LIMIT {int(n)})", params).fetchone()[0] < n
+
     def _where(self, flt: QueueFilter) -> tuple[list[str], list]:
         where: list[str] = []
         params: list = []
-        if flt.status == "nieuw":
-            where.append("(r.status IS NULL OR r.status = 'nieuw')")
-        elif flt.status:
+        if flt.status:
             if flt.status not in STATUSES:
                 raise ValueError(f"onbekende status {flt.status!r}")
-            where.append("r.status = ?")
+            if flt.status != "nieuw" and self._fewer_than(SPARSE, "SELECT 1 FROM reviews WHERE status = ?", [flt.status]):
+                where.append("r.status = ?")   # few: start from the reviews_status index, sort them
+            else:
+                where.append("coalesce(r.status, 'nieuw') = ?")   # many: walk the page order, check each
             params.append(flt.status)
         if flt.theme:
             where.append("(EXISTS (SELECT 1 FROM post_themes t WHERE t.post_id = p.id AND t.theme = ? AND t.assigned)"
@@ -234,10 +265,6 @@ class ReviewStore:
             # inclusive: everything on that day sorts below the next character after the date
             where.append(f"{DATE_KEY} < ?")
             params.append(flt.date_to + "~")
-        query = fts_query(flt.query or "")
-        if query:
-            where.append("p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
-            params.append(query)
         return where, params
 
     def items(self, post_ids: list[int]) -> list[QueueItem]:
@@ -292,6 +319,9 @@ class ReviewStore:
         found = self.items([post_id])
         return found[0] if found else None
 
+    def source_names(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM sources ORDER BY name")]
+
     def history(self, post_id: int) -> list[ReviewEvent]:
         """The audit trail of one post, oldest first."""
         return [
@@ -304,20 +334,20 @@ class ReviewStore:
         ]
 
     def duplicate_candidates(self, post_id: int, limit: int = 5) -> list[Candidate]:
-        """Posts most like this one: full-text search on its rarest words (that others share), by bm25."""
+        """Posts most like this one: full-text search on its rarest shared words, best bm25 first."""
         row = self.db.execute("SELECT coalesce(title, '') || ' ' || text FROM posts WHERE id = ?", [post_id]).fetchone()
         if row is None:
             return []
-        words = sorted({_fold(w) for w in re.findall(r"\w{3,}", row[0])})[:300]
-        if not words:
-            return []
-        marks = ", ".join("?" * len(words))
-        rare = [
-            term for term, _ in self.db.execute(
-                f"SELECT term, doc FROM posts_fts_vocab WHERE term IN ({marks}) AND doc > 1 ORDER BY doc, term LIMIT 8",
-                words,
-            )
-        ]
+        # the post's longest words, then the rarest of those that other posts share (counting stops at COMMON)
+        words = sorted({_fold(w) for w in re.findall(r"\w{4,}", row[0])}, key=lambda w: (-len(w), w))[:40]
+        counted = []
+        for word in words:
+            n = self.db.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM posts_fts WHERE posts_fts MATCH ? LIMIT ?)",
+                [f'"{word}"', COMMON]).fetchone()[0]
+            if 1 < n < COMMON:
+                counted.append((n, word))
+        rare = [word for _, word in sorted(counted)[:8]]
         if not rare:
             return []
         ids = [
@@ -344,8 +374,16 @@ class ReviewStore:
         reviewed = dict(self.db.execute("SELECT status, count(*) FROM reviews GROUP BY status").fetchall())
         ov.per_status = {s: reviewed.get(s, 0) for s in STATUSES}
         ov.per_status["nieuw"] = ov.total - sum(v for s, v in reviewed.items() if s != "nieuw")
-        ov.suggested_per_theme = dict(self.db.execute(
-            "SELECT theme, count(*) FROM post_themes WHERE assigned = 1 GROUP BY theme").fetchall())
+        # one index range per theme: far cheaper than grouping every (post, theme) row
+        themes = [r[0] for r in self.db.execute(
+            "WITH RECURSIVE t(theme) AS (SELECT min(theme) FROM post_themes UNION ALL"
+            " SELECT (SELECT min(theme) FROM post_themes WHERE theme > t.theme) FROM t WHERE t.theme IS NOT NULL)"
+            " SELECT theme FROM t WHERE theme IS NOT NULL")]
+        ov.suggested_per_theme = {
+            theme: n for theme in themes
+            if (n := self.db.execute("SELECT count(*) FROM post_themes WHERE theme = ? AND assigned = 1",
+                                     [theme]).fetchone()[0])
+        }
         ov.accepted_per_theme = dict(self.db.execute(
             "SELECT j.value, count(*) FROM reviews r, json_each(r.themes) j"
             " WHERE r.status = 'geaccepteerd' GROUP BY j.value").fetchall())
@@ -377,7 +415,7 @@ class ReviewStore:
             per[week] = per.get(week, 0) + n
         ov.sources = [
             tuple(r) for r in self.db.execute(
-                f"SELECT s.name, count(*) FROM posts p JOIN sightings g ON g.post_id = p.id"
+                f"SELECT s.name, count(*) FROM posts p CROSS JOIN sightings g ON g.post_id = p.id"
                 f" JOIN sources s ON s.id = g.source_id WHERE {DATE_KEY} >= ?"
                 " GROUP BY s.id ORDER BY count(*) DESC, s.name LIMIT 10", [first],
             )

@@ -211,8 +211,6 @@ CREATE TABLE scheduler_lock (
 
 -- Full-text search over posts, kept in step by triggers (the sqlite-utils/Datasette layout).
 CREATE VIRTUAL TABLE posts_fts USING fts5(title, text, content='posts', content_rowid='id');
--- Per term: in how many posts it occurs (finds a post's most distinctive words for duplicate candidates).
-CREATE VIRTUAL TABLE posts_fts_vocab USING fts5vocab(posts_fts, 'row');
 CREATE TRIGGER posts_ai AFTER INSERT ON posts BEGIN
     INSERT INTO posts_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
 END;

@@ -1,0 +1,94 @@
+"""serve and users: the review app and its accounts."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+import click
+
+from ..store.users import ROLES, UserExists
+from .common import EXIT_USAGE, fail, open_store, with_config
+
+
+@click.command()
+@click.option("--host", default=None, help="Adres om op te luisteren (standaard [web] host, 127.0.0.1).")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Poort (standaard [web] port, 8000).")
+@with_config
+def serve(config, host: str | None, port: int | None) -> None:
+    """Start de beoordelingsapp voor de redactie (stop met Ctrl-C)."""
+    from ..web import serve as run
+
+    open_store(config).close()  # create or migrate the database first, with a clean error if that fails
+    run(config, host, port)
+
+
+@click.group()
+def users() -> None:
+    """Beheer de accounts van de beoordelingsapp."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES),
+              help="lezer: alleen lezen; redacteur: beoordelen; beheerder: ook accounts beheren.")
+@click.option("--password-stdin", is_flag=True, help="Lees het wachtwoord van standaardinvoer (eerste regel).")
+@with_config
+def users_add(config, name: str, role: str, password_stdin: bool) -> None:
+    """Maak een account NAME aan; het wachtwoord wordt gevraagd (of gelezen met --password-stdin)."""
+    from ..web.auth import hash_password, password_problem
+
+    if not name or not all(c.isalnum() or c in "._-" for c in name) or len(name) > 64:
+        fail("Een naam bestaat uit letters, cijfers, '.', '_' of '-' (hoogstens 64 tekens).", EXIT_USAGE)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt="Nogmaals")
+    problem = password_problem(password)
+    if problem:
+        fail(problem, EXIT_USAGE)
+    with open_store(config) as store:
+        try:
+            store.users.add(name, role, hash_password(password))
+        except UserExists:
+            fail(f"Er is al een account {name}.", EXIT_USAGE)
+    click.echo(f"Account {name} ({role}) is aangemaakt.")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Eén JSON-lijst.")
+@with_config
+def users_list(config, as_json: bool) -> None:
+    """Toon alle accounts met hun rol."""
+    with open_store(config) as store:
+        rows = store.users.all()
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(u) for u in rows], ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("Nog geen accounts: maak er een met `harvester users add NAAM --role beheerder`.")
+    for u in rows:
+        click.echo(f"{u.name}\t{u.role}\t{'actief' if u.active else 'uitgeschakeld sinds ' + u.disabled_at}")
+
+
+@users.command("disable")
+@click.argument("name")
+@with_config
+def users_disable(config, name: str) -> None:
+    """Schakel account NAME uit; lopende sessies eindigen meteen."""
+    with open_store(config) as store:
+        if not store.users.set_disabled(name, True):
+            fail(f"Account {name} bestaat niet.", EXIT_USAGE)
+    click.echo(f"Account {name} is uitgeschakeld.")
+
+
+@users.command("enable")
+@click.argument("name")
+@with_config
+def users_enable(config, name: str) -> None:
+    """Activeer een uitgeschakeld account NAME weer."""
+    with open_store(config) as store:
+        if not store.users.set_disabled(name, False):
+            fail(f"Account {name} bestaat niet.", EXIT_USAGE)
+    click.echo(f"Account {name} is weer actief.")

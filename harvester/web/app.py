@@ -1,0 +1,139 @@
+"""The review app: `create_app(config)` builds it, `serve` runs it, `ServerThread` runs it beside other work.
+
+One Store per app, opened in the lifespan on the event loop's thread; endpoints are async and
+use it from that thread only (queries take milliseconds; password hashing goes to a worker thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..config import Config
+from ..nlp.themes import ThemesError, load_themes
+from ..store import Store
+from . import views
+from .sanitize import safe_html
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
+
+# no remote anything: scripts, styles and forms only from here; no images at all except our own
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self';"
+    " form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class SecurityHeaders:
+    """Adds the headers above to every response (static files included)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in SECURITY_HEADERS if k not in names]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def theme_labels(config: Config) -> list[tuple[str, str, str]]:
+    """(id, label, description) of the configured themes; [] (ids shown as they are) if the file is unusable."""
+    try:
+        return [(t.id, t.label, " ".join(t.description.split())) for t in load_themes(config.nlp.themes).themes]
+    except ThemesError as e:
+        log.warning("thema's niet geladen: %s", e)
+        return []
+
+
+def create_app(config: Config, *, store: Store | None = None) -> Starlette:
+    """The review app for `config`; pass `store` only from the thread that will serve it."""
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["safe_html"] = safe_html
+    templates = Jinja2Templates(env=env)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        own = store is None
+        app.state.store = store or Store(config.db_path)
+        try:
+            yield
+        finally:
+            if own:
+                app.state.store.close()
+
+    app = Starlette(routes=views.routes() + [
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ], lifespan=lifespan)
+    app.state.config = config
+    app.state.templates = templates
+    app.state.themes = theme_labels(config)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
+    """Run the app until interrupted (`harvester serve`)."""
+    uvicorn.run(create_app(config), host=host or config.web.host, port=port or config.web.port,
+                log_level="info", proxy_headers=False, server_header=False)
+
+
+class ServerThread:
+    """The app served by uvicorn in a background thread (for `harvester up`, tests and benchmarks)."""
+
+    def __init__(self, config: Config, host: str = "127.0.0.1", port: int = 0):
+        if port == 0:
+            with socket.socket() as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+        self.host, self.port = host, port
+        self.server = uvicorn.Server(uvicorn.Config(
+            create_app(config), host=host, port=port, log_level="warning", server_header=False, lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True, name="review-app")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"de beoordelingsapp start niet op {self.url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+

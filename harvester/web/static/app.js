@@ -1,0 +1,158 @@
+// Keyboard flow and in-place updates for the review queue. Without JavaScript every form still works.
+(() => {
+  "use strict";
+  const TYPING = /^(text|search|number|date|password|email|url|tel)$/;
+  const undoStack = [];
+  let lastItem = null;
+
+  const items = () => Array.from(document.querySelectorAll("ol.items article.item"));
+  const say = (text) => {
+    const region = document.getElementById("meldingen");
+    if (!region || !text) return;
+    region.textContent = "";
+    setTimeout(() => { region.textContent = text; }, 50);
+  };
+  const current = () => {
+    const active = document.activeElement;
+    const here = active && active.closest ? active.closest("article.item") : null;
+    return here || (lastItem && lastItem.isConnected ? lastItem : null);
+  };
+  const focusItem = (el) => {
+    if (!el) return;
+    el.focus({ preventScroll: true });
+    el.scrollIntoView({ block: "nearest" });
+  };
+  const move = (delta) => {
+    const list = items();
+    if (!list.length) return;
+    const cur = current();
+    const i = cur ? list.indexOf(cur) + delta : 0;
+    focusItem(list[Math.max(0, Math.min(list.length - 1, i))]);
+  };
+  const isTyping = (el) => el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" ||
+    (el.tagName === "INPUT" && TYPING.test(el.type)) || el.isContentEditable);
+
+  document.addEventListener("focusin", (ev) => {
+    const item = ev.target.closest && ev.target.closest("article.item");
+    if (item) lastItem = item;
+  });
+
+  // decisions inside the queue: post with fetch, swap the item for the server's new rendering
+  document.addEventListener("submit", async (ev) => {
+    const form = ev.target;
+    const article = form.closest("ol.items article.item");
+    if (!form.classList.contains("decision") || !article) return;
+    ev.preventDefault();
+    const data = new FormData(form, ev.submitter || undefined);
+    const action = data.get("action");
+    let response;
+    try {
+      response = await fetch(form.getAttribute("action"), {
+        method: "POST", body: new URLSearchParams(data), credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch" },
+      });
+    } catch (e) {
+      say("Geen verbinding met de server: de beslissing is niet opgeslagen.");
+      return;
+    }
+    const text = await response.text();
+    if (!(response.headers.get("content-type") || "").startsWith("text/html")) {
+      say(text);
+      window.alert(text);
+      return;
+    }
+    const template = document.createElement("template");
+    template.innerHTML = text.trim();
+    const fresh = template.content.firstElementChild;
+    article.replaceWith(fresh);
+    const note = fresh.querySelector(".ok, .problem");
+    say(note ? note.textContent.trim() : "");
+    if (response.ok && action !== "undo") undoStack.push(fresh.dataset.id);
+    if (response.ok && ["accept", "reject", "duplicate"].includes(action)) {
+      const list = items();
+      focusItem(list[list.indexOf(fresh) + 1] || fresh);
+    } else {
+      focusItem(fresh);
+    }
+  });
+
+  const showCandidates = async (article) => {
+    const link = article.querySelector("a.show-candidates");
+    const box = article.querySelector(".candidates");
+    if (!link || !box) return;
+    const response = await fetch(link.href, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" });
+    box.innerHTML = await response.text();
+    const first = box.querySelector("button.candidate") || box.querySelector("h3");
+    if (first) first.focus();
+    say(box.querySelector("li") ? "Kandidaten geladen: kies met Tab en Enter." : "Geen vergelijkbare posts gevonden.");
+  };
+
+  document.addEventListener("click", (ev) => {
+    const link = ev.target.closest && ev.target.closest("a.show-candidates");
+    const article = link && link.closest("ol.items article.item");
+    if (article) {
+      ev.preventDefault();
+      showCandidates(article);
+    }
+  });
+
+  const press = (article, selector) => {
+    const button = article && article.querySelector(selector);
+    if (button && !button.disabled) button.form.requestSubmit(button);
+  };
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const help = document.getElementById("hulp");
+    if (ev.key === "Escape") {
+      const item = current();
+      if (item && ev.target !== item && !(help && help.open)) {
+        ev.preventDefault();
+        focusItem(item);
+      }
+      return;
+    }
+    if (ev.key === "Enter" && ev.target.name === "duplicate_of") {
+      ev.preventDefault();
+      press(ev.target.closest("article.item"), 'button[value="duplicate"]');
+      return;
+    }
+    if (isTyping(ev.target)) return;
+    if (ev.key === "?") {
+      ev.preventDefault();
+      if (!help) return;
+      if (help.open) help.close(); else help.showModal();
+      return;
+    }
+    if (help && help.open) return;
+    const article = current();
+    switch (ev.key) {
+      case "j": move(1); break;
+      case "k": move(-1); break;
+      case "a": press(article, 'button[value="accept"]'); break;
+      case "x": press(article, 'button[value="reject"]'); break;
+      case "d": if (article) showCandidates(article); break;
+      case "n": {
+        const note = article && article.querySelector("textarea[name=note]");
+        if (note) note.focus();
+        break;
+      }
+      case "u": {
+        const id = undoStack.pop();
+        const target = (id && document.getElementById("post-" + id)) || article;
+        press(target, 'button[value="undo"]');
+        break;
+      }
+      default:
+        if (/^[1-9]$/.test(ev.key) && article) {
+          const box = article.querySelector(`input[name=themes][data-index="${ev.key}"]`);
+          if (!box) return;
+          box.checked = !box.checked;
+          press(article, 'button[value="set_themes"]');
+        } else {
+          return;
+        }
+    }
+    ev.preventDefault();
+  });
+})();

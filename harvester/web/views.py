@@ -1,0 +1,324 @@
+"""The review app's pages and actions. Every route but the login page goes through `login_required`."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import date
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ..store.reviews import (
+    REJECT_REASONS, STATUSES, NothingToUndo, QueueFilter, ReviewState, StaleReview,
+)
+from ..store.users import ROLES, UserExists
+from ..timeutil import utcnow
+from . import auth
+from .chart import week_chart
+
+PAGE_SIZE = 25
+OVERVIEW_SECONDS = 60
+MAX_NOTE = 2000
+LANGUAGES = {"nl": "Nederlands", "en": "Engels", "de": "Duits", "fr": "Frans"}
+STATUS_LABELS = {"nieuw": "Nieuw", "geaccepteerd": "Geaccepteerd", "afgewezen": "Afgewezen", "duplicaat": "Duplicaat"}
+REASON_LABELS = {"geen_idee": "Geen idee", "off_topic": "Off-topic", "spam": "Spam"}
+ACTION_LABELS = {
+    "accept": "geaccepteerd", "set_themes": "thema's gekozen", "reject": "afgewezen", "duplicate": "duplicaat",
+    "note": "notitie", "reopen": "teruggezet naar nieuw", "undo": "ongedaan gemaakt",
+}
+ROLE_LABELS = {"lezer": "Lezer (alleen lezen)", "redacteur": "Redacteur (beoordelen)",
+               "beheerder": "Beheerder (ook accounts)"}
+
+
+def render(request: Request, template: str, status_code: int = 200, **context) -> Response:
+    app = request.app
+    themes = app.state.themes
+    context.update(
+        user=getattr(request.state, "user", None), csrf=getattr(request.state, "csrf", ""),
+        themes=themes, theme_labels={t[0]: t[1] for t in themes}, status_labels=STATUS_LABELS,
+        reason_labels=REASON_LABELS, action_labels=ACTION_LABELS, path=request.url.path,
+    )
+    return app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _is_fetch(request: Request) -> bool:
+    return request.headers.get("x-requested-with") == "fetch"
+
+
+# ---- login ---------------------------------------------------------------------------------
+
+async def login_page(request: Request) -> Response:
+    if auth.current_user(request):
+        return RedirectResponse(auth.safe_next(request.query_params.get("next")), status_code=303)
+    return _login_form(request)
+
+
+def _login_form(request: Request, error: str = "", name: str = "", status_code: int = 200) -> Response:
+    token = request.cookies.get(auth.LOGIN_COOKIE) or secrets.token_urlsafe(32)
+    response = render(request, "login.html", status_code, error=error, name=name, login_csrf=token,
+                      next=auth.safe_next(request.query_params.get("next")))
+    response.set_cookie(auth.LOGIN_COOKIE, token, path="/login", httponly=True, samesite="lax",
+                        secure=request.app.state.config.web.https)
+    return response
+
+
+async def login(request: Request) -> Response:
+    form = await request.form()
+    if not auth.tokens_match(request.cookies.get(auth.LOGIN_COOKIE, ""), str(form.get("csrf", ""))):
+        return PlainTextResponse("Geweigerd: het inlogformulier was verlopen. Laad de pagina opnieuw.", status_code=403)
+    name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
+    store = request.app.state.store
+    wait = auth.login_wait_seconds(store, name)
+    if wait:
+        return _login_form(request, f"Te veel mislukte pogingen. Probeer het over {wait} seconden opnieuw.",
+                           name, 429)
+    user = store.users.get(name)
+    stored_hash = store.users.password_hash(user.id) if user else None
+    ok = await run_in_threadpool(auth.check_password, stored_hash, password)
+    if not ok or user is None or not user.active:
+        auth.record_login_failure(store, name)
+        return _login_form(request, "Naam of wachtwoord klopt niet.", name, 401)
+    if auth.needs_rehash(stored_hash):  # type: ignore[arg-type]
+        store.users.set_password_hash(user.id, await run_in_threadpool(auth.hash_password, password))
+    response = RedirectResponse(auth.safe_next(str(form.get("next", ""))), status_code=303)
+    auth.set_session_cookie(response, auth.start_session(store, user), secure=request.app.state.config.web.https)
+    response.delete_cookie(auth.LOGIN_COOKIE, path="/login")
+    return response
+
+
+@auth.login_required("lezer")
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    auth.end_session(request, response)
+    return response
+
+
+# ---- queue ---------------------------------------------------------------------------------
+
+def _day(value: str | None) -> str | None:
+    try:
+        return date.fromisoformat(value).isoformat() if value else None
+    except ValueError:
+        return None
+
+
+def queue_filter(params) -> QueueFilter:
+    status = params.get("status", "nieuw")
+    return QueueFilter(
+        status=None if status == "alle" else (status if status in STATUSES else "nieuw"),
+        theme=params.get("theme") or None, source=params.get("source") or None,
+        language=params.get("lang") or None, date_from=_day(params.get("from")), date_to=_day(params.get("to")),
+        query=(params.get("q") or "").strip()[:200] or None,
+        sort="confidence" if params.get("sort") == "confidence" else "date",
+    )
+
+
+@auth.login_required("lezer")
+async def queue(request: Request) -> Response:
+    params = request.query_params
+    flt = queue_filter(params)
+    store = request.app.state.store
+    try:
+        page = store.reviews.queue(flt, after=params.get("after") or None, limit=PAGE_SIZE)
+    except ValueError:
+        page = store.reviews.queue(flt, limit=PAGE_SIZE)
+    kept = [(k, v) for k, v in params.multi_items() if k not in ("after", "done", "stale") and v]
+    next_url = f"/?{urlencode(kept + [('after', page.next_cursor)])}" if page.next_cursor else None
+    bulk = None
+    if params.get("done") is not None:
+        bulk = (int(params.get("done", "0") or 0), int(params.get("stale", "0") or 0))
+    return render(request, "queue.html", items=page.items, flt=flt, next_url=next_url,
+                  first_url=f"/?{urlencode(kept)}", here=request.url.path
+                  + (f"?{request.url.query}" if request.url.query else ""), first_page=not params.get("after"),
+                  sources=store.reviews.source_names(), languages=LANGUAGES, bulk=bulk,
+                  date_from=params.get("from", ""), date_to=params.get("to", ""))
+
+
+@auth.login_required("lezer")
+async def post_page(request: Request) -> Response:
+    post_id = request.path_params["post_id"]
+    store = request.app.state.store
+    item = store.reviews.item(post_id)
+    if item is None:
+        return render(request, "error.html", 404, message=f"Post {post_id} bestaat niet (meer).")
+    return render(request, "post.html", item=item, history=store.reviews.history(post_id),
+                  candidates=store.reviews.duplicate_candidates(post_id), here=f"/posts/{post_id}")
+
+
+@auth.login_required("lezer")
+async def candidates(request: Request) -> Response:
+    post_id = request.path_params["post_id"]
+    store = request.app.state.store
+    item = store.reviews.item(post_id)
+    if item is None:
+        return PlainTextResponse("Deze post bestaat niet (meer).", status_code=404)
+    return render(request, "_candidates.html", item=item, candidates=store.reviews.duplicate_candidates(post_id),
+                  here=auth.safe_next(request.query_params.get("next"), f"/posts/{post_id}"))
+
+
+# ---- decisions -----------------------------------------------------------------------------
+
+def _int(value, default: int | None = None) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return default
+
+
+@auth.login_required("redacteur")
+async def decide(request: Request) -> Response:
+    post_id = request.path_params["post_id"]
+    form = await request.form()
+    store = request.app.state.store
+    here = auth.safe_next(str(form.get("next", "")), f"/posts/{post_id}")
+    known = {t[0] for t in request.app.state.themes}
+    themes = [str(t) for t in form.getlist("themes")]
+    action = str(form.get("action", ""))
+    version = _int(form.get("version"))
+    message, status_code = "", 200
+    if version is None or (known and any(t not in known for t in themes)):
+        message, status_code = "Ongeldig formulier: laad de pagina opnieuw.", 400
+    elif action == "note" and len(str(form.get("note", ""))) > MAX_NOTE:
+        message, status_code = f"Een notitie heeft hoogstens {MAX_NOTE} tekens.", 400
+    else:
+        try:
+            state = store.reviews.decide(
+                post_id, request.state.user, version, action, themes=themes,
+                reason=str(form.get("reason") or "geen_idee"), duplicate_of=_int(form.get("duplicate_of")),
+                note=str(form.get("note", "")))
+            message = f"Post {post_id}: {ACTION_LABELS[action]}."
+        except StaleReview as e:
+            message, status_code = _stale_message(e.current), 409
+        except NothingToUndo:
+            message, status_code = "Er is niets meer om ongedaan te maken.", 409
+        except KeyError:
+            return PlainTextResponse("Deze post bestaat niet (meer).", status_code=404)
+        except ValueError as e:
+            message, status_code = f"Niet opgeslagen: {e}.", 400
+    if _is_fetch(request):
+        item = store.reviews.item(post_id)
+        return render(request, "_item.html", status_code, item=item, here=here, message=message,
+                      problem=status_code != 200)
+    if status_code == 200:
+        return RedirectResponse(here + f"#post-{post_id}", status_code=303)
+    item = store.reviews.item(post_id)
+    return render(request, "post.html", status_code, item=item, history=store.reviews.history(post_id),
+                  candidates=store.reviews.duplicate_candidates(post_id), here=here, message=message, problem=True)
+
+
+def _stale_message(current: ReviewState) -> str:
+    who = current.updated_by or "iemand anders"
+    return (f"Niet opgeslagen: {who} heeft deze post intussen gewijzigd (nu: "
+            f"{STATUS_LABELS[current.status].lower()}). Hieronder staat de nieuwe stand; beslis opnieuw als dat nodig is.")
+
+
+@auth.login_required("redacteur")
+async def bulk(request: Request) -> Response:
+    form = await request.form()
+    here = auth.safe_next(str(form.get("next", "")), "/")
+    versions: dict[int, int] = {}
+    for value in form.getlist("select"):
+        post_id, _, version = str(value).partition(":")
+        if post_id.isdigit() and version.isdigit():
+            versions[int(post_id)] = int(version)
+    action = str(form.get("action", ""))
+    if action not in ("accept", "reject", "reopen") or not versions:
+        return render(request, "error.html", 400, message="Kies eerst posts en een actie.")
+    reason = str(form.get("reason") or "geen_idee")
+    if action == "reject" and reason not in REJECT_REASONS:
+        return render(request, "error.html", 400, message="Onbekende reden.")
+    try:
+        done, stale = request.app.state.store.reviews.decide_many(versions, request.state.user, action, reason=reason)
+    except KeyError:
+        return render(request, "error.html", 404, message="Een van de posts bestaat niet (meer).")
+    base, _, fragment = here.partition("#")
+    joiner = "&" if "?" in base else "?"
+    return RedirectResponse(f"{base}{joiner}{urlencode({'done': len(done), 'stale': len(stale)})}", status_code=303)
+
+
+# ---- overview ------------------------------------------------------------------------------
+
+@auth.login_required("lezer")
+async def overview(request: Request) -> Response:
+    cached = getattr(request.app.state, "overview", None)
+    if cached is None or time.monotonic() - cached[0] > OVERVIEW_SECONDS:
+        # counting a million posts takes seconds: editors share one count for a minute
+        cached = request.app.state.overview = (time.monotonic(), request.app.state.store.reviews.overview(weeks=12),
+                                               utcnow()[11:16])
+    ov = cached[1]
+    labels = {t[0]: t[1] for t in request.app.state.themes}
+    theme_ids = [t[0] for t in request.app.state.themes]
+    theme_ids += sorted(set(ov.per_week) | set(ov.suggested_per_theme) | set(ov.accepted_per_theme) - set(theme_ids))
+    chart = week_chart(ov.weeks, {labels.get(t, t): ov.per_week.get(t, {}) for t in theme_ids})
+    return render(request, "overview.html", ov=ov, theme_ids=theme_ids, chart=chart, counted_at=cached[2])
+
+
+# ---- accounts ------------------------------------------------------------------------------
+
+@auth.login_required("beheerder")
+async def accounts(request: Request) -> Response:
+    return _accounts_page(request)
+
+
+def _accounts_page(request: Request, message: str = "", problem: bool = False, status_code: int = 200) -> Response:
+    return render(request, "accounts.html", status_code, accounts=request.app.state.store.users.all(),
+                  roles=ROLES, role_labels=ROLE_LABELS, message=message, problem=problem)
+
+
+@auth.login_required("beheerder")
+async def account_add(request: Request) -> Response:
+    form = await request.form()
+    name, role, password = str(form.get("name", "")).strip(), str(form.get("role", "")), str(form.get("password", ""))
+    problem = auth.password_problem(password)
+    if not name or not all(c.isalnum() or c in "._-" for c in name) or len(name) > 64:
+        problem = "Een naam bestaat uit letters, cijfers, '.', '_' of '-'."
+    elif role not in ROLES:
+        problem = "Kies een rol."
+    if problem:
+        return _accounts_page(request, problem, True, 400)
+    try:
+        request.app.state.store.users.add(name, role, await run_in_threadpool(auth.hash_password, password))
+    except UserExists:
+        return _accounts_page(request, f"Er is al een account {name}.", True, 400)
+    return _accounts_page(request, f"Account {name} ({role}) is aangemaakt.")
+
+
+@auth.login_required("beheerder")
+async def account_change(request: Request) -> Response:
+    form = await request.form()
+    name = request.path_params["name"]
+    users = request.app.state.store.users
+    action = str(form.get("action", ""))
+    if name == request.state.user.name:
+        return _accounts_page(request, "U kunt uw eigen account hier niet wijzigen.", True, 400)
+    if users.get(name) is None:
+        return _accounts_page(request, f"Account {name} bestaat niet.", True, 404)
+    if action in ("disable", "enable"):
+        users.set_disabled(name, action == "disable")
+        return _accounts_page(request, f"Account {name} is {'uitgeschakeld' if action == 'disable' else 'weer actief'}.")
+    if action == "role" and form.get("role") in ROLES:
+        users.set_role(name, str(form.get("role")))
+        return _accounts_page(request, f"Account {name} heeft nu de rol {form.get('role')}.")
+    return _accounts_page(request, "Onbekende actie.", True, 400)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/", queue, methods=["GET"]),
+        Route("/posts/{post_id:int}", post_page, methods=["GET"]),
+        Route("/posts/{post_id:int}/candidates", candidates, methods=["GET"]),
+        Route("/posts/{post_id:int}/decision", decide, methods=["POST"]),
+        Route("/bulk", bulk, methods=["POST"]),
+        Route("/overzicht", overview, methods=["GET"]),
+        Route("/accounts", accounts, methods=["GET"]),
+        Route("/accounts", account_add, methods=["POST"]),
+        Route("/accounts/{name}", account_change, methods=["POST"]),
+    ]
+
