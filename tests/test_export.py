@@ -9,7 +9,7 @@ import io
 import openpyxl
 import pytest
 
-from harvester.export import ExportError, ExportOptions, defuse, write_export
+from harvester.export import ExportError, ExportOptions, defuse, local_iso, write_export
 from harvester.hashing import pseudonym
 from harvester.models import Author, Classification, Post
 
@@ -173,7 +173,7 @@ def test_xlsx_round_trips_with_strings_as_strings(store, ideas, tmp_path):
         return cells
 
     expected = expected_rows(ideas)
-    assert rows == [HEADER, *(typed(expected[k]) for k in ("p7", "p2", "p1", "p3", "p6"))]
+    assert rows == [HEADER, *(typed(expected[k]) for k in ("p1", "p2", "p3", "p6", "p7"))]
     types = {c.data_type for row in sheet.iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
     assert types == {"s"}   # no formula ('f'), and '#N/A' is text, not an error value ('e')
 
@@ -201,7 +201,7 @@ def test_duplicates_count_towards_their_original_and_are_not_rows(store, ideas):
 @pytest.mark.parametrize(
     ("options", "names"),
     [
-        ({"statuses": ("nieuw",)}, ["p7", "p1", "p3"]),
+        ({"statuses": ("nieuw",)}, ["p1", "p3", "p7"]),
         ({"statuses": ("geaccepteerd", "afgewezen")}, ["p2", "p6"]),
         # the editor's themes win over the model's: p6 was rejected without themes
         ({"themes": ("cultuur",)}, ["p1"]),
@@ -212,7 +212,7 @@ def test_duplicates_count_towards_their_original_and_are_not_rows(store, ideas):
         ({"until": "2013-05-14"}, ["p2"]),
         ({"since": "2013-05-15", "until": "2013-06-01"}, ["p1", "p3"]),
         ({"sources": ("social-overheid",)}, ["p1"]),
-        ({"sources": ("kennisland",), "statuses": ("nieuw",)}, ["p7", "p3"]),
+        ({"sources": ("kennisland",), "statuses": ("nieuw",)}, ["p3", "p7"]),
     ],
 )
 def test_filters(store, ideas, options, names):
@@ -264,3 +264,24 @@ def test_progress_reports_every_row(store, ideas):
     seen: list[int] = []
     count = write_export(store, ExportOptions(), io.BytesIO(), progress=seen.append)
     assert count == sum(seen) == 5
+
+
+@pytest.mark.parametrize(
+    ("stored", "dutch"),
+    [
+        ("2013-01-10T09:00:00+00:00", "2013-01-10T10:00:00+01:00"),
+        ("2013-05-14T22:30:05+00:00", "2013-05-15T00:30:05+02:00"),
+        # the night summer time starts (01:00 UTC) and ends (01:00 UTC)
+        ("2013-03-31T00:59:59+00:00", "2013-03-31T01:59:59+01:00"),
+        ("2013-03-31T01:00:00+00:00", "2013-03-31T03:00:00+02:00"),
+        ("2013-10-27T00:59:59+00:00", "2013-10-27T02:59:59+02:00"),
+        ("2013-10-27T01:00:00+00:00", "2013-10-27T02:00:00+01:00"),
+        # other forms a source may have given
+        ("2013-05-14T22:30:00Z", "2013-05-15T00:30:00+02:00"),
+        ("2013-05-14T22:30:00.250+00:00", "2013-05-15T00:30:00.250000+02:00"),
+        ("1930-05-14T12:00:00+00:00", "1930-05-14T12:19:32+00:19:32"),   # Amsterdam mean time
+        (None, None),
+    ],
+)
+def test_dates_are_dutch_time_with_their_offset(stored, dutch):
+    assert local_iso(stored) == dutch

@@ -9,6 +9,7 @@ from . import basic, collect
 from . import nlp as nlp_commands
 from . import web as web_commands
 from .common import config_option
+from .export import export as export_command
 from .mastodon import recheck as recheck_command
 from .run import run as run_command
 from .run import up as up_command
@@ -32,3 +33,4 @@ main.add_command(run_command)
 main.add_command(up_command)
 for command in (web_commands.serve, web_commands.users):
     main.add_command(command)
+main.add_command(export_command)

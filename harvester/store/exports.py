@@ -33,7 +33,7 @@ WITH eff(post_id, theme, score) AS (
 _THEMES = f"""CASE WHEN {_REVIEWED}
         THEN (SELECT group_concat(value, ',') FROM json_each(r.themes))
         ELSE (SELECT group_concat(theme, ',') FROM
-              (SELECT theme FROM post_themes WHERE post_id = p.id AND assigned ORDER BY score DESC, theme))
+              (SELECT theme FROM post_themes WHERE post_id = p.id AND assigned ORDER BY theme))
     END"""
 _BEST_SCORE = f"""CASE WHEN {_REVIEWED}
         THEN (SELECT max(pt.score) FROM json_each(r.themes) j
@@ -46,7 +46,7 @@ _HAS_THEME = f"""CASE WHEN {_REVIEWED}
     END"""
 
 _SOURCES = """(SELECT group_concat(name, ', ') FROM
-        (SELECT s.name FROM sightings g JOIN sources s ON s.id = g.source_id WHERE g.post_id = p.id ORDER BY s.name))"""
+        (SELECT s.name FROM sightings g JOIN sources s ON s.id = g.source_id WHERE g.post_id = p.id ORDER BY g.source_id))"""
 _DUPLICATES = "(SELECT count(*) FROM reviews d WHERE d.duplicate_of = p.id AND d.status = 'duplicaat')"
 
 
@@ -97,13 +97,13 @@ def _sql(query: ExportQuery, *, count: bool) -> tuple[str, list[object]]:
         params.extend(query.sources)
     if query.per_theme:
         head, source = _EFFECTIVE_THEMES, "eff e JOIN posts p ON p.id = e.post_id"
-        theme, score, order = "e.theme", "e.score", "e.theme, p.published_at, p.id"
+        theme, score, order = "e.theme", "e.score", "e.theme, p.id"
         if query.themes:
             where.append(f"e.theme IN ({_marks(query.themes)})")
             params.extend(query.themes)
     else:
         head, source = "", "posts p"
-        theme, score, order = _THEMES, _BEST_SCORE, "p.published_at, p.id"
+        theme, score, order = _THEMES, _BEST_SCORE, "p.id"
         if query.themes:
             where.append(_HAS_THEME.format(marks=_marks(query.themes)))
             params.extend([*query.themes, *query.themes])

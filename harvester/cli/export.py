@@ -1,0 +1,81 @@
+"""export: the reviewed ideas as a spreadsheet for workshops."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..export import DIALECTS, FORMATS, STATUSES, ExportError, ExportOptions, parse_day, write_export
+from ..hashing import SecretMissing, load_secret
+from ..nlp.themes import ThemesError, load_themes
+from .common import EXIT_USAGE, fail, interactive, open_store, with_config
+
+
+@click.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Het bestand dat gemaakt wordt (een bestaand bestand wordt pas aan het eind vervangen).")
+@click.option("--format", "fmt", metavar="|".join(FORMATS), default=None,
+              help="Bestandsformaat; standaard xlsx als --out op .xlsx eindigt, anders csv.")
+@click.option("--dialect", metavar="|".join(DIALECTS), default="excel-nl", show_default=True,
+              help="CSV-dialect: excel-nl (';', UTF-8 met BOM, voor Nederlandse Excel) of rfc4180 (',', zonder BOM).")
+@click.option("--status", "statuses", multiple=True, metavar="STATUS",
+              help=f"Alleen posts met deze beoordeling ({', '.join(STATUSES)}); herhaalbaar. Standaard alle.")
+@click.option("--theme", "themes", multiple=True, metavar="ID",
+              help="Alleen ideeën met dit thema (id uit themes.toml); herhaalbaar.")
+@click.option("--since", metavar="JJJJ-MM-DD", help="Alleen posts vanaf deze dag (Nederlandse tijd).")
+@click.option("--until", metavar="JJJJ-MM-DD", help="Alleen posts tot en met deze dag (Nederlandse tijd).")
+@click.option("--source", "sources", multiple=True, metavar="NAAM", help="Alleen posts van deze bron; herhaalbaar.")
+@click.option("--per-theme", is_flag=True, help="Eén regel per idee per thema (kolom 'thema').")
+@click.option("--pseudonymize", is_flag=True,
+              help="Auteurs en @vermeldingen vervangen door vaste pseudoniemen (sleutel uit de omgeving); geen links.")
+@click.option("--raw", is_flag=True, help="Alleen met --dialect rfc4180: cellen precies zoals opgeslagen, "
+                                          "zonder bescherming tegen formules.")
+@with_config
+def export(config, out: Path, fmt: str | None, dialect: str, statuses: tuple[str, ...], themes: tuple[str, ...],
+           since: str | None, until: str | None, sources: tuple[str, ...], per_theme: bool, pseudonymize: bool,
+           raw: bool) -> None:
+    """Exporteer ideeën als CSV (opent goed in Nederlandse Excel) of XLSX, voor workshops."""
+    try:
+        options = ExportOptions(
+            format=fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "csv"),
+            dialect=dialect, statuses=statuses, themes=themes,
+            since=parse_day(since, "--since") if since else None,
+            until=parse_day(until, "--until") if until else None,
+            sources=sources, per_theme=per_theme, pseudonymize=pseudonymize, raw=raw,
+        )
+        theme_set = load_themes(config.nlp.themes)
+        secret = load_secret(config) if pseudonymize else None
+    except (ExportError, ThemesError, SecretMissing) as e:
+        fail(f"export: {e}", EXIT_USAGE)
+    if not out.parent.is_dir():
+        fail(f"export: map {out.parent} bestaat niet", EXIT_USAGE)
+    labels = {t.id: t.label for t in theme_set.themes}
+    with open_store(config) as store:
+        try:
+            options.check(themes=theme_set.ids, sources={*store.exports.source_names(), *(s.name for s in config.sources)})
+        except ExportError as e:
+            fail(f"export: {e}", EXIT_USAGE)
+        # a temporary file beside the target, renamed at the end: a failed export leaves no half file
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as stream:
+                if interactive():
+                    with click.progressbar(length=store.exports.count(options.query()), label="Exporteren",
+                                           file=click.get_text_stream("stderr")) as bar:
+                        count = write_export(store, options, stream, secret=secret, progress=bar.update,
+                                             labels=labels)
+                else:
+                    count = write_export(store, options, stream, secret=secret, labels=labels)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(tmp, out)
+        except BaseException as e:
+            os.unlink(tmp)
+            if isinstance(e, (sqlite3.Error, OSError)):
+                fail(f"export mislukt, er is geen bestand gemaakt: {e}")
+            raise
+    click.echo(f"{count} {'regels' if per_theme else 'ideeën'} geëxporteerd naar {out}")
