@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -121,7 +122,12 @@ class DatabaseLock:
         return age.total_seconds() > STALE_AFTER_SECONDS
 
     def beat(self) -> bool:
-        return self.store.scheduler_lock.heartbeat(self.pid, self.host)
+        """Refresh the heartbeat; False only when another process has taken the lock over."""
+        try:
+            return self.store.scheduler_lock.heartbeat(self.pid, self.host)
+        except sqlite3.OperationalError as e:   # a long write holds the database: try again next beat
+            log.warning("hartslag niet vastgelegd (%s); volgende poging over %.0f s", e, HEARTBEAT_SECONDS)
+            return True
 
     def release(self) -> None:
         try:

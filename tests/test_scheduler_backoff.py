@@ -63,3 +63,15 @@ def test_failures_in_a_row_delay_the_next_try_and_status_shows_when(write_config
         record(store, row.id, "ok", now)     # one success ends the back-off
         assert backoff_until(store, source, config.schedule, now) is None
     assert "volgende poging" not in runner.invoke(main, ["--config", str(config.path), "status"]).output
+
+
+def test_status_says_whether_and_where_the_background_job_runs(write_config):
+    config = load_config(write_config(SOURCE))
+    runner = CliRunner()
+    assert "Achtergrondtaak: draait niet" in runner.invoke(main, ["--config", str(config.path), "status"]).output
+    with Store(config.db_path) as store:
+        store.scheduler_lock.acquire(4242, "server-1", lambda holder: False)
+    text = runner.invoke(main, ["--config", str(config.path), "status"]).output
+    assert "Achtergrondtaak: proces 4242 op server-1, laatste teken van leven 20" in text
+    data = json.loads(runner.invoke(main, ["--config", str(config.path), "status", "--json"]).output)
+    assert (data["scheduler"]["pid"], data["scheduler"]["host"]) == (4242, "server-1")

@@ -3,10 +3,17 @@ over, and concurrent writers that wait for each other."""
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import threading
+from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from harvester.config import load_config
 from harvester.models import Post, RunCounts
+from harvester.scheduling import AlreadyRunning, DatabaseLock
 from harvester.store import Store
 from harvester.store.lock import LockHolder
 
@@ -78,3 +85,32 @@ def test_concurrent_writers_wait_for_each_other_instead_of_failing(tmp_path):
     assert errors == []
     with Store(path) as s:
         assert s.posts.count() == 300
+
+
+def test_a_heartbeat_blocked_by_a_long_write_is_retried_later_not_fatal(write_config, caplog):
+    config = load_config(write_config())
+    lock = DatabaseLock(config)
+    lock.acquire()
+    writer = sqlite3.connect(config.db_path, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        assert lock.beat() is True            # not taken over: only delayed
+        assert "hartslag niet vastgelegd" in caplog.text
+    finally:
+        writer.rollback()
+        writer.close()
+    assert lock.beat() is True
+    lock.release()
+    with Store(config.db_path) as s:
+        assert s.scheduler_lock.holder() is None
+
+
+def test_a_live_process_on_this_host_keeps_its_lock_even_with_an_old_heartbeat_until_stale(write_config):
+    config = load_config(write_config())
+    with Store(config.db_path) as s:
+        # our own parent process is alive; its heartbeat is one minute old (within the stale limit)
+        s.scheduler_lock.acquire(os.getppid(), socket.gethostname(), lambda holder: False)
+        s.db.execute("UPDATE scheduler_lock SET heartbeat_at = ?",
+                     [(datetime.now(UTC) - timedelta(minutes=1)).isoformat(timespec="milliseconds")])
+    with pytest.raises(AlreadyRunning, match=f"proces {os.getppid()} op {socket.gethostname()}"):
+        DatabaseLock(config).acquire()

@@ -31,10 +31,17 @@ def status(config, as_json: bool) -> None:
     """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout."""
     with open_store(config) as store:
         rows = store.runs.status()
+        scheduler = store.scheduler_lock.holder()
     if as_json:
         sources = [{**dataclasses.asdict(r), "next_attempt_at": _next_attempt(config, r)} for r in rows]
-        click.echo(json.dumps({"sources": sources}, ensure_ascii=False, indent=2))
+        scheduler_json = dataclasses.asdict(scheduler) if scheduler else None
+        click.echo(json.dumps({"scheduler": scheduler_json, "sources": sources}, ensure_ascii=False, indent=2))
         return
+    if scheduler:
+        click.echo(f"Achtergrondtaak: proces {scheduler.pid} op {scheduler.host}, "
+                   f"laatste teken van leven {scheduler.heartbeat_at}")
+    else:
+        click.echo("Achtergrondtaak: draait niet (start met `harvester run` of `harvester up`)")
     if not rows:
         click.echo("Nog geen bronnen in de database: draai eerst `harvester init` of `harvester collect`.")
         return
