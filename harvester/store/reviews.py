@@ -28,7 +28,7 @@ REJECT_REASONS = ("geen_idee", "off_topic", "spam")
 ACTIONS = ("accept", "set_themes", "reject", "duplicate", "note", "reopen", "undo")
 SORTS = ("date", "confidence")
 # a filter matching fewer rows than this is evaluated first and its rows sorted
-SPARSE = 5000
+SPARSE = 2000
 # words in more posts than this say little about which post is a duplicate
 COMMON = 1000
 
