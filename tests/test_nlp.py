@@ -96,7 +96,7 @@ def test_language_is_detected_offline(annotate):
 
 def test_classifier_assigns_themes_with_scores_reasons_and_confidence(classifier):
     dutch, english, chatter = classifier.classify([
-        "Onze gemeente gaat samenwerken met bewoners en zet alle besluiten als open data online. #OpenOverheid",
+        "Onze gemeente gaat samen met partners en bewoners samenwerken en zet alle besluiten als open data online. #OpenOverheid",
         "We should work together with citizens and publish open data on every decision.",
         "Morgen ga ik met mijn zus naar de dierentuin.",
     ])

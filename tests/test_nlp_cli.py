@@ -159,7 +159,7 @@ def test_train_command_saves_a_versioned_model_and_learns_from_reviews(nlp_confi
     classifier = Classifier.load(saved, THEMES)
     assert classifier.version == f"themes-{saved.name}"
     meta = classifier.nlp.meta["harvester"]
-    assert meta["examples"] == len(TRAINING) + 3 + 2 and meta["from_reviews"] is True
+    assert meta["examples"] == len(TRAINING) + len(THEMES.examples()) + 2 and meta["from_reviews"] is True
     assert set(meta["held_out"]["per_theme"]) == set(THEMES.ids)
 
 

@@ -72,18 +72,21 @@ def classify(config, include_all: bool, workers: int | None) -> None:
 def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     """Train het themamodel op de voorbeelden en bewaar het als nieuwe versie.
 
-    Meet eerst op een achtergehouden vijfde van de voorbeelden (precisie, recall en F1 per
+    Meet eerst op een achtergehouden vijfde van de gelabelde posts (precisie, recall en F1 per
     thema), en traint daarna op alles.
     """
     themes = _themes(config)
-    items = _read(config.nlp.training, themes) + themes.examples()
+    labelled = _read(config.nlp.training, themes)
     if from_reviews:
         with open_store(config) as store:
             reviewed = store.classifications.reviewed_examples()
         click.echo(f"{len(reviewed)} beoordeelde posts van redacteuren toegevoegd.")
-        items += reviewed
-    learn, held_out = split(items, 0.2, seed=0)
-    click.echo(f"Trainen op {len(learn)} voorbeelden, meten op {len(held_out)} achtergehouden voorbeelden...")
+        labelled += reviewed
+    # held out: labelled posts only; the themes' statements and terms are always learned from
+    learn, held_out = split(labelled, 0.2, seed=0)
+    learn += themes.examples()
+    items = labelled + themes.examples()
+    click.echo(f"Trainen op {len(learn)} voorbeelden, meten op {len(held_out)} achtergehouden posts...")
     try:
         trial = Classifier(fit(learn, themes, epochs=epochs), themes)
     except DataError as e:

@@ -3,9 +3,10 @@
 spaCy's own TextCatBOW counts token ORTHs. Posts say the same thing in many forms
 (#OpenOverheid, open overheid, overheidsinformatie), so this architecture feeds the same
 sparse linear layer with what the earlier components found instead: each lemma (stop words,
-numbers and punctuation left out), each part of a compound, each hashtag as `#tag`, and one
-feature `term:<theme>` per theme whose terms occur. The last lets a theme's term list carry
-weight for terms the training texts never used.
+numbers and punctuation left out), each part of a compound, each hashtag as `#tag`, and a
+feature `term:<theme>` per theme whose terms occur (`term:2:<theme>`, `term:3:<theme>` for two
+or three different matches). The last let a theme's term list carry weight for terms the
+training texts never used; docs/nlp.md has the comparison that chose them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from thinc.layers.resizable import resize_linear_weighted
 from .components import NOT_WORDS
 
 TERM_PREFIX = "term:"
+# extra features when a post hits two or three different terms of a theme: more evidence, more weight
+TERM_LEVELS = (2, 3)
 Doc.set_extension("features", default=None)
 
 
@@ -44,8 +47,11 @@ def doc_features(doc: Doc) -> list[str]:
             seen[token.lemma_] = None
         for part in compounds.get(token.i, ()):
             seen[part] = None
-    for theme in doc._.term_hits or {}:
+    for theme, hits in (doc._.term_hits or {}).items():
         seen[TERM_PREFIX + theme] = None
+        for level in TERM_LEVELS:
+            if len(hits) >= level:
+                seen[f"{TERM_PREFIX}{level}:{theme}"] = None
     features = list(seen)
     doc._.features = features
     return features

@@ -46,8 +46,14 @@ class ThemeSet:
         return {t.id: list(t.terms) for t in self.themes}
 
     def examples(self) -> list[tuple[str, list[str]]]:
-        """The themes' own statements as labelled training examples."""
-        return [(text, [t.id]) for t in self.themes for text in t.examples]
+        """The themes' own statements, and each term on its own, as labelled training examples.
+
+        A term as a one-word example teaches the classifier its lemma even when no labelled post
+        used it (on held-out training data: macro-F1 +0.09, see docs/nlp.md).
+        """
+        statements = [(text, [t.id]) for t in self.themes for text in t.examples]
+        terms = [(term.strip("#*"), [t.id]) for t in self.themes for term in t.terms]
+        return statements + terms
 
 
 def load_themes(path: str | Path) -> ThemeSet:
