@@ -398,7 +398,9 @@ def serve(config: Config, *, beside: Service | None = None, on_started: Callable
         scheduler.shutdown(wait=False)
         if beside is not None:
             beside.stop()
-        return _finish(jobs, lock, status)
+        status = _finish(jobs, lock, status)
+        log.info("achtergrondtaak gestopt")
+        return status
 
 
 def run_once(config: Config) -> int:

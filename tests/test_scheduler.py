@@ -318,6 +318,26 @@ def query_write(db: Path, sql: str, params: tuple) -> None:
         conn.close()
 
 
+def test_up_serves_the_review_app_beside_the_scheduler_and_stops_on_sigterm(server, write_config, db):
+    server.route("/good.rss", Reply(200, rss([1])))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = write_config(f"\n[web]\nport = {port}\n" + feed_source("goed", server.url("/good.rss")))
+    process = subprocess.Popen([*HARVESTER, "--config", str(config), "up"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: runs(db, "goed", "ok") >= 1, what="a collection run")
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code < 400, what="the review app")
+    finally:
+        stopped = stop(process)
+    assert stopped.code == 0 and stopped.seconds < 10, stopped.err
+    assert "Traceback" not in stopped.err
+    assert f"Beoordelingsapp: http://127.0.0.1:{port}/" in stopped.out
+    assert f"harvester --config {config} users add NAAM --role beheerder" in stopped.out
+    assert query(db, "SELECT count(*) FROM scheduler_lock")[0][0] == 0
+
+
 def test_the_recheck_job_forgets_a_post_deleted_on_the_instance(server, write_config, db):
     fake = FakeInstance(server)
     fake.add(make_status("101", text="Samen met bewoners de begroting openbaar maken"),
