@@ -76,7 +76,7 @@ class ExportOptions:
                 if source not in known:
                     raise ExportError(f"onbekende bron {source!r} (bekend: {', '.join(known) or 'geen'})")
         if self.since and self.until and self.since > self.until:
-            raise ExportError(f"--since ({self.since}) ligt na --until ({self.until})")
+            raise ExportError(f"de begindatum ({self.since}) ligt na de einddatum ({self.until})")
         if self.raw and not (self.format == "csv" and self.dialect == "rfc4180"):
             raise ExportError("--raw kan alleen met --format csv --dialect rfc4180: een bestand voor een "
                               "spreadsheet wordt altijd beschermd tegen formules")

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..config import Config
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
-from . import views
+from . import exports, views
 from .sanitize import safe_html
 
 HERE = Path(__file__).resolve().parent
@@ -91,7 +91,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
             if own:
                 app.state.store.close()
 
-    app = Starlette(routes=views.routes() + [
+    app = Starlette(routes=views.routes() + exports.routes() + [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ], lifespan=lifespan)
     app.state.config = config
