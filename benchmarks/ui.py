@@ -192,7 +192,9 @@ def main() -> None:
                 "taal en": "/?status=alle&lang=en",
                 "datumbereik (1 maand)": "/?status=alle&from=2026-03-01&to=2026-03-31",
                 "zoeken: veel voorkomend woord (gemeente)": "/?status=alle&q=gemeente",
-                "zoeken: zeldzaam woord": "/?status=alle&q=hackathon",
+                "zoeken: minder voorkomend woord (hackathon)": "/?status=alle&q=hackathon",
+                "zoeken: zeldzaam woord (enkele posts)": "/?status=alle&q=wijkloket123",
+                "zoeken zeldzaam, minst zeker eerst": "/?status=alle&q=wijkloket123&sort=confidence",
                 "zoeken: twee woorden": "/?status=alle&q=open+data",
                 "zoeken + nieuw + thema": "/?q=burger&theme=cultuur",
             }
@@ -207,7 +209,7 @@ def main() -> None:
                     if found and n % 2 == 0:
                         elapsed, _ = timed_get(found.group(1).replace("&amp;", "&"))
                         samples.append(elapsed)
-                items = text.count('<article class="item')
+                items = text.count('<article class="item')  # of the last page seen
                 results.append((label, *percentiles(samples), items))
             # deep paging: follow the cursor 40 pages down
             url, samples = "/?status=alle", []
