@@ -129,7 +129,17 @@ def test_keyboard_review_undo_duplicate_and_bulk(page, site):
     for post_id in rest[:2]:
         expected[post_id] = "geaccepteerd"
 
+    # a note, keyboard only: n, type, Ctrl+Enter
+    noted = rest[2]
+    page.focus(f"#post-{noted}")
+    page.keyboard.press("n")
+    page.keyboard.type("Bespreken in de werkgroep")
+    page.keyboard.press("Control+Enter")
+    wait_version(page, noted, 1)
+    expected[noted] = "nieuw"
+
     with Store(site[1].db_path) as store:
+        assert store.reviews.state(noted).note == "Bespreken in de werkgroep"
         for post_id, status in expected.items():
             assert store.reviews.state(post_id).status == status, post_id
         assert store.reviews.state(ids[0]).themes == ("cultuur", "structuur")  # odd id: cultuur suggested
@@ -138,7 +148,7 @@ def test_keyboard_review_undo_duplicate_and_bulk(page, site):
     assert {actor for _, actor, *_ in trail} == {"eva"}
     actions = [a for _, _, a, _, _ in trail]
     assert actions.count("set_themes") == 4 and actions.count("accept") == 3 + 2 and actions.count("reject") == 3
-    assert actions.count("undo") == 1 and actions.count("duplicate") == 1
+    assert actions.count("undo") == 1 and actions.count("duplicate") == 1 and actions.count("note") == 1
     undo = next(t for t in trail if t[2] == "undo")
     assert undo[0] == ids[9]
     assert json.loads(undo[3])["status"] == "geaccepteerd" and json.loads(undo[4])["status"] == "nieuw"

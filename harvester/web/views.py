@@ -131,9 +131,9 @@ async def queue(request: Request) -> Response:
     bulk = None
     if params.get("done") is not None:
         bulk = (int(params.get("done", "0") or 0), int(params.get("stale", "0") or 0))
+    here = f"/?{urlencode(kept + ([('after', params['after'])] if params.get('after') else []))}"
     return render(request, "queue.html", items=page.items, flt=flt, next_url=next_url,
-                  first_url=f"/?{urlencode(kept)}", here=request.url.path
-                  + (f"?{request.url.query}" if request.url.query else ""), first_page=not params.get("after"),
+                  first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"),
                   sources=store.reviews.source_names(), languages=LANGUAGES, bulk=bulk,
                   date_from=params.get("from", ""), date_to=params.get("to", ""))
 
@@ -152,6 +152,8 @@ async def post_page(request: Request) -> Response:
 @auth.login_required("lezer")
 async def candidates(request: Request) -> Response:
     post_id = request.path_params["post_id"]
+    if not _is_fetch(request):  # without JavaScript: the post's own page lists the candidates
+        return RedirectResponse(f"/posts/{post_id}#kandidaten-kop-{post_id}", status_code=303)
     store = request.app.state.store
     item = store.reviews.item(post_id)
     if item is None:

@@ -102,6 +102,11 @@
   };
 
   document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && ev.target.name === "note") {
+      ev.preventDefault();
+      press(ev.target.closest("article.item"), 'button[value="note"]');
+      return;
+    }
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const help = document.getElementById("hulp");
     if (ev.key === "Escape") {
