@@ -109,7 +109,9 @@ def test_a_lezer_reads_but_cannot_change_anything(site, db):
         csrf = login(c, "lex")
         assert c.get("/").status_code == 200
         assert c.get("/posts/1").status_code == 200
-        assert c.get("/overzicht").status_code == 200
+        overview = c.get("/overzicht")
+        assert overview.status_code == 200
+        assert "Nog te beoordelen" in overview.text
         assert 'value="accept"' not in c.get("/").text  # no decision buttons shown
         assert c.get("/accounts").status_code == 403
         for path, form in [
@@ -188,6 +190,25 @@ def test_repeated_failed_logins_slow_down(site, db):
         db.db.conn.commit()
         response = c.post("/login", data={"csrf": token, "name": "eva", "password": PASSWORD})
         assert response.status_code == 303
+
+
+def test_overview_lists_each_theme_once_with_model_and_editor_counts(tmp_path):
+    from starlette.testclient import TestClient
+
+    config = write_web_config(tmp_path)
+    with Store(config.db_path) as store:
+        editor = add_user(store, "eva", "redacteur")
+        posts = [add_post(store, n, scores={"cultuur": 0.9}) for n in range(3)]
+        store.reviews.decide(posts[0], editor, 0, "set_themes", themes=["cultuur", "structuur"])
+    with TestClient(create_app(config)) as c:
+        login(c, "eva")
+        page = c.get("/overzicht").text
+    rows = re.findall(r'<th scope="row"><a href="/\?status=alle&amp;theme=(\w+)">[^<]*</a></th>'
+                      r'<td class="num">(\d+)</td><td class="num">(\d+)</td>', page)
+    assert len(rows) == 8 and len({theme for theme, *_ in rows}) == 8
+    counts = {theme: (int(a), int(b)) for theme, a, b in rows}
+    assert counts["cultuur"] == (3, 1) and counts["structuur"] == (0, 1)
+    assert "<svg" in page and "<polyline" in page
 
 
 def test_security_headers(site):

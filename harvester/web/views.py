@@ -254,7 +254,7 @@ async def overview(request: Request) -> Response:
     ov = cached[1]
     labels = {t[0]: t[1] for t in request.app.state.themes}
     theme_ids = [t[0] for t in request.app.state.themes]
-    theme_ids += sorted(set(ov.per_week) | set(ov.suggested_per_theme) | set(ov.accepted_per_theme) - set(theme_ids))
+    theme_ids += sorted((set(ov.per_week) | set(ov.suggested_per_theme) | set(ov.accepted_per_theme)) - set(theme_ids))
     chart = week_chart(ov.weeks, {labels.get(t, t): ov.per_week.get(t, {}) for t in theme_ids})
     return render(request, "overview.html", ov=ov, theme_ids=theme_ids, chart=chart, counted_at=cached[2])
 
