@@ -104,6 +104,13 @@ def test_keyboard_review_undo_duplicate_and_bulk(page, site):
             page.keyboard.press("x")
             wait_version(page, post_id, 1)
             expected[post_id] = "afgewezen"
+    page.keyboard.press("k")
+    assert page.evaluate("document.activeElement.dataset.id") == str(ids[9])
+    page.keyboard.press("?")
+    assert page.is_visible("#hulp") and "volgende / vorige post" in page.inner_text("#hulp")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#hulp")
+    page.focus(f"#post-{ids[9]}")
     # undo the last decision (the theme toggle on the tenth post)
     page.keyboard.press("u")
     wait_version(page, ids[9], 2)
