@@ -206,17 +206,18 @@ def _write_csv(
     text = io.TextIOWrapper(out, encoding="utf-8", newline="")
     writer = csv.writer(text, delimiter=";" if excel else ",", quotechar='"', doublequote=True,
                         lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(header)
     count = 0
-    for cells in rows:
-        if excel and cells[8] is not None:
-            cells[8] = str(cells[8]).replace(".", ",")   # Dutch Excel reads 0,873 as a number
-        writer.writerow(cells)
-        count += 1
-        if progress and count % PROGRESS_EVERY == 0:
-            progress(PROGRESS_EVERY)
-    text.flush()
-    text.detach()   # the caller's stream stays open
+    try:
+        writer.writerow(header)
+        for cells in rows:
+            if excel and cells[8] is not None:
+                cells[8] = str(cells[8]).replace(".", ",")   # Dutch Excel reads 0,873 as a number
+            writer.writerow(cells)
+            count += 1
+            if progress and count % PROGRESS_EVERY == 0:
+                progress(PROGRESS_EVERY)
+    finally:
+        text.detach()   # flushes; the caller's stream stays open, also when the export fails
     if progress and count % PROGRESS_EVERY:
         progress(count % PROGRESS_EVERY)
     return count

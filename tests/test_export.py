@@ -285,3 +285,17 @@ def test_progress_reports_every_row(store, ideas):
 )
 def test_dates_are_dutch_time_with_their_offset(stored, dutch):
     assert local_iso(stored) == dutch
+
+
+def test_a_failing_export_leaves_the_callers_stream_open(store, ideas, monkeypatch):
+    rows = store.exports.rows
+
+    def broken(query):
+        yield from rows(query)
+        raise OSError("schijf vol")
+
+    monkeypatch.setattr(store.exports, "rows", broken)
+    out = io.BytesIO()
+    with pytest.raises(OSError, match="schijf vol"):
+        write_export(store, ExportOptions(), out)
+    assert not out.closed and out.getvalue().startswith(codecs.BOM_UTF8 + b"id;")
