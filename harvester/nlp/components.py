@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import simplemma
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from spacy.attrs import LEMMA, NORM, ORTH
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
@@ -24,9 +25,14 @@ from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix
 
 # NORM values of tokens that are not words
 URL, MENTION, EMOJI = "<url>", "<mention>", "<emoji>"
-NOT_WORDS = frozenset((URL, MENTION, EMOJI))
 
-# per doc: token index -> parts of a compound (lemmas), theme id -> matched words
+# Per doc. `words`: the post's words in order, each [token index, norm, lemma, hashtag, minor]:
+# URLs, mentions, emoji and punctuation left out, a hashtag spelled out as one entry per word
+# (`hashtag` holds its text, e.g. "#OpenOverheid"), `minor` marks stop words and numbers.
+# Later components read this list instead of walking the tokens again: the pipeline runs at
+# thousands of posts a second, and creating Token objects is what costs.
+# `compounds`: token index -> parts of a compound; `term_hits`: theme id -> matched words.
+Doc.set_extension("words", default=None)
 Doc.set_extension("compounds", default=None)
 Doc.set_extension("term_hits", default=None)
 Doc.set_extension("language", default=None)
@@ -64,25 +70,74 @@ def is_emoji(text: str) -> bool:
     return not any(c.isalnum() for c in text) and any(unicodedata.category(c) in ("So", "Sk") for c in text)
 
 
+# what social_text makes of a lexeme: skipped, a word, or one of the kinds that are no words
+SKIP, WORD, HASHTAG = 0, 1, 2
+
+
+def _lexeme_kind(lexeme) -> tuple[int, str | None, bool]:
+    """(kind, marker NORM or None, minor) for one vocabulary entry; cached per ORTH by the caller."""
+    text = lexeme.orth_
+    first = text[0] if text else " "
+    if lexeme.is_punct or lexeme.is_space or not text:
+        return SKIP, None, False
+    if lexeme.like_url:
+        return SKIP, URL, False
+    if first == "@" and len(text) > 1:
+        return SKIP, MENTION, False
+    if first == "#" and len(text) > 1:
+        return HASHTAG, None, False
+    if not first.isalnum() and is_emoji(text):
+        return SKIP, EMOJI, False
+    return WORD, None, lexeme.is_stop or lexeme.like_num
+
+
 @Language.factory("social_text")
 def make_social_text(nlp: Language, name: str) -> Callable[[Doc], Doc]:
-    """URLs, mentions and emoji get a marker NORM (never words); a hashtag's NORM is its words."""
+    """URLs, mentions and emoji get a marker NORM (never words); a hashtag's NORM is its words.
+
+    Builds doc._.words. Works on ORTH ids with a per-lexeme cache, touching Token objects only
+    for the few tokens whose NORM changes.
+    """
+    vocab = nlp.vocab
+    kinds: dict[int, tuple[int, str | None, bool]] = {}
 
     def social_text(doc: Doc) -> Doc:
-        for token in doc:
-            text = token.text
-            first = text[0]
-            if token.like_url:
-                token.norm_ = URL
-            elif first == "@" and len(text) > 1:
-                token.norm_ = MENTION
-            elif first == "#" and len(text) > 1:
-                token.norm_ = " ".join(split_hashtag(text[1:]))
-            elif not first.isalnum() and is_emoji(text):
-                token.norm_ = EMOJI
+        words: list[list] = []
+        strings = vocab.strings
+        for i, (orth, norm) in enumerate(doc.to_array([ORTH, NORM]).tolist()):
+            kind = kinds.get(orth)
+            if kind is None:
+                if len(kinds) > CACHE_SIZE:
+                    kinds.clear()
+                kind = kinds[orth] = _lexeme_kind(vocab[orth])
+            what, marker, minor = kind
+            if what == WORD:
+                norm_ = strings[norm]
+                words.append([i, norm_, norm_, None, minor])
+            elif what == HASHTAG:
+                text = strings[orth]
+                spelled = split_hashtag(text[1:])
+                doc[i].norm_ = " ".join(spelled)
+                words.extend([i, w, w, text, False] for w in spelled)
+            elif marker:
+                doc[i].norm_ = marker
+        doc._.words = words
         return doc
 
     return social_text
+
+
+def set_lemmas(doc: Doc, words: list[list]) -> None:
+    """LEMMA of every word token from the word list (a hashtag's lemma is its words' lemmas), in one array write."""
+    strings = doc.vocab.strings
+    lemmas = doc.to_array([LEMMA])
+    previous = -1
+    for i, _, lemma, tag, _ in words:
+        if i == previous:
+            continue
+        previous = i
+        lemmas[i] = strings.add(" ".join(w[2] for w in words if w[0] == i) if tag else lemma)
+    doc.from_array([LEMMA], lemmas)
 
 
 def lemmatize(word: str, lang: str = "nl") -> str:
@@ -94,19 +149,13 @@ def lemmatize(word: str, lang: str = "nl") -> str:
 def make_simplemma_lemmatizer(nlp: Language, name: str, lang: str) -> Callable[[Doc], Doc]:
     """Lemmas from simplemma's dictionary and rules: no POS needed, no download, good on unseen words."""
 
-    @lru_cache(maxsize=CACHE_SIZE)
-    def lemma(word: str) -> str:
-        if " " in word:  # a hashtag spelled out
-            return " ".join(lemma(w) for w in word.split())
-        return lemmatize(word, lang)
+    lemma = lru_cache(maxsize=CACHE_SIZE)(lambda word: lemmatize(word, lang))
 
     def simplemma_lemmatizer(doc: Doc) -> Doc:
-        for token in doc:
-            norm = token.norm_
-            if norm in NOT_WORDS or token.is_punct or token.is_space:
-                token.lemma_ = norm
-            else:
-                token.lemma_ = lemma(norm)
+        words = doc._.words
+        for word in words:
+            word[2] = lemma(word[1])
+        set_lemmas(doc, words)
         return doc
 
     simplemma_lemmatizer.lemma = lemma  # type: ignore[attr-defined]
@@ -164,27 +213,32 @@ def make_compound_splitter(
             parts.extend(split(side))
         return tuple(parts)
 
-    def words(word: str) -> list[str]:
+    def spell(word: str) -> list[str]:
         """The smallest parts in reading order: openoverheid -> open, overheid."""
         pair = halves(word)
-        return [w for side in pair for w in words(side)] if pair else [word]
+        return [w for side in pair for w in spell(side)] if pair else [word]
 
     def compound_splitter(doc: Doc) -> Doc:
         found: dict[int, tuple[str, ...]] = {}
-        for token in doc:
-            norm = token.norm_
-            if token.text[0] == "#" and " " not in norm and len(norm) >= min_length:
-                # a hashtag in lower case: spell it out as words, like #OpenOverheid
-                spelled = words(norm)
-                if len(spelled) > 1:
-                    token.norm_ = " ".join(spelled)
-                    token.lemma_ = " ".join(lemmatize(w, lang) for w in spelled)
+        words = doc._.words
+        respelled = False
+        for n, (i, norm, lemma, tag, _) in enumerate(words):
+            if tag:
+                if len(norm) >= min_length and tag[1:].lower() == norm:
+                    # a hashtag in lower case: spell it out as words, like #OpenOverheid
+                    spelled = spell(norm)
+                    if len(spelled) > 1:
+                        words[n] = [[i, w, lemmatize(w, lang), tag, False] for w in spelled]
+                        doc[i].norm_ = " ".join(spelled)
+                        respelled = True
                 continue
-            lemma = token.lemma_
-            if len(lemma) >= min_length and norm not in NOT_WORDS and " " not in lemma:
+            if len(lemma) >= min_length:
                 parts = split(lemma) or (split(norm) if lemma != norm else ())
                 if parts:
-                    found[token.i] = parts
+                    found[i] = parts
+        if respelled:
+            words[:] = [e for w in words for e in (w if isinstance(w[0], list) else [w])]
+            set_lemmas(doc, words)
         doc._.compounds = found
         return doc
 
@@ -217,6 +271,7 @@ class TermMatcher:
         self.lemma = lemma
         self.stem_lengths = sorted({len(s) for s in self.stems})
         self.max_phrase = max((len(p) for p in self.phrases), default=0)
+        self.phrase_starts = frozenset(p[0] for p in self.phrases)
         self.word_hits = lru_cache(maxsize=CACHE_SIZE)(self._word_hits)
 
     def _word_hits(self, word: str) -> tuple[tuple[str, str], ...]:
@@ -240,24 +295,29 @@ class TermMatcher:
         seq_words: list[str] = []
         seq_lemmas: list[str] = []
         compounds = doc._.compounds or {}
-        for token in doc:
-            norm = token.norm_
-            if norm in NOT_WORDS or token.is_punct or token.is_space:
-                continue
-            text = token.text
-            if text[0] == "#":
-                add(self.tags.get(text[1:].lower(), ()), text)
-            lemmas = token.lemma_.split(" ")
-            for word, lemma in zip(norm.split(" "), lemmas):
-                add(self.word_hits(word) + (self.word_hits(lemma) if lemma != word else ()), text)
-                seq_words.append(word)
-                seq_lemmas.append(lemma)
-            for part in compounds.get(token.i, ()):
-                add(self.word_hits(part) + self.word_hits(self.lemma(part)), text)
+        previous = -1
+        for i, word, lemma, tag, _ in doc._.words:
+            shown = tag or word
+            if tag and i != previous:
+                add(self.tags.get(tag[1:].lower(), ()), tag)
+            hits = self.word_hits(word)
+            if lemma != word:
+                hits += self.word_hits(lemma)
+            if hits:
+                add(hits, shown)
+            seq_words.append(word)
+            seq_lemmas.append(lemma)
+            if i != previous and i in compounds:
+                for part in compounds[i]:
+                    add(self.word_hits(part) + self.word_hits(self.lemma(part)), shown)
+            previous = i
         if self.max_phrase > 1:
+            starts = self.phrase_starts
             for seq in (seq_words, seq_lemmas):
-                for n in range(2, self.max_phrase + 1):
-                    for i in range(len(seq) - n + 1):
+                for i, first in enumerate(seq):
+                    if first not in starts:
+                        continue
+                    for n in range(2, min(self.max_phrase, len(seq) - i) + 1):
                         hits = self.phrases.get(tuple(seq[i:i + n]))
                         if hits:
                             add(hits, " ".join(seq_words[i:i + n]))
@@ -291,20 +351,30 @@ class ThemeTerms:
 
 @Language.factory(
     "language_detector",
-    default_config={"languages": ["nl", "en", "de", "fr"], "min_words": 4},
+    default_config={"languages": ["nl", "en", "de", "fr"], "min_words": 4, "target": "nl", "markers": []},
 )
-def make_language_detector(nlp: Language, name: str, languages: list[str], min_words: int) -> Callable[[Doc], Doc]:
+def make_language_detector(
+    nlp: Language, name: str, languages: list[str], min_words: int, target: str, markers: list[str]
+) -> Callable[[Doc], Doc]:
     """py3langid restricted to a few languages, on the words only (no URLs, mentions, emoji).
 
-    Below `min_words` words there is too little to tell: language stays None (not flagged).
+    Below `min_words` words there is too little to tell: language stays None (not flagged). A
+    post with three or more distinct `markers` (function words only the target language uses)
+    making up a tenth of its words is taken as the target language without asking py3langid,
+    which is the slowest step of the pipeline otherwise.
     """
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages(languages)
+    markers = frozenset(markers)
 
     def language_detector(doc: Doc) -> Doc:
-        words = [t.norm_ for t in doc if t.norm_ not in NOT_WORDS and not t.is_punct and not t.is_space]
+        words = [w[1] for w in doc._.words]
+        found = len(markers.intersection(words))
         if len(words) < min_words:
             doc._.language, doc._.language_score = None, None
+        elif markers and found >= 3 and found * 10 >= len(words):
+            # plainly the target language: its own function words, many of them; no need to ask langid
+            doc._.language, doc._.language_score = target, None
         else:
             doc._.language, score = identifier.classify(" ".join(words))
             doc._.language_score = round(score, 4)

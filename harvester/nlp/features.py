@@ -20,7 +20,6 @@ from spacy.util import registry
 from thinc.api import Logistic, Model, SparseLinear_v2, chain, resizable
 from thinc.layers.resizable import resize_linear_weighted
 
-from .components import NOT_WORDS
 
 TERM_PREFIX = "term:"
 # extra features when a post hits two or three different terms of a theme: more evidence, more weight
@@ -33,20 +32,20 @@ def doc_features(doc: Doc) -> list[str]:
     cached = doc._.features
     if cached is not None:
         return cached
+    if doc._.words is None:   # not through the pipeline (spaCy's initialize samples reference docs)
+        return []
     seen: dict[str, None] = {}
     compounds = doc._.compounds or {}
-    for token in doc:
-        if token.is_punct or token.is_space or token.norm_ in NOT_WORDS:
-            continue
-        text = token.text
-        if text[0] == "#":
-            seen["#" + token.norm_.replace(" ", "")] = None
-            for lemma in token.lemma_.split(" "):
-                seen[lemma] = None
-        elif not (token.is_stop or token.like_num):
-            seen[token.lemma_] = None
-        for part in compounds.get(token.i, ()):
-            seen[part] = None
+    previous = -1
+    for i, _, lemma, tag, minor in doc._.words:
+        if tag:
+            seen["#" + doc[i].norm_.replace(" ", "")] = None
+        if not minor or tag:
+            seen[lemma] = None
+        if i != previous and i in compounds:
+            for part in compounds[i]:
+                seen[part] = None
+        previous = i
     for theme, hits in (doc._.term_hits or {}).items():
         seen[TERM_PREFIX + theme] = None
         for level in TERM_LEVELS:

@@ -49,6 +49,8 @@ terms = {}
 factory = "language_detector"
 languages = ["nl", "en", "de", "fr"]
 min_words = 4
+target = "nl"
+markers = []
 
 [components.textcat_multilabel]
 factory = "textcat_multilabel"
@@ -65,6 +67,14 @@ ORTH_BOW_MODEL = {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": 
                   "no_output_layer": False, "length": 65536}
 
 
+# Function words of a consultation language that the other detected languages do not use
+# (not "als", "over", "worden", "die": German or English have them too).
+MARKERS = {
+    "nl": ["het", "een", "niet", "voor", "zijn", "ook", "wordt", "naar", "maar", "bij", "nog", "geen", "wij",
+           "onze", "deze", "kunnen", "moet", "hebben", "heeft", "gaat", "wat", "meer", "dan", "zo", "jullie"],
+}
+
+
 class ModelError(Exception):
     """A model directory that cannot be used with the configured themes."""
 
@@ -79,8 +89,11 @@ def pipeline_config(themes: ThemeSet, *, textcat_model: dict | None = None) -> C
     config["components"]["compound_splitter"]["known"] = sorted(
         {t for terms in themes.terms.values() for t in terms if t.isalpha()}
     )
-    if themes.language not in config["components"]["language_detector"]["languages"]:
-        config["components"]["language_detector"]["languages"].append(themes.language)
+    detector = config["components"]["language_detector"]
+    if themes.language not in detector["languages"]:
+        detector["languages"].append(themes.language)
+    detector["target"] = themes.language
+    detector["markers"] = MARKERS.get(themes.language, [])
     if textcat_model is not None:
         config["components"][TEXTCAT]["model"] = textcat_model
     return config
