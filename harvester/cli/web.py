@@ -20,7 +20,10 @@ def serve(config, host: str | None, port: int | None) -> None:
     """Start de beoordelingsapp voor de redactie (stop met Ctrl-C)."""
     from ..web import serve as run
 
-    open_store(config).close()  # create or migrate the database first, with a clean error if that fails
+    with open_store(config) as store:  # create or migrate the database first, with a clean error if that fails
+        if not store.users.all():
+            click.echo("Nog geen accounts. Maak de eerste aan met:\n"
+                       f"  harvester --config {config.path} users add NAAM --role beheerder", err=True)
     run(config, host, port)
 
 
