@@ -180,3 +180,17 @@ def test_few_and_many_matches_give_the_same_pages(store, editor, monkeypatch, sp
     assert walk(status=None, query="vergunningen") == [i for n, i in enumerate(ids) if n % 3][::-1]
     assert walk(status="afgewezen", query="vergunningen", sort="confidence") == [ids[n] for n in (1, 4, 7)]
     assert walk(query="thuiswerken", sort="confidence") == [ids[n] for n in (0, 3, 6)]
+
+
+def test_state_and_event_land_together_or_not_at_all(store, editor):
+    post = add_post(store, 1)
+    store.reviews.decide(post, editor, 0, "note", note="eerst")
+    store.db.execute("CREATE TEMP TRIGGER refuse BEFORE INSERT ON review_events BEGIN SELECT RAISE(ABORT, 'schijf vol'); END")
+    with pytest.raises(Exception, match="schijf vol"):
+        store.reviews.decide(post, editor, 1, "reject", reason="spam")
+    store.db.execute("DROP TRIGGER refuse")
+    state = store.reviews.state(post)
+    assert (state.status, state.note, state.version) == ("nieuw", "eerst", 1)
+    assert len(events(store, post)) == 1
+    assert not store.db.conn.in_transaction
+    assert store.reviews.decide(post, editor, 1, "reject", reason="spam").version == 2
