@@ -52,7 +52,7 @@ def site(tmp_path_factory):
 @pytest.fixture
 def page(browser, site):
     context = browser.new_context(base_url=site[0].url)
-    context.set_default_timeout(5000)
+    context.set_default_timeout(10_000)  # generous for a busy CI machine; a passing run takes a few seconds
     p = context.new_page()
     yield p
     context.close()
