@@ -82,6 +82,7 @@ def test_keyboard_review_undo_duplicate_and_bulk(page, site):
     page.wait_for_url("**theme=open_overheid**")
     filtered = post_ids(page)
     assert filtered and all(i % 2 == 0 for i in filtered)
+    assert page.get_attribute(f"#post-{filtered[0]} .content", "lang") == "nl"
     page.goto("/")
     ids = post_ids(page)
     assert len(ids) == 15
