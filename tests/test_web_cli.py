@@ -46,6 +46,12 @@ def test_users_add_list_disable(tmp_path):
     assert "uitgeschakeld" in run(config, "users", "list").output
     assert run(config, "users", "disable", "nobody").exit_code == 2
     assert run(config, "users", "enable", "eva").exit_code == 0
+    new_password = "een-ander-wachtwoord"
+    assert run(config, "users", "passwd", "eva", "--password-stdin", input=new_password + "\n").exit_code == 0
+    assert run(config, "users", "passwd", "eva", "--password-stdin", input="kort\n").exit_code == 2
+    assert run(config, "users", "passwd", "nobody", "--password-stdin", input=new_password + "\n").exit_code == 2
+    with Store(config.db_path) as store:
+        assert check_password(store.users.password_hash(store.users.get("eva").id), new_password)
     assert "serve" in run(config, "--help").output and "--port" in run(config, "serve", "--help").output
 
 

@@ -40,23 +40,46 @@ def users() -> None:
 @with_config
 def users_add(config, name: str, role: str, password_stdin: bool) -> None:
     """Maak een account NAME aan; het wachtwoord wordt gevraagd (of gelezen met --password-stdin)."""
-    from ..web.auth import hash_password, password_problem
+    from ..web.auth import hash_password
 
     if not name or not all(c.isalnum() or c in "._-" for c in name) or len(name) > 64:
         fail("Een naam bestaat uit letters, cijfers, '.', '_' of '-' (hoogstens 64 tekens).", EXIT_USAGE)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt="Nogmaals")
-    problem = password_problem(password)
-    if problem:
-        fail(problem, EXIT_USAGE)
+    password = _read_password(password_stdin)
     with open_store(config) as store:
         try:
             store.users.add(name, role, hash_password(password))
         except UserExists:
             fail(f"Er is al een account {name}.", EXIT_USAGE)
     click.echo(f"Account {name} ({role}) is aangemaakt.")
+
+
+@users.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Lees het nieuwe wachtwoord van standaardinvoer (eerste regel).")
+@with_config
+def users_passwd(config, name: str, password_stdin: bool) -> None:
+    """Geef account NAME een nieuw wachtwoord; lopende sessies eindigen meteen."""
+    from ..web.auth import hash_password
+
+    password = _read_password(password_stdin)
+    with open_store(config) as store:
+        if not store.users.set_password(name, hash_password(password)):
+            fail(f"Account {name} bestaat niet.", EXIT_USAGE)
+    click.echo(f"Account {name} heeft een nieuw wachtwoord.")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """A new password from stdin or a double prompt; refused (exit 2) when too weak."""
+    from ..web.auth import password_problem
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt="Nogmaals")
+    problem = password_problem(password)
+    if problem:
+        fail(problem, EXIT_USAGE)
+    return password
 
 
 @users.command("list")

@@ -68,6 +68,16 @@ class UserStore:
         with self.db.atomic():
             self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
 
+    def set_password(self, name: str, password_hash: str) -> bool:
+        """A new password hash for `name`, ending its sessions; False if there is no such account."""
+        with self.db.atomic():
+            user = self.get(name)
+            if user is None:
+                return False
+            self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user.id])
+            self.db.execute("DELETE FROM sessions WHERE user_id = ?", [user.id])
+        return True
+
     def set_role(self, name: str, role: str) -> None:
         if role not in ROLES:
             raise ValueError(f"onbekende rol {role!r}")
