@@ -127,7 +127,7 @@ def _local_hour(utc_hour: str) -> tuple[str, str] | None:
     offset is whole hours, so minutes and seconds carry over, and an export converts each hour once."""
     local = datetime.fromisoformat(utc_hour + ":00:00+00:00").astimezone(AMSTERDAM)
     if local.utcoffset().total_seconds() % 3600:  # type: ignore[union-attr]
-        return None   # Amsterdam time before 1937 (+00:19:32): the slow path gets it right
+        return None   # Amsterdam time before 1940 (+00:19:32, +00:20): the slow path gets it right
     text = local.isoformat()
     return text[:13], text[19:]
 
