@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -53,6 +54,12 @@ def fill(store: Store, texts: list[str]) -> None:
                                         content_html=f"<p>{text}</p>", text=text), source.id)
 
 
+def cpu_seconds() -> float:
+    """User + system time of this process and its finished children (the pool's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", nargs="?", type=int, default=100_000)
@@ -71,19 +78,21 @@ def main() -> None:
             fill(store, texts)
             print(f"fill:       {args.n / (time.perf_counter() - started):8,.0f} posts/s (store.posts.upsert)")
         classifier = Classifier.load(None, themes)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         for _ in classifier.nlp.pipe(texts, batch_size=256):
             pass
         bare = args.n / (time.perf_counter() - started)
-        print(f"bare:       {bare:8,.0f} posts/s (nlp.pipe, one process)")
+        print(f"bare:       {bare:8,.0f} posts/s (nlp.pipe, one process); "
+              f"{args.n / (cpu_seconds() - cpu):,.0f} per CPU second")
         with Store(db) as store:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             done = classify_pending(store, classifier, include_all=True, workers=args.workers)
             end_to_end = done / (time.perf_counter() - started)
             rows = store.db.execute("SELECT count(*) FROM post_themes").fetchone()[0]
+            per_cpu = done / (cpu_seconds() - cpu)
         assert done == args.n and rows == args.n * len(themes.ids), (done, rows)
         print(f"end to end: {end_to_end:8,.0f} posts/s (classify_pending --all, {args.workers} workers) "
-              f"= {end_to_end / bare:.0%} of bare")
+              f"= {end_to_end / bare:.0%} of bare; {per_cpu:,.0f} per CPU second (parent and workers)")
         config = Path(tmp) / "harvester.toml"
         config.write_text(f'[database]\npath = "{db}"\n[nlp]\nthemes = "{ROOT / "config" / "themes.toml"}"\n',
                           encoding="utf-8")

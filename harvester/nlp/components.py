@@ -294,6 +294,7 @@ class TermMatcher:
 
         seq_words: list[str] = []
         seq_lemmas: list[str] = []
+        seq_tags: list = []   # (token index, hashtag) for words spelled out of a hashtag
         compounds = doc._.compounds or {}
         previous = -1
         for i, word, lemma, tag, _ in doc._.words:
@@ -307,6 +308,7 @@ class TermMatcher:
                 add(hits, shown)
             seq_words.append(word)
             seq_lemmas.append(lemma)
+            seq_tags.append(tag and (i, tag))
             if i != previous and i in compounds:
                 for part in compounds[i]:
                     add(self.word_hits(part) + self.word_hits(self.lemma(part)), shown)
@@ -320,7 +322,9 @@ class TermMatcher:
                     for n in range(2, min(self.max_phrase, len(seq) - i) + 1):
                         hits = self.phrases.get(tuple(seq[i:i + n]))
                         if hits:
-                            add(hits, " ".join(seq_words[i:i + n]))
+                            tag = seq_tags[i]
+                            within_tag = tag and seq_tags[i + n - 1] == tag
+                            add(hits, tag[1] if within_tag else " ".join(seq_words[i:i + n]))
         return found
 
 
