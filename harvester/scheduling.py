@@ -228,8 +228,11 @@ class Jobs:
                 if classifier is None:
                     return True
                 started = time.monotonic()
-                # in-process: forking a worker pool from a threaded scheduler is not safe
-                done = classify_pending(store, classifier, workers=1)
+                # in-process: forking a worker pool from a threaded scheduler is not safe. The
+                # memory zone frees the strings spaCy learnt from these texts (new numbers, names,
+                # URLs); without it the vocabulary of a process running for weeks only grows.
+                with classifier.nlp.memory_zone():
+                    done = classify_pending(store, classifier, workers=1)
                 if done:
                     log.info("job=classify status=ok classified=%d duration=%.2fs", done, time.monotonic() - started)
                 return True
