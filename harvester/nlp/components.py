@@ -100,19 +100,23 @@ def make_social_text(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     """
     vocab = nlp.vocab
     kinds: dict[int, tuple[int, str | None, bool]] = {}
+    norms: dict[int, str] = {}   # NORM id -> text, quicker than the StringStore
 
     def social_text(doc: Doc) -> Doc:
         words: list[list] = []
         strings = vocab.strings
+        if len(kinds) > CACHE_SIZE:
+            kinds.clear()
+            norms.clear()
         for i, (orth, norm) in enumerate(doc.to_array([ORTH, NORM]).tolist()):
             kind = kinds.get(orth)
             if kind is None:
-                if len(kinds) > CACHE_SIZE:
-                    kinds.clear()
                 kind = kinds[orth] = _lexeme_kind(vocab[orth])
             what, marker, minor = kind
             if what == WORD:
-                norm_ = strings[norm]
+                norm_ = norms.get(norm)
+                if norm_ is None:
+                    norm_ = norms[norm] = strings[norm]
                 words.append([i, norm_, norm_, None, minor])
             elif what == HASHTAG:
                 text = strings[orth]
@@ -273,6 +277,8 @@ class TermMatcher:
         self.max_phrase = max((len(p) for p in self.phrases), default=0)
         self.phrase_starts = frozenset(p[0] for p in self.phrases)
         self.word_hits = lru_cache(maxsize=CACHE_SIZE)(self._word_hits)
+        # word -> hits of the word and of its lemma (a word's lemma never changes within a pipeline)
+        self.known: dict[str, tuple[tuple[str, str], ...]] = {}
 
     def _word_hits(self, word: str) -> tuple[tuple[str, str], ...]:
         hits = list(self.words.get(word, ()))
@@ -297,21 +303,23 @@ class TermMatcher:
         seq_tags: list = []   # (token index, hashtag) for words spelled out of a hashtag
         compounds = doc._.compounds or {}
         previous = -1
+        known = self.known
         for i, word, lemma, tag, _ in doc._.words:
-            shown = tag or word
             if tag and i != previous:
                 add(self.tags.get(tag[1:].lower(), ()), tag)
-            hits = self.word_hits(word)
-            if lemma != word:
-                hits += self.word_hits(lemma)
+            hits = known.get(word)
+            if hits is None:
+                if len(known) > CACHE_SIZE:
+                    known.clear()
+                hits = known[word] = self.word_hits(word) + (self.word_hits(lemma) if lemma != word else ())
             if hits:
-                add(hits, shown)
+                add(hits, tag or word)
             seq_words.append(word)
             seq_lemmas.append(lemma)
             seq_tags.append(tag and (i, tag))
             if i != previous and i in compounds:
                 for part in compounds[i]:
-                    add(self.word_hits(part) + self.word_hits(self.lemma(part)), shown)
+                    add(self.word_hits(part) + self.word_hits(self.lemma(part)), tag or word)
             previous = i
         if self.max_phrase > 1:
             starts = self.phrase_starts
