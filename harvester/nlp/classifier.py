@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -84,9 +85,10 @@ class Classifier:
                 if scores[t] < thresholds[t] / 2:
                     continue
                 shown = list(hits.get(t, ()))[:MAX_REASONS]
-                ranked = sorted(
-                    ((weights[f][column[t]], f) for f in doc_features(doc) if not f.startswith(TERM_PREFIX)),
-                    reverse=True,
+                c = column[t]
+                ranked = heapq.nlargest(
+                    2 * MAX_REASONS,
+                    ((weights[f][c], f) for f in doc_features(doc) if not f.startswith(TERM_PREFIX)),
                 )
                 for weight, feature in ranked:
                     if len(shown) >= MAX_REASONS or weight < MIN_REASON_WEIGHT:
