@@ -175,8 +175,10 @@ class Jobs:
         self.stop = stop
         self.model = ModelLoader(config)
         self.running = Running()
-        # one classification at a time: the model is shared, and two jobs must not classify the same posts
+        # one classification at a time: the model is shared, and two jobs must not classify the same
+        # posts; `wanted` tells the running one that more posts arrived meanwhile
         self._classify_lock = threading.Lock()
+        self._classify_wanted = threading.Event()
 
     @contextmanager
     def _run(self, job: str) -> Iterator[Store]:
@@ -217,11 +219,27 @@ class Jobs:
         return not result.failed
 
     def classify(self) -> bool:
-        """Classify whatever is pending; False if that failed (the posts stay pending)."""
-        if self.stop.is_set():
-            return True
+        """Classify whatever is pending; False if that failed (the posts stay pending).
+
+        Never waits for another job: if a classification is running, it is asked to look again
+        when it is done, and this call returns at once.
+        """
+        self._classify_wanted.set()
+        ok = True
+        while self._classify_wanted.is_set() and not self.stop.is_set():
+            if not self._classify_lock.acquire(blocking=False):
+                return ok
+            try:
+                while self._classify_wanted.is_set() and not self.stop.is_set():
+                    self._classify_wanted.clear()
+                    ok = self._classify_pending() and ok
+            finally:
+                self._classify_lock.release()
+        return ok
+
+    def _classify_pending(self) -> bool:
         try:
-            with self._run("job=classify") as store, self._classify_lock:
+            with self._run("job=classify") as store:
                 if not store.classifications.count_pending():
                     return True
                 classifier = self.model.get(self.stop)
@@ -425,6 +443,9 @@ def run_once(config: Config) -> int:
         tasks.append(pool.submit(_after, tasks[:], jobs.recheck))
         while not stop.is_set() and not all(t.done() for t in tasks):
             futures.wait(tasks, timeout=0.2)
+        # a classification another task handed over may still be busy: let it finish unless stopped
+        while not stop.is_set() and not jobs.running.wait_idle(0.2):
+            pass
         pool.shutdown(wait=False, cancel_futures=True)
         ok = all(t.result() for t in tasks if t.done() and not t.cancelled())
         return _finish(jobs, lock, 0 if ok else 1)

@@ -366,3 +366,15 @@ interval_minutes = {INTERVAL}
     assert stopped.code == 0, stopped.err
     assert "job=recheck status=ok checked=2 deleted=1" in stopped.err
     assert query(db, "SELECT text FROM posts") == [("Samen met bewoners de begroting openbaar maken #innoverheid",)]
+
+
+def test_a_model_that_cannot_load_fails_classification_not_collection(server, write_config, db, tmp_path):
+    server.route("/good.rss", Reply(200, rss([1])))
+    config = write_config(feed_source("goed", server.url("/good.rss")))
+    config.write_text(config.read_text().replace("model = ", f'model = "{tmp_path / "geen-model"}"\n# was: model = '))
+    result = harvester(config, "run", "--once")
+    assert result.returncode == 1
+    assert "source=goed status=ok new=1" in result.stderr
+    assert "job=classify status=failed" in result.stderr and "modelfout" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert query(db, "SELECT count(*) FROM posts")[0][0] == 1 and classified(db) == 0
