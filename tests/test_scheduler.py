@@ -236,7 +236,7 @@ def test_sigterm_during_a_slow_run_exits_0_within_10_s_and_leaves_a_consistent_d
     assert again.returncode == 0, again.stderr
     assert query(db, "SELECT status, error FROM runs JOIN sources s ON s.id = source_id"
                      " WHERE s.name = 'traag' ORDER BY runs.id") == [
-        ("failed", "interrupted: the process stopped during this run"), ("not_modified", None)]
+        ("failed", "onderbroken: het proces stopte tijdens deze run"), ("not_modified", None)]
 
 
 def test_ctrl_c_stops_as_cleanly_as_sigterm(server, write_config, db):

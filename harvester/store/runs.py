@@ -19,7 +19,7 @@ class RunStore:
         """
         with self.db.atomic():
             self.db.execute(
-                "UPDATE runs SET status = 'failed', error = 'interrupted: the process stopped during this run'"
+                "UPDATE runs SET status = 'failed', error = 'onderbroken: het proces stopte tijdens deze run'"
                 " WHERE source_id = ? AND status = 'running'",
                 [source_id],
             )
