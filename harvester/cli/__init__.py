@@ -11,6 +11,7 @@ from . import web as web_commands
 from .common import config_option
 from .export import export as export_command
 from .mastodon import recheck as recheck_command
+from .privacy import purge as purge_command
 from .run import run as run_command
 from .run import up as up_command
 
@@ -34,3 +35,4 @@ main.add_command(up_command)
 for command in (web_commands.serve, web_commands.users):
     main.add_command(command)
 main.add_command(export_command)
+main.add_command(purge_command)

@@ -21,6 +21,7 @@ from .exports import ExportStore
 from .lock import SchedulerLockStore
 from .mastodon import MastodonStore
 from .posts import PostStore
+from .privacy import PrivacyStore
 from .reviews import ReviewStore
 from .runs import RunStore
 from .schema import MIGRATIONS
@@ -90,6 +91,7 @@ class Store:
         self.cursors = CursorStore(self.db)
         self.mastodon = MastodonStore(self.db)
         self.scheduler_lock = SchedulerLockStore(self.db)
+        self.privacy = PrivacyStore(self.db)
         if migrate:
             self.migrate()
 
