@@ -60,7 +60,7 @@ def up(config: Config) -> None:
     def started() -> None:
         click.echo(f"Beoordelingsapp: {web.url}/  (stoppen: Ctrl-C)")
         if not has_users:
-            click.echo("Nog geen accounts. Maak de eerste redacteur aan met:\n"
+            click.echo("Nog geen accounts. Maak het eerste account (beheerder) aan met:\n"
                        f"  harvester --config {config.path} users add NAAM --role beheerder")
 
     try:

@@ -103,10 +103,7 @@ def users_list(config, as_json: bool) -> None:
 @with_config
 def users_disable(config, name: str) -> None:
     """Schakel account NAME uit; lopende sessies eindigen meteen."""
-    with open_store(config) as store:
-        if not store.users.set_disabled(name, True):
-            fail(f"Account {name} bestaat niet.", EXIT_USAGE)
-    click.echo(f"Account {name} is uitgeschakeld.")
+    _set_disabled(config, name, True, f"Account {name} is uitgeschakeld.")
 
 
 @users.command("enable")
@@ -114,7 +111,11 @@ def users_disable(config, name: str) -> None:
 @with_config
 def users_enable(config, name: str) -> None:
     """Activeer een uitgeschakeld account NAME weer."""
+    _set_disabled(config, name, False, f"Account {name} is weer actief.")
+
+
+def _set_disabled(config, name: str, disabled: bool, done: str) -> None:
     with open_store(config) as store:
-        if not store.users.set_disabled(name, False):
+        if not store.users.set_disabled(name, disabled):
             fail(f"Account {name} bestaat niet.", EXIT_USAGE)
-    click.echo(f"Account {name} is weer actief.")
+    click.echo(done)
