@@ -15,6 +15,8 @@ from .collectors import feed, mastodon
 from .collectors.base import Batch, Collector, SourceState
 from .collectors.http import Fetcher, FetchError
 from .config import Config, Source
+from .forget import Suppressed, optout
+from .hashing import SecretMissing
 from .models import RunCounts, RunResult
 from .store import Store
 from .store.sources import SourceRow
@@ -57,14 +59,23 @@ def run_source(
         return RunResult(source.name, "skipped", RunCounts(), reason, time.monotonic() - started)
     run_id = store.runs.start(row.id)
     counts = RunCounts()
+    try:
+        suppressed = Suppressed.load(store, config)
+    except SecretMissing as e:
+        # without the key a forgotten author's posts cannot be recognised: store nothing rather than them
+        message = f"er zijn vergeten of afgemelde auteurs, maar hun posts zijn zonder sleutel niet te herkennen: {e}"
+        store.runs.finish(run_id, "failed", counts, message)
+        return RunResult(source.name, "failed", counts, message, time.monotonic() - started, run_id)
     requests_before = fetcher.requests
     problems: list[str] = []
     error = None
-    stored_any = not_modified = gone = False
+    stored_any = not_modified = gone = removed = False
     try:
         for batch in COLLECTORS[source.type](source, _state(store, row), fetcher, config):
-            _apply(store, row.id, batch, counts)
+            _apply(store, row.id, batch, counts, suppressed)
             problems += batch.problems
+            for acct in batch.opted_out:
+                removed = _honour_optout(store, config, suppressed, acct, problems) or removed
             stored_any = stored_any or bool(batch.posts)
             not_modified = not_modified or batch.not_modified
             gone = gone or batch.gone
@@ -81,6 +92,8 @@ def run_source(
         store.runs.finish(run_id, "failed", counts, "onderbroken: het programma werd gestopt tijdens deze run")
         raise
     counts.requests = fetcher.requests - requests_before
+    if removed:
+        store.privacy.compact()
     if error:
         # batches stored before the failure stay stored (and their cursor with them)
         status = "partial" if stored_any else "failed"
@@ -107,11 +120,16 @@ def _state(store: Store, row: SourceRow) -> SourceState:
     return SourceState(row=row, cursors=store.cursors.load(row.id), suppressed=store.mastodon.suppressed_posts())
 
 
-def _apply(store: Store, source_id: int, batch: Batch, counts: RunCounts) -> None:
-    """Store one Batch with every state change it carries, in one transaction."""
+def _apply(store: Store, source_id: int, batch: Batch, counts: RunCounts, suppressed: Suppressed) -> None:
+    """Store one Batch with every state change it carries, in one transaction.
+
+    Posts by forgotten or opted-out authors are left out here, for every collector alike, and
+    other posts lose them from their mentions.
+    """
     outcomes = RunCounts()
+    posts = [suppressed.clean(p) for p in batch.posts if not suppressed.blocks(p)]
     with store.atomic():
-        for post in batch.posts:
+        for post in posts:
             outcomes.add(store.posts.upsert(post, source_id))
         if batch.validators is not None:
             store.sources.set_cache_validators(source_id, *batch.validators)
@@ -129,7 +147,20 @@ def _apply(store: Store, source_id: int, batch: Batch, counts: RunCounts) -> Non
     counts.new += outcomes.new
     counts.updated += outcomes.updated
     counts.unchanged += outcomes.unchanged
-    counts.skipped += batch.skipped
+    counts.skipped += batch.skipped + len(batch.posts) - len(posts)
+
+
+def _honour_optout(store: Store, config: Config, suppressed: Suppressed, acct: str, problems: list[str]) -> bool:
+    """An account that opted out after we stored its posts: forget them; True if anything was removed."""
+    counts = optout(store, suppressed.secret, acct)
+    if counts is None:
+        return False
+    if suppressed.secret is None:
+        problems.append(
+            f"{counts.posts} post(s) van een afgemelde auteur verwijderd, maar zonder suppressie: zet de "
+            f"omgevingsvariabele {config.privacy.secret_env} (minstens 16 tekens) zodat de auteur ook "
+            "herkend wordt als de afmelding verdwijnt")
+    return True
 
 
 def log_line(result: RunResult) -> str:

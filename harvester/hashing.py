@@ -22,8 +22,13 @@ class SecretMissing(Exception):
     """The pseudonym key is not set; the message says which variable to set."""
 
 
+def canonical(value: str) -> str:
+    """The form every fingerprint is taken of: NFC, trimmed, lower-case (so `Anne@X` is `anne@x`)."""
+    return unicodedata.normalize("NFC", value.strip()).lower()
+
+
 def _canonical(value: str) -> bytes:
-    return unicodedata.normalize("NFC", value.strip()).lower().encode("utf-8")
+    return canonical(value).encode("utf-8")
 
 
 def fingerprint(value: str) -> str:

@@ -8,7 +8,10 @@ store with a tombstone (see MastodonStore.delete_at_source), so no later harvest
 An instance that could not be asked (network, rate limit, token) decides nothing.
 
 A status that is still there and was edited since it was stored (`edited_at`) updates the post, so
-edits of posts older than a collector run's newest page are picked up too.
+edits of posts older than a collector run's newest page are picked up too. A status whose author
+has opted out since (harvester.collectors.mastodon, `opted_out`) makes the store forget that author
+(harvester.forget.optout). When anything was removed, the file is compacted, so the text is gone
+from the search index and the file too.
 
 `recheck(store, config, fetcher)` is what `harvester recheck` and the scheduler call.
 """
@@ -22,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from .collectors.http import FetchError, Fetcher
 from .collectors.mastodon import InstanceClient, Normalizer
 from .config import Config, MastodonSource
+from .forget import optout
+from .hashing import SecretMissing, load_secret
 from .store import Store
 from .store.mastodon import Sighting
 from .timeutil import to_utc_iso
@@ -34,6 +39,7 @@ class RecheckResult:
     checked: int = 0                      # posts asked about on at least one instance
     deleted: int = 0
     updated: int = 0                      # edited at the source since they were stored
+    opted_out: int = 0                    # authors who opted out since: their posts were removed
     problems: list[str] = field(default_factory=list)   # per instance, in Dutch
 
 
@@ -45,6 +51,7 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
     present: set[int] = set()
     gone: dict[int, list[str]] = defaultdict(list)      # post id -> instances where it is gone
     keys: dict[int, str] = {}
+    opted_out: set[str] = set()
     result = RecheckResult()
     for source in config.sources:
         row = store.sources.get(source.name)
@@ -64,6 +71,7 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
                 continue
             if s.remote_id in found:
                 present.add(s.post_id)
+                opted_out.update(normalizer.opted_out_accts([found[s.remote_id]]))
                 result.updated += _update_if_edited(store, row.id, s, found, normalizer)
             else:
                 gone[s.post_id].append(source.name)
@@ -72,7 +80,21 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
         if post_id not in present:
             store.mastodon.delete_at_source(post_id, keys[post_id], sources)
             result.deleted += 1
+    if opted_out:
+        result.opted_out = _forget_opted_out(store, config, sorted(opted_out), result.problems)
+    if result.deleted or result.opted_out:
+        store.privacy.compact()
     return result
+
+
+def _forget_opted_out(store: Store, config: Config, accts: list[str], problems: list[str]) -> int:
+    """Forget the authors who opted out; without the key their posts still go, without a suppression."""
+    try:
+        secret: bytes | None = load_secret(config)
+    except SecretMissing as e:
+        secret = None
+        problems.append(f"posts van afgemelde auteurs verwijderd, maar zonder suppressie: {e}")
+    return sum(optout(store, secret, acct) is not None for acct in accts)
 
 
 def _update_if_edited(store: Store, source_id: int, sighting: Sighting, found: dict[str, dict],

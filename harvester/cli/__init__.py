@@ -11,6 +11,7 @@ from . import web as web_commands
 from .common import config_option
 from .export import export as export_command
 from .mastodon import recheck as recheck_command
+from .privacy import forget as forget_command
 from .privacy import purge as purge_command
 from .run import run as run_command
 from .run import up as up_command
@@ -36,3 +37,4 @@ for command in (web_commands.serve, web_commands.users):
     main.add_command(command)
 main.add_command(export_command)
 main.add_command(purge_command)
+main.add_command(forget_command)

@@ -19,12 +19,16 @@ def recheck(config: Config) -> None:
 
     Posts jonger dan `recheck_days` worden opnieuw opgevraagd bij elke instance waar ze gezien zijn.
     Een verwijderde post verliest tekst en auteursgegevens; alleen een onherleidbare markering blijft,
-    zodat hij nooit opnieuw wordt opgehaald. Exitstatus 1 als een instance niet te bereiken was.
+    zodat hij nooit opnieuw wordt opgehaald. Heeft de auteur zich inmiddels afgemeld (#nobot, #noindex,
+    ...), dan worden al zijn/haar posts vergeten zoals met `harvester forget`. Exitstatus 1 als een
+    instance niet te bereiken was.
     """
     with open_store(config) as store, Fetcher(config.harvest) as fetcher:
         result = run_recheck(store, config, fetcher)
     click.echo(f"Gecontroleerd: {result.checked} posts, verwijderd bij de bron: {result.deleted}, "
                f"bijgewerkt na een bewerking: {result.updated}.")
+    if result.opted_out:
+        click.echo(f"Afgemelde auteurs vergeten (hun posts verwijderd): {result.opted_out}.")
     for problem in result.problems:
         click.echo(f"  probleem: {problem}", err=True)
     sys.exit(EXIT_FAILED if result.problems else EXIT_OK)

@@ -1,4 +1,5 @@
-"""purge: remove posts no editor accepted once they are older than the retention period."""
+"""purge: remove posts no editor accepted once they are older than the retention period.
+forget: remove one author's posts and personal data, and never harvest them again."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from ..config import Config
+from ..forget import BadAuthor, parse_author
+from ..forget import forget as forget_author
+from ..hashing import SecretMissing, load_secret
 from ..timeutil import to_utc_iso
-from .common import open_store, with_config
+from .common import EXIT_USAGE, fail, open_store, with_config
 
 
 @click.command()
@@ -32,3 +36,41 @@ def purge(config: Config, dry_run: bool) -> None:
             return
         ids = store.privacy.purge(cutoff)
     click.echo(f"Verwijderd: {len(ids)} posts ouder dan {days} dagen die nooit zijn geaccepteerd.")
+
+
+@click.command()
+@click.argument("author", metavar="AUTEUR")
+@click.option("--dry-run", is_flag=True, help="Alleen tellen wat verwijderd zou worden; niets wijzigen.")
+@with_config
+def forget(config: Config, author: str, dry_run: bool) -> None:
+    """Vergeet een auteur: verwijder alles van hem/haar en haal nooit meer iets van hem/haar op.
+
+    AUTEUR is een Mastodon-account (naam@instance of @naam@instance), een profiel-URL
+    (https://instance/@naam, of de profiel-URL van een feedauteur), of een feedauteur zoals de
+    harvester die bewaart: 'Naam (site)', of alleen de naam als die bij één site voorkomt.
+
+    Weg gaan: de posts (met tags, classificatie, beoordeling, zoekindex), de auteursgegevens, de
+    auteur als vermelding in andere posts, en namen en citaten in notities (vervangen door
+    [verwijderd]); daarna wordt het bestand herschreven (VACUUM). Er blijft alleen een vingerafdruk
+    met geheime sleutel (suppressie) over, en in de audittrail een regel met aantallen. Daarvoor is de
+    geheime sleutel nodig ([privacy] secret_env, standaard HARVESTER_SECRET).
+    """
+    try:
+        request = parse_author(author)
+        secret = load_secret(config)
+    except (BadAuthor, SecretMissing) as e:
+        fail(f"harvester forget: {e}", EXIT_USAGE)
+    with open_store(config) as store:
+        try:
+            result = forget_author(store, secret, request, dry_run=dry_run)
+        except BadAuthor as e:
+            fail(f"harvester forget: {e}", EXIT_USAGE)
+    c = result.counts
+    click.echo("Proefdraai: er is niets gewijzigd. Dit zou gebeuren:" if dry_run else "Vergeten. Dit is gebeurd:")
+    click.echo(f"  posts verwijderd: {c.posts} (met tags, classificatie, beoordeling en zoekindex)")
+    click.echo(f"  auteursgegevens verwijderd: {c.authors}")
+    click.echo(f"  notities geschoond: {c.notes} in beoordelingen, {c.events} in de audittrail")
+    click.echo(f"  vermeldingen weggehaald uit andere posts: {c.mentions}, antwoordverwijzingen: {c.replies}")
+    click.echo(f"  nieuwe suppressies: {c.suppressions} auteur, {c.tombstones} posts")
+    if not c.posts and not c.authors:
+        click.echo("Er was niets van deze auteur opgeslagen; de suppressie zorgt dat dat zo blijft.")

@@ -40,6 +40,7 @@ class Batch:
     auth_required: bool | None = None      # Mastodon: instance wants a token (None: unknown)
     ratelimit: tuple[int | None, str | None] | None = None     # (remaining, reset) as last seen
     cursor: Cursor | None = None           # moves only together with these posts
+    opted_out: tuple[str, ...] = ()        # Mastodon: accts seen opting out; what is stored of them is forgotten
 
 
 class Collector(Protocol):

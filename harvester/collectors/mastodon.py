@@ -220,7 +220,8 @@ class _GroupRun:
             statuses = [s for s in statuses if (_created(s) or self.cutoff) >= self.cutoff]
         posts, skipped, problems = self.normalizer.posts(statuses)
         self.cursor = cursor
-        return Batch(posts=posts, skipped=skipped, problems=problems, cursor=cursor, ratelimit=self.client.ratelimit)
+        return Batch(posts=posts, skipped=skipped, problems=problems, cursor=cursor, ratelimit=self.client.ratelimit,
+                     opted_out=self.normalizer.opted_out_accts(statuses))
 
     def _newest(self) -> Iterator[Batch]:
         old = self.cursor.newest_id
@@ -331,6 +332,16 @@ class Normalizer:
                 bot=bool(account.get("bot")),
             ),
         )
+
+    def opted_out_accts(self, statuses: list) -> tuple[str, ...]:
+        """The accounts on a page that opted out (boosts: the boosted author), so stored posts can go too."""
+        accts = []
+        for item in statuses:
+            status = (item.get("reblog") or item) if isinstance(item, dict) else None
+            account = status.get("account") if isinstance(status, dict) else None
+            if isinstance(account, dict) and isinstance(account.get("acct"), str) and self.opted_out(account):
+                accts.append(self.acct(account["acct"]))
+        return tuple(dict.fromkeys(accts))
 
     def opted_out(self, account: dict) -> bool:
         """#nobot, #noindex, #nosearch or #noarchive in the bio; noindex; indexable false if configured."""

@@ -21,7 +21,7 @@ from .exports import ExportStore
 from .lock import SchedulerLockStore
 from .mastodon import MastodonStore
 from .posts import PostStore
-from .privacy import PrivacyStore
+from .privacy import ForgetStore, PrivacyStore
 from .reviews import ReviewStore
 from .runs import RunStore
 from .schema import MIGRATIONS
@@ -92,6 +92,7 @@ class Store:
         self.mastodon = MastodonStore(self.db)
         self.scheduler_lock = SchedulerLockStore(self.db)
         self.privacy = PrivacyStore(self.db)
+        self.forget = ForgetStore(self.db)
         if migrate:
             self.migrate()
 

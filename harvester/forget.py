@@ -1,0 +1,246 @@
+"""Forgetting an author, and keeping them forgotten.
+
+`harvester forget AUTHOR` and an opt-out seen after posts were stored both come here: find
+everything of the author (their rows, their posts, notes that name or quote them, mentions of
+them in other posts), remove it in one transaction, and keep only keyed fingerprints in
+`suppressions` (see harvester.hashing), so the harvest loop can recognise the author again
+without the database saying who it was.
+
+Who an author is, is every key the collectors could store for them: the Mastodon acct
+(`name@instance`, as the Mastodon collector stores it), a feed author's profile URL or
+`Name (site)` (as the feed collector stores it), the profile URL of their row, and the row the
+retention job pseudonymised (`'pseudoniem:' + keyed_fingerprint(secret, key)`). Mastodon statuses
+harvested through a tag feed carry no author, only their URL (`https://instance/@name/123`), so
+an acct also matches posts by URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+from .config import Config
+from .hashing import SecretMissing, canonical, keyed_fingerprint, load_secret
+from .models import Post
+from .store import Store
+from .store.privacy import REMOVED, ForgetCounts, ForgetPlan, PostText
+
+PSEUDONYM_PREFIX = "pseudoniem:"      # agreed with the retention job: key of a pseudonymised author row
+ACCT = re.compile(r"^@?([\w.-]+)@([\w-]+(?:\.[\w-]+)+)$")
+FEED_NAME_KEY = re.compile(r"^(.+) \(([^()\s]+)\)$")       # how the feed collector stores a bare name
+_MASTODON_PATH = re.compile(r"^/(?:@([\w.-]+)(?:@([\w-]+(?:\.[\w-]+)+))?|users/([\w.-]+))(?:/(?:statuses/)?\d+)?/?$")
+QUOTE_WORDS = 5                       # this many words in a row from a forgotten post count as a quote
+MIN_QUOTE_WORDS = 3                   # a shorter post is quoted only whole, and never below this
+MIN_NAME_CHARS = 3                    # shorter names and keys are not scrubbed from notes (too many false hits)
+
+
+class BadAuthor(Exception):
+    """AUTHOR cannot be understood, or names no single author; the message is Dutch."""
+
+
+@dataclass(frozen=True)
+class AuthorRequest:
+    keys: frozenset[str]              # canonical identities as the collectors store them
+    name: str | None = None           # a bare feed author name: the site is looked up in the store
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    counts: ForgetCounts
+    keys: tuple[str, ...]             # the identities that were suppressed (for the operator, never stored)
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+
+def acct_from_url(url: str | None) -> str | None:
+    """`name@host` for a Mastodon profile or status URL (`https://host/@name[/id]`, `/users/name[/statuses/id]`)."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    m = _MASTODON_PATH.match(parts.path)
+    if not m:
+        return None
+    name, domain, user = m.groups()
+    return canonical(f"{name or user}@{domain or parts.hostname}")
+
+
+def parse_author(value: str) -> AuthorRequest:
+    """AUTHOR as typed: an acct (`name@instance`, `@name@instance`), a profile URL, `Name (site)` or a name."""
+    value = value.strip()
+    if not value:
+        raise BadAuthor("geef een auteur op: een Mastodon-account (naam@instance), een profiel-URL of een feedauteur")
+    if value.lower().startswith(("http://", "https://")):
+        if not urlsplit(value).hostname:
+            raise BadAuthor(f"geen geldige URL: {value!r}")
+        keys = {canonical(value)}
+        acct = acct_from_url(value)
+        return AuthorRequest(frozenset(keys | ({acct} if acct else set())))
+    m = ACCT.match(value)
+    if m:
+        return AuthorRequest(frozenset({canonical(f"{m.group(1)}@{m.group(2)}")}))
+    if "@" in value:
+        raise BadAuthor(f"geen geldig Mastodon-account: {value!r} (verwacht naam@instance, bijvoorbeeld anne@mastodon.nl)")
+    if FEED_NAME_KEY.match(value):
+        return AuthorRequest(frozenset({canonical(value)}))
+    return AuthorRequest(frozenset(), name=value)
+
+
+def forget(store: Store, secret: bytes, request: AuthorRequest, *, dry_run: bool = False) -> ForgetResult:
+    """Remove everything of one author and suppress them; with `dry_run`, count it and roll back."""
+    keys = set(request.keys)
+    if request.name:
+        rows = store.forget.feed_authors_named(request.name)
+        if not rows:
+            raise BadAuthor(
+                f"geen feedauteur met de naam {request.name!r} opgeslagen; geef de site erbij zoals de harvester "
+                f"een naam bewaart, bijvoorbeeld '{request.name} (blog.example.nl)', of de profiel-URL")
+        if len(rows) > 1:
+            raise BadAuthor(f"de naam {request.name!r} komt bij meer dan één site voor; kies er één: "
+                            + ", ".join(repr(r.key) for r in rows))
+        keys.add(canonical(rows[0].key))
+    try:
+        with store.atomic():
+            result = _forget(store, secret, keys, reason="forget")
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        return result
+    store.privacy.compact()
+    return result
+
+
+def optout(store: Store, secret: bytes | None, acct: str) -> ForgetCounts | None:
+    """An account seen opting out: forget it like `harvester forget` if anything of it is stored.
+
+    Without the secret the posts still go (with their tombstones), but no author suppression can
+    be written; the caller reports that. The caller compacts the file afterwards.
+    """
+    key = canonical(acct)
+    if not store.forget.author_exists([key, *([_pseudonym_key(secret, key)] if secret else [])]):
+        return None
+    with store.atomic():
+        return _forget(store, secret, {key}, reason="optout").counts
+
+
+def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) -> ForgetResult:
+    authors = []
+    while True:     # a matched row may name more identities (its profile URL); follow them
+        lookup = keys | ({_pseudonym_key(secret, k) for k in keys} if secret else set())
+        authors = store.forget.authors_matching(lookup)
+        found = {canonical(v) for a in authors for v in (a.key, a.profile_url)
+                 if v and not v.startswith(PSEUDONYM_PREFIX)}
+        found |= {acct for acct in map(acct_from_url, found | keys) if acct}
+        if found <= keys:
+            break
+        keys |= found
+    accts = sorted(k for k in keys if ACCT.match(k))
+    posts = store.forget.posts_of([a.id for a in authors], accts)
+    names = {a.display_name for a in authors if a.display_name}
+    names |= {m.group(1) for k in keys if (m := FEED_NAME_KEY.match(k))}
+    names |= {"@" + acct.split("@")[0] for acct in accts}
+    scrubber = Scrubber([*keys, *names], posts)
+    plan = ForgetPlan(
+        posts=posts, author_ids=[a.id for a in authors], accts=accts,
+        author_hashes=sorted(keyed_fingerprint(secret, k) for k in keys) if secret else [],
+    )
+    return ForgetResult(store.forget.apply(plan, scrubber.scrub, reason=reason), tuple(sorted(keys)))
+
+
+def _pseudonym_key(secret: bytes, key: str) -> str:
+    return PSEUDONYM_PREFIX + keyed_fingerprint(secret, key)
+
+
+class Scrubber:
+    """Replaces, in a note, the author's names and keys and any quote from their posts by `[verwijderd]`.
+
+    A name counts as a whole word, in any case. A quote is a run of at least QUOTE_WORDS words
+    (a shorter post: all its words, if at least MIN_QUOTE_WORDS) that also stands in one of the
+    posts, compared word by word and case-insensitively, so punctuation and line breaks around
+    the quote do not hide it.
+    """
+
+    def __init__(self, names: Iterable[str], posts: Iterable[PostText]):
+        terms = sorted({n.strip() for n in names if len(n.strip()) >= MIN_NAME_CHARS}, key=len, reverse=True)
+        self.names = re.compile(
+            "|".join(rf"(?<![\w@]){re.escape(t)}(?!\w)" for t in terms), re.IGNORECASE) if terms else None
+        self.quotes: dict[int, set[tuple[str, ...]]] = {}
+        for post in posts:
+            for text in (post.title, post.text, post.spoiler_text):
+                words = _words(text or "")
+                n = min(QUOTE_WORDS, len(words))
+                if n >= MIN_QUOTE_WORDS:
+                    self.quotes.setdefault(n, set()).update(
+                        tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+
+    def scrub(self, note: str) -> str:
+        if self.names:
+            note = self.names.sub(REMOVED, note)
+        tokens = [(m.start(), m.end(), m.group().casefold()) for m in re.finditer(r"\w+", note)]
+        words = [t[2] for t in tokens]
+        quoted = [False] * len(tokens)
+        for n, shingles in self.quotes.items():
+            for i in range(len(words) - n + 1):
+                if tuple(words[i:i + n]) in shingles:
+                    quoted[i:i + n] = [True] * n
+        spans: list[list[int]] = []
+        for i, hit in enumerate(quoted):
+            if hit and spans and spans[-1][1] == i - 1:
+                spans[-1][1] = i
+            elif hit:
+                spans.append([i, i])
+        for first, last in reversed(spans):
+            note = note[:tokens[first][0]] + REMOVED + note[tokens[last][1]:]
+        return note
+
+
+def _words(text: str) -> list[str]:
+    return [w.casefold() for w in re.findall(r"\w+", text)]
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """Forgotten and opted-out authors as the harvest loop recognises them: by keyed fingerprint."""
+
+    secret: bytes | None
+    hashes: frozenset[str]
+
+    @classmethod
+    def load(cls, store: Store, config: Config) -> Suppressed:
+        """The suppressed authors and the key to test them; SecretMissing if there are some but no key."""
+        hashes = store.forget.suppressed_authors()
+        try:
+            secret = load_secret(config)
+        except SecretMissing:
+            if hashes:
+                raise
+            secret = None
+        return cls(secret, hashes)
+
+    def _hit(self, value: str | None) -> bool:
+        return bool(value) and keyed_fingerprint(self.secret, value) in self.hashes  # type: ignore[arg-type]
+
+    def blocks(self, post: Post) -> bool:
+        """Whether the post is by a suppressed author (by key, profile URL, or the acct in its URL)."""
+        if not self.hashes:
+            return False
+        author = post.author
+        candidates = {acct_from_url(post.url), acct_from_url(post.key)}
+        if author:
+            candidates |= {author.key, author.profile_url, acct_from_url(author.profile_url)}
+        return any(self._hit(c) for c in candidates)
+
+    def clean(self, post: Post) -> Post:
+        """Another author's post, without suppressed authors in `mentions` and `in_reply_to`."""
+        if not self.hashes:
+            return post
+        mentions = tuple(m for m in post.mentions if not self._hit(m))
+        reply = None if self._hit(acct_from_url(post.in_reply_to)) else post.in_reply_to
+        if mentions == post.mentions and reply == post.in_reply_to:
+            return post
+        return replace(post, mentions=mentions, in_reply_to=reply)
