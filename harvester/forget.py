@@ -131,7 +131,8 @@ def optout(store: Store, secret: bytes | None, acct: str) -> ForgetCounts | None
 def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) -> ForgetResult:
     authors = []
     while True:     # a matched row may name more identities (its profile URL); follow them
-        lookup = keys | ({_pseudonym_key(secret, k) for k in keys} if secret else set())
+        lookup = keys | {_profile_url(k) for k in keys if ACCT.match(k)}
+        lookup |= {_pseudonym_key(secret, k) for k in keys} if secret else set()
         authors = store.forget.authors_matching(lookup)
         found = {canonical(v) for a in authors for v in (a.key, a.profile_url)
                  if v and not v.startswith(PSEUDONYM_PREFIX)}
@@ -152,6 +153,12 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
     return ForgetResult(store.forget.apply(plan, scrubber.scrub, reason=reason), tuple(sorted(keys)))
 
 
+def _profile_url(acct: str) -> str:
+    """Where Mastodon shows an account: its row may carry a different acct domain (WebFinger) than the web host."""
+    name, host = acct.split("@", 1)
+    return f"https://{host}/@{name}"
+
+
 def _pseudonym_key(secret: bytes, key: str) -> str:
     return PSEUDONYM_PREFIX + keyed_fingerprint(secret, key)
 
@@ -168,7 +175,7 @@ class Scrubber:
     def __init__(self, names: Iterable[str], posts: Iterable[PostText]):
         terms = sorted({n.strip() for n in names if len(n.strip()) >= MIN_NAME_CHARS}, key=len, reverse=True)
         self.names = re.compile(
-            "|".join(rf"(?<![\w@]){re.escape(t)}(?!\w)" for t in terms), re.IGNORECASE) if terms else None
+            "|".join(rf"(?<!\w){re.escape(t)}(?![\w@])" for t in terms), re.IGNORECASE) if terms else None
         self.quotes: dict[int, set[tuple[str, ...]]] = {}
         for post in posts:
             for text in (post.title, post.text, post.spoiler_text):
