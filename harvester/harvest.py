@@ -60,23 +60,20 @@ def run_source(
     run_id = store.runs.start(row.id)
     counts = RunCounts()
     try:
-        suppressed = Suppressed.load(store, config)
+        secret = Suppressed.load(store, config).secret     # fail before the first request, not after it
     except SecretMissing as e:
-        # without the key a forgotten author's posts cannot be recognised: store nothing rather than them
-        message = f"er zijn vergeten of afgemelde auteurs, maar hun posts zijn zonder sleutel niet te herkennen: {e}"
-        store.runs.finish(run_id, "failed", counts, message)
-        return RunResult(source.name, "failed", counts, message, time.monotonic() - started, run_id)
+        store.runs.finish(run_id, "failed", counts, _without_key(e))
+        return RunResult(source.name, "failed", counts, _without_key(e), time.monotonic() - started, run_id)
     requests_before = fetcher.requests
     problems: list[str] = []
     error = None
     stored_any = not_modified = gone = removed = False
     try:
         for batch in COLLECTORS[source.type](source, _state(store, row), fetcher, config):
-            _apply(store, row.id, batch, counts, suppressed)
+            stored_any = _apply(store, row.id, batch, counts, config) or stored_any
             problems += batch.problems
             for acct in batch.opted_out:
-                removed = _honour_optout(store, config, suppressed, acct, problems) or removed
-            stored_any = stored_any or bool(batch.posts)
+                removed = _honour_optout(store, config, secret, acct, problems) or removed
             not_modified = not_modified or batch.not_modified
             gone = gone or batch.gone
             if should_stop is not None and should_stop():
@@ -84,6 +81,8 @@ def run_source(
                 break
     except FetchError as e:
         error = str(e)
+    except SecretMissing as e:   # an author was forgotten during this run, and there is no key
+        error = _without_key(e)
     except Exception as e:  # a bug in a collector must not take the other sources down
         logger.exception("collector for %s failed", source.name)
         error = f"interne fout: {type(e).__name__}: {e}"
@@ -120,15 +119,17 @@ def _state(store: Store, row: SourceRow) -> SourceState:
     return SourceState(row=row, cursors=store.cursors.load(row.id), suppressed=store.mastodon.suppressed_posts())
 
 
-def _apply(store: Store, source_id: int, batch: Batch, counts: RunCounts, suppressed: Suppressed) -> None:
-    """Store one Batch with every state change it carries, in one transaction.
+def _apply(store: Store, source_id: int, batch: Batch, counts: RunCounts, config: Config) -> bool:
+    """Store one Batch with every state change it carries, in one transaction; True if it had posts to store.
 
     Posts by forgotten or opted-out authors are left out here, for every collector alike, and
-    other posts lose them from their mentions.
+    other posts lose them from their mentions. The suppressions are read inside the transaction,
+    so an author forgotten while this run goes on is not stored again by its next batch.
     """
     outcomes = RunCounts()
-    posts = [suppressed.clean(p) for p in batch.posts if not suppressed.blocks(p)]
     with store.atomic():
+        suppressed = Suppressed.load(store, config)
+        posts = [suppressed.clean(p) for p in batch.posts if not suppressed.blocks(p)]
         for post in posts:
             outcomes.add(store.posts.upsert(post, source_id))
         if batch.validators is not None:
@@ -148,14 +149,20 @@ def _apply(store: Store, source_id: int, batch: Batch, counts: RunCounts, suppre
     counts.updated += outcomes.updated
     counts.unchanged += outcomes.unchanged
     counts.skipped += batch.skipped + len(batch.posts) - len(posts)
+    return bool(posts)
 
 
-def _honour_optout(store: Store, config: Config, suppressed: Suppressed, acct: str, problems: list[str]) -> bool:
+def _without_key(error: SecretMissing) -> str:
+    # without the key a forgotten author's posts cannot be recognised: store nothing rather than them
+    return f"er zijn vergeten of afgemelde auteurs, maar hun posts zijn zonder sleutel niet te herkennen: {error}"
+
+
+def _honour_optout(store: Store, config: Config, secret: bytes | None, acct: str, problems: list[str]) -> bool:
     """An account that opted out after we stored its posts: forget them; True if anything was removed."""
-    counts = optout(store, suppressed.secret, acct)
+    counts = optout(store, secret, acct)
     if counts is None:
         return False
-    if suppressed.secret is None:
+    if secret is None:
         problems.append(
             f"{counts.posts} post(s) van een afgemelde auteur verwijderd, maar zonder suppressie: zet de "
             f"omgevingsvariabele {config.privacy.secret_env} (minstens 16 tekens) zodat de auteur ook "
