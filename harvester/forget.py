@@ -30,7 +30,10 @@ from .store.privacy import REMOVED, ForgetCounts, ForgetPlan, PostText
 PSEUDONYM_PREFIX = "pseudoniem:"      # agreed with the retention job: key of a pseudonymised author row
 ACCT = re.compile(r"^@?([\w.-]+)@([\w-]+(?:\.[\w-]+)+)$")
 FEED_NAME_KEY = re.compile(r"^(.+) \(([^()\s]+)\)$")       # how the feed collector stores a bare name
-_MASTODON_PATH = re.compile(r"^/(?:@([\w.-]+)(?:@([\w-]+(?:\.[\w-]+)+))?|users/([\w.-]+))(?:/(?:statuses/)?\d+)?/?$")
+# a Mastodon profile or status URL: https://host/@name[@domain][/id] or https://host/users/name[/statuses/id]
+_MASTODON_URL = re.compile(
+    r"^https?://([\w-]+(?:\.[\w-]+)*)(?::\d+)?"
+    r"/(?:@([\w.-]+)(?:@([\w-]+(?:\.[\w-]+)+))?|users/([\w.-]+))(?:/(?:statuses/)?\d+)?/?$", re.IGNORECASE)
 QUOTE_WORDS = 5                       # this many words in a row from a forgotten post count as a quote
 MIN_QUOTE_WORDS = 3                   # a shorter post is quoted only whole, and never below this
 MIN_NAME_CHARS = 3                    # shorter names and keys are not scrubbed from notes (too many false hits)
@@ -58,16 +61,11 @@ class _DryRun(Exception):
 
 def acct_from_url(url: str | None) -> str | None:
     """`name@host` for a Mastodon profile or status URL (`https://host/@name[/id]`, `/users/name[/statuses/id]`)."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    m = _MASTODON_PATH.match(parts.path)
+    m = _MASTODON_URL.match(url.strip()) if url else None
     if not m:
         return None
-    name, domain, user = m.groups()
-    return canonical(f"{name or user}@{domain or parts.hostname}")
+    host, name, domain, user = m.groups()
+    return canonical(f"{name or user}@{domain or host}")
 
 
 def parse_author(value: str) -> AuthorRequest:
@@ -240,7 +238,7 @@ class Suppressed:
         candidates = {acct_from_url(post.url), acct_from_url(post.key)}
         if author:
             candidates |= {author.key, author.profile_url, acct_from_url(author.profile_url)}
-        return any(self._hit(c) for c in candidates)
+        return any(self._hit(c) for c in {canonical(c) for c in candidates if c})
 
     def clean(self, post: Post) -> Post:
         """Another author's post, without suppressed authors in `mentions` and `in_reply_to`."""

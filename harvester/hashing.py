@@ -36,7 +36,7 @@ def fingerprint(value: str) -> str:
 
 
 def keyed_fingerprint(secret: bytes, value: str) -> str:
-    return hmac.new(secret, _canonical(value), hashlib.sha256).hexdigest()
+    return hmac.digest(secret, _canonical(value), "sha256").hex()   # one-shot: a fraction of hmac.new's cost
 
 
 def pseudonym(secret: bytes, value: str) -> str:

@@ -1,0 +1,97 @@
+"""What forgetting costs: `harvester forget` on a large database, and the harvest-time check per post.
+
+    .venv/bin/python benchmarks/forget.py [--posts 200000] [--db /tmp/harvester-bench-forget.db]
+
+Fills the database with benchmarks/ui.py's synthetic harvest (20,000 authors), gives 2% of the
+reviews a note (half of them naming the author to be forgotten), copies it, and forgets one
+author on the copy: the search and removal in one transaction, then `compact` (FTS optimize,
+VACUUM, WAL checkpoint) apart. Then the harvest loop's check (`Suppressed.blocks` + `clean`) on
+100,000 posts against 1,000 suppressed authors. Wall and CPU (user+sys) times, and the load
+average, because the machine is shared. Figures go into docs/benchmarks.md ("Forget").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.ui import fill  # noqa: E402
+from harvester.forget import AuthorRequest, Suppressed, forget  # noqa: E402
+from harvester.hashing import keyed_fingerprint  # noqa: E402
+from harvester.models import Author, Post  # noqa: E402
+from harvester.store import Store  # noqa: E402
+
+SECRET = b"benchmark-geheim-0123456789"
+VICTIM = 4242     # user4242@example.org
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(label: str, fn):
+    wall, c = time.perf_counter(), cpu()
+    result = fn()
+    print(f"{label:<44} wall {time.perf_counter() - wall:7.2f} s   cpu {cpu() - c:7.2f} s")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--posts", type=int, default=200_000)
+    parser.add_argument("--db", default="/tmp/harvester-bench-forget.db")
+    args = parser.parse_args()
+    base = Path(args.db)
+    with Store(base) as store:
+        if store.posts.count() != args.posts:
+            store.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{base}{suffix}").unlink(missing_ok=True)
+            with Store(base) as fresh:
+                fill(fresh, args.posts)
+                with fresh.atomic():
+                    fresh.db.execute(
+                        "UPDATE reviews SET note = CASE WHEN post_id % 10 = 0 THEN 'Lijkt op Gebruiker 4242'"
+                        " ELSE 'Sterk idee, bespreken' END WHERE post_id % 5 = 0")
+                fresh.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    copy = base.with_name(base.stem + "-copy.db")
+    shutil.copyfile(base, copy)
+    print(f"{args.posts:,} posts, {copy.stat().st_size / 1e6:.0f} MB; load average {os.getloadavg()}")
+    with Store(copy) as store:
+        notes = store.db.execute("SELECT count(*) FROM reviews WHERE note IS NOT NULL").fetchone()[0]
+        print(f"notes: {notes:,}")
+        request = AuthorRequest(frozenset({f"user{VICTIM}@example.org"}))
+        result = timed("forget, dry run (find + count, rolled back)",
+                       lambda: forget(store, SECRET, request, dry_run=True))
+        print(f"  {result.counts}")
+        timed("forget (find + remove + compact)", lambda: forget(store, SECRET, request))
+    with Store(copy) as store:
+        timed("compact alone, again (VACUUM dominates)", store.privacy.compact)
+    copy.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+
+    hashes = frozenset(keyed_fingerprint(SECRET, f"user{i}@example.org") for i in range(1, 1001))
+    suppressed = Suppressed(SECRET, hashes)
+    posts = [Post(key=f"https://example.org/users/u{i}/statuses/{i}", kind="mastodon", content_html="", text="",
+                  url=f"https://example.org/@u{i}/{i}", mentions=(f"user{i % 3000}@example.org",),
+                  author=Author(f"user{i % 20000}@example.org", profile_url=f"https://example.org/@user{i % 20000}"))
+             for i in range(100_000)]
+    wall, c = time.perf_counter(), cpu()
+    kept = [suppressed.clean(p) for p in posts if not suppressed.blocks(p)]
+    wall, c = time.perf_counter() - wall, cpu() - c
+    print(f"harvest-time check, 100,000 posts: {len(posts) - len(kept):,} blocked; "
+          f"{wall / len(posts) * 1e6:.1f} µs/post wall, {c / len(posts) * 1e6:.1f} µs/post cpu")
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
