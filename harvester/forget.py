@@ -52,7 +52,7 @@ class AuthorRequest:
 @dataclass(frozen=True)
 class ForgetResult:
     counts: ForgetCounts
-    keys: tuple[str, ...]             # the identities that were suppressed (for the operator, never stored)
+    keys: tuple[str, ...]             # the identities found and suppressed: shown to the operator, never stored
 
 
 class _DryRun(Exception):
@@ -126,8 +126,16 @@ def optout(store: Store, secret: bytes | None, acct: str) -> ForgetCounts | None
         return _forget(store, secret, {key}, reason="optout").counts
 
 
+def scrub_quotes(store: Store, post_ids: list[int]) -> None:
+    """Posts about to be deleted at the source: notes elsewhere lose their quotes of them, and the
+    audit trail the notes on them (the author is not forgotten, so names stay)."""
+    posts = store.forget.post_texts(post_ids)
+    if posts:
+        with store.atomic():
+            store.forget.scrub_notes({p.id for p in posts}, Scrubber((), posts).scrub)
+
+
 def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) -> ForgetResult:
-    authors = []
     while True:     # a matched row may name more identities (its profile URL); follow them
         lookup = keys | {_profile_url(k) for k in keys if ACCT.match(k)}
         lookup |= {_pseudonym_key(secret, k) for k in keys} if secret else set()

@@ -7,6 +7,7 @@ is asked status by status with `GET /api/v1/statuses/:id`. A status missing from
 store with a tombstone (see MastodonStore.delete_at_source), so no later harvest brings it back.
 An instance that could not be asked (network, rate limit, token) decides nothing.
 
+Editors' notes that quote a deleted post lose the quote first (harvester.forget.scrub_quotes).
 A status that is still there and was edited since it was stored (`edited_at`) updates the post, so
 edits of posts older than a collector run's newest page are picked up too. A status whose author
 has opted out since (harvester.collectors.mastodon, `opted_out`) makes the store forget that author
@@ -25,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from .collectors.http import FetchError, Fetcher
 from .collectors.mastodon import InstanceClient, Normalizer
 from .config import Config, MastodonSource
-from .forget import optout
+from .forget import optout, scrub_quotes
 from .hashing import SecretMissing, load_secret
 from .store import Store
 from .store.mastodon import Sighting
@@ -76,10 +77,11 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
             else:
                 gone[s.post_id].append(source.name)
     result.checked = len(present | set(gone))
-    for post_id, sources in gone.items():
-        if post_id not in present:
-            store.mastodon.delete_at_source(post_id, keys[post_id], sources)
-            result.deleted += 1
+    deleted = {post_id: sources for post_id, sources in gone.items() if post_id not in present}
+    scrub_quotes(store, list(deleted))
+    for post_id, sources in deleted.items():
+        store.mastodon.delete_at_source(post_id, keys[post_id], sources)
+        result.deleted += 1
     if opted_out:
         result.opted_out = _forget_opted_out(store, config, sorted(opted_out), result.problems)
     if result.deleted or result.opted_out:

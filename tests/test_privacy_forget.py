@@ -194,12 +194,47 @@ def test_export_after_forget_holds_nothing_of_the_author(world, store, tmp_path)
             assert NAME.encode() not in content and PHRASE.encode() not in content
 
 
+def export_csv(config_path: Path, tmp_path: Path) -> str:
+    out = tmp_path / "ideeen.csv"
+    result = CliRunner().invoke(main, ["--config", str(config_path), "export", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8-sig")
+
+
+def test_export_after_an_opt_out_holds_nothing_of_the_author(world, store, tmp_path):
+    fake, config_path, harvest, _ = world
+    fake.statuses[sid(2)]["account"]["note"] = "<p>#noarchive</p>"
+    assert harvest()["nl"].status == "ok"
+    text = export_csv(config_path, tmp_path)
+    assert "Karel via de tagfeed" in text and "sterk punt" in text
+    for gone in (NAME, ACCT, STORED_ACCT, PHRASE, "minder formulieren", "loket moet weg"):
+        assert gone not in text, gone
+
+
+def test_export_after_a_deletion_at_the_source_holds_nothing_of_the_posts(world, store, tmp_path):
+    fake, config_path, _, ids = world
+    fake.delete(sid(1))
+    fake.delete(sid(2))
+    result = CliRunner().invoke(main, ["--config", str(config_path), "recheck"])
+    assert result.exit_code == 0 and "verwijderd bij de bron: 2" in result.output, result.output
+    text = export_csv(config_path, tmp_path)
+    assert "Karel via de tagfeed" in text and "sterk punt" in text
+    for gone in ("minder formulieren", "loket moet weg", NAME):
+        assert gone not in text, gone
+    # the author was not forgotten: the editor's mention of her account stays, the quote does not
+    assert store.db.execute("SELECT note FROM reviews WHERE post_id = ?", [ids[uri(3)]]).fetchone() == (
+        f"Vergelijk met {ACCT}: «[verwijderd]» — sterk punt",)
+    raw = raw_bytes(tmp_path)
+    assert b"minder formulieren" not in raw and b"Mooi idee van" not in raw
+
+
 def test_dry_run_counts_and_changes_nothing(world, store, tmp_path):
     _, config_path, _, _ = world
     before = list(store.db.conn.iterdump())
     result = forget(config_path, ACCT, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "Proefdraai: er is niets gewijzigd" in result.output
+    assert f"herkend als: {STORED_ACCT}, {ACCT}, https://mastodon.nl/@annedv" in result.output
     assert "posts verwijderd: 3" in result.output and "notities geschoond: 1 in beoordelingen, 4 in de audittrail" in result.output
     assert list(store.db.conn.iterdump()) == before
     assert NAME.encode() in raw_bytes(tmp_path)

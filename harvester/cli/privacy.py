@@ -67,6 +67,7 @@ def forget(config: Config, author: str, dry_run: bool) -> None:
             fail(f"harvester forget: {e}", EXIT_USAGE)
     c = result.counts
     click.echo("Proefdraai: er is niets gewijzigd. Dit zou gebeuren:" if dry_run else "Vergeten. Dit is gebeurd:")
+    click.echo(f"  herkend als: {', '.join(result.keys)}")
     click.echo(f"  posts verwijderd: {c.posts} (met tags, classificatie, beoordeling en zoekindex)")
     click.echo(f"  auteursgegevens verwijderd: {c.authors}")
     click.echo(f"  notities geschoond: {c.notes} in beoordelingen, {c.events} in de audittrail")

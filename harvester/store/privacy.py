@@ -180,15 +180,7 @@ class ForgetStore:
         counts = ForgetCounts(posts=len(plan.posts), authors=len(plan.author_ids))
         now = utcnow()
         ids = json.dumps([p.id for p in plan.posts])
-        gone = {p.id for p in plan.posts}
-        counts.events = self._scrub_events(gone, scrub)
-        for post_id, note in self.db.execute(
-                "SELECT post_id, note FROM reviews WHERE note IS NOT NULL"
-                " AND post_id NOT IN (SELECT value FROM json_each(?))", [ids]).fetchall():
-            cleaned = scrub(note)
-            if cleaned != note:
-                self.db.execute("UPDATE reviews SET note = ? WHERE post_id = ?", [cleaned, post_id])
-                counts.notes += 1
+        counts.notes, counts.events = self.scrub_notes({p.id for p in plan.posts}, scrub)
         counts.tombstones = self.db.conn.executemany(
             "INSERT OR IGNORE INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'post', ?, ?)",
             [(fingerprint(p.key), reason, now) for p in plan.posts],
@@ -220,8 +212,30 @@ class ForgetStore:
         )
         return counts
 
+    def post_texts(self, post_ids: list[int]) -> list[PostText]:
+        rows = self.db.execute(
+            "SELECT id, key, title, text, spoiler_text FROM posts WHERE id IN (SELECT value FROM json_each(?))"
+            " ORDER BY id", [json.dumps(post_ids)]).fetchall()
+        return [PostText(*r) for r in rows]
+
+    def scrub_notes(self, gone: set[int], scrub: Callable[[str], str]) -> tuple[int, int]:
+        """Scrub editors' notes before the posts in `gone` are deleted: (reviews, review_events) changed.
+
+        Call it before deleting: the audit trail knows which events were about those posts only
+        while they exist. Their own reviews go with them by cascade.
+        """
+        notes = 0
+        for post_id, note in self.db.execute(
+                "SELECT post_id, note FROM reviews WHERE note IS NOT NULL"
+                " AND post_id NOT IN (SELECT value FROM json_each(?))", [json.dumps(sorted(gone))]).fetchall():
+            cleaned = scrub(note)
+            if cleaned != note:
+                self.db.execute("UPDATE reviews SET note = ? WHERE post_id = ?", [cleaned, post_id])
+                notes += 1
+        return notes, self._scrub_events(gone, scrub)
+
     def _scrub_events(self, gone: set[int], scrub: Callable[[str], str]) -> int:
-        """Notes in the audit trail: blanked on the forgotten posts, scrubbed everywhere else."""
+        """Notes in the audit trail: blanked on the posts in `gone`, scrubbed everywhere else."""
         changed = 0
         rows = self.db.execute(
             "SELECT id, post_id, before, after FROM review_events"
