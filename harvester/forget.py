@@ -4,7 +4,8 @@
 everything of the author (their rows, their posts, notes that name or quote them, mentions of
 them in other posts), remove it in one transaction, and keep only keyed fingerprints in
 `suppressions` (see harvester.hashing), so the harvest loop can recognise the author again
-without the database saying who it was.
+without the database saying who it was. Posts deleted at their source are not a forget (the
+author stays), but notes lose their quotes of them too (`scrub_quotes`).
 
 Who an author is, is every key the collectors could store for them: the Mastodon acct
 (`name@instance`, as the Mastodon collector stores it), a feed author's profile URL or

@@ -62,7 +62,7 @@ class PrivacyStore:
 
 # --- forget: one author's posts and personal data, everywhere (harvester.forget decides what) ---
 
-REMOVED = "[verwijderd]"   # what a scrubbed note says where it quoted or named a forgotten author
+REMOVED = "[verwijderd]"   # what a scrubbed note says where it named a forgotten author or quoted a removed post
 
 
 @dataclass(frozen=True)
