@@ -1,4 +1,5 @@
-"""The background job: collect every source on its interval, classify what is new, recheck for deletions.
+"""The background job: collect every source on its interval, classify what is new, recheck for
+deletions, and apply the retention policy (purge, pseudonymise) every `purge_hours`.
 
 It runs unattended for weeks, so:
 - every job run opens its own Store and Fetcher and closes them (SQLite connections belong to one
@@ -32,7 +33,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import harvest
+from . import harvest, retention
 from .classify import classify_pending
 from .collectors.http import Fetcher
 from .config import Config, ScheduleConfig, Source
@@ -54,6 +55,8 @@ STOP_SECONDS = 8.0
 LOCK_BUSY_TIMEOUT_MS = 2000
 # the first recheck after start, once the first collections are done
 RECHECK_FIRST_SECONDS = 600.0
+# the first purge after start, after the first recheck (a daily restart must not skip it for ever)
+PURGE_FIRST_SECONDS = 1200.0
 
 
 # --- back-off -------------------------------------------------------------------------------------
@@ -275,6 +278,29 @@ class Jobs:
             return False
 
 
+    def purge(self) -> bool:
+        """Apply the retention policy; False if a step failed (a missing secret: pseudonymising).
+
+        Its compaction (VACUUM) holds the write lock while it rewrites the file: collectors' writes
+        wait meanwhile (busy timeout), which is why it runs only when something was removed.
+        """
+        if self.stop.is_set():
+            return True
+        try:
+            with self._run("job=purge") as store:
+                started = time.monotonic()
+                result = retention.purge(store, self.config)
+                line = (f"job=purge status={'partial' if result.problems else 'ok'} deleted={len(result.deleted)} "
+                        f"pseudonymized={len(result.pseudonymized.posts)} compacted={'yes' if result.compacted else 'no'} "
+                        f"duration={time.monotonic() - started:.2f}s")
+                if result.problems:
+                    line += " error=" + harvest.quote("; ".join(result.problems))
+                (log.error if result.problems else log.info)(line)
+                return not result.problems
+        except JobFailed:
+            return False
+
+
 class JobFailed(Exception):
     """A job run ended in an exception (already logged)."""
 
@@ -340,7 +366,7 @@ def build_scheduler(config: Config, jobs: Jobs) -> BackgroundScheduler:
     sources = enabled_sources(config)
     scheduler = BackgroundScheduler(
         # a thread per job, so a slow source never delays another
-        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 2)},
+        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 3)},
         job_defaults={"max_instances": 1, "coalesce": True},
         timezone=UTC,
     )
@@ -361,6 +387,12 @@ def build_scheduler(config: Config, jobs: Jobs) -> BackgroundScheduler:
         misfire_grace_time=max(int(seconds), 1),
         # the first one soon after start: a service restarted daily would otherwise never recheck
         next_run_time=now + timedelta(seconds=min(seconds, RECHECK_FIRST_SECONDS)),
+    )
+    seconds = config.schedule.purge_hours * 3600
+    scheduler.add_job(
+        jobs.purge, IntervalTrigger(seconds=seconds), id="purge", name="opschonen",
+        misfire_grace_time=max(int(seconds), 1),
+        next_run_time=now + timedelta(seconds=min(seconds, PURGE_FIRST_SECONDS)),
     )
     return scheduler
 
@@ -425,7 +457,7 @@ def serve(config: Config, *, beside: Service | None = None, on_started: Callable
 
 
 def run_once(config: Config) -> int:
-    """`harvester run --once`: every enabled source once, classification, the recheck; then exit.
+    """`harvester run --once`: every enabled source once, classification, the recheck, the purge; then exit.
 
     Returns 0 when every job went well, else 1. Intervals and back-off do not apply: whoever
     calls this (cron) sets the rhythm.
@@ -436,11 +468,13 @@ def run_once(config: Config) -> int:
     jobs = Jobs(config, stop)
     sources = enabled_sources(config)
     with stop_on_signals(stop):
-        pool = futures.ThreadPoolExecutor(max_workers=len(sources) + 2, thread_name_prefix="once")
+        pool = futures.ThreadPoolExecutor(max_workers=len(sources) + 3, thread_name_prefix="once")
         tasks = [pool.submit(jobs.collect, s, respect_backoff=False) for s in sources]
-        # collect and its classification first, then the recheck sees what was just stored
+        # collect and its classification first, then the recheck sees what was just stored; the
+        # purge last, so its compaction keeps the write lock from no other job of this cycle
         tasks.append(pool.submit(_after, tasks[:], jobs.classify))
         tasks.append(pool.submit(_after, tasks[:], jobs.recheck))
+        tasks.append(pool.submit(_after, tasks[:], jobs.purge))
         while not stop.is_set() and not all(t.done() for t in tasks):
             futures.wait(tasks, timeout=0.2)
         # a classification another task handed over may still be busy: let it finish unless stopped
