@@ -14,6 +14,7 @@ It runs unattended for weeks, so:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -166,6 +167,47 @@ class Running:
             return self.cond.wait_for(lambda: self.count == 0, timeout)
 
 
+class WriteGate:
+    """Lets collections (and the other writing jobs) run side by side, and the purge's compaction alone.
+
+    VACUUM holds the write lock for as long as it rewrites the file (seconds per 100,000 posts,
+    docs/benchmarks.md): a collector writing meanwhile would give up after the busy timeout and
+    count as failed. So the compaction waits until running collections are done, and collections
+    that want to start wait for it (it goes first once it waits, or a busy schedule would starve it).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = self._waiting = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not (self._exclusive or self._waiting))
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not (self._exclusive or self._waiting))
+            self._waiting = True
+            self._cond.wait_for(lambda: self._shared == 0)
+            self._waiting, self._exclusive = False, True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
 class Jobs:
     """The work the scheduler calls; every run opens and closes its own Store and Fetcher.
 
@@ -182,6 +224,7 @@ class Jobs:
         # posts; `wanted` tells the running one that more posts arrived meanwhile
         self._classify_lock = threading.Lock()
         self._classify_wanted = threading.Event()
+        self.gate = WriteGate()
 
     @contextmanager
     def _run(self, job: str) -> Iterator[Store]:
@@ -206,7 +249,9 @@ class Jobs:
         if self.stop.is_set():
             return True
         try:
-            with self._run(f"source={source.name}") as store:
+            with self.gate.shared(), self._run(f"source={source.name}") as store:
+                if self.stop.is_set():   # asked to stop while the compaction ran
+                    return True
                 if respect_backoff:
                     until = backoff_until(store, source, self.config.schedule, datetime.now(UTC))
                     if until is not None:
@@ -242,7 +287,7 @@ class Jobs:
 
     def _classify_pending(self) -> bool:
         try:
-            with self._run("job=classify") as store:
+            with self.gate.shared(), self._run("job=classify") as store:
                 if not store.classifications.count_pending():
                     return True
                 classifier = self.model.get(self.stop)
@@ -265,7 +310,7 @@ class Jobs:
         if self.stop.is_set():
             return True
         try:
-            with self._run("job=recheck") as store, self._fetcher() as fetcher:
+            with self.gate.shared(), self._run("job=recheck") as store, self._fetcher() as fetcher:
                 started = time.monotonic()
                 result = run_recheck(store, self.config, fetcher)
                 line = (f"job=recheck status={'partial' if result.problems else 'ok'} checked={result.checked} "
@@ -277,19 +322,26 @@ class Jobs:
         except JobFailed:
             return False
 
-
-    def purge(self) -> bool:
+    def purge(self, *, when_due: bool = False) -> bool:
         """Apply the retention policy; False if a step failed (a missing secret: pseudonymising).
 
-        Its compaction (VACUUM) holds the write lock while it rewrites the file: collectors' writes
-        wait meanwhile (busy timeout), which is why it runs only when something was removed.
+        `when_due` (run --once): only when the last purge is `purge_hours` ago, so a cron line every
+        half hour does not rewrite the file every half hour.
+
+        Its compaction holds the write lock while VACUUM rewrites the file, so it runs only when
+        something was removed, and behind the gate: collections wait for it instead of failing.
         """
         if self.stop.is_set():
             return True
         try:
             with self._run("job=purge") as store:
+                if when_due and (last := store.privacy.last_purge()):
+                    due_at = parse_iso(last["at"]) + timedelta(hours=self.config.schedule.purge_hours)
+                    if due_at > datetime.now(UTC):
+                        log.info("job=purge status=skipped last=%s next=%s", last["at"], to_utc_iso(due_at))
+                        return True
                 started = time.monotonic()
-                result = retention.purge(store, self.config)
+                result = retention.purge(store, self.config, compacting=self.gate.exclusive)
                 line = (f"job=purge status={'partial' if result.problems else 'ok'} deleted={len(result.deleted)} "
                         f"pseudonymized={len(result.pseudonymized.posts)} compacted={'yes' if result.compacted else 'no'} "
                         f"duration={time.monotonic() - started:.2f}s")
@@ -457,10 +509,12 @@ def serve(config: Config, *, beside: Service | None = None, on_started: Callable
 
 
 def run_once(config: Config) -> int:
-    """`harvester run --once`: every enabled source once, classification, the recheck, the purge; then exit.
+    """`harvester run --once`: every enabled source once, classification, the recheck, the purge (when
+    due); then exit.
 
     Returns 0 when every job went well, else 1. Intervals and back-off do not apply: whoever
-    calls this (cron) sets the rhythm.
+    calls this (cron) sets the rhythm; only the purge keeps to `purge_hours`, as its compaction
+    rewrites the whole file.
     """
     stop = threading.Event()
     lock = DatabaseLock(config)
@@ -474,7 +528,7 @@ def run_once(config: Config) -> int:
         # purge last, so its compaction keeps the write lock from no other job of this cycle
         tasks.append(pool.submit(_after, tasks[:], jobs.classify))
         tasks.append(pool.submit(_after, tasks[:], jobs.recheck))
-        tasks.append(pool.submit(_after, tasks[:], jobs.purge))
+        tasks.append(pool.submit(_after, tasks[:], functools.partial(jobs.purge, when_due=True)))
         while not stop.is_set() and not all(t.done() for t in tasks):
             futures.wait(tasks, timeout=0.2)
         # a classification another task handed over may still be busy: let it finish unless stopped
