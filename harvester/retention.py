@@ -5,14 +5,12 @@ accepted ones get a pseudonym instead of their author after `pseudonymize_accept
 (both counted from the first harvest, `posts.first_seen_at`). The first step never needs the
 secret, so a missing secret stops only the second, which is then recorded as failed.
 The compaction (FTS optimize, VACUUM) takes the database's write lock for as long as it rewrites
-the file, so it runs only when a step changed something, and the scheduler holds its collections
-back meanwhile (scheduling.WriteGate).
+the file, so it runs only when a step changed something; the scheduler holds its other jobs back
+while this runs (scheduling.WriteGate).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -39,13 +37,8 @@ def cutoffs(config: Config, now: datetime | None = None) -> tuple[str, str]:
             to_utc_iso(now - timedelta(days=privacy.pseudonymize_accepted_after_days)))
 
 
-def purge(store: Store, config: Config, *, dry_run: bool = False,
-          compacting: Callable[[], AbstractContextManager] = nullcontext) -> PurgeResult:
-    """Apply the retention policy (dry run: only say what it would do, and whether the secret is there).
-
-    `compacting` is entered around the compaction: the scheduler's gate that keeps collections off
-    the database meanwhile.
-    """
+def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult:
+    """Apply the retention policy (dry run: only say what it would do, and whether the secret is there)."""
     purge_before, pseudonymize_before = cutoffs(config)
     due = store.privacy.due_for_pseudonym(pseudonymize_before)
     secret, problems = None, []
@@ -66,7 +59,6 @@ def purge(store: Store, config: Config, *, dry_run: bool = False,
             store.privacy.pseudonymize_failed(len(due.posts), f"geheime sleutel ontbreekt ({config.privacy.secret_env})")
     result = PurgeResult(deleted, done, problems=problems)
     if deleted or done.posts:
-        with compacting():
-            store.privacy.compact()
+        store.privacy.compact()
         result.compacted = True
     return result

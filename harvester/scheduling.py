@@ -168,12 +168,13 @@ class Running:
 
 
 class WriteGate:
-    """Lets collections (and the other writing jobs) run side by side, and the purge's compaction alone.
+    """Lets collections (and the other writing jobs) run side by side, and the purge alone.
 
-    VACUUM holds the write lock for as long as it rewrites the file (seconds per 100,000 posts,
-    docs/benchmarks.md): a collector writing meanwhile would give up after the busy timeout and
-    count as failed. So the compaction waits until running collections are done, and collections
-    that want to start wait for it (it goes first once it waits, or a busy schedule would starve it).
+    The purge holds the write lock for seconds, VACUUM for as long as it rewrites the file (about 5 s
+    for 200,000 posts on a quiet machine, over 20 s on a busy one: docs/benchmarks.md). A collector
+    writing meanwhile would give up after the busy timeout (10 s) and count as failed. So the purge
+    waits until running jobs are done, and jobs that want to start wait for it (it goes first once
+    it waits, or a busy schedule would starve it).
     """
 
     def __init__(self) -> None:
@@ -328,8 +329,8 @@ class Jobs:
         `when_due` (run --once): only when the last purge is `purge_hours` ago, so a cron line every
         half hour does not rewrite the file every half hour.
 
-        Its compaction holds the write lock while VACUUM rewrites the file, so it runs only when
-        something was removed, and behind the gate: collections wait for it instead of failing.
+        It holds the write lock for seconds (its transactions, then VACUUM rewriting the file), so
+        it runs behind the gate: the other jobs wait for it instead of failing on a locked database.
         """
         if self.stop.is_set():
             return True
@@ -340,8 +341,9 @@ class Jobs:
                     if due_at > datetime.now(UTC):
                         log.info("job=purge status=skipped last=%s next=%s", last["at"], to_utc_iso(due_at))
                         return True
-                started = time.monotonic()
-                result = retention.purge(store, self.config, compacting=self.gate.exclusive)
+                with self.gate.exclusive():
+                    started = time.monotonic()
+                    result = retention.purge(store, self.config)
                 line = (f"job=purge status={'partial' if result.problems else 'ok'} deleted={len(result.deleted)} "
                         f"pseudonymized={len(result.pseudonymized.posts)} compacted={'yes' if result.compacted else 'no'} "
                         f"duration={time.monotonic() - started:.2f}s")
