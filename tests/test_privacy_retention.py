@@ -99,8 +99,9 @@ def test_an_old_accepted_idea_keeps_its_text_and_loses_its_author_everywhere(sto
     assert store.db.execute("SELECT note FROM reviews WHERE post_id = ?", [ids["accepted"]]).fetchone() \
         == (f"Mooi idee van {alias}",)
     # a tombstone of the old key, so no harvest stores the post again under it
-    assert store.db.execute("SELECT kind, reason FROM suppressions WHERE hash = ?", [fingerprint(KEY)]).fetchone() \
-        == ("post", "pseudonymized")
+    for address in (KEY, URL):   # a Mastodon tag feed names the status by its URL
+        assert store.db.execute("SELECT kind, reason FROM suppressions WHERE hash = ?",
+                                [fingerprint(address)]).fetchone() == ("post", "pseudonymized")
     # the original author row went with its last post; the young idea of someone else is untouched
     assert store.db.execute("SELECT key FROM authors ORDER BY key").fetchall() == [("bob@bob.example",), (author_key,)]
     assert store.db.execute("SELECT text FROM posts WHERE id = ?", [ids["young"]]).fetchone() == ("Jong idee",)
@@ -150,6 +151,8 @@ def test_dry_run_counts_and_changes_nothing(store, write_config, tmp_path):
 
 def test_without_the_secret_purge_still_deletes_and_says_the_pseudonyms_failed(store, write_config):
     config, ids = seed(store, write_config)
+    dry = purge(config, "--dry-run", secret=None)
+    assert dry.exit_code == 0 and "Let op: pseudonimiseren mislukt: 1 geaccepteerde posts" in dry.output
     result = purge(config, secret=None)
     assert result.exit_code == 1
     assert "Verwijderd: 1 posts" in result.output
@@ -231,3 +234,9 @@ url = "{server.url('/feed.xml')}"
         assert conn.execute("SELECT new, skipped FROM runs ORDER BY id DESC LIMIT 1").fetchone() == (0, 1)
     finally:
         conn.close()
+
+
+def test_the_period_must_be_at_least_a_day(write_config):
+    config = write_config("[privacy]\npseudonymize_accepted_after_days = 0\n")
+    result = CliRunner().invoke(main, ["--config", str(config), "purge"])
+    assert result.exit_code == 2 and "privacy.pseudonymize_accepted_after_days: moet minstens 1 zijn" in result.output

@@ -73,9 +73,9 @@ class PrivacyStore:
         Per post, in one transaction for all: the author becomes the pseudonym row of that author
         (key and name by the convention in harvester.pseudonyms, no profile URL), shared by all their
         pseudonymised posts, while their other posts keep the original row; the original row goes
-        once no post uses it. The post key becomes a keyed hash and a tombstone (the plain
-        fingerprint of the old key, reason 'pseudonymized') keeps a new harvest from storing the
-        post again; the post's addresses, reply link and status ids go; the author's name, acct,
+        once no post uses it. The post key becomes a keyed hash and tombstones (the plain
+        fingerprints of the old key and addresses, reason 'pseudonymized') keep a new harvest from
+        storing the post again; the post's addresses, reply link and status ids go; the author's name, acct,
         @handle and addresses in title, text, HTML, content warning, links, mentions and the editor's
         note (also in the post's audit events) become the pseudonym. An edited text counts as changed, so the classification (whose
         reasons may quote the name) is redone. One audit event holds the counts only.
@@ -115,9 +115,11 @@ class PrivacyStore:
                 if note:
                     self.db.execute("UPDATE reviews SET note = ? WHERE post_id = ?", [scrub(note), post_id])
                     self._scrub_event_notes(post_id, scrub)
-                self.db.execute(
+                # the address too: a Mastodon tag feed names a status by its URL, not its uri
+                self.db.conn.executemany(
                     "INSERT OR IGNORE INTO suppressions (hash, kind, reason, created_at)"
-                    " VALUES (?, 'post', 'pseudonymized', ?)", [fingerprint(key), now])
+                    " VALUES (?, 'post', 'pseudonymized', ?)",
+                    [(fingerprint(address), now) for address in {key, url, *sighted} if address])
             self.db.execute(
                 "DELETE FROM authors WHERE id IN (SELECT value FROM json_each(?))"
                 " AND NOT EXISTS (SELECT 1 FROM posts WHERE posts.author_id = authors.id)",
