@@ -75,6 +75,9 @@ def raw_bytes(db) -> bytes:
 
 def test_an_old_accepted_idea_keeps_its_text_and_loses_its_author_everywhere(store, write_config, tmp_path):
     config, ids = seed(store, write_config)
+    store.db.execute("INSERT INTO classifications (post_id, model_version, is_dutch, confidence, reasons, classified_at)"
+                     " VALUES (?, 'test', 1, 0.5, ?, ?)", [ids["accepted"], json.dumps({"cultuur": ["vries"]}), OLD])
+    store.db.conn.commit()
     result = purge(config)
     assert result.exit_code == 0, result.output
     assert "Verwijderd: 1 posts" in result.output
@@ -114,7 +117,9 @@ def test_an_old_accepted_idea_keeps_its_text_and_loses_its_author_everywhere(sto
     # and after the compaction nothing of the author is left in the file
     raw = raw_bytes(tmp_path / "harvester.db").lower()
     assert b"loketwoordzeta" in raw   # the search below can find what is there
-    for trace in (NAME, ACCT, PROFILE, URL, KEY, "/@anna", "users/anna"):
+    assert store.db.execute("SELECT reasons FROM classifications WHERE post_id = ?", [ids["accepted"]]).fetchone() \
+        == ("{}",)
+    for trace in (NAME, ACCT, PROFILE, URL, KEY, "/@anna", "users/anna", "vries"):
         assert trace.lower().encode() not in raw, trace
 
 

@@ -75,10 +75,11 @@ class PrivacyStore:
         pseudonymised posts, while their other posts keep the original row; the original row goes
         once no post uses it. The post key becomes a keyed hash and tombstones (the plain
         fingerprints of the old key and addresses, reason 'pseudonymized') keep a new harvest from
-        storing the post again; the post's addresses, reply link and status ids go; the author's name, acct,
-        @handle and addresses in title, text, HTML, content warning, links, mentions and the editor's
-        note (also in the post's audit events) become the pseudonym. An edited text counts as changed, so the classification (whose
-        reasons may quote the name) is redone. One audit event holds the counts only.
+        storing the post again; the post's addresses, reply link and status ids go; the author's
+        name, acct, @handle and addresses in title, text, HTML, content warning, links, mentions and
+        the editor's note (also in the post's audit events) become the pseudonym. An edited text
+        loses the model's reasons (they may quote the name) and counts as changed, so the next
+        classification redoes them. One audit event holds the counts only.
         """
         now = utcnow()
         with self.db.atomic():
@@ -108,7 +109,9 @@ class PrivacyStore:
                     "mentions": json.dumps([name if m.lower() in own else m for m in json.loads(mentions)]),
                 }
                 if (new["title"], new["text"]) != (title, text):
+                    # the model's reasons may quote the name: gone now, redone by the next classification
                     new["changed_at"] = now
+                    self.db.execute("UPDATE classifications SET reasons = '{}' WHERE post_id = ?", [post_id])
                 assignments = ", ".join(f"{column} = ?" for column in new)
                 self.db.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*new.values(), post_id])
                 self.db.execute("UPDATE sightings SET url = NULL, remote_id = NULL WHERE post_id = ?", [post_id])
