@@ -51,12 +51,15 @@ class Identity:
         Addresses and the acct are matched anywhere (case-insensitively); a display name only as
         whole words; the handle only as an @mention (`@anna`, or Mastodon's HTML `@<span>anna</span>`).
         """
+        handle = self.handle
         literals = {s for s in (*self.post_addresses, self.profile_url, self.author_key) if s}
+        if handle:
+            literals.add("@" + (self.author_key or ""))
         names = {self.display_name.strip()} if self.display_name and len(self.display_name.strip()) >= MIN_NAME_LENGTH else set()
         patterns = [re.escape(s) for s in _with_escaped(literals)]
         patterns += [rf"(?<!\w){re.escape(s)}" for s in _with_escaped(names)]
-        if self.handle:
-            patterns.append(rf"(?<![\w/@])@(?:<span[^>]*>)?{re.escape(self.handle)}(?:</span>)?")
+        if handle:   # not when an @instance follows: that is someone of the same name elsewhere, or the acct
+            patterns.append(rf"(?<![\w/@])@(?:<span[^>]*>)?{re.escape(handle)}(?:</span>)?(?!@\w)")
         if not patterns:
             return lambda text: text
         # longest first, so a post URL goes as a whole before the @handle inside it is looked at

@@ -245,3 +245,13 @@ def test_the_period_must_be_at_least_a_day(write_config):
     config = write_config("[privacy]\npseudonymize_accepted_after_days = 0\n")
     result = CliRunner().invoke(main, ["--config", str(config), "purge"])
     assert result.exit_code == 2 and "privacy.pseudonymize_accepted_after_days: moet minstens 1 zijn" in result.output
+
+
+def test_the_scrubber_finds_the_author_and_nobody_else():
+    from harvester.pseudonyms import Identity
+
+    scrub = Identity(ACCT, NAME, PROFILE, (URL,)).scrubber("P")
+    assert scrub("hoi @anna@mastodon.example, @anna en @anna@elders.example") == "hoi P, P en @anna@elders.example"
+    assert scrub(f"{URL} {PROFILE}/2 https://mastodon.example/@annabel") == "P P/2 https://mastodon.example/@annabel"
+    assert scrub("groet, anna de vries! Annabel de Vriesland") == "groet, P! Annabel de Vriesland"
+    assert scrub('<a href="https://mastodon.example/@anna">@<span>anna</span></a>') == '<a href="P">P</a>'
