@@ -140,3 +140,22 @@ def wait_until(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline
         time.sleep(0.01)
+
+
+def test_a_failing_purge_is_logged_and_the_scheduler_goes_on(write_config, tmp_path):
+    db = tmp_path / "harvester.db"
+    seed(db)
+    config = config_file(write_config, purge_hours=0.001)
+    process = subprocess.Popen([*HARVESTER, "--config", str(config), "run"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env(""))
+    try:
+        wait_for(lambda: query(db, "SELECT count(*) FROM review_events WHERE action = 'pseudonymize'")[0][0] >= 2,
+                 what="two purges that could not pseudonymise")
+    finally:
+        stopped = stop(process)
+    assert stopped.code == 0, stopped.err
+    lines = [line for line in stopped.err.splitlines() if "job=purge" in line]
+    assert "ERROR job=purge status=partial deleted=1 pseudonymized=0 compacted=yes" in lines[0]
+    assert "ERROR job=purge status=partial deleted=0 pseudonymized=0 compacted=no" in lines[1]
+    assert all("geheime sleutel ontbreekt" in line for line in lines)
+    assert texts(db) == [("bewaaridee", "Joost")]
