@@ -55,17 +55,18 @@ class Identity:
         literals = {s for s in (*self.post_addresses, self.profile_url, self.author_key) if s}
         if handle:
             literals.add("@" + (self.author_key or ""))
-        names = {self.display_name.strip()} if self.display_name and len(self.display_name.strip()) >= MIN_NAME_LENGTH else set()
+        name = (self.display_name or "").strip()
+        names = {name} if len(name) >= MIN_NAME_LENGTH else set()
         patterns = [re.escape(s) for s in _with_escaped(literals)]
         patterns += [rf"(?<!\w){re.escape(s)}" for s in _with_escaped(names)]
         if handle:   # not when an @instance follows: that is someone of the same name elsewhere, or the acct
             patterns.append(rf"(?<![\w/@])@(?:<span[^>]*>)?{re.escape(handle)}(?:</span>)?(?!@\w)")
         if not patterns:
             return lambda text: text
-        # longest first, so a post URL goes as a whole before the @handle inside it is looked at
+        # longest first, so a post URL wins over the profile URL it starts with
         patterns.sort(key=len, reverse=True)
         regex = re.compile("(?:" + "|".join(patterns) + r")(?![\w-])", re.IGNORECASE)
-        return lambda text: regex.sub(replacement, text)
+        return lambda text: regex.sub(lambda match: replacement, text)
 
 
 def _with_escaped(values: Iterable[str]) -> set[str]:
