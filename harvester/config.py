@@ -239,8 +239,9 @@ def _check(config: Config) -> None:
             raise ConfigError(path, f"schedule.{key}", "moet groter zijn dan 0")
     if config.schedule.jitter_seconds < 0:
         raise ConfigError(path, "schedule.jitter_seconds", "mag niet negatief zijn")
-    if config.privacy.retention_days < 1:
-        raise ConfigError(path, "privacy.retention_days", "moet minstens 1 zijn")
+    for key in ("retention_days", "pseudonymize_accepted_after_days"):
+        if getattr(config.privacy, key) < 1:
+            raise ConfigError(path, f"privacy.{key}", "moet minstens 1 zijn")
     if not 0 < config.web.port < 65536:
         raise ConfigError(path, "web.port", "moet een poortnummer zijn")
 

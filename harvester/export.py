@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from .hashing import pseudonym
 from .models import ExportQuery, ExportRow
 from .normalize import MENTION
+from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
 from .store.reviews import STATUSES
 from .timeutil import parse_iso, to_utc_iso
@@ -173,8 +174,13 @@ def _cells(
             text = f"{title}\n\n{text}"
         if pseudonymize:
             text = MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)  # type: ignore[arg-type]
-            author = pseudonym(secret, author_key) if author_key else ""  # type: ignore[arg-type]
             url = None
+        if author_key and author_key.startswith(PSEUDONYM_PREFIX):
+            # retention replaced this author already: every export shows the stored pseudonym, which
+            # is the one --pseudonymize gives the same person's newer posts
+            author = author_name
+        elif pseudonymize:
+            author = pseudonym(secret, author_key) if author_key else ""  # type: ignore[arg-type]
         elif author_name and author_key and author_name != author_key:
             author = f"{author_name} ({author_key})"
         else:

@@ -10,7 +10,7 @@ author stays), but notes lose their quotes of them too (`scrub_quotes`).
 Who an author is, is every key the collectors could store for them: the Mastodon acct
 (`name@instance`, as the Mastodon collector stores it), a feed author's profile URL or
 `Name (site)` (as the feed collector stores it), the profile URL of their row, and the row the
-retention job pseudonymised (`'pseudoniem:' + keyed_fingerprint(secret, key)`). Mastodon statuses
+retention job pseudonymised (`pseudonyms.pseudonymous_key`). Mastodon statuses
 harvested through a tag feed carry no author, only their URL (`https://instance/@name/123`), so
 an acct also matches posts by URL.
 """
@@ -25,10 +25,11 @@ from urllib.parse import urlsplit
 from .config import Config
 from .hashing import SecretMissing, canonical, keyed_fingerprint, load_secret
 from .models import Post
+from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
+from .pseudonyms import pseudonymous_key
 from .store import Store
 from .store.privacy import REMOVED, ForgetCounts, ForgetPlan, PostText
 
-PSEUDONYM_PREFIX = "pseudoniem:"      # agreed with the retention job: key of a pseudonymised author row
 ACCT = re.compile(r"^@?([\w.-]+)@([\w-]+(?:\.[\w-]+)+)$")
 FEED_NAME_KEY = re.compile(r"^(.+) \(([^()\s]+)\)$")       # how the feed collector stores a bare name
 # a Mastodon profile or status URL: https://host/@name[@domain][/id] or https://host/users/name[/statuses/id]
@@ -121,7 +122,7 @@ def optout(store: Store, secret: bytes | None, acct: str) -> ForgetCounts | None
     be written; the caller reports that. The caller compacts the file afterwards.
     """
     key = canonical(acct)
-    if not store.forget.author_exists([key, *([_pseudonym_key(secret, key)] if secret else [])]):
+    if not store.forget.author_exists([key, *([pseudonymous_key(secret, key)] if secret else [])]):
         return None
     with store.atomic():
         return _forget(store, secret, {key}, reason="optout").counts
@@ -139,7 +140,7 @@ def scrub_quotes(store: Store, post_ids: list[int]) -> None:
 def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) -> ForgetResult:
     while True:     # a matched row may name more identities (its profile URL); follow them
         lookup = keys | {_profile_url(k) for k in keys if ACCT.match(k)}
-        lookup |= {_pseudonym_key(secret, k) for k in keys} if secret else set()
+        lookup |= {pseudonymous_key(secret, k) for k in keys} if secret else set()
         authors = store.forget.authors_matching(lookup)
         found = {canonical(v) for a in authors for v in (a.key, a.profile_url)
                  if v and not v.startswith(PSEUDONYM_PREFIX)}
@@ -164,10 +165,6 @@ def _profile_url(acct: str) -> str:
     """Where Mastodon shows an account: its row may carry a different acct domain (WebFinger) than the web host."""
     name, host = acct.split("@", 1)
     return f"https://{host}/@{name}"
-
-
-def _pseudonym_key(secret: bytes, key: str) -> str:
-    return PSEUDONYM_PREFIX + keyed_fingerprint(secret, key)
 
 
 class Scrubber:

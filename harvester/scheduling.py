@@ -1,4 +1,5 @@
-"""The background job: collect every source on its interval, classify what is new, recheck for deletions.
+"""The background job: collect every source on its interval, classify what is new, recheck for
+deletions, and apply the retention policy (purge, pseudonymise) every `purge_hours`.
 
 It runs unattended for weeks, so:
 - every job run opens its own Store and Fetcher and closes them (SQLite connections belong to one
@@ -13,6 +14,7 @@ It runs unattended for weeks, so:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -32,7 +34,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import harvest
+from . import harvest, retention
 from .classify import classify_pending
 from .collectors.http import Fetcher
 from .config import Config, ScheduleConfig, Source
@@ -54,6 +56,8 @@ STOP_SECONDS = 8.0
 LOCK_BUSY_TIMEOUT_MS = 2000
 # the first recheck after start, once the first collections are done
 RECHECK_FIRST_SECONDS = 600.0
+# the first purge after start, after the first recheck (a daily restart must not skip it for ever)
+PURGE_FIRST_SECONDS = 1200.0
 
 
 # --- back-off -------------------------------------------------------------------------------------
@@ -163,6 +167,48 @@ class Running:
             return self.cond.wait_for(lambda: self.count == 0, timeout)
 
 
+class WriteGate:
+    """Lets collections (and the other writing jobs) run side by side, and the purge alone.
+
+    The purge holds the write lock for seconds, VACUUM for as long as it rewrites the file (about 5 s
+    for 200,000 posts on a quiet machine, over 20 s on a busy one: docs/benchmarks.md). A collector
+    writing meanwhile would give up after the busy timeout (10 s) and count as failed. So the purge
+    waits until running jobs are done, and jobs that want to start wait for it (it goes first once
+    it waits, or a busy schedule would starve it).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = self._waiting = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not (self._exclusive or self._waiting))
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not (self._exclusive or self._waiting))
+            self._waiting = True
+            self._cond.wait_for(lambda: self._shared == 0)
+            self._waiting, self._exclusive = False, True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
 class Jobs:
     """The work the scheduler calls; every run opens and closes its own Store and Fetcher.
 
@@ -179,6 +225,7 @@ class Jobs:
         # posts; `wanted` tells the running one that more posts arrived meanwhile
         self._classify_lock = threading.Lock()
         self._classify_wanted = threading.Event()
+        self.gate = WriteGate()
 
     @contextmanager
     def _run(self, job: str) -> Iterator[Store]:
@@ -203,7 +250,9 @@ class Jobs:
         if self.stop.is_set():
             return True
         try:
-            with self._run(f"source={source.name}") as store:
+            with self.gate.shared(), self._run(f"source={source.name}") as store:
+                if self.stop.is_set():   # asked to stop while the compaction ran
+                    return True
                 if respect_backoff:
                     until = backoff_until(store, source, self.config.schedule, datetime.now(UTC))
                     if until is not None:
@@ -239,7 +288,7 @@ class Jobs:
 
     def _classify_pending(self) -> bool:
         try:
-            with self._run("job=classify") as store:
+            with self.gate.shared(), self._run("job=classify") as store:
                 if not store.classifications.count_pending():
                     return True
                 classifier = self.model.get(self.stop)
@@ -262,7 +311,7 @@ class Jobs:
         if self.stop.is_set():
             return True
         try:
-            with self._run("job=recheck") as store, self._fetcher() as fetcher:
+            with self.gate.shared(), self._run("job=recheck") as store, self._fetcher() as fetcher:
                 started = time.monotonic()
                 result = run_recheck(store, self.config, fetcher)
                 line = (f"job=recheck status={'partial' if result.problems else 'ok'} checked={result.checked} "
@@ -270,6 +319,37 @@ class Jobs:
                 if result.problems:
                     line += " error=" + harvest.quote("; ".join(result.problems))
                 log.info(line)
+                return not result.problems
+        except JobFailed:
+            return False
+
+    def purge(self, *, when_due: bool = False) -> bool:
+        """Apply the retention policy; False if a step failed (a missing secret: pseudonymising).
+
+        `when_due` (run --once): only when the last purge is `purge_hours` ago, so a cron line every
+        half hour does not rewrite the file every half hour.
+
+        It holds the write lock for seconds (its transactions, then VACUUM rewriting the file), so
+        it runs behind the gate: the other jobs wait for it instead of failing on a locked database.
+        """
+        if self.stop.is_set():
+            return True
+        try:
+            with self._run("job=purge") as store:
+                if when_due and (last := store.privacy.last_purge()):
+                    due_at = parse_iso(last["at"]) + timedelta(hours=self.config.schedule.purge_hours)
+                    if due_at > datetime.now(UTC):
+                        log.info("job=purge status=skipped last=%s next=%s", last["at"], to_utc_iso(due_at))
+                        return True
+                with self.gate.exclusive():
+                    started = time.monotonic()
+                    result = retention.purge(store, self.config)
+                line = (f"job=purge status={'partial' if result.problems else 'ok'} deleted={len(result.deleted)} "
+                        f"pseudonymized={len(result.pseudonymized.posts)} compacted={'yes' if result.compacted else 'no'} "
+                        f"duration={time.monotonic() - started:.2f}s")
+                if result.problems:
+                    line += " error=" + harvest.quote("; ".join(result.problems))
+                (log.error if result.problems else log.info)(line)
                 return not result.problems
         except JobFailed:
             return False
@@ -340,7 +420,7 @@ def build_scheduler(config: Config, jobs: Jobs) -> BackgroundScheduler:
     sources = enabled_sources(config)
     scheduler = BackgroundScheduler(
         # a thread per job, so a slow source never delays another
-        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 2)},
+        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 3)},
         job_defaults={"max_instances": 1, "coalesce": True},
         timezone=UTC,
     )
@@ -361,6 +441,12 @@ def build_scheduler(config: Config, jobs: Jobs) -> BackgroundScheduler:
         misfire_grace_time=max(int(seconds), 1),
         # the first one soon after start: a service restarted daily would otherwise never recheck
         next_run_time=now + timedelta(seconds=min(seconds, RECHECK_FIRST_SECONDS)),
+    )
+    seconds = config.schedule.purge_hours * 3600
+    scheduler.add_job(
+        jobs.purge, IntervalTrigger(seconds=seconds), id="purge", name="opschonen",
+        misfire_grace_time=max(int(seconds), 1),
+        next_run_time=now + timedelta(seconds=min(seconds, PURGE_FIRST_SECONDS)),
     )
     return scheduler
 
@@ -425,10 +511,12 @@ def serve(config: Config, *, beside: Service | None = None, on_started: Callable
 
 
 def run_once(config: Config) -> int:
-    """`harvester run --once`: every enabled source once, classification, the recheck; then exit.
+    """`harvester run --once`: every enabled source once, classification, the recheck, the purge (when
+    due); then exit.
 
     Returns 0 when every job went well, else 1. Intervals and back-off do not apply: whoever
-    calls this (cron) sets the rhythm.
+    calls this (cron) sets the rhythm; only the purge keeps to `purge_hours`, as its compaction
+    rewrites the whole file.
     """
     stop = threading.Event()
     lock = DatabaseLock(config)
@@ -436,11 +524,13 @@ def run_once(config: Config) -> int:
     jobs = Jobs(config, stop)
     sources = enabled_sources(config)
     with stop_on_signals(stop):
-        pool = futures.ThreadPoolExecutor(max_workers=len(sources) + 2, thread_name_prefix="once")
+        pool = futures.ThreadPoolExecutor(max_workers=len(sources) + 3, thread_name_prefix="once")
         tasks = [pool.submit(jobs.collect, s, respect_backoff=False) for s in sources]
-        # collect and its classification first, then the recheck sees what was just stored
+        # collect and its classification first, then the recheck sees what was just stored; the
+        # purge last, so its compaction keeps the write lock from no other job of this cycle
         tasks.append(pool.submit(_after, tasks[:], jobs.classify))
         tasks.append(pool.submit(_after, tasks[:], jobs.recheck))
+        tasks.append(pool.submit(_after, tasks[:], functools.partial(jobs.purge, when_due=True)))
         while not stop.is_set() and not all(t.done() for t in tasks):
             futures.wait(tasks, timeout=0.2)
         # a classification another task handed over may still be busy: let it finish unless stopped

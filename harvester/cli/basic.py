@@ -32,16 +32,25 @@ def status(config, as_json: bool) -> None:
     with open_store(config) as store:
         rows = store.runs.status()
         scheduler = store.scheduler_lock.holder()
+        purge = store.privacy.last_purge()
     if as_json:
         sources = [{**dataclasses.asdict(r), "next_attempt_at": _next_attempt(config, r)} for r in rows]
         scheduler_json = dataclasses.asdict(scheduler) if scheduler else None
-        click.echo(json.dumps({"scheduler": scheduler_json, "sources": sources}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"scheduler": scheduler_json, "purge": purge, "sources": sources},
+                              ensure_ascii=False, indent=2))
         return
     if scheduler:
         click.echo(f"Achtergrondtaak: proces {scheduler.pid} op {scheduler.host}, "
                    f"laatste teken van leven {scheduler.heartbeat_at}")
     else:
         click.echo("Achtergrondtaak: draait niet (start met `harvester run` of `harvester up`)")
+    if purge:
+        click.echo(f"Opschonen: laatste keer {purge['at']}, {purge['deleted']} posts verwijderd; "
+                   f"laatst gepseudonimiseerd: {purge['pseudonymized_at'] or '-'} ({purge['pseudonymized']} posts)")
+        if purge["error"]:
+            click.echo(f"  laatste fout: {purge['error']}")
+    else:
+        click.echo("Opschonen: nog nooit gedaan (`harvester purge`, of de achtergrondtaak elke purge_hours)")
     if not rows:
         click.echo("Nog geen bronnen in de database: draai eerst `harvester init` of `harvester collect`.")
         return

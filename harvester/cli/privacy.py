@@ -1,41 +1,54 @@
-"""purge: remove posts no editor accepted once they are older than the retention period.
+"""purge: remove posts no editor accepted once they are older than the retention period, and give
+accepted ones a pseudonym instead of their author once they are older than theirs.
 forget: remove one author's posts and personal data, and never harvest them again."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import click
 
+from .. import retention
 from ..config import Config
 from ..forget import BadAuthor, parse_author
 from ..forget import forget as forget_author
 from ..hashing import SecretMissing, load_secret
-from ..timeutil import to_utc_iso
-from .common import EXIT_USAGE, fail, open_store, with_config
+from .common import EXIT_FAILED, EXIT_USAGE, fail, open_store, with_config
 
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Alleen tonen wat verwijderd zou worden; niets wijzigen.")
 @with_config
 def purge(config: Config, dry_run: bool) -> None:
-    """Verwijder posts die nooit zijn geaccepteerd en ouder zijn dan `retention_days`.
+    """Verwijder posts die nooit zijn geaccepteerd en ouder zijn dan `retention_days`; geef
+    geaccepteerde ideeën ouder dan `pseudonymize_accepted_after_days` een pseudoniem.
 
-    Oud is: langer dan `[privacy] retention_days` geleden voor het eerst opgehaald. Met de post
-    verdwijnen tags, classificatie, beoordeling en de tekst uit de zoekindex en uit het bestand;
-    auteurs zonder overgebleven posts ook. Geaccepteerde ideeën blijven.
+    Oud is: langer geleden voor het eerst opgehaald. Met de post verdwijnen tags, classificatie,
+    beoordeling en de tekst uit de zoekindex en uit het bestand; auteurs zonder overgebleven posts
+    ook. Geaccepteerde ideeën houden hun tekst, maar hun auteur wordt een pseudoniem (daarvoor is de
+    geheime sleutel nodig; ontbreekt die, dan wordt wel verwijderd en eindigt purge met status 1).
     """
-    days = config.privacy.retention_days
-    cutoff = to_utc_iso(datetime.now(UTC) - timedelta(days=days))
+    privacy = config.privacy
     with open_store(config) as store:
-        if dry_run:
-            ids = store.privacy.expired_posts(cutoff)
-            click.echo(f"Proefdraai: {len(ids)} posts ouder dan {days} dagen zouden worden verwijderd.")
-            if ids:
-                click.echo("ids: " + ", ".join(map(str, ids)))
-            return
-        ids = store.privacy.purge(cutoff)
-    click.echo(f"Verwijderd: {len(ids)} posts ouder dan {days} dagen die nooit zijn geaccepteerd.")
+        result = retention.purge(store, config, dry_run=dry_run)
+    due = result.pseudonymized
+    if dry_run:
+        click.echo(f"Proefdraai: {len(result.deleted)} posts ouder dan {privacy.retention_days} dagen "
+                   "zouden worden verwijderd.")
+        if result.deleted:
+            click.echo("ids: " + ", ".join(map(str, result.deleted)))
+        click.echo(f"Proefdraai: {len(due.posts)} geaccepteerde posts ouder dan "
+                   f"{privacy.pseudonymize_accepted_after_days} dagen ({due.authors} auteurs) zouden een "
+                   "pseudoniem krijgen.")
+        if due.posts:
+            click.echo("ids: " + ", ".join(map(str, due.posts)))
+        for problem in result.problems:
+            click.echo(f"Let op: {problem}", err=True)
+        return
+    click.echo(f"Verwijderd: {len(result.deleted)} posts ouder dan {privacy.retention_days} dagen die nooit zijn "
+               "geaccepteerd.")
+    click.echo(f"Gepseudonimiseerd: {len(due.posts)} geaccepteerde posts ouder dan "
+               f"{privacy.pseudonymize_accepted_after_days} dagen ({due.authors} auteurs).")
+    if result.problems:
+        fail("; ".join(result.problems), EXIT_FAILED)
 
 
 @click.command()

@@ -1,0 +1,64 @@
+"""The retention policy in one call: what `harvester purge` and the scheduler's purge job both run.
+
+Two steps, then one compaction: posts no editor accepted go after `[privacy] retention_days`;
+accepted ones get a pseudonym instead of their author after `pseudonymize_accepted_after_days`
+(both counted from the first harvest, `posts.first_seen_at`). The first step never needs the
+secret, so a missing secret stops only the second, which is then recorded as failed.
+The compaction (FTS optimize, VACUUM) takes the database's write lock for as long as it rewrites
+the file, so it runs only when a step changed something; the scheduler holds its other jobs back
+while this runs (scheduling.WriteGate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from .config import Config
+from .hashing import SecretMissing, load_secret
+from .store import Store
+from .store.privacy import Pseudonymized
+from .timeutil import to_utc_iso
+
+
+@dataclass
+class PurgeResult:
+    deleted: list[int]                    # ids of the posts removed (or, in a dry run, that would be)
+    pseudonymized: Pseudonymized          # accepted posts that got a pseudonym (or would)
+    compacted: bool = False
+    problems: list[str] = field(default_factory=list)   # in Dutch; no names in them
+
+
+def cutoffs(config: Config, now: datetime | None = None) -> tuple[str, str]:
+    """(purge before, pseudonymise before): the first-harvest times older than the two periods."""
+    now = now or datetime.now(UTC)
+    privacy = config.privacy
+    return (to_utc_iso(now - timedelta(days=privacy.retention_days)),
+            to_utc_iso(now - timedelta(days=privacy.pseudonymize_accepted_after_days)))
+
+
+def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult:
+    """Apply the retention policy (dry run: only say what it would do, and whether the secret is there)."""
+    purge_before, pseudonymize_before = cutoffs(config)
+    due = store.privacy.due_for_pseudonym(pseudonymize_before)
+    secret, problems = None, []
+    if due.posts:
+        try:
+            secret = load_secret(config)
+        except SecretMissing as e:
+            problems.append(f"pseudonimiseren mislukt: {len(due.posts)} geaccepteerde posts wachten op een "
+                            f"pseudoniem, maar de geheime sleutel ontbreekt: {e}")
+    if dry_run:
+        return PurgeResult(store.privacy.expired_posts(purge_before), due, problems=problems)
+    deleted = store.privacy.purge(purge_before)
+    if secret is not None:
+        done = store.privacy.pseudonymize(pseudonymize_before, secret)
+    else:
+        done = Pseudonymized([], 0)
+        if due.posts:
+            store.privacy.pseudonymize_failed(len(due.posts), f"geheime sleutel ontbreekt ({config.privacy.secret_env})")
+    result = PurgeResult(deleted, done, problems=problems)
+    if deleted or done.posts:
+        store.privacy.compact()
+        result.compacted = True
+    return result
