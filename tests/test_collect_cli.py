@@ -175,9 +175,10 @@ def test_kill_9_mid_run_then_run_again_loses_and_duplicates_nothing(server, writ
         assert ("traag", "failed") in [(name, status) for name, status, _ in runs]
         assert all(status in ("ok", "failed") for _, status, _ in runs)
         assert all(error for _, status, error in runs if status == "failed")
-        [interrupted] = [error for name, status, error in runs if name == "traag" and status == "failed"]
+        # the first kill interrupted "traag"; a later one may too, when "veel" was stored within the pause
+        interrupted = [error for name, status, error in runs if name == "traag" and status == "failed"]
     status = invoke("--config", str(config), "status").stdout
-    assert f"laatste fout: {interrupted}" in status
+    assert f"laatste fout: {interrupted[-1]}" in status
 
 
 def test_on_a_terminal_a_progress_bar_replaces_the_log_lines(server, write_config, monkeypatch):
