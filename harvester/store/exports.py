@@ -209,8 +209,8 @@ def _defuse(expr: str, cells: ExportCells, params: dict[str, object], first: str
     cells query only: the expressions are mentioned more than once."""
     if not cells.defuse:
         return expr
-    starts = _marks("defuse", cells.defuse, params)
-    return f"CASE WHEN substr({first or expr}, 1, 1) IN ({starts}) THEN '''' || {expr} ELSE {expr} END"
+    starts = _marks("defuse", [ord(c) for c in cells.defuse], params)   # unicode(): the first code point
+    return f"CASE WHEN unicode({first or expr}) IN ({starts}) THEN '''' || {expr} ELSE {expr} END"
 
 
 def _marks(name: str, values: Sequence[object], params: dict[str, object]) -> str:
