@@ -55,7 +55,7 @@ class ExportStore:
         they are counted in their original's `duplicates`.
         """
         inner, params = self._cells_sql(query, cells)
-        fields = [_defuse(name, cells, params) if name in TEXT_CELLS else name for name in ExportRow._fields]
+        fields = [_defuse(name, cells) if name in TEXT_CELLS else name for name in ExportRow._fields]
         cursor = self.db.conn.execute(f"SELECT {', '.join(fields)} FROM ({inner})", params)
         cursor.arraysize = 1000
         for row in cursor:
@@ -78,8 +78,8 @@ class ExportStore:
             if name in TEXT_CELLS:
                 # an apostrophe needs no quotes: whether the cell does is the same before and after defusing
                 needs = " OR ".join(f"instr({name}, {c})" for c in ("'\"'", ":sep", "char(10)", "char(13)"))
-                quoted = _defuse(f"""replace({name}, '"', '""')""", cells, params, first=name)
-                fields.append(f"""CASE WHEN {needs} THEN '"' || {quoted} || '"' ELSE {_defuse(name, cells, params)} END""")
+                quoted = _defuse(f"""replace({name}, '"', '""')""", cells, first=name)
+                fields.append(f"""CASE WHEN {needs} THEN '"' || {quoted} || '"' ELSE {_defuse(name, cells)} END""")
             elif name == "score" and decimal_comma:
                 fields.append("replace(score, '.', ',')")   # Dutch Excel reads 0,873 as a number
             else:
@@ -203,13 +203,15 @@ def _filtered(query: ExportQuery, columns: str, *, group: bool) -> tuple[str, di
     return (f"{sql}\nGROUP BY {order}\nORDER BY {order}" if group else sql), params
 
 
-def _defuse(expr: str, cells: ExportCells, params: dict[str, object], first: str | None = None) -> str:
+def _defuse(expr: str, cells: ExportCells, first: str | None = None) -> str:
     """OWASP's advice against CSV injection: an apostrophe before a cell whose first character
     (that of `first`, by default of `expr` itself) could start a formula. For columns of the
     cells query only: the expressions are mentioned more than once."""
     if not cells.defuse:
         return expr
-    starts = _marks("defuse", [ord(c) for c in cells.defuse], params)   # unicode(): the first code point
+    # unicode(): the first code point. Numbers written into the SQL, not parameters: SQLite builds
+    # an IN list of constants once, one of parameters again for every test
+    starts = ", ".join(str(ord(c)) for c in cells.defuse)
     return f"CASE WHEN unicode({first or expr}) IN ({starts}) THEN '''' || {expr} ELSE {expr} END"
 
 
