@@ -3,8 +3,9 @@
 Shared by `harvester export` and the review app's download: both build an `ExportOptions` (dates
 typed by a person through `parse_day`, then `check` against the known themes and sources), and call
 `write_export` with a binary stream.
-Rows stream from the store to the file one at a time, so memory stays flat however large the
-export. Every text cell is defused against formula injection (see `defuse`); README.md
+The store computes the cells in SQL, and for CSV the finished lines, which stream to the file a
+thousand at a time, so memory stays flat however large the export. Every text cell is defused
+against formula injection (an apostrophe before a first character in FORMULA_START); README.md
 ("Exporteren") documents the columns, dialects and pseudonyms.
 """
 
@@ -14,16 +15,15 @@ import codecs
 import csv
 import functools
 import io
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from .hashing import pseudonym
-from .models import ExportQuery, ExportRow
+from .models import ExportCells, ExportQuery, ExportRow, Pseudonyms
 from .normalize import MENTION
-from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
 from .store.reviews import STATUSES
 from .timeutil import parse_iso, to_utc_iso
@@ -106,11 +106,6 @@ def _day_start_utc(day: date) -> str:
     return to_utc_iso(datetime.combine(day, time(), tzinfo=AMSTERDAM))
 
 
-def defuse(value: str) -> str:
-    """OWASP's advice against CSV injection: a leading apostrophe before =, +, -, @, tab or CR."""
-    return "'" + value if value[:1] in FORMULA_START else value
-
-
 def local_iso(stamp: str | None) -> str | None:
     """A stored UTC time as ISO 8601 in Dutch time, with its offset (+01:00 or +02:00)."""
     if not stamp:
@@ -152,85 +147,40 @@ def write_export(
     if options.pseudonymize and not secret:
         raise ExportError("pseudonimiseren kan niet zonder geheime sleutel")
     header = PER_THEME_HEADER if options.per_theme else HEADER
-    rows = _cells(store.exports.rows(options.query()), options, secret, labels or {})
+    cells = ExportCells(
+        local_time=local_iso, labels=labels or {},
+        defuse=() if options.raw else tuple(sorted(FORMULA_START)),
+        pseudonymize=_pseudonyms(secret) if options.pseudonymize else None,  # type: ignore[arg-type]
+    )
     if options.format == "xlsx":
-        return _write_xlsx(header, rows, out, progress)
-    return _write_csv(header, rows, out, options, progress)
-
-
-def _cells(
-    rows: Iterable[ExportRow], options: ExportOptions, secret: bytes | None, labels: Mapping[str, str]
-) -> Iterator[list]:
-    """Store rows as spreadsheet cells: text defused, dates in Dutch time, names pseudonymised.
-
-    The hot loop of every export: a million rows pass through here, so it stays plain.
-    """
-    safe = (lambda v: v) if options.raw else defuse
-    pseudonymize = options.pseudonymize
-    label = labels.get
-    for post_id, themes, title, text, author_key, author_name, sources, url, published, status, score, note, \
-            duplicates in rows:
-        if title:
-            text = f"{title}\n\n{text}"
-        if pseudonymize:
-            text = MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)  # type: ignore[arg-type]
-            url = None
-        if author_key and author_key.startswith(PSEUDONYM_PREFIX):
-            # retention replaced this author already: every export shows the stored pseudonym, which
-            # is the one --pseudonymize gives the same person's newer posts
-            author = author_name
-        elif pseudonymize:
-            author = pseudonym(secret, author_key) if author_key else ""  # type: ignore[arg-type]
-        elif author_name and author_key and author_name != author_key:
-            author = f"{author_name} ({author_key})"
-        else:
-            author = author_name or author_key or ""
-        yield [
-            post_id,
-            safe(", ".join([label(t, t) for t in themes])),
-            safe(text),
-            safe(author),
-            safe(sources or ""),
-            safe(url or ""),
-            local_iso(published) or "",
-            status,
-            None if score is None else round(score, 3),
-            safe(note or ""),
-            duplicates,
-        ]
-
-
-def _write_csv(
-    header: Sequence[str], rows: Iterable[list], out: BinaryIO, options: ExportOptions,
-    progress: Callable[[int], None] | None,
-) -> int:
+        return _write_xlsx(header, store.exports.rows(options.query(), cells), out, progress)
     excel = options.dialect == "excel-nl"
+    separator = ";" if excel else ","
     if excel:
-        # the BOM makes Excel read UTF-8; no "sep=" line, which would hide it. Written by hand:
-        # the utf-8-sig codec would encode every row in Python code
+        # the BOM makes Excel read UTF-8; no "sep=" line, which would hide it
         out.write(codecs.BOM_UTF8)
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
-    writer = csv.writer(text, delimiter=";" if excel else ",", quotechar='"', doublequote=True,
-                        lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    line = io.StringIO()
+    csv.writer(line, delimiter=separator, lineterminator="\r\n").writerow(header)
+    out.write(line.getvalue().encode("utf-8"))
     count = 0
-    try:
-        writer.writerow(header)
-        for cells in rows:
-            if excel and cells[8] is not None:
-                cells[8] = str(cells[8]).replace(".", ",")   # Dutch Excel reads 0,873 as a number
-            writer.writerow(cells)
-            count += 1
-            if progress and count % PROGRESS_EVERY == 0:
-                progress(PROGRESS_EVERY)
-    finally:
-        text.detach()   # flushes; the caller's stream stays open, also when the export fails
-    if progress and count % PROGRESS_EVERY:
-        progress(count % PROGRESS_EVERY)
+    for lines, n in store.exports.csv_lines(options.query(), cells, separator=separator, decimal_comma=excel,
+                                            batch=PROGRESS_EVERY):
+        out.write(lines)
+        count += n
+        if progress:
+            progress(n)
     return count
 
 
+def _pseudonyms(secret: bytes) -> Pseudonyms:
+    return Pseudonyms(
+        name=functools.partial(pseudonym, secret),
+        text=lambda text: MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text),
+    )
+
+
 def _write_xlsx(
-    header: Sequence[str], rows: Iterable[list], out: BinaryIO, progress: Callable[[int], None] | None
+    header: Sequence[str], rows: Iterable[ExportRow], out: BinaryIO, progress: Callable[[int], None] | None
 ) -> int:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
