@@ -9,6 +9,7 @@ import pytest
 from harvester.nlp import (
     Classifier, DataError, ModelError, ThemesError, build_pipeline, evaluate, load_themes, read_jsonl, split, train,
 )
+from harvester.config import load_config
 from harvester.nlp.features import doc_features
 from harvester.nlp.themes import parse_themes
 
@@ -184,3 +185,14 @@ def test_themes_file_errors_name_the_key(tmp_path):
 def test_project_themes_file_loads():
     themes = load_themes(ROOT / "config" / "themes.toml")
     assert len(themes.ids) == 8 and themes.language == "nl"
+
+
+def test_project_terms_match_a_consultation_tag_only_on_purpose():
+    """Every harvested post carries a consultation tag ([harvest] tags), so a term matching one by
+    accident marks every post (the stem innover* matched #innoverheid); a "#tag" term is deliberate."""
+    themes = load_themes(ROOT / "config" / "themes.toml")
+    nlp = build_pipeline(themes)
+    for tag in load_config(ROOT / "config" / "harvester.toml").tags:
+        with nlp.select_pipes(disable=["textcat_multilabel"]):
+            hits = nlp(f"Verslag van de meetup #{tag}")._.term_hits
+        assert set(hits) == {t.id for t in themes.themes if f"#{tag}" in t.terms}, tag

@@ -67,7 +67,7 @@ def classify(config, include_all: bool, workers: int | None) -> None:
               help="Leer ook van redacteuren: geaccepteerd = hun thema's, afgewezen = geen thema.")
 @click.option("--output", type=click.Path(file_okay=False), default=None,
               help="Map voor het nieuwe model (standaard data/models/<versie> naast de database).")
-@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True, help="Rondes over de voorbeelden.")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True, help="Rondes over de voorbeelden.")
 @with_config
 def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     """Train het themamodel op de voorbeelden en bewaar het als nieuwe versie.

@@ -10,7 +10,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..models import Classification
-from .features import TERM_PREFIX, doc_features, feature_weights
+from .features import TERM_PREFIX, doc_features, feature_value, feature_weights
 from .pipeline import TEXTCAT, ModelError, load_pipeline
 from .themes import ThemeSet
 
@@ -68,6 +68,7 @@ class Classifier:
         vocabulary = list({f: None for doc in docs for f in doc_features(doc)})
         model = self.nlp.get_pipe(TEXTCAT).model
         weights = dict(zip(vocabulary, feature_weights(model, vocabulary))) if vocabulary else {}
+        normalize = model.attrs.get("normalize", False)
         column = {label: i for i, label in enumerate(self.labels)}
         results = []
         for doc in docs:
@@ -86,9 +87,11 @@ class Classifier:
                     continue
                 shown = list(hits.get(t, ()))[:MAX_REASONS]
                 c = column[t]
+                features = doc_features(doc)
+                value = feature_value(len(features), normalize)
                 ranked = heapq.nlargest(
                     2 * MAX_REASONS,
-                    ((weights[f][c], f) for f in doc_features(doc) if not f.startswith(TERM_PREFIX)),
+                    ((weights[f][c] * value, f) for f in features if not f.startswith(TERM_PREFIX)),
                 )
                 for weight, feature in ranked:
                     if len(shown) >= MAX_REASONS or weight < MIN_REASON_WEIGHT:

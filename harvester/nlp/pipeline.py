@@ -60,6 +60,7 @@ threshold = 0.5
 @architectures = "harvester.TermBOW.v1"
 exclusive_classes = false
 length = 65536
+normalize = true
 """
 
 # spaCy's own bag-of-words over token texts, kept for the comparison in docs/nlp.md
