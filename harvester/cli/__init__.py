@@ -1,40 +1,55 @@
-"""The `harvester` command: one front door for every job."""
+"""The `harvester` command: one front door for every job.
+
+Each command's module is imported only when that command runs: loading spaCy, the scheduler or
+the web stack takes a second or more, which `harvester status` or `harvester posts` should not pay.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from .. import __version__
-from . import basic, collect
-from . import nlp as nlp_commands
-from . import web as web_commands
 from .common import config_option
-from .export import export as export_command
-from .mastodon import recheck as recheck_command
-from .privacy import forget as forget_command
-from .privacy import purge as purge_command
-from .run import run as run_command
-from .run import up as up_command
+
+# command name -> "module:function" in this package
+COMMANDS = {
+    "init": "basic:init",
+    "status": "basic:status",
+    "posts": "basic:posts",
+    "collect": "collect:collect",
+    "recheck": "mastodon:recheck",
+    "classify": "nlp:classify",
+    "train": "nlp:train",
+    "evaluate": "nlp:evaluate",
+    "run": "run:run",
+    "up": "run:up",
+    "serve": "web:serve",
+    "users": "web:users",
+    "export": "export:export",
+    "purge": "privacy:purge",
+    "forget": "privacy:forget",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group that imports a command's module when the command is looked up (click's lazy-loading pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, function = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(f".{module}", __name__), function)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="harvester")
 @config_option
 @click.pass_context
 def main(ctx: click.Context, config_file: str | None) -> None:
     """Verzamel, classificeer, beoordeel en exporteer #innoverheid-ideeën."""
     ctx.obj = {"config_file": config_file}
-
-
-for command in (basic.init, basic.status, basic.posts, collect.collect):
-    main.add_command(command)
-main.add_command(recheck_command)
-for command in (nlp_commands.classify, nlp_commands.train, nlp_commands.evaluate):
-    main.add_command(command)
-main.add_command(run_command)
-main.add_command(up_command)
-for command in (web_commands.serve, web_commands.users):
-    main.add_command(command)
-main.add_command(export_command)
-main.add_command(purge_command)
-main.add_command(forget_command)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from ..scheduling import next_attempt
+from ..backoff import next_attempt
 from ..timeutil import to_utc_iso
 from .common import open_store, with_config
 
