@@ -20,6 +20,8 @@ from spacy.util import registry
 from thinc.api import Logistic, Model, SparseLinear_v2, chain, resizable
 from thinc.layers.resizable import resize_linear_weighted
 
+from .components import Cache
+
 
 TERM_PREFIX = "term:"
 # extra features when a post hits two or three different terms of a theme: more evidence, more weight
@@ -29,43 +31,43 @@ Doc.set_extension("features", default=None)
 
 def doc_features(doc: Doc) -> list[str]:
     """The distinct feature strings of a doc, in text order (cached on the doc)."""
-    cached = doc._.features
+    ext = doc._
+    cached = ext.features
     if cached is not None:
         return cached
-    if doc._.words is None:   # not through the pipeline (spaCy's initialize samples reference docs)
+    words = ext.words
+    if words is None:   # not through the pipeline (spaCy's initialize samples reference docs)
         return []
     seen: dict[str, None] = {}
-    compounds = doc._.compounds or {}
+    compounds = ext.compounds or {}
     previous = -1
-    for i, _, lemma, tag, minor in doc._.words:
+    for i, lemma, tag, minor in zip(words.index, words.lemmas, words.tags, words.minor):
         if tag:
-            seen["#" + doc[i].norm_.replace(" ", "")] = None
-        if not minor or tag:
+            if i != previous:   # a hashtag's words come from one token
+                seen["#" + doc[i].norm_.replace(" ", "")] = None
+                previous = i
             seen[lemma] = None
-        if i != previous and i in compounds:
+        elif not minor:
+            seen[lemma] = None
+        if i in compounds:
             for part in compounds[i]:
                 seen[part] = None
-        previous = i
-    for theme, hits in (doc._.term_hits or {}).items():
+    for theme, hits in (ext.term_hits or {}).items():
         seen[TERM_PREFIX + theme] = None
         for level in TERM_LEVELS:
             if len(hits) >= level:
                 seen[f"{TERM_PREFIX}{level}:{theme}"] = None
     features = list(seen)
-    doc._.features = features
+    ext.features = features
     return features
 
 
-def feature_keys(features: list[str], cache: dict[str, int] = {}) -> list[int]:  # noqa: B006 (a deliberate cache)
-    keys = []
-    for f in features:
-        key = cache.get(f)
-        if key is None:
-            if len(cache) > 500_000:
-                cache.clear()
-            key = cache[f] = hash_string(f)
-        keys.append(key)
-    return keys
+# feature string -> its key in the sparse linear layer
+FEATURE_KEYS = Cache(hash_string, 500_000)
+
+
+def feature_keys(features: list[str]) -> list[int]:
+    return list(map(FEATURE_KEYS.__getitem__, features))
 
 
 def _extract(model: Model, docs: list[Doc], is_train: bool):
