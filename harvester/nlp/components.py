@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from itertools import compress
 from dataclasses import dataclass
 
 import numpy
@@ -181,18 +182,20 @@ def set_lemmas(doc: Doc, words: Words) -> None:
     strings = doc.vocab.strings
     lemmas = words.lemmas
     keys = list(map(STRING_KEYS.__getitem__, lemmas))
+    if not all(map(strings.__contains__, keys)):
+        # Token.lemma_ reads the store (and a memory zone forgets the strings added in it)
+        for key, lemma in zip(keys, lemmas):
+            if key not in strings:
+                strings.add(lemma)
     array = doc.to_array(LEMMA)
     array[words.index] = numpy.array(keys, dtype=numpy.uint64)
-    tagged: dict[int, list[str]] = {}
-    for i, lemma, norm, tag, key in zip(words.index, lemmas, words.norms, words.tags, keys):
-        if tag:
-            tagged.setdefault(i, []).append(lemma)
-        elif lemma is not norm and key not in strings:
-            # the norm is in the store already; another lemma may not be (or no longer: a memory
-            # zone forgets the strings added in it)
-            strings.add(lemma)
-    for i, parts in tagged.items():
-        array[i] = strings.add(" ".join(parts))
+    tags = words.tags
+    if any(tags):
+        tagged: dict[int, list[str]] = {}
+        for n in compress(range(len(tags)), tags):
+            tagged.setdefault(words.index[n], []).append(lemmas[n])
+        for i, parts in tagged.items():
+            array[i] = strings.add(" ".join(parts))
     doc.from_array([LEMMA], array)
 
 
@@ -284,36 +287,34 @@ def make_compound_splitter(
         pair = halves[word]
         return [w for side in pair for w in spell(side)] if pair else [word]
 
+    # a hashtag's one word -> its parts if it is a compound (#openoverheid), else None
+    respelled = Cache(lambda word: (parts if len(word) >= min_length and len(parts := spell(word)) > 1 else None))
+
     def respell_hashtags(doc: Doc, words: Words) -> None:
         """A hashtag in lower case (#openoverheid) spelled out as words, like #OpenOverheid."""
-        spelled_at: dict[int, list[str]] = {}
-        for n, (norm, tag) in enumerate(zip(words.norms, words.tags)):
-            if tag and len(norm) >= min_length and tag[1:].lower() == norm:
-                spelled = spell(norm)
-                if len(spelled) > 1:
-                    spelled_at[n] = spelled
+        spelled_at: list[tuple[int, list[str]]] = []
+        for n in compress(range(len(words.tags)), words.tags):
+            norm = words.norms[n]
+            spelled = respelled[norm]
+            if spelled and words.tags[n][1:].lower() == norm:
+                spelled_at.append((n, spelled))
         if not spelled_at:
             return
-        index: list[int] = []
-        norms: list[str] = []
-        new_lemmas: list[str] = []
-        tags: list[str | None] = []
-        minor: list[bool] = []
-        for n, entry in enumerate(zip(words.index, words.norms, words.lemmas, words.tags, words.minor)):
-            spelled = spelled_at.get(n)
-            if spelled is None:
-                for column, value in zip((index, norms, new_lemmas, tags, minor), entry):
-                    column.append(value)
-                continue
-            i, tag = entry[0], entry[3]
+        columns = (words.index, words.norms, words.lemmas, words.tags, words.minor)
+        new: tuple[list, ...] = ([], [], [], [], [])
+        start = 0
+        for n, spelled in spelled_at:
+            i, tag = words.index[n], words.tags[n]
             doc[i].norm_ = " ".join(spelled)
-            for w in spelled:
-                index.append(i)
-                norms.append(w)
-                new_lemmas.append(lemmas[w])
-                tags.append(tag)
-                minor.append(False)
-        words.index, words.norms, words.lemmas, words.tags, words.minor = index, norms, new_lemmas, tags, minor
+            k = len(spelled)
+            for column, old, part in zip(new, columns, ([i] * k, spelled, [lemmas[w] for w in spelled],
+                                                        [tag] * k, [False] * k)):
+                column.extend(old[start:n])
+                column.extend(part)
+            start = n + 1
+        for column, old in zip(new, columns):
+            column.extend(old[start:])
+        words.index, words.norms, words.lemmas, words.tags, words.minor = new
         set_lemmas(doc, words)
 
     def compound_splitter(doc: Doc) -> Doc:
