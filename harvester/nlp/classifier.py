@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..models import Classification
+from .components import LANGUAGE, LANGUAGE_SCORE, TERM_HITS
 from .features import TERM_PREFIX, doc_features, feature_weights
 from .pipeline import TEXTCAT, ModelError, load_pipeline
 from .themes import ThemeSet
@@ -64,34 +64,43 @@ class Classifier:
         target = self.themes.language
         thresholds = self.themes.thresholds
         ids = self.themes.ids
-        # one pass through the linear layer for every feature of the batch, for the reasons
-        vocabulary = list({f: None for doc in docs for f in doc_features(doc)})
+        halves = [(t, thresholds[t] / 2) for t in ids]
+        features = [doc_features(doc) for doc in docs]
+        # one pass through the linear layer for every feature of the batch, for the reasons; only
+        # features that add at least MIN_REASON_WEIGHT to some theme can be named
+        vocabulary = list(dict.fromkeys(f for fs in features for f in fs if not f.startswith(TERM_PREFIX)))
         model = self.nlp.get_pipe(TEXTCAT).model
-        weights = dict(zip(vocabulary, feature_weights(model, vocabulary))) if vocabulary else {}
+        strong: dict[str, list[float]] = {}
+        if vocabulary:
+            weights = feature_weights(model, vocabulary)
+            rows = (weights.max(axis=1) >= MIN_REASON_WEIGHT).nonzero()[0].tolist()
+            strong = dict(zip([vocabulary[r] for r in rows], weights[rows].tolist()))
         column = {label: i for i, label in enumerate(self.labels)}
         results = []
-        for doc in docs:
-            scores = {t: round(float(doc.cats[t]), 4) for t in ids}
-            language = doc._.language
-            is_target = language is None or language == target
-            if not is_target:
+        for doc, doc_feats in zip(docs, features):
+            cats = doc.cats
+            scores = {t: round(float(cats[t]), 4) for t in ids}
+            data = doc.user_data
+            language = data.get(LANGUAGE)
+            if language is not None and language != target:
                 results.append(Classification(scores, (), {}, language, False,
-                                              float(doc._.language_score or 0.0), self.version))
+                                              float(data.get(LANGUAGE_SCORE) or 0.0), self.version))
                 continue
             assigned = tuple(t for t in ids if scores[t] >= thresholds[t])
-            hits = doc._.term_hits or {}
+            hits = data.get(TERM_HITS) or {}
+            candidates = None
             reasons: dict[str, list[str]] = {}
-            for t in ids:
-                if scores[t] < thresholds[t] / 2:
+            for t, half in halves:
+                if scores[t] < half:
                     continue
                 shown = list(hits.get(t, ()))[:MAX_REASONS]
+                if candidates is None:
+                    candidates = [(f, strong[f]) for f in doc_feats if f in strong]
                 c = column[t]
-                ranked = heapq.nlargest(
-                    2 * MAX_REASONS,
-                    ((weights[f][c], f) for f in doc_features(doc) if not f.startswith(TERM_PREFIX)),
-                )
-                for weight, feature in ranked:
-                    if len(shown) >= MAX_REASONS or weight < MIN_REASON_WEIGHT:
+                # the strongest first (ties: the feature later in the alphabet, as heapq.nlargest)
+                ranked = sorted(((w[c], f) for f, w in candidates if w[c] >= MIN_REASON_WEIGHT), reverse=True)
+                for _weight, feature in ranked[:2 * MAX_REASONS]:
+                    if len(shown) >= MAX_REASONS:
                         break
                     if not any(feature in s.lower() for s in shown):
                         shown.append(feature)

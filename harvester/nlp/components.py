@@ -33,11 +33,17 @@ URL, MENTION, EMOJI = "<url>", "<mention>", "<emoji>"
 # compound; `term_hits`: theme id -> matched words. Later components read these instead of walking
 # the tokens again: the pipeline runs at thousands of posts a second, and creating Token objects
 # (or even a list per word) is what costs.
-Doc.set_extension("words", default=None)
-Doc.set_extension("compounds", default=None)
-Doc.set_extension("term_hits", default=None)
-Doc.set_extension("language", default=None)
-Doc.set_extension("language_score", default=None)
+# The components read and write these in `doc.user_data` directly, under the key spaCy's
+# Underscore uses for `doc._.<name>` (which stays the way to read them): Underscore builds a new
+# object for every `doc._` and would cost more than the components' own work.
+def extension(name: str) -> tuple[str, str, None, None]:
+    """Register a doc extension `name` (default None); returns its key in `doc.user_data`."""
+    Doc.set_extension(name, default=None)
+    return ("._.", name, None, None)
+
+
+WORDS, COMPOUNDS, TERM_HITS = extension("words"), extension("compounds"), extension("term_hits")
+LANGUAGE, LANGUAGE_SCORE = extension("language"), extension("language_score")
 
 CAMEL_RE = re.compile(r"[A-ZÀ-Ý]+(?![a-zß-ÿ])|[A-ZÀ-Ý]?[a-zß-ÿ]+|\d+")
 
@@ -167,7 +173,7 @@ def make_social_text(nlp: Language, name: str) -> Callable[[Doc], Doc]:
                 minor.extend([False] * n)
             elif entry[1]:
                 doc[i].norm_ = entry[1]
-        doc._.words = Words(index, norms, norms, tags, minor)
+        doc.user_data[WORDS] = Words(index, norms, norms, tags, minor)
         return doc
 
     return social_text
@@ -220,7 +226,7 @@ def make_simplemma_lemmatizer(nlp: Language, name: str, lang: str) -> Callable[[
     lemmas = lemma_cache(lang)
 
     def simplemma_lemmatizer(doc: Doc) -> Doc:
-        words = doc._.words
+        words = doc.user_data[WORDS]
         words.lemmas = list(map(lemmas.__getitem__, words.norms))
         set_lemmas(doc, words)
         return doc
@@ -318,8 +324,7 @@ def make_compound_splitter(
         set_lemmas(doc, words)
 
     def compound_splitter(doc: Doc) -> Doc:
-        ext = doc._
-        words = ext.words
+        words = doc.user_data[WORDS]
         found: dict[int, tuple[str, ...]] = {}
         norms, tags = words.norms, words.tags
         for n, lemma in enumerate(words.lemmas):
@@ -330,7 +335,7 @@ def make_compound_splitter(
                     found[words.index[n]] = parts
         if any(tags):
             respell_hashtags(doc, words)
-        ext.compounds = found
+        doc.user_data[COMPOUNDS] = found
         return doc
 
     return compound_splitter
@@ -448,8 +453,8 @@ class ThemeTerms:
         self.matcher = TermMatcher(terms, lemma_cache(self.lang).__getitem__)
 
     def __call__(self, doc: Doc) -> Doc:
-        ext = doc._
-        ext.term_hits = self.matcher.match(ext.words, ext.compounds or {})
+        data = doc.user_data
+        data[TERM_HITS] = self.matcher.match(data[WORDS], data.get(COMPOUNDS) or {})
         return doc
 
 
@@ -472,17 +477,17 @@ def make_language_detector(
     markers = frozenset(markers)
 
     def language_detector(doc: Doc) -> Doc:
-        ext = doc._
-        words = ext.words.norms
+        data = doc.user_data
+        words = data[WORDS].norms
         found = len(markers.intersection(words))
         if len(words) < min_words:
-            ext.language, ext.language_score = None, None
+            data[LANGUAGE], data[LANGUAGE_SCORE] = None, None
         elif markers and found >= 3 and found * 10 >= len(words):
             # plainly the target language: its own function words, many of them; no need to ask langid
-            ext.language, ext.language_score = target, None
+            data[LANGUAGE], data[LANGUAGE_SCORE] = target, None
         else:
-            ext.language, score = identifier.classify(" ".join(words))
-            ext.language_score = round(score, 4)
+            language, score = identifier.classify(" ".join(words))
+            data[LANGUAGE], data[LANGUAGE_SCORE] = language, round(score, 4)
         return doc
 
     return language_detector

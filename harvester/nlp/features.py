@@ -18,28 +18,29 @@ from spacy.strings import hash_string
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Logistic, Model, SparseLinear_v2, chain, resizable
+from thinc.types import Floats2d
 from thinc.layers.resizable import resize_linear_weighted
 
-from .components import Cache
+from .components import COMPOUNDS, TERM_HITS, WORDS, Cache, extension
 
 
 TERM_PREFIX = "term:"
 # extra features when a post hits two or three different terms of a theme: more evidence, more weight
 TERM_LEVELS = (2, 3)
-Doc.set_extension("features", default=None)
+FEATURES = extension("features")
 
 
 def doc_features(doc: Doc) -> list[str]:
     """The distinct feature strings of a doc, in text order (cached on the doc)."""
-    ext = doc._
-    cached = ext.features
+    data = doc.user_data
+    cached = data.get(FEATURES)
     if cached is not None:
         return cached
-    words = ext.words
+    words = data.get(WORDS)
     if words is None:   # not through the pipeline (spaCy's initialize samples reference docs)
         return []
     seen: dict[str, None] = {}
-    compounds = ext.compounds or {}
+    compounds = data.get(COMPOUNDS) or {}
     previous = -1
     for i, lemma, tag, minor in zip(words.index, words.lemmas, words.tags, words.minor):
         if tag:
@@ -52,13 +53,13 @@ def doc_features(doc: Doc) -> list[str]:
         if i in compounds:
             for part in compounds[i]:
                 seen[part] = None
-    for theme, hits in (ext.term_hits or {}).items():
+    for theme, hits in (data.get(TERM_HITS) or {}).items():
         seen[TERM_PREFIX + theme] = None
         for level in TERM_LEVELS:
             if len(hits) >= level:
                 seen[f"{TERM_PREFIX}{level}:{theme}"] = None
     features = list(seen)
-    ext.features = features
+    data[FEATURES] = features
     return features
 
 
@@ -102,13 +103,13 @@ def build_term_bow(exclusive_classes: bool, length: int = 65536, nO: int | None 
     return model
 
 
-def feature_weights(model: Model, features: list[str]) -> list[list[float]]:
-    """Per feature, its weight towards each label: what it adds to the label's logit."""
+def feature_weights(model: Model, features: list[str]) -> Floats2d:
+    """Per feature (rows), its weight towards each label (columns): what it adds to the label's logit."""
     sparse_linear = model.get_ref("output_layer")
     ops = sparse_linear.ops
     keys = feature_keys(features)
     n = len(keys)
     X = (ops.asarray1i(keys, dtype="uint64"), ops.alloc1f(n) + 1.0, ops.asarray1i([1] * n, dtype="int32"))
     bias = sparse_linear.get_param("b")
-    return (sparse_linear.predict(X) - bias).tolist()
+    return sparse_linear.predict(X) - bias
 
