@@ -8,6 +8,7 @@ parent writes each batch in one transaction while the workers go on.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -33,6 +34,9 @@ def _init_worker(spec: tuple[str | Path, ThemeSet] | None) -> None:
     if _worker is None or (spec is not None and _worker.spec != spec):
         assert spec is not None, "an in-memory classifier needs the fork start method"
         _worker = Classifier.load(*spec)
+    # The model and its caches live as long as the worker: out of the garbage collector's sight,
+    # its full collections no longer walk them (they took a tenth of a worker's time).
+    gc.freeze()
 
 
 def _classify_chunk(texts: list[str]) -> list[Classification]:
