@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from itertools import compress
@@ -47,11 +48,19 @@ WORDS, COMPOUNDS, TERM_HITS = extension("words"), extension("compounds"), extens
 LANGUAGE, LANGUAGE_SCORE = extension("language"), extension("language_score")
 
 CAMEL_RE = re.compile(r"[A-ZÀ-Ý]+(?![a-zß-ÿ])|[A-ZÀ-Ý]?[a-zß-ÿ]+|\d+")
+# entries per cache (per-word caches, the tokenizer's): bounded, so that a process running for weeks is too
+CACHE_SIZE = 200_000
 
 
 @registry.tokenizers("harvester.social_tokenizer.v1")
 def create_social_tokenizer() -> Callable[[Language], Tokenizer]:
-    """The language's tokenizer, except that '#' is no prefix: `#OpenOverheid` stays one token."""
+    """The language's tokenizer, except that '#' is no prefix: `#OpenOverheid` stays one token.
+
+    Its cache of whitespace-separated chunks holds CACHE_SIZE of them instead of spaCy's 10,000:
+    that many are full after a few thousand posts (every number, URL and typo takes one), and
+    a chunk first seen later was split anew every time (a fifth of the pipeline's time). spaCy
+    caches nothing inside a memory zone, so the scheduler's process does not grow by it.
+    """
 
     def make(nlp: Language) -> Tokenizer:
         defaults = nlp.Defaults
@@ -63,12 +72,10 @@ def create_social_tokenizer() -> Callable[[Language], Tokenizer]:
             infix_finditer=compile_infix_regex(defaults.infixes).finditer,
             token_match=defaults.token_match,
             url_match=defaults.url_match,
+            max_cache_size=CACHE_SIZE,
         )
 
     return make
-
-
-CACHE_SIZE = 200_000
 
 
 class Cache(dict):
@@ -480,6 +487,60 @@ class ThemeTerms:
         return pipe_in_batches(self, docs, batch_size)
 
 
+class WordWalkIdentifier(LanguageIdentifier):
+    """py3langid's identifier, its byte-by-byte walk through the n-gram automaton taken a word at a time.
+
+    py3langid walks the text's bytes in Python, the slowest step of the pipeline; posts repeat
+    their words, so the walk over a word and the space after it, from the state the text had
+    reached before, is cached. The features are collected in the same order, so counts and
+    scores are py3langid's exactly (tests/test_nlp.py compares). Relies on py3langid 0.4's
+    internals (pinned in pyproject.toml).
+    """
+
+    __slots__ = ("_walks", "_cached")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._walks: dict[int, dict[bytes, tuple[int, tuple[int, ...]]]] = {}   # state -> word -> walk
+        self._cached = 0
+
+    def _walk(self, state: int, piece: bytes) -> tuple[int, tuple[int, ...]]:
+        """The state after `piece`, and the features visited on the way."""
+        nextmove, rowbase, output = self.tk_nextmove, self._rowbase, self.tk_output
+        found = []
+        for byte in piece:
+            state = nextmove[rowbase[state] + byte]
+            feature = output[state]
+            if feature >= 0:
+                found.append(feature)
+        return state, tuple(found)
+
+    def _raw_score(self, text: bytes):
+        walks = self._walks
+        pieces = text.split(b" ")
+        last = pieces.pop()
+        state = 0
+        visited: list[int] = []
+        for piece in pieces:
+            known = walks.get(state)
+            if known is None:
+                known = walks[state] = {}
+            walk = known.get(piece)
+            if walk is None:
+                if self._cached >= CACHE_SIZE:
+                    walks.clear()
+                    known = walks[state] = {}
+                    self._cached = 0
+                walk = known[piece] = self._walk(state, piece + b" ")
+                self._cached += 1
+            state, found = walk
+            visited += found
+        visited += self._walk(state, last)[1]
+        if visited:
+            return self._sparse_score(Counter(visited), self.nb_ptc)
+        return super()._raw_score(b"")   # no features: py3langid's own answer for that
+
+
 @Language.factory(
     "language_detector",
     default_config={"languages": ["nl", "en", "de", "fr"], "min_words": 4, "target": "nl", "markers": []},
@@ -494,7 +555,7 @@ def make_language_detector(
     making up a tenth of its words is taken as the target language without asking py3langid,
     which is the slowest step of the pipeline otherwise.
     """
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier = WordWalkIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages(languages)
     markers = frozenset(markers)
 
