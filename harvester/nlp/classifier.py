@@ -17,6 +17,7 @@ from .themes import ThemeSet
 MAX_REASONS = 5
 # features must add at least this much to a theme's logit to be named as a reason
 MIN_REASON_WEIGHT = 0.25
+MAX_WEIGHTS = 500_000    # features whose weights are kept between batches
 
 
 class Classifier:
@@ -34,6 +35,9 @@ class Classifier:
         self.themes = themes
         self.model_dir = model_dir
         self.labels = list(textcat.labels)
+        # feature -> its weight per label if it can be named as a reason (adds MIN_REASON_WEIGHT to
+        # some theme; no term: feature), else None. The model does not change under a Classifier.
+        self._strong: dict[str, list[float] | None] = {}
         self.version = f"{nlp.meta.get('name', 'model')}-{nlp.meta.get('version', '0')}"
 
     @classmethod
@@ -66,15 +70,18 @@ class Classifier:
         ids = self.themes.ids
         halves = [(t, thresholds[t] / 2) for t in ids]
         features = [doc_features(doc) for doc in docs]
-        # one pass through the linear layer for every feature of the batch, for the reasons; only
-        # features that add at least MIN_REASON_WEIGHT to some theme can be named
-        vocabulary = list(dict.fromkeys(f for fs in features for f in fs if not f.startswith(TERM_PREFIX)))
-        model = self.nlp.get_pipe(TEXTCAT).model
-        strong: dict[str, list[float]] = {}
-        if vocabulary:
-            weights = feature_weights(model, vocabulary)
+        strong = self._strong
+        # one pass through the linear layer for the batch's features not seen before, for the reasons
+        new = [f for f in dict.fromkeys(f for fs in features for f in fs) if f not in strong]
+        if new:
+            if len(strong) + len(new) > MAX_WEIGHTS:
+                strong.clear()
+                new = list(dict.fromkeys(f for fs in features for f in fs))
+            weights = feature_weights(self.nlp.get_pipe(TEXTCAT).model, new)
+            strong.update(dict.fromkeys(new))
             rows = (weights.max(axis=1) >= MIN_REASON_WEIGHT).nonzero()[0].tolist()
-            strong = dict(zip([vocabulary[r] for r in rows], weights[rows].tolist()))
+            strong.update((new[r], w) for r, w in zip(rows, weights[rows].tolist())
+                          if not new[r].startswith(TERM_PREFIX))
         column = {label: i for i, label in enumerate(self.labels)}
         results = []
         for doc, doc_feats in zip(docs, features):
@@ -95,7 +102,7 @@ class Classifier:
                     continue
                 shown = list(hits.get(t, ()))[:MAX_REASONS]
                 if candidates is None:
-                    candidates = [(f, strong[f]) for f in doc_feats if f in strong]
+                    candidates = [(f, w) for f in doc_feats if (w := strong[f]) is not None]
                 c = column[t]
                 # the strongest first (ties: the feature later in the alphabet, as heapq.nlargest)
                 ranked = sorted(((w[c], f) for f, w in candidates if w[c] >= MIN_REASON_WEIGHT), reverse=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from functools import partial
 from itertools import compress
 from dataclasses import dataclass
@@ -220,15 +220,22 @@ def set_lemmas(doc: Doc, words: Words) -> None:
             if key not in strings:
                 strings.add(lemma)
     array = doc.to_array(LEMMA)
-    array[words.index] = numpy.array(keys, dtype=numpy.uint64)
+    array[words.index] = numpy.fromiter(keys, numpy.uint64, len(keys))
     tags = words.tags
     if any(tags):
-        tagged: dict[int, list[str]] = {}
-        for n in compress(range(len(tags)), tags):
-            tagged.setdefault(words.index[n], []).append(lemmas[n])
-        for i, parts in tagged.items():
-            array[i] = strings.add(" ".join(parts))
+        for i, lemma in hashtag_lemmas(words):
+            array[i] = strings.add(lemma)
     doc.from_array([LEMMA], array)
+
+
+def hashtag_lemmas(words: Words, only: Container[int] | None = None) -> Iterator[tuple[int, str]]:
+    """(token index, lemma) of the hashtags among the words (or of those whose token index is in `only`)."""
+    tagged: dict[int, list[str]] = {}
+    index, lemmas = words.index, words.lemmas
+    for n in compress(range(len(words.tags)), words.tags):
+        if only is None or index[n] in only:
+            tagged.setdefault(index[n], []).append(lemmas[n])
+    return ((i, " ".join(parts)) for i, parts in tagged.items())
 
 
 def lemmatize(word: str, lang: str = "nl") -> str:
@@ -346,8 +353,10 @@ def make_compound_splitter(
             start = n + 1
         for column, old in zip(new, columns):
             column.extend(old[start:])
+        respelled_tokens = {words.index[n] for n, _ in spelled_at}
         words.index, words.norms, words.lemmas, words.tags, words.minor = new
-        set_lemmas(doc, words)
+        for i, lemma in hashtag_lemmas(words, respelled_tokens):
+            doc[i].lemma_ = lemma
 
     def compound_splitter(doc: Doc) -> Doc:
         words = doc.user_data[WORDS]
