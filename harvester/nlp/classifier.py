@@ -17,7 +17,7 @@ from .themes import ThemeSet
 MAX_REASONS = 5
 # features must add at least this much to a theme's logit to be named as a reason
 MIN_REASON_WEIGHT = 0.25
-MAX_WEIGHTS = 500_000    # features whose weights are kept between batches
+MAX_WEIGHTS = 200_000    # features whose weights are kept between batches
 
 
 class Classifier:
