@@ -4,7 +4,8 @@ Fills a fresh SQLite file with N posts (default 100,000) built from the labelled
 (with hashtags, mentions, URLs and emoji as posts have them), then measures in one run:
 
 - bare:        `nlp.pipe` of the shipped model in this process (no database, no verdicts)
-- end to end:  `classify_pending(include_all=True)`: read, classify in the worker pool, write
+- end to end:  `classify_pending(include_all=True)`: read, classify in the worker pool, write; with
+               the model loaded anew, so that its caches start as cold as the bare run's did
 - command:     `harvester classify --all` as a subprocess, wall clock including start-up
 
 Usage: .venv/bin/python benchmarks/classify.py [N] [--workers W]
@@ -84,6 +85,7 @@ def main() -> None:
         bare = args.n / (time.perf_counter() - started)
         print(f"bare:       {bare:8,.0f} posts/s (nlp.pipe, one process); "
               f"{args.n / (cpu_seconds() - cpu):,.0f} per CPU second")
+        classifier = Classifier.load(None, themes)
         with Store(db) as store:
             started, cpu = time.perf_counter(), cpu_seconds()
             done = classify_pending(store, classifier, include_all=True, workers=args.workers)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import tomllib
 
 import pytest
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from harvester.config import load_config
 from harvester.nlp import (
     Classifier, DataError, ModelError, ThemesError, build_pipeline, evaluate, load_themes, read_jsonl, split, train,
 )
-from harvester.config import load_config
+from harvester.nlp.components import WordWalkIdentifier
 from harvester.nlp.features import doc_features
 from harvester.nlp.themes import parse_themes
 
@@ -93,6 +95,19 @@ def test_language_is_detected_offline(annotate):
     assert annotate("Great idea: let's publish every council decision online so that anyone can read it.")._.language == "en"
     assert annotate("Wat een goed idee om alle raadsbesluiten online te zetten voor iedereen.")._.language == "nl"
     assert annotate("#innoverheid 👍")._.language is None   # too little text to tell
+
+
+def test_word_walk_scores_exactly_as_py3langid():
+    texts = [text for text, _ in read_jsonl(ROOT / "config" / "training.jsonl")[:150]] + [
+        "Great idea: let's publish every council decision online", "Das ist eine gute Idee für die Verwaltung",
+        "Une bonne idée pour la commune", "ÉÉN GROTE STAD", "naïve café  met   spaties ", "", " ", "a", "👍 🚀",
+    ]
+    ours = WordWalkIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    theirs = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    for identifier in (ours, theirs):
+        identifier.set_languages(["nl", "en", "de", "fr"])
+    for _ in range(2):   # the second time from the cache
+        assert [ours.classify(t) for t in texts] == [theirs.classify(t) for t in texts]
 
 
 def test_classifier_assigns_themes_with_scores_reasons_and_confidence(classifier):

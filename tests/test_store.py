@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from harvester.models import Author, Post
+from harvester.models import Author, Classification, Post
 from harvester.store import Store, StoreError
 from harvester.store.schema import MIGRATIONS
 
@@ -90,3 +90,27 @@ def test_changed_config_url_resets_cache_state(store):
     assert store.sources.sync("blog", "feed", "https://example.org/feed").etag == '"abc"'
     moved = store.sources.sync("blog", "feed", "https://elsewhere.example/feed")
     assert (moved.url, moved.etag, moved.last_modified) == ("https://elsewhere.example/feed", None, None)
+
+
+def test_verdicts_are_replaced_and_those_of_deleted_posts_skipped(store):
+    source = store.sources.sync("blog", "feed", "https://example.org/feed")
+    for n in (1, 2, 3):
+        store.posts.upsert(make_post(key=f"https://example.org/{n}"), source.id)
+    first, second, gone = [row[0] for row in store.db.execute("SELECT id FROM posts ORDER BY id")]
+    store.classifications.save_many([
+        (first, Classification({"cultuur": 0.9, "structuur": 0.2}, ("cultuur",), {"cultuur": ["lef"]}, "nl", True, 0.8, "m1")),
+        (second, Classification({"cultuur": 0.1, "structuur": 0.7}, ("structuur",), {}, "nl", True, 0.4, "m1")),
+    ], classified_at="2026-11-30T10:00:00Z")
+    store.db.execute("DELETE FROM posts WHERE id = ?", [gone])
+    # a new theme set: structuur is gone, leiderschap is new
+    store.classifications.save_many([
+        (first, Classification({"cultuur": 0.3, "leiderschap": 0.6}, ("leiderschap",), {}, "nl", True, 0.2, "m2")),
+        (gone, Classification({"cultuur": 0.5, "leiderschap": 0.5}, (), {}, "en", False, 0.9, "m2")),
+    ], classified_at="2026-12-01T10:00:00Z")
+    themes = store.db.execute("SELECT post_id, theme, score, assigned FROM post_themes ORDER BY post_id, theme").fetchall()
+    assert themes == [(first, "cultuur", 0.3, 0), (first, "leiderschap", 0.6, 1),
+                      (second, "cultuur", 0.1, 0), (second, "structuur", 0.7, 1)]
+    verdicts = store.db.execute(
+        "SELECT post_id, model_version, reasons, confidence, classified_at FROM classifications ORDER BY post_id").fetchall()
+    assert verdicts == [(first, "m2", "{}", 0.2, "2026-12-01T10:00:00Z"),
+                        (second, "m1", "{}", 0.4, "2026-11-30T10:00:00Z")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..models import Classification
+from .components import LANGUAGE, LANGUAGE_SCORE, TERM_HITS
 from .features import TERM_PREFIX, doc_features, feature_value, feature_weights
 from .pipeline import TEXTCAT, ModelError, load_pipeline
 from .themes import ThemeSet
@@ -17,6 +17,7 @@ from .themes import ThemeSet
 MAX_REASONS = 5
 # features must add at least this much to a theme's logit to be named as a reason
 MIN_REASON_WEIGHT = 0.25
+MAX_WEIGHTS = 200_000    # features whose weights are kept between batches
 
 
 class Classifier:
@@ -34,6 +35,9 @@ class Classifier:
         self.themes = themes
         self.model_dir = model_dir
         self.labels = list(textcat.labels)
+        # feature -> its weight per label if it can be named as a reason (adds MIN_REASON_WEIGHT to
+        # some theme; no term: feature), else None. The model does not change under a Classifier.
+        self._strong: dict[str, list[float] | None] = {}
         self.version = f"{nlp.meta.get('name', 'model')}-{nlp.meta.get('version', '0')}"
 
     @classmethod
@@ -64,37 +68,50 @@ class Classifier:
         target = self.themes.language
         thresholds = self.themes.thresholds
         ids = self.themes.ids
-        # one pass through the linear layer for every feature of the batch, for the reasons
-        vocabulary = list({f: None for doc in docs for f in doc_features(doc)})
+        halves = [(t, thresholds[t] / 2) for t in ids]
+        features = [doc_features(doc) for doc in docs]
+        strong = self._strong
         model = self.nlp.get_pipe(TEXTCAT).model
-        weights = dict(zip(vocabulary, feature_weights(model, vocabulary))) if vocabulary else {}
         normalize = model.attrs.get("normalize", False)
+        # one pass through the linear layer for the batch's features not seen before, for the reasons
+        new = [f for f in dict.fromkeys(f for fs in features for f in fs) if f not in strong]
+        if new:
+            if len(strong) + len(new) > MAX_WEIGHTS:
+                strong.clear()
+                new = list(dict.fromkeys(f for fs in features for f in fs))
+            weights = feature_weights(model, new)
+            strong.update(dict.fromkeys(new))
+            rows = (weights.max(axis=1) >= MIN_REASON_WEIGHT).nonzero()[0].tolist()
+            strong.update((new[r], w) for r, w in zip(rows, weights[rows].tolist())
+                          if not new[r].startswith(TERM_PREFIX))
         column = {label: i for i, label in enumerate(self.labels)}
         results = []
-        for doc in docs:
-            scores = {t: round(float(doc.cats[t]), 4) for t in ids}
-            language = doc._.language
-            is_target = language is None or language == target
-            if not is_target:
+        for doc, doc_feats in zip(docs, features):
+            cats = doc.cats
+            scores = {t: round(float(cats[t]), 4) for t in ids}
+            data = doc.user_data
+            language = data.get(LANGUAGE)
+            if language is not None and language != target:
                 results.append(Classification(scores, (), {}, language, False,
-                                              float(doc._.language_score or 0.0), self.version))
+                                              float(data.get(LANGUAGE_SCORE) or 0.0), self.version))
                 continue
             assigned = tuple(t for t in ids if scores[t] >= thresholds[t])
-            hits = doc._.term_hits or {}
+            hits = data.get(TERM_HITS) or {}
+            candidates = None
+            value = feature_value(len(doc_feats), normalize)   # what the model gives each feature of this doc
             reasons: dict[str, list[str]] = {}
-            for t in ids:
-                if scores[t] < thresholds[t] / 2:
+            for t, half in halves:
+                if scores[t] < half:
                     continue
                 shown = list(hits.get(t, ()))[:MAX_REASONS]
+                if candidates is None:
+                    candidates = [(f, w) for f in doc_feats if (w := strong[f]) is not None]
                 c = column[t]
-                features = doc_features(doc)
-                value = feature_value(len(features), normalize)
-                ranked = heapq.nlargest(
-                    2 * MAX_REASONS,
-                    ((weights[f][c] * value, f) for f in features if not f.startswith(TERM_PREFIX)),
-                )
-                for weight, feature in ranked:
-                    if len(shown) >= MAX_REASONS or weight < MIN_REASON_WEIGHT:
+                # the strongest first (ties: the feature later in the alphabet, as heapq.nlargest)
+                ranked = sorted(((w[c] * value, f) for f, w in candidates if w[c] * value >= MIN_REASON_WEIGHT),
+                                reverse=True)
+                for _weight, feature in ranked[:2 * MAX_REASONS]:
+                    if len(shown) >= MAX_REASONS:
                         break
                     if not any(feature in s.lower() for s in shown):
                         shown.append(feature)

@@ -24,54 +24,57 @@ from spacy.strings import hash_string
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Logistic, Model, SparseLinear_v2, chain, resizable
+from thinc.types import Floats2d
 from thinc.layers.resizable import resize_linear_weighted
+
+from .components import COMPOUNDS, TERM_HITS, WORDS, Cache, extension
 
 
 TERM_PREFIX = "term:"
 # extra features when a post hits two or three different terms of a theme: more evidence, more weight
 TERM_LEVELS = (2, 3)
-Doc.set_extension("features", default=None)
+FEATURES = extension("features")
 
 
 def doc_features(doc: Doc) -> list[str]:
     """The distinct feature strings of a doc, in text order (cached on the doc)."""
-    cached = doc._.features
+    data = doc.user_data
+    cached = data.get(FEATURES)
     if cached is not None:
         return cached
-    if doc._.words is None:   # not through the pipeline (spaCy's initialize samples reference docs)
+    words = data.get(WORDS)
+    if words is None:   # not through the pipeline (spaCy's initialize samples reference docs)
         return []
     seen: dict[str, None] = {}
-    compounds = doc._.compounds or {}
+    compounds = data.get(COMPOUNDS) or {}
     previous = -1
-    for i, _, lemma, tag, minor in doc._.words:
+    for i, lemma, tag, minor in zip(words.index, words.lemmas, words.tags, words.minor):
         if tag:
-            seen["#" + doc[i].norm_.replace(" ", "")] = None
-        if not minor or tag:
+            if i != previous:   # a hashtag's words come from one token
+                seen["#" + doc[i].norm_.replace(" ", "")] = None
+                previous = i
             seen[lemma] = None
-        if i != previous and i in compounds:
+        elif not minor:
+            seen[lemma] = None
+        if i in compounds:
             for part in compounds[i]:
                 seen[part] = None
-        previous = i
-    for theme, hits in (doc._.term_hits or {}).items():
+    for theme, hits in (data.get(TERM_HITS) or {}).items():
         seen[TERM_PREFIX + theme] = None
         for level in TERM_LEVELS:
             if len(hits) >= level:
                 seen[f"{TERM_PREFIX}{level}:{theme}"] = None
     features = list(seen)
-    doc._.features = features
+    data[FEATURES] = features
     return features
 
 
-def feature_keys(features: list[str], cache: dict[str, int] = {}) -> list[int]:  # noqa: B006 (a deliberate cache)
-    keys = []
-    for f in features:
-        key = cache.get(f)
-        if key is None:
-            if len(cache) > 500_000:
-                cache.clear()
-            key = cache[f] = hash_string(f)
-        keys.append(key)
-    return keys
+# feature string -> its key in the sparse linear layer
+FEATURE_KEYS = Cache(hash_string, 500_000)
+
+
+def feature_keys(features: list[str]) -> list[int]:
+    return list(map(FEATURE_KEYS.__getitem__, features))
 
 
 def feature_value(n: int, normalize: bool) -> float:
@@ -121,14 +124,14 @@ def build_term_bow(
     return model
 
 
-def feature_weights(model: Model, features: list[str]) -> list[list[float]]:
-    """Per feature, its weight towards each label: what it adds to the label's logit at value 1
-    (times `feature_value` in a doc)."""
+def feature_weights(model: Model, features: list[str]) -> Floats2d:
+    """Per feature (rows), its weight towards each label (columns): what it adds to the label's logit
+    at value 1 (times `feature_value` in a doc)."""
     sparse_linear = model.get_ref("output_layer")
     ops = sparse_linear.ops
     keys = feature_keys(features)
     n = len(keys)
     X = (ops.asarray1i(keys, dtype="uint64"), ops.alloc1f(n) + 1.0, ops.asarray1i([1] * n, dtype="int32"))
     bias = sparse_linear.get_param("b")
-    return (sparse_linear.predict(X) - bias).tolist()
+    return sparse_linear.predict(X) - bias
 

@@ -24,22 +24,38 @@ class ClassificationStore:
 
         `classified_at` should be when the texts were read, so that a post edited while it was being
         classified still counts as stale. Posts deleted in the meantime are skipped, not an error.
+        Rows are updated in place (an upsert costs less than delete and insert), and a post's rows
+        for themes its verdict no longer has are removed.
         """
         at = classified_at or utcnow()
-        exists = "WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?)"
-        with self.db.atomic():
+        with self.db.atomic():   # BEGIN IMMEDIATE: no post can go between this check and the writes
             conn = self.db.conn
+            ids = json.dumps([post_id for post_id, _ in verdicts])
+            existing = {row[0] for row in conn.execute(
+                "SELECT id FROM posts WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
+            verdicts = [(post_id, r) for post_id, r in verdicts if post_id in existing]
+            by_themes: dict[tuple[str, ...], list[int]] = {}
+            for post_id, r in verdicts:
+                by_themes.setdefault(tuple(r.scores), []).append(post_id)
+            for themes, post_ids in by_themes.items():
+                conn.execute(
+                    "DELETE FROM post_themes WHERE post_id IN (SELECT value FROM json_each(?))"
+                    " AND theme NOT IN (SELECT value FROM json_each(?))",
+                    (json.dumps(post_ids), json.dumps(themes)),
+                )
             conn.executemany(
-                "INSERT OR REPLACE INTO classifications"
+                "INSERT INTO classifications"
                 " (post_id, model_version, language, is_dutch, confidence, reasons, classified_at)"
-                f" SELECT ?, ?, ?, ?, ?, ?, ? {exists}",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (post_id) DO UPDATE SET"
+                " model_version = excluded.model_version, language = excluded.language, is_dutch = excluded.is_dutch,"
+                " confidence = excluded.confidence, reasons = excluded.reasons, classified_at = excluded.classified_at",
                 [(post_id, r.model_version, r.language, int(r.is_dutch), r.confidence,
-                  json.dumps(r.reasons, ensure_ascii=False), at, post_id) for post_id, r in verdicts],
+                  json.dumps(r.reasons, ensure_ascii=False), at) for post_id, r in verdicts],
             )
-            conn.executemany("DELETE FROM post_themes WHERE post_id = ?", [(post_id,) for post_id, _ in verdicts])
             conn.executemany(
-                f"INSERT INTO post_themes (post_id, theme, score, assigned) SELECT ?, ?, ?, ? {exists}",
-                [(post_id, theme, score, int(theme in r.assigned), post_id)
+                "INSERT INTO post_themes (post_id, theme, score, assigned) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (post_id, theme) DO UPDATE SET score = excluded.score, assigned = excluded.assigned",
+                [(post_id, theme, score, int(theme in r.assigned))
                  for post_id, r in verdicts for theme, score in r.scores.items()],
             )
 
