@@ -14,8 +14,12 @@ Per setting: macro-F1 / none_accuracy at one threshold for every theme (--thresh
 per-theme thresholds chosen on one half of the texts' out-of-fold scores and measured on the
 other half (and back), so that the thresholds are never scored on the texts that chose them.
 
+With --parts (the file's line numbers where a later round of writing began, e.g. 554 1287): transfer
+between those parts instead: each part measured by a model trained on every other part, and by one
+trained on each other part alone, so that one sees whether adding a round helps on texts of another.
+
 Usage: .venv/bin/python benchmarks/nlp_folds.py [--setting shipped|previous] [--folds 5] [--seeds 0 1]
-       [--first 554] [--thresholds 0.5 0.4 0.3] [--per-theme] [--themes FILE]
+       [--first 554] [--thresholds 0.5 0.4 0.3] [--per-theme] [--themes FILE] [--parts 554 1287]
 """
 
 from __future__ import annotations
@@ -103,6 +107,26 @@ def cell(metrics: list[dict]) -> str:
     return f"{macro:.3f}/{none:.3f}"
 
 
+def transfer_rows(name, learn, test, themes, extra, setting, seeds, thresholds) -> str:
+    runs = [scores(train(learn + extra, themes, seed=s, **setting), [t for t, _ in test], themes) for s in seeds]
+    gold = [labels for _, labels in test]
+    fixed = [cell([measure(gold, r, [th] * len(themes.ids), themes.ids) for r in runs]) for th in thresholds]
+    return f"| {name} | " + " | ".join(fixed) + f" | {cell([cross_half(gold, r, themes.ids)[0] for r in runs])} |"
+
+
+def parts_table(items, bounds, themes, extra, setting, seeds, thresholds) -> None:
+    """Each part measured by models trained on the other parts together and on each other part alone."""
+    edges = [0, *bounds, len(items)]
+    parts = [items[a:b] for a, b in zip(edges, edges[1:])]
+    names = [f"{a + 1}–{b}" for a, b in zip(edges, edges[1:])]
+    for i, test in enumerate(parts):
+        others = [j for j in range(len(parts)) if j != i]
+        for group in [others] + ([[j] for j in others] if len(others) > 1 else []):
+            learn = [x for j in group for x in parts[j]]
+            label = " + ".join(names[j] for j in group)
+            print(transfer_rows(f"{label} → {names[i]}", learn, test, themes, extra, setting, seeds, thresholds))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--setting", choices=sorted(SETTINGS), default="shipped")
@@ -111,6 +135,7 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=554, help="size of the first training set (transfer)")
     parser.add_argument("--thresholds", type=float, nargs="+", default=[0.5, 0.4, 0.3])
     parser.add_argument("--per-theme", action="store_true", help="also print per-theme F1 of the folds at 0.5")
+    parser.add_argument("--parts", type=int, nargs="+", help="transfer between the parts that begin at these lines, no folds")
     parser.add_argument("--themes", default=str(ROOT / "config" / "themes.toml"), help="another themes file to compare")
     args = parser.parse_args()
     themes = load_themes(args.themes)
@@ -124,12 +149,13 @@ def main() -> None:
     print(f"| measure | {header} | per-theme thresholds (other half) |")
     print("|---|" + "---|" * (len(args.thresholds) + 1))
 
+    if args.parts:
+        parts_table(items, args.parts, themes, extra, setting, args.seeds, args.thresholds)
+        print(f"CPU time {time.process_time() - started:.0f} s")
+        return
     first, later = items[: args.first], items[args.first:]
     for name, learn, test in (("transfer first → later", first, later), ("transfer later → first", later, first)):
-        runs = [scores(train(learn + extra, themes, seed=s, **setting), [t for t, _ in test], themes) for s in args.seeds]
-        gold = [labels for _, labels in test]
-        fixed = [cell([measure(gold, r, [th] * len(ids), ids) for r in runs]) for th in args.thresholds]
-        print(f"| {name} | " + " | ".join(fixed) + f" | {cell([cross_half(gold, r, ids)[0] for r in runs])} |")
+        print(transfer_rows(name, learn, test, themes, extra, setting, args.seeds, args.thresholds))
 
     gold = [labels for _, labels in items]
     runs = [out_of_fold(items, themes, extra, args.folds, s, setting) for s in args.seeds]
