@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.ui import fill  # noqa: E402
+from benchmarks.ui import cached_database  # noqa: E402
 from harvester.forget import AuthorRequest, Suppressed, forget  # noqa: E402
 from harvester.hashing import keyed_fingerprint  # noqa: E402
 from harvester.models import Author, Post  # noqa: E402
@@ -50,18 +50,14 @@ def main() -> None:
     parser.add_argument("--db", default="/tmp/harvester-bench-forget.db")
     args = parser.parse_args()
     base = Path(args.db)
-    with Store(base) as store:
-        if store.posts.count() != args.posts:
-            store.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{base}{suffix}").unlink(missing_ok=True)
-            with Store(base) as fresh:
-                fill(fresh, args.posts)
-                with fresh.atomic():
-                    fresh.db.execute(
-                        "UPDATE reviews SET note = CASE WHEN post_id % 10 = 0 THEN 'Lijkt op Gebruiker 4242'"
-                        " ELSE 'Sterk idee, bespreken' END WHERE post_id % 5 = 0")
-                fresh.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def notes(store: Store) -> None:
+        with store.atomic():
+            store.db.execute(
+                "UPDATE reviews SET note = CASE WHEN post_id % 10 = 0 THEN 'Lijkt op Gebruiker 4242'"
+                " ELSE 'Sterk idee, bespreken' END WHERE post_id % 5 = 0")
+
+    cached_database(base, args.posts, notes)
     copy = base.with_name(base.stem + "-copy.db")
     shutil.copyfile(base, copy)
     print(f"{args.posts:,} posts, {copy.stat().st_size / 1e6:.0f} MB; load average {os.getloadavg()}")

@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ui import fill  # noqa: E402
+from ui import cached_database  # noqa: E402
 
 from harvester.store import Store  # noqa: E402
 from harvester.timeutil import to_utc_iso  # noqa: E402
@@ -92,16 +92,13 @@ def main() -> None:
     parser.add_argument("--db", default="/tmp/harvester-bench-purge.db")
     args = parser.parse_args()
     source = Path(args.db)
-    with Store(source) as store:
-        if store.posts.count() != args.posts:
-            store.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{source}{suffix}").unlink(missing_ok=True)
-            with Store(source) as fresh:
-                fill(fresh, args.posts)
-                # first harvests spread like the publication dates (2025-01 .. 2026-11)
-                with fresh.atomic():
-                    fresh.db.execute("UPDATE posts SET first_seen_at = published_at")
+
+    def spread(store: Store) -> None:
+        # first harvests spread like the publication dates (2025-01 .. 2026-11)
+        with store.atomic():
+            store.db.execute("UPDATE posts SET first_seen_at = published_at")
+
+    cached_database(source, args.posts, spread)
     work = source.with_name(source.stem + "-work.db")
     with Store(source) as store:
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -136,6 +137,22 @@ def fill(store: Store, posts: int, seed: int = 7) -> None:
     conn.execute("ANALYZE")
     conn.commit()
     print(f"  filled in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+
+def cached_database(path: Path, posts: int, prepare: Callable[[Store], None] = lambda store: None) -> None:
+    """Make `path` a database of `posts` synthetic posts (`fill`, then `prepare`), unless it already is one.
+
+    Filling takes minutes, so the benchmarks keep the file between runs and work on a copy.
+    """
+    with Store(path) as store:
+        if store.posts.count() == posts:
+            return
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with Store(path) as fresh:
+        fill(fresh, posts)
+        prepare(fresh)
+        fresh.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
