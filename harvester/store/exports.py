@@ -1,48 +1,31 @@
 """The rows of a workshop export, made by one SQL query: cells for XLSX, finished CSV lines for CSV.
 
-SQLite does the joining, counting and the per-cell work (labels, defusing, quoting) in C, so a
-million rows cost Python little more than one `write` per thousand lines. The cells are defined
-once (`_cells_sql`); `rows` and `csv_lines` wrap that query to defuse, and to quote and join.
-Which themes a post has: the editor's (reviews.themes) once the post is reviewed (a reviews row
-with a status other than 'nieuw'), else the themes the NLP step assigned.
+The cells of every post are kept ready by triggers (export_cells, effective_themes: schema.py
+and docs/schema.md), so an export reads one row per post, or per post and theme. SQLite does what
+is left (defusing and quoting where a cell's flags say so, Dutch time before 1996) in C; theme
+names are looked up once per distinct list. A million rows cost Python little more than one
+`write` per thousand lines. The cells are defined once (`_cells_sql`); `rows` and `csv_lines`
+wrap that query to defuse, and to quote and join.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import sqlite_utils
 
 from ..models import ExportCells, ExportQuery, ExportRow
 from ..pseudonyms import PREFIX as PSEUDONYM_PREFIX
 
-# a post whose review row says something other than 'nieuw' carries the editor's themes
-_REVIEWED = "(r.status IS NOT NULL AND r.status <> 'nieuw')"
-
-# the effective themes of every post, one row per (post, theme), with the model's score for it
-_EFFECTIVE_THEMES = """
-WITH eff(post_id, theme, score) AS (
-    SELECT r.post_id, j.value,
-           (SELECT pt.score FROM post_themes pt WHERE pt.post_id = r.post_id AND pt.theme = j.value)
-    FROM reviews r, json_each(r.themes) j
-    WHERE r.status <> 'nieuw'
-    UNION ALL
-    SELECT pt.post_id, pt.theme, pt.score FROM post_themes pt
-    WHERE pt.assigned AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.post_id = pt.post_id AND r.status <> 'nieuw')
-)"""
-
-_HAS_THEME = f"""CASE WHEN {_REVIEWED}
-        THEN EXISTS (SELECT 1 FROM json_each(r.themes) WHERE value IN ({{marks}}))
-        ELSE EXISTS (SELECT 1 FROM post_themes WHERE post_id = p.id AND assigned AND theme IN ({{marks}}))
-    END"""
-
-_SOURCES = """coalesce((SELECT group_concat(name, ', ') FROM
-        (SELECT s.name FROM sightings g JOIN sources s ON s.id = g.source_id WHERE g.post_id = p.id
-         ORDER BY g.source_id)), '')"""
-_DUPLICATES = "(SELECT count(*) FROM reviews d WHERE d.duplicate_of = p.id AND d.status = 'duplicaat')"
-
 # the cells of harvested or typed text: defused, and in CSV quoted when they need it
 TEXT_CELLS = frozenset({"themes", "text", "author", "sources", "url", "note"})
+
+# export_cells.flags: where each cell's three bits are, and what the bits say (schema.py, V2)
+FLAG_SHIFTS = {"text": 0, "author": 3, "url": 6}
+QUOTES_BIT = {";": 1, ",": 2}          # quotes needed with this separator
+FORMULA_BIT = 4                        # starts with one of FLAGGED_FORMULA_START
+FLAGGED_FORMULA_START = frozenset("\t\r+-=@")
 
 
 class ExportStore:
@@ -70,25 +53,33 @@ class ExportStore:
         Quoted as Python's csv module does it (QUOTE_MINIMAL, doublequote): a text cell holding
         the separator, a double quote, CR or LF goes between double quotes, its quotes doubled;
         the other cells (numbers, ISO times, statuses) never need quotes. Every line ends in CRLF.
-        SQLite builds each line as a BLOB, so Python neither decodes nor encodes any text.
+        SQLite builds each line as a BLOB, so Python neither decodes nor encodes any text. What
+        a stored cell needs was found when it was written (export_cells.flags); theme names and
+        source names that can never need anything are written as they are.
         """
+        flagged = (separator in QUOTES_BIT and set(cells.defuse) in (set(), FLAGGED_FORMULA_START)
+                   and cells.pseudonymize is None)   # pseudonyms change text and author
         inner, params = self._cells_sql(query, cells)
         params["sep"] = separator
+        fixed = {"themes": self._theme_names(cells.labels), "sources": self.source_names()}
         fields = []
         for name in ExportRow._fields:
-            if name in TEXT_CELLS:
+            if name in fixed and _plain(fixed[name], separator, cells.defuse):
+                fields.append(name)
+            elif name in FLAG_SHIFTS and flagged:
+                fields.append(_flagged_cell(name, FLAG_SHIFTS[name], separator, bool(cells.defuse)))
+            elif name in TEXT_CELLS:
                 # an apostrophe needs no quotes: whether the cell does is the same before and after defusing
                 needs = " OR ".join(f"instr({name}, {c})" for c in ("'\"'", ":sep", "char(10)", "char(13)"))
                 quoted = _defuse(f"""replace({name}, '"', '""')""", cells, first=name)
-                fields.append(f"""CASE WHEN {needs} THEN '"' || {quoted} || '"' ELSE {_defuse(name, cells)} END""")
+                cell = f"""CASE WHEN {needs} THEN '"' || {quoted} || '"' ELSE {_defuse(name, cells)} END"""
+                fields.append(f"CASE WHEN {name} = '' THEN '' ELSE {cell} END" if name == "note" else cell)
             elif name == "score" and decimal_comma:
                 fields.append("replace(score, '.', ',')")   # Dutch Excel reads 0,873 as a number
             else:
                 fields.append(name)
         # printf: the line in one pass, and NULL prints as nothing
         params["line"] = separator.join(["%s"] * len(fields)) + "\r\n"
-        # `inner` is an aggregate (GROUP BY), so SQLite runs it as a co-routine and computes each
-        # cell once; flattened into this query, a cell would be computed once per mention here
         sql = f"SELECT CAST(printf(:line, {', '.join(fields)}) AS BLOB) FROM ({inner})"
         cursor = self.db.conn.execute(sql, params)
         while lines := cursor.fetchmany(batch):
@@ -96,115 +87,132 @@ class ExportStore:
 
     def count(self, query: ExportQuery) -> int:
         """How many rows `rows(query)` yields, for a progress display."""
-        sql, params = _filtered(query, "count(*)", group=False)
+        sql, params = _filtered(query, "count(*)")
         return self.db.conn.execute(sql, params).fetchone()[0]
 
     def source_names(self) -> list[str]:
         """Names of the sources posts may have been seen on (for checking a --source filter)."""
         return [r[0] for r in self.db.conn.execute("SELECT name FROM sources ORDER BY name")]
 
-    def _cells_sql(self, query: ExportQuery, cells: ExportCells) -> tuple[str, dict[str, object]]:
-        """The one definition of the export's cells (in ExportRow's order, not yet defused), as SQL.
+    def _theme_names(self, labels: Mapping[str, str]) -> list[str]:
+        """The names a themes cell can hold: those of the themes posts have."""
+        themes = self.db.conn.execute(
+            "WITH RECURSIVE t(theme) AS (SELECT min(theme) FROM effective_themes UNION ALL"
+            " SELECT (SELECT min(theme) FROM effective_themes WHERE theme > t.theme) FROM t WHERE t.theme IS NOT NULL)"
+            " SELECT theme FROM t WHERE theme IS NOT NULL")
+        return [labels.get(theme, theme) for theme, in themes]
 
-        The Python functions it needs (Dutch time, pseudonyms) are registered on the connection
-        for this export; SQLite calls them once per row.
+    def _cells_sql(self, query: ExportQuery, cells: ExportCells) -> tuple[str, dict[str, object]]:
+        """The one definition of the export's cells (in ExportRow's order, not yet defused), as SQL,
+        and the stored cells' `flags`.
+
+        The Python functions it needs (Dutch time before 1996, pseudonyms) are registered on the
+        connection for this export; SQLite calls them once per row that needs them.
         """
         conn = self.db.conn
         conn.create_function("export_local_time", 1, cells.local_time, deterministic=True)
+        conn.create_function("export_labels", 1, _labels(cells.labels), deterministic=True)
         params: dict[str, object] = {}
-
-        def label(expr: str) -> str:
-            if not cells.labels:
-                return expr
-            for n, (theme, name) in enumerate(cells.labels.items()):
-                params.update({f"label_id{n}": theme, f"label{n}": name})
-            whens = " ".join(f"WHEN :label_id{n} THEN :label{n}" for n in range(len(cells.labels)))
-            return f"CASE {expr} {whens} ELSE {expr} END"
-
-        text = "CASE WHEN p.title <> '' THEN p.title || char(10, 10) || p.text ELSE p.text END"
-        author = """CASE WHEN a.display_name <> '' AND a.key <> '' AND a.display_name <> a.key
-            THEN a.display_name || ' (' || a.key || ')' ELSE coalesce(nullif(a.display_name, ''), a.key, '') END"""
-        url = "coalesce(p.url, '')"
+        text, author, url = "c.text", "c.author", "c.url"
         if cells.pseudonymize is not None:
             conn.create_function("export_pseudonym", 1, cells.pseudonymize.name, deterministic=True)
             conn.create_function("export_pseudonymize_text", 1, cells.pseudonymize.text, deterministic=True)
-            text = f"export_pseudonymize_text({text})"
-            author = "CASE WHEN a.key <> '' THEN export_pseudonym(a.key) ELSE '' END"
+            text = "export_pseudonymize_text(c.text)"
+            # retention replaced this author already: the stored pseudonym is the one --pseudonymize
+            # gives the same person's newer posts
+            author = f"""(SELECT CASE WHEN substr(a.key, 1, {len(PSEUDONYM_PREFIX)}) = '{PSEUDONYM_PREFIX}' THEN a.display_name
+                WHEN a.key <> '' THEN export_pseudonym(a.key) ELSE '' END
+                FROM posts p JOIN authors a ON a.id = p.author_id WHERE p.id = c.post_id)"""
             url = "''"   # a post's link names its author
-        # retention replaced this author already: every export shows the stored pseudonym, which is
-        # the one --pseudonymize gives the same person's newer posts
-        author = f"CASE WHEN substr(a.key, 1, {len(PSEUDONYM_PREFIX)}) = '{PSEUDONYM_PREFIX}' THEN a.display_name ELSE {author} END"
         if query.per_theme:
-            themes, score = label("e.theme"), "round(e.score, 3)"
+            themes, score = "export_labels(e.theme)", "round(e.score, 3)"
         else:
-            # themes and best score from one join (see _filtered): the model's themes of a post the
-            # editor has not settled, in theme order (the primary key's), or the editor's in their order
-            themes = f"""coalesce(CASE WHEN {_REVIEWED}
-                THEN (SELECT group_concat({label('value')}, ', ') FROM json_each(r.themes))
-                ELSE group_concat({label('pt.theme')}, ', ') END, '')"""
-            score = f"""round(CASE WHEN {_REVIEWED}
-                THEN (SELECT max(s.score) FROM json_each(r.themes) j
-                      JOIN post_themes s ON s.post_id = p.id AND s.theme = j.value)
-                ELSE max(pt.score) END, 3)"""
+            themes, score = "export_labels(c.themes)", "round(c.score, 3)"
         columns = {
-            "post_id": "p.id",
+            "post_id": "c.post_id",
             "themes": themes,
             "text": text,
-            "author": author,
-            "sources": _SOURCES,
+            "author": f"coalesce({author}, '')",
+            "sources": "c.sources",
             "url": url,
-            "published": "coalesce(export_local_time(p.published_at), '')",
+            # posts is read only for what SQL did not convert: its rows are large
+            "published": "coalesce(c.published, export_local_time((SELECT published_at FROM posts WHERE id = c.post_id)), '')",
             "status": "coalesce(r.status, 'nieuw')",
             "score": score,
             "note": "coalesce(r.note, '')",
-            "duplicates": _DUPLICATES,
+            "duplicates": "c.duplicates",
         }
         assert list(columns) == list(ExportRow._fields)
-        sql, filter_params = _filtered(query, ", ".join(f"{expr} AS {name}" for name, expr in columns.items()),
-                                       group=True)
+        selected = ", ".join(f"{expr} AS {name}" for name, expr in columns.items())
+        sql, filter_params = _filtered(query, f"{selected}, c.flags AS flags")
         return sql, {**params, **filter_params}
 
 
-def _filtered(query: ExportQuery, columns: str, *, group: bool) -> tuple[str, dict[str, object]]:
-    """The query behind rows() and count(): the filters shared, the columns given.
-
-    With `group`: one group per row of the export (a post, or a post and a theme), and for a
-    whole post the model's themes joined in, for its cells to aggregate.
-    """
+def _filtered(query: ExportQuery, columns: str) -> tuple[str, dict[str, object]]:
+    """The query behind rows() and count(): the filters shared, the columns given; one row per
+    post, or with `per_theme` per post and theme."""
     where = ["NOT (r.status IS 'duplicaat' AND r.duplicate_of IS NOT NULL)"]
     params: dict[str, object] = {}
     if query.statuses:
         where.append(f"coalesce(r.status, 'nieuw') IN ({_marks('status', query.statuses, params)})")
+    published = []
     if query.since is not None:
-        where.append("p.published_at >= :since")
+        published.append("published_at >= :since")
         params["since"] = query.since
     if query.until is not None:
-        where.append("p.published_at < :until")
+        published.append("published_at < :until")
         params["until"] = query.until
+    if published:
+        where.append(f"EXISTS (SELECT 1 FROM posts WHERE id = c.post_id AND {' AND '.join(published)})")
     if query.sources:
         where.append(
             "EXISTS (SELECT 1 FROM sightings g JOIN sources s ON s.id = g.source_id"
-            f" WHERE g.post_id = p.id AND s.name IN ({_marks('source', query.sources, params)}))"
+            f" WHERE g.post_id = c.post_id AND s.name IN ({_marks('source', query.sources, params)}))"
         )
-    joins = ""
     if query.per_theme:
-        head, source, order = _EFFECTIVE_THEMES, "eff e JOIN posts p ON p.id = e.post_id", "e.theme, p.id"
+        source, order = "effective_themes e JOIN export_cells c ON c.post_id = e.post_id", "e.theme, e.post_id"
         if query.themes:
             where.append(f"e.theme IN ({_marks('theme', query.themes, params)})")
     else:
-        head, source, order = "", "posts p", "p.id"
+        source, order = "export_cells c", "c.post_id"
         if query.themes:
-            where.append(_HAS_THEME.format(marks=_marks("theme", query.themes, params)))
-        if group:
-            joins = f"LEFT JOIN post_themes pt ON pt.post_id = p.id AND pt.assigned AND NOT {_REVIEWED}"
-    sql = f"""{head}
-        SELECT {columns}
+            where.append("EXISTS (SELECT 1 FROM effective_themes e WHERE e.post_id = c.post_id"
+                         f" AND e.theme IN ({_marks('theme', query.themes, params)}))")
+    sql = f"""SELECT {columns}
         FROM {source}
-        LEFT JOIN reviews r ON r.post_id = p.id
-        LEFT JOIN authors a ON a.id = p.author_id
-        {joins}
-        WHERE {' AND '.join(where)}"""
-    return (f"{sql}\nGROUP BY {order}\nORDER BY {order}" if group else sql), params
+        LEFT JOIN reviews r ON r.post_id = c.post_id
+        WHERE {' AND '.join(where)}
+        ORDER BY {order}"""
+    return sql, params
+
+
+def _flagged_cell(name: str, shift: int, separator: str, defuse: bool) -> str:
+    """A stored cell quoted and defused as its flags say, with no function called on it unless it
+    needs quotes."""
+    quote, formula = QUOTES_BIT[separator] << shift, FORMULA_BIT << shift
+
+    def defused(expr: str) -> str:
+        return f"CASE WHEN flags & {formula} THEN '''' || {expr} ELSE {expr} END" if defuse else expr
+
+    quoted = defused(f"""replace({name}, '"', '""')""")
+    return f"""CASE WHEN flags & {quote} THEN '"' || {quoted} || '"' ELSE {defused(name)} END"""
+
+
+def _plain(values: Iterable[str], separator: str, defuse: Sequence[str]) -> bool:
+    """Whether a cell made of these values, ', '-separated, never needs quotes or defusing."""
+    specials = {'"', "\n", "\r", separator}
+    return separator not in ", " and not any(
+        specials.intersection(value) or value[:1] in defuse for value in values)
+
+
+def _labels(labels: Mapping[str, str]) -> Callable[[str], str]:
+    """Theme ids (','-separated, as export_cells keeps them) -> the names shown, ', '-separated.
+
+    An export holds few distinct lists of themes, so each is looked up once."""
+    @functools.lru_cache(maxsize=4096)
+    def names(ids: str) -> str:
+        return ", ".join(labels.get(theme, theme) for theme in ids.split(",")) if ids else ""
+    return names
 
 
 def _defuse(expr: str, cells: ExportCells, first: str | None = None) -> str:
