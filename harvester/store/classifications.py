@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import sqlite_utils
 
 from ..models import Classification
+from .exports import refresh_themes
 from ..timeutil import utcnow
 
 
@@ -58,6 +59,7 @@ class ClassificationStore:
                 [(post_id, theme, score, int(theme in r.assigned))
                  for post_id, r in verdicts for theme, score in r.scores.items()],
             )
+            refresh_themes(conn, [post_id for post_id, _ in verdicts])
 
     def pending(
         self, *, include_all: bool = False, limit: int | None = None, after_id: int = 0

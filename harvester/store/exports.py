@@ -11,6 +11,7 @@ wrap that query to defuse, and to quote and join.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import sqlite_utils
@@ -90,6 +91,11 @@ class ExportStore:
         sql, params = _filtered(query, "count(*)")
         return self.db.conn.execute(sql, params).fetchone()[0]
 
+    def refresh_themes(self, post_ids: Sequence[int] | None = None) -> None:
+        """effective_themes and the themes cells of these posts (of all posts: None) again from
+        their views; for whoever writes post_themes (the verdicts' store; benchmarks filling a file)."""
+        refresh_themes(self.db.conn, post_ids)
+
     def source_names(self) -> list[str]:
         """Names of the sources posts may have been seen on (for checking a --source filter)."""
         return [r[0] for r in self.db.conn.execute("SELECT name FROM sources ORDER BY name")]
@@ -146,6 +152,23 @@ class ExportStore:
         selected = ", ".join(f"{expr} AS {name}" for name, expr in columns.items())
         sql, filter_params = _filtered(query, f"{selected}, c.flags AS flags")
         return sql, {**params, **filter_params}
+
+
+def refresh_themes(conn: sqlite3.Connection, post_ids: Sequence[int] | None) -> None:
+    """See ExportStore.refresh_themes. Not a trigger on post_themes: classify rewrites eight rows
+    per post, and a trigger per row cost the writer four times what the rows themselves do."""
+    if post_ids is None:
+        conn.execute("DELETE FROM effective_themes")
+        conn.execute("INSERT INTO effective_themes SELECT * FROM effective_themes_view")
+        conn.execute("UPDATE export_cells SET (themes, score) = (SELECT themes, score FROM export_cells_view v"
+                     " WHERE v.post_id = export_cells.post_id)")
+        return
+    ids = [(post_id,) for post_id in post_ids]
+    conn.executemany("DELETE FROM effective_themes WHERE post_id = ?", ids)
+    # one post at a time: SQLite pushes `post_id = ?` into the view's two halves, not an IN list
+    conn.executemany("INSERT INTO effective_themes SELECT * FROM effective_themes_view WHERE post_id = ?", ids)
+    conn.executemany("UPDATE export_cells SET (themes, score) = (SELECT themes, score FROM export_cells_view v"
+                     " WHERE v.post_id = ?1) WHERE post_id = ?1", ids)
 
 
 def _filtered(query: ExportQuery, columns: str) -> tuple[str, dict[str, object]]:

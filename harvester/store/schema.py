@@ -249,6 +249,11 @@ def _needs(cell: str, shift: int) -> str:
             f" | CASE WHEN {formula} THEN 4 ELSE 0 END) << {shift})")
 
 
+# a post's themes cell after its effective_themes changed
+_THEMES_CELL = ("UPDATE export_cells SET (themes, score) = (SELECT themes, score FROM export_cells_view"
+                " WHERE post_id = {post}) WHERE post_id = {post};")
+
+
 V2 = f"""
 -- The themes a post has in an export: the editor's (in their order) once the post is reviewed
 -- (status other than 'nieuw'), else those the model assigned (in theme order), each with the
@@ -342,12 +347,14 @@ END;
 CREATE TRIGGER reviews_export_ai AFTER INSERT ON reviews BEGIN
     DELETE FROM effective_themes WHERE post_id = new.post_id;
     INSERT INTO effective_themes SELECT * FROM effective_themes_view WHERE post_id = new.post_id;
+    {_THEMES_CELL.format(post='new.post_id')}
     DELETE FROM export_cells WHERE post_id = new.duplicate_of;
     INSERT INTO export_cells SELECT * FROM export_cells_view WHERE post_id = new.duplicate_of;
 END;
 CREATE TRIGGER reviews_export_au AFTER UPDATE OF status, themes, duplicate_of ON reviews BEGIN
     DELETE FROM effective_themes WHERE post_id = new.post_id;
     INSERT INTO effective_themes SELECT * FROM effective_themes_view WHERE post_id = new.post_id;
+    {_THEMES_CELL.format(post='new.post_id')}
     DELETE FROM export_cells WHERE post_id IN (old.duplicate_of, new.duplicate_of);
     INSERT INTO export_cells SELECT * FROM export_cells_view
     WHERE post_id IN (old.duplicate_of, new.duplicate_of);
@@ -357,48 +364,9 @@ CREATE TRIGGER reviews_export_ad AFTER DELETE ON reviews BEGIN
     -- back to the model's themes, unless the post itself is being deleted
     INSERT INTO effective_themes SELECT * FROM effective_themes_view
     WHERE post_id = old.post_id AND EXISTS (SELECT 1 FROM posts WHERE id = old.post_id);
+    {_THEMES_CELL.format(post='old.post_id')}
     DELETE FROM export_cells WHERE post_id = old.duplicate_of;
     INSERT INTO export_cells SELECT * FROM export_cells_view WHERE post_id = old.duplicate_of;
-END;
-
--- a post's themes cell follows its effective_themes
-CREATE TRIGGER effective_themes_export_ai AFTER INSERT ON effective_themes BEGIN
-    UPDATE export_cells SET
-        themes = (SELECT group_concat(e.theme, ',') FROM effective_themes e WHERE e.post_id = new.post_id),
-        score = (SELECT max(e.score) FROM effective_themes e WHERE e.post_id = new.post_id)
-    WHERE post_id = new.post_id;
-END;
-CREATE TRIGGER effective_themes_export_au AFTER UPDATE OF score ON effective_themes
-WHEN old.score IS NOT new.score BEGIN
-    UPDATE export_cells SET score = (SELECT max(e.score) FROM effective_themes e WHERE e.post_id = new.post_id)
-    WHERE post_id = new.post_id;
-END;
-CREATE TRIGGER effective_themes_export_ad AFTER DELETE ON effective_themes BEGIN
-    UPDATE export_cells SET
-        themes = coalesce((SELECT group_concat(e.theme, ',') FROM effective_themes e WHERE e.post_id = old.post_id), ''),
-        score = (SELECT max(e.score) FROM effective_themes e WHERE e.post_id = old.post_id)
-    WHERE post_id = old.post_id;
-END;
-
--- the model's verdicts, one row at a time (classify upserts eight per post: no refresh of the whole post)
-CREATE TRIGGER post_themes_export_ai AFTER INSERT ON post_themes BEGIN
-    UPDATE effective_themes SET score = new.score WHERE post_id = new.post_id AND theme = new.theme;
-    INSERT INTO effective_themes SELECT new.post_id, 0, new.theme, new.score
-    WHERE new.assigned AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.post_id = new.post_id AND r.status <> 'nieuw');
-END;
-CREATE TRIGGER post_themes_export_au AFTER UPDATE OF score, assigned ON post_themes
-WHEN old.score IS NOT new.score OR old.assigned IS NOT new.assigned BEGIN
-    UPDATE effective_themes SET score = new.score WHERE post_id = new.post_id AND theme = new.theme;
-    DELETE FROM effective_themes WHERE post_id = new.post_id AND position = 0 AND theme = new.theme
-        AND NOT new.assigned AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.post_id = new.post_id AND r.status <> 'nieuw');
-    INSERT INTO effective_themes SELECT new.post_id, 0, new.theme, new.score
-    WHERE new.assigned AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.post_id = new.post_id AND r.status <> 'nieuw')
-        AND NOT EXISTS (SELECT 1 FROM effective_themes WHERE post_id = new.post_id AND position = 0 AND theme = new.theme);
-END;
-CREATE TRIGGER post_themes_export_ad AFTER DELETE ON post_themes BEGIN
-    DELETE FROM effective_themes WHERE post_id = old.post_id AND position = 0 AND theme = old.theme
-        AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.post_id = old.post_id AND r.status <> 'nieuw');
-    UPDATE effective_themes SET score = NULL WHERE post_id = old.post_id AND theme = old.theme;
 END;
 """
 
