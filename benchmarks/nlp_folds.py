@@ -17,9 +17,12 @@ other half (and back), so that the thresholds are never scored on the texts that
 With --parts (the file's line numbers where a later round of writing began, e.g. 554 1287): transfer
 between those parts instead: each part measured by a model trained on every other part, and by one
 trained on each other part alone, so that one sees whether adding a round helps on texts of another.
+With --always-learn N: the texts after the first N are learned from in every fold and every transfer
+and never measured, so that the same folds of the first N texts show what a later round adds.
 
 Usage: .venv/bin/python benchmarks/nlp_folds.py [--setting shipped|previous] [--folds 5] [--seeds 0 1]
        [--first 554] [--thresholds 0.5 0.4 0.3] [--per-theme] [--themes FILE] [--parts 554 1287]
+       [--always-learn 2082]
 """
 
 from __future__ import annotations
@@ -137,14 +140,19 @@ def main() -> None:
     parser.add_argument("--per-theme", action="store_true", help="also print per-theme F1 of the folds at 0.5")
     parser.add_argument("--parts", type=int, nargs="+", help="transfer between the parts that begin at these lines, no folds")
     parser.add_argument("--themes", default=str(ROOT / "config" / "themes.toml"), help="another themes file to compare")
+    parser.add_argument("--always-learn", type=int, metavar="N",
+                        help="measure on the first N texts only; the later ones are learned from in every run")
     args = parser.parse_args()
     themes = load_themes(args.themes)
     items = read_jsonl(ROOT / "config" / "training.jsonl", themes.ids)
     extra = themes.examples()
+    always = items[args.always_learn:] if args.always_learn else []
+    items, extra = items[: len(items) - len(always)], extra + always
     setting = SETTINGS[args.setting]
     ids = themes.ids
     started = time.process_time()
-    print(f"setting {args.setting}; {len(items)} labelled texts; cells: macro-F1/none_accuracy")
+    print(f"setting {args.setting}; {len(items)} labelled texts (+ {len(always)} always learned from); "
+          "cells: macro-F1/none_accuracy")
     header = " | ".join(f"at {th}" for th in args.thresholds)
     print(f"| measure | {header} | per-theme thresholds (other half) |")
     print("|---|" + "---|" * (len(args.thresholds) + 1))
