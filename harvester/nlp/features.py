@@ -94,7 +94,9 @@ def set_idf(model: Model, docs: list[Doc]) -> None:
     df = Counter(f for doc in docs for f in doc_features(doc))
     n = len(docs)
     attrs["idf_table"] = {f: math.log((1 + n) / (1 + count)) + 1 for f, count in df.items()}
-    attrs["idf_unseen"] = math.log((1 + n) / 2) + 1 if attrs["unseen"] == "max" else 0.0
+    # a feature no training text had counts as rare as the rarest seen (on held-out training data
+    # as good as leaving it out, and a post of unknown words stays closer to no theme)
+    attrs["idf_unseen"] = math.log((1 + n) / 2) + 1
 
 
 def feature_values(model: Model, features: list[str]) -> list[float]:
@@ -117,12 +119,9 @@ def _extract(model: Model, docs: list[Doc], is_train: bool):
     keys: list[int] = []
     lengths = []
     table = model.attrs.get("idf_table")
-    drop = table and model.attrs["unseen"] == "drop"
     weights: list[float] = []
     for doc in docs:
         features = doc_features(doc)
-        if drop:
-            features = [f for f in features if f in table]
         doc_keys = feature_keys(features)
         keys.extend(doc_keys)
         lengths.append(len(doc_keys))
@@ -149,7 +148,7 @@ def _extract(model: Model, docs: list[Doc], is_train: bool):
 @registry.architectures("harvester.TermBOW.v1")
 def build_term_bow(
     exclusive_classes: bool, length: int = 65536, nO: int | None = None, normalize: bool = False,
-    idf: bool = False, unseen: str = "max",
+    idf: bool = False,
 ) -> Model:
     """Sparse linear model over `doc_features` (multi-label: a logistic per theme).
 
@@ -162,7 +161,7 @@ def build_term_bow(
     )
     if exclusive_classes:
         raise ValueError("harvester.TermBOW.v1 is for textcat_multilabel")
-    extractor = Model(EXTRACTOR, _extract, attrs={"normalize": normalize, "idf": idf, "unseen": unseen})
+    extractor = Model(EXTRACTOR, _extract, attrs={"normalize": normalize, "idf": idf})
     model = chain(extractor, resizable_layer, Logistic())
     if nO is not None:
         model.set_dim("nO", nO)
