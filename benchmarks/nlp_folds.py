@@ -20,9 +20,9 @@ trained on each other part alone, so that one sees whether adding a round helps 
 With --always-learn N: the texts after the first N are learned from in every fold and every transfer
 and never measured, so that the same folds of the first N texts show what a later round adds.
 
-Usage: .venv/bin/python benchmarks/nlp_folds.py [--setting shipped|previous] [--folds 5] [--seeds 0 1]
-       [--first 554] [--thresholds 0.5 0.4 0.3] [--per-theme] [--themes FILE] [--parts 554 1287]
-       [--always-learn 2082]
+Usage: .venv/bin/python benchmarks/nlp_folds.py [--setting shipped|previous|no-idf] [--folds 5]
+       [--seeds 0 1] [--first 554] [--thresholds 0.5 0.4 0.3] [--per-theme] [--themes FILE]
+       [--parts 554 1287 [--others-only]] [--l2 0.0008] [--epochs 30] [--always-learn 2082]
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ PREVIOUS = {
     "textcat_model": {"@architectures": "harvester.TermBOW.v1", "exclusive_classes": False,
                       "length": 65536, "normalize": False},
 }
-SETTINGS = {"shipped": {}, "previous": PREVIOUS}
+# the shipped setup before IDF weighting (fifth round): normalised, L2, 30 epochs, no idf
+NO_IDF = {"textcat_model": {"@architectures": "harvester.TermBOW.v1", "exclusive_classes": False,
+                            "length": 65536, "normalize": True, "idf": False}}
+SETTINGS = {"shipped": {}, "previous": PREVIOUS, "no-idf": NO_IDF}
 GRID = [round(0.2 + 0.05 * i, 2) for i in range(11)]   # 0.2 .. 0.7
 
 
@@ -117,14 +120,15 @@ def transfer_rows(name, learn, test, themes, extra, setting, seeds, thresholds) 
     return f"| {name} | " + " | ".join(fixed) + f" | {cell([cross_half(gold, r, themes.ids)[0] for r in runs])} |"
 
 
-def parts_table(items, bounds, themes, extra, setting, seeds, thresholds) -> None:
-    """Each part measured by models trained on the other parts together and on each other part alone."""
+def parts_table(items, bounds, themes, extra, setting, seeds, thresholds, others_only=False) -> None:
+    """Each part measured by models trained on the other parts together and (unless `others_only`)
+    on each other part alone."""
     edges = [0, *bounds, len(items)]
     parts = [items[a:b] for a, b in zip(edges, edges[1:])]
     names = [f"{a + 1}–{b}" for a, b in zip(edges, edges[1:])]
     for i, test in enumerate(parts):
         others = [j for j in range(len(parts)) if j != i]
-        for group in [others] + ([[j] for j in others] if len(others) > 1 else []):
+        for group in [others] + ([[j] for j in others] if len(others) > 1 and not others_only else []):
             learn = [x for j in group for x in parts[j]]
             label = " + ".join(names[j] for j in group)
             print(transfer_rows(f"{label} → {names[i]}", learn, test, themes, extra, setting, seeds, thresholds))
@@ -139,6 +143,9 @@ def main() -> None:
     parser.add_argument("--thresholds", type=float, nargs="+", default=[0.5, 0.4, 0.3])
     parser.add_argument("--per-theme", action="store_true", help="also print per-theme F1 of the folds at 0.5")
     parser.add_argument("--parts", type=int, nargs="+", help="transfer between the parts that begin at these lines, no folds")
+    parser.add_argument("--others-only", action="store_true", help="with --parts: only the model trained on all other parts")
+    parser.add_argument("--l2", type=float, help="L2 strength instead of the setting's")
+    parser.add_argument("--epochs", type=int, help="epochs instead of the setting's")
     parser.add_argument("--themes", default=str(ROOT / "config" / "themes.toml"), help="another themes file to compare")
     parser.add_argument("--always-learn", type=int, metavar="N",
                         help="measure on the first N texts only; the later ones are learned from in every run")
@@ -148,17 +155,18 @@ def main() -> None:
     extra = themes.examples()
     always = items[args.always_learn:] if args.always_learn else []
     items, extra = items[: len(items) - len(always)], extra + always
-    setting = SETTINGS[args.setting]
+    setting = dict(SETTINGS[args.setting])
+    setting.update({k: v for k, v in (("l2", args.l2), ("epochs", args.epochs)) if v is not None})
     ids = themes.ids
     started = time.process_time()
-    print(f"setting {args.setting}; {len(items)} labelled texts (+ {len(always)} always learned from); "
+    print(f"setting {args.setting} {setting}; {len(items)} labelled texts (+ {len(always)} always learned from); "
           "cells: macro-F1/none_accuracy")
     header = " | ".join(f"at {th}" for th in args.thresholds)
     print(f"| measure | {header} | per-theme thresholds (other half) |")
     print("|---|" + "---|" * (len(args.thresholds) + 1))
 
     if args.parts:
-        parts_table(items, args.parts, themes, extra, setting, args.seeds, args.thresholds)
+        parts_table(items, args.parts, themes, extra, setting, args.seeds, args.thresholds, args.others_only)
         print(f"CPU time {time.process_time() - started:.0f} s")
         return
     first, later = items[: args.first], items[args.first:]

@@ -1,6 +1,8 @@
 """A small theme set and labelled posts for the NLP tests (written by the project for these tests).
 
 Three themes are enough to show learning, thresholds and reasons while training in a second.
+Thresholds are 0.45: with IDF weighting a clear post's scores sit a little lower than 0.5 (the real
+themes use 0.3), while a post of unknown words stays at the base rate, about 0.4 in this small set.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ THEMES_TOML = textwrap.dedent(
     description = "Samen optrekken met andere overheden, partners en bewoners."
     terms = ["samenwerk*", "samen", "cocreatie", "partners", "van onderop", "#samenwerken"]
     examples = ["Vanaf het begin samenwerken met betrokkenen binnen en buiten de organisatie voor groter draagvlak."]
-    threshold = 0.5
+    threshold = 0.45
 
     [[themes]]
     id = "open_overheid"
@@ -28,7 +30,7 @@ THEMES_TOML = textwrap.dedent(
     description = "Transparantie, open data en openbaarheid van informatie."
     terms = ["transparan*", "open data", "openbaar*", "woo", "#openoverheid"]
     examples = ["Onze organisatie is transparant. Informatie over activiteiten, financiën en besluiten is volledig vrij beschikbaar voor het publiek"]
-    threshold = 0.5
+    threshold = 0.45
 
     [[themes]]
     id = "cultuur"
@@ -36,7 +38,7 @@ THEMES_TOML = textwrap.dedent(
     description = "Leren, durven, experimenteren en kennis delen."
     terms = ["cultuur", "durven", "lef", "experiment*", "leren", "kennisdeling", "kennis delen"]
     examples = ["Durven. We krijgen en grijpen kansen om te durven en te doen."]
-    threshold = 0.5
+    threshold = 0.45
     '''
 )
 

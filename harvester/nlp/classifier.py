@@ -10,7 +10,7 @@ from spacy.tokens import Doc
 
 from ..models import Classification
 from .components import LANGUAGE, LANGUAGE_SCORE, TERM_HITS
-from .features import TERM_PREFIX, doc_features, feature_value, feature_weights
+from .features import TERM_PREFIX, doc_features, feature_values, feature_weights
 from .pipeline import TEXTCAT, ModelError, load_pipeline
 from .themes import ThemeSet
 
@@ -72,7 +72,6 @@ class Classifier:
         features = [doc_features(doc) for doc in docs]
         strong = self._strong
         model = self.nlp.get_pipe(TEXTCAT).model
-        normalize = model.attrs.get("normalize", False)
         # one pass through the linear layer for the batch's features not seen before, for the reasons
         new = [f for f in dict.fromkeys(f for fs in features for f in fs) if f not in strong]
         if new:
@@ -98,17 +97,17 @@ class Classifier:
             assigned = tuple(t for t in ids if scores[t] >= thresholds[t])
             hits = data.get(TERM_HITS) or {}
             candidates = None
-            value = feature_value(len(doc_feats), normalize)   # what the model gives each feature of this doc
             reasons: dict[str, list[str]] = {}
             for t, half in halves:
                 if scores[t] < half:
                     continue
                 shown = list(hits.get(t, ()))[:MAX_REASONS]
-                if candidates is None:
-                    candidates = [(f, w) for f in doc_feats if (w := strong[f]) is not None]
+                if candidates is None:   # with the value the model gives each feature of this doc
+                    candidates = [(f, w, v) for f, v in zip(doc_feats, feature_values(model, doc_feats))
+                                  if (w := strong[f]) is not None]
                 c = column[t]
                 # the strongest first (ties: the feature later in the alphabet, as heapq.nlargest)
-                ranked = sorted(((w[c] * value, f) for f, w in candidates if w[c] * value >= MIN_REASON_WEIGHT),
+                ranked = sorted(((w[c] * v, f) for f, w, v in candidates if w[c] * v >= MIN_REASON_WEIGHT),
                                 reverse=True)
                 for _weight, feature in ranked[:2 * MAX_REASONS]:
                     if len(shown) >= MAX_REASONS:

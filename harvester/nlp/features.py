@@ -16,7 +16,9 @@ data that carried over to new texts better than plain counts (docs/nlp.md).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from functools import partial
+from itertools import repeat
 
 import numpy
 from spacy.ml.models.textcat import resize_and_set_ref
@@ -34,6 +36,7 @@ TERM_PREFIX = "term:"
 # extra features when a post hits two or three different terms of a theme: more evidence, more weight
 TERM_LEVELS = (2, 3)
 FEATURES = extension("features")
+EXTRACTOR = "term_features"   # the feature layer's name and ref; its attrs hold the idf table
 
 
 def doc_features(doc: Doc) -> list[str]:
@@ -78,20 +81,63 @@ def feature_keys(features: list[str]) -> list[int]:
 
 
 def feature_value(n: int, normalize: bool) -> float:
-    """The value each of a doc's `n` features gets: 1, or 1/sqrt(n) when normalised."""
+    """The value each of a doc's `n` features gets without idf: 1, or 1/sqrt(n) when normalised."""
     return 1.0 / math.sqrt(n) if normalize and n else 1.0
+
+
+def set_idf(model: Model, docs: list[Doc]) -> None:
+    """Count in how many of `docs` (the training texts) each feature occurs and store the smoothed
+    idf per feature in the model; nothing happens for a model built without `idf`."""
+    if not model.has_ref(EXTRACTOR) or not model.get_ref(EXTRACTOR).attrs.get("idf"):
+        return
+    attrs = model.get_ref(EXTRACTOR).attrs
+    df = Counter(f for doc in docs for f in doc_features(doc))
+    n = len(docs)
+    attrs["idf_table"] = {f: math.log((1 + n) / (1 + count)) + 1 for f, count in df.items()}
+    # a feature no training text had counts as rare as the rarest seen (on held-out training data
+    # as good as leaving it out, and a post of unknown words stays closer to no theme)
+    attrs["idf_unseen"] = math.log((1 + n) / 2) + 1
+
+
+def feature_values(model: Model, features: list[str]) -> list[float]:
+    """The value the model gives each of a doc's distinct `features` (as `_extract` does)."""
+    attrs = model.get_ref(EXTRACTOR).attrs if model.has_ref(EXTRACTOR) else model.attrs
+    table = attrs.get("idf_table")
+    normalize = attrs.get("normalize", False)
+    if not table:
+        return [feature_value(len(features), normalize)] * len(features)
+    values = list(map(table.get, features, repeat(attrs["idf_unseen"])))
+    if normalize:
+        norm = math.sqrt(sum(v * v for v in values))
+        if norm:
+            values = [v / norm for v in values]
+    return values
 
 
 def _extract(model: Model, docs: list[Doc], is_train: bool):
     ops = model.ops
     keys: list[int] = []
     lengths = []
+    table = model.attrs.get("idf_table")
+    weights: list[float] = []
     for doc in docs:
-        doc_keys = feature_keys(doc_features(doc))
+        features = doc_features(doc)
+        doc_keys = feature_keys(features)
         keys.extend(doc_keys)
         lengths.append(len(doc_keys))
+        if table:
+            weights.extend(map(table.get, features, repeat(model.attrs["idf_unseen"])))
     batch_keys = ops.asarray1i(keys, dtype="uint64") if keys else ops.alloc1i(0, dtype="uint64")
-    if model.attrs["normalize"]:
+    if table:
+        values = numpy.asarray(weights, dtype="float64")
+        if model.attrs["normalize"]:
+            # each doc's values divided by their length (sums of squares from a running total)
+            ends = numpy.cumsum(lengths)
+            totals = numpy.concatenate(([0.0], numpy.cumsum(values * values)))
+            norms = numpy.sqrt(numpy.maximum(totals[ends] - totals[ends - lengths], 1e-12))
+            values = values / numpy.repeat(norms, lengths)
+        values = ops.asarray1f(values.astype("float32"))
+    elif model.attrs["normalize"]:
         counts = numpy.asarray(lengths, dtype="float32")
         values = ops.asarray1f(numpy.repeat(1.0 / numpy.sqrt(numpy.maximum(counts, 1.0)), lengths))
     else:
@@ -101,11 +147,12 @@ def _extract(model: Model, docs: list[Doc], is_train: bool):
 
 @registry.architectures("harvester.TermBOW.v1")
 def build_term_bow(
-    exclusive_classes: bool, length: int = 65536, nO: int | None = None, normalize: bool = False
+    exclusive_classes: bool, length: int = 65536, nO: int | None = None, normalize: bool = False,
+    idf: bool = False,
 ) -> Model:
     """Sparse linear model over `doc_features` (multi-label: a logistic per theme).
 
-    `normalize` defaults to False so that models saved before it existed load as they were trained.
+    `normalize` and `idf` default to False so that models saved before them load as they were trained.
     """
     length = 2 ** (length - 1).bit_length()
     sparse_linear = SparseLinear_v2(nO=nO, length=length)
@@ -114,10 +161,12 @@ def build_term_bow(
     )
     if exclusive_classes:
         raise ValueError("harvester.TermBOW.v1 is for textcat_multilabel")
-    model = chain(Model("term_features", _extract, attrs={"normalize": normalize}), resizable_layer, Logistic())
+    extractor = Model(EXTRACTOR, _extract, attrs={"normalize": normalize, "idf": idf})
+    model = chain(extractor, resizable_layer, Logistic())
     if nO is not None:
         model.set_dim("nO", nO)
     model.set_ref("output_layer", sparse_linear)
+    model.set_ref(EXTRACTOR, extractor)
     model.attrs["multi_label"] = True
     model.attrs["normalize"] = normalize
     model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
@@ -126,7 +175,7 @@ def build_term_bow(
 
 def feature_weights(model: Model, features: list[str]) -> Floats2d:
     """Per feature (rows), its weight towards each label (columns): what it adds to the label's logit
-    at value 1 (times `feature_value` in a doc)."""
+    at value 1 (times its `feature_values` in a doc)."""
     sparse_linear = model.get_ref("output_layer")
     ops = sparse_linear.ops
     keys = feature_keys(features)

@@ -61,6 +61,7 @@ threshold = 0.5
 exclusive_classes = false
 length = 65536
 normalize = true
+idf = true
 """
 
 # spaCy's own bag-of-words over token texts, kept for the comparison in docs/nlp.md

@@ -13,6 +13,7 @@ from spacy.training import Example
 from spacy.util import minibatch
 from thinc.api import Adam
 
+from .features import set_idf
 from .pipeline import TEXTCAT, build_pipeline
 from .themes import ThemeSet
 
@@ -95,6 +96,7 @@ def train(
     ]
     textcat = nlp.get_pipe(TEXTCAT)
     optimizer = nlp.initialize(lambda: examples, sgd=Adam(learn_rate))
+    set_idf(textcat.model, docs)   # document frequencies of these texts, if the model weighs by them
     linear = textcat.model.get_ref("output_layer")
     rng = random.Random(seed)
     for _ in range(epochs):
