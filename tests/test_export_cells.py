@@ -3,11 +3,12 @@ whichever writer changes a post, its author, sightings, verdicts or reviews."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from harvester.export import local_iso
+from harvester.export import ExportOptions, local_iso, write_export
 from harvester.forget import forget, parse_author
 from harvester.models import Author, Post
 from harvester.store import Store
@@ -126,3 +127,19 @@ def test_times_sql_leaves_alone_are_converted_in_python(store, stamp):
     store.posts.upsert(Post(key="k", kind="feed", content_html="", text="idee", published_at=stamp), source.id)
     (row,) = read_csv(export(store), "excel-nl")[1:]
     assert row[6] == (local_iso(stamp) or "")
+
+
+@pytest.mark.parametrize("dialect", ["excel-nl", "rfc4180"])
+def test_theme_and_source_names_that_need_quotes_get_them(store, dialect):
+    """Names come from the configuration: an export quotes them only if one of them needs it."""
+    blog = store.sources.sync('blog; "nieuws"', "feed", "https://example.org/feed")
+    plain = store.sources.sync("kennisland", "feed", "https://www.kl.nl/feed/")
+    for source in (plain, blog):
+        store.posts.upsert(Post(key="k", kind="feed", content_html="", text="idee"), source.id)
+    post_id = store.db.execute("SELECT id FROM posts").fetchone()[0]
+    _classify(store, post_id, {"cultuur": 0.9, "structuur": 0.8}, ("cultuur", "structuur"))
+    out = io.BytesIO()
+    write_export(store, ExportOptions(dialect=dialect), out, labels={"cultuur": "=Cultuur; en zo", "structuur": "S"})
+    (row,) = read_csv(out.getvalue(), dialect)[1:]
+    assert row[1] == "'=Cultuur; en zo, S"
+    assert row[4] == 'blog; "nieuws", kennisland'   # in source order
