@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 
 import pytest
 
 from harvester.models import Author, Classification, Post
-from harvester.store import Store, StoreError
+from harvester.store import Store, StoreError, _statements
 from harvester.store.schema import MIGRATIONS
 
 
@@ -41,6 +43,35 @@ def test_forward_migration_keeps_existing_rows(tmp_path):
         assert s.migrate([*MIGRATIONS, extra]) == 1
         assert s.schema_version == len(MIGRATIONS) + 1
         assert s.db.execute("SELECT text, example_extra FROM posts").fetchall() == [("Een idee voor #innoverheid", "x")]
+
+
+def test_a_migration_another_process_ran_meanwhile_is_not_run_again(tmp_path):
+    """Two processes open a file of an older version: the second waits for the first's write lock,
+    then finds the migration done (before, it ran it again and failed on "already exists")."""
+    path = tmp_path / "h.db"
+    with Store(path, migrate=False) as s:
+        s.migrate(MIGRATIONS[:1])
+        s.posts.upsert(make_post(), s.sources.sync("blog", "feed", "https://example.org/feed").id)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    result: list[object] = []
+
+    def second_process() -> None:
+        with Store(path, migrate=False) as s:
+            result.append(s.migrate())
+            result.append(s.db.execute("SELECT count(*) FROM export_cells").fetchone()[0])
+
+    waiting = threading.Thread(target=second_process)
+    waiting.start()
+    time.sleep(0.3)   # it has read version 1 and waits for the lock
+    assert waiting.is_alive()
+    for statement in _statements(MIGRATIONS[1]):
+        other.execute(statement)
+    other.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+    other.execute("COMMIT")
+    waiting.join(timeout=30)
+    assert result == [0, 1]
+    other.close()
 
 
 def test_failed_migration_changes_nothing(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from .sources import SourceStore
 from .users import UserStore
 
 BUSY_TIMEOUT_MS = 10_000
+# a second process waits this long for a migration another one runs (a million posts: ~1 minute)
+MIGRATION_WAIT_S = 600
 
 
 class StoreError(Exception):
@@ -62,6 +65,20 @@ class Database(sqlite_utils.Database):
         except BaseException:
             self.rollback()
             raise
+
+
+def _statements(script: str) -> list[str]:
+    """A migration script as single statements (a trigger's body stays whole), so that they run
+    inside a transaction this module opened: executescript would commit it first."""
+    statements, current = [], ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            statements.append(current)
+            current = ""
+    if current[:-1].strip():   # a last statement without its ";" (or a comment)
+        statements.append(current[:-1])
+    return statements
 
 
 class Store:
@@ -108,13 +125,32 @@ class Store:
                 f"{self.path}: schema version {current} is newer than this program knows "
                 f"({len(migrations)}); upgrade the harvester"
             )
+        applied = 0
         for version, script in enumerate(migrations[current:], start=current + 1):
+            self._begin_migration()
             try:
-                self.db.conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
+                # another process may have migrated the file while this one waited for the lock
+                if self.schema_version < version:
+                    for statement in _statements(script):
+                        self.db.conn.execute(statement)
+                    self.db.conn.execute(f"PRAGMA user_version = {version}")
+                    applied += 1
+                self.db.conn.execute("COMMIT")
             except sqlite3.Error:
                 self.db.rollback()
                 raise
-        return len(migrations) - current
+        return applied
+
+    def _begin_migration(self) -> None:
+        """Take the write lock, waiting as long as another process's migration may take."""
+        deadline = time.monotonic() + MIGRATION_WAIT_S
+        while True:
+            try:
+                self.db.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise StoreError(f"{self.path}: kon de database niet bijwerken: {e}") from None
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[Store]:

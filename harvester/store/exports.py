@@ -163,7 +163,7 @@ def refresh_themes(conn: sqlite3.Connection, post_ids: Sequence[int] | None) -> 
         conn.execute("UPDATE export_cells SET (themes, score) = (SELECT themes, score FROM export_cells_view v"
                      " WHERE v.post_id = export_cells.post_id)")
         return
-    ids = [(post_id,) for post_id in post_ids]
+    ids = [(post_id,) for post_id in dict.fromkeys(post_ids)]   # each once: all deletes go first
     conn.executemany("DELETE FROM effective_themes WHERE post_id = ?", ids)
     # one post at a time: SQLite pushes `post_id = ?` into the view's two halves, not an IN list
     conn.executemany("INSERT INTO effective_themes SELECT * FROM effective_themes_view WHERE post_id = ?", ids)

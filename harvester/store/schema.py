@@ -230,7 +230,8 @@ END;
 # 01:00 UTC to the last Sunday of October 01:00 UTC, the first Sunday on or after the 25th. For
 # the stored form of a UTC time only; NULL for anything else, which the export converts in Python.
 LOCAL_TIME = """CASE WHEN p.published_at IS NULL THEN ''
-    WHEN length(p.published_at) = 25 AND substr(p.published_at, 20) = '+00:00' AND p.published_at >= '1996'
+    WHEN length(p.published_at) = 25 AND substr(p.published_at, 11, 1) = 'T' AND substr(p.published_at, 20) = '+00:00'
+         AND p.published_at >= '1996'
     THEN (SELECT strftime('%Y-%m-%dT%H:%M:%S', p.published_at, '+' || h || ' hours') || '+0' || h || ':00'
           FROM (SELECT CASE WHEN p.published_at >= date(substr(p.published_at, 1, 4) || '-03-25', 'weekday 0') || 'T01:00:00'
                              AND p.published_at < date(substr(p.published_at, 1, 4) || '-10-25', 'weekday 0') || 'T01:00:00'
@@ -249,9 +250,9 @@ def _needs(cell: str, shift: int) -> str:
             f" | CASE WHEN {formula} THEN 4 ELSE 0 END) << {shift})")
 
 
-# a post's themes cell after its effective_themes changed
+# a post's themes cell after its effective_themes changed (not while the post itself is being deleted)
 _THEMES_CELL = ("UPDATE export_cells SET (themes, score) = (SELECT themes, score FROM export_cells_view"
-                " WHERE post_id = {post}) WHERE post_id = {post};")
+                " WHERE post_id = {post}) WHERE post_id = {post} AND EXISTS (SELECT 1 FROM posts WHERE id = {post});")
 
 
 V2 = f"""
@@ -285,7 +286,8 @@ SELECT post_id, themes, score, text, author, url, published, sources, duplicates
        {_needs('text', 0)} | {_needs('author', 3)} | {_needs('url', 6)} AS flags
 FROM (
     SELECT p.id AS post_id,
-           coalesce((SELECT group_concat(e.theme, ',') FROM effective_themes e WHERE e.post_id = p.id), '') AS themes,
+           coalesce((SELECT group_concat(theme, ',') FROM
+               (SELECT e.theme FROM effective_themes e WHERE e.post_id = p.id ORDER BY e.position, e.theme)), '') AS themes,
            (SELECT max(e.score) FROM effective_themes e WHERE e.post_id = p.id) AS score,
            CASE WHEN p.title <> '' THEN p.title || char(10, 10) || p.text ELSE p.text END AS text,
            CASE WHEN substr(a.key, 1, {len(PSEUDONYM_PREFIX)}) = '{PSEUDONYM_PREFIX}' THEN coalesce(a.display_name, '')
