@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import sqlite_utils
 
 from ..models import Classification
-from .exports import refresh_themes
 from ..timeutil import utcnow
+from .exports import refresh_themes
 
 
 class ClassificationStore:
