@@ -57,6 +57,17 @@ def karel(n: int, text: str, **fields) -> dict:
     return make_status(sid(n), username="karel", text=text, **fields)
 
 
+def harvested_by(store, config_path: Path):
+    """The config file, and a function that harvests every source in it into `store` once."""
+    config = load_config(config_path)
+
+    def harvest():
+        with Fetcher(config.harvest) as fetcher:
+            return {s.name: run_source(store, config, s, fetcher) for s in config.sources}
+
+    return config_path, harvest
+
+
 @pytest.fixture
 def world(server, write_config, store):
     """Anne's and Karel's posts on a Mastodon instance and a Mastodon tag feed; harvested, classified, reviewed."""
@@ -69,15 +80,9 @@ def world(server, write_config, store):
         karel(4, "Eens, goed plan", in_reply_to_id=sid(1)),
     )
     server.route("/tags/innoverheid.rss", Reply(200, TAG_FEED, {"Content-Type": "application/rss+xml"}))
-    config_path = write_config(
+    config_path, harvest = harvested_by(store, write_config(
         f'\n[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n'
-        f'\n[[sources]]\nname = "tagfeed"\ntype = "feed"\nurl = "{server.url("/tags/innoverheid.rss")}"\n')
-    config = load_config(config_path)
-
-    def harvest():
-        with Fetcher(config.harvest) as fetcher:
-            return {s.name: run_source(store, config, s, fetcher) for s in config.sources}
-
+        f'\n[[sources]]\nname = "tagfeed"\ntype = "feed"\nurl = "{server.url("/tags/innoverheid.rss")}"\n'))
     results = harvest()
     assert results["nl"].counts.new == 4 and results["tagfeed"].counts.new == 2
     ids = dict(store.db.execute("SELECT key, id FROM posts").fetchall())
@@ -351,15 +356,9 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 def feeds(server, write_config, store):
     server.route("/blog.rss", Reply(200, BLOG, {"Content-Type": "application/rss+xml"}))
     server.route("/news.atom", Reply(200, ATOM, {"Content-Type": "application/atom+xml"}))
-    config_path = write_config(
+    config_path, harvest = harvested_by(store, write_config(
         f'\n[[sources]]\nname = "blog"\ntype = "feed"\nurl = "{server.url("/blog.rss")}"\n'
-        f'\n[[sources]]\nname = "news"\ntype = "feed"\nurl = "{server.url("/news.atom")}"\n')
-    config = load_config(config_path)
-
-    def harvest():
-        with Fetcher(config.harvest) as fetcher:
-            return {s.name: run_source(store, config, s, fetcher) for s in config.sources}
-
+        f'\n[[sources]]\nname = "news"\ntype = "feed"\nurl = "{server.url("/news.atom")}"\n'))
     assert sum(r.counts.new for r in harvest().values()) == 3
     return config_path, harvest
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from harvester.hashing import pseudonym
@@ -42,6 +43,18 @@ def config_file(write_config, purge_hours: float = 24) -> Path:
 
 def env(secret: str) -> dict[str, str]:
     return {**os.environ, "HARVESTER_SECRET": secret}
+
+
+def purge_lines(config: Path, secret: str, until: Callable[[], None]) -> list[str]:
+    """Run the background job until `until` returns, stop it, and give its purge log lines."""
+    process = subprocess.Popen([*HARVESTER, "--config", str(config), "run"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env(secret))
+    try:
+        until()
+    finally:
+        stopped = stop(process)
+    assert stopped.code == 0, stopped.err
+    return [line for line in stopped.err.splitlines() if "job=purge" in line]
 
 
 def texts(db: Path) -> list[tuple[str, str]]:
@@ -85,17 +98,14 @@ def test_the_background_job_purges_every_purge_hours(write_config, tmp_path):
     db = tmp_path / "harvester.db"
     seed(db)
     config = config_file(write_config, purge_hours=0.001)   # every 3.6 s, the first one 3.6 s after start
-    process = subprocess.Popen([*HARVESTER, "--config", str(config), "run"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env(SECRET))
-    try:
+
+    def two_purges():
         wait_for(lambda: len(texts(db)) == 1 and texts(db)[0][1].startswith("deelnemer-"), what="the purge job")
         # the next runs find nothing to do and leave the file alone
         wait_for(lambda: query(db, "SELECT count(*) FROM review_events WHERE action = 'purge'")[0][0] >= 2,
                  what="a second purge")
-    finally:
-        stopped = stop(process)
-    assert stopped.code == 0, stopped.err
-    lines = [line for line in stopped.err.splitlines() if "job=purge" in line]
+
+    lines = purge_lines(config, SECRET, two_purges)
     assert "job=purge status=ok deleted=1 pseudonymized=1 compacted=yes" in lines[0]
     assert "job=purge status=ok deleted=0 pseudonymized=0 compacted=no" in lines[1]
 
@@ -146,15 +156,9 @@ def test_a_failing_purge_is_logged_and_the_scheduler_goes_on(write_config, tmp_p
     db = tmp_path / "harvester.db"
     seed(db)
     config = config_file(write_config, purge_hours=0.001)
-    process = subprocess.Popen([*HARVESTER, "--config", str(config), "run"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env(""))
-    try:
-        wait_for(lambda: query(db, "SELECT count(*) FROM review_events WHERE action = 'pseudonymize'")[0][0] >= 2,
-                 what="two purges that could not pseudonymise")
-    finally:
-        stopped = stop(process)
-    assert stopped.code == 0, stopped.err
-    lines = [line for line in stopped.err.splitlines() if "job=purge" in line]
+    lines = purge_lines(config, "", lambda: wait_for(
+        lambda: query(db, "SELECT count(*) FROM review_events WHERE action = 'pseudonymize'")[0][0] >= 2,
+        what="two purges that could not pseudonymise"))
     assert "ERROR job=purge status=partial deleted=1 pseudonymized=0 compacted=yes" in lines[0]
     assert "ERROR job=purge status=partial deleted=0 pseudonymized=0 compacted=no" in lines[1]
     assert all("geheime sleutel ontbreekt" in line for line in lines)
