@@ -87,8 +87,16 @@ def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "h.db"
     with Store(path) as s:
         s.db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
-    with pytest.raises(StoreError, match="newer"):
+    with pytest.raises(StoreError, match="nieuwer dan dit programma"):
         Store(path)
+
+
+def test_a_file_that_is_no_database_is_refused_and_left_alone(tmp_path):
+    path = tmp_path / "h.db"
+    path.write_bytes(b"geen database, maar een spreadsheet\n" * 100)
+    with pytest.raises(StoreError, match="geen SQLite-database"):
+        Store(path)
+    assert path.read_bytes() == b"geen database, maar een spreadsheet\n" * 100
 
 
 def test_upsert_is_idempotent_and_detects_edits(store):

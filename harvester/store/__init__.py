@@ -97,7 +97,7 @@ class Store:
             self.db.execute("PRAGMA secure_delete = ON")
             self.db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{path}: cannot open as a SQLite database: {e}") from None
+            raise StoreError(f"{path}: is geen SQLite-database die te openen is: {e}") from None
         self.sources = SourceStore(self.db)
         self.posts = PostStore(self.db)
         self.runs = RunStore(self.db)
@@ -122,8 +122,8 @@ class Store:
         current = self.schema_version
         if current > len(migrations):
             raise StoreError(
-                f"{self.path}: schema version {current} is newer than this program knows "
-                f"({len(migrations)}); upgrade the harvester"
+                f"{self.path}: schemaversie {current} is nieuwer dan dit programma kent "
+                f"({len(migrations)}); installeer een nieuwere versie van de harvester"
             )
         applied = 0
         for version, script in enumerate(migrations[current:], start=current + 1):
