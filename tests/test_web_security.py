@@ -6,8 +6,10 @@ hostile HTML from the feedparser corpus rendered inert.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -49,6 +51,17 @@ def db(site):
 
 def client(site) -> httpx.Client:
     return httpx.Client(base_url=site[0].url, follow_redirects=False, timeout=10)
+
+
+@contextlib.contextmanager
+def own_site(config) -> Iterator[httpx.Client]:
+    """A client of an app of its own, for a test that needs another config or data than `site`."""
+    server = ServerThread(config).start()
+    try:
+        with client((server, config)) as c:
+            yield c
+    finally:
+        server.stop()
 
 
 def app_routes(config) -> list[tuple[str, str]]:
@@ -162,17 +175,19 @@ def test_session_cookie_flags_logout_and_disabling(site, db):
 
 
 def test_secure_cookie_behind_https(tmp_path):
-    from starlette.testclient import TestClient
-
+    """Behind a TLS proxy (`https = true`) the session cookie is Secure; the proxy's hop is plain HTTP."""
     config = write_web_config(tmp_path, https=True)
     with Store(config.db_path) as store:
         add_user(store, "eva", "redacteur")
-    with TestClient(create_app(config), base_url="https://testserver") as c:
+    with own_site(config) as c:
         page = c.get("/login")
+        assert "Secure" in page.headers["set-cookie"]
+        # a browser sends Secure cookies over the proxy's TLS; httpx here talks plain HTTP
+        cookie = "; ".join(f"{name}={value}" for name, value in page.cookies.items())
         response = c.post("/login", data={"csrf": csrf_of(page.text), "name": "eva", "password": PASSWORD},
-                          follow_redirects=False)
-        assert response.status_code == 303
-        assert "Secure" in response.headers["set-cookie"]
+                          headers={"cookie": cookie})
+    assert response.status_code == 303
+    assert "Secure" in response.headers["set-cookie"]
 
 
 def test_repeated_failed_logins_slow_down(site, db):
@@ -193,14 +208,12 @@ def test_repeated_failed_logins_slow_down(site, db):
 
 
 def test_overview_lists_each_theme_once_with_model_and_editor_counts(tmp_path):
-    from starlette.testclient import TestClient
-
     config = write_web_config(tmp_path)
     with Store(config.db_path) as store:
         editor = add_user(store, "eva", "redacteur")
         posts = [add_post(store, n, scores={"cultuur": 0.9}) for n in range(3)]
         store.reviews.decide(posts[0], editor, 0, "set_themes", themes=["cultuur", "structuur"])
-    with TestClient(create_app(config)) as c:
+    with own_site(config) as c:
         login(c, "eva")
         page = c.get("/overzicht").text
     rows = re.findall(r'<th scope="row"><a href="/\?status=alle&amp;theme=(\w+)">[^<]*</a></th>'
@@ -254,8 +267,6 @@ class TagAudit(HTMLParser):
 
 
 def test_hostile_html_from_the_feedparser_corpus_renders_inert(tmp_path):
-    from starlette.testclient import TestClient
-
     files = sorted(SANITIZE.glob("*.xml"))
     if not files and os.environ.get("CI") != "true":
         pytest.skip("../shared/corpora/feedparser-tests is not there")
@@ -283,7 +294,7 @@ def test_hostile_html_from_the_feedparser_corpus_renders_inert(tmp_path):
                     ), source.id)
                     stored += 1
     assert stored > 600
-    with TestClient(create_app(config)) as c:
+    with own_site(config) as c:
         login(c, "eva")
         url, pages, seen = "/?status=alle", 0, 0
         while url:
