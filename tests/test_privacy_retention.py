@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+from dataclasses import replace
 
 from click.testing import CliRunner
 
@@ -13,6 +14,7 @@ from harvester.cli import main
 from harvester.hashing import fingerprint, keyed_fingerprint, pseudonym
 from harvester.models import Author, Post
 from harvester.store import Store
+from harvester.store.posts import content_hash
 
 from .localserver import Reply
 
@@ -101,6 +103,11 @@ def test_an_old_accepted_idea_keeps_its_text_and_loses_its_author_everywhere(sto
         == [(None, None)]
     assert store.db.execute("SELECT note FROM reviews WHERE post_id = ?", [ids["accepted"]]).fetchone() \
         == (f"Mooi idee van {alias}",)
+    # the edit-detecting hash is of the words as stored now: the old one would confirm a guessed author
+    stored_hash = store.db.execute("SELECT content_hash FROM posts WHERE id = ?", [ids["accepted"]]).fetchone()[0]
+    original = mastodon_post(KEY, URL, "Samen een loketwoordzeta bouwen")
+    assert stored_hash != content_hash(original)
+    assert stored_hash == content_hash(replace(original, text=text, content_html=html))
     # a tombstone of the old key, so no harvest stores the post again under it
     for address in (KEY, URL):   # a Mastodon tag feed names the status by its URL
         assert store.db.execute("SELECT kind, reason FROM suppressions WHERE hash = ?",

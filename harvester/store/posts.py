@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -30,10 +31,13 @@ class StoredPost:
 
 def content_hash(post: Post) -> str:
     """What counts as an edit: the words, the tags and the warning, not the boost counts."""
-    material = json.dumps(
-        [post.title, post.content_html, post.text, post.spoiler_text, sorted(post.tags), post.edited_at],
-        ensure_ascii=False,
-    )
+    return content_digest(post.title, post.content_html, post.text, post.spoiler_text, post.tags, post.edited_at)
+
+
+def content_digest(title: str | None, content_html: str, text: str, spoiler_text: str | None,
+                   tags: Iterable[str], edited_at: str | None) -> str:
+    """`content_hash` from the stored columns, for a post whose stored words were rewritten."""
+    material = json.dumps([title, content_html, text, spoiler_text, sorted(tags), edited_at], ensure_ascii=False)
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 

@@ -19,6 +19,7 @@ import sqlite_utils
 from ..hashing import canonical, fingerprint, pseudonym
 from ..pseudonyms import PREFIX, Identity, pseudonymous_key
 from ..timeutil import utcnow
+from .posts import content_digest
 
 # never accepted: no review at all, or a review with any other status
 _EXPIRED = (
@@ -85,10 +86,11 @@ class PrivacyStore:
         with self.db.atomic():
             rows = self.db.execute(
                 "SELECT p.id, p.key, p.url, p.title, p.text, p.content_html, p.spoiler_text, p.links, p.mentions,"
-                f" a.id, a.key, a.display_name, a.profile_url, a.bot, r.note {_DUE} ORDER BY p.id", [cutoff]
+                f" p.edited_at, a.id, a.key, a.display_name, a.profile_url, a.bot, r.note {_DUE} ORDER BY p.id",
+                [cutoff]
             ).fetchall()
             originals: set[int] = set()
-            for (post_id, key, url, title, text, content_html, spoiler, links, mentions,
+            for (post_id, key, url, title, text, content_html, spoiler, links, mentions, edited_at,
                  author_id, author_key, display_name, profile_url, bot, note) in rows:
                 sighted = [r[0] for r in self.db.execute(
                     "SELECT url FROM sightings WHERE post_id = ? AND url IS NOT NULL", [post_id])]
@@ -108,6 +110,10 @@ class PrivacyStore:
                     "links": json.dumps([link for link in json.loads(links) if scrub(link) == link]),
                     "mentions": json.dumps([name if m.lower() in own else m for m in json.loads(mentions)]),
                 }
+                # the hash of the words with the name in them would let anyone confirm a guessed author
+                tags = [r[0] for r in self.db.execute("SELECT tag FROM post_tags WHERE post_id = ?", [post_id])]
+                new["content_hash"] = content_digest(new["title"], new["content_html"], new["text"],
+                                                     new["spoiler_text"], tags, edited_at)
                 if (new["title"], new["text"]) != (title, text):
                     # the model's reasons may quote the name: gone now, redone by the next classification
                     new["changed_at"] = now
