@@ -1,4 +1,5 @@
-"""A fake Mastodon instance on a LocalServer: tag timelines, statuses (batch and single), instance v2.
+"""A fake Mastodon instance on a LocalServer: tag timelines, statuses (batch and single), instance v2,
+and the public tag feeds (`/tags/NAME.rss`).
 
 It behaves the way Mastodon's own controllers do where the collector depends on it: ids compare as
 numbers, a page is newest first also when paging with `min_id`, `Link` carries `rel="next"` only
@@ -15,6 +16,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from .localserver import LocalServer, Reply, Request
 
@@ -72,6 +74,7 @@ class FakeInstance:
         self.scripted: list[Reply] = []      # answers served before the real timeline (errors, 429, ...)
         for tag in tags:
             server.route(f"/api/v1/timelines/tag/{tag}", self.timeline)
+            server.route(f"/tags/{tag}.rss", self.tag_feed)
         server.route("/api/v1/statuses", self.statuses_batch)
         server.route("/api/v2/instance", self.instance)
 
@@ -131,6 +134,25 @@ class FakeInstance:
             links.append(f'<{base}?limit={limit}&min_id={items[0]["id"]}>; rel="prev"')
         extra = {"Link": ", ".join(links)} if links else {}
         return Reply(200, json.dumps(items), self.headers(**extra), delay=self.delay)
+
+    def tag_feed(self, request: Request) -> Reply:
+        """The RSS Mastodon's tags/show.rss.ruby builds: local statuses only, newest first, each named
+        by its web address (`item.link` writes both `guid isPermaLink` and `link`), no author."""
+        tag = request.path.rsplit("/", 1)[1].removesuffix(".rss")
+        local = sorted((s for s in self.statuses.values() if not s.get("reblog")
+                        and s["uri"].startswith(f"https://{self.domain}/")
+                        and tag in {t["name"] for t in s["tags"]}), key=lambda s: int(s["id"]), reverse=True)
+        items = "".join(
+            f"<item><guid isPermaLink=\"true\">{escape(s['url'])}</guid><link>{escape(s['url'])}</link>"
+            f"<pubDate>{format_datetime(datetime.fromisoformat(s['created_at']))}</pubDate>"
+            f"<description>{escape(s['content'])}</description>"
+            + "".join(f"<category>{escape(t['name'])}</category>" for t in s["tags"]) + "</item>"
+            for s in local[:20]
+        )
+        body = (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>#{tag}</title>'
+                f"<link>https://{self.domain}/tags/{tag}</link><generator>Mastodon v{self.version}</generator>"
+                f"{items}</channel></rss>")
+        return Reply(200, body, {"Content-Type": "application/rss+xml; charset=utf-8"})
 
     def statuses_batch(self, request: Request) -> Reply:
         if not self.batch_endpoint:

@@ -45,24 +45,27 @@ class MastodonStore:
 
         The post row goes (its tags, sightings, classification and review go with it by cascade, the
         full-text index by trigger); the author goes too when no other post of theirs is kept. The
-        tombstone is the plain fingerprint of the uri, so a later harvest skips the post; the audit
-        trail records that it happened, without the text or the author.
+        tombstone is the plain fingerprint of the uri, so a later harvest skips the post, with one of
+        each web address of it, as a tag feed names the status by its address; the audit trail
+        records that it happened, without the text or the author.
         """
         now = utcnow()
         tombstone = fingerprint(key)
         with self.db.atomic():
-            row = self.db.execute("SELECT author_id FROM posts WHERE id = ?", [post_id]).fetchone()
+            row = self.db.execute("SELECT author_id, url FROM posts WHERE id = ?", [post_id]).fetchone()
             if row is None:
                 return
+            addresses = {row[1], *(r[0] for r in self.db.execute(
+                "SELECT url FROM sightings WHERE post_id = ?", [post_id]))} - {None, key}
             self.db.execute("DELETE FROM posts WHERE id = ?", [post_id])
             if row[0] is not None:
                 self.db.execute(
                     "DELETE FROM authors WHERE id = ? AND NOT EXISTS (SELECT 1 FROM posts WHERE author_id = ?)",
                     [row[0], row[0]],
                 )
-            self.db.execute(
+            self.db.conn.executemany(
                 "INSERT OR IGNORE INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'post', 'deleted', ?)",
-                [tombstone, now],
+                [(fingerprint(address), now) for address in (key, *sorted(addresses))],
             )
             self.db.execute(
                 "INSERT INTO review_events (post_id, user_id, actor, at, action, before, after)"

@@ -54,8 +54,13 @@ class PostStore:
         now = utcnow()
         digest = content_hash(post)
         with self.db.atomic():
+            existing = self._stored_as(post)
+            if existing is not None and existing[2] != post.key and post.kind == "feed":
+                # the API's row of this status is richer than the tag feed's entry: only the sighting is new
+                self.db.execute("UPDATE posts SET last_seen_at = ? WHERE id = ?", [now, existing[0]])
+                self._sighted(existing[0], source_id, post, now)
+                return "unchanged"
             author_id = self._upsert_author(post.author) if post.author else None
-            existing = self.db.execute("SELECT id, content_hash FROM posts WHERE key = ?", [post.key]).fetchone()
             values = {
                 "kind": post.kind, "url": post.url, "title": post.title, "content_html": post.content_html,
                 "text": post.text, "spoiler_text": post.spoiler_text, "language": post.language,
@@ -73,10 +78,12 @@ class PostStore:
                 ).lastrowid
                 outcome = "new"
             else:
-                post_id, old_digest = existing
+                post_id, old_digest, old_key = existing
                 outcome = "unchanged" if old_digest == digest else "updated"
                 if outcome == "updated":
                     values["changed_at"] = now
+                if old_key != post.key:   # the tag feed's row of this status becomes the API's
+                    values["key"] = post.key
                 assignments = ", ".join(f"{column} = ?" for column in values)
                 self.db.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*values.values(), post_id])
             if outcome != "unchanged":
@@ -84,13 +91,33 @@ class PostStore:
                 self.db.conn.executemany(
                     "INSERT OR IGNORE INTO post_tags (post_id, tag) VALUES (?, ?)", [(post_id, t) for t in post.tags]
                 )
-            self.db.execute(
-                "INSERT INTO sightings (post_id, source_id, remote_id, url, first_seen_at, last_seen_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (post_id, source_id) DO UPDATE SET"
-                " remote_id = excluded.remote_id, url = excluded.url, last_seen_at = excluded.last_seen_at",
-                [post_id, source_id, post.remote_id, post.url, now, now],
-            )
+            self._sighted(post_id, source_id, post, now)
         return outcome
+
+    def _stored_as(self, post: Post) -> tuple[int, str, str] | None:
+        """(id, content_hash, key) of the row holding this post, if one does.
+
+        Usually the row with the post's key. A Mastodon status has a second name: an instance's tag
+        feed (`/tags/NAME.rss`) gives it its web address as guid, while the API names it by its
+        `uri`. So a Mastodon post also finds the feed row keyed by its `url`, and a feed entry the
+        Mastodon row with that `url`: one status seen both ways is one post with two sightings.
+        """
+        row = self.db.execute("SELECT id, content_hash, key FROM posts WHERE key = ?", [post.key]).fetchone()
+        if row is None and post.kind == "mastodon" and post.url:
+            row = self.db.execute("SELECT id, content_hash, key FROM posts WHERE key = ? AND kind = 'feed'",
+                                  [post.url]).fetchone()
+        if row is None and post.kind == "feed":
+            row = self.db.execute("SELECT id, content_hash, key FROM posts WHERE url = ? AND kind = 'mastodon'",
+                                  [post.key]).fetchone()
+        return row
+
+    def _sighted(self, post_id: int, source_id: int, post: Post, now: str) -> None:
+        self.db.execute(
+            "INSERT INTO sightings (post_id, source_id, remote_id, url, first_seen_at, last_seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (post_id, source_id) DO UPDATE SET"
+            " remote_id = excluded.remote_id, url = excluded.url, last_seen_at = excluded.last_seen_at",
+            [post_id, source_id, post.remote_id, post.url, now, now],
+        )
 
     def _upsert_author(self, author: Author) -> int:
         self.db.execute(

@@ -373,4 +373,10 @@ END;
 """
 
 
-MIGRATIONS: list[str] = [V1, V2]
+# A tag feed names a Mastodon status by its web address: the harvest finds the API's row by `url`.
+V3 = """
+CREATE INDEX posts_mastodon_url ON posts(url) WHERE kind = 'mastodon';
+"""
+
+
+MIGRATIONS: list[str] = [V1, V2, V3]
