@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import json
-import tomllib
 
 import pytest
 from click.testing import CliRunner
 
 from harvester import classify as classify_step
-from harvester.cli import main
 from harvester.classify import classify_pending
+from harvester.cli import main
 from harvester.models import Post
-from harvester.nlp import SHIPPED_MODEL, Classifier, load_themes, train
-from harvester.nlp.themes import parse_themes
+from harvester.nlp import SHIPPED_MODEL, Classifier, load_themes
 from harvester.store import Store
 
 from .conftest import ROOT
-from .nlpdata import THEMES_TOML, TRAINING, write_jsonl, write_project_files
-
-THEMES = parse_themes(tomllib.loads(THEMES_TOML))
+from .nlpdata import THEMES, TRAINING, save_model, write_jsonl, write_project_files
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "test-model"
-    train(TRAINING + THEMES.examples(), THEMES, epochs=30, version="test").to_disk(path)
-    return path
+    return save_model(tmp_path_factory.mktemp("model"), epochs=30)
 
 
 @pytest.fixture

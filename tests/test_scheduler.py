@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import NamedTuple
 
 import httpx
 import pytest
 
-from harvester.nlp import train
-from harvester.nlp.themes import parse_themes
 from harvester.store import Store
 from harvester.timeutil import parse_iso, utcnow
 
 from .localserver import Reply, Request
 from .mastodon_fake import FakeInstance, make_status
-from .nlpdata import THEMES_TOML, TRAINING, write_project_files
-
-THEMES = parse_themes(tomllib.loads(THEMES_TOML))
+from .nlpdata import save_model, write_project_files
 
 HARVESTER = [sys.executable, "-c", "from harvester.cli import main; main()"]
 # fast enough for a test, slow enough for two cores: a cycle every 1.2 s
@@ -81,9 +75,7 @@ interval_minutes = {interval}
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """A small classifier trained once for this file (the NLP tests' themes and examples)."""
-    path = tmp_path_factory.mktemp("model") / "test-model"
-    train(TRAINING + THEMES.examples(), THEMES, epochs=10, version="test").to_disk(path)
-    return path
+    return save_model(tmp_path_factory.mktemp("model"), epochs=10)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 
 import feedparser
 import httpx
