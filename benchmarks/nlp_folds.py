@@ -20,14 +20,16 @@ trained on each other part alone, so that one sees whether adding a round helps 
 With --always-learn N: the texts after the first N are learned from in every fold and every transfer
 and never measured, so that the same folds of the first N texts show what a later round adds.
 
-Usage: .venv/bin/python benchmarks/nlp_folds.py [--setting shipped|previous|no-idf] [--folds 5]
+Usage: .venv/bin/python benchmarks/nlp_folds.py [--setting shipped|previous|no-idf|no-forms] [--folds 5]
        [--seeds 0 1] [--first 554] [--thresholds 0.5 0.4 0.3] [--per-theme] [--themes FILE]
-       [--parts 554 1287 [--others-only]] [--l2 0.0008] [--epochs 30] [--always-learn 2082]
+       [--parts 554 1287 [--others-only]] [--l2 0.0008] [--epochs 30] [--learn-rate 0.01]
+       [--arch forms=false] [--always-learn 2082]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -36,7 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from thinc.api import Config  # noqa: E402
+
 from harvester.nlp import evaluate, load_themes, read_jsonl, train  # noqa: E402
+from harvester.nlp.pipeline import PIPELINE_CONFIG, TEXTCAT  # noqa: E402
 
 # the training setup before this comparison: plain counts, no L2, 20 epochs
 PREVIOUS = {
@@ -47,7 +52,10 @@ PREVIOUS = {
 # the shipped setup before IDF weighting (fifth round): normalised, L2, 30 epochs, no idf
 NO_IDF = {"textcat_model": {"@architectures": "harvester.TermBOW.v1", "exclusive_classes": False,
                             "length": 65536, "normalize": True, "idf": False}}
-SETTINGS = {"shipped": {}, "previous": PREVIOUS, "no-idf": NO_IDF}
+# the shipped setup before word forms (sixth round): idf, but lemmas only
+NO_FORMS = {"textcat_model": {"@architectures": "harvester.TermBOW.v1", "exclusive_classes": False,
+                              "length": 65536, "normalize": True, "idf": True, "forms": False}}
+SETTINGS = {"shipped": {}, "previous": PREVIOUS, "no-idf": NO_IDF, "no-forms": NO_FORMS}
 GRID = [round(0.2 + 0.05 * i, 2) for i in range(11)]   # 0.2 .. 0.7
 
 
@@ -146,6 +154,9 @@ def main() -> None:
     parser.add_argument("--others-only", action="store_true", help="with --parts: only the model trained on all other parts")
     parser.add_argument("--l2", type=float, help="L2 strength instead of the setting's")
     parser.add_argument("--epochs", type=int, help="epochs instead of the setting's")
+    parser.add_argument("--learn-rate", type=float, help="Adam's learning rate instead of the setting's")
+    parser.add_argument("--arch", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="TermBOW parameters instead of the setting's (forms=false)")
     parser.add_argument("--themes", default=str(ROOT / "config" / "themes.toml"), help="another themes file to compare")
     parser.add_argument("--always-learn", type=int, metavar="N",
                         help="measure on the first N texts only; the later ones are learned from in every run")
@@ -156,7 +167,17 @@ def main() -> None:
     always = items[args.always_learn:] if args.always_learn else []
     items, extra = items[: len(items) - len(always)], extra + always
     setting = dict(SETTINGS[args.setting])
-    setting.update({k: v for k, v in (("l2", args.l2), ("epochs", args.epochs)) if v is not None})
+    setting.update({k: v for k, v in (("l2", args.l2), ("epochs", args.epochs), ("learn_rate", args.learn_rate))
+                    if v is not None})
+    if args.arch:
+        arch = dict(setting.get("textcat_model") or Config().from_str(PIPELINE_CONFIG)["components"][TEXTCAT]["model"])
+        for pair in args.arch:
+            key, value = pair.split("=", 1)
+            try:
+                arch[key] = json.loads(value)
+            except json.JSONDecodeError:
+                arch[key] = value   # a bare word: a string
+        setting["textcat_model"] = arch
     ids = themes.ids
     started = time.process_time()
     print(f"setting {args.setting} {setting}; {len(items)} labelled texts (+ {len(always)} always learned from); "

@@ -73,6 +73,7 @@ TRAINING = [
     ("Mijn fiets is gestolen bij het station, balen.", []),
     ("Nieuwe koffiemachine op kantoor, eindelijk goede koffie.", []),
     ("De trein had weer twintig minuten vertraging vanochtend.", []),
+    ("Ik heb een nieuwe jas gekocht, met een capuchon tegen de regen.", []),
 ]
 
 

@@ -14,7 +14,7 @@ from harvester.nlp import (
     Classifier, DataError, ModelError, ThemesError, build_pipeline, evaluate, load_themes, read_jsonl, split, train,
 )
 from harvester.nlp.components import WordWalkIdentifier
-from harvester.nlp.features import EXTRACTOR, doc_features, feature_values, feature_weights
+from harvester.nlp.features import EXTRACTOR, FEATURES, doc_features, feature_values, feature_weights
 from harvester.nlp.themes import parse_themes
 
 from .conftest import ROOT
@@ -84,6 +84,28 @@ def test_compounds_are_split_into_parts_that_match_terms(annotate):
     assert doc._.term_hits["samenwerking"] == ["samenwerkingsverband"]
     assert "kennisdeling" in doc._.term_hits["cultuur"]
     assert {"samenwerking", "verband", "overheid", "innovatie"} <= set(doc_features(doc))
+
+
+def test_word_forms_are_features_beside_the_lemmas_stop_words_included(annotate):
+    doc = annotate("Waarom mogen de burgers niet zien wat we met hun gegevens doen? #OpenOverheid")
+    plain = doc_features(doc)
+    doc.user_data.pop(FEATURES)   # cached on the doc: once more, as a model with `forms` builds them
+    features = doc_features(doc, forms=True)
+    assert plain == ["burger", "zien", "gegeven", "#openoverheid", "open", "overheid", "term:open_overheid"]
+    # each word's form (a hashtag's words too) before its lemma; stop words only as forms
+    assert features[:6] == ["w:waarom", "w:mogen", "w:de", "w:burgers", "burger", "w:niet"]
+    assert {"w:we", "w:hun", "w:gegevens", "w:open", "w:overheid"} <= set(features)
+    assert [f for f in features if not f.startswith("w:")] == plain
+    assert "niet" not in features and "w:burger" not in features
+
+
+def test_the_shipped_setup_uses_word_forms_and_names_them_without_prefix(classifier):
+    assert classifier.nlp.get_pipe("textcat_multilabel").model.get_ref(EXTRACTOR).attrs["forms"] is True
+    verdict = next(classifier.classify(["De bewoners werken samen met de gemeente."]))
+    reasons = verdict.reasons["samenwerking"]
+    assert reasons[0] == "samen"                       # the matched term first
+    assert "bewoners" in reasons                        # the form w:bewoners, named as the word
+    assert not any(r.startswith("w:") for r in reasons) and "bewoner" not in reasons
 
 
 def test_term_matcher_reads_stems_phrases_and_lemmas(annotate):

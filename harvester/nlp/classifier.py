@@ -10,7 +10,7 @@ from spacy.tokens import Doc
 
 from ..models import Classification
 from .components import LANGUAGE, LANGUAGE_SCORE, TERM_HITS
-from .features import TERM_PREFIX, doc_features, feature_values, feature_weights
+from .features import FORM_PREFIX, TERM_PREFIX, display_feature, feature_values, feature_weights, model_features
 from .pipeline import TEXTCAT, ModelError, load_pipeline
 from .themes import ThemeSet
 
@@ -69,9 +69,9 @@ class Classifier:
         thresholds = self.themes.thresholds
         ids = self.themes.ids
         halves = [(t, thresholds[t] / 2) for t in ids]
-        features = [doc_features(doc) for doc in docs]
-        strong = self._strong
         model = self.nlp.get_pipe(TEXTCAT).model
+        features = [model_features(model, doc) for doc in docs]
+        strong = self._strong
         # one pass through the linear layer for the batch's features not seen before, for the reasons
         new = [f for f in dict.fromkeys(f for fs in features for f in fs) if f not in strong]
         if new:
@@ -112,8 +112,11 @@ class Classifier:
                 for _weight, feature in ranked[:2 * MAX_REASONS]:
                     if len(shown) >= MAX_REASONS:
                         break
-                    if not any(feature in s.lower() for s in shown):
-                        shown.append(feature)
+                    word = display_feature(feature)
+                    # a word form is not named beside its lemma or a matched word (burger, burgers)
+                    form = feature.startswith(FORM_PREFIX)
+                    if not any(word in s.lower() or (form and s.lower() in word) for s in shown):
+                        shown.append(word)
                 if shown:
                     reasons[t] = shown
             results.append(Classification(scores, assigned, reasons, language, True,

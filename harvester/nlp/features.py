@@ -8,6 +8,10 @@ feature `term:<theme>` per theme whose terms occur (`term:2:<theme>`, `term:3:<t
 or three different matches). The last let a theme's term list carry weight for terms the
 training texts never used; docs/nlp.md has the comparison that chose them.
 
+With `forms` each word's form also is a feature `w:<form>`, stop words and numbers included
+("w:niet", "w:burgers", "w:we"): how a post is put (we, jullie, niet, moeten) says something about
+its theme that the content lemmas leave out (docs/nlp.md, "Sixth round").
+
 With `normalize` (the default for new models) each feature of a doc weighs 1/sqrt(number of its
 features), so a long post does not outvote a short one by its length alone: on held-out training
 data that carried over to new texts better than plain counts (docs/nlp.md).
@@ -33,14 +37,16 @@ from .components import COMPOUNDS, TERM_HITS, WORDS, Cache, extension
 
 
 TERM_PREFIX = "term:"
+FORM_PREFIX = "w:"
 # extra features when a post hits two or three different terms of a theme: more evidence, more weight
 TERM_LEVELS = (2, 3)
 FEATURES = extension("features")
 EXTRACTOR = "term_features"   # the feature layer's name and ref; its attrs hold the idf table
 
 
-def doc_features(doc: Doc) -> list[str]:
-    """The distinct feature strings of a doc, in text order (cached on the doc)."""
+def doc_features(doc: Doc, forms: bool = False) -> list[str]:
+    """The distinct feature strings of a doc, in text order (cached on the doc: a doc meets one model,
+    so `forms` is that of the model that scores it; `model_features` passes it)."""
     data = doc.user_data
     cached = data.get(FEATURES)
     if cached is not None:
@@ -51,13 +57,13 @@ def doc_features(doc: Doc) -> list[str]:
     seen: dict[str, None] = {}
     compounds = data.get(COMPOUNDS) or {}
     previous = -1
-    for i, lemma, tag, minor in zip(words.index, words.lemmas, words.tags, words.minor):
-        if tag:
-            if i != previous:   # a hashtag's words come from one token
-                seen["#" + doc[i].norm_.replace(" ", "")] = None
-                previous = i
-            seen[lemma] = None
-        elif not minor:
+    for i, norm, lemma, tag, minor in zip(words.index, words.norms, words.lemmas, words.tags, words.minor):
+        if tag and i != previous:   # a hashtag's words come from one token
+            seen["#" + doc[i].norm_.replace(" ", "")] = None
+            previous = i
+        if forms:   # every word's form, stop words and numbers too
+            seen[FORM_PREFIX + norm] = None
+        if tag or not minor:
             seen[lemma] = None
         if i in compounds:
             for part in compounds[i]:
@@ -70,6 +76,21 @@ def doc_features(doc: Doc) -> list[str]:
     features = list(seen)
     data[FEATURES] = features
     return features
+
+
+def extractor_attrs(model: Model) -> dict:
+    """The feature options (and idf table) of a TermBOW model; a model without them: its own attrs."""
+    return model.get_ref(EXTRACTOR).attrs if model.has_ref(EXTRACTOR) else model.attrs
+
+
+def model_features(model: Model, doc: Doc) -> list[str]:
+    """`doc_features` with the options the model was built with."""
+    return doc_features(doc, extractor_attrs(model).get("forms", False))
+
+
+def display_feature(feature: str) -> str:
+    """How a feature is named as a reason: a word form without its prefix."""
+    return feature[len(FORM_PREFIX):] if feature.startswith(FORM_PREFIX) else feature
 
 
 # feature string -> its key in the sparse linear layer
@@ -91,7 +112,7 @@ def set_idf(model: Model, docs: list[Doc]) -> None:
     if not model.has_ref(EXTRACTOR) or not model.get_ref(EXTRACTOR).attrs.get("idf"):
         return
     attrs = model.get_ref(EXTRACTOR).attrs
-    df = Counter(f for doc in docs for f in doc_features(doc))
+    df = Counter(f for doc in docs for f in model_features(model, doc))
     n = len(docs)
     attrs["idf_table"] = {f: math.log((1 + n) / (1 + count)) + 1 for f, count in df.items()}
     # a feature no training text had counts as rare as the rarest seen (on held-out training data
@@ -101,7 +122,7 @@ def set_idf(model: Model, docs: list[Doc]) -> None:
 
 def feature_values(model: Model, features: list[str]) -> list[float]:
     """The value the model gives each of a doc's distinct `features` (as `_extract` does)."""
-    attrs = model.get_ref(EXTRACTOR).attrs if model.has_ref(EXTRACTOR) else model.attrs
+    attrs = extractor_attrs(model)
     table = attrs.get("idf_table")
     normalize = attrs.get("normalize", False)
     if not table:
@@ -119,9 +140,10 @@ def _extract(model: Model, docs: list[Doc], is_train: bool):
     keys: list[int] = []
     lengths = []
     table = model.attrs.get("idf_table")
+    forms = model.attrs.get("forms", False)
     weights: list[float] = []
     for doc in docs:
-        features = doc_features(doc)
+        features = doc_features(doc, forms)
         doc_keys = feature_keys(features)
         keys.extend(doc_keys)
         lengths.append(len(doc_keys))
@@ -148,11 +170,12 @@ def _extract(model: Model, docs: list[Doc], is_train: bool):
 @registry.architectures("harvester.TermBOW.v1")
 def build_term_bow(
     exclusive_classes: bool, length: int = 65536, nO: int | None = None, normalize: bool = False,
-    idf: bool = False,
+    idf: bool = False, forms: bool = False,
 ) -> Model:
     """Sparse linear model over `doc_features` (multi-label: a logistic per theme).
 
-    `normalize` and `idf` default to False so that models saved before them load as they were trained.
+    `normalize`, `idf` and `forms` default to False so that models saved before them load as they
+    were trained.
     """
     length = 2 ** (length - 1).bit_length()
     sparse_linear = SparseLinear_v2(nO=nO, length=length)
@@ -161,7 +184,7 @@ def build_term_bow(
     )
     if exclusive_classes:
         raise ValueError("harvester.TermBOW.v1 is for textcat_multilabel")
-    extractor = Model(EXTRACTOR, _extract, attrs={"normalize": normalize, "idf": idf})
+    extractor = Model(EXTRACTOR, _extract, attrs={"normalize": normalize, "idf": idf, "forms": forms})
     model = chain(extractor, resizable_layer, Logistic())
     if nO is not None:
         model.set_dim("nO", nO)

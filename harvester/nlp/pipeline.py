@@ -62,6 +62,7 @@ exclusive_classes = false
 length = 65536
 normalize = true
 idf = true
+forms = true
 """
 
 # spaCy's own bag-of-words over token texts, kept for the comparison in docs/nlp.md
