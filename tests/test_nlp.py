@@ -14,7 +14,8 @@ from harvester.nlp import (
     Classifier, DataError, ModelError, ThemesError, build_pipeline, evaluate, load_themes, read_jsonl, split, train,
 )
 from harvester.nlp.components import WordWalkIdentifier
-from harvester.nlp.features import EXTRACTOR, FEATURES, doc_features, feature_values, feature_weights
+from harvester.nlp.features import (EXTRACTOR, FEATURES, doc_features, extractor_attrs, feature_values,
+                                    feature_weights)
 from harvester.nlp.themes import parse_themes
 
 from .conftest import ROOT
@@ -195,7 +196,7 @@ def test_idf_weighs_rare_features_more_and_is_saved_with_the_model(tmp_path):
     text = "Samen een nieuwe koffiemachine kiezen voor de zeppelin."
     doc = nlp(text)
     features = doc_features(doc)
-    values = dict(zip(features, feature_values(model, features)))
+    values = dict(zip(features, feature_values(extractor_attrs(model), features)))
     assert values["koffiemachine"] > values["samen"] > 0
     assert values["zeppelin"] == values["koffiemachine"]   # unseen: as rare as the rarest seen
     assert sum(v * v for v in values.values()) == pytest.approx(1.0)   # still normalised per post

@@ -10,7 +10,8 @@ from spacy.tokens import Doc
 
 from ..models import Classification
 from .components import LANGUAGE, LANGUAGE_SCORE, TERM_HITS
-from .features import FORM_PREFIX, TERM_PREFIX, display_feature, feature_values, feature_weights, model_features
+from .features import (FORM_PREFIX, TERM_PREFIX, display_feature, doc_features, extractor_attrs, feature_values,
+                       feature_weights)
 from .pipeline import TEXTCAT, ModelError, load_pipeline
 from .themes import ThemeSet
 
@@ -70,7 +71,9 @@ class Classifier:
         ids = self.themes.ids
         halves = [(t, thresholds[t] / 2) for t in ids]
         model = self.nlp.get_pipe(TEXTCAT).model
-        features = [model_features(model, doc) for doc in docs]
+        attrs = extractor_attrs(model)
+        forms = attrs.get("forms", False)
+        features = [doc_features(doc, forms) for doc in docs]
         strong = self._strong
         # one pass through the linear layer for the batch's features not seen before, for the reasons
         new = [f for f in dict.fromkeys(f for fs in features for f in fs) if f not in strong]
@@ -103,7 +106,7 @@ class Classifier:
                     continue
                 shown = list(hits.get(t, ()))[:MAX_REASONS]
                 if candidates is None:   # with the value the model gives each feature of this doc
-                    candidates = [(f, w, v) for f, v in zip(doc_feats, feature_values(model, doc_feats))
+                    candidates = [(f, w, v) for f, v in zip(doc_feats, feature_values(attrs, doc_feats))
                                   if (w := strong[f]) is not None]
                 c = column[t]
                 # the strongest first (ties: the feature later in the alphabet, as heapq.nlargest)

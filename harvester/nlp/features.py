@@ -46,7 +46,7 @@ EXTRACTOR = "term_features"   # the feature layer's name and ref; its attrs hold
 
 def doc_features(doc: Doc, forms: bool = False) -> list[str]:
     """The distinct feature strings of a doc, in text order (cached on the doc: a doc meets one model,
-    so `forms` is that of the model that scores it; `model_features` passes it)."""
+    so `forms` is that of the model that scores it, `extractor_attrs(model)["forms"]`)."""
     data = doc.user_data
     cached = data.get(FEATURES)
     if cached is not None:
@@ -83,11 +83,6 @@ def extractor_attrs(model: Model) -> dict:
     return model.get_ref(EXTRACTOR).attrs if model.has_ref(EXTRACTOR) else model.attrs
 
 
-def model_features(model: Model, doc: Doc) -> list[str]:
-    """`doc_features` with the options the model was built with."""
-    return doc_features(doc, extractor_attrs(model).get("forms", False))
-
-
 def display_feature(feature: str) -> str:
     """How a feature is named as a reason: a word form without its prefix."""
     return feature[len(FORM_PREFIX):] if feature.startswith(FORM_PREFIX) else feature
@@ -112,7 +107,7 @@ def set_idf(model: Model, docs: list[Doc]) -> None:
     if not model.has_ref(EXTRACTOR) or not model.get_ref(EXTRACTOR).attrs.get("idf"):
         return
     attrs = model.get_ref(EXTRACTOR).attrs
-    df = Counter(f for doc in docs for f in model_features(model, doc))
+    df = Counter(f for doc in docs for f in doc_features(doc, attrs.get("forms", False)))
     n = len(docs)
     attrs["idf_table"] = {f: math.log((1 + n) / (1 + count)) + 1 for f, count in df.items()}
     # a feature no training text had counts as rare as the rarest seen (on held-out training data
@@ -120,9 +115,9 @@ def set_idf(model: Model, docs: list[Doc]) -> None:
     attrs["idf_unseen"] = math.log((1 + n) / 2) + 1
 
 
-def feature_values(model: Model, features: list[str]) -> list[float]:
-    """The value the model gives each of a doc's distinct `features` (as `_extract` does)."""
-    attrs = extractor_attrs(model)
+def feature_values(attrs: dict, features: list[str]) -> list[float]:
+    """The value a model with these `extractor_attrs` gives each of a doc's distinct `features` (as
+    `_extract` does). The attrs, not the model: looking them up costs more than this per post."""
     table = attrs.get("idf_table")
     normalize = attrs.get("normalize", False)
     if not table:
