@@ -166,3 +166,17 @@ def test_shipped_model_classifies_out_of_the_box():
     ]))
     assert "open_overheid" in result.assigned
     assert result.reasons["open_overheid"]
+
+
+def test_the_shipped_model_names_no_stop_word_as_a_reason():
+    """Stop words' forms weigh in its scores (we, als, iets say how a post is put), but an editor
+    reads the reasons: those name content words."""
+    classifier = Classifier.load(None, load_themes(ROOT / "config" / "themes.toml"))
+    text = "Waarom moeten wij als ambtenaren altijd eerst toestemming vragen voordat we iets nieuws mogen proberen?"
+    words = classifier.nlp(text)._.words
+    stop = {n for n, minor in zip(words.norms, words.minor) if minor}
+    assert {"wij", "als", "we", "iets", "eerst"} <= stop
+    result = next(classifier.classify([text]))
+    named = {r for reasons in result.reasons.values() for r in reasons}
+    assert "cultuur" in result.assigned and "proberen" in named
+    assert not named & stop

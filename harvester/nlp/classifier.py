@@ -9,7 +9,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..models import Classification
-from .components import LANGUAGE, LANGUAGE_SCORE, TERM_HITS
+from .components import LANGUAGE, LANGUAGE_SCORE, TERM_HITS, WORDS
 from .features import (FORM_PREFIX, TERM_PREFIX, display_feature, doc_features, extractor_attrs, feature_values,
                        feature_weights)
 from .pipeline import TEXTCAT, ModelError, load_pipeline
@@ -106,8 +106,11 @@ class Classifier:
                     continue
                 shown = list(hits.get(t, ()))[:MAX_REASONS]
                 if candidates is None:   # with the value the model gives each feature of this doc
+                    # a stop word's form weighs in the score but says nothing to an editor (we, als)
+                    words = data[WORDS]
+                    minor = {FORM_PREFIX + n for n, m in zip(words.norms, words.minor) if m} if forms else ()
                     candidates = [(f, w, v) for f, v in zip(doc_feats, feature_values(attrs, doc_feats))
-                                  if (w := strong[f]) is not None]
+                                  if (w := strong[f]) is not None and f not in minor]
                 c = column[t]
                 # the strongest first (ties: the feature later in the alphabet, as heapq.nlargest)
                 ranked = sorted(((w[c] * v, f) for f, w, v in candidates if w[c] * v >= MIN_REASON_WEIGHT),
