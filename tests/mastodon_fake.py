@@ -136,18 +136,19 @@ class FakeInstance:
         return Reply(200, json.dumps(items), self.headers(**extra), delay=self.delay)
 
     def tag_feed(self, request: Request) -> Reply:
-        """The RSS Mastodon's tags/show.rss.ruby builds: local statuses only, newest first, each named
-        by its web address (`item.link` writes both `guid isPermaLink` and `link`), no author."""
+        """The RSS Mastodon's tags/show.rss.ruby builds: the tag's statuses, remote ones too (without
+        `?local=true`), newest first, each named by `url_for(status)`, its web address or else its uri
+        (`item.link` writes both `guid isPermaLink` and `link`), no author."""
         tag = request.path.rsplit("/", 1)[1].removesuffix(".rss")
-        local = sorted((s for s in self.statuses.values() if not s.get("reblog")
-                        and s["uri"].startswith(f"https://{self.domain}/")
+        shown = sorted((s for s in self.statuses.values() if not s.get("reblog")
                         and tag in {t["name"] for t in s["tags"]}), key=lambda s: int(s["id"]), reverse=True)
         items = "".join(
-            f"<item><guid isPermaLink=\"true\">{escape(s['url'])}</guid><link>{escape(s['url'])}</link>"
+            f"<item><guid isPermaLink=\"true\">{escape(s['url'] or s['uri'])}</guid>"
+            f"<link>{escape(s['url'] or s['uri'])}</link>"
             f"<pubDate>{format_datetime(datetime.fromisoformat(s['created_at']))}</pubDate>"
             f"<description>{escape(s['content'])}</description>"
             + "".join(f"<category>{escape(t['name'])}</category>" for t in s["tags"]) + "</item>"
-            for s in local[:20]
+            for s in shown[:20]
         )
         body = (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>#{tag}</title>'
                 f"<link>https://{self.domain}/tags/{tag}</link><generator>Mastodon v{self.version}</generator>"

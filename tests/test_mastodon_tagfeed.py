@@ -25,7 +25,10 @@ def instance(server):
     fake = FakeInstance(server)
     fake.add(make_status(sid(1), username="anna", text="Elke nieuwe collega schrapt één regel"),
              make_status(sid(2), username="jan", text="Burgers schrijven mee aan de nota"),
-             make_status(sid(3), origin="other.example", origin_id="77", username="piet", text="Van elders"))
+             make_status(sid(3), origin="other.example", origin_id="77", username="piet", text="Van elders"),
+             # a status without a web address of its own (some servers): both routes name it by its uri
+             make_status(sid(4), origin="notes.example", origin_id="n4", username="kim", text="Zonder adres",
+                         url=None))
     return fake
 
 
@@ -62,37 +65,38 @@ def host(instance) -> str:
 
 
 def test_the_tag_feed_after_the_api_adds_a_sighting_and_keeps_the_author(instance, harvest, store):
-    assert harvest("api").counts.new == 3
+    assert harvest("api").counts.new == 4
     feed = harvest("tagfeed")
-    assert (feed.status, feed.counts.new, feed.counts.unchanged) == ("ok", 0, 2)
+    assert (feed.status, feed.counts.new, feed.counts.unchanged) == ("ok", 0, 4)
     assert posts(store) == [
         (uri(instance, 1), "mastodon", f"anna@{host(instance)}", "api,tagfeed"),
         (uri(instance, 2), "mastodon", f"jan@{host(instance)}", "api,tagfeed"),
-        ("https://other.example/users/piet/statuses/77", "mastodon", "piet@other.example", "api"),
+        ("https://notes.example/users/kim/statuses/n4", "mastodon", "kim@notes.example", "api,tagfeed"),
+        ("https://other.example/users/piet/statuses/77", "mastodon", "piet@other.example", "api,tagfeed"),
     ]
-    # the export lists the post once, seen on both sources
-    assert store.db.execute("SELECT sources FROM export_cells ORDER BY sources").fetchall() == [
-        ("api",), ("api, tagfeed",), ("api, tagfeed",)]
-    assert harvest("tagfeed").counts.new == 0 and len(posts(store)) == 3
+    # the export lists each post once, seen on both sources
+    assert store.db.execute("SELECT sources FROM export_cells").fetchall() == [("api, tagfeed",)] * 4
+    assert harvest("tagfeed").counts.new == 0 and len(posts(store)) == 4
 
 
 def test_the_api_after_the_tag_feed_takes_the_row_over_with_its_review(instance, harvest, store):
-    assert harvest("tagfeed").counts.new == 2
+    assert harvest("tagfeed").counts.new == 4
     feed_row = store.db.execute("SELECT id, kind, author_id FROM posts WHERE key = ?",
                                 [instance.statuses[sid(1)]["url"]]).fetchone()
     assert feed_row[1:] == ("feed", None)
     editor = store.users.add("eva", "redacteur", "x")
     store.reviews.decide(feed_row[0], editor, 0, "accept", themes=["cultuur"])
     api = harvest("api")
-    assert api.counts.new == 1 and api.counts.new + api.counts.updated + api.counts.unchanged == 3
+    assert api.counts.new == 0 and api.counts.updated + api.counts.unchanged == 4
     assert [p[:3] for p in posts(store)][:2] == [(uri(instance, 1), "mastodon", f"anna@{host(instance)}"),
                                                  (uri(instance, 2), "mastodon", f"jan@{host(instance)}")]
     assert store.db.execute("SELECT id FROM posts WHERE key = ?", [uri(instance, 1)]).fetchone() == (feed_row[0],)
     assert store.db.execute("SELECT status FROM reviews WHERE post_id = ?", [feed_row[0]]).fetchone() \
         == ("geaccepteerd",)
     # from now on both routes find the one row
-    assert harvest("tagfeed").counts.unchanged == 2 and harvest("api").counts.new == 0
-    assert [p[3] for p in posts(store)] == ["api,tagfeed", "api,tagfeed", "api"]
+    assert harvest("tagfeed").counts.unchanged == 4 and harvest("api").counts.new == 0
+    assert [p[1:] for p in posts(store)][2:] == [("mastodon", "kim@notes.example", "api,tagfeed"),
+                                                 ("mastodon", "piet@other.example", "api,tagfeed")]
 
 
 def test_a_status_deleted_at_the_source_does_not_come_back_through_the_tag_feed(instance, harvest, store):
@@ -107,6 +111,35 @@ def test_a_status_deleted_at_the_source_does_not_come_back_through_the_tag_feed(
     assert again.counts.skipped == 1 and again.counts.new == 0
     assert uri(instance, 1) not in [p[0] for p in posts(store)]
     assert deleted["url"] not in [p[0] for p in posts(store)]
+
+
+def test_a_pseudonymised_status_from_the_tag_feed_is_not_stored_again_through_the_api(instance, harvest, store):
+    harvest("tagfeed")
+    (post_id,) = store.db.execute("SELECT id FROM posts WHERE key = ?", [instance.statuses[sid(1)]["url"]]).fetchone()
+    store.reviews.decide(post_id, store.users.add("eva", "redacteur", "x"), 0, "accept", themes=["cultuur"])
+    store.db.execute("UPDATE posts SET first_seen_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", [post_id])
+    store.db.conn.commit()
+    assert store.privacy.pseudonymize("2021-01-01T00:00:00+00:00", b"een-geheime-sleutel-voor-tests").posts == [post_id]
+    again = harvest("api")   # the API names it by its uri, which was never stored
+    assert again.counts.new == 0 and again.counts.skipped == 1   # the three others: taken over
+    assert uri(instance, 1) not in [p[0] for p in posts(store)]
+
+
+def test_a_tag_feed_copy_stored_before_the_upgrade_goes_with_its_status(instance, harvest, store):
+    """Before migration 3 the tag feed's entry was a post of its own; deleting the status removes both."""
+    harvest("tagfeed")
+    store.db.execute("UPDATE posts SET key = 'apart:' || key")   # out of the API's way, as before the upgrade
+    harvest("api")
+    store.db.execute("UPDATE posts SET key = substr(key, 7) WHERE key LIKE 'apart:%'"
+                     " AND substr(key, 7) NOT IN (SELECT key FROM posts)")
+    store.db.conn.commit()
+    assert len(posts(store)) == 8
+    deleted = instance.statuses[sid(1)]
+    instance.delete(sid(1))
+    with Fetcher(harvest.config.harvest) as fetcher:
+        assert recheck(store, harvest.config, fetcher).deleted == 1
+    keys = [p[0] for p in posts(store)]
+    assert deleted["uri"] not in keys and deleted["url"] not in keys and len(keys) == 6
 
 
 def test_feed_entries_that_share_a_link_stay_apart(store):

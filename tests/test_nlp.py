@@ -14,7 +14,7 @@ from harvester.nlp import (
     Classifier, DataError, ModelError, ThemesError, build_pipeline, evaluate, load_themes, read_jsonl, split, train,
 )
 from harvester.nlp.components import WordWalkIdentifier
-from harvester.nlp.features import (EXTRACTOR, FEATURES, doc_features, extractor_attrs, feature_values,
+from harvester.nlp.features import (EXTRACTOR, doc_features, extractor_attrs, feature_values,
                                     feature_weights)
 from harvester.nlp.themes import parse_themes
 
@@ -90,8 +90,8 @@ def test_compounds_are_split_into_parts_that_match_terms(annotate):
 def test_word_forms_are_features_beside_the_lemmas_stop_words_included(annotate):
     doc = annotate("Waarom mogen de burgers niet zien wat we met hun gegevens doen? #OpenOverheid")
     plain = doc_features(doc)
-    doc.user_data.pop(FEATURES)   # cached on the doc: once more, as a model with `forms` builds them
-    features = doc_features(doc, forms=True)
+    features = doc_features(doc, forms=True)   # the doc's cache holds one setting at a time
+    assert doc_features(doc) == plain
     assert plain == ["burger", "zien", "gegeven", "#openoverheid", "open", "overheid", "term:open_overheid"]
     # each word's form (a hashtag's words too) before its lemma; stop words only as forms
     assert features[:6] == ["w:waarom", "w:mogen", "w:de", "w:burgers", "burger", "w:niet"]
@@ -195,7 +195,7 @@ def test_idf_weighs_rare_features_more_and_is_saved_with_the_model(tmp_path):
     assert "zeppelin" not in table
     text = "Samen een nieuwe koffiemachine kiezen voor de zeppelin."
     doc = nlp(text)
-    features = doc_features(doc)
+    features = doc_features(doc, extractor_attrs(model)["forms"])
     values = dict(zip(features, feature_values(extractor_attrs(model), features)))
     assert values["koffiemachine"] > values["samen"] > 0
     assert values["zeppelin"] == values["koffiemachine"]   # unseen: as rare as the rarest seen

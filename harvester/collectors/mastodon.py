@@ -301,7 +301,9 @@ class Normalizer:
         status = item.get("reblog") or item
         account = status["account"]
         uri = status["uri"]
-        if status.get("visibility") != "public" or self.opted_out(account) or fingerprint(uri) in self.suppressed:
+        # a tombstone may name the status by its web address: the tag feed's name for it
+        tombstoned = {fingerprint(uri), fingerprint(status.get("url") or uri)} & self.suppressed
+        if status.get("visibility") != "public" or self.opted_out(account) or tombstoned:
             return None
         content = status.get("content") or ""
         extracted = extract(content)

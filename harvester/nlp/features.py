@@ -45,12 +45,13 @@ EXTRACTOR = "term_features"   # the feature layer's name and ref; its attrs hold
 
 
 def doc_features(doc: Doc, forms: bool = False) -> list[str]:
-    """The distinct feature strings of a doc, in text order (cached on the doc: a doc meets one model,
-    so `forms` is that of the model that scores it, `extractor_attrs(model)["forms"]`)."""
+    """The distinct feature strings of a doc, in text order; `forms` is that of the model that scores
+    it, `extractor_attrs(model)["forms"]`. Cached on the doc for that setting (the model scores the
+    doc, then the reasons read the same features)."""
     data = doc.user_data
     cached = data.get(FEATURES)
-    if cached is not None:
-        return cached
+    if cached is not None and cached[0] == forms:
+        return cached[1]
     words = data.get(WORDS)
     if words is None:   # not through the pipeline (spaCy's initialize samples reference docs)
         return []
@@ -74,7 +75,7 @@ def doc_features(doc: Doc, forms: bool = False) -> list[str]:
             if len(hits) >= level:
                 seen[f"{TERM_PREFIX}{level}:{theme}"] = None
     features = list(seen)
-    data[FEATURES] = features
+    data[FEATURES] = (forms, features)
     return features
 
 

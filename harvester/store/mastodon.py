@@ -58,6 +58,9 @@ class MastodonStore:
             addresses = {row[1], *(r[0] for r in self.db.execute(
                 "SELECT url FROM sightings WHERE post_id = ?", [post_id]))} - {None, key}
             self.db.execute("DELETE FROM posts WHERE id = ?", [post_id])
+            # a tag feed's copy stored before such copies became sightings (migration 3) goes too
+            self.db.execute("DELETE FROM posts WHERE kind = 'feed' AND key IN (SELECT value FROM json_each(?))",
+                            [json.dumps(sorted(addresses))])
             if row[0] is not None:
                 self.db.execute(
                     "DELETE FROM authors WHERE id = ? AND NOT EXISTS (SELECT 1 FROM posts WHERE author_id = ?)",

@@ -49,13 +49,14 @@ class PostStore:
         """Store one post seen on one source; returns 'new', 'updated' or 'unchanged'.
 
         Call inside `Store.atomic()` to batch many; the post, its tags and its sighting are
-        written together either way.
+        written together either way. A tag feed's entry of a status stored from the API only adds
+        its sighting: an edit shows through the API (and `harvester recheck`), not the feed.
         """
         now = utcnow()
         digest = content_hash(post)
         with self.db.atomic():
             existing = self._stored_as(post)
-            if existing is not None and existing[2] != post.key and post.kind == "feed":
+            if existing is not None and existing[3] == "mastodon" and post.kind == "feed":
                 # the API's row of this status is richer than the tag feed's entry: only the sighting is new
                 self.db.execute("UPDATE posts SET last_seen_at = ? WHERE id = ?", [now, existing[0]])
                 self._sighted(existing[0], source_id, post, now)
@@ -78,7 +79,7 @@ class PostStore:
                 ).lastrowid
                 outcome = "new"
             else:
-                post_id, old_digest, old_key = existing
+                post_id, old_digest, old_key, _kind = existing
                 outcome = "unchanged" if old_digest == digest else "updated"
                 if outcome == "updated":
                     values["changed_at"] = now
@@ -94,20 +95,20 @@ class PostStore:
             self._sighted(post_id, source_id, post, now)
         return outcome
 
-    def _stored_as(self, post: Post) -> tuple[int, str, str] | None:
-        """(id, content_hash, key) of the row holding this post, if one does.
+    def _stored_as(self, post: Post) -> tuple[int, str, str, str] | None:
+        """(id, content_hash, key, kind) of the row holding this post, if one does.
 
         Usually the row with the post's key. A Mastodon status has a second name: an instance's tag
         feed (`/tags/NAME.rss`) gives it its web address as guid, while the API names it by its
         `uri`. So a Mastodon post also finds the feed row keyed by its `url`, and a feed entry the
         Mastodon row with that `url`: one status seen both ways is one post with two sightings.
         """
-        row = self.db.execute("SELECT id, content_hash, key FROM posts WHERE key = ?", [post.key]).fetchone()
+        row = self.db.execute("SELECT id, content_hash, key, kind FROM posts WHERE key = ?", [post.key]).fetchone()
         if row is None and post.kind == "mastodon" and post.url:
-            row = self.db.execute("SELECT id, content_hash, key FROM posts WHERE key = ? AND kind = 'feed'",
+            row = self.db.execute("SELECT id, content_hash, key, kind FROM posts WHERE key = ? AND kind = 'feed'",
                                   [post.url]).fetchone()
         if row is None and post.kind == "feed":
-            row = self.db.execute("SELECT id, content_hash, key FROM posts WHERE url = ? AND kind = 'mastodon'",
+            row = self.db.execute("SELECT id, content_hash, key, kind FROM posts WHERE url = ? AND kind = 'mastodon'",
                                   [post.key]).fetchone()
         return row
 
