@@ -19,10 +19,35 @@ MAX_REASONS = 5
 # features must add at least this much to a theme's logit to be named as a reason
 MIN_REASON_WEIGHT = 0.25
 MAX_WEIGHTS = 200_000    # features whose weights are kept between batches
+# a theme's threshold when neither the themes file nor the model sets one
+DEFAULT_THRESHOLD = 0.35
+
+# where a theme's threshold came from (model meta "threshold_sources", `harvester status`)
+FROM_THEMES_FILE = "themabestand"
+FROM_ROUNDS = "schrijfrondes"        # chosen on scores of writing rounds the model had not seen
+FROM_DECISIONS = "beslissingen"      # refitted on editors' decisions
+FROM_DEFAULT = "standaard"
+
+
+def resolve_thresholds(themes: ThemeSet, meta: dict) -> tuple[dict[str, float], dict[str, str]]:
+    """Per theme its threshold and where it came from: the themes file when it sets one (an
+    operator's explicit choice), else the model's own (chosen when it was trained), else the default."""
+    model = (meta.get("harvester") or {}).get("thresholds") or {}
+    sources = (meta.get("harvester") or {}).get("threshold_sources") or {}
+    thresholds, origin = {}, {}
+    for theme in themes.themes:
+        if theme.threshold is not None:
+            thresholds[theme.id], origin[theme.id] = theme.threshold, FROM_THEMES_FILE
+        elif theme.id in model:
+            thresholds[theme.id], origin[theme.id] = float(model[theme.id]), sources.get(theme.id, FROM_ROUNDS)
+        else:
+            thresholds[theme.id], origin[theme.id] = DEFAULT_THRESHOLD, FROM_DEFAULT
+    return thresholds, origin
 
 
 class Classifier:
-    """A trained pipeline plus the current theme set (thresholds and terms come from the themes file)."""
+    """A trained pipeline plus the current theme set (terms come from the themes file; thresholds from
+    the themes file where it sets them, else from the model: `resolve_thresholds`)."""
 
     def __init__(self, nlp: Language, themes: ThemeSet, model_dir: str | Path | None = None):
         textcat = nlp.get_pipe(TEXTCAT)
@@ -36,6 +61,7 @@ class Classifier:
         self.themes = themes
         self.model_dir = model_dir
         self.labels = list(textcat.labels)
+        self.thresholds, self.threshold_sources = resolve_thresholds(themes, nlp.meta)
         # feature -> its weight per label if it can be named as a reason (adds MIN_REASON_WEIGHT to
         # some theme; no term: feature), else None. The model does not change under a Classifier.
         self._strong: dict[str, list[float] | None] = {}
@@ -67,7 +93,7 @@ class Classifier:
 
     def _verdicts(self, docs: list[Doc]) -> list[Classification]:
         target = self.themes.language
-        thresholds = self.themes.thresholds
+        thresholds = self.thresholds
         ids = self.themes.ids
         halves = [(t, thresholds[t] / 2) for t in ids]
         model = self.nlp.get_pipe(TEXTCAT).model

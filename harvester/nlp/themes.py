@@ -24,7 +24,8 @@ class Theme:
     description: str
     terms: tuple[str, ...]
     examples: tuple[str, ...]
-    threshold: float = 0.5
+    # None: the model's own threshold (chosen when it was trained); a number here overrides it
+    threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class ThemeSet:
 
     @property
     def thresholds(self) -> dict[str, float]:
-        return {t.id: t.threshold for t in self.themes}
+        """The thresholds this file sets (themes without one are left out: the model decides)."""
+        return {t.id: t.threshold for t in self.themes if t.threshold is not None}
 
     @property
     def terms(self) -> dict[str, list[str]]:
@@ -92,8 +94,8 @@ def parse_themes(raw: dict, where: str = "themes") -> ThemeSet:
         if theme_id in seen:
             raise ThemesError(f"{where}: {at}id: {theme_id!r} komt twee keer voor")
         seen.add(theme_id)
-        threshold = need(item, "threshold", float, at)
-        if not 0 < threshold < 1:
+        threshold = need(item, "threshold", float, at) if "threshold" in item else None
+        if threshold is not None and not 0 < threshold < 1:
             raise ThemesError(f"{where}: {at}threshold: moet tussen 0 en 1 liggen")
         terms = tuple(t.strip().lower() for t in need(item, "terms", list, at) if t.strip())
         themes.append(Theme(
