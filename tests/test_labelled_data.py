@@ -1,5 +1,5 @@
-"""Checks on the project's labelled data: config/themes.toml, config/training.jsonl and the held-out
-evaluation set data/eval/themes.jsonl.
+"""Checks on the project's labelled data: config/themes.toml, config/training.jsonl, the held-out
+writer set data/eval/writers.jsonl and the first evaluation set data/eval/themes.jsonl.
 
 Why: the evaluation figures in docs/nlp.md only mean something if the evaluation texts were never
 trained on, every label is a known theme, and each theme has enough examples. The checkers below are
@@ -18,11 +18,15 @@ from pathlib import Path
 
 import pytest
 
+from harvester.nlp import DataError, evaluate, read_jsonl, read_writers
+
 from .conftest import ROOT
 
 THEMES_FILE = ROOT / "config" / "themes.toml"
 TRAINING_FILE = ROOT / "config" / "training.jsonl"
 EVAL_FILE = ROOT / "data" / "eval" / "themes.jsonl"
+WRITERS_FILE = ROOT / "data" / "eval" / "writers.jsonl"
+BOTH_LABELS = ROOT / "data" / "eval" / "writers-labels.jsonl"
 
 CHARTER_IDS = [
     "cultuur", "samenwerking", "structuur", "open_overheid",
@@ -32,13 +36,10 @@ CHARTER_IDS = [
 # minimum counts (a text with two themes counts for each), see docs/labelling.md
 TRAINING_MIN = {"per_theme": 60, "none": 80, "total": 0, "multi_share": (0.20, 0.32)}
 EVAL_MIN = {"per_theme": 25, "none": 50, "total": 260, "multi_share": (0.15, 0.28)}
+WRITERS_MIN = {"per_theme": 30, "none": 60, "total": 300, "multi_share": (0.12, 0.28)}
 
 # two texts whose sets of words overlap this much (Jaccard) count as near-duplicates
 NEAR_DUPLICATE_JACCARD = 0.5
-
-
-class DataError(Exception):
-    """A problem in a labelled-data file, phrased with file and line number."""
 
 
 def load_theme_ids(path: Path = THEMES_FILE) -> list[str]:
@@ -46,36 +47,16 @@ def load_theme_ids(path: Path = THEMES_FILE) -> list[str]:
         return [t["id"] for t in tomllib.load(f)["themes"]]
 
 
-def parse_jsonl(lines: list[str], known_ids: set[str], name: str = "<lines>") -> list[dict]:
-    """Parse labelled lines strictly: one object per line with a non-empty `text` and a list of
-    distinct, known theme ids in `themes`; raise DataError on the first bad line."""
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        where = f"{name}:{number}"
-        if not line.strip():
-            raise DataError(f"{where}: lege regel")
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{where}: geen geldige JSON ({e.msg})") from None
-        if not isinstance(row, dict) or set(row) != {"text", "themes"}:
-            raise DataError(f"{where}: verwacht precies de sleutels 'text' en 'themes'")
-        if not isinstance(row["text"], str) or not row["text"].strip():
-            raise DataError(f"{where}: 'text' moet een niet-lege tekst zijn")
-        themes = row["themes"]
-        if not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
-            raise DataError(f"{where}: 'themes' moet een lijst van thema-ids zijn")
-        if len(set(themes)) != len(themes):
-            raise DataError(f"{where}: een thema staat er twee keer in")
-        unknown = [t for t in themes if t not in known_ids]
-        if unknown:
-            raise DataError(f"{where}: onbekend thema {', '.join(unknown)}")
-        rows.append(row)
-    return rows
-
-
 def load_jsonl(path: Path, known_ids: set[str]) -> list[dict]:
-    return parse_jsonl(path.read_text(encoding="utf-8").splitlines(), known_ids, path.name)
+    """The file through the reader `harvester train` and `evaluate` use (one reader: what it
+    accepts is what the project accepts), as rows with their writer."""
+    items = read_jsonl(path, sorted(known_ids))
+    return [{"text": text, "themes": themes, "writer": writer}
+            for (text, themes), writer in zip(items, read_writers(path, sorted(known_ids)))]
+
+
+def keys_per_line(path: Path) -> set[frozenset]:
+    return {frozenset(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()}
 
 
 def normalise(text: str) -> str:
@@ -148,6 +129,11 @@ def evaluation(theme_ids) -> list[dict]:
     return load_jsonl(EVAL_FILE, set(theme_ids))
 
 
+@pytest.fixture(scope="module")
+def held_out_writers(theme_ids) -> list[dict]:
+    return load_jsonl(WRITERS_FILE, set(theme_ids))
+
+
 def test_themes_file_has_the_charter_themes_in_the_documented_format():
     with THEMES_FILE.open("rb") as f:
         config = tomllib.load(f)
@@ -156,14 +142,15 @@ def test_themes_file_has_the_charter_themes_in_the_documented_format():
     themes = config["themes"]
     assert [t["id"] for t in themes] == CHARTER_IDS
     for theme in themes:
-        assert set(theme) == {"id", "label", "description", "terms", "examples", "threshold"}, theme["id"]
+        assert {"id", "label", "description", "terms", "examples"} <= set(theme), theme["id"]
+        assert set(theme) <= {"id", "label", "description", "terms", "examples", "threshold"}, theme["id"]
         assert re.fullmatch(r"[a-z0-9_]+", theme["id"])
         assert theme["label"].strip() and theme["description"].strip()
         assert 20 <= len(theme["terms"]) <= 40, theme["id"]
         assert len(set(theme["terms"])) == len(theme["terms"]), f"{theme['id']}: dubbele term"
         assert all(t == t.lower() and t.strip() == t and t for t in theme["terms"]), theme["id"]
         assert len(theme["examples"]) >= 3 and all(e.strip() for e in theme["examples"])
-        assert 0 < theme["threshold"] < 1
+        assert "threshold" not in theme or 0 < theme["threshold"] < 1
 
 
 def test_charter_statements_are_quoted_from_the_seed():
@@ -190,7 +177,36 @@ def test_evaluation_set_meets_the_minimum_counts(evaluation, theme_ids):
     assert shortfalls(evaluation, theme_ids, EVAL_MIN) == []
 
 
-@pytest.mark.parametrize("which", ["training", "evaluation"])
+def test_held_out_writer_set_meets_the_minimum_counts(held_out_writers, theme_ids):
+    assert shortfalls(held_out_writers, theme_ids, WRITERS_MIN) == []
+
+
+def test_files_hold_the_documented_fields():
+    """Training and held-out writer texts name their writer; the first evaluation set predates that."""
+    assert keys_per_line(TRAINING_FILE) == {frozenset({"text", "themes", "writer"})}
+    assert keys_per_line(WRITERS_FILE) == {frozenset({"text", "themes", "writer"})}
+    assert keys_per_line(EVAL_FILE) == {frozenset({"text", "themes"})}
+
+
+def test_held_out_writers_wrote_nothing_in_training(training, held_out_writers):
+    assert all(r["writer"] for r in training + held_out_writers)
+    assert {r["writer"] for r in held_out_writers}.isdisjoint({r["writer"] for r in training})
+
+
+def test_held_out_writer_set_was_labelled_twice_with_the_reported_agreement(held_out_writers, theme_ids):
+    """data/eval/README.md reports the agreement between the writers' own labels and a blind second
+    labeller's; the final label is theirs where they agree and one of the two where they do not."""
+    both = [json.loads(line) for line in BOTH_LABELS.read_text(encoding="utf-8").splitlines()]
+    assert len(both) == len(held_out_writers)
+    first, second = [b["writer"] for b in both], [b["second"] for b in both]
+    assert all(set(t) <= set(theme_ids) and len(t) <= 2 for t in first + second)
+    assert sum(set(a) == set(b) for a, b in zip(first, second)) == 312
+    assert round(evaluate(first, second, theme_ids)["macro_f1"], 3) == 0.986
+    for row, a, b in zip(held_out_writers, first, second):
+        assert set(row["themes"]) in ({*a}, {*b})
+
+
+@pytest.mark.parametrize("which", ["training", "evaluation", "held_out_writers"])
 def test_no_text_twice_within_a_file(which, request):
     rows = request.getfixturevalue(which)
     seen = Counter(normalise(r["text"]) for r in rows)
@@ -209,10 +225,19 @@ def test_evaluation_texts_do_not_occur_in_training(training, evaluation):
     assert report == []
 
 
-def test_evaluation_texts_do_not_occur_in_the_theme_examples(evaluation):
+def test_held_out_writer_texts_do_not_occur_in_training_or_the_first_evaluation_set(training, evaluation,
+                                                                                   held_out_writers):
+    """No near-duplicate across the split (numbers only in the report, as above)."""
+    held = [r["text"] for r in held_out_writers]
+    assert [(i + 1, j + 1, s) for i, j, s in near_duplicates(held, [r["text"] for r in training])] == []
+    assert [(i + 1, j + 1, s) for i, j, s in near_duplicates(held, [r["text"] for r in evaluation])] == []
+
+
+@pytest.mark.parametrize("which", ["evaluation", "held_out_writers"])
+def test_evaluation_texts_do_not_occur_in_the_theme_examples(which, request):
     with THEMES_FILE.open("rb") as f:
         examples = [e for t in tomllib.load(f)["themes"] for e in t["examples"]]
-    assert near_duplicates([r["text"] for r in evaluation], examples) == []
+    assert near_duplicates([r["text"] for r in request.getfixturevalue(which)], examples) == []
 
 
 # --- the checkers catch what they should ---------------------------------------------------------
@@ -222,20 +247,29 @@ def test_evaluation_texts_do_not_occur_in_the_theme_examples(evaluation):
     "line, problem",
     [
         ('{"text": "Open data!", "themes": ["open_overheid"]', "geen geldige JSON"),
-        ('["Open data!", ["open_overheid"]]', "precies de sleutels"),
-        ('{"text": "Open data!", "themes": ["open_overheid"], "lang": "nl"}', "precies de sleutels"),
+        ('["Open data!", ["open_overheid"]]', "verwacht"),
+        ('{"text": "Open data!"}', "verwacht"),
         ('{"text": "  ", "themes": []}', "niet-lege tekst"),
         ('{"text": "Open data!", "themes": "open_overheid"}', "lijst van thema-ids"),
-        ('{"text": "Open data!", "themes": ["openoverheid"]}', "onbekend thema openoverheid"),
+        ('{"text": "Open data!", "themes": ["openoverheid"]}', "onbekend thema 'openoverheid'"),
         ('{"text": "Open data!", "themes": ["cultuur", "cultuur"]}', "twee keer"),
-        ("", "lege regel"),
+        ('{"text": "Open data!", "themes": [], "writer": 3}', "'writer' moet tekst zijn"),
     ],
 )
-def test_parse_refuses_malformed_lines(line, problem):
-    good = '{"text": "Wij delen alles.", "themes": ["cultuur"]}'
+def test_the_reader_refuses_malformed_lines(tmp_path, line, problem):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"text": "Wij delen alles.", "themes": ["cultuur"]}\n' + line + "\n", encoding="utf-8")
     with pytest.raises(DataError, match=problem) as info:
-        parse_jsonl([good, line], set(CHARTER_IDS), "x.jsonl")
+        read_jsonl(path, CHARTER_IDS)
     assert "x.jsonl:2" in str(info.value)
+
+
+def test_the_reader_keeps_writers_and_ignores_other_keys(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"text": "Wij delen alles.", "themes": ["cultuur"], "writer": "h1", "url": "https://x.example"}\n'
+                    '\n{"text": "Geen idee.", "themes": []}\n', encoding="utf-8")
+    assert read_jsonl(path, CHARTER_IDS) == [("Wij delen alles.", ["cultuur"]), ("Geen idee.", [])]
+    assert read_writers(path, CHARTER_IDS) == ["h1", ""]
 
 
 def test_near_duplicates_are_found_and_different_texts_are_not():

@@ -8,9 +8,9 @@ with the current theme set (themes.py); training.py trains and measures it.
 from .classifier import Classifier
 from .pipeline import SHIPPED_MODEL, ModelError, build_pipeline, load_pipeline
 from .themes import Theme, ThemeSet, ThemesError, load_themes
-from .training import DataError, evaluate, format_report, read_jsonl, split, train
+from .training import DataError, evaluate, format_report, read_jsonl, read_writers, split, train
 
 __all__ = [
     "SHIPPED_MODEL", "Classifier", "DataError", "ModelError", "Theme", "ThemeSet", "ThemesError",
-    "build_pipeline", "evaluate", "format_report", "load_pipeline", "load_themes", "read_jsonl", "split", "train",
+    "build_pipeline", "evaluate", "format_report", "load_pipeline", "load_themes", "read_jsonl", "read_writers", "split", "train",
 ]

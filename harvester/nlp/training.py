@@ -25,7 +25,19 @@ class DataError(Exception):
 
 
 def read_jsonl(path: str | Path, known: Sequence[str] | None = None) -> list[Labelled]:
-    """Lines of {"text": ..., "themes": [...]}; blank lines are skipped, anything else bad is an error."""
+    """Lines of {"text": ..., "themes": [...]} (an optional "writer" names who wrote the text, see
+    `read_writers`; other keys are ignored, so a file may carry its sources); blank lines are
+    skipped, anything else bad is an error naming the file and the line."""
+    return [(text, themes) for text, themes, _ in _read_lines(path, known)]
+
+
+def read_writers(path: str | Path, known: Sequence[str] | None = None) -> list[str]:
+    """Per labelled text of `read_jsonl(path)` its writer ("" where the line names none): the
+    writing round or person, so that choices are measured on writers a model has not read."""
+    return [writer for _, _, writer in _read_lines(path, known)]
+
+
+def _read_lines(path: str | Path, known: Sequence[str] | None) -> list[tuple[str, list[str], str]]:
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -33,7 +45,7 @@ def read_jsonl(path: str | Path, known: Sequence[str] | None = None) -> list[Lab
         raise DataError(f"{path}: bestand niet gevonden") from None
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: geen UTF-8: {e}") from None
-    items: list[Labelled] = []
+    items: list[tuple[str, list[str], str]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -41,12 +53,22 @@ def read_jsonl(path: str | Path, known: Sequence[str] | None = None) -> list[Lab
             item = json.loads(line)
         except json.JSONDecodeError as e:
             raise DataError(f"{path}:{number}: geen geldige JSON: {e.msg}") from None
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not isinstance(item.get("themes"), list):
-            raise DataError(f'{path}:{number}: verwacht {{"text": "...", "themes": [...]}}')
-        unknown = [t for t in item["themes"] if known is not None and t not in known]
+        where = f"{path}:{number}"
+        if not isinstance(item, dict) or not {"text", "themes"} <= set(item):
+            raise DataError(f'{where}: verwacht {{"text": "...", "themes": [...]}}')
+        text, themes, writer = item["text"], item["themes"], item.get("writer", "")
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{where}: 'text' moet een niet-lege tekst zijn")
+        if not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
+            raise DataError(f"{where}: 'themes' moet een lijst van thema-ids zijn")
+        if len(set(themes)) != len(themes):
+            raise DataError(f"{where}: een thema staat er twee keer in")
+        unknown = [t for t in themes if known is not None and t not in known]
         if unknown:
-            raise DataError(f"{path}:{number}: onbekend thema {unknown[0]!r}")
-        items.append((item["text"], list(item["themes"])))
+            raise DataError(f"{where}: onbekend thema {unknown[0]!r}")
+        if not isinstance(writer, str):
+            raise DataError(f"{where}: 'writer' moet tekst zijn")
+        items.append((item["text"], list(item["themes"]), writer))
     return items
 
 
