@@ -12,6 +12,12 @@ With `forms` each word's form also is a feature `w:<form>`, stop words and numbe
 ("w:niet", "w:burgers", "w:we"): how a post is put (we, jullie, niet, moeten) says something about
 its theme that the content lemmas leave out (docs/nlp.md, "Sixth round").
 
+With `chars` = [lo, hi] each word also gives its character n-grams of lo..hi letters, taken
+from the word padded with a space on each side (" burgers " gives " bu", "bur", ..., "rs "), as
+`c:<n-gram>`, weighed by `char_scale` against the other features. Real writing uses other words
+than the training texts for the same thing (gemeentelijke, participatietraject, Woo-verzoeken);
+parts of words carry over where whole words do not (docs/nlp.md). They are never named as reasons.
+
 With `normalize` (the default for new models) each feature of a doc weighs 1/sqrt(number of its
 features), so a long post does not outvote a short one by its length alone: on held-out training
 data that carried over to new texts better than plain counts (docs/nlp.md).
@@ -38,19 +44,20 @@ from .components import COMPOUNDS, TERM_HITS, WORDS, Cache, extension
 
 TERM_PREFIX = "term:"
 FORM_PREFIX = "w:"
+CHAR_PREFIX = "c:"
 # extra features when a post hits two or three different terms of a theme: more evidence, more weight
 TERM_LEVELS = (2, 3)
 FEATURES = extension("features")
 EXTRACTOR = "term_features"   # the feature layer's name and ref; its attrs hold the idf table
 
 
-def doc_features(doc: Doc, forms: bool = False) -> list[str]:
-    """The distinct feature strings of a doc, in text order; `forms` is that of the model that scores
-    it, `extractor_attrs(model)["forms"]`. Cached on the doc for that setting (the model scores the
-    doc, then the reasons read the same features)."""
+def doc_features(doc: Doc, forms: bool = False, chars: tuple[int, int] | None = None) -> list[str]:
+    """The distinct feature strings of a doc, in text order; `forms` and `chars` are those of the
+    model that scores it (`feature_options(extractor_attrs(model))`). Cached on the doc for that
+    setting (the model scores the doc, then the reasons read the same features)."""
     data = doc.user_data
     cached = data.get(FEATURES)
-    if cached is not None and cached[0] == forms:
+    if cached is not None and cached[0] == (forms, chars):
         return cached[1]
     words = data.get(WORDS)
     if words is None:   # not through the pipeline (spaCy's initialize samples reference docs)
@@ -69,14 +76,38 @@ def doc_features(doc: Doc, forms: bool = False) -> list[str]:
         if i in compounds:
             for part in compounds[i]:
                 seen[part] = None
+    if chars:
+        grams = CHAR_GRAMS[chars]
+        for norm in words.norms:
+            seen.update(grams[norm])
     for theme, hits in (data.get(TERM_HITS) or {}).items():
         seen[TERM_PREFIX + theme] = None
         for level in TERM_LEVELS:
             if len(hits) >= level:
                 seen[f"{TERM_PREFIX}{level}:{theme}"] = None
     features = list(seen)
-    data[FEATURES] = (forms, features)
+    data[FEATURES] = ((forms, chars), features)
     return features
+
+
+def _char_grams(lo: int, hi: int) -> Cache:
+    """word -> its `c:` n-gram features (a dict with None values, ready for `dict.update`); words
+    recur, so each is cut once."""
+    def cut(word: str) -> dict[str, None]:
+        padded = f" {word} "
+        return dict.fromkeys(CHAR_PREFIX + padded[i:i + n] for n in range(lo, hi + 1)
+                             for i in range(len(padded) - n + 1))
+    return Cache(cut, 200_000)
+
+
+# (lo, hi) -> its cache of words' n-grams
+CHAR_GRAMS = Cache(lambda bounds: _char_grams(*bounds), 8)
+
+
+def feature_options(attrs: dict) -> tuple[bool, tuple[int, int] | None]:
+    """(forms, chars) of a model's `extractor_attrs`: what `doc_features` needs."""
+    chars = attrs.get("chars")
+    return attrs.get("forms", False), (tuple(chars) if chars else None)
 
 
 def extractor_attrs(model: Model) -> dict:
@@ -108,7 +139,7 @@ def set_idf(model: Model, docs: list[Doc]) -> None:
     if not model.has_ref(EXTRACTOR) or not model.get_ref(EXTRACTOR).attrs.get("idf"):
         return
     attrs = model.get_ref(EXTRACTOR).attrs
-    df = Counter(f for doc in docs for f in doc_features(doc, attrs.get("forms", False)))
+    df = Counter(f for doc in docs for f in doc_features(doc, *feature_options(attrs)))
     n = len(docs)
     attrs["idf_table"] = {f: math.log((1 + n) / (1 + count)) + 1 for f, count in df.items()}
     # a feature no training text had counts as rare as the rarest seen (on held-out training data
@@ -124,6 +155,9 @@ def feature_values(attrs: dict, features: list[str]) -> list[float]:
     if not table:
         return [feature_value(len(features), normalize)] * len(features)
     values = list(map(table.get, features, repeat(attrs["idf_unseen"])))
+    scale = attrs.get("char_scale", 1.0)
+    if attrs.get("chars") and scale != 1.0:
+        values = [v * scale if f.startswith(CHAR_PREFIX) else v for f, v in zip(features, values)]
     if normalize:
         norm = math.sqrt(sum(v * v for v in values))
         if norm:
@@ -136,15 +170,21 @@ def _extract(model: Model, docs: list[Doc], is_train: bool):
     keys: list[int] = []
     lengths = []
     table = model.attrs.get("idf_table")
-    forms = model.attrs.get("forms", False)
+    options = feature_options(model.attrs)
+    scale = model.attrs.get("char_scale", 1.0) if options[1] else 1.0
     weights: list[float] = []
     for doc in docs:
-        features = doc_features(doc, forms)
+        features = doc_features(doc, *options)
         doc_keys = feature_keys(features)
         keys.extend(doc_keys)
         lengths.append(len(doc_keys))
         if table:
-            weights.extend(map(table.get, features, repeat(model.attrs["idf_unseen"])))
+            if scale != 1.0:
+                unseen = model.attrs["idf_unseen"]
+                weights.extend(table.get(f, unseen) * scale if f.startswith(CHAR_PREFIX) else table.get(f, unseen)
+                               for f in features)
+            else:
+                weights.extend(map(table.get, features, repeat(model.attrs["idf_unseen"])))
     batch_keys = ops.asarray1i(keys, dtype="uint64") if keys else ops.alloc1i(0, dtype="uint64")
     if table:
         values = numpy.asarray(weights, dtype="float64")
@@ -166,12 +206,12 @@ def _extract(model: Model, docs: list[Doc], is_train: bool):
 @registry.architectures("harvester.TermBOW.v1")
 def build_term_bow(
     exclusive_classes: bool, length: int = 65536, nO: int | None = None, normalize: bool = False,
-    idf: bool = False, forms: bool = False,
+    idf: bool = False, forms: bool = False, chars: list[int] | None = None, char_scale: float = 1.0,
 ) -> Model:
     """Sparse linear model over `doc_features` (multi-label: a logistic per theme).
 
-    `normalize`, `idf` and `forms` default to False so that models saved before them load as they
-    were trained.
+    `normalize`, `idf`, `forms` and `chars` default to off so that models saved before them load as
+    they were trained.
     """
     length = 2 ** (length - 1).bit_length()
     sparse_linear = SparseLinear_v2(nO=nO, length=length)
@@ -180,7 +220,10 @@ def build_term_bow(
     )
     if exclusive_classes:
         raise ValueError("harvester.TermBOW.v1 is for textcat_multilabel")
-    extractor = Model(EXTRACTOR, _extract, attrs={"normalize": normalize, "idf": idf, "forms": forms})
+    if chars is not None and (len(chars) != 2 or not 1 <= chars[0] <= chars[1]):
+        raise ValueError(f"chars must be [lo, hi] with 1 <= lo <= hi, not {chars!r}")
+    extractor = Model(EXTRACTOR, _extract, attrs={"normalize": normalize, "idf": idf, "forms": forms,
+                                                  "chars": list(chars) if chars else None, "char_scale": char_scale})
     model = chain(extractor, resizable_layer, Logistic())
     if nO is not None:
         model.set_dim("nO", nO)
