@@ -1,9 +1,11 @@
-"""Theme-assignment quality on the held-out evaluation set, for docs/nlp.md.
+"""Theme-assignment quality on a held-out set, for docs/nlp.md.
 
-Compares, on data/eval/themes.jsonl (never trained or tuned on):
+Compares, on data/eval/writers.jsonl by default (the held-out writer set: never trained or tuned
+on, and run at most three times, each run logged in docs/nlp-log.md):
 - keywords:   a theme when any of its terms occurs (the pipeline's term matcher, nothing learned)
-- tfidf+lr:   scikit-learn TF-IDF (word 1-2 grams) + one logistic regression per theme (C=10),
-              plain and with balanced class weights
+- tfidf+lr:   scikit-learn TF-IDF + one logistic regression per theme (C=10): word 1-2 grams plain
+              and with balanced class weights, and character 3-5 grams within words (char_wb),
+              balanced
 - spacy bow:  textcat_multilabel with spaCy's own TextCatBOW.v3 over token texts, same training data
               and training procedure as the shipped model, the themes file's thresholds
 - shipped:    the model in harvester/nlp/model (or --model DIR), the themes file's thresholds
@@ -36,11 +38,12 @@ def keywords(themes, texts):
                 if d._.language in (None, themes.language) else () for d in docs]
 
 
-def tfidf_lr(themes, items, texts, class_weight=None):
+def tfidf_lr(themes, items, texts, class_weight=None, chars=False):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), lowercase=True)
+    vectorizer = (TfidfVectorizer(sublinear_tf=True, analyzer="char_wb", ngram_range=(3, 5), lowercase=True) if chars
+                  else TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), lowercase=True))
     X = vectorizer.fit_transform([t for t, _ in items])
     Xe = vectorizer.transform(texts)
     predicted: list[list[str]] = [[] for _ in texts]
@@ -63,7 +66,7 @@ def row(name, metrics, ids):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=None)
-    parser.add_argument("--eval", default=str(ROOT / "data" / "eval" / "themes.jsonl"))
+    parser.add_argument("--eval", default=str(ROOT / "data" / "eval" / "writers.jsonl"))
     args = parser.parse_args()
     themes = load_themes(ROOT / "config" / "themes.toml")
     items = read_jsonl(ROOT / "config" / "training.jsonl", themes.ids) + themes.examples()
@@ -74,6 +77,7 @@ def main() -> None:
         "keywords only": keywords(themes, texts),
         "TF-IDF + logistic regression": tfidf_lr(themes, items, texts),
         "TF-IDF + logistic regression, balanced class weights": tfidf_lr(themes, items, texts, "balanced"),
+        "TF-IDF character 3-5 grams + logistic regression, balanced": tfidf_lr(themes, items, texts, "balanced", True),
         "spaCy TextCatBOW (token texts)": [
             c.assigned for c in Classifier(train(items, themes, textcat_model=ORTH_BOW_MODEL), themes).classify(texts)
         ],

@@ -35,14 +35,9 @@ sys.path.insert(0, str(ROOT))
 from thinc.api import Config  # noqa: E402
 
 from harvester.nlp import evaluate, load_themes, read_jsonl, read_writers, train  # noqa: E402
+from harvester.nlp.training import out_of_writer_scores, theme_scores as scores  # noqa: E402
 from harvester.nlp.pipeline import PIPELINE_CONFIG, TEXTCAT  # noqa: E402
-from harvester.nlp.thresholds import GRID, choose_thresholds  # noqa: E402
-
-
-def scores(nlp, texts, themes) -> list[list[float]]:
-    """Per text a score per theme; 0 for a text not in the consultation's language (it gets no theme)."""
-    return [[d.cats[t] for t in themes.ids] if d._.language in (None, themes.language) else [0.0] * len(themes.ids)
-            for d in nlp.pipe(texts)]
+from harvester.nlp.thresholds import choose_thresholds  # noqa: E402
 
 
 def assign(rows, thresholds, ids):
@@ -89,14 +84,7 @@ def main() -> None:
         single(items, writers, names, themes, extra, setting, args)
         print(f"CPU time {time.process_time() - started:.0f} s")
         return
-    out: list[list[float]] = [[] for _ in items]
-    for name in names:
-        held = [i for i, w in enumerate(writers) if w == name]
-        held_set = set(held)
-        learn = [x for i, x in enumerate(items) if i not in held_set] + extra
-        nlp = train(learn, themes, seed=args.seed, **setting)
-        for i, row in zip(held, scores(nlp, [items[i][0] for i in held], themes)):
-            out[i] = row
+    out = out_of_writer_scores(items, writers, themes, extra, seed=args.seed, **setting)
     gold = [labels for _, labels in items]
     groups = {name: [i for i, w in enumerate(writers) if w == name] for name in names}
 

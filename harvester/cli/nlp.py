@@ -12,9 +12,10 @@ from ..classify import classify_pending
 from ..config import Config
 from ..nlp import (
     Classifier, DataError, ModelError, ThemeSet, ThemesError, evaluate as measure, format_report, load_themes,
-    read_jsonl, split, train as fit,
+    read_jsonl, read_writers, split, train as fit,
 )
-from ..nlp.training import new_version
+from ..nlp.classifier import FROM_ROUNDS
+from ..nlp.training import new_version, writer_thresholds
 from .common import EXIT_USAGE, fail, interactive, open_store, with_config
 
 
@@ -72,32 +73,46 @@ def classify(config, include_all: bool, workers: int | None) -> None:
 def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     """Train het themamodel op de voorbeelden en bewaar het als nieuwe versie.
 
-    Meet eerst op een achtergehouden vijfde van de gelabelde posts (precisie, recall en F1 per
-    thema), en traint daarna op alles.
+    Noemen de voorbeelden hun schrijver (twee of meer), dan meet het eerst per schrijver met een
+    model dat diens teksten niet las, en kiest daarop per thema de drempel (die het model meekrijgt);
+    anders meet het op een achtergehouden vijfde. Daarna traint het op alles.
     """
     themes = _themes(config)
     labelled = _read(config.nlp.training, themes)
+    writers = read_writers(config.nlp.training, themes.ids)
+    always = themes.examples()   # the themes' statements and terms: always learned from, never measured
     if from_reviews:
         with open_store(config) as store:
             reviewed = store.classifications.reviewed_examples()
         click.echo(f"{len(reviewed)} beoordeelde posts van redacteuren toegevoegd.")
-        labelled += reviewed
-    # held out: labelled posts only; the themes' statements and terms are always learned from
-    learn, held_out = split(labelled, 0.2, seed=0)
-    learn += themes.examples()
-    items = labelled + themes.examples()
-    click.echo(f"Trainen op {len(learn)} voorbeelden, meten op {len(held_out)} achtergehouden posts...")
+        always += reviewed
+    labels = {t.id: t.label for t in themes.themes}
+    thresholds: dict[str, float] = {}
     try:
-        trial = Classifier(fit(learn, themes, epochs=epochs), themes)
+        if len({w for w in writers if w}) >= 2:
+            # each writer's texts measured by a model that did not read them, as real posts will be
+            click.echo(f"Drempels kiezen: per schrijver ({len(set(writers))}) een model op de andere teksten...")
+            thresholds, metrics = writer_thresholds(labelled, writers, themes, always, epochs=epochs)
+            click.echo("Gemeten op teksten van schrijvers die het model niet las, met de gekozen drempels:")
+        else:
+            learn, held_out = split(labelled, 0.2, seed=0)
+            click.echo(f"Trainen op {len(learn) + len(always)} voorbeelden, meten op {len(held_out)} achtergehouden posts...")
+            trial = Classifier(fit(learn + always, themes, epochs=epochs), themes)
+            metrics = measure([labels for _, labels in held_out],
+                              [c.assigned for c in trial.classify(text for text, _ in held_out)], themes.ids)
+        click.echo(format_report(metrics, labels))
+        version = new_version()
+        items = labelled + always
+        nlp = fit(items, themes, epochs=epochs, version=version)
     except DataError as e:
         fail(f"gegevensfout: {e}", EXIT_USAGE)
-    metrics = measure([labels for _, labels in held_out],
-                      [c.assigned for c in trial.classify(text for text, _ in held_out)], themes.ids)
-    click.echo(format_report(metrics, {t.id: t.label for t in themes.themes}))
-    version = new_version()
-    nlp = fit(items, themes, epochs=epochs, version=version)
-    nlp.meta["harvester"]["held_out"] = metrics
-    nlp.meta["harvester"]["from_reviews"] = from_reviews
+    meta = nlp.meta["harvester"]
+    meta["held_out"] = metrics
+    meta["from_reviews"] = from_reviews
+    if thresholds:
+        meta["thresholds"] = thresholds
+        meta["threshold_sources"] = dict.fromkeys(thresholds, FROM_ROUNDS)
+        click.echo("Drempels: " + ", ".join(f"{labels[t]} {v:.2f}" for t, v in thresholds.items()))
     target = Path(output) if output else config.db_path.parent / "models" / version
     target.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(target)
