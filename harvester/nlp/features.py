@@ -142,9 +142,9 @@ def set_idf(model: Model, docs: list[Doc]) -> None:
     df = Counter(f for doc in docs for f in doc_features(doc, *feature_options(attrs)))
     n = len(docs)
     attrs["idf_table"] = {f: math.log((1 + n) / (1 + count)) + 1 for f, count in df.items()}
-    # a feature no training text had counts as rare as the rarest seen (on held-out training data
-    # as good as leaving it out, and a post of unknown words stays closer to no theme)
-    attrs["idf_unseen"] = math.log((1 + n) / 2) + 1
+    # a feature no training text had counts as rare as the rarest seen, unless `drop_unseen`: then
+    # it counts 0, and a post full of words the model never read keeps the weight of those it knows
+    attrs["idf_unseen"] = 0.0 if attrs.get("drop_unseen") else math.log((1 + n) / 2) + 1
 
 
 def feature_values(attrs: dict, features: list[str]) -> list[float]:
@@ -207,6 +207,7 @@ def _extract(model: Model, docs: list[Doc], is_train: bool):
 def build_term_bow(
     exclusive_classes: bool, length: int = 65536, nO: int | None = None, normalize: bool = False,
     idf: bool = False, forms: bool = False, chars: list[int] | None = None, char_scale: float = 1.0,
+    drop_unseen: bool = False,
 ) -> Model:
     """Sparse linear model over `doc_features` (multi-label: a logistic per theme).
 
@@ -223,7 +224,8 @@ def build_term_bow(
     if chars is not None and (len(chars) != 2 or not 1 <= chars[0] <= chars[1]):
         raise ValueError(f"chars must be [lo, hi] with 1 <= lo <= hi, not {chars!r}")
     extractor = Model(EXTRACTOR, _extract, attrs={"normalize": normalize, "idf": idf, "forms": forms,
-                                                  "chars": list(chars) if chars else None, "char_scale": char_scale})
+                                                  "chars": list(chars) if chars else None, "char_scale": char_scale,
+                                                  "drop_unseen": drop_unseen})
     model = chain(extractor, resizable_layer, Logistic())
     if nO is not None:
         model.set_dim("nO", nO)
