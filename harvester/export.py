@@ -3,9 +3,10 @@
 Shared by `harvester export` and the review app's download: both build an `ExportOptions` (dates
 typed by a person through `parse_day`, then `check` against the known themes and sources), and call
 `write_export` with a binary stream.
-The store computes the cells in SQL, and for CSV the finished lines, which stream to the file a
-thousand at a time, so memory stays flat however large the export. Every text cell is defused
-against formula injection (an apostrophe before a first character in FORMULA_START); README.md
+The store streams one row per idea (or per idea and theme) from one SQL query; `_cells` turns each
+into the cells of the file (theme names, author, Dutch time, pseudonyms, defusing), and
+`csv.writer` or openpyxl's write-only mode writes them as they come, so memory stays flat however
+large the export. Every text cell is defused against formula injection by `defuse`; README.md
 ("Exporteren") documents the columns, dialects and pseudonyms.
 """
 
@@ -13,17 +14,17 @@ from __future__ import annotations
 
 import codecs
 import csv
-import functools
 import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from .hashing import pseudonym
-from .models import ExportCells, ExportQuery, ExportRow, Pseudonyms
+from .models import ExportQuery, ExportRow
 from .normalize import MENTION
+from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
 from .store.reviews import STATUSES
 from .timeutil import parse_iso, to_utc_iso
@@ -106,26 +107,17 @@ def _day_start_utc(day: date) -> str:
     return to_utc_iso(datetime.combine(day, time(), tzinfo=AMSTERDAM))
 
 
+def defuse(value: str) -> str:
+    """OWASP's advice against CSV injection: an apostrophe before a cell whose first character
+    could start a formula. The one place an export defuses, for CSV and XLSX alike."""
+    return "'" + value if value[:1] in FORMULA_START else value
+
+
 def local_iso(stamp: str | None) -> str | None:
     """A stored UTC time as ISO 8601 in Dutch time, with its offset (+01:00 or +02:00)."""
     if not stamp:
         return None
-    if len(stamp) == 25 and stamp.endswith("+00:00"):   # the stored form, 2013-05-14T22:30:00+00:00
-        local = _local_hour(stamp[:13])
-        if local:
-            return local[0] + stamp[13:19] + local[1]
     return parse_iso(stamp).astimezone(AMSTERDAM).isoformat()
-
-
-@functools.lru_cache(maxsize=4096)
-def _local_hour(utc_hour: str) -> tuple[str, str] | None:
-    """Dutch hour and offset of a UTC hour ('2013-05-14T22' -> '2013-05-15T00', '+02:00'): the
-    offset is whole hours, so minutes and seconds carry over, and an export converts each hour once."""
-    local = datetime.fromisoformat(utc_hour + ":00:00+00:00").astimezone(AMSTERDAM)
-    if local.utcoffset().total_seconds() % 3600:  # type: ignore[union-attr]
-        return None   # Amsterdam time before 1940 (+00:19:32, +00:20): the slow path gets it right
-    text = local.isoformat()
-    return text[:13], text[19:]
 
 
 def write_export(
@@ -147,40 +139,73 @@ def write_export(
     if options.pseudonymize and not secret:
         raise ExportError("pseudonimiseren kan niet zonder geheime sleutel")
     header = PER_THEME_HEADER if options.per_theme else HEADER
-    cells = ExportCells(
-        local_time=local_iso, labels=labels or {},
-        defuse=() if options.raw else tuple(sorted(FORMULA_START)),
-        pseudonymize=_pseudonyms(secret) if options.pseudonymize else None,  # type: ignore[arg-type]
-    )
+    rows = _cells(store.exports.rows(options.query()), options, secret, labels or {})
     if options.format == "xlsx":
-        return _write_xlsx(header, store.exports.rows(options.query(), cells), out, progress)
+        return _write_xlsx(header, rows, out, progress)
+    return _write_csv(header, rows, out, options, progress)
+
+
+def _cells(
+    rows: Iterable[ExportRow], options: ExportOptions, secret: bytes | None, labels: Mapping[str, str]
+) -> Iterator[list]:
+    """Stored rows as the cells of the file: theme names, author, Dutch time, pseudonyms, text
+    defused (unless `raw`). The hot loop of every export, so it stays plain."""
+    safe = (lambda value: value) if options.raw else defuse
+    pseudonymize = options.pseudonymize
+    names: dict[str, str] = {}   # an export holds few distinct lists of themes
+    for (post_id, themes, score, title, text, author_key, author_name, sources, url, published, status, note,
+         duplicates) in rows:
+        if title:
+            text = f"{title}\n\n{text}"
+        if author_key and author_key.startswith(PSEUDONYM_PREFIX):
+            # retention replaced this author already: the stored pseudonym is the one
+            # --pseudonymize gives the same person's newer posts
+            author = author_name or ""
+        elif pseudonymize:
+            author = pseudonym(secret, author_key) if author_key else ""  # type: ignore[arg-type]
+        elif author_name and author_key and author_name != author_key:
+            author = f"{author_name} ({author_key})"
+        else:
+            author = author_name or author_key or ""
+        if pseudonymize:
+            text = MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)  # type: ignore[arg-type]
+            url = None   # a post's link names its author
+        theme_names = names.get(themes)
+        if theme_names is None:
+            theme_names = names[themes] = ", ".join(labels.get(t, t) for t in themes.split(",")) if themes else ""
+        yield [post_id, safe(theme_names), safe(text), safe(author), safe(sources), safe(url or ""),
+               local_iso(published) or "", status, score, safe(note or ""), duplicates]
+
+
+def _write_csv(
+    header: Sequence[str], rows: Iterable[list], out: BinaryIO, options: ExportOptions,
+    progress: Callable[[int], None] | None,
+) -> int:
     excel = options.dialect == "excel-nl"
-    separator = ";" if excel else ","
     if excel:
         # the BOM makes Excel read UTF-8; no "sep=" line, which would hide it
         out.write(codecs.BOM_UTF8)
-    line = io.StringIO()
-    csv.writer(line, delimiter=separator, lineterminator="\r\n").writerow(header)
-    out.write(line.getvalue().encode("utf-8"))
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    writer = csv.writer(text, delimiter=";" if excel else ",", lineterminator="\r\n")
     count = 0
-    for lines, n in store.exports.csv_lines(options.query(), cells, separator=separator, decimal_comma=excel,
-                                            batch=PROGRESS_EVERY):
-        out.write(lines)
-        count += n
-        if progress:
-            progress(n)
+    try:
+        writer.writerow(header)
+        for cells in rows:
+            if excel and cells[8] is not None:
+                cells[8] = str(cells[8]).replace(".", ",")   # Dutch Excel reads 0,873 as a number
+            writer.writerow(cells)
+            count += 1
+            if progress and count % PROGRESS_EVERY == 0:
+                progress(PROGRESS_EVERY)
+    finally:
+        text.detach()   # flushes; the caller's stream stays open, also when the export fails
+    if progress and count % PROGRESS_EVERY:
+        progress(count % PROGRESS_EVERY)
     return count
 
 
-def _pseudonyms(secret: bytes) -> Pseudonyms:
-    return Pseudonyms(
-        name=functools.partial(pseudonym, secret),
-        text=lambda text: MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text),
-    )
-
-
 def _write_xlsx(
-    header: Sequence[str], rows: Iterable[ExportRow], out: BinaryIO, progress: Callable[[int], None] | None
+    header: Sequence[str], rows: Iterable[list], out: BinaryIO, progress: Callable[[int], None] | None
 ) -> int:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
