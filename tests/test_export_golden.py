@@ -158,3 +158,22 @@ def test_export_matches_its_golden_file(golden_store, name):
 
 def test_golden_files_are_all_used():
     assert sorted(p.name for p in GOLDEN.iterdir()) == sorted(VARIANTS)
+
+
+def test_a_file_filled_before_migration_4_exports_the_same(tmp_path):
+    """Migration 4 drops the kept export cells and their triggers from a file that has them full."""
+    from harvester.store import Store
+    from harvester.store.schema import MIGRATIONS
+
+    path = tmp_path / "harvester.db"
+    with Store(path, migrate=False) as store:
+        store.migrate(MIGRATIONS[:3])
+        build(store)
+        assert store.db.execute("SELECT count(*) FROM export_cells").fetchone() == (16,)
+    with Store(path) as store:
+        assert store.schema_version == 4
+        left = store.db.execute("SELECT name FROM sqlite_master WHERE name LIKE '%export%'"
+                                " OR name LIKE 'effective_themes%'").fetchall()
+        assert left == []
+        for name in ("excel-nl.csv", "excel-nl-per-theme.csv", "pseudonymized.csv"):
+            assert export(store, VARIANTS[name]) == (GOLDEN / name).read_bytes(), name

@@ -64,10 +64,6 @@ class ExportStore:
         sql, params = _filtered(query, "count(*)")
         return self.db.conn.execute(sql, params).fetchone()[0]
 
-    def refresh_themes(self, post_ids: Sequence[int] | None = None) -> None:
-        """See refresh_themes below (for the benchmarks' bulk loaders); gone with migration 4."""
-        refresh_themes(self.db.conn, post_ids)
-
     def source_names(self) -> list[str]:
         """Names of the sources posts may have been seen on (for checking a --source filter)."""
         return [r[0] for r in self.db.conn.execute("SELECT name FROM sources ORDER BY name")]
@@ -118,19 +114,8 @@ def _marks(name: str, values: Sequence[object], params: dict[str, object]) -> st
 
 
 
+
 def refresh_themes(conn: sqlite3.Connection, post_ids: Sequence[int] | None) -> None:
-    """effective_themes and the themes cells of these posts (of all posts: None) again from their
-    views, for whoever writes post_themes (the verdicts' store; benchmarks filling a file). Not a
-    trigger on post_themes: classify rewrites eight rows per post. The export no longer reads
-    these tables; migration 4 drops them."""
-    if post_ids is None:
-        conn.execute("DELETE FROM effective_themes")
-        conn.execute("INSERT INTO effective_themes SELECT * FROM effective_themes_view")
-        conn.execute("UPDATE export_cells SET (themes, score) = (SELECT themes, score FROM export_cells_view v"
-                     " WHERE v.post_id = export_cells.post_id)")
-        return
-    ids = [(post_id,) for post_id in dict.fromkeys(post_ids)]   # each once: all deletes go first
-    conn.executemany("DELETE FROM effective_themes WHERE post_id = ?", ids)
-    conn.executemany("INSERT INTO effective_themes SELECT * FROM effective_themes_view WHERE post_id = ?", ids)
-    conn.executemany("UPDATE export_cells SET (themes, score) = (SELECT themes, score FROM export_cells_view v"
-                     " WHERE v.post_id = ?1) WHERE post_id = ?1", ids)
+    """Nothing to do since migration 4 dropped the kept export cells: an export reads a post's
+    themes from post_themes and reviews. Only store/classifications.py still calls it (that module
+    is being reworked on another branch); remove this together with that call."""
