@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -38,6 +39,8 @@ PER_THEME_HEADER = ["id", "thema", *HEADER[2:]]
 
 # OWASP (CSV injection): a cell starting with one of these can be read as a formula by a spreadsheet
 FORMULA_START = frozenset("=+-@\t\r")
+# control characters (Unicode Cc) but the line breaks and tab: dropped from every text an export writes
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 PROGRESS_EVERY = 1000
 
 
@@ -56,7 +59,7 @@ class ExportOptions:
     sources: tuple[str, ...] = ()
     per_theme: bool = False                   # one row per idea per theme
     pseudonymize: bool = False                # authors and @mentions -> keyed pseudonyms, no links
-    raw: bool = False                         # rfc4180 only: cells exactly as stored, no defusing
+    raw: bool = False                         # rfc4180 only: cells as stored (cleaned), no defusing
 
     def check(self, themes: Iterable[str] | None = None, sources: Iterable[str] | None = None) -> None:
         """Refuse combinations that make no sense, and ids that do not exist (when known)."""
@@ -107,10 +110,24 @@ def _day_start_utc(day: date) -> str:
     return to_utc_iso(datetime.combine(day, time(), tzinfo=AMSTERDAM))
 
 
+def clean(value: str) -> str:
+    """A text without control characters, before it goes into a spreadsheet cell: NUL (which
+    cuts a cell short in many readers) and the rest of C0, DEL and C1 are dropped. Tab, LF and CR
+    stay: they are the text's own layout, CSV quotes a cell holding LF or CR, and XLSX reads a CR
+    as LF. A cell that starts with tab or CR is then defused like one starting with '='."""
+    return CONTROL.sub("", value) if CONTROL.search(value) else value
+
+
 def defuse(value: str) -> str:
     """OWASP's advice against CSV injection: an apostrophe before a cell whose first character
-    could start a formula. The one place an export defuses, for CSV and XLSX alike."""
+    could start a formula. The one place an export defuses, for CSV and XLSX alike; only after
+    `clean`, or a dropped control character could uncover a formula."""
     return "'" + value if value[:1] in FORMULA_START else value
+
+
+def safe_text(value: str) -> str:
+    """A text cell of a spreadsheet export: cleaned, then defused."""
+    return defuse(clean(value))
 
 
 def local_iso(stamp: str | None) -> str | None:
@@ -149,8 +166,8 @@ def _cells(
     rows: Iterable[ExportRow], options: ExportOptions, secret: bytes | None, labels: Mapping[str, str]
 ) -> Iterator[list]:
     """Stored rows as the cells of the file: theme names, author, Dutch time, pseudonyms, text
-    defused (unless `raw`). The hot loop of every export, so it stays plain."""
-    safe = (lambda value: value) if options.raw else defuse
+    cleaned and (unless `raw`) defused. The hot loop of every export, so it stays plain."""
+    safe = clean if options.raw else safe_text
     pseudonymize = options.pseudonymize
     names: dict[str, str] = {}   # an export holds few distinct lists of themes
     for (post_id, themes, score, title, text, author_key, author_name, sources, url, published, status, note,
@@ -209,7 +226,7 @@ def _write_xlsx(
 ) -> int:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ERROR_CODES
 
     # write-only: rows go to a temporary file as they come, not into memory
     workbook = Workbook(write_only=True)
@@ -217,8 +234,7 @@ def _write_xlsx(
     sheet.append(header)
 
     def text(value: str) -> str | WriteOnlyCell | None:
-        # XML cannot hold most control characters; openpyxl would refuse the whole row
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        # cleaned already (_cells): XML cannot hold most control characters, openpyxl would refuse the row
         if not value:
             return None   # an empty cell, not an empty string
         if value[:1] != "=" and value not in ERROR_CODES:
