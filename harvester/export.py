@@ -4,10 +4,10 @@ Shared by `harvester export` and the review app's download: both build an `Expor
 typed by a person through `parse_day`, then `check` against the known themes and sources), and call
 `write_export` with a binary stream.
 The store streams one row per idea (or per idea and theme) from one SQL query; `_cells` turns each
-into the cells of the file (theme names, author, Dutch time, pseudonyms, defusing), and
-`csv.writer` or openpyxl's write-only mode writes them as they come, so memory stays flat however
-large the export. Every text cell is defused against formula injection by `defuse`; README.md
-("Exporteren") documents the columns, dialects and pseudonyms.
+into the cells of the file (theme names, author, Dutch time, pseudonyms), and `csv.writer` or
+openpyxl's write-only mode writes them as they come, so memory stays flat however large the
+export. Every text cell is cleaned of control characters (`clean`), then defused against formula
+injection (`defuse`); README.md ("Exporteren") documents the columns, dialects and pseudonyms.
 """
 
 from __future__ import annotations
