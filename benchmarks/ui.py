@@ -132,7 +132,6 @@ def fill(store: Store, posts: int, seed: int = 7) -> None:
         print(f"  {min(first + batch - 1, posts):>9,} posts  {time.perf_counter() - t0:6.1f} s", file=sys.stderr)
     with store.atomic():
         conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('rebuild')")
-        store.exports.refresh_themes()   # the scores went in by hand, past the store
         for sql in triggers:
             conn.execute(sql)
     conn.execute("ANALYZE")

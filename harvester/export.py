@@ -3,27 +3,29 @@
 Shared by `harvester export` and the review app's download: both build an `ExportOptions` (dates
 typed by a person through `parse_day`, then `check` against the known themes and sources), and call
 `write_export` with a binary stream.
-The store computes the cells in SQL, and for CSV the finished lines, which stream to the file a
-thousand at a time, so memory stays flat however large the export. Every text cell is defused
-against formula injection (an apostrophe before a first character in FORMULA_START); README.md
-("Exporteren") documents the columns, dialects and pseudonyms.
+The store streams one row per idea (or per idea and theme) from one SQL query; `_cells` turns each
+into the cells of the file (theme names, author, Dutch time, pseudonyms), and `csv.writer` or
+openpyxl's write-only mode writes them as they come, so memory stays flat however large the
+export. Every text cell is cleaned of control characters (`clean`), then defused against formula
+injection (`defuse`); README.md ("Exporteren") documents the columns, dialects and pseudonyms.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import functools
 import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from .hashing import pseudonym
-from .models import ExportCells, ExportQuery, ExportRow, Pseudonyms
+from .models import ExportQuery, ExportRow
 from .normalize import MENTION
+from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
 from .store.reviews import STATUSES
 from .timeutil import parse_iso, to_utc_iso
@@ -37,6 +39,8 @@ PER_THEME_HEADER = ["id", "thema", *HEADER[2:]]
 
 # OWASP (CSV injection): a cell starting with one of these can be read as a formula by a spreadsheet
 FORMULA_START = frozenset("=+-@\t\r")
+# control characters (Unicode Cc) but the line breaks and tab: dropped from every text an export writes
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 PROGRESS_EVERY = 1000
 
 
@@ -55,7 +59,7 @@ class ExportOptions:
     sources: tuple[str, ...] = ()
     per_theme: bool = False                   # one row per idea per theme
     pseudonymize: bool = False                # authors and @mentions -> keyed pseudonyms, no links
-    raw: bool = False                         # rfc4180 only: cells exactly as stored, no defusing
+    raw: bool = False                         # rfc4180 only: cells as stored (cleaned), no defusing
 
     def check(self, themes: Iterable[str] | None = None, sources: Iterable[str] | None = None) -> None:
         """Refuse combinations that make no sense, and ids that do not exist (when known)."""
@@ -106,26 +110,31 @@ def _day_start_utc(day: date) -> str:
     return to_utc_iso(datetime.combine(day, time(), tzinfo=AMSTERDAM))
 
 
+def clean(value: str) -> str:
+    """A text without control characters, before it goes into a spreadsheet cell: NUL (which
+    cuts a cell short in many readers) and the rest of C0, DEL and C1 are dropped. Tab, LF and CR
+    stay: they are the text's own layout, CSV quotes a cell holding LF or CR, and XLSX reads a CR
+    as LF. A cell that starts with tab or CR is then defused like one starting with '='."""
+    return CONTROL.sub("", value) if CONTROL.search(value) else value
+
+
+def defuse(value: str) -> str:
+    """OWASP's advice against CSV injection: an apostrophe before a cell whose first character
+    could start a formula. The one place an export defuses, for CSV and XLSX alike; only after
+    `clean`, or a dropped control character could uncover a formula."""
+    return "'" + value if value[:1] in FORMULA_START else value
+
+
+def safe_text(value: str) -> str:
+    """A text cell of a spreadsheet export: cleaned, then defused."""
+    return defuse(clean(value))
+
+
 def local_iso(stamp: str | None) -> str | None:
     """A stored UTC time as ISO 8601 in Dutch time, with its offset (+01:00 or +02:00)."""
     if not stamp:
         return None
-    if len(stamp) == 25 and stamp.endswith("+00:00"):   # the stored form, 2013-05-14T22:30:00+00:00
-        local = _local_hour(stamp[:13])
-        if local:
-            return local[0] + stamp[13:19] + local[1]
     return parse_iso(stamp).astimezone(AMSTERDAM).isoformat()
-
-
-@functools.lru_cache(maxsize=4096)
-def _local_hour(utc_hour: str) -> tuple[str, str] | None:
-    """Dutch hour and offset of a UTC hour ('2013-05-14T22' -> '2013-05-15T00', '+02:00'): the
-    offset is whole hours, so minutes and seconds carry over, and an export converts each hour once."""
-    local = datetime.fromisoformat(utc_hour + ":00:00+00:00").astimezone(AMSTERDAM)
-    if local.utcoffset().total_seconds() % 3600:  # type: ignore[union-attr]
-        return None   # Amsterdam time before 1940 (+00:19:32, +00:20): the slow path gets it right
-    text = local.isoformat()
-    return text[:13], text[19:]
 
 
 def write_export(
@@ -147,44 +156,77 @@ def write_export(
     if options.pseudonymize and not secret:
         raise ExportError("pseudonimiseren kan niet zonder geheime sleutel")
     header = PER_THEME_HEADER if options.per_theme else HEADER
-    cells = ExportCells(
-        local_time=local_iso, labels=labels or {},
-        defuse=() if options.raw else tuple(sorted(FORMULA_START)),
-        pseudonymize=_pseudonyms(secret) if options.pseudonymize else None,  # type: ignore[arg-type]
-    )
+    rows = _cells(store.exports.rows(options.query()), options, secret, labels or {})
     if options.format == "xlsx":
-        return _write_xlsx(header, store.exports.rows(options.query(), cells), out, progress)
+        return _write_xlsx(header, rows, out, progress)
+    return _write_csv(header, rows, out, options, progress)
+
+
+def _cells(
+    rows: Iterable[ExportRow], options: ExportOptions, secret: bytes | None, labels: Mapping[str, str]
+) -> Iterator[list]:
+    """Stored rows as the cells of the file: theme names, author, Dutch time, pseudonyms, text
+    cleaned and (unless `raw`) defused. The hot loop of every export, so it stays plain."""
+    safe = clean if options.raw else safe_text
+    pseudonymize = options.pseudonymize
+    names: dict[str, str] = {}   # an export holds few distinct lists of themes
+    for (post_id, themes, score, title, text, author_key, author_name, sources, url, published, status, note,
+         duplicates) in rows:
+        if title:
+            text = f"{title}\n\n{text}"
+        if author_key and author_key.startswith(PSEUDONYM_PREFIX):
+            # retention replaced this author already: the stored pseudonym is the one
+            # --pseudonymize gives the same person's newer posts
+            author = author_name or ""
+        elif pseudonymize:
+            author = pseudonym(secret, author_key) if author_key else ""  # type: ignore[arg-type]
+        elif author_name and author_key and author_name != author_key:
+            author = f"{author_name} ({author_key})"
+        else:
+            author = author_name or author_key or ""
+        if pseudonymize:
+            text = MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)  # type: ignore[arg-type]
+            url = None   # a post's link names its author
+        theme_names = names.get(themes)
+        if theme_names is None:
+            theme_names = names[themes] = ", ".join(labels.get(t, t) for t in themes.split(",")) if themes else ""
+        yield [post_id, safe(theme_names), safe(text), safe(author), safe(sources), safe(url or ""),
+               local_iso(published) or "", status, score, safe(note or ""), duplicates]
+
+
+def _write_csv(
+    header: Sequence[str], rows: Iterable[list], out: BinaryIO, options: ExportOptions,
+    progress: Callable[[int], None] | None,
+) -> int:
     excel = options.dialect == "excel-nl"
-    separator = ";" if excel else ","
     if excel:
         # the BOM makes Excel read UTF-8; no "sep=" line, which would hide it
         out.write(codecs.BOM_UTF8)
-    line = io.StringIO()
-    csv.writer(line, delimiter=separator, lineterminator="\r\n").writerow(header)
-    out.write(line.getvalue().encode("utf-8"))
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    writer = csv.writer(text, delimiter=";" if excel else ",", lineterminator="\r\n")
     count = 0
-    for lines, n in store.exports.csv_lines(options.query(), cells, separator=separator, decimal_comma=excel,
-                                            batch=PROGRESS_EVERY):
-        out.write(lines)
-        count += n
-        if progress:
-            progress(n)
+    try:
+        writer.writerow(header)
+        for cells in rows:
+            if excel and cells[8] is not None:
+                cells[8] = str(cells[8]).replace(".", ",")   # Dutch Excel reads 0,873 as a number
+            writer.writerow(cells)
+            count += 1
+            if progress and count % PROGRESS_EVERY == 0:
+                progress(PROGRESS_EVERY)
+    finally:
+        text.detach()   # flushes; the caller's stream stays open, also when the export fails
+    if progress and count % PROGRESS_EVERY:
+        progress(count % PROGRESS_EVERY)
     return count
 
 
-def _pseudonyms(secret: bytes) -> Pseudonyms:
-    return Pseudonyms(
-        name=functools.partial(pseudonym, secret),
-        text=lambda text: MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text),
-    )
-
-
 def _write_xlsx(
-    header: Sequence[str], rows: Iterable[ExportRow], out: BinaryIO, progress: Callable[[int], None] | None
+    header: Sequence[str], rows: Iterable[list], out: BinaryIO, progress: Callable[[int], None] | None
 ) -> int:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ERROR_CODES
 
     # write-only: rows go to a temporary file as they come, not into memory
     workbook = Workbook(write_only=True)
@@ -192,8 +234,7 @@ def _write_xlsx(
     sheet.append(header)
 
     def text(value: str) -> str | WriteOnlyCell | None:
-        # XML cannot hold most control characters; openpyxl would refuse the whole row
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        # cleaned already (_cells): XML cannot hold most control characters, openpyxl would refuse the row
         if not value:
             return None   # an empty cell, not an empty string
         if value[:1] != "=" and value not in ERROR_CODES:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 
@@ -108,38 +107,23 @@ class ExportQuery:
     per_theme: bool = False               # one row per (idea, theme) instead of one per idea
 
 
-@dataclass(frozen=True)
-class Pseudonyms:
-    """Keyed stand-ins for the names in an export (harvester.hashing does the keying)."""
-
-    name: Callable[[str], str]            # an author's key -> their pseudonym
-    text: Callable[[str], str]            # a text with every @mention replaced by a pseudonym
-
-
-@dataclass(frozen=True)
-class ExportCells:
-    """How the store turns a post into the cells of an export (it computes them in SQL)."""
-
-    local_time: Callable[[str | None], str | None]  # a stored UTC time as ISO 8601 in Dutch time
-    labels: Mapping[str, str] = field(default_factory=dict)   # theme id -> name shown (else the id)
-    defuse: tuple[str, ...] = ()          # a text cell starting with one of these gets an apostrophe
-    pseudonymize: Pseudonyms | None = None   # authors and @mentions pseudonymised, links left out
-
-
 class ExportRow(NamedTuple):
-    """One row of a workshop export, its cells as the file shows them (a tuple: a million stream by)."""
+    """One row of a workshop export as the store holds it; harvester.export makes the cells.
+    (A tuple: a million stream by.)"""
 
     post_id: int
-    themes: str                           # labels, ', '-separated; exactly one with per_theme
-    text: str                             # a feed entry's title, a blank line, then the text
-    author: str                           # 'Name (account)', one of the two, or a pseudonym
+    themes: str                           # theme ids, ','-separated, in their order; one with per_theme
+    score: float | None                   # rounded to 3 decimals: the model's score for the row's theme,
+                                          # or the best of the idea's themes
+    title: str | None
+    text: str
+    author_key: str | None
+    author_name: str | None
     sources: str                          # source names, ', '-separated
-    url: str
-    published: str                        # ISO 8601 in Dutch time; '' when unknown
+    url: str | None
+    published_at: str | None              # as stored (UTC)
     status: str
-    score: float | None                   # rounded to 3 decimals: the model's score for the theme, or
-                                          # the best of the idea's themes
-    note: str
+    note: str | None
     duplicates: int                       # posts marked as duplicates of this one
 
 

@@ -145,7 +145,7 @@ def test_hostile_cells_are_defused_and_left_alone_with_raw(store, ideas):
 
 
 def _exported_text(store, value: str, **options) -> str:
-    """The idee cell of a post holding `value`, through the whole export (defusing is SQL)."""
+    """The idee cell of a post holding `value`, through the whole export."""
     source = store.sources.sync("blog", "feed", "https://example.org/feed")
     store.posts.upsert(Post(key="k", kind="feed", content_html="", text=value), source.id)
     dialect = options.get("dialect", "excel-nl")
@@ -298,13 +298,13 @@ def test_dates_are_dutch_time_with_their_offset(stored, dutch):
 
 
 def test_a_failing_export_leaves_the_callers_stream_open(store, ideas, monkeypatch):
-    lines = store.exports.csv_lines
+    rows = store.exports.rows
 
     def broken(*args, **kw):
-        yield from lines(*args, **kw)
+        yield from rows(*args, **kw)
         raise OSError("schijf vol")
 
-    monkeypatch.setattr(store.exports, "csv_lines", broken)
+    monkeypatch.setattr(store.exports, "rows", broken)
     out = io.BytesIO()
     with pytest.raises(OSError, match="schijf vol"):
         write_export(store, ExportOptions(), out)

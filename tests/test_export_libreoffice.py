@@ -1,7 +1,8 @@
-"""A real spreadsheet opens the excel-nl CSV: LibreOffice Calc converts it, openpyxl reads the result."""
+"""A real spreadsheet opens the exports: LibreOffice Calc converts them, openpyxl or csv reads the result."""
 
 from __future__ import annotations
 
+import csv
 import io
 import subprocess
 
@@ -12,6 +13,7 @@ from harvester.export import ExportOptions, write_export
 
 from .conftest import require_program
 from .test_export import HEADER, HOSTILE, LABELS, TEXT_1, fill
+from .test_export_control import CONTROL, EVIL, harvest_hostile
 
 # LibreOffice's CSV import options (help.libreoffice.org, "CSV Filter Options"): field separator 59 (;),
 # text delimiter 34 ("), character set 76 (UTF-8), start at line 1; token 6 is the language (1043: Dutch).
@@ -44,3 +46,52 @@ def test_libreoffice_reads_the_excel_nl_csv_with_its_columns_and_accents(store, 
     # the hostile cell stayed text: LibreOffice shows the apostrophe, nothing was calculated
     cell = next(c for c in sheet["C"] if c.row > 1 and c.value and "HYPERLINK" in c.value)
     assert cell.data_type == "s" and cell.value == "'" + HOSTILE
+
+
+def _soffice(soffice: str, tmp_path, source, target: str, *infilter: str) -> None:
+    subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--norestore",
+         "--convert-to", target, *infilter, "--outdir", str(tmp_path / "out"), str(source)],
+        check=True, capture_output=True, timeout=120,
+    )
+
+
+def _assert_defused(rows: list[list], count: int) -> None:
+    """Every record whole, no control character and no live formula in any text cell."""
+    assert rows[0] == HEADER
+    assert len(rows) == count + 1 and all(len(r) == len(HEADER) for r in rows)
+    for row in rows[1:]:
+        for cell in row:
+            if isinstance(cell, str):
+                assert not CONTROL.search(cell) and not cell.startswith(tuple("=+-@\t\r")), row
+    ideas = [row[2] for row in rows[1:]]
+    assert "'" + EVIL + "\n\n#innoverheid klik hier" in ideas
+    assert 'Idee met NUL; "quotes" #innoverheid\n\ntekst na de titel' in ideas
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_reads_a_csv_with_nul_and_control_formulas_whole_and_defused(server, store, write_config, tmp_path):
+    """Issue 16, 3 and 4: a NUL no longer splits a record, a control character no longer hides a formula."""
+    soffice = require_program("soffice")
+    ids = harvest_hostile(server, store, write_config)
+    out = io.BytesIO()
+    write_export(store, ExportOptions(), out)
+    source = tmp_path / "vijandig.csv"
+    source.write_bytes(out.getvalue())
+    _soffice(soffice, tmp_path, source, "xlsx", f"--infilter={CSV_IMPORT}")
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "vijandig.xlsx").active
+    assert "f" not in {c.data_type for row in sheet.iter_rows() for c in row}
+    _assert_defused([[c.value for c in row] for row in sheet.iter_rows()], len(ids))
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_the_xlsx_with_control_formulas_defused(server, store, write_config, tmp_path):
+    """The XLSX opened in LibreOffice and saved as CSV (what makes a formula live): still defused."""
+    soffice = require_program("soffice")
+    ids = harvest_hostile(server, store, write_config)
+    source = tmp_path / "vijandig.xlsx"
+    with source.open("wb") as out:
+        write_export(store, ExportOptions(format="xlsx"), out)
+    _soffice(soffice, tmp_path, source, "csv:Text - txt - csv (StarCalc):59,34,76,1")
+    text = (tmp_path / "out" / "vijandig.csv").read_text(encoding="utf-8")
+    _assert_defused(list(csv.reader(io.StringIO(text, newline=""), delimiter=";")), len(ids))

@@ -13,7 +13,7 @@ import pytest
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.harvest import run_source
-from harvester.models import Post
+from harvester.models import ExportQuery, Post
 from harvester.recheck import recheck
 
 from .mastodon_fake import FakeInstance, make_status
@@ -75,7 +75,7 @@ def test_the_tag_feed_after_the_api_adds_a_sighting_and_keeps_the_author(instanc
         ("https://other.example/users/piet/statuses/77", "mastodon", "piet@other.example", "api,tagfeed"),
     ]
     # the export lists each post once, seen on both sources
-    assert store.db.execute("SELECT sources FROM export_cells").fetchall() == [("api, tagfeed",)] * 4
+    assert [row.sources for row in store.exports.rows(ExportQuery())] == ["api, tagfeed"] * 4
     assert harvest("tagfeed").counts.new == 0 and len(posts(store)) == 4
 
 

@@ -379,4 +379,23 @@ CREATE INDEX posts_mastodon_url ON posts(url) WHERE kind = 'mastodon';
 """
 
 
-MIGRATIONS: list[str] = [V1, V2, V3]
+# The export reads posts, reviews and post_themes with one query (harvester/store/exports.py) and
+# makes its cells in Python: the kept cells of V2, their views and their eight triggers go, and
+# with them the work every write to posts, authors, sightings and reviews did for them.
+V4 = """
+DROP TRIGGER posts_export_ai;
+DROP TRIGGER posts_export_au;
+DROP TRIGGER authors_export_au;
+DROP TRIGGER sightings_export_ai;
+DROP TRIGGER sightings_export_ad;
+DROP TRIGGER reviews_export_ai;
+DROP TRIGGER reviews_export_au;
+DROP TRIGGER reviews_export_ad;
+DROP TABLE export_cells;
+DROP VIEW export_cells_view;
+DROP TABLE effective_themes;
+DROP VIEW effective_themes_view;
+"""
+
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4]
