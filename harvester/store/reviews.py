@@ -149,9 +149,11 @@ class Overview:
 def fts_query(words: str) -> str | None:
     """User words as an FTS5 query that cannot be a syntax error: each word quoted, all required.
 
-    A trailing '*' keeps its meaning (prefix search).
+    A trailing '*' keeps its meaning (prefix search). Control characters go: FTS5 reads a quoted
+    string as C text, so a NUL inside one ends it ("unterminated string").
     """
     terms = []
+    words = "".join(c for c in words if unicodedata.category(c) not in ("Cc", "Cs"))
     for word in words.split():
         prefix = word.endswith("*")
         word = word.rstrip("*").replace('"', "")
@@ -533,6 +535,6 @@ class ReviewStore:
 
 def _split_cursor(cursor: str) -> tuple[str, int]:
     value, _, last_id = cursor.rpartition("|")
-    if not value or not last_id.isdigit():
+    if not value or not re.fullmatch(r"[0-9]{1,19}", last_id) or int(last_id) >= 2**63:
         raise ValueError(f"ongeldige cursor {cursor!r}")
     return value, int(last_id)

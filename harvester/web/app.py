@@ -16,7 +16,9 @@ from pathlib import Path
 import uvicorn
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..config import Config
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
-from . import exports, views
+from . import exports, params, views
 from .sanitize import safe_html
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +67,37 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+async def bad_parameter(request: Request, exc: Exception) -> Response:
+    """A parameter `params` refused: the error page, 400, inside the layout."""
+    return views.render(request, "error.html", 400, message=str(exc))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """Anything unforeseen: a plain Dutch page. Starlette sends it from outside the middleware
+    stack (ServerErrorMiddleware), so it carries the security headers itself."""
+    log.error("fout bij %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    response = HTMLResponse(
+        "<!doctype html><html lang=\"nl\"><meta charset=\"utf-8\"><title>Fout · #innoverheid ideeën</title>"
+        "<link rel=\"stylesheet\" href=\"/static/app.css\"><main><h1>Er ging iets mis</h1>"
+        "<p>De server kon dit verzoek niet afhandelen. Probeer het later opnieuw.</p>"
+        "<p><a href=\"/\">Terug naar de wachtrij</a></p></main></html>", status_code=500)
+    response.raw_headers.extend(SECURITY_HEADERS)
+    return response
+
+
+def checked_days(route: Route, names: tuple[str, ...]) -> Route:
+    """`route` with its day parameters range-checked first (a day of year 1 or 9999 overflows
+    when it is converted to UTC); the route's own module parses them as before."""
+    endpoint = route.endpoint
+
+    async def guarded(request: Request) -> Response:
+        for name in names:
+            params.day(request.query_params.get(name), name)
+        return await endpoint(request)
+
+    return Route(route.path, guarded, methods=[m for m in route.methods or () if m != "HEAD"], name=route.name)
+
+
 def theme_labels(config: Config) -> list[tuple[str, str, str]]:
     """(id, label, description) of the configured themes; [] (ids shown as they are) if the file is unusable."""
     try:
@@ -91,9 +124,11 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
             if own:
                 app.state.store.close()
 
-    app = Starlette(routes=views.routes() + exports.routes() + [
+    export_routes = [checked_days(r, ("since", "until")) if r.path == "/export/download" else r
+                     for r in exports.routes()]
+    app = Starlette(routes=views.routes() + export_routes + [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
-    ], lifespan=lifespan)
+    ], lifespan=lifespan, exception_handlers={params.BadParameter: bad_parameter, Exception: server_error})
     app.state.config = config
     app.state.templates = templates
     app.state.themes = theme_labels(config)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import date
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +16,7 @@ from ..store.reviews import (
 )
 from ..store.users import ROLES, UserExists
 from ..timeutil import utcnow
-from . import auth
+from . import auth, params as parse
 from .chart import week_chart
 
 PAGE_SIZE = 25
@@ -99,11 +98,9 @@ async def logout(request: Request) -> Response:
 
 # ---- queue ---------------------------------------------------------------------------------
 
-def _day(value: str | None) -> str | None:
-    try:
-        return date.fromisoformat(value).isoformat() if value else None
-    except ValueError:
-        return None
+def _day(value: str | None, what: str) -> str | None:
+    day = parse.day(value, what)
+    return day.isoformat() if day else None
 
 
 def queue_filter(params) -> QueueFilter:
@@ -111,7 +108,8 @@ def queue_filter(params) -> QueueFilter:
     return QueueFilter(
         status=None if status == "alle" else (status if status in STATUSES else "nieuw"),
         theme=params.get("theme") or None, source=params.get("source") or None,
-        language=params.get("lang") or None, date_from=_day(params.get("from")), date_to=_day(params.get("to")),
+        language=params.get("lang") or None, date_from=_day(params.get("from"), "Vanaf"),
+        date_to=_day(params.get("to"), "Tot en met"),
         query=(params.get("q") or "").strip()[:200] or None,
         sort="confidence" if params.get("sort") == "confidence" else "date",
     )
@@ -122,15 +120,13 @@ async def queue(request: Request) -> Response:
     params = request.query_params
     flt = queue_filter(params)
     store = request.app.state.store
-    try:
-        page = store.reviews.queue(flt, after=params.get("after") or None, limit=PAGE_SIZE)
-    except ValueError:
-        page = store.reviews.queue(flt, limit=PAGE_SIZE)
+    page = store.reviews.queue(flt, after=parse.cursor(params.get("after"), flt.sort), limit=PAGE_SIZE)
     kept = [(k, v) for k, v in params.multi_items() if k not in ("after", "done", "stale") and v]
     next_url = f"/?{urlencode(kept + [('after', page.next_cursor)])}" if page.next_cursor else None
     bulk = None
     if params.get("done") is not None:
-        bulk = (int(params.get("done", "0") or 0), int(params.get("stale", "0") or 0))
+        bulk = (parse.optional_integer(params.get("done"), "done") or 0,
+                parse.optional_integer(params.get("stale"), "stale") or 0)
     here = f"/?{urlencode(kept + ([('after', params['after'])] if params.get('after') else []))}"
     return render(request, "queue.html", items=page.items, flt=flt, next_url=next_url,
                   first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"),
@@ -140,7 +136,7 @@ async def queue(request: Request) -> Response:
 
 @auth.login_required("lezer")
 async def post_page(request: Request) -> Response:
-    post_id = request.path_params["post_id"]
+    post_id = parse.post_id(request.path_params["post_id"])
     store = request.app.state.store
     item = store.reviews.item(post_id)
     if item is None:
@@ -151,7 +147,7 @@ async def post_page(request: Request) -> Response:
 
 @auth.login_required("lezer")
 async def candidates(request: Request) -> Response:
-    post_id = request.path_params["post_id"]
+    post_id = parse.post_id(request.path_params["post_id"])
     if not _is_fetch(request):  # without JavaScript: the post's own page lists the candidates
         return RedirectResponse(f"/posts/{post_id}#kandidaten-kop-{post_id}", status_code=303)
     store = request.app.state.store
@@ -164,23 +160,16 @@ async def candidates(request: Request) -> Response:
 
 # ---- decisions -----------------------------------------------------------------------------
 
-def _int(value, default: int | None = None) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return default
-
-
 @auth.login_required("redacteur")
 async def decide(request: Request) -> Response:
-    post_id = request.path_params["post_id"]
+    post_id = parse.post_id(request.path_params["post_id"])
     form = await request.form()
     store = request.app.state.store
     here = auth.safe_next(str(form.get("next", "")), f"/posts/{post_id}")
     known = {t[0] for t in request.app.state.themes}
     themes = [str(t) for t in form.getlist("themes")]
     action = str(form.get("action", ""))
-    version = _int(form.get("version"))
+    version = parse.optional_integer(form.get("version"), "De versie")
     message, status_code = "", 200
     if version is None or (known and any(t not in known for t in themes)):
         message, status_code = "Ongeldig formulier: laad de pagina opnieuw.", 400
@@ -190,7 +179,7 @@ async def decide(request: Request) -> Response:
         try:
             state = store.reviews.decide(
                 post_id, request.state.user, version, action, themes=themes,
-                reason=str(form.get("reason") or "geen_idee"), duplicate_of=_int(form.get("duplicate_of")),
+                reason=str(form.get("reason") or "geen_idee"), duplicate_of=parse.optional_integer(form.get("duplicate_of"), "Duplicaat van", minimum=1),
                 note=str(form.get("note", "")))
             message = f"Post {post_id}: {ACTION_LABELS[action]}."
         except StaleReview as e:
@@ -225,8 +214,7 @@ async def bulk(request: Request) -> Response:
     versions: dict[int, int] = {}
     for value in form.getlist("select"):
         post_id, _, version = str(value).partition(":")
-        if post_id.isdigit() and version.isdigit():
-            versions[int(post_id)] = int(version)
+        versions[parse.post_id(post_id)] = parse.integer(version, "De versie")
     action = str(form.get("action", ""))
     if action not in ("accept", "reject", "reopen") or not versions:
         return render(request, "error.html", 400, message="Kies eerst posts en een actie.")
