@@ -113,3 +113,91 @@ def test_an_unforeseen_error_is_a_500_with_the_security_headers(tmp_path):
     assert response.status_code == 500
     assert_headers(response)
     assert "Er ging iets mis" in response.text and "kapot" not in response.text
+
+
+def _stream(url: str, headers: list[str], chunk: bytes, total: int, chunked: bool) -> tuple[int, int]:
+    """POST `total` bytes to a server in pieces over a raw socket, reading the answer as soon as
+    it comes; returns (status, bytes sent before the server answered or closed)."""
+    import select
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    head = [f"POST {parts.path} HTTP/1.1", f"Host: {parts.netloc}", *headers]
+    head.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}")
+    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+    sent, answer = 0, b""
+    piece = (f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n") if chunked else chunk
+    try:
+        while sent < total:
+            readable, writable, _ = select.select([sock], [sock], [], 30)
+            if readable:
+                break
+            if writable:
+                sock.sendall(piece)
+                sent += len(chunk)
+        else:
+            if chunked:
+                sock.sendall(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        while b"\r\n" not in answer:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+    finally:
+        sock.close()
+    return int(answer.split(b" ", 2)[1]), sent
+
+
+@pytest.mark.parametrize("kind", ["multipart", "form-length", "form-chunked"])
+def test_a_300_mb_body_is_refused_before_it_is_read_or_stored(site, tmp_path, monkeypatch, kind):
+    import tempfile
+    import threading
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))   # where Starlette would spool file parts
+    largest, watching = [0], [True]
+
+    def watch():
+        while watching[0]:
+            largest[0] = max(largest[0], sum(p.stat().st_size for p in spool.rglob("*") if p.is_file()))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    total = 300 * 1024 * 1024
+    try:
+        if kind == "multipart":
+            boundary = "grens"
+            start = (f'--{boundary}\r\nContent-Disposition: form-data; name="bestand"; filename="a.bin"\r\n'
+                     "Content-Type: application/octet-stream\r\n\r\n").encode()
+            status, sent = _stream(f"{site[0].url}/login", [f"Content-Type: multipart/form-data; boundary={boundary}"],
+                                   start + b"x" * (1024 * 1024 - len(start)), total, chunked=False)
+            assert status == 415
+        else:
+            status, sent = _stream(f"{site[0].url}/login", ["Content-Type: application/x-www-form-urlencoded"],
+                                   b"name=" + b"x" * (1024 * 1024 - 5), total, chunked=kind == "form-chunked")
+            assert status == 413
+    finally:
+        watching[0] = False
+        watcher.join()
+    assert sent < 64 * 1024 * 1024, f"{sent} bytes went in before the answer"
+    assert largest[0] == 0, f"a temporary file of {largest[0]} bytes was written"
+
+
+def test_a_small_form_still_works_and_the_limit_is_a_config_key(tmp_path):
+    import textwrap
+
+    from harvester.config import ConfigError, load_config
+
+    path = tmp_path / "c.toml"
+    path.write_text(textwrap.dedent("""
+        [web]
+        max_body_kb = 8
+    """))
+    with pytest.raises(ConfigError, match="max_body_kb"):
+        load_config(path)

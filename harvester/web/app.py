@@ -98,6 +98,73 @@ def checked_days(route: Route, names: tuple[str, ...]) -> Route:
     return Route(route.path, guarded, methods=[m for m in route.methods or () if m != "HEAD"], name=route.name)
 
 
+class BodyTooLarge(Exception):
+    """Raised by BodyLimit's receive when a body grows past the limit."""
+
+
+class BodyLimit:
+    """Caps request bodies before anything reads or spools them.
+
+    A Content-Length above `max_bytes` is refused (413) before a byte of the body is read; a
+    body without one (chunked) is counted as it arrives and refused as soon as it passes the
+    limit. No form of the app takes files, so a multipart body is refused outright (415): Starlette
+    would spool its file parts to a temporary file while parsing it.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        if headers.get(b"content-type", b"").lower().lstrip().startswith(b"multipart/"):
+            await self.refuse(send, 415, "Geweigerd: deze app neemt geen bestanden aan.")
+            return
+        length = headers.get(b"content-length")
+        if length is not None:
+            if not length.strip().isdigit():
+                await self.refuse(send, 400, "Ongeldige Content-Length.")
+                return
+            if int(length) > self.max_bytes:
+                await self.refuse(send, 413, self.too_large())
+                return
+        received, started = 0, False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self.refuse(send, 413, self.too_large())
+
+    def too_large(self) -> str:
+        return f"Geweigerd: het verzoek is groter dan {self.max_bytes // 1024} kB."
+
+    @staticmethod
+    async def refuse(send: Send, status: int, text: str) -> None:
+        body = text.encode("utf-8")
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
 def theme_labels(config: Config) -> list[tuple[str, str, str]]:
     """(id, label, description) of the configured themes; [] (ids shown as they are) if the file is unusable."""
     try:
@@ -132,7 +199,8 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     app.state.config = config
     app.state.templates = templates
     app.state.themes = theme_labels(config)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_bytes=config.web.max_body_kb * 1024)
+    app.add_middleware(SecurityHeaders)   # added last: outermost, so BodyLimit's refusals get the headers too
     return app
 
 
