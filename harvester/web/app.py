@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..config import Config
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
-from . import exports, params, views
+from . import auth, exports, params, views
 from .sanitize import safe_html
 
 HERE = Path(__file__).resolve().parent
@@ -165,6 +165,11 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+# the client address the login throttle counts: a reverse proxy on this host (docs/deploy.md) passes
+# it in X-Forwarded-For; nobody else is believed
+PROXY = {"proxy_headers": True, "forwarded_allow_ips": "127.0.0.1"}
+
+
 def theme_labels(config: Config) -> list[tuple[str, str, str]]:
     """(id, label, description) of the configured themes; [] (ids shown as they are) if the file is unusable."""
     try:
@@ -199,6 +204,8 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     app.state.config = config
     app.state.templates = templates
     app.state.themes = theme_labels(config)
+    app.state.login_throttle = auth.LoginThrottle()
+    app.state.hash_gate = auth.HashGate(config.web.login_hashes_at_once, waiting=4 * config.web.login_hashes_at_once)
     app.add_middleware(BodyLimit, max_bytes=config.web.max_body_kb * 1024)
     app.add_middleware(SecurityHeaders)   # added last: outermost, so BodyLimit's refusals get the headers too
     return app
@@ -207,7 +214,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
 def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
     """Run the app until interrupted (`harvester serve`)."""
     uvicorn.run(create_app(config), host=host or config.web.host, port=port or config.web.port,
-                log_level="info", proxy_headers=False, server_header=False)
+                log_level="info", server_header=False, **PROXY)
 
 
 class ServerThread:
@@ -219,8 +226,9 @@ class ServerThread:
                 s.bind((host, 0))
                 port = s.getsockname()[1]
         self.host, self.port = host, port
+        self.app = create_app(config)
         self.server = uvicorn.Server(uvicorn.Config(
-            create_app(config), host=host, port=port, log_level="warning", server_header=False, lifespan="on"))
+            self.app, host=host, port=port, log_level="warning", server_header=False, lifespan="on", **PROXY))
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="review-app")
 
     @property

@@ -6,7 +6,6 @@ import secrets
 import time
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -14,7 +13,7 @@ from starlette.routing import Route
 from ..store.reviews import (
     REJECT_REASONS, STATUSES, NothingToUndo, QueueFilter, ReviewState, StaleReview,
 )
-from ..store.users import ROLES, UserExists
+from ..store.users import ROLES, UserExists, name_problem
 from ..timeutil import utcnow
 from . import auth, params as parse
 from .chart import week_chart
@@ -70,19 +69,25 @@ async def login(request: Request) -> Response:
     if not auth.tokens_match(request.cookies.get(auth.LOGIN_COOKIE, ""), str(form.get("csrf", ""))):
         return PlainTextResponse("Geweigerd: het inlogformulier was verlopen. Laad de pagina opnieuw.", status_code=403)
     name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
-    store = request.app.state.store
-    wait = auth.login_wait_seconds(store, name)
-    if wait:
+    store, throttle, gate = request.app.state.store, request.app.state.login_throttle, request.app.state.hash_gate
+    client = auth.client_address(request)
+    # checked and counted in one transaction before the hash runs, so concurrent guesses see each other
+    attempt, wait = throttle.admit(store, name, client)
+    if attempt is None:
         return _login_form(request, f"Te veel mislukte pogingen. Probeer het over {wait} seconden opnieuw.",
-                           name, 429)
+                           name[:64], 429)
+    if not gate.enter():
+        throttle.not_tried(store, attempt)
+        return _login_form(request, "Het is nu te druk om in te loggen. Probeer het over een paar seconden opnieuw.",
+                           name[:64], 429)
     user = store.users.get(name)
     stored_hash = store.users.password_hash(user.id) if user else None
-    ok = await run_in_threadpool(auth.check_password, stored_hash, password)
+    ok = await gate.run(auth.check_password, stored_hash, password)
     if not ok or user is None or not user.active:
-        auth.record_login_failure(store, name)
-        return _login_form(request, "Naam of wachtwoord klopt niet.", name, 401)
-    if auth.needs_rehash(stored_hash):  # type: ignore[arg-type]
-        store.users.set_password_hash(user.id, await run_in_threadpool(auth.hash_password, password))
+        return _login_form(request, "Naam of wachtwoord klopt niet.", name[:64], 401)
+    throttle.succeeded(store, attempt, name, client)
+    if auth.needs_rehash(stored_hash) and gate.enter():  # type: ignore[arg-type]
+        store.users.set_password_hash(user.id, await gate.run(auth.hash_password, password))
     response = RedirectResponse(auth.safe_next(str(form.get("next", ""))), status_code=303)
     auth.set_session_cookie(response, auth.start_session(store, user), secure=request.app.state.config.web.https)
     response.delete_cookie(auth.LOGIN_COOKIE, path="/login")
@@ -263,15 +268,16 @@ def _accounts_page(request: Request, message: str = "", problem: bool = False, s
 async def account_add(request: Request) -> Response:
     form = await request.form()
     name, role, password = str(form.get("name", "")).strip(), str(form.get("role", "")), str(form.get("password", ""))
-    problem = auth.password_problem(password)
-    if not name or not all(c.isalnum() or c in "._-" for c in name) or len(name) > 64:
-        problem = "Een naam bestaat uit letters, cijfers, '.', '_' of '-'."
-    elif role not in ROLES:
+    problem = name_problem(name) or auth.password_problem(password)
+    if not problem and role not in ROLES:
         problem = "Kies een rol."
     if problem:
         return _accounts_page(request, problem, True, 400)
+    gate = request.app.state.hash_gate
+    if not gate.enter():
+        return _accounts_page(request, "Het is nu te druk; probeer het over een paar seconden opnieuw.", True, 429)
     try:
-        request.app.state.store.users.add(name, role, await run_in_threadpool(auth.hash_password, password))
+        request.app.state.store.users.add(name, role, await gate.run(auth.hash_password, password))
     except UserExists:
         return _accounts_page(request, f"Er is al een account {name}.", True, 400)
     return _accounts_page(request, f"Account {name} ({role}) is aangemaakt.")
