@@ -201,3 +201,35 @@ def test_a_small_form_still_works_and_the_limit_is_a_config_key(tmp_path):
     """))
     with pytest.raises(ConfigError, match="max_body_kb"):
         load_config(path)
+
+
+def test_duplicate_links_make_no_cycles_and_point_to_an_original(site):
+    def decide(c, csrf, post, **form):
+        with Store(site[1].db_path) as store:
+            version = store.reviews.state(post).version
+        return c.post(f"/posts/{post}/decision", data={"csrf": csrf, "version": str(version), **form})
+
+    with client(site) as c:
+        csrf = login(c, "eva")
+        assert decide(c, csrf, 8, action="duplicate", duplicate_of="9").status_code == 303
+        cycle = decide(c, csrf, 9, action="duplicate", duplicate_of="8")
+        assert cycle.status_code == 400 and "kring" in cycle.text
+        assert_headers(cycle)
+        # a duplicate of a duplicate points to the original
+        assert decide(c, csrf, 7, action="duplicate", duplicate_of="8").status_code == 303
+        with Store(site[1].db_path) as store:
+            assert store.reviews.state(7).duplicate_of == 9
+        # the original cannot become a duplicate while others point to it
+        assert decide(c, csrf, 9, action="duplicate", duplicate_of="6").status_code == 400
+        # nor through undo: 8 back to new, 9 a duplicate of 8, then undoing 8's reopen would close a cycle
+        assert decide(c, csrf, 7, action="reopen").status_code == 303
+        assert decide(c, csrf, 8, action="reopen").status_code == 303
+        assert decide(c, csrf, 9, action="duplicate", duplicate_of="8").status_code == 303
+        assert decide(c, csrf, 8, action="undo").status_code == 400
+    with Store(site[1].db_path) as store:
+        states = {n: store.reviews.state(n) for n in (7, 8, 9)}
+        links = store.db.execute("SELECT r.post_id FROM reviews r JOIN reviews t ON t.post_id = r.duplicate_of"
+                                 " WHERE r.status = 'duplicaat' AND t.status = 'duplicaat'").fetchall()
+    assert links == []
+    assert (states[9].status, states[9].duplicate_of) == ("duplicaat", 8)
+    assert states[8].status == "nieuw" and states[7].status == "nieuw"
