@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import uvicorn
@@ -87,12 +88,16 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 def checked_days(route: Route, names: tuple[str, ...]) -> Route:
     """`route` with its day parameters range-checked first (a day of year 1 or 9999 overflows
-    when it is converted to UTC); the route's own module parses them as before."""
+    when it is converted to UTC); the route's own module parses them as before and answers a
+    value that is no day at all itself."""
     endpoint = route.endpoint
 
     async def guarded(request: Request) -> Response:
         for name in names:
-            params.day(request.query_params.get(name), name)
+            with contextlib.suppress(ValueError):
+                value = date.fromisoformat(request.query_params.get(name, "").strip())
+                if not params.MIN_DAY <= value <= params.MAX_DAY:
+                    params.day(value.isoformat(), name)
         return await endpoint(request)
 
     return Route(route.path, guarded, methods=[m for m in route.methods or () if m != "HEAD"], name=route.name)
