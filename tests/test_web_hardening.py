@@ -6,7 +6,6 @@ The login throttle has its own file (test_web_login.py).
 
 from __future__ import annotations
 
-import re
 
 import httpx
 import pytest
@@ -14,21 +13,14 @@ import pytest
 from harvester.store import Store
 from harvester.web import ServerThread
 
-from .webdata import add_post, add_user, login, write_web_config
+from .webdata import login, start_site, write_web_config
 
 SECURITY = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy")
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("hardening")
-    config = write_web_config(directory)
-    with Store(config.db_path) as store:
-        add_user(store, "eva", "redacteur")
-        add_user(store, "bea", "beheerder")
-        for n in range(1, 11):
-            add_post(store, n)
-    server = ServerThread(config).start()
+    server, config = start_site(tmp_path_factory.mktemp("hardening"), {"eva": "redacteur", "bea": "beheerder"}, 10)
     yield server, config
     server.stop()
 

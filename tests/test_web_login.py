@@ -21,21 +21,16 @@ from click.testing import CliRunner
 
 from harvester.cli import main
 from harvester.store import Store
-from harvester.web import ServerThread
 from harvester.web.auth import LoginRules, LoginThrottle
 
-from .webdata import PASSWORD, add_user, csrf_of, login, write_web_config
+from .webdata import PASSWORD, csrf_of, login, start_site
 
 WRONG = "fout-wachtwoord-123"
 
 
 @pytest.fixture
 def site(tmp_path):
-    config = write_web_config(tmp_path)
-    with Store(config.db_path) as store:
-        add_user(store, "eva", "redacteur")
-        add_user(store, "bea", "beheerder")
-    server = ServerThread(config).start()
+    server, config = start_site(tmp_path, {"eva": "redacteur", "bea": "beheerder"})
     yield server, config
     server.stop()
 
