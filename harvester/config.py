@@ -90,6 +90,10 @@ class WebConfig:
     port: int = 8000
     # set when the app is served behind https, so cookies get the Secure flag
     https: bool = False
+    # largest request body the app reads (forms are small; see docs/security.md)
+    max_body_kb: int = 256
+    # password hashes (argon2, 64 MiB each) the login runs at once; four times as many wait, the rest get 429
+    login_hashes_at_once: int = 2
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,10 @@ def _check(config: Config) -> None:
             raise ConfigError(path, f"privacy.{key}", "moet minstens 1 zijn")
     if not 0 < config.web.port < 65536:
         raise ConfigError(path, "web.port", "moet een poortnummer zijn")
+    if config.web.login_hashes_at_once < 1:
+        raise ConfigError(path, "web.login_hashes_at_once", "moet minstens 1 zijn")
+    if config.web.max_body_kb < 16:
+        raise ConfigError(path, "web.max_body_kb", "moet minstens 16 zijn")
 
 
 def _check_url(url: str, path: Path, key: str) -> None:

@@ -2,14 +2,27 @@
 
 The original HTML is kept as harvested (the review app sanitises it for display); the plain text
 is what NLP, search and exports use: paragraph breaks kept, entities decoded, Unicode NFC.
+
+`tidy` is the last step of every collector: titles, names and texts lose their control characters
+(a feed that is not well formed can carry a NUL) and are capped in length (the caps below; see
+docs/security.md), so no source can make a post, or a page of the queue, arbitrarily large.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
+
+from .models import Post
+
+# caps at harvest, in characters; a longer value is cut and ends in '…'
+MAX_TITLE = 300                  # post titles
+MAX_NAME = 200                   # author display names, content warnings
+MAX_KEY = 1000                   # author keys (acct, profile URL, 'Name (site)')
+MAX_TEXT = 20_000                # the plain text (a long blog post is 5,000-10,000)
+MAX_HTML = 100_000               # the HTML as harvested (sanitised for display; cut HTML is repaired)
 
 BLOCK_TAGS = {
     "p", "div", "section", "article", "blockquote", "pre", "ul", "ol", "li", "table", "tr",
@@ -95,6 +108,32 @@ def extract(html: str) -> Extracted:
         links=tuple(link for link in links if "/tags/" not in link),
         mentions=tuple(_unique(MENTION.findall(URL.sub(" ", text)))),
     )
+
+
+def clean(value: str | None, limit: int, *, one_line: bool = False) -> str | None:
+    """`value` without control characters (tab and newline stay in a text; in one line they become
+    spaces) and lone surrogates, cut to `limit` characters."""
+    if value is None:
+        return None
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    kept = "\t\n" if not one_line else ""
+    value = "".join(c if c in kept or unicodedata.category(c) not in ("Cc", "Cs") else
+                    (" " if one_line and c in "\t\n" else "") for c in value)
+    if one_line:
+        value = " ".join(value.split())
+    return value if len(value) <= limit else value[:limit - 1] + "…"
+
+
+def tidy(post: Post) -> Post:
+    """A post as collectors hand it to the store: cleaned and capped (see `clean` and the caps)."""
+    author = post.author
+    if author is not None:
+        author = replace(author, key=clean(author.key, MAX_KEY, one_line=True) or "",
+                         display_name=clean(author.display_name, MAX_NAME, one_line=True) or None)
+    return replace(
+        post, title=clean(post.title, MAX_TITLE, one_line=True) or None, text=clean(post.text, MAX_TEXT) or "",
+        content_html=clean(post.content_html, MAX_HTML) or "",
+        spoiler_text=clean(post.spoiler_text, MAX_NAME, one_line=True) or None, author=author)
 
 
 def _unique(items) -> list[str]:

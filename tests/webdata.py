@@ -70,3 +70,17 @@ def csrf_of(html: str) -> str:
     import re
 
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def start_site(directory, users: dict[str, str], posts: int = 0):
+    """A running review app on a fresh database in `directory`: accounts {name: role} with PASSWORD,
+    and posts 1..`posts`; returns (ServerThread, config). Stop the server when done."""
+    from harvester.web import ServerThread
+
+    config = write_web_config(directory)
+    with Store(config.db_path) as store:
+        for name, role in users.items():
+            add_user(store, name, role)
+        for n in range(1, posts + 1):
+            add_post(store, n)
+    return ServerThread(config).start(), config

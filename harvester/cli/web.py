@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from ..store.users import ROLES, UserExists
+from ..store.users import ROLES, UserExists, name_problem
 from .common import EXIT_USAGE, fail, open_store, with_config
 
 
@@ -42,8 +42,8 @@ def users_add(config, name: str, role: str, password_stdin: bool) -> None:
     """Maak een account NAME aan; het wachtwoord wordt gevraagd (of gelezen met --password-stdin)."""
     from ..web.auth import hash_password
 
-    if not name or not all(c.isalnum() or c in "._-" for c in name) or len(name) > 64:
-        fail("Een naam bestaat uit letters, cijfers, '.', '_' of '-' (hoogstens 64 tekens).", EXIT_USAGE)
+    if name_problem(name):
+        fail(name_problem(name), EXIT_USAGE)
     password = _read_password(password_stdin)
     with open_store(config) as store:
         try:

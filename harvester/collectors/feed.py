@@ -21,7 +21,7 @@ from feedparser.namespaces.mediarss import Namespace as MediaRss
 from ..config import Config, Source
 from ..hashing import fingerprint
 from ..models import Author, Post
-from ..normalize import extract, hashtags, html_to_text, normalize_tag
+from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import to_utc_iso
 from .base import Batch, SourceState
 from .http import Fetcher, FetchError, Response
@@ -126,7 +126,7 @@ def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | 
     ]
     published = _time(entry.get("published_parsed"))
     updated = _time(dict.get(entry, "updated_parsed"))   # the real <updated>, not feedparser's fallback to <published>
-    return Post(
+    return tidy(Post(
         key=(entry.get("id") or "").strip() or link or "",
         kind="feed",
         content_html=content_html,
@@ -140,7 +140,7 @@ def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | 
         links=extracted.links,
         mentions=extracted.mentions,
         author=_author(entry, link or feed_url),
-    )
+    ))
 
 
 def _content(entry: feedparser.FeedParserDict) -> tuple[str, str | None]:

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from ..config import Config, MastodonSource
 from ..hashing import fingerprint
 from ..models import Author, Cursor, Post
-from ..normalize import extract, hashtags, html_to_text, normalize_tag
+from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
 from .base import Batch, SourceState
 from .http import FetchError, Fetcher, Response, seconds_until_reset
@@ -309,7 +309,7 @@ class Normalizer:
         extracted = extract(content)
         tags = tuple(dict.fromkeys(normalize_tag(t["name"]) for t in status.get("tags") or [] if t.get("name")))
         reply_to = status.get("in_reply_to_id")
-        return Post(
+        return tidy(Post(
             key=uri,
             kind="mastodon",
             content_html=content,
@@ -333,7 +333,7 @@ class Normalizer:
                 profile_url=account.get("url"),
                 bot=bool(account.get("bot")),
             ),
-        )
+        ))
 
     def opted_out_accts(self, statuses: list) -> tuple[str, ...]:
         """The accounts on a page that opted out (boosts: the boosted author), so stored posts can go too."""

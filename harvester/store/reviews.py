@@ -149,9 +149,11 @@ class Overview:
 def fts_query(words: str) -> str | None:
     """User words as an FTS5 query that cannot be a syntax error: each word quoted, all required.
 
-    A trailing '*' keeps its meaning (prefix search).
+    A trailing '*' keeps its meaning (prefix search). Control characters go: FTS5 reads a quoted
+    string as C text, so a NUL inside one ends it ("unterminated string").
     """
     terms = []
+    words = "".join(c for c in words if unicodedata.category(c) not in ("Cc", "Cs"))
     for word in words.split():
         prefix = word.endswith("*")
         word = word.rstrip("*").replace('"', "")
@@ -490,6 +492,8 @@ class ReviewStore:
             after = replace(current, status=before["status"], themes=tuple(before["themes"]),
                             reject_reason=before["reject_reason"], duplicate_of=before["duplicate_of"],
                             note=before["note"])
+        if after.status == "duplicaat" and (current.status, current.duplicate_of) != ("duplicaat", after.duplicate_of):
+            after = replace(after, duplicate_of=self._original(post_id, after.duplicate_of))
         now = utcnow()
         values = [after.status, json.dumps(list(after.themes)), after.reject_reason, after.duplicate_of,
                   after.note, expected_version + 1, user.id, now]
@@ -509,6 +513,25 @@ class ReviewStore:
              json.dumps(after.decision(), ensure_ascii=False), undoes],
         )
         return replace(after, version=expected_version + 1, updated_by=user.name, updated_at=now)
+
+    def _original(self, post_id: int, target: int | None) -> int | None:
+        """Where a post that becomes a duplicate of `target` points: the policy that keeps
+        duplicate links one step deep and without cycles. A target that is itself a duplicate is
+        replaced by its original; a link back to the post itself is refused, and so is a post
+        that others point to (they would point to a duplicate: mark those first)."""
+        if target is not None:
+            row = self.db.execute("SELECT duplicate_of FROM reviews WHERE post_id = ? AND status = 'duplicaat'",
+                                  [target]).fetchone()
+            if row is not None and row[0] is not None:
+                target = row[0]
+            if target == post_id:
+                raise ValueError(f"post {post_id} is zelf het origineel van die post; een kring van duplicaten kan niet")
+        pointing = self.db.execute("SELECT post_id FROM reviews WHERE duplicate_of = ? AND status = 'duplicaat'"
+                                   " ORDER BY post_id LIMIT 1", [post_id]).fetchone()
+        if pointing is not None:
+            raise ValueError(f"post {pointing[0]} is als duplicaat van deze post gemarkeerd; maak die eerst"
+                             " een duplicaat van het nieuwe origineel")
+        return target
 
     def _suggested(self, post_id: int) -> tuple[str, ...]:
         return tuple(r[0] for r in self.db.execute(
@@ -533,6 +556,6 @@ class ReviewStore:
 
 def _split_cursor(cursor: str) -> tuple[str, int]:
     value, _, last_id = cursor.rpartition("|")
-    if not value or not last_id.isdigit():
+    if not value or not re.fullmatch(r"[0-9]{1,19}", last_id) or int(last_id) >= 2**63:
         raise ValueError(f"ongeldige cursor {cursor!r}")
     return value, int(last_id)

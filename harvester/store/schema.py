@@ -398,4 +398,22 @@ DROP VIEW effective_themes_view;
 """
 
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4]
+# Failed logins without the typed name (issue 16): a SHA-256 of the name and of the client's
+# address, so a row has a fixed size whatever is typed; the login throttle reads and counts them
+# in one transaction before the password hash runs, and keeps at most a window's worth, capped
+# in number (harvester.web.auth.LoginRules). The rows of the old table are an old window's.
+V5 = """
+DROP TABLE login_failures;
+CREATE TABLE login_failures (
+    id INTEGER PRIMARY KEY,
+    name_hash TEXT NOT NULL,           -- SHA-256 (hex, first 32) of the typed name, lower-cased
+    client_hash TEXT NOT NULL,         -- the same of the client's IP address
+    at TEXT NOT NULL
+);
+CREATE INDEX login_failures_pair ON login_failures(name_hash, client_hash, at);
+CREATE INDEX login_failures_client ON login_failures(client_hash, at);
+CREATE INDEX login_failures_at ON login_failures(at);
+"""
+
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]

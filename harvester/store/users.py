@@ -6,6 +6,8 @@ cookie, so a copy of the database does not let anyone log in.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -13,6 +15,15 @@ import sqlite_utils
 from ..timeutil import utcnow
 
 ROLES = ("lezer", "redacteur", "beheerder")
+# account names: ASCII letters, digits, '.', '_' and '-', so no two names look alike (a Cyrillic
+# 'о' in 'bоss'); accounts made before this rule keep working, new ones must follow it
+NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+NAME_RULE = "Een naam bestaat uit 1 tot 64 tekens: letters a-z en A-Z, cijfers, '.', '_' of '-'."
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a new account's name, in Dutch; None when it can."""
+    return None if NAME_PATTERN.fullmatch(name) else NAME_RULE
 
 
 class UserExists(Exception):
@@ -48,6 +59,8 @@ class UserStore:
     def add(self, name: str, role: str, password_hash: str) -> User:
         if role not in ROLES:
             raise ValueError(f"onbekende rol {role!r}")
+        if name_problem(name):
+            raise ValueError(name_problem(name))
         with self.db.atomic():
             if self.get(name) is not None:
                 raise UserExists(name)
@@ -101,8 +114,9 @@ class UserStore:
     # sessions
 
     def create_session(self, token_hash: str, user_id: int, csrf_token: str, expires_at: str) -> None:
+        """A fresh login's session: the account's other sessions end (one session per account)."""
         with self.db.atomic():
-            self.db.execute("DELETE FROM sessions WHERE expires_at < ?", [utcnow()])
+            self.db.execute("DELETE FROM sessions WHERE expires_at < ? OR user_id = ?", [utcnow(), user_id])
             self.db.execute(
                 "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
                 [token_hash, user_id, csrf_token, utcnow(), expires_at],
@@ -122,20 +136,35 @@ class UserStore:
         with self.db.atomic():
             self.db.execute("DELETE FROM sessions WHERE token_hash = ?", [token_hash])
 
-    # failed logins
+    # failed logins (harvester.web.auth.LoginThrottle decides; only hashes are stored)
 
-    def record_failure(self, name: str, prune_before: str) -> None:
+    def admit_attempt(self, name_hash: str, client_hash: str, now: str, window_start: str,
+                      wait: Callable[[int, str | None, int, str | None], float], max_rows: int) -> int | None:
+        """In one write transaction: prune rows older than the window, count this pair's and this
+        client's recent failures, ask `wait(pair_count, pair_last, client_count, client_last)`,
+        and when it is 0 record the attempt as a failure in advance; returns its row id, or None
+        (wait). The id is forgotten again when the password turns out right."""
         with self.db.atomic():
-            self.db.execute("DELETE FROM login_failures WHERE at < ?", [prune_before])
-            self.db.execute("INSERT INTO login_failures (name, at) VALUES (?, ?)", [name, utcnow()])
+            self.db.execute("DELETE FROM login_failures WHERE at < ?", [window_start])
+            pair = self.db.execute(
+                "SELECT count(*), max(at) FROM login_failures WHERE name_hash = ? AND client_hash = ? AND at >= ?",
+                [name_hash, client_hash, window_start]).fetchone()
+            client = self.db.execute(
+                "SELECT count(*), max(at) FROM login_failures WHERE client_hash = ? AND at >= ?",
+                [client_hash, window_start]).fetchone()
+            if wait(pair[0], pair[1], client[0], client[1]) > 0:
+                return None
+            row_id = self.db.execute("INSERT INTO login_failures (name_hash, client_hash, at) VALUES (?, ?, ?)",
+                                     [name_hash, client_hash, now]).lastrowid
+            self.db.execute("DELETE FROM login_failures WHERE id <= ?", [row_id - max_rows])
+            return row_id
 
-    def failures_since(self, name: str, since: str) -> tuple[int, str | None]:
-        """How many failed logins for `name` since a time, and when the last one was."""
-        count, last = self.db.execute(
-            "SELECT count(*), max(at) FROM login_failures WHERE name = ? AND at >= ?", [name, since]
-        ).fetchone()
-        return count, last
-
-    def clear_failures(self, name: str) -> None:
+    def forget_attempt(self, row_id: int) -> None:
         with self.db.atomic():
-            self.db.execute("DELETE FROM login_failures WHERE name = ?", [name])
+            self.db.execute("DELETE FROM login_failures WHERE id = ?", [row_id])
+
+    def clear_failures(self, name_hash: str, client_hash: str) -> None:
+        """After a right password: this name's failures from this client are forgiven."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM login_failures WHERE name_hash = ? AND client_hash = ?",
+                            [name_hash, client_hash])

@@ -11,12 +11,15 @@ import logging
 import socket
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import uvicorn
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..config import Config
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
-from . import exports, views
+from . import auth, exports, params, views
 from .sanitize import safe_html
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +68,113 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+async def bad_parameter(request: Request, exc: Exception) -> Response:
+    """A parameter `params` refused: the error page, 400, inside the layout."""
+    return views.render(request, "error.html", 400, message=str(exc))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """Anything unforeseen: a plain Dutch page. Starlette sends it from outside the middleware
+    stack (ServerErrorMiddleware), so it carries the security headers itself."""
+    log.error("fout bij %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    response = HTMLResponse(
+        "<!doctype html><html lang=\"nl\"><meta charset=\"utf-8\"><title>Fout · #innoverheid ideeën</title>"
+        "<link rel=\"stylesheet\" href=\"/static/app.css\"><main><h1>Er ging iets mis</h1>"
+        "<p>De server kon dit verzoek niet afhandelen. Probeer het later opnieuw.</p>"
+        "<p><a href=\"/\">Terug naar de wachtrij</a></p></main></html>", status_code=500)
+    response.raw_headers.extend(SECURITY_HEADERS)
+    return response
+
+
+def checked_days(route: Route, names: tuple[str, ...]) -> Route:
+    """`route` with its day parameters range-checked first (a day of year 1 or 9999 overflows
+    when it is converted to UTC); the route's own module parses them as before and answers a
+    value that is no day at all itself."""
+    endpoint = route.endpoint
+
+    async def guarded(request: Request) -> Response:
+        for name in names:
+            with contextlib.suppress(ValueError):
+                value = date.fromisoformat(request.query_params.get(name, "").strip())
+                if not params.MIN_DAY <= value <= params.MAX_DAY:
+                    params.day(value.isoformat(), name)
+        return await endpoint(request)
+
+    return Route(route.path, guarded, methods=[m for m in route.methods or () if m != "HEAD"], name=route.name)
+
+
+class BodyTooLarge(Exception):
+    """Raised by BodyLimit's receive when a body grows past the limit."""
+
+
+class BodyLimit:
+    """Caps request bodies before anything reads or spools them.
+
+    A Content-Length above `max_bytes` is refused (413) before a byte of the body is read; a
+    body without one (chunked) is counted as it arrives and refused as soon as it passes the
+    limit. No form of the app takes files, so a multipart body is refused outright (415): Starlette
+    would spool its file parts to a temporary file while parsing it.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        if headers.get(b"content-type", b"").lower().lstrip().startswith(b"multipart/"):
+            await self.refuse(send, 415, "Geweigerd: deze app neemt geen bestanden aan.")
+            return
+        length = headers.get(b"content-length")
+        if length is not None:
+            if not length.strip().isdigit():
+                await self.refuse(send, 400, "Ongeldige Content-Length.")
+                return
+            if int(length) > self.max_bytes:
+                await self.refuse(send, 413, self.too_large())
+                return
+        received, started = 0, False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self.refuse(send, 413, self.too_large())
+
+    def too_large(self) -> str:
+        return f"Geweigerd: het verzoek is groter dan {self.max_bytes // 1024} kB."
+
+    @staticmethod
+    async def refuse(send: Send, status: int, text: str) -> None:
+        body = text.encode("utf-8")
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+# the client address the login throttle counts: a reverse proxy on this host (docs/deploy.md) passes
+# it in X-Forwarded-For; nobody else is believed
+PROXY = {"proxy_headers": True, "forwarded_allow_ips": "127.0.0.1"}
+
+
 def theme_labels(config: Config) -> list[tuple[str, str, str]]:
     """(id, label, description) of the configured themes; [] (ids shown as they are) if the file is unusable."""
     try:
@@ -91,20 +201,25 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
             if own:
                 app.state.store.close()
 
-    app = Starlette(routes=views.routes() + exports.routes() + [
+    export_routes = [checked_days(r, ("since", "until")) if r.path == "/export/download" else r
+                     for r in exports.routes()]
+    app = Starlette(routes=views.routes() + export_routes + [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
-    ], lifespan=lifespan)
+    ], lifespan=lifespan, exception_handlers={params.BadParameter: bad_parameter, Exception: server_error})
     app.state.config = config
     app.state.templates = templates
     app.state.themes = theme_labels(config)
-    app.add_middleware(SecurityHeaders)
+    app.state.login_throttle = auth.LoginThrottle()
+    app.state.hash_gate = auth.HashGate(config.web.login_hashes_at_once, waiting=4 * config.web.login_hashes_at_once)
+    app.add_middleware(BodyLimit, max_bytes=config.web.max_body_kb * 1024)
+    app.add_middleware(SecurityHeaders)   # added last: outermost, so BodyLimit's refusals get the headers too
     return app
 
 
 def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
     """Run the app until interrupted (`harvester serve`)."""
     uvicorn.run(create_app(config), host=host or config.web.host, port=port or config.web.port,
-                log_level="info", proxy_headers=False, server_header=False)
+                log_level="info", server_header=False, **PROXY)
 
 
 class ServerThread:
@@ -116,8 +231,9 @@ class ServerThread:
                 s.bind((host, 0))
                 port = s.getsockname()[1]
         self.host, self.port = host, port
+        self.app = create_app(config)
         self.server = uvicorn.Server(uvicorn.Config(
-            create_app(config), host=host, port=port, log_level="warning", server_header=False, lifespan="on"))
+            self.app, host=host, port=port, log_level="warning", server_header=False, lifespan="on", **PROXY))
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="review-app")
 
     @property

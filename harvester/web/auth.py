@@ -7,16 +7,19 @@ role that is too low (403). Other modules (the export download) use the same dec
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
@@ -28,12 +31,6 @@ LOGIN_COOKIE = "harvester_login"      # double-submit CSRF token for the login f
 SESSION_LIFETIME = timedelta(hours=12)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MIN_PASSWORD_LENGTH = 10
-
-# slow-down: this many failures in the window are free; after that each attempt must wait
-# 2, 4, 8, ... seconds (at most MAX_WAIT) after the previous failure
-FREE_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-MAX_WAIT = timedelta(minutes=5)
 
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None
@@ -76,26 +73,113 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def login_wait_seconds(store: Store, name: str) -> int:
-    """Seconds `name` must still wait before the next login attempt (0: go ahead)."""
-    count, last = store.users.failures_since(name.lower(), (_now() - FAILURE_WINDOW).isoformat())
-    if count < FREE_FAILURES or last is None:
-        return 0
-    wait = min(timedelta(seconds=2 ** (count - FREE_FAILURES + 1)), MAX_WAIT)
-    remaining = datetime.fromisoformat(last) + wait - _now()
-    return max(0, int(remaining.total_seconds() + 0.999))
+@dataclass(frozen=True)
+class LoginRules:
+    """The login throttle's numbers (docs/security.md).
+
+    Failures count per (name, client address) and per client address over all names, within
+    `window`. Past the free ones an attempt must wait `first_wait`, doubling with each further
+    failure, never more than `max_wait`, after the last failure: a name's owner is slowed, never
+    locked out for more than a minute, and from another address not at all.
+    """
+
+    free_per_name: int = 5          # failures for one name from one address
+    free_per_client: int = 20       # failures from one address, all names together (spraying)
+    window: timedelta = timedelta(minutes=15)
+    first_wait: timedelta = timedelta(seconds=2)
+    max_wait: timedelta = timedelta(seconds=60)
+    max_rows: int = 10_000          # login_failures never holds more rows than this
 
 
-def record_login_failure(store: Store, name: str) -> None:
-    store.users.record_failure(name.lower(), (_now() - timedelta(days=1)).isoformat())
+def _short_hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class LoginThrottle:
+    """Checks and counts a login attempt in one transaction before the password hash runs.
+
+    `admit` records the attempt as a failure in advance, so concurrent attempts each see the
+    others; `succeeded` forgets it (and the pair's earlier failures) when the password was right.
+    `clock` is injectable for tests.
+    """
+
+    def __init__(self, rules: LoginRules = LoginRules(), clock: Callable[[], datetime] | None = None):
+        self.rules = rules
+        if clock is not None:
+            self.clock = clock
+
+    @staticmethod
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    @staticmethod
+    def keys(name: str, client: str) -> tuple[str, str]:
+        return _short_hash(name.strip().lower()), _short_hash(client)
+
+    def _wait(self, now: datetime, count: int, last: str | None, free: int) -> float:
+        if count < free or last is None:
+            return 0.0
+        wait = min(self.rules.first_wait * 2 ** min(count - free, 32), self.rules.max_wait)
+        return max(0.0, (datetime.fromisoformat(last) + wait - now).total_seconds())
+
+    def admit(self, store: Store, name: str, client: str) -> tuple[int | None, int]:
+        """(row id of the recorded attempt, 0) to go ahead, or (None, seconds to wait)."""
+        now = self.clock()
+        waits: list[float] = []
+
+        def wait(pair_count: int, pair_last: str | None, client_count: int, client_last: str | None) -> float:
+            waits.append(max(self._wait(now, pair_count, pair_last, self.rules.free_per_name),
+                             self._wait(now, client_count, client_last, self.rules.free_per_client)))
+            return waits[-1]
+
+        row_id = store.users.admit_attempt(*self.keys(name, client), now.isoformat(timespec="microseconds"),
+                                           (now - self.rules.window).isoformat(timespec="microseconds"),
+                                           wait, self.rules.max_rows)
+        return row_id, 0 if row_id is not None else max(1, int(waits[-1] + 0.999))
+
+    def succeeded(self, store: Store, row_id: int, name: str, client: str) -> None:
+        store.users.forget_attempt(row_id)
+        store.users.clear_failures(*self.keys(name, client))
+
+    def not_tried(self, store: Store, row_id: int) -> None:
+        """The attempt was turned away before its password was checked: it does not count."""
+        store.users.forget_attempt(row_id)
+
+
+class HashGate:
+    """At most `at_once` password hashes run at a time (argon2 takes 64 MiB each) and at most
+    `waiting` more wait for a turn; `enter` refuses the rest, which get a 429."""
+
+    def __init__(self, at_once: int, waiting: int):
+        self.at_once, self.limit, self.inside = at_once, at_once + waiting, 0
+        self._slots: asyncio.Semaphore | None = None
+
+    def enter(self) -> bool:
+        if self.inside >= self.limit:
+            return False
+        self.inside += 1
+        return True
+
+    async def run(self, fn: Callable, *args):
+        """Run `fn` in a worker thread when a slot is free; call only after `enter` returned True."""
+        self._slots = self._slots or asyncio.Semaphore(self.at_once)
+        try:
+            async with self._slots:
+                return await run_in_threadpool(fn, *args)
+        finally:
+            self.inside -= 1
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server saw it (behind a proxy on 127.0.0.1: X-Forwarded-For)."""
+    return request.client.host if request.client else "onbekend"
 
 
 def start_session(store: Store, user: User) -> str:
-    """Create a session; returns the cookie value (only its hash is stored)."""
+    """Create a session, ending the account's others; returns the cookie value (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
     expires = (_now() + SESSION_LIFETIME).isoformat(timespec="milliseconds")
     store.users.create_session(token_digest(token), user.id, secrets.token_urlsafe(32), expires)
-    store.users.clear_failures(user.name.lower())
     return token
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import date
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -15,9 +13,9 @@ from starlette.routing import Route
 from ..store.reviews import (
     REJECT_REASONS, STATUSES, NothingToUndo, QueueFilter, ReviewState, StaleReview,
 )
-from ..store.users import ROLES, UserExists
+from ..store.users import ROLES, UserExists, name_problem
 from ..timeutil import utcnow
-from . import auth
+from . import auth, params as parse
 from .chart import week_chart
 
 PAGE_SIZE = 25
@@ -71,19 +69,25 @@ async def login(request: Request) -> Response:
     if not auth.tokens_match(request.cookies.get(auth.LOGIN_COOKIE, ""), str(form.get("csrf", ""))):
         return PlainTextResponse("Geweigerd: het inlogformulier was verlopen. Laad de pagina opnieuw.", status_code=403)
     name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
-    store = request.app.state.store
-    wait = auth.login_wait_seconds(store, name)
-    if wait:
+    store, throttle, gate = request.app.state.store, request.app.state.login_throttle, request.app.state.hash_gate
+    client = auth.client_address(request)
+    # checked and counted in one transaction before the hash runs, so concurrent guesses see each other
+    attempt, wait = throttle.admit(store, name, client)
+    if attempt is None:
         return _login_form(request, f"Te veel mislukte pogingen. Probeer het over {wait} seconden opnieuw.",
-                           name, 429)
+                           name[:64], 429)
+    if not gate.enter():
+        throttle.not_tried(store, attempt)
+        return _login_form(request, "Het is nu te druk om in te loggen. Probeer het over een paar seconden opnieuw.",
+                           name[:64], 429)
     user = store.users.get(name)
     stored_hash = store.users.password_hash(user.id) if user else None
-    ok = await run_in_threadpool(auth.check_password, stored_hash, password)
+    ok = await gate.run(auth.check_password, stored_hash, password)
     if not ok or user is None or not user.active:
-        auth.record_login_failure(store, name)
-        return _login_form(request, "Naam of wachtwoord klopt niet.", name, 401)
-    if auth.needs_rehash(stored_hash):  # type: ignore[arg-type]
-        store.users.set_password_hash(user.id, await run_in_threadpool(auth.hash_password, password))
+        return _login_form(request, "Naam of wachtwoord klopt niet.", name[:64], 401)
+    throttle.succeeded(store, attempt, name, client)
+    if auth.needs_rehash(stored_hash) and gate.enter():  # type: ignore[arg-type]
+        store.users.set_password_hash(user.id, await gate.run(auth.hash_password, password))
     response = RedirectResponse(auth.safe_next(str(form.get("next", ""))), status_code=303)
     auth.set_session_cookie(response, auth.start_session(store, user), secure=request.app.state.config.web.https)
     response.delete_cookie(auth.LOGIN_COOKIE, path="/login")
@@ -99,11 +103,9 @@ async def logout(request: Request) -> Response:
 
 # ---- queue ---------------------------------------------------------------------------------
 
-def _day(value: str | None) -> str | None:
-    try:
-        return date.fromisoformat(value).isoformat() if value else None
-    except ValueError:
-        return None
+def _day(value: str | None, what: str) -> str | None:
+    day = parse.day(value, what)
+    return day.isoformat() if day else None
 
 
 def queue_filter(params) -> QueueFilter:
@@ -111,7 +113,8 @@ def queue_filter(params) -> QueueFilter:
     return QueueFilter(
         status=None if status == "alle" else (status if status in STATUSES else "nieuw"),
         theme=params.get("theme") or None, source=params.get("source") or None,
-        language=params.get("lang") or None, date_from=_day(params.get("from")), date_to=_day(params.get("to")),
+        language=params.get("lang") or None, date_from=_day(params.get("from"), "Vanaf"),
+        date_to=_day(params.get("to"), "Tot en met"),
         query=(params.get("q") or "").strip()[:200] or None,
         sort="confidence" if params.get("sort") == "confidence" else "date",
     )
@@ -122,15 +125,13 @@ async def queue(request: Request) -> Response:
     params = request.query_params
     flt = queue_filter(params)
     store = request.app.state.store
-    try:
-        page = store.reviews.queue(flt, after=params.get("after") or None, limit=PAGE_SIZE)
-    except ValueError:
-        page = store.reviews.queue(flt, limit=PAGE_SIZE)
+    page = store.reviews.queue(flt, after=parse.cursor(params.get("after"), flt.sort), limit=PAGE_SIZE)
     kept = [(k, v) for k, v in params.multi_items() if k not in ("after", "done", "stale") and v]
     next_url = f"/?{urlencode(kept + [('after', page.next_cursor)])}" if page.next_cursor else None
     bulk = None
     if params.get("done") is not None:
-        bulk = (int(params.get("done", "0") or 0), int(params.get("stale", "0") or 0))
+        bulk = (parse.optional_integer(params.get("done"), "done") or 0,
+                parse.optional_integer(params.get("stale"), "stale") or 0)
     here = f"/?{urlencode(kept + ([('after', params['after'])] if params.get('after') else []))}"
     return render(request, "queue.html", items=page.items, flt=flt, next_url=next_url,
                   first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"),
@@ -140,7 +141,7 @@ async def queue(request: Request) -> Response:
 
 @auth.login_required("lezer")
 async def post_page(request: Request) -> Response:
-    post_id = request.path_params["post_id"]
+    post_id = parse.post_id(request.path_params["post_id"])
     store = request.app.state.store
     item = store.reviews.item(post_id)
     if item is None:
@@ -151,7 +152,7 @@ async def post_page(request: Request) -> Response:
 
 @auth.login_required("lezer")
 async def candidates(request: Request) -> Response:
-    post_id = request.path_params["post_id"]
+    post_id = parse.post_id(request.path_params["post_id"])
     if not _is_fetch(request):  # without JavaScript: the post's own page lists the candidates
         return RedirectResponse(f"/posts/{post_id}#kandidaten-kop-{post_id}", status_code=303)
     store = request.app.state.store
@@ -164,23 +165,16 @@ async def candidates(request: Request) -> Response:
 
 # ---- decisions -----------------------------------------------------------------------------
 
-def _int(value, default: int | None = None) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return default
-
-
 @auth.login_required("redacteur")
 async def decide(request: Request) -> Response:
-    post_id = request.path_params["post_id"]
+    post_id = parse.post_id(request.path_params["post_id"])
     form = await request.form()
     store = request.app.state.store
     here = auth.safe_next(str(form.get("next", "")), f"/posts/{post_id}")
     known = {t[0] for t in request.app.state.themes}
     themes = [str(t) for t in form.getlist("themes")]
     action = str(form.get("action", ""))
-    version = _int(form.get("version"))
+    version = parse.optional_integer(form.get("version"), "De versie")
     message, status_code = "", 200
     if version is None or (known and any(t not in known for t in themes)):
         message, status_code = "Ongeldig formulier: laad de pagina opnieuw.", 400
@@ -190,7 +184,7 @@ async def decide(request: Request) -> Response:
         try:
             state = store.reviews.decide(
                 post_id, request.state.user, version, action, themes=themes,
-                reason=str(form.get("reason") or "geen_idee"), duplicate_of=_int(form.get("duplicate_of")),
+                reason=str(form.get("reason") or "geen_idee"), duplicate_of=parse.optional_integer(form.get("duplicate_of"), "Duplicaat van", minimum=1),
                 note=str(form.get("note", "")))
             message = f"Post {post_id}: {ACTION_LABELS[action]}."
         except StaleReview as e:
@@ -225,8 +219,7 @@ async def bulk(request: Request) -> Response:
     versions: dict[int, int] = {}
     for value in form.getlist("select"):
         post_id, _, version = str(value).partition(":")
-        if post_id.isdigit() and version.isdigit():
-            versions[int(post_id)] = int(version)
+        versions[parse.post_id(post_id)] = parse.integer(version, "De versie")
     action = str(form.get("action", ""))
     if action not in ("accept", "reject", "reopen") or not versions:
         return render(request, "error.html", 400, message="Kies eerst posts en een actie.")
@@ -275,15 +268,16 @@ def _accounts_page(request: Request, message: str = "", problem: bool = False, s
 async def account_add(request: Request) -> Response:
     form = await request.form()
     name, role, password = str(form.get("name", "")).strip(), str(form.get("role", "")), str(form.get("password", ""))
-    problem = auth.password_problem(password)
-    if not name or not all(c.isalnum() or c in "._-" for c in name) or len(name) > 64:
-        problem = "Een naam bestaat uit letters, cijfers, '.', '_' of '-'."
-    elif role not in ROLES:
+    problem = name_problem(name) or auth.password_problem(password)
+    if not problem and role not in ROLES:
         problem = "Kies een rol."
     if problem:
         return _accounts_page(request, problem, True, 400)
+    gate = request.app.state.hash_gate
+    if not gate.enter():
+        return _accounts_page(request, "Het is nu te druk; probeer het over een paar seconden opnieuw.", True, 429)
     try:
-        request.app.state.store.users.add(name, role, await run_in_threadpool(auth.hash_password, password))
+        request.app.state.store.users.add(name, role, await gate.run(auth.hash_password, password))
     except UserExists:
         return _accounts_page(request, f"Er is al een account {name}.", True, 400)
     return _accounts_page(request, f"Account {name} ({role}) is aangemaakt.")
