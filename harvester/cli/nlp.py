@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .. import learning
 from ..classify import classify_pending
 from ..config import Config
 from ..nlp import (
@@ -15,6 +16,8 @@ from ..nlp import (
     read_jsonl, split, train as fit,
 )
 from ..nlp.training import new_version
+from ..store.model_versions import ModelVersion
+from ..timeutil import utcnow
 from .common import EXIT_USAGE, fail, interactive, open_store, with_config
 
 
@@ -25,11 +28,19 @@ def _themes(config: Config) -> ThemeSet:
         fail(f"themafout: {e}", EXIT_USAGE)
 
 
+def active_model(config: Config) -> learning.ActiveModel:
+    """The store's active model version, else [nlp] model (empty = the one shipped)."""
+    if not config.db_path.exists():   # nothing trained here yet; do not create a database for it
+        return learning.configured_model(config)
+    with open_store(config) as store:
+        return learning.active_model(store, config)
+
+
 def load_classifier(config: Config) -> Classifier:
-    """The configured model ([nlp] model; empty = the one shipped) with the configured themes."""
+    """The active model (`active_model`) with the configured themes."""
     themes = _themes(config)
     try:
-        return Classifier.load(config.nlp.model or None, themes)
+        return Classifier.load(active_model(config).path or None, themes)
     except ModelError as e:
         fail(f"modelfout: {e}", EXIT_USAGE)
 
@@ -77,15 +88,27 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     """
     themes = _themes(config)
     labelled = _read(config.nlp.training, themes)
+    reviewed: list[tuple[str, list[str]]] = []
+    read_at, decisions = "", 0
     if from_reviews:
         with open_store(config) as store:
+            read_at = utcnow()
             reviewed = store.classifications.reviewed_examples()
-        click.echo(f"{len(reviewed)} beoordeelde posts van redacteuren toegevoegd.")
-        labelled += reviewed
-    # held out: labelled posts only; the themes' statements and terms are always learned from
-    learn, held_out = split(labelled, 0.2, seed=0)
-    learn += themes.examples()
-    items = labelled + themes.examples()
+            decisions = len(reviewed)
+        click.echo(f"{len(reviewed)} beoordeelde posts van redacteuren toegevoegd "
+                   f"(elk telt {config.nlp.decision_weight} keer).")
+    weight = config.nlp.decision_weight
+    # held out: labelled posts and decisions once each; the themes' statements and terms are always
+    # learned from, and decisions weigh `decision_weight` times a written text
+    tagged = [(text, labels, False) for text, labels in labelled] + [(text, labels, True) for text, labels in reviewed]
+    learn_tagged, held_tagged = split(tagged, 0.2, seed=0)
+
+    def expand(items):
+        return [(text, labels) for text, labels, decision in items for _ in range(weight if decision else 1)]
+
+    learn = expand(learn_tagged) + themes.examples()
+    held_out = [(text, labels) for text, labels, _ in held_tagged]
+    items = expand(tagged) + themes.examples()
     click.echo(f"Trainen op {len(learn)} voorbeelden, meten op {len(held_out)} achtergehouden posts...")
     try:
         trial = Classifier(fit(learn, themes, epochs=epochs), themes)
@@ -98,11 +121,23 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     nlp = fit(items, themes, epochs=epochs, version=version)
     nlp.meta["harvester"]["held_out"] = metrics
     nlp.meta["harvester"]["from_reviews"] = from_reviews
+    nlp.meta["harvester"]["decisions"] = len(reviewed)
     target = Path(output) if output else config.db_path.parent / "models" / version
     target.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(target)
-    click.echo(f"Model {nlp.meta['name']}-{version} (getraind op alle {len(items)} voorbeelden) staat in {target}.")
-    click.echo(f'Gebruik het met [nlp] model = "{target}" in {config.path}, daarna `harvester classify --all`.')
+    name = f"{nlp.meta['name']}-{version}"
+    click.echo(f"Model {name} (getraind op alle {len(items)} voorbeelden) staat in {target}.")
+    if output:
+        click.echo(f'Gebruik het met [nlp] model = "{target}" in {config.path}, daarna `harvester classify --all`.')
+        return
+    # a version in data/models/ is listed by `harvester models`, and chosen there
+    with open_store(config) as store:
+        store.models.add(ModelVersion(
+            version=name, path=f"models/{version}", created_at=utcnow(), learned_from=len(reviewed),
+            decisions=decisions, decisions_read_at=read_at,
+            reason="getraind met `harvester train`; niet vanzelf in gebruik"))
+    click.echo(f"Gebruik het met `harvester models use {name}` (de posts zonder beslissing worden dan opnieuw "
+               "geclassificeerd), of met [nlp] model in de configuratie.")
 
 
 @click.command()
