@@ -95,6 +95,8 @@ def test_a_database_of_version_1_gets_its_cells_when_it_is_migrated(tmp_path):
         for kind, name in added:
             store.db.execute(f"DROP {kind} {name}")
         store.db.execute("DROP INDEX posts_mastodon_url")   # migration 3
+        store.db.execute("DROP TABLE models")   # V_MODELS
+        store.db.execute("ALTER TABLE review_events DROP COLUMN suggested")
         store.db.execute("PRAGMA user_version = 1")
     with Store(tmp_path / "old.db") as store:
         assert store.schema_version == len(MIGRATIONS)
