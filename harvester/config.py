@@ -63,6 +63,10 @@ class NlpConfig:
     themes: str = "config/themes.toml"
     # labelled examples `harvester train` learns from (JSON lines: {"text": ..., "themes": [...]})
     training: str = "config/training.jsonl"
+    # how many times an editor's decision counts beside one written training text
+    decision_weight: int = 5
+    # the background job trains a new model once this many decisions came in since the active one
+    retrain_after: int = 50
 
 
 @dataclass(frozen=True)
@@ -246,6 +250,9 @@ def _check(config: Config) -> None:
     for key in ("retention_days", "pseudonymize_accepted_after_days"):
         if getattr(config.privacy, key) < 1:
             raise ConfigError(path, f"privacy.{key}", "moet minstens 1 zijn")
+    for key in ("decision_weight", "retrain_after"):
+        if getattr(config.nlp, key) < 1:
+            raise ConfigError(path, f"nlp.{key}", "moet minstens 1 zijn")
     if not 0 < config.web.port < 65536:
         raise ConfigError(path, "web.port", "moet een poortnummer zijn")
     if config.web.login_hashes_at_once < 1:

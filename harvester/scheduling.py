@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -34,7 +35,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import harvest, retention
+from . import harvest, learning, retention
 from .classify import classify_pending
 from .collectors.http import Fetcher
 from .config import Config, ScheduleConfig, Source
@@ -58,6 +59,8 @@ LOCK_BUSY_TIMEOUT_MS = 2000
 RECHECK_FIRST_SECONDS = 600.0
 # the first purge after start, after the first recheck (a daily restart must not skip it for ever)
 PURGE_FIRST_SECONDS = 1200.0
+# how often the job looks whether enough decisions came in to retrain (also after every collection)
+LEARN_SECONDS = 300.0
 
 
 # --- one scheduler per database -------------------------------------------------------------------
@@ -202,6 +205,9 @@ class Jobs:
         self._classify_lock = threading.Lock()
         self._classify_wanted = threading.Event()
         self.gate = WriteGate()
+        # one training at a time, in a process of its own; `_trainer` is its thread in this one
+        self._learn_lock = threading.Lock()
+        self._trainer: threading.Thread | None = None
 
     @contextmanager
     def _run(self, job: str) -> Iterator[Store]:
@@ -241,6 +247,7 @@ class Jobs:
             return False
         if result.counts.new or result.counts.updated:
             self.classify()
+        self.learn()
         return not result.failed
 
     def classify(self) -> bool:
@@ -267,7 +274,7 @@ class Jobs:
             with self.gate.shared(), self._run("job=classify") as store:
                 if not store.classifications.count_pending():
                     return True
-                classifier = self.model.get(self.stop)
+                classifier = self.model.get(self.stop, store)
                 if classifier is None:
                     return True
                 started = time.monotonic()
@@ -281,6 +288,79 @@ class Jobs:
                 return True
         except JobFailed:
             return False
+
+    def learn(self, *, wait: bool = False) -> bool:
+        """Start a retraining when `[nlp] retrain_after` decisions came in since the last one, and have
+        the posts classified anew when the active model was switched (`harvester models use`).
+
+        Never waits for the training (`wait`: run --once does): it runs in a process of its own, and
+        this process holds neither the write gate nor a transaction meanwhile; it only reads at the
+        start and records the outcome at the end (`_train`).
+        """
+        if self.stop.is_set():
+            return True
+        job = None
+        switched = False
+        if self._learn_lock.acquire(blocking=False):
+            try:
+                with self.gate.shared(), self._run("job=retrain") as store:
+                    switched = self.model.outdated(store)
+                    training = self._trainer is not None and self._trainer.is_alive()
+                    since = learning.decisions_since(store)
+                    if not training and since >= self.config.nlp.retrain_after:
+                        job = learning.prepare(store, self.config)
+                if job is not None:
+                    log.info("job=retrain status=started decisions=%d learned=%d held_back=%d current=%s",
+                             since, len(job.learn), len(job.held), job.current_version)
+                    self._trainer = threading.Thread(target=self._train, args=(job,), name="retrain", daemon=True)
+                    self._trainer.start()
+            except JobFailed:
+                return False
+            finally:
+                self._learn_lock.release()
+        if switched:
+            self.classify()
+        trainer = self._trainer
+        while wait and trainer is not None and trainer.is_alive() and not self.stop.is_set():
+            trainer.join(0.2)
+        return True
+
+    def _train(self, job: learning.TrainingJob) -> None:
+        started = time.monotonic()
+        try:
+            outcome = self._train_elsewhere(job)
+            if outcome is None:
+                log.info("job=retrain status=stopped candidate=%s duration=%.2fs", job.version, time.monotonic() - started)
+                return
+            with self.gate.shared(), self._run("job=retrain") as store:
+                row = learning.register(store, self.config, job, outcome)
+            log.info("job=retrain status=%s candidate=%s current=%s candidate_f1=%s current_f1=%s refitted=%d "
+                     "duration=%.2fs reason=%s", "switched" if row.active else "kept", row.version, job.current_version,
+                     row.score, row.current_score, len(outcome.refitted), time.monotonic() - started,
+                     harvest.quote(row.reason))
+            if row.active:
+                self.classify()   # the posts without a decision, by the new model
+        except JobFailed:
+            pass
+        except Exception as e:
+            log.error("job=retrain status=failed candidate=%s duration=%.2fs error=%s", job.version,
+                      time.monotonic() - started, harvest.quote(f"{type(e).__name__}: {e}"))
+
+    def _train_elsewhere(self, job: learning.TrainingJob) -> learning.Outcome | None:
+        """learning.train_candidate in a spawned process (forking a threaded process is unsafe);
+        None when asked to stop first (the process is ended)."""
+        pool = multiprocessing.get_context("spawn").Pool(1)
+        try:
+            pending = pool.apply_async(learning.train_candidate, (job,))
+            while True:
+                try:
+                    return pending.get(timeout=0.2)
+                except multiprocessing.TimeoutError:
+                    if self.stop.is_set():
+                        return None
+        finally:
+            pool.terminate()
+            pool.join()
 
     def recheck(self) -> bool:
         """Ask the Mastodon instances whether recent posts still exist; False if one could not be asked."""
@@ -338,6 +418,8 @@ class JobFailed(Exception):
 class ModelLoader:
     """Loads the classifier in a background thread, so collecting starts without waiting for spaCy.
 
+    The model is the active one (`learning.active_model`); when another becomes active (a
+    retraining, or `harvester models use` while the job runs), the next classification loads it.
     A model or themes file that cannot be loaded fails every classification (and says why in its
     log line), while collection goes on; the posts wait as pending until the model is fixed.
     """
@@ -346,32 +428,56 @@ class ModelLoader:
         self.config = config
         self._started = False
         self._start_lock = threading.Lock()
+        self._swap_lock = threading.Lock()
         self._ready = threading.Event()
         self._classifier: Classifier | None = None
+        self._path: str | None = None     # the loaded model's directory ('' = shipped)
         self._error: str | None = None
 
     def start(self) -> None:
         with self._start_lock:
             if not self._started:
                 self._started = True
-                threading.Thread(target=self._load, name="model", daemon=True).start()
+                threading.Thread(target=self._first, name="model", daemon=True).start()
 
-    def _load(self) -> None:
+    def _first(self) -> None:
         try:
-            self._classifier = Classifier.load(self.config.nlp.model or None, load_themes(self.config.nlp.themes))
-        except ThemesError as e:
-            self._error = f"themafout: {e}"
-        except ModelError as e:
+            with Store(self.config.db_path) as store:
+                active = learning.active_model(store, self.config)
+            self._load(active)
+        except Exception as e:
             self._error = f"modelfout: {e}"
         finally:
             self._ready.set()
 
-    def get(self, stop: threading.Event) -> Classifier | None:
-        """The classifier once loaded; None if we are asked to stop first. Raises if it did not load."""
+    def _load(self, active: learning.ActiveModel) -> None:
+        try:
+            self._classifier = Classifier.load(active.path or None, load_themes(self.config.nlp.themes))
+            self._error = None
+        except ThemesError as e:
+            self._error = f"themafout: {e}"
+        except ModelError as e:
+            self._error = f"modelfout: {e}"
+        self._path = active.path
+
+    def outdated(self, store: Store) -> bool:
+        """True when another model than the loaded one is active now."""
+        return self._ready.is_set() and learning.active_model(store, self.config).path != self._path
+
+    def get(self, stop: threading.Event, store: Store | None = None) -> Classifier | None:
+        """The classifier once loaded (the active one, with `store`); None if we are asked to stop
+        first. Raises if it did not load."""
         self.start()
         while not self._ready.wait(0.1):
             if stop.is_set():
                 return None
+        if store is not None:
+            active = learning.active_model(store, self.config)
+            with self._swap_lock:
+                if active.path != self._path:
+                    self._load(active)
+                    if not self._error:
+                        log.info("job=model status=loaded version=%s", active.version)
         if self._error:
             raise ModelUnavailable(self._error)
         return self._classifier
@@ -396,7 +502,7 @@ def build_scheduler(config: Config, jobs: Jobs) -> BackgroundScheduler:
     sources = enabled_sources(config)
     scheduler = BackgroundScheduler(
         # a thread per job, so a slow source never delays another
-        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 3)},
+        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 4)},
         job_defaults={"max_instances": 1, "coalesce": True},
         timezone=UTC,
     )
@@ -417,6 +523,10 @@ def build_scheduler(config: Config, jobs: Jobs) -> BackgroundScheduler:
         misfire_grace_time=max(int(seconds), 1),
         # the first one soon after start: a service restarted daily would otherwise never recheck
         next_run_time=now + timedelta(seconds=min(seconds, RECHECK_FIRST_SECONDS)),
+    )
+    scheduler.add_job(
+        jobs.learn, IntervalTrigger(seconds=LEARN_SECONDS), id="learn", name="leren van beslissingen",
+        misfire_grace_time=int(LEARN_SECONDS), next_run_time=now + timedelta(seconds=LEARN_SECONDS),
     )
     seconds = config.schedule.purge_hours * 3600
     scheduler.add_job(
@@ -500,12 +610,13 @@ def run_once(config: Config) -> int:
     jobs = Jobs(config, stop)
     sources = enabled_sources(config)
     with stop_on_signals(stop):
-        pool = futures.ThreadPoolExecutor(max_workers=len(sources) + 3, thread_name_prefix="once")
+        pool = futures.ThreadPoolExecutor(max_workers=len(sources) + 4, thread_name_prefix="once")
         tasks = [pool.submit(jobs.collect, s, respect_backoff=False) for s in sources]
         # collect and its classification first, then the recheck sees what was just stored; the
         # purge last, so its compaction keeps the write lock from no other job of this cycle
         tasks.append(pool.submit(_after, tasks[:], jobs.classify))
         tasks.append(pool.submit(_after, tasks[:], jobs.recheck))
+        tasks.append(pool.submit(_after, tasks[:], functools.partial(jobs.learn, wait=True)))
         tasks.append(pool.submit(_after, tasks[:], functools.partial(jobs.purge, when_due=True)))
         while not stop.is_set() and not all(t.done() for t in tasks):
             futures.wait(tasks, timeout=0.2)

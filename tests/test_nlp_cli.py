@@ -153,8 +153,15 @@ def test_train_command_saves_a_versioned_model_and_learns_from_reviews(nlp_confi
     classifier = Classifier.load(saved, THEMES)
     assert classifier.version == f"themes-{saved.name}"
     meta = classifier.nlp.meta["harvester"]
-    assert meta["examples"] == len(TRAINING) + len(THEMES.examples()) + 2 and meta["from_reviews"] is True
+    # each decision counts [nlp] decision_weight (default 5) times
+    assert meta["examples"] == len(TRAINING) + len(THEMES.examples()) + 2 * 5 and meta["from_reviews"] is True
+    assert meta["decisions"] == 2
     assert set(meta["held_out"]["per_theme"]) == set(THEMES.ids)
+    # listed as a version, not in use until chosen
+    with Store(tmp_path / "harvester.db") as store:
+        (row,) = store.models.all()
+    assert (row.version, row.path, row.learned_from, row.active) == (classifier.version, f"models/{saved.name}", 2, False)
+    assert f"harvester models use {classifier.version}" in result.output
 
 
 def test_shipped_model_classifies_out_of_the_box():

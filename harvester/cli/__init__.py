@@ -23,6 +23,8 @@ COMMANDS = {
     "classify": "nlp:classify",
     "train": "nlp:train",
     "evaluate": "nlp:evaluate",
+    "models": "learning:models",
+    "retrain": "learning:retrain",
     "run": "run:run",
     "up": "run:up",
     "serve": "web:serve",

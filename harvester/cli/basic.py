@@ -33,10 +33,11 @@ def status(config, as_json: bool) -> None:
         rows = store.runs.status()
         scheduler = store.scheduler_lock.holder()
         purge = store.privacy.last_purge()
+        model = _model(config, store)
     if as_json:
         sources = [{**dataclasses.asdict(r), "next_attempt_at": _next_attempt(config, r)} for r in rows]
         scheduler_json = dataclasses.asdict(scheduler) if scheduler else None
-        click.echo(json.dumps({"scheduler": scheduler_json, "purge": purge, "sources": sources},
+        click.echo(json.dumps({"scheduler": scheduler_json, "purge": purge, "model": model, "sources": sources},
                               ensure_ascii=False, indent=2))
         return
     if scheduler:
@@ -51,6 +52,7 @@ def status(config, as_json: bool) -> None:
             click.echo(f"  laatste fout: {purge['error']}")
     else:
         click.echo("Opschonen: nog nooit gedaan (`harvester purge`, of de achtergrondtaak elke purge_hours)")
+    _echo_model(model)
     if not rows:
         click.echo("Nog geen bronnen in de database: draai eerst `harvester init` of `harvester collect`.")
         return
@@ -68,6 +70,47 @@ def status(config, as_json: bool) -> None:
         retry = _next_attempt(config, r)
         if retry:
             click.echo(f"  volgende poging: niet voor {retry} (wacht langer na elke fout op rij)")
+
+
+def _model(config, store) -> dict:
+    """The active model, its thresholds and their sources, and the decisions since it was trained."""
+    from .. import learning   # loads spaCy: only here
+    from ..nlp import ThemesError, load_themes
+    from ..nlp.classifier import resolve_thresholds
+
+    active = learning.active_model(store, config)
+    row = active.row
+    model = {
+        "version": active.version, "path": active.path,
+        "origin": "database" if row else ("configuratie" if config.nlp.model else "meegeleverd"),
+        "learned_from": active.learned_from,
+        "decisions_since_trained": store.classifications.count_decisions(
+            since=row.decisions_read_at if row else None),
+        "decisions_since_last_training": learning.decisions_since(store),
+        "retrain_after": config.nlp.retrain_after, "thresholds": {}, "error": None,
+    }
+    try:
+        values, sources = resolve_thresholds(load_themes(config.nlp.themes), learning.read_meta(active.path))
+        model["thresholds"] = {t: {"value": v, "source": sources[t]} for t, v in values.items()}
+    except ThemesError as e:
+        model["error"] = f"themafout: {e}"
+    return model
+
+
+def _echo_model(model: dict) -> None:
+    origin = {"database": "gekozen uit `harvester models`", "configuratie": "[nlp] model",
+              "meegeleverd": "meegeleverd"}[model["origin"]]
+    click.echo(f"Model: {model['version']} ({origin}), geleerd van {model['learned_from']} beslissingen")
+    if model["error"]:
+        click.echo(f"  {model['error']}")
+    for theme, t in model["thresholds"].items():
+        click.echo(f"  drempel {theme}: {t['value']:.2f} ({t['source']})".replace(".", ","))
+    since, last, after = (model["decisions_since_trained"], model["decisions_since_last_training"],
+                          model["retrain_after"])
+    line = f"  nieuwe beslissingen sinds de training: {since}"
+    if last != since:
+        line += f"; sinds de laatste training (een model dat niet in gebruik kwam): {last}"
+    click.echo(f"{line} van {after} (bij {after} traint de achtergrondtaak opnieuw)")
 
 
 def _next_attempt(config, row) -> str | None:

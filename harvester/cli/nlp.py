@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .. import learning
 from ..classify import classify_pending
 from ..config import Config
 from ..nlp import (
@@ -16,6 +17,8 @@ from ..nlp import (
 )
 from ..nlp.classifier import FROM_ROUNDS
 from ..nlp.training import new_version, writer_thresholds
+from ..store.model_versions import ModelVersion
+from ..timeutil import utcnow
 from .common import EXIT_USAGE, fail, interactive, open_store, with_config
 
 
@@ -26,11 +29,19 @@ def _themes(config: Config) -> ThemeSet:
         fail(f"themafout: {e}", EXIT_USAGE)
 
 
+def active_model(config: Config) -> learning.ActiveModel:
+    """The store's active model version, else [nlp] model (empty = the one shipped)."""
+    if not config.db_path.exists():   # nothing trained here yet; do not create a database for it
+        return learning.configured_model(config)
+    with open_store(config) as store:
+        return learning.active_model(store, config)
+
+
 def load_classifier(config: Config) -> Classifier:
-    """The configured model ([nlp] model; empty = the one shipped) with the configured themes."""
+    """The active model (`active_model`) with the configured themes."""
     themes = _themes(config)
     try:
-        return Classifier.load(config.nlp.model or None, themes)
+        return Classifier.load(active_model(config).path or None, themes)
     except ModelError as e:
         fail(f"modelfout: {e}", EXIT_USAGE)
 
@@ -80,12 +91,18 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     themes = _themes(config)
     labelled = _read(config.nlp.training, themes)
     writers = read_writers(config.nlp.training, themes.ids)
-    always = themes.examples()   # the themes' statements and terms: always learned from, never measured
+    reviewed: list[tuple[str, list[str]]] = []
+    read_at, decisions = "", 0
     if from_reviews:
         with open_store(config) as store:
+            read_at = utcnow()
             reviewed = store.classifications.reviewed_examples()
-        click.echo(f"{len(reviewed)} beoordeelde posts van redacteuren toegevoegd.")
-        always += reviewed
+            decisions = len(reviewed)
+        click.echo(f"{len(reviewed)} beoordeelde posts van redacteuren toegevoegd "
+                   f"(elk telt {config.nlp.decision_weight} keer).")
+    # learned from in every measuring round, never measured: the themes' statements and terms, and
+    # the decisions, each weighing `decision_weight` times a written text
+    always = themes.examples() + [item for item in reviewed for _ in range(config.nlp.decision_weight)]
     labels = {t.id: t.label for t in themes.themes}
     thresholds: dict[str, float] = {}
     try:
@@ -109,6 +126,7 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     meta = nlp.meta["harvester"]
     meta["held_out"] = metrics
     meta["from_reviews"] = from_reviews
+    meta["decisions"] = len(reviewed)
     if thresholds:
         meta["thresholds"] = thresholds
         meta["threshold_sources"] = dict.fromkeys(thresholds, FROM_ROUNDS)
@@ -116,8 +134,19 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     target = Path(output) if output else config.db_path.parent / "models" / version
     target.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(target)
-    click.echo(f"Model {nlp.meta['name']}-{version} (getraind op alle {len(items)} voorbeelden) staat in {target}.")
-    click.echo(f'Gebruik het met [nlp] model = "{target}" in {config.path}, daarna `harvester classify --all`.')
+    name = f"{nlp.meta['name']}-{version}"
+    click.echo(f"Model {name} (getraind op alle {len(items)} voorbeelden) staat in {target}.")
+    if output:
+        click.echo(f'Gebruik het met [nlp] model = "{target}" in {config.path}, daarna `harvester classify --all`.')
+        return
+    # a version in data/models/ is listed by `harvester models`, and chosen there
+    with open_store(config) as store:
+        store.models.add(ModelVersion(
+            version=name, path=f"models/{version}", created_at=utcnow(), learned_from=len(reviewed),
+            decisions=decisions, decisions_read_at=read_at,
+            reason="getraind met `harvester train`; niet vanzelf in gebruik"))
+    click.echo(f"Gebruik het met `harvester models use {name}` (de posts zonder beslissing worden dan opnieuw "
+               "geclassificeerd), of met [nlp] model in de configuratie.")
 
 
 @click.command()

@@ -21,6 +21,7 @@ from .cursors import CursorStore
 from .exports import ExportStore
 from .lock import SchedulerLockStore
 from .mastodon import MastodonStore
+from .model_versions import ModelStore
 from .posts import PostStore
 from .privacy import ForgetStore, PrivacyStore
 from .reviews import ReviewStore
@@ -110,6 +111,7 @@ class Store:
         self.scheduler_lock = SchedulerLockStore(self.db)
         self.privacy = PrivacyStore(self.db)
         self.forget = ForgetStore(self.db)
+        self.models = ModelStore(self.db)
         if migrate:
             self.migrate()
 

@@ -83,8 +83,29 @@ class ClassificationStore:
 
     def reviewed_examples(self) -> list[tuple[str, list[str]]]:
         """Editors' decisions as training examples: accepted -> the themes they settled on, rejected -> none."""
+        return [(text, themes) for _, text, themes in self.decisions()]
+
+    def decisions(self) -> list[tuple[int, str, list[str]]]:
+        """(post id, text, themes) of every decided post: accepted -> the editor's themes, rejected -> []."""
         rows = self.db.execute(
-            "SELECT p.text, r.status, r.themes FROM reviews r JOIN posts p ON p.id = r.post_id"
+            "SELECT p.id, p.text, r.status, r.themes FROM reviews r JOIN posts p ON p.id = r.post_id"
             " WHERE r.status IN ('geaccepteerd', 'afgewezen') ORDER BY r.post_id"
         ).fetchall()
-        return [(text, json.loads(themes) if status == "geaccepteerd" else []) for text, status, themes in rows]
+        return [(post_id, text, json.loads(themes) if status == "geaccepteerd" else [])
+                for post_id, text, status, themes in rows]
+
+    def count_decisions(self, *, since: str | None = None) -> int:
+        """Decided posts (accepted or rejected); with `since`: those decided or changed after it."""
+        sql = "SELECT count(*) FROM reviews WHERE status IN ('geaccepteerd', 'afgewezen')"
+        if since is None:
+            return self.db.execute(sql).fetchone()[0]
+        return self.db.execute(sql + " AND updated_at > ?", [since]).fetchone()[0]
+
+    def mark_unreviewed_stale(self, model_version: str) -> int:
+        """Verdicts of another model on posts no editor decided become stale (classified_at ''), so the
+        next classification redoes them with the active model; returns how many."""
+        with self.db.atomic():
+            return self.db.execute(
+                "UPDATE classifications SET classified_at = '' WHERE model_version <> ? AND classified_at <> ''"
+                " AND post_id NOT IN (SELECT post_id FROM reviews WHERE status <> 'nieuw')", [model_version]
+            ).rowcount

@@ -144,6 +144,7 @@ class Overview:
     weeks: list[str] = field(default_factory=list)                 # Monday of each week, oldest first
     per_week: dict[str, dict[str, int]] = field(default_factory=dict)   # theme -> week -> posts
     sources: list[tuple[str, int]] = field(default_factory=list)   # most active in the chart's weeks
+    agreement: dict[str, tuple[int, int]] = field(default_factory=dict)  # week -> (agreed, decided)
 
 
 def fts_query(words: str) -> str | None:
@@ -422,7 +423,26 @@ class ReviewStore:
                 " GROUP BY s.id ORDER BY count(*) DESC, s.name LIMIT 10", [first],
             )
         ]
+        ov.agreement = self.agreement(first)
         return ov
+
+    def agreement(self, since: str) -> dict[str, tuple[int, int]]:
+        """Per week (its Monday) since `since`: of the posts first decided that week and now accepted or
+        rejected, how many (agreed, decided). A decision agrees when the editor's themes now are the
+        themes the model had assigned when the post was first decided (rejected: none); posts that were
+        not classified then are left out."""
+        weeks: dict[str, tuple[int, int]] = {}
+        for week, status, themes, suggested in self.db.execute(
+            "SELECT date(e.at, '-6 days', 'weekday 1'), r.status, r.themes, e.suggested"
+            " FROM reviews r JOIN review_events e ON e.id = (SELECT min(f.id) FROM review_events f"
+            "   WHERE f.post_id = r.post_id AND f.action IN ('accept', 'set_themes', 'reject'))"
+            " WHERE r.status IN ('geaccepteerd', 'afgewezen') AND e.suggested IS NOT NULL AND e.at >= ?",
+            [since],
+        ):
+            final = set(json.loads(themes)) if status == "geaccepteerd" else set()
+            agreed, decided = weeks.get(week, (0, 0))
+            weeks[week] = (agreed + (final == set(json.loads(suggested))), decided + 1)
+        return weeks
 
     # ---- deciding ------------------------------------------------------------------------
 
@@ -495,6 +515,8 @@ class ReviewStore:
         if after.status == "duplicaat" and (current.status, current.duplicate_of) != ("duplicaat", after.duplicate_of):
             after = replace(after, duplicate_of=self._original(post_id, after.duplicate_of))
         now = utcnow()
+        classified = self.db.execute("SELECT 1 FROM classifications WHERE post_id = ?", [post_id]).fetchone()
+        suggested = json.dumps(list(self._suggested(post_id))) if classified else None
         values = [after.status, json.dumps(list(after.themes)), after.reject_reason, after.duplicate_of,
                   after.note, expected_version + 1, user.id, now]
         if expected_version == 0:
@@ -507,10 +529,10 @@ class ReviewStore:
                 " version = ?, updated_by = ?, updated_at = ? WHERE post_id = ? AND version = ?",
                 [*values, post_id, expected_version])
         self.db.execute(
-            "INSERT INTO review_events (post_id, user_id, actor, at, action, before, after, undoes)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO review_events (post_id, user_id, actor, at, action, before, after, undoes, suggested)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [post_id, user.id, user.name, now, action, json.dumps(current.decision(), ensure_ascii=False),
-             json.dumps(after.decision(), ensure_ascii=False), undoes],
+             json.dumps(after.decision(), ensure_ascii=False), undoes, suggested],
         )
         return replace(after, version=expected_version + 1, updated_by=user.name, updated_at=now)
 

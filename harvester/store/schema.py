@@ -416,4 +416,28 @@ CREATE INDEX login_failures_at ON login_failures(at);
 """
 
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
+# Model versions the harvester trained (`harvester train`, `harvester retrain`, the background job),
+# and what the model suggested when an editor decided (the overview's agreement per week).
+V6 = """
+CREATE TABLE models (
+    version TEXT PRIMARY KEY,          -- as classifications.model_version: 'themes-<UTC time of training>'
+    path TEXT NOT NULL,                -- its directory; relative: beside the database
+    created_at TEXT NOT NULL,
+    learned_from INTEGER NOT NULL,     -- editors' decisions it learned from (the held-back slice not among them)
+    decisions INTEGER NOT NULL,        -- all decisions when its training read them
+    decisions_read_at TEXT NOT NULL,   -- when that was: decisions changed later are new to it
+    held_back INTEGER NOT NULL DEFAULT 0,   -- decisions it was scored on, never learned from
+    score REAL,                        -- its macro-F1 on them (NULL: none to score on)
+    current_version TEXT,              -- the model active when it was trained
+    current_score REAL,                -- that model's macro-F1 on the same decisions
+    active INTEGER NOT NULL DEFAULT 0, -- at most one row; none: [nlp] model (empty: the shipped one)
+    reason TEXT NOT NULL DEFAULT ''    -- why it was (not) switched to, in Dutch
+);
+CREATE UNIQUE INDEX models_active ON models(active) WHERE active = 1;
+
+-- the themes the model had assigned when the editor decided (JSON list; NULL: not classified then)
+ALTER TABLE review_events ADD COLUMN suggested TEXT;
+"""
+
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]

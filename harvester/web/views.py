@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..learning import YOUNG_BELOW
 from ..store.reviews import (
     REJECT_REASONS, STATUSES, NothingToUndo, QueueFilter, ReviewState, StaleReview,
 )
@@ -108,7 +109,7 @@ def _day(value: str | None, what: str) -> str | None:
     return day.isoformat() if day else None
 
 
-def queue_filter(params) -> QueueFilter:
+def queue_filter(params, default_sort: str = "date") -> QueueFilter:
     status = params.get("status", "nieuw")
     return QueueFilter(
         status=None if status == "alle" else (status if status in STATUSES else "nieuw"),
@@ -116,17 +117,28 @@ def queue_filter(params) -> QueueFilter:
         language=params.get("lang") or None, date_from=_day(params.get("from"), "Vanaf"),
         date_to=_day(params.get("to"), "Tot en met"),
         query=(params.get("q") or "").strip()[:200] or None,
-        sort="confidence" if params.get("sort") == "confidence" else "date",
+        sort=params.get("sort") if params.get("sort") in ("date", "confidence") else default_sort,
     )
+
+
+def learned_from(store) -> int:
+    """Decisions the active model learned from (the configured model: none)."""
+    active = store.models.active()
+    return active.learned_from if active else 0
 
 
 @auth.login_required("lezer")
 async def queue(request: Request) -> Response:
     params = request.query_params
-    flt = queue_filter(params)
     store = request.app.state.store
+    # while the model has learned from few decisions, the posts it is least sure of teach it most
+    learned = learned_from(store)
+    young = learned < YOUNG_BELOW
+    flt = queue_filter(params, "confidence" if young else "date")
     page = store.reviews.queue(flt, after=parse.cursor(params.get("after"), flt.sort), limit=PAGE_SIZE)
     kept = [(k, v) for k, v in params.multi_items() if k not in ("after", "done", "stale") and v]
+    if "sort" not in params:   # the next page keeps this page's order, whatever the model learns meanwhile
+        kept.append(("sort", flt.sort))
     next_url = f"/?{urlencode(kept + [('after', page.next_cursor)])}" if page.next_cursor else None
     bulk = None
     if params.get("done") is not None:
@@ -136,7 +148,8 @@ async def queue(request: Request) -> Response:
     return render(request, "queue.html", items=page.items, flt=flt, next_url=next_url,
                   first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"),
                   sources=store.reviews.source_names(), languages=LANGUAGES, bulk=bulk,
-                  date_from=params.get("from", ""), date_to=params.get("to", ""))
+                  date_from=params.get("from", ""), date_to=params.get("to", ""),
+                  young=(learned, YOUNG_BELOW) if young and "sort" not in params else None)
 
 
 @auth.login_required("lezer")

@@ -1,0 +1,107 @@
+"""models, models use, retrain: the model versions that learned from editors' decisions."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from .. import learning
+from ..config import Config
+from ..nlp import DataError, ModelError, ThemesError, load_themes
+from ..nlp.classifier import resolve_thresholds
+from .common import EXIT_USAGE, config_option, fail, open_store, with_config
+
+
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}".replace(".", ",")
+
+
+def threshold_summary(config: Config, path: str) -> str:
+    """Where a model's thresholds come from under the current themes file, counted per source."""
+    meta = learning.read_meta(path)
+    if not meta:
+        return "map ontbreekt"
+    try:
+        _, sources = resolve_thresholds(load_themes(config.nlp.themes), meta)
+    except ThemesError:
+        sources = (meta.get("harvester") or {}).get("threshold_sources") or {}
+    counted = Counter(sources.values())
+    return ", ".join(f"{source} {n}" for source, n in sorted(counted.items())) or "-"
+
+
+@click.group(invoke_without_command=True)
+@config_option
+@click.pass_context
+def models(ctx: click.Context, config_file: str | None) -> None:
+    """Toon de modelversies (* = in gebruik); `models use VERSIE` wisselt."""
+    if config_file:
+        ctx.obj = {**(ctx.obj or {}), "config_file": config_file}
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_versions)
+
+
+@models.command("list")
+@with_config
+def list_versions(config) -> None:
+    """Toon de modelversies: gemaakt, geleerd van, scores op achtergehouden beslissingen, drempels."""
+    with open_store(config) as store:
+        rows = store.models.all()
+        active = learning.active_model(store, config)
+    configured = learning.configured_model(config)
+    where = f"[nlp] model = {config.nlp.model}" if config.nlp.model else "meegeleverd model"
+    listed = {r.version for r in rows}
+    if configured.version not in listed:
+        mark = "*" if active.row is None else " "
+        click.echo(f"{mark} {configured.version}  geconfigureerd ({where}), geleerd van 0 beslissingen, "
+                   f"drempels: {threshold_summary(config, configured.path)}")
+    for r in rows:
+        mark = "*" if r.active or (active.row is None and r.version == configured.version) else " "
+        scores = (f"achtergehouden {r.held_back}: {_f(r.score)} (toen in gebruik {r.current_version}: "
+                  f"{_f(r.current_score)})" if r.current_version else "niet gemeten op achtergehouden beslissingen")
+        click.echo(f"{mark} {r.version}  gemaakt {r.created_at[:16].replace('T', ' ')}, geleerd van {r.learned_from} "
+                   f"beslissingen, {scores}, drempels: {threshold_summary(config, str(learning.model_path(config, r.path)))}")
+        if r.reason:
+            click.echo(f"    {r.reason}")
+
+
+@models.command("use")
+@click.argument("version")
+@with_config
+def use(config, version: str) -> None:
+    """Gebruik modelversie VERSIE (ook het geconfigureerde of meegeleverde model)."""
+    with open_store(config) as store:
+        try:
+            active = learning.use(store, config, version)
+        except KeyError:
+            fail(f"onbekende modelversie {version!r}; `harvester models` toont ze", EXIT_USAGE)
+        stale = store.classifications.count_pending()
+    click.echo(f"Model {active.version} is nu in gebruik. {stale} posts zonder beslissing worden opnieuw "
+               "geclassificeerd (door de achtergrondtaak, of met `harvester classify`).")
+
+
+@click.command()
+@with_config
+def retrain(config) -> None:
+    """Train een nieuw model op de beslissingen en wissel als het niet slechter is (wat de achtergrondtaak doet)."""
+    with open_store(config) as store:
+        since, total = learning.decisions_since(store), store.classifications.count_decisions()
+        if since < config.nlp.retrain_after:
+            click.echo(f"Pas {since} nieuwe beslissingen sinds de laatste training; de achtergrondtaak wacht op "
+                       f"{config.nlp.retrain_after} ([nlp] retrain_after). Er wordt nu toch getraind.")
+        if not total:
+            click.echo("Nog geen beslissingen van redacteuren: het model leert alleen van de geschreven teksten.")
+        try:
+            job = learning.prepare(store, config)
+            click.echo(f"Trainen op {len(job.learn)} beslissingen (elk {job.decision_weight} keer) en de geschreven "
+                       f"teksten; {len(job.held)} beslissingen blijven achter om op te meten...")
+            outcome = learning.train_candidate(job)
+        except (ThemesError, ModelError, DataError) as e:
+            fail(f"trainen mislukt: {e}", EXIT_USAGE)
+        row = learning.register(store, config, job, outcome)
+    click.echo(f"Macro-F1 op de achtergehouden beslissingen: nieuw model {row.version} {_f(row.score)}, "
+               f"model in gebruik {row.current_version} {_f(row.current_score)}.")
+    if outcome.refitted:
+        click.echo("Drempels opnieuw bepaald op beslissingen: " + ", ".join(
+            f"{theme} {_f(value)}" for theme, value in outcome.refitted.items()))
+    click.echo(("Gewisseld" if row.active else "Niet gewisseld") + f": {row.reason}.")

@@ -1,0 +1,270 @@
+"""Learning as editors work: retrain the theme classifier on their decisions, and keep the better model.
+
+The layer between the store and the NLP package (as harvester/classify.py is): it reads decisions
+from the store, hands texts to harvester.nlp, and records the outcome. Three steps, so that the
+background job can run the middle one in another process while holding nothing:
+
+- `prepare` reads (decisions, the active model, the config) into a `TrainingJob`;
+- `train_candidate` trains and scores, touching only files (no database);
+- `register` records the version and switches to it when it is not worse.
+
+Decisions are the editors' accepted posts (their themes) and rejected ones (no theme). A stable
+fifth of them (post id % 5 == 0) is held back: never learned from, it scores the candidate and the
+active model alike. The candidate learns from the written texts (`[nlp] training`), the themes'
+examples, and the other decisions repeated `[nlp] decision_weight` times.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Config
+from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, evaluate, load_themes, read_jsonl, train
+from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
+from .nlp.training import new_version
+from .store import Store
+from .store.model_versions import ModelVersion
+from .timeutil import utcnow
+
+HOLD_BACK_EVERY = 5       # decisions on posts whose id is a multiple of this are held back
+FOLDS = 3                 # out-of-fold scores for refitting thresholds
+MIN_POSITIVES = 20        # a theme's threshold is refitted once this many learned decisions carry it
+GRID = tuple(round(0.10 + 0.05 * i, 2) for i in range(13))   # 0.10 .. 0.70
+TIE_TOWARD = 0.35         # of equally good thresholds, the one closest to this
+YOUNG_BELOW = 200         # the queue shows the least certain posts first while the model learned from fewer
+EPOCHS = 30               # as `harvester train`
+MANUAL = "; met de hand gekozen op "
+
+Decision = tuple[int, str, list[str]]   # post id, text, themes ([] = rejected)
+
+
+def held_back(post_id: int) -> bool:
+    return post_id % HOLD_BACK_EVERY == 0
+
+
+def model_path(config: Config, stored: str) -> Path:
+    """A models.path as a directory: relative paths are beside the database."""
+    path = Path(stored)
+    return path if path.is_absolute() else config.db_path.parent / path
+
+
+def read_meta(path: str | Path) -> dict:
+    """A model directory's meta.json ('' = the shipped model); {} when it cannot be read."""
+    try:
+        return json.loads((Path(path or SHIPPED_MODEL) / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def meta_version(meta: dict) -> str:
+    """The version a Classifier of this model reports (classifications.model_version)."""
+    return f"{meta.get('name', 'model')}-{meta.get('version', '0')}"
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    version: str
+    path: str                     # directory to load; '' = the shipped model
+    row: ModelVersion | None      # None: the configured model ([nlp] model), not one we trained
+
+    @property
+    def learned_from(self) -> int:
+        return self.row.learned_from if self.row else 0
+
+
+def configured_model(config: Config) -> ActiveModel:
+    return ActiveModel(meta_version(read_meta(config.nlp.model)), config.nlp.model, None)
+
+
+def active_model(store: Store, config: Config) -> ActiveModel:
+    """The store's active version if there is one, else `[nlp] model` (empty: the shipped model)."""
+    row = store.models.active()
+    if row is None:
+        return configured_model(config)
+    return ActiveModel(row.version, str(model_path(config, row.path)), row)
+
+
+def decisions_since(store: Store) -> int:
+    """Decisions made or changed since the newest trained version read them (all, before the first);
+    a candidate that was not switched to counts too, so a worse one is not retrained at once."""
+    read = [m.decisions_read_at for m in store.models.all()]
+    return store.classifications.count_decisions(since=max(read) if read else None)
+
+
+# ---- training -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """Everything a training needs, read at its start (picklable: it crosses into another process)."""
+
+    version: str                  # the new model's meta version (its directory name)
+    output: str                   # where it is saved
+    stored_path: str              # models.path (relative to the database's directory)
+    themes_path: str
+    training_path: str
+    current_path: str             # the active model ('' = shipped)
+    current_version: str
+    learn: list[Decision]
+    held: list[Decision]
+    decisions: int
+    read_at: str
+    decision_weight: int
+    epochs: int = EPOCHS
+
+
+@dataclass(frozen=True)
+class Outcome:
+    version: str                  # as Classifier.version
+    score: float | None           # the candidate's macro-F1 on the held-back decisions
+    current_score: float | None
+    switch: bool
+    reason: str
+    refitted: dict[str, float] = field(default_factory=dict)
+
+
+def prepare(store: Store, config: Config, *, epochs: int | None = None) -> TrainingJob:
+    """Read what a training needs; the only reads it does."""
+    read_at = utcnow()
+    decisions = store.classifications.decisions()
+    current = active_model(store, config)
+    version = new_version()
+    models = config.db_path.parent / "models"
+    base, n = version, 1
+    while (models / version).exists():
+        n += 1
+        version = f"{base}-{n}"
+    return TrainingJob(
+        version=version, output=str(models / version), stored_path=f"models/{version}",
+        themes_path=str(config.nlp.themes), training_path=str(config.nlp.training),
+        current_path=current.path, current_version=current.version,
+        learn=[d for d in decisions if not held_back(d[0])], held=[d for d in decisions if held_back(d[0])],
+        decisions=len(decisions), read_at=read_at, decision_weight=config.nlp.decision_weight, epochs=epochs or EPOCHS,
+    )
+
+
+def weighted(written: list[tuple[str, list[str]]], decisions: list[Decision], weight: int) -> list[tuple[str, list[str]]]:
+    return written + [(text, themes) for _, text, themes in decisions] * weight
+
+
+def train_candidate(job: TrainingJob) -> Outcome:
+    """Train, refit thresholds, save, and score candidate and current model on the held-back decisions.
+
+    No database: this runs in a process of its own under the background job.
+    """
+    themes = load_themes(job.themes_path)
+    written = read_jsonl(job.training_path, themes.ids) + themes.examples()
+    try:
+        current: Classifier | None = Classifier.load(job.current_path or None, themes)
+    except ModelError:
+        current = None   # e.g. it does not know a theme the file has now: any candidate is better
+    meta = (current.nlp.meta.get("harvester") or {}) if current else {}
+    thresholds = {t: float(v) for t, v in (meta.get("thresholds") or {}).items() if t in themes.ids}
+    sources = {t: (meta.get("threshold_sources") or {}).get(t, FROM_ROUNDS) for t in thresholds}
+    refitted = refit_thresholds(written, job.learn, themes, job.decision_weight, job.epochs)
+    thresholds.update(refitted)
+    sources.update(dict.fromkeys(refitted, FROM_DECISIONS))
+    nlp = train(weighted(written, job.learn, job.decision_weight), themes, epochs=job.epochs, version=job.version)
+    nlp.meta["harvester"].update(thresholds=thresholds, threshold_sources=sources, decisions=len(job.learn),
+                                 decision_weight=job.decision_weight, held_back=len(job.held))
+    Path(job.output).parent.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(job.output)
+    candidate = Classifier(nlp, themes, job.output)
+    score = held_back_score(candidate, job.held, themes)
+    current_score = held_back_score(current, job.held, themes) if current else None
+    switch, reason = judge(score, current_score, len(job.held), current is not None)
+    return Outcome(candidate.version, score, current_score, switch, reason, refitted)
+
+
+def held_back_score(classifier: Classifier, held: list[Decision], themes: ThemeSet) -> float | None:
+    """Macro-F1 over the themes that occur among the decisions; with none of them, the share of
+    rejected posts left without a theme; None without decisions."""
+    if not held:
+        return None
+    predicted = [c.assigned for c in classifier.classify(text for _, text, _ in held)]
+    metrics = evaluate([labels for *_, labels in held], predicted, themes.ids)
+    supported = [m["f1"] for m in metrics["per_theme"].values() if m["support"]]
+    return round(sum(supported) / len(supported), 4) if supported else metrics["none_accuracy"]
+
+
+def judge(score: float | None, current_score: float | None, held: int, current_usable: bool) -> tuple[bool, str]:
+    """Switch when the candidate is not worse on the held-back decisions."""
+    if not held:
+        return True, "geen achtergehouden beslissingen om op te meten: gewisseld"
+    if not current_usable or current_score is None:
+        return True, "het huidige model is met deze thema's niet te gebruiken: gewisseld"
+    assert score is not None
+    if score >= current_score:
+        return True, f"niet slechter op {held} achtergehouden beslissingen ({score:.3f} ≥ {current_score:.3f}): gewisseld"
+    return False, f"slechter op {held} achtergehouden beslissingen ({score:.3f} < {current_score:.3f}): niet gewisseld"
+
+
+def refit_thresholds(written: list[tuple[str, list[str]]], learn: list[Decision], themes: ThemeSet,
+                     weight: int, epochs: int) -> dict[str, float]:
+    """Per theme with at least MIN_POSITIVES among the learned decisions: the threshold (GRID) with the
+    best F1 on out-of-fold scores of those decisions (fold = post id % FOLDS), ties toward TIE_TOWARD."""
+    due = [t for t in themes.ids if sum(t in labels for *_, labels in learn) >= MIN_POSITIVES]
+    if not due:
+        return {}
+    scored: list[tuple[dict[str, float], list[str]]] = []
+    for fold in range(FOLDS):
+        inside = [d for d in learn if d[0] % FOLDS != fold]
+        outside = [d for d in learn if d[0] % FOLDS == fold]
+        if not outside:
+            continue
+        model = Classifier(train(weighted(written, inside, weight), themes, epochs=epochs), themes)
+        scored += zip(model.scores(text for _, text, _ in outside), (labels for *_, labels in outside))
+    return {theme: best_threshold([(cats[theme], theme in labels) for cats, labels in scored]) for theme in due}
+
+
+def best_threshold(pairs: list[tuple[float, bool]]) -> float:
+    """The GRID threshold with the best F1 on (score, is the theme) pairs; ties toward TIE_TOWARD."""
+    return max(GRID, key=lambda th: (_f1(pairs, th), -abs(th - TIE_TOWARD)))
+
+
+def _f1(pairs: list[tuple[float, bool]], threshold: float) -> float:
+    tp = sum(1 for s, g in pairs if g and s >= threshold)
+    fp = sum(1 for s, g in pairs if not g and s >= threshold)
+    fn = sum(1 for s, g in pairs if g and s < threshold)
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+# ---- recording ------------------------------------------------------------------------------
+
+def register(store: Store, config: Config, job: TrainingJob, outcome: Outcome) -> ModelVersion:
+    """Record the trained version; make it active when it won and nobody switched models meanwhile.
+    Posts no editor decided are then marked for classification by the new model."""
+    switch, reason = outcome.switch, outcome.reason
+    if switch and active_model(store, config).version != job.current_version:
+        switch, reason = False, "het actieve model is tijdens de training gewisseld: niet gewisseld"
+    row = store.models.add(ModelVersion(
+        version=outcome.version, path=job.stored_path, created_at=utcnow(), learned_from=len(job.learn),
+        decisions=job.decisions, decisions_read_at=job.read_at, held_back=len(job.held), score=outcome.score,
+        current_version=job.current_version, current_score=outcome.current_score, reason=reason,
+    ), activate=switch)
+    if switch:
+        store.classifications.mark_unreviewed_stale(row.version)
+    return row
+
+
+def retrain(store: Store, config: Config, *, epochs: int | None = None) -> tuple[TrainingJob, Outcome, ModelVersion]:
+    """What the background job does, in this process (`harvester retrain`)."""
+    job = prepare(store, config, epochs=epochs)
+    outcome = train_candidate(job)
+    return job, outcome, register(store, config, job, outcome)
+
+
+def use(store: Store, config: Config, version: str) -> ActiveModel:
+    """Switch to `version`: one we trained, or the configured model's (back to `[nlp] model`)."""
+    row = store.models.get(version)
+    if row is not None:
+        trained = row.reason.split(MANUAL)[0]
+        store.models.activate(version, reason=f"{trained}{MANUAL}{utcnow()[:16].replace('T', ' ')} UTC")
+    elif version == configured_model(config).version:
+        store.models.activate(None)
+    else:
+        raise KeyError(version)
+    active = active_model(store, config)
+    store.classifications.mark_unreviewed_stale(active.version)
+    return active

@@ -1,0 +1,144 @@
+"""Learning from editors' decisions: retrain, refit thresholds, keep the better model, switch back.
+
+Real SQLite files, a small trained model on disk, the CLI in-process (the background job's own
+retraining is in test_learning_job.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from harvester import learning
+from harvester.cli import main
+from harvester.config import load_config
+from harvester.nlp import Classifier, load_themes
+from harvester.nlp.classifier import FROM_DECISIONS
+from harvester.store import Store
+
+from .learningdata import NONE, OPEN, SAMEN, decide, project_files
+from .nlpdata import save_model
+from .webdata import add_post
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return save_model(tmp_path_factory.mktemp("model"), epochs=30)
+
+
+@pytest.fixture
+def config(tmp_path, write_config, model_dir, monkeypatch):
+    monkeypatch.setattr(learning, "EPOCHS", 15)   # a second per training
+    themes, training = project_files(tmp_path, thresholds=False)
+    return write_config(f'[nlp]\nmodel = "{model_dir}"\nthemes = "{themes}"\ntraining = "{training}"\n')
+
+
+def run(config, *args: str):
+    return CliRunner().invoke(main, [*args, "--config", str(config)], catch_exceptions=False)
+
+
+def test_retrain_refits_a_threshold_switches_and_models_use_goes_back(config, tmp_path):
+    with Store(tmp_path / "harvester.db") as store:
+        # 30 on samenwerking (24 learned from: ids 5, 10, ... are held back), 10 open, 10 rejected
+        decide(store, [(t, ["samenwerking"]) for t in SAMEN] + [(t, ["open_overheid"]) for t in OPEN[:10]]
+               + [(t, []) for t in NONE[:10]])
+        waiting = [add_post(store, 100 + n, f"Nog niet beoordeeld idee {n} over samenwerken") for n in range(3)]
+        assert store.classifications.count_pending() == 0
+    result = run(config, "retrain")
+    assert result.exit_code == 0, result.output
+    assert "Trainen op 40 beslissingen (elk 5 keer)" in result.output and "10 beslissingen blijven achter" in result.output
+    assert "Drempels opnieuw bepaald op beslissingen: samenwerking " in result.output
+    assert "Gewisseld: niet slechter op 10 achtergehouden beslissingen" in result.output
+    with Store(tmp_path / "harvester.db") as store:
+        (row,) = store.models.all()
+        assert row.active and row.current_version == "themes-test" and row.reason.endswith("gewisseld")
+        assert (row.learned_from, row.decisions, row.held_back) == (40, 50, 10)
+        assert row.score is not None and row.current_score is not None and row.score >= row.current_score
+        # the posts no editor decided wait for the new model
+        assert sorted(p for p, _ in store.classifications.pending()) == waiting
+        assert learning.decisions_since(store) == 0
+    saved = tmp_path / row.path
+    meta = json.loads((saved / "meta.json").read_text())["harvester"]
+    assert meta["threshold_sources"] == {"samenwerking": FROM_DECISIONS}
+    assert meta["thresholds"]["samenwerking"] in learning.GRID
+    assert (meta["decisions"], meta["decision_weight"], meta["held_back"]) == (40, 5, 10)
+    classifier = Classifier.load(saved, load_themes(tmp_path / "themes.toml"))
+    assert classifier.version == row.version
+    assert classifier.thresholds["samenwerking"] == pytest.approx(meta["thresholds"]["samenwerking"])
+    assert classifier.threshold_sources == {"samenwerking": "beslissingen", "open_overheid": "standaard",
+                                            "cultuur": "standaard"}
+
+    listed = run(config, "models").output.splitlines()
+    assert listed[0].startswith("  themes-test  geconfigureerd") and "geleerd van 0 beslissingen" in listed[0]
+    assert listed[1].startswith(f"* {row.version}  gemaakt ") and "geleerd van 40 beslissingen" in listed[1]
+    assert "achtergehouden 10: " in listed[1] and "drempels: beslissingen 1, standaard 2" in listed[1]
+    status = run(config, "status").output
+    assert f"Model: {row.version} (gekozen uit `harvester models`), geleerd van 40 beslissingen" in status
+    threshold = f"{meta['thresholds']['samenwerking']:.2f}".replace(".", ",")
+    assert f"drempel samenwerking: {threshold} (beslissingen)" in status
+    assert "drempel cultuur: 0,35 (standaard)" in status
+    assert "nieuwe beslissingen sinds de training: 0 van 50" in status
+    assert f"met model {row.version}" in run(config, "classify").output
+
+    back = run(config, "models", "use", "themes-test")
+    assert back.exit_code == 0 and "Model themes-test is nu in gebruik. 3 posts zonder beslissing" in back.output
+    assert run(config, "models").output.startswith("* themes-test  geconfigureerd")
+    status = run(config, "status").output
+    assert "Model: themes-test ([nlp] model), geleerd van 0 beslissingen" in status
+    assert "drempel samenwerking: 0,35 (standaard)" in status
+    assert "met model themes-test" in run(config, "classify").output
+    again = run(config, "models", "use", row.version)
+    assert again.exit_code == 0
+    with Store(tmp_path / "harvester.db") as store:
+        assert store.models.active().version == row.version
+        assert "met de hand gekozen op" in store.models.active().reason
+    unknown = CliRunner().invoke(main, ["models", "use", "themes-nooit", "--config", str(config)])
+    assert unknown.exit_code == 2 and "onbekende modelversie" in unknown.output
+
+
+def test_a_worse_candidate_is_kept_but_not_switched_to(config, tmp_path):
+    """Decisions learned from contradict the held-back ones: the candidate learns them and loses."""
+    items = []
+    for n in range(1, 31):
+        held = n % 5 == 0
+        if n % 2:
+            items.append((SAMEN[n - 1], ["samenwerking"] if held else ["open_overheid"]))
+        else:
+            items.append((OPEN[n - 1], ["open_overheid"] if held else ["samenwerking"]))
+    with Store(tmp_path / "harvester.db") as store:
+        ids = decide(store, items)
+        assert ids == list(range(1, 31))
+    result = run(config, "retrain")
+    assert result.exit_code == 0, result.output
+    assert "Pas 30 nieuwe beslissingen sinds de laatste training; de achtergrondtaak wacht op 50" in result.output
+    assert "Niet gewisseld: slechter op 6 achtergehouden beslissingen" in result.output
+    with Store(tmp_path / "harvester.db") as store:
+        (row,) = store.models.all()
+        assert not row.active and store.models.active() is None
+        assert row.score < row.current_score and row.current_version == "themes-test"
+        assert learning.active_model(store, load_config(config)).version == "themes-test"
+        # the job does not try again before retrain_after more decisions came in
+        assert learning.decisions_since(store) == 0
+    assert "Model: themes-test ([nlp] model)" in run(config, "status").output
+    listed = run(config, "models").output
+    assert listed.startswith("* themes-test") and f"\n  {row.version}  " in listed and "niet gewisseld" in listed
+
+
+def test_retrain_without_decisions_says_so(config, tmp_path):
+    result = run(config, "retrain")
+    assert result.exit_code == 0, result.output
+    assert "Pas 0 nieuwe beslissingen" in result.output
+    assert "Nog geen beslissingen van redacteuren" in result.output
+    assert "Gewisseld: geen achtergehouden beslissingen om op te meten" in result.output
+
+
+def test_the_threshold_with_the_best_f1_wins_and_ties_go_toward_035():
+    # positives score 0.22-0.28, negatives below 0.1: every threshold from 0.10 to 0.20 separates them
+    pairs = [(0.22 + 0.02 * (i % 4), True) for i in range(8)] + [(0.05, False)] * 8
+    assert learning.best_threshold(pairs) == 0.2
+    # a negative at 0.5: 0.55 and 0.60 both separate perfectly, 0.55 is closer to 0.35
+    pairs = [(0.6, True), (0.65, True), (0.5, False), (0.1, False)]
+    assert learning.best_threshold(pairs) == 0.55
+    assert learning.best_threshold([(0.5, False)]) == 0.35     # nothing to find: the default
