@@ -23,6 +23,7 @@ from pathlib import Path
 from .config import Config
 from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, evaluate, load_themes, read_jsonl, train
 from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
+from .nlp.thresholds import choose_threshold
 from .nlp.training import new_version
 from .store import Store
 from .store.model_versions import ModelVersion
@@ -31,8 +32,6 @@ from .timeutil import utcnow
 HOLD_BACK_EVERY = 5       # decisions on posts whose id is a multiple of this are held back
 FOLDS = 3                 # out-of-fold scores for refitting thresholds
 MIN_POSITIVES = 20        # a theme's threshold is refitted once this many learned decisions carry it
-GRID = tuple(round(0.10 + 0.05 * i, 2) for i in range(13))   # 0.10 .. 0.70
-TIE_TOWARD = 0.35         # of equally good thresholds, the one closest to this
 YOUNG_BELOW = 200         # the queue shows the least certain posts first while the model learned from fewer
 EPOCHS = 30               # as `harvester train`
 MANUAL = "; met de hand gekozen op "
@@ -202,8 +201,8 @@ def judge(score: float | None, current_score: float | None, held: int, current_u
 
 def refit_thresholds(written: list[tuple[str, list[str]]], learn: list[Decision], themes: ThemeSet,
                      weight: int, epochs: int) -> dict[str, float]:
-    """Per theme with at least MIN_POSITIVES among the learned decisions: the threshold (GRID) with the
-    best F1 on out-of-fold scores of those decisions (fold = post id % FOLDS), ties toward TIE_TOWARD."""
+    """Per theme with at least MIN_POSITIVES among the learned decisions: the threshold chosen
+    (`choose_threshold`) on out-of-fold scores of those decisions (fold = post id % FOLDS)."""
     due = [t for t in themes.ids if sum(t in labels for *_, labels in learn) >= MIN_POSITIVES]
     if not due:
         return {}
@@ -215,19 +214,8 @@ def refit_thresholds(written: list[tuple[str, list[str]]], learn: list[Decision]
             continue
         model = Classifier(train(weighted(written, inside, weight), themes, epochs=epochs), themes)
         scored += zip(model.scores(text for _, text, _ in outside), (labels for *_, labels in outside))
-    return {theme: best_threshold([(cats[theme], theme in labels) for cats, labels in scored]) for theme in due}
-
-
-def best_threshold(pairs: list[tuple[float, bool]]) -> float:
-    """The GRID threshold with the best F1 on (score, is the theme) pairs; ties toward TIE_TOWARD."""
-    return max(GRID, key=lambda th: (_f1(pairs, th), -abs(th - TIE_TOWARD)))
-
-
-def _f1(pairs: list[tuple[float, bool]], threshold: float) -> float:
-    tp = sum(1 for s, g in pairs if g and s >= threshold)
-    fp = sum(1 for s, g in pairs if not g and s >= threshold)
-    fn = sum(1 for s, g in pairs if g and s < threshold)
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return {theme: choose_threshold([theme in labels for _, labels in scored], [cats[theme] for cats, _ in scored])
+            for theme in due}
 
 
 # ---- recording ------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 A feed that is not well-formed keeps a NUL byte in a title (feedparser's loose mode) and a
 control character in front of a formula; an editor's note holds a NUL. They come in over real
-HTTP through the harvest loop, and go out through `write_export` as CSV in both dialects and as
+HTTP through the harvest loop (which cleans them since issue 16; the titles are then put back as
+a post stored before that holds them), and go out through `write_export` as CSV in both dialects and as
 XLSX, read back with Python's csv module and openpyxl (LibreOffice: test_export_libreoffice.py).
 """
 
@@ -49,7 +50,12 @@ def harvest_hostile(server, store, write_config) -> dict[str, int]:
     assert result.status == "partial"   # not well-formed, as the issue's feed
     ids = {key.rsplit("/", 1)[1]: post_id for post_id, key in store.db.execute("SELECT id, key FROM posts")}
     titles = dict(store.db.execute("SELECT id, title FROM posts").fetchall())
-    assert "\x00" in titles[ids["nul"]] and titles[ids["evil"]] == "\x01" + EVIL   # stored as harvested
+    # the harvest cleans titles now (normalize.tidy); a post stored before it did still holds them,
+    # and the export must be safe for it as well
+    assert not CONTROL.search(titles[ids["nul"]] + titles[ids["evil"]])
+    with store.db.conn:
+        store.db.execute("UPDATE posts SET title = ? WHERE id = ?", ['Idee\x00 met NUL; "quotes" #innoverheid', ids["nul"]])
+        store.db.execute("UPDATE posts SET title = ? WHERE id = ?", ["\x01" + EVIL, ids["evil"]])
     editor = store.users.add("redacteur", "redacteur", "niet-gebruikt")
     store.reviews.decide(ids["gewoon"], editor, 0, "note", note=NOTE)
     return ids

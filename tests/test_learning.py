@@ -16,6 +16,7 @@ from harvester.cli import main
 from harvester.config import load_config
 from harvester.nlp import Classifier, load_themes
 from harvester.nlp.classifier import FROM_DECISIONS
+from harvester.nlp.thresholds import GRID, choose_threshold
 from harvester.store import Store
 
 from .learningdata import NONE, OPEN, SAMEN, decide, project_files
@@ -62,7 +63,7 @@ def test_retrain_refits_a_threshold_switches_and_models_use_goes_back(config, tm
     saved = tmp_path / row.path
     meta = json.loads((saved / "meta.json").read_text())["harvester"]
     assert meta["threshold_sources"] == {"samenwerking": FROM_DECISIONS}
-    assert meta["thresholds"]["samenwerking"] in learning.GRID
+    assert meta["thresholds"]["samenwerking"] in GRID
     assert (meta["decisions"], meta["decision_weight"], meta["held_back"]) == (40, 5, 10)
     classifier = Classifier.load(saved, load_themes(tmp_path / "themes.toml"))
     assert classifier.version == row.version
@@ -134,11 +135,15 @@ def test_retrain_without_decisions_says_so(config, tmp_path):
     assert "Gewisseld: geen achtergehouden beslissingen om op te meten" in result.output
 
 
+def best_threshold(pairs: list[tuple[float, bool]]) -> float:
+    return choose_threshold([g for _, g in pairs], [s for s, _ in pairs])
+
+
 def test_the_threshold_with_the_best_f1_wins_and_ties_go_toward_035():
     # positives score 0.22-0.28, negatives below 0.1: every threshold from 0.10 to 0.20 separates them
     pairs = [(0.22 + 0.02 * (i % 4), True) for i in range(8)] + [(0.05, False)] * 8
-    assert learning.best_threshold(pairs) == 0.2
+    assert best_threshold(pairs) == 0.2
     # a negative at 0.5: 0.55 and 0.60 both separate perfectly, 0.55 is closer to 0.35
     pairs = [(0.6, True), (0.65, True), (0.5, False), (0.1, False)]
-    assert learning.best_threshold(pairs) == 0.55
-    assert learning.best_threshold([(0.5, False)]) == 0.35     # nothing to find: the default
+    assert best_threshold(pairs) == 0.55
+    assert best_threshold([(0.5, False)]) == 0.35     # nothing to find: the default
