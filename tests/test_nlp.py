@@ -14,9 +14,12 @@ from harvester.nlp import (
     Classifier, DataError, ModelError, ThemesError, build_pipeline, evaluate, load_themes, read_jsonl, split, train,
 )
 from harvester.nlp.components import WordWalkIdentifier
-from harvester.nlp.features import (EXTRACTOR, doc_features, extractor_attrs, feature_values,
-                                    feature_weights)
+from harvester.nlp.classifier import (DEFAULT_THRESHOLD, FROM_DECISIONS, FROM_DEFAULT, FROM_THEMES_FILE,
+                                      resolve_thresholds)
+from harvester.nlp.features import (CHAR_PREFIX, EXTRACTOR, doc_features, extractor_attrs, feature_options,
+                                    feature_values, feature_weights)
 from harvester.nlp.themes import parse_themes
+from harvester.nlp.thresholds import GRID, choose_thresholds
 
 from .conftest import ROOT
 from .nlpdata import THEMES_TOML, TRAINING, write_jsonl
@@ -213,6 +216,59 @@ def test_idf_weighs_rare_features_more_and_is_saved_with_the_model(tmp_path):
     verdicts = list(again.classify(texts))
     assert verdicts == list(Classifier(nlp, THEMES).classify(texts))
     assert any(v.reasons for v in verdicts)
+
+
+CHARS = {"@architectures": "harvester.TermBOW.v1", "exclusive_classes": False, "length": 262144, "normalize": True,
+         "idf": True, "forms": True, "chars": [3, 5], "char_scale": 0.3, "drop_unseen": True}
+
+
+def test_character_ngrams_are_features_and_never_reasons(annotate):
+    doc = annotate("Burgerberaden werken")
+    features = doc_features(doc, True, (3, 5))
+    grams = [f for f in features if f.startswith(CHAR_PREFIX)]
+    # each word padded with a space on both sides, cut into 3..5 letters: " bu" .. "en " for both words
+    assert {"c: bu", "c:bur", "c:burg", "c:en ", "c: we", "c:rken"} <= set(grams)
+    assert {"c: burg", "c:rken "} <= set(grams) and "c:erberaden" not in grams
+    assert [f for f in features if not f.startswith(CHAR_PREFIX)] == doc_features(doc, True)
+    nlp = train(TRAINING + THEMES.examples(), THEMES, textcat_model=CHARS, epochs=20)
+    verdicts = list(Classifier(nlp, THEMES).classify([
+        "Samenwerkingsverbanden met bewoners en partners in de regio.", "Openbaarmaking van alle besluiten als open data."]))
+    assert [v.assigned for v in verdicts] == [("samenwerking",), ("open_overheid",)]
+    shown = [r for v in verdicts for reasons in v.reasons.values() for r in reasons]
+    assert shown and not any(r.startswith(CHAR_PREFIX) or r.startswith(" ") or r.endswith(" ") for r in shown)
+
+
+def test_unseen_features_weigh_nothing_with_drop_unseen():
+    """A post full of words no training text had keeps the weight of the words the model knows."""
+    nlp = train(TRAINING + THEMES.examples(), THEMES, textcat_model=CHARS, epochs=20)
+    attrs = extractor_attrs(nlp.get_pipe("textcat_multilabel").model)
+    assert attrs["idf_unseen"] == 0.0
+    doc = nlp("Samen met de zeppelinbouwers")
+    features = doc_features(doc, *feature_options(attrs))
+    values = dict(zip(features, feature_values(attrs, features)))
+    assert values["samen"] > 0 and values["w:zeppelinbouwers"] == 0.0 and values["c:elinb"] == 0.0
+    assert sum(v * v for v in values.values()) == pytest.approx(1.0)
+    plain = dict(CHARS, drop_unseen=False)
+    diluted = train(TRAINING + THEMES.examples(), THEMES, textcat_model=plain, epochs=20)
+    text = "Samen met de zeppelinbouwers, luchtschipmonteurs en ballonvaarders uit Friedrichshafen."
+    assert nlp(text).cats["samenwerking"] > diluted(text).cats["samenwerking"]
+
+
+def test_thresholds_resolve_from_the_file_then_the_model_then_the_default():
+    themes = parse_themes(tomllib.loads(THEMES_TOML.replace("threshold = 0.45\n", "", 2)))   # the third keeps 0.45
+    meta = {"harvester": {"thresholds": {"samenwerking": 0.25, "cultuur": 0.3},
+                          "threshold_sources": {"samenwerking": FROM_DECISIONS}}}
+    thresholds, sources = resolve_thresholds(themes, meta)
+    assert thresholds == {"samenwerking": 0.25, "open_overheid": DEFAULT_THRESHOLD, "cultuur": 0.45}
+    assert sources == {"samenwerking": FROM_DECISIONS, "open_overheid": FROM_DEFAULT, "cultuur": FROM_THEMES_FILE}
+
+
+def test_thresholds_are_chosen_for_the_best_f1_with_ties_toward_035():
+    gold = [["a"], ["a"], [], [], ["b"]]
+    rows = [[0.3, 0.0], [0.26, 0.1], [0.2, 0.0], [0.05, 0.6], [0.0, 0.9]]
+    # a: only 0.25 keeps both positives and drops 0.2; b: 0.65 and 0.7 both separate, 0.65 is nearer 0.35
+    assert choose_thresholds(gold, rows, ["a", "b"]) == {"a": 0.25, "b": 0.65}
+    assert min(GRID) == 0.1 and max(GRID) == 0.7
 
 
 def test_metrics_per_theme_micro_macro_and_none_accuracy():

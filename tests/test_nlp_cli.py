@@ -12,10 +12,12 @@ from harvester.classify import classify_pending
 from harvester.cli import main
 from harvester.models import Post
 from harvester.nlp import SHIPPED_MODEL, Classifier, load_themes
+from harvester.nlp.classifier import FROM_ROUNDS, FROM_THEMES_FILE
+from harvester.nlp.thresholds import GRID
 from harvester.store import Store
 
 from .conftest import ROOT
-from .nlpdata import THEMES, TRAINING, save_model, write_jsonl, write_project_files
+from .nlpdata import THEMES, THEMES_TOML, TRAINING, save_model, write_jsonl, write_project_files
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +164,32 @@ def test_train_command_saves_a_versioned_model_and_learns_from_reviews(nlp_confi
         (row,) = store.models.all()
     assert (row.version, row.path, row.learned_from, row.active) == (classifier.version, f"models/{saved.name}", 2, False)
     assert f"harvester models use {classifier.version}" in result.output
+
+
+def test_train_chooses_thresholds_on_writers_the_model_did_not_read(tmp_path, write_config):
+    """With two or more writers in the training file each theme's threshold is chosen on scores of
+    writers a model had not read, and travels in the model's meta; the themes file sets none."""
+    themes = tmp_path / "themes.toml"
+    themes.write_text(THEMES_TOML.replace("threshold = 0.45\n", ""), encoding="utf-8")
+    training = tmp_path / "training.jsonl"
+    training.write_text("".join(json.dumps({"text": t, "themes": th, "writer": f"w{i % 2}"}, ensure_ascii=False) + "\n"
+                                for i, (t, th) in enumerate(TRAINING)), encoding="utf-8")
+    config = write_config(f'[nlp]\nthemes = "{themes}"\ntraining = "{training}"\n')
+    result = run("train", "--epochs", "10", "--config", str(config), "--output", str(tmp_path / "model"))
+    assert result.exit_code == 0, result.output
+    assert "per schrijver (2)" in result.output and "Drempels: Samenwerking" in result.output
+    classifier = Classifier.load(tmp_path / "model", load_themes(themes))
+    meta = classifier.nlp.meta["harvester"]
+    assert set(meta["thresholds"]) == set(THEMES.ids)
+    assert all(round(v, 4) in GRID for v in meta["thresholds"].values()), meta["thresholds"]
+    assert classifier.thresholds == pytest.approx(meta["thresholds"])
+    assert classifier.threshold_sources == dict.fromkeys(THEMES.ids, FROM_ROUNDS)
+    # a threshold in the themes file still wins over the model's
+    pinned = load_themes(themes).themes[0].id
+    themes.write_text(THEMES_TOML.replace("threshold = 0.45\n", "", 1).replace("threshold = 0.45\n", "")
+                      .replace(f'id = "{pinned}"', f'id = "{pinned}"\nthreshold = 0.61'), encoding="utf-8")
+    again = Classifier.load(tmp_path / "model", load_themes(themes))
+    assert again.thresholds[pinned] == 0.61 and again.threshold_sources[pinned] == FROM_THEMES_FILE
 
 
 def test_shipped_model_classifies_out_of_the_box():

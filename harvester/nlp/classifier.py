@@ -39,7 +39,8 @@ def resolve_thresholds(themes: ThemeSet, meta: dict) -> tuple[dict[str, float], 
         if theme.threshold is not None:
             thresholds[theme.id], origin[theme.id] = theme.threshold, FROM_THEMES_FILE
         elif theme.id in model:
-            thresholds[theme.id], origin[theme.id] = float(model[theme.id]), sources.get(theme.id, FROM_ROUNDS)
+            # rounded: spaCy writes meta.json with ujson, which reads 0.35 back as 0.35000000000000003
+            thresholds[theme.id], origin[theme.id] = round(float(model[theme.id]), 4), sources.get(theme.id, FROM_ROUNDS)
         else:
             thresholds[theme.id], origin[theme.id] = DEFAULT_THRESHOLD, FROM_DEFAULT
     return thresholds, origin
