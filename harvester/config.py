@@ -16,9 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-DEFAULT_CONFIG = Path("config/harvester.toml")
+# looked for in the working folder, in this order, when neither --config nor HARVESTER_CONFIG says
+# which file: what `harvester init` writes, then the repository's layout
+CONFIG_CANDIDATES = (Path("harvester.toml"), Path("config/harvester.toml"))
 CONFIG_ENV = "HARVESTER_CONFIG"
 DB_ENV = "HARVESTER_DB"
+# the themes and training texts the package carries: harvester/defaults/ in an installed package
+# (the build maps the repository's config/ there, see setup.py); in a checkout, config/ itself
+_PACKAGE = Path(__file__).resolve().parent
+DEFAULTS = _PACKAGE / "defaults" if (_PACKAGE / "defaults").is_dir() else _PACKAGE.parent / "config"
 
 
 class ConfigError(Exception):
@@ -60,9 +66,11 @@ class DatabaseConfig:
 class NlpConfig:
     # directory of a trained pipeline; empty means the model shipped with the package
     model: str = ""
-    themes: str = "config/themes.toml"
-    # labelled examples `harvester train` learns from (JSON lines: {"text": ..., "themes": [...]})
-    training: str = "config/training.jsonl"
+    # empty: the themes file the package carries
+    themes: str = ""
+    # labelled examples `harvester train` learns from (JSON lines: {"text": ..., "themes": [...]});
+    # empty: the training texts the package carries
+    training: str = ""
     # how many times an editor's decision counts beside one written training text
     decision_weight: int = 5
     # the background job trains a new model once this many decisions came in since the active one
@@ -136,7 +144,7 @@ SOURCE_TYPES: dict[str, type] = {"feed": FeedSource, "mastodon": MastodonSource}
 
 @dataclass(frozen=True)
 class Config:
-    path: Path
+    path: Path | None             # None: no config file, the built-in defaults
     harvest: HarvestConfig = field(default_factory=HarvestConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     nlp: NlpConfig = field(default_factory=NlpConfig)
@@ -152,7 +160,7 @@ class Config:
 
     @property
     def db_path(self) -> Path:
-        """The database file: HARVESTER_DB wins, else [database] path relative to the working directory."""
+        """The database file: HARVESTER_DB wins, else [database] path (already relative to the config's folder)."""
         return Path(os.environ.get(DB_ENV) or self.database.path)
 
     def source(self, name: str) -> Source:
@@ -162,13 +170,20 @@ class Config:
         raise KeyError(name)
 
 
-def config_path(explicit: str | Path | None = None) -> Path:
-    """Which config file to read: --config, else HARVESTER_CONFIG, else config/harvester.toml."""
-    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+def config_path(explicit: str | Path | None = None) -> Path | None:
+    """Which config file to read: --config, else HARVESTER_CONFIG, else harvester.toml or
+    config/harvester.toml in the working folder; None when there is none (the built-in defaults)."""
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    if chosen:
+        return Path(chosen)
+    return next((p for p in CONFIG_CANDIDATES if p.is_file()), None)
 
 
 def load_config(path: str | Path | None = None) -> Config:
+    """The config file (see `config_path`), or the built-in defaults when there is none."""
     path = config_path(path)
+    if path is None:
+        return parse_config({}, None)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -178,25 +193,44 @@ def load_config(path: str | Path | None = None) -> Config:
     return parse_config(raw, path)
 
 
-def parse_config(raw: dict, path: Path) -> Config:
+def parse_config(raw: dict, path: Path | None) -> Config:
+    """Check `raw` and build the Config; relative paths in it are taken from the file's folder."""
+    where = path if path is not None else "(standaardinstellingen)"
     sections = {f.name: f.type for f in dataclasses.fields(Config) if f.name not in ("path", "sources")}
     for key in raw:
         if key not in sections and key != "sources":
-            raise ConfigError(path, key, f"onbekende sectie (bekend: {', '.join(sorted([*sections, 'sources']))})")
+            raise ConfigError(where, key, f"onbekende sectie (bekend: {', '.join(sorted([*sections, 'sources']))})")
     hints = typing.get_type_hints(Config)
     values = {}
     for name in sections:
         table = raw.get(name, {})
         if not isinstance(table, dict):
-            raise ConfigError(path, name, "moet een tabel zijn, zoals [" + name + "]")
-        values[name] = _build(hints[name], table, path, name)
-    values["sources"] = _parse_sources(raw.get("sources", []), path)
+            raise ConfigError(where, name, "moet een tabel zijn, zoals [" + name + "]")
+        values[name] = _build(hints[name], table, where, name)
+    values["sources"] = _parse_sources(raw.get("sources", []), where)
     config = Config(path=path, **values)
-    _check(config)
-    return config
+    _check(config, where)
+    return _resolve_paths(config)
 
 
-def _parse_sources(items: object, path: Path) -> list[Source]:
+def _resolve_paths(config: Config) -> Config:
+    """Relative paths in a config file count from the file's folder (without a file: the working
+    folder); unset themes and training files are the ones the package carries."""
+    base = config.path.parent if config.path is not None else Path()
+
+    def beside(value: str) -> str:
+        return str(base / value) if value and not Path(value).is_absolute() else value
+
+    nlp = dataclasses.replace(
+        config.nlp, model=beside(config.nlp.model),
+        themes=beside(config.nlp.themes) or str(DEFAULTS / "themes.toml"),
+        training=beside(config.nlp.training) or str(DEFAULTS / "training.jsonl"),
+    )
+    database = dataclasses.replace(config.database, path=beside(config.database.path))
+    return dataclasses.replace(config, nlp=nlp, database=database)
+
+
+def _parse_sources(items: object, path: Path | str) -> list[Source]:
     if not isinstance(items, list):
         raise ConfigError(path, "sources", "schrijf bronnen als [[sources]]-tabellen")
     sources: list[Source] = []
@@ -227,8 +261,7 @@ def _parse_sources(items: object, path: Path) -> list[Source]:
     return sources
 
 
-def _check(config: Config) -> None:
-    path = config.path
+def _check(config: Config, path: Path | str) -> None:
     if not config.harvest.tags:
         raise ConfigError(path, "harvest.tags", "minstens één tag nodig")
     for tag in config.harvest.tags:
@@ -261,13 +294,13 @@ def _check(config: Config) -> None:
         raise ConfigError(path, "web.max_body_kb", "moet minstens 16 zijn")
 
 
-def _check_url(url: str, path: Path, key: str) -> None:
+def _check_url(url: str, path: Path | str, key: str) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(path, key, f"geen http(s)-URL: {url!r}")
 
 
-def _build(cls: type, table: dict, path: Path, where: str):
+def _build(cls: type, table: dict, path: Path | str, where: str):
     """Make dataclass `cls` from a TOML table, rejecting unknown keys and wrong types."""
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -286,7 +319,7 @@ def _build(cls: type, table: dict, path: Path, where: str):
     return cls(**values)
 
 
-def _coerce(value: object, hint: object, path: Path, key: str) -> object:
+def _coerce(value: object, hint: object, path: Path | str, key: str) -> object:
     origin = typing.get_origin(hint)
     if origin is list:
         (item,) = typing.get_args(hint)

@@ -5,23 +5,57 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
 from ..backoff import next_attempt
 from ..timeutil import to_utc_iso
-from .common import open_store, with_config
+from ..config import ConfigError, config_path, load_config
+from .common import EXIT_USAGE, config_option, fail, open_store, with_config
+
+
+STARTER = Path(__file__).resolve().parent.parent / "starter.toml"
 
 
 @click.command()
-@with_config
-def init(config) -> None:
-    """Maak de database aan of werk het schema bij (veilig om te herhalen)."""
+@click.argument("folder", required=False, type=click.Path(file_okay=False))
+@config_option
+def init(folder: str | None, config_file: str | None) -> None:
+    """Maak de database aan of werk het schema bij (veilig om te herhalen).
+
+    Is er nog geen configuratiebestand, dan schrijft init eerst een startbestand harvester.toml in
+    FOLDER (standaard de huidige map), met voorbeeldbronnen die uit staan tot u ze invult.
+    """
+    config_file = config_file or (click.get_current_context().obj or {}).get("config_file")
+    if folder and config_file:
+        fail("Geef een map of --config, niet allebei.", EXIT_USAGE)
+    path = Path(folder) / "harvester.toml" if folder else config_path(config_file) or Path("harvester.toml")
+    written = not path.exists()
+    if written:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(STARTER.read_text(encoding="utf-8"), encoding="utf-8")
+        except OSError as e:
+            fail(f"Kan {path} niet schrijven: {e.strerror or e}", EXIT_USAGE)
+        click.echo(f"Configuratie geschreven: {path}")
+    try:
+        config = load_config(path)
+    except ConfigError as e:
+        fail(f"configuratiefout: {e}", EXIT_USAGE)
     with open_store(config) as store:
         for source in config.sources:
             store.sources.sync(source.name, source.type, source.location)
         click.echo(f"Database {config.db_path} is klaar (schemaversie {store.schema_version}, "
                    f"{len(config.sources)} bronnen).")
+    if written:
+        here = "" if path == Path("harvester.toml") else f"--config {path} "
+        click.echo(
+            "Volgende stappen:\n"
+            f"  1. Vul in {path} de bronnen in en zet ze aan (enabled = true).\n"
+            f"  2. Maak het eerste account: harvester {here}users add NAAM --role beheerder\n"
+            f"  3. Start het verzamelen en de beoordelingsapp: harvester {here}up"
+        )
 
 
 @click.command()

@@ -10,7 +10,7 @@ from ..config import Config, Source
 from ..harvest import log_line, run_sources
 from ..models import RunResult
 from ..store import Store
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, interactive, open_store, with_config
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, interactive, open_store, with_config_file
 
 STATUS_TEXT = {
     "ok": "gelukt",
@@ -24,7 +24,7 @@ STATUS_TEXT = {
 @click.command()
 @click.option("--source", "names", multiple=True, metavar="NAAM",
               help="Alleen deze bron (mag vaker); standaard alle bronnen uit de configuratie.")
-@with_config
+@with_config_file
 def collect(config: Config, names: tuple[str, ...]) -> None:
     """Haal de bronnen één keer op en sla nieuwe en gewijzigde posts op.
 

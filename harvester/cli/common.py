@@ -17,7 +17,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 config_option = click.option(
     "--config", "config_file", type=click.Path(dir_okay=False), default=None,
-    help="Configuratiebestand (standaard $HARVESTER_CONFIG, anders config/harvester.toml).",
+    help="Configuratiebestand (standaard $HARVESTER_CONFIG, anders harvester.toml of config/harvester.toml "
+         "in deze map, anders de ingebouwde standaardinstellingen).",
 )
 
 
@@ -40,6 +41,25 @@ def with_config(command: Callable) -> Callable:
         return command(*args, config=config, **kwargs)
 
     return wrapper
+
+
+def with_config_file(command: Callable) -> Callable:
+    """`with_config` for the commands that need sources: without a config file they stop at once."""
+
+    @with_config
+    @functools.wraps(command)
+    def wrapper(*args, config: Config, **kwargs):
+        if config.path is None:
+            fail("Geen configuratiebestand gevonden (harvester.toml of config/harvester.toml in deze map), "
+                 "dus ook geen bronnen. Maak er een met `harvester init`, of kies er een met --config.", EXIT_USAGE)
+        return command(*args, config=config, **kwargs)
+
+    return wrapper
+
+
+def config_args(config: Config) -> str:
+    """`--config FILE ` for a command line shown to the user ('' when no file was read)."""
+    return f"--config {config.path} " if config.path is not None else ""
 
 
 def open_store(config: Config) -> Store:

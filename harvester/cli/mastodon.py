@@ -9,11 +9,11 @@ import click
 from ..collectors.http import Fetcher
 from ..config import Config
 from ..recheck import recheck as run_recheck
-from .common import EXIT_FAILED, EXIT_OK, open_store, with_config
+from .common import EXIT_FAILED, EXIT_OK, open_store, with_config_file
 
 
 @click.command()
-@with_config
+@with_config_file
 def recheck(config: Config) -> None:
     """Controleer of recente Mastodon-posts nog bestaan; verwijderde posts worden vergeten.
 

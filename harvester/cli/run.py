@@ -9,7 +9,7 @@ import click
 
 from ..config import Config
 from ..scheduling import AlreadyRunning, run_once, serve
-from .common import EXIT_FAILED, fail, open_store, with_config
+from .common import EXIT_FAILED, config_args, fail, open_store, with_config_file
 
 
 def setup_logging() -> None:
@@ -26,7 +26,7 @@ def setup_logging() -> None:
 @click.command()
 @click.option("--once", is_flag=True,
               help="Eén ronde van alles (elke bron, classificatie, hercontrole, opschonen) en dan stoppen; voor cron.")
-@with_config
+@with_config_file
 def run(config: Config, once: bool) -> None:
     """De achtergrondtaak: haal elke bron op volgens zijn interval_minutes, classificeer wat nieuw is
     controleer dagelijks of recente Mastodon-posts nog bestaan, en schoon elke `purge_hours` op
@@ -46,7 +46,7 @@ def run(config: Config, once: bool) -> None:
 
 
 @click.command()
-@with_config
+@with_config_file
 def up(config: Config) -> None:
     """Het hoofdwerk (`make run`): database aanmaken of bijwerken, dan de achtergrondtaak en de
     beoordelingsapp samen, tot Ctrl-C of SIGTERM."""
@@ -62,7 +62,7 @@ def up(config: Config) -> None:
         click.echo(f"Beoordelingsapp: {web.url}/  (stoppen: Ctrl-C)")
         if not has_users:
             click.echo("Nog geen accounts. Maak het eerste account (beheerder) aan met:\n"
-                       f"  harvester --config {config.path} users add NAAM --role beheerder")
+                       f"  harvester {config_args(config)}users add NAAM --role beheerder")
 
     try:
         status = serve(config, beside=web, on_started=started)

@@ -9,7 +9,7 @@ import sys
 import click
 
 from ..store.users import ROLES, UserExists, name_problem
-from .common import EXIT_USAGE, fail, open_store, with_config
+from .common import EXIT_USAGE, config_args, fail, open_store, with_config
 
 
 @click.command()
@@ -23,7 +23,7 @@ def serve(config, host: str | None, port: int | None) -> None:
     with open_store(config) as store:  # create or migrate the database first, with a clean error if that fails
         if not store.users.all():
             click.echo("Nog geen accounts. Maak de eerste aan met:\n"
-                       f"  harvester --config {config.path} users add NAAM --role beheerder", err=True)
+                       f"  harvester {config_args(config)}users add NAAM --role beheerder", err=True)
     run(config, host, port)
 
 
