@@ -19,7 +19,7 @@ from harvester.nlp.classifier import (DEFAULT_THRESHOLD, FROM_DECISIONS, FROM_DE
 from harvester.nlp.features import (CHAR_PREFIX, EXTRACTOR, doc_features, extractor_attrs, feature_options,
                                     feature_values, feature_weights)
 from harvester.nlp.themes import parse_themes
-from harvester.nlp.thresholds import GRID, choose_thresholds
+from harvester.nlp.thresholds import GRID, choose_thresholds, none_accuracy
 
 from .conftest import ROOT
 from .nlpdata import THEMES_TOML, TRAINING, write_jsonl
@@ -269,6 +269,18 @@ def test_thresholds_are_chosen_for_the_best_f1_with_ties_toward_035():
     # a: only 0.25 keeps both positives and drops 0.2; b: 0.65 and 0.7 both separate, 0.65 is nearer 0.35
     assert choose_thresholds(gold, rows, ["a", "b"]) == {"a": 0.25, "b": 0.65}
     assert min(GRID) == 0.1 and max(GRID) == 0.7
+
+
+def test_thresholds_are_raised_until_enough_texts_without_a_theme_get_none():
+    gold = [["a"], ["a"], ["a"], ["b"], ["b"], [], [], []]
+    rows = [[0.3, 0.0], [0.26, 0.0], [0.28, 0.0], [0.0, 0.15], [0.0, 0.12], [0.27, 0.0], [0.0, 0.13], [0.0, 0.0]]
+    # best F1 alone leaves one of the three texts without a theme empty
+    assert choose_thresholds(gold, rows, ["a", "b"]) == {"a": 0.25, "b": 0.1}
+    assert none_accuracy(gold, rows, [0.25, 0.1]) == pytest.approx(1 / 3)
+    # two thirds: raising b costs less F1 (0.80 -> 0.67) than raising a (0.86 -> 0.50) for the same gain
+    assert choose_thresholds(gold, rows, ["a", "b"], 0.6) == {"a": 0.25, "b": 0.15}
+    # all of them: a has to go up as well
+    assert choose_thresholds(gold, rows, ["a", "b"], 1.0) == {"a": 0.3, "b": 0.15}
 
 
 def test_metrics_per_theme_micro_macro_and_none_accuracy():

@@ -35,8 +35,45 @@ def choose_threshold(gold: Sequence[bool], scores: Sequence[float]) -> float:
 
 
 def choose_thresholds(gold: Sequence[Sequence[str]], rows: Sequence[Sequence[float]],
-                      ids: Sequence[str]) -> dict[str, float]:
+                      ids: Sequence[str], min_none_accuracy: float | None = None) -> dict[str, float]:
     """Per theme the best threshold for texts with these gold labels and these score rows (one
-    score per theme in `ids` order)."""
-    return {theme: choose_threshold([theme in g for g in gold], [row[j] for row in rows])
-            for j, theme in enumerate(ids)}
+    score per theme in `ids` order); with `min_none_accuracy`, raised where needed so that at
+    least that share of the texts without a theme get none (`raise_for_none`)."""
+    chosen = {theme: choose_threshold([theme in g for g in gold], [row[j] for row in rows])
+              for j, theme in enumerate(ids)}
+    return chosen if min_none_accuracy is None else raise_for_none(gold, rows, ids, chosen, min_none_accuracy)
+
+
+def none_accuracy(gold: Sequence[Sequence[str]], rows: Sequence[Sequence[float]], thresholds: Sequence[float]) -> float:
+    """The share of texts without a theme that get none at these thresholds (one per column)."""
+    empty = [row for g, row in zip(gold, rows) if not g]
+    kept = sum(1 for row in empty if all(s < th for s, th in zip(row, thresholds)))
+    return kept / len(empty) if empty else 1.0
+
+
+def raise_for_none(gold: Sequence[Sequence[str]], rows: Sequence[Sequence[float]], ids: Sequence[str],
+                   chosen: dict[str, float], target: float) -> dict[str, float]:
+    """Raise thresholds a grid step at a time until at least `target` of the texts without a theme
+    get none, each step where it costs the least F1 for the most such texts kept empty.
+
+    Best F1 per theme says nothing about posts with no theme at all: a feed full of event notices
+    and chatter needs most of them left empty, or editors wade through false suggestions.
+    """
+    current = [chosen[t] for t in ids]
+    positives = [[t in g for g in gold] for t in ids]
+    columns = [[row[j] for row in rows] for j in range(len(ids))]
+    while none_accuracy(gold, rows, current) < target:
+        best = None
+        for j, th in enumerate(current):
+            higher = [g for g in GRID if g > th]
+            if not higher:
+                continue
+            trial = current[:j] + [higher[0]] + current[j + 1:]
+            gained = none_accuracy(gold, rows, trial) - none_accuracy(gold, rows, current)
+            lost = f1_at(positives[j], columns[j], th) - f1_at(positives[j], columns[j], higher[0])
+            if gained > 0 and (best is None or lost / gained < best[0]):
+                best = (lost / gained, j, higher[0])
+        if best is None:
+            break
+        current[best[1]] = best[2]
+    return dict(zip(ids, current))
