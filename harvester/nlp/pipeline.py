@@ -59,10 +59,13 @@ threshold = 0.5
 [components.textcat_multilabel.model]
 @architectures = "harvester.TermBOW.v1"
 exclusive_classes = false
-length = 65536
+length = 262144
 normalize = true
 idf = true
 forms = true
+chars = [3, 5]
+char_scale = 0.3
+drop_unseen = true
 """
 
 # spaCy's own bag-of-words over token texts, kept for the comparison in docs/nlp.md
