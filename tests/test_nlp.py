@@ -16,7 +16,7 @@ from harvester.nlp import (
 from harvester.nlp.components import WordWalkIdentifier
 from harvester.nlp.classifier import (DEFAULT_THRESHOLD, FROM_DECISIONS, FROM_DEFAULT, FROM_THEMES_FILE,
                                       resolve_thresholds)
-from harvester.nlp.features import (CHAR_PREFIX, EXTRACTOR, doc_features, extractor_attrs, feature_options,
+from harvester.nlp.features import (CHAR_PREFIX, EXTRACTOR, NORM, char_features, doc_features, extractor_attrs,
                                     feature_values, feature_weights)
 from harvester.nlp.themes import parse_themes
 from harvester.nlp.thresholds import GRID, choose_thresholds, none_accuracy
@@ -198,15 +198,26 @@ def test_idf_weighs_rare_features_more_and_is_saved_with_the_model(tmp_path):
     assert "zeppelin" not in table
     text = "Samen een nieuwe koffiemachine kiezen voor de zeppelin."
     doc = nlp(text)
-    features = doc_features(doc, extractor_attrs(model)["forms"])
-    values = dict(zip(features, feature_values(extractor_attrs(model), features)))
+    attrs = extractor_attrs(model)
+    features = doc_features(doc, attrs["forms"])
+    grams = list(char_features(doc, tuple(attrs["chars"]))) if attrs.get("chars") else []
+    # the values the model scored with: word features and character n-grams, one length for all
+    everything = dict(zip(features + grams, feature_values(attrs, features + grams)))
+    assert sum(v * v for v in everything.values()) == pytest.approx(1.0)   # still normalised per post
+    assert doc.user_data[NORM] > 0
+    # the reasons ask for the word features alone, divided by the length the model used
+    values = dict(zip(features, feature_values(attrs, features, doc.user_data[NORM])))
+    assert values == pytest.approx({f: everything[f] for f in features})
     assert values["koffiemachine"] > values["samen"] > 0
-    assert values["zeppelin"] == values["koffiemachine"]   # unseen: as rare as the rarest seen
-    assert sum(v * v for v in values.values()) == pytest.approx(1.0)   # still normalised per post
-    # the values the reasons use are those the model scored with: bias + weights · values = logit
+    if attrs.get("drop_unseen"):
+        assert values["zeppelin"] == 0.0    # unseen: weighs nothing
+    else:
+        assert values["zeppelin"] == values["koffiemachine"]   # unseen: as rare as the rarest seen
+    # bias + weights · values = logit, over every feature the model read
     linear = model.get_ref("output_layer")
     labels = list(nlp.get_pipe("textcat_multilabel").labels)
-    logits = feature_weights(model, features).T @ numpy.array(list(values.values())) + linear.get_param("b")
+    logits = (feature_weights(model, list(everything)).T @ numpy.array(list(everything.values()))
+              + linear.get_param("b"))
     assert [doc.cats[t] for t in labels] == pytest.approx((1 / (1 + numpy.exp(-logits))).tolist(), abs=1e-5)
     # saved and loaded without the training data: same table, same verdicts
     nlp.to_disk(tmp_path / "model")
@@ -224,12 +235,12 @@ CHARS = {"@architectures": "harvester.TermBOW.v1", "exclusive_classes": False, "
 
 def test_character_ngrams_are_features_and_never_reasons(annotate):
     doc = annotate("Burgerberaden werken")
-    features = doc_features(doc, True, (3, 5))
-    grams = [f for f in features if f.startswith(CHAR_PREFIX)]
+    grams = list(char_features(doc, (3, 5)))
     # each word padded with a space on both sides, cut into 3..5 letters: " bu" .. "en " for both words
     assert {"c: bu", "c:bur", "c:burg", "c:en ", "c: we", "c:rken"} <= set(grams)
     assert {"c: burg", "c:rken "} <= set(grams) and "c:erberaden" not in grams
-    assert [f for f in features if not f.startswith(CHAR_PREFIX)] == doc_features(doc, True)
+    assert all(g.startswith(CHAR_PREFIX) and 3 <= len(g) - 2 <= 5 for g in grams)
+    assert not any(f.startswith(CHAR_PREFIX) for f in doc_features(doc, True))
     nlp = train(TRAINING + THEMES.examples(), THEMES, textcat_model=CHARS, epochs=20)
     verdicts = list(Classifier(nlp, THEMES).classify([
         "Samenwerkingsverbanden met bewoners en partners in de regio.", "Openbaarmaking van alle besluiten als open data."]))
@@ -244,7 +255,7 @@ def test_unseen_features_weigh_nothing_with_drop_unseen():
     attrs = extractor_attrs(nlp.get_pipe("textcat_multilabel").model)
     assert attrs["idf_unseen"] == 0.0
     doc = nlp("Samen met de zeppelinbouwers")
-    features = doc_features(doc, *feature_options(attrs))
+    features = doc_features(doc, True) + list(char_features(doc, (3, 5)))
     values = dict(zip(features, feature_values(attrs, features)))
     assert values["samen"] > 0 and values["w:zeppelinbouwers"] == 0.0 and values["c:elinb"] == 0.0
     assert sum(v * v for v in values.values()) == pytest.approx(1.0)

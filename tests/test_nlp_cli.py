@@ -120,7 +120,7 @@ def test_evaluate_prints_metrics_and_json(nlp_config, tmp_path):
         ("De gemeente en de bewoners werken samen aan de wijk.", ["samenwerking"]),
         ("Alle vergaderstukken zijn openbaar als open data.", ["open_overheid"]),
         ("Durf te experimenteren en leer van fouten.", ["cultuur"]),
-        ("Vanmiddag ga ik tennissen.", []),
+        ("Vanavond eet ik met mijn zus.", []),
     ])
     result = run("evaluate", str(eval_file), "--json", "--config", str(nlp_config))
     assert result.exit_code == 0, result.output

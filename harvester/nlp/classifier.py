@@ -10,14 +10,15 @@ from spacy.tokens import Doc
 
 from ..models import Classification
 from .components import LANGUAGE, LANGUAGE_SCORE, TERM_HITS, WORDS
-from .features import (CHAR_PREFIX, FORM_PREFIX, TERM_PREFIX, display_feature, doc_features, extractor_attrs,
-                       feature_options, feature_values, feature_weights)
+from .features import (FORM_PREFIX, NORM, TERM_PREFIX, display_feature, doc_features, extractor_attrs,
+                       feature_values, feature_weights)
 from .pipeline import TEXTCAT, ModelError, load_pipeline
 from .themes import ThemeSet
 
 MAX_REASONS = 5
-# features must add at least this much to a theme's logit to be named as a reason
-MIN_REASON_WEIGHT = 0.25
+# features must add at least this much to a theme's logit to be named as a reason (0.25 before the
+# character n-grams: they carry part of what the words carried, so a word's share is smaller)
+MIN_REASON_WEIGHT = 0.1
 MAX_WEIGHTS = 200_000    # features whose weights are kept between batches
 # a theme's threshold when neither the themes file nor the model sets one
 DEFAULT_THRESHOLD = 0.35
@@ -99,18 +100,16 @@ class Classifier:
         halves = [(t, thresholds[t] / 2) for t in ids]
         model = self.nlp.get_pipe(TEXTCAT).model
         attrs = extractor_attrs(model)
-        options = feature_options(attrs)
-        forms = options[0]
-        features = [doc_features(doc, *options) for doc in docs]
+        forms = attrs.get("forms", False)
+        features = [doc_features(doc, forms) for doc in docs]
         strong = self._strong
         # one pass through the linear layer for the batch's features not seen before, for the reasons
-        # (character n-grams are never named: an editor reads words)
-        new = [f for f in dict.fromkeys(f for fs in features for f in fs)
-               if f not in strong and not f.startswith(CHAR_PREFIX)]
+        # (only word features: character n-grams are never named, an editor reads words)
+        new = [f for f in dict.fromkeys(f for fs in features for f in fs) if f not in strong]
         if new:
             if len(strong) + len(new) > MAX_WEIGHTS:
                 strong.clear()
-                new = [f for f in dict.fromkeys(f for fs in features for f in fs) if not f.startswith(CHAR_PREFIX)]
+                new = list(dict.fromkeys(f for fs in features for f in fs))
             weights = feature_weights(model, new)
             strong.update(dict.fromkeys(new))
             rows = (weights.max(axis=1) >= MIN_REASON_WEIGHT).nonzero()[0].tolist()
@@ -139,8 +138,9 @@ class Classifier:
                     # a stop word's form weighs in the score but says nothing to an editor (we, als)
                     words = data[WORDS]
                     minor = {FORM_PREFIX + n for n, m in zip(words.norms, words.minor) if m} if forms else ()
-                    candidates = [(f, w, v) for f, v in zip(doc_feats, feature_values(attrs, doc_feats))
-                                  if (w := strong.get(f)) is not None and f not in minor]
+                    values = feature_values(attrs, doc_feats, data.get(NORM))
+                    candidates = [(f, w, v) for f, v in zip(doc_feats, values)
+                                  if (w := strong[f]) is not None and f not in minor]
                 c = column[t]
                 # the strongest first (ties: the feature later in the alphabet, as heapq.nlargest)
                 ranked = sorted(((w[c] * v, f) for f, w, v in candidates if w[c] * v >= MIN_REASON_WEIGHT),

@@ -51,13 +51,13 @@ FEATURES = extension("features")
 EXTRACTOR = "term_features"   # the feature layer's name and ref; its attrs hold the idf table
 
 
-def doc_features(doc: Doc, forms: bool = False, chars: tuple[int, int] | None = None) -> list[str]:
-    """The distinct feature strings of a doc, in text order; `forms` and `chars` are those of the
-    model that scores it (`feature_options(extractor_attrs(model))`). Cached on the doc for that
-    setting (the model scores the doc, then the reasons read the same features)."""
+def doc_features(doc: Doc, forms: bool = False) -> list[str]:
+    """The distinct word features of a doc, in text order (its character n-grams: `char_features`);
+    `forms` is that of the model that scores it (`extractor_attrs(model)["forms"]`). Cached on the
+    doc for that setting (the model scores the doc, then the reasons read the same features)."""
     data = doc.user_data
     cached = data.get(FEATURES)
-    if cached is not None and cached[0] == (forms, chars):
+    if cached is not None and cached[0] == forms:
         return cached[1]
     words = data.get(WORDS)
     if words is None:   # not through the pipeline (spaCy's initialize samples reference docs)
@@ -76,18 +76,24 @@ def doc_features(doc: Doc, forms: bool = False, chars: tuple[int, int] | None = 
         if i in compounds:
             for part in compounds[i]:
                 seen[part] = None
-    if chars:
-        grams = CHAR_GRAMS[chars]
-        for norm in words.norms:
-            seen.update(grams[norm])
     for theme, hits in (data.get(TERM_HITS) or {}).items():
         seen[TERM_PREFIX + theme] = None
         for level in TERM_LEVELS:
             if len(hits) >= level:
                 seen[f"{TERM_PREFIX}{level}:{theme}"] = None
     features = list(seen)
-    data[FEATURES] = ((forms, chars), features)
+    data[FEATURES] = (forms, features)
     return features
+
+
+def char_features(doc: Doc, chars: tuple[int, int]) -> dict[str, None]:
+    """The distinct character n-gram features (`c:<n-gram>`) of a doc's words."""
+    words = doc.user_data.get(WORDS)
+    grams = CHAR_GRAMS[chars]
+    seen: dict[str, None] = {}
+    for norm in words.norms if words is not None else ():
+        seen.update(grams[norm])
+    return seen
 
 
 def _char_grams(lo: int, hi: int) -> Cache:
@@ -104,10 +110,39 @@ def _char_grams(lo: int, hi: int) -> Cache:
 CHAR_GRAMS = Cache(lambda bounds: _char_grams(*bounds), 8)
 
 
-def feature_options(attrs: dict) -> tuple[bool, tuple[int, int] | None]:
-    """(forms, chars) of a model's `extractor_attrs`: what `doc_features` needs."""
+def char_bounds(attrs: dict) -> tuple[int, int] | None:
+    """A model's character n-gram lengths (lo, hi), or None without them."""
     chars = attrs.get("chars")
-    return attrs.get("forms", False), (tuple(chars) if chars else None)
+    return (chars[0], chars[1]) if chars else None
+
+
+def _char_cells(attrs: dict) -> Cache:
+    """word -> {key in the linear layer: value before normalisation} of its character n-grams, for
+    one model (its idf table and `char_scale`); n-grams that weigh nothing are left out. A post's
+    n-grams are then one `dict.update` per word: cutting, hashing and looking up each of its
+    ~500 n-grams per post cost more than everything else the classifier does."""
+    table = attrs.get("idf_table")
+    held = CHAR_CELLS.get(id(table))
+    if held is not None and held[0] is table:
+        return held[1]
+    grams = CHAR_GRAMS[char_bounds(attrs)]
+    scale = attrs.get("char_scale", 1.0)
+    unseen = attrs["idf_unseen"]
+
+    def cells(word: str) -> dict[int, float]:
+        values = ((FEATURE_KEYS[f], table.get(f, unseen) * scale) for f in grams[word])
+        return {key: value for key, value in values if value}
+
+    if len(CHAR_CELLS) >= 4:
+        CHAR_CELLS.clear()
+    cache = Cache(cells, 200_000)
+    CHAR_CELLS[id(table)] = (table, cache)   # the table held, so that its id is not reused
+    return cache
+
+
+# id of a model's idf table -> (the table, its `_char_cells`); a process holds one or two models
+CHAR_CELLS: dict[int, tuple[dict, Cache]] = {}
+NORM = extension("norm")   # the length a doc's values were divided by when the model scored it
 
 
 def extractor_attrs(model: Model) -> dict:
@@ -139,7 +174,10 @@ def set_idf(model: Model, docs: list[Doc]) -> None:
     if not model.has_ref(EXTRACTOR) or not model.get_ref(EXTRACTOR).attrs.get("idf"):
         return
     attrs = model.get_ref(EXTRACTOR).attrs
-    df = Counter(f for doc in docs for f in doc_features(doc, *feature_options(attrs)))
+    bounds = char_bounds(attrs)
+    df = Counter(f for doc in docs for f in doc_features(doc, attrs.get("forms", False)))
+    if bounds:
+        df.update(f for doc in docs for f in char_features(doc, bounds))
     n = len(docs)
     attrs["idf_table"] = {f: math.log((1 + n) / (1 + count)) + 1 for f, count in df.items()}
     # a feature no training text had counts as rare as the rarest seen, unless `drop_unseen`: then
@@ -147,9 +185,12 @@ def set_idf(model: Model, docs: list[Doc]) -> None:
     attrs["idf_unseen"] = 0.0 if attrs.get("drop_unseen") else math.log((1 + n) / 2) + 1
 
 
-def feature_values(attrs: dict, features: list[str]) -> list[float]:
+def feature_values(attrs: dict, features: list[str], norm: float | None = None) -> list[float]:
     """The value a model with these `extractor_attrs` gives each of a doc's distinct `features` (as
-    `_extract` does). The attrs, not the model: looking them up costs more than this per post."""
+    `_extract` does). The attrs, not the model: looking them up costs more than this per post.
+
+    `norm`: the length `_extract` divided the doc's values by (`doc.user_data[NORM]`), so that the
+    reasons can ask for the word features alone; without it, the length of these features' values."""
     table = attrs.get("idf_table")
     normalize = attrs.get("normalize", False)
     if not table:
@@ -159,7 +200,7 @@ def feature_values(attrs: dict, features: list[str]) -> list[float]:
     if attrs.get("chars") and scale != 1.0:
         values = [v * scale if f.startswith(CHAR_PREFIX) else v for f, v in zip(features, values)]
     if normalize:
-        norm = math.sqrt(sum(v * v for v in values))
+        norm = norm or math.sqrt(sum(v * v for v in values))
         if norm:
             values = [v / norm for v in values]
     return values
@@ -170,21 +211,24 @@ def _extract(model: Model, docs: list[Doc], is_train: bool):
     keys: list[int] = []
     lengths = []
     table = model.attrs.get("idf_table")
-    options = feature_options(model.attrs)
-    scale = model.attrs.get("char_scale", 1.0) if options[1] else 1.0
+    forms = model.attrs.get("forms", False)
+    cells = _char_cells(model.attrs) if table and model.attrs.get("chars") else None
     weights: list[float] = []
     for doc in docs:
-        features = doc_features(doc, *options)
+        features = doc_features(doc, forms)
         doc_keys = feature_keys(features)
         keys.extend(doc_keys)
-        lengths.append(len(doc_keys))
         if table:
-            if scale != 1.0:
-                unseen = model.attrs["idf_unseen"]
-                weights.extend(table.get(f, unseen) * scale if f.startswith(CHAR_PREFIX) else table.get(f, unseen)
-                               for f in features)
-            else:
-                weights.extend(map(table.get, features, repeat(model.attrs["idf_unseen"])))
+            weights.extend(map(table.get, features, repeat(model.attrs["idf_unseen"])))
+        if cells is not None:
+            grams: dict[int, float] = {}
+            for word in doc.user_data[WORDS].norms if WORDS in doc.user_data else ():
+                grams.update(cells[word])
+            keys.extend(grams)
+            weights.extend(grams.values())
+            lengths.append(len(doc_keys) + len(grams))
+        else:
+            lengths.append(len(doc_keys))
     batch_keys = ops.asarray1i(keys, dtype="uint64") if keys else ops.alloc1i(0, dtype="uint64")
     if table:
         values = numpy.asarray(weights, dtype="float64")
@@ -194,6 +238,8 @@ def _extract(model: Model, docs: list[Doc], is_train: bool):
             totals = numpy.concatenate(([0.0], numpy.cumsum(values * values)))
             norms = numpy.sqrt(numpy.maximum(totals[ends] - totals[ends - lengths], 1e-12))
             values = values / numpy.repeat(norms, lengths)
+            for doc, norm in zip(docs, norms.tolist()):
+                doc.user_data[NORM] = norm
         values = ops.asarray1f(values.astype("float32"))
     elif model.attrs["normalize"]:
         counts = numpy.asarray(lengths, dtype="float32")
@@ -221,8 +267,8 @@ def build_term_bow(
     )
     if exclusive_classes:
         raise ValueError("harvester.TermBOW.v1 is for textcat_multilabel")
-    if chars is not None and (len(chars) != 2 or not 1 <= chars[0] <= chars[1]):
-        raise ValueError(f"chars must be [lo, hi] with 1 <= lo <= hi, not {chars!r}")
+    if chars is not None and (len(chars) != 2 or not 1 <= chars[0] <= chars[1] or not idf):
+        raise ValueError(f"chars must be [lo, hi] with 1 <= lo <= hi, and needs idf, not {chars!r}")
     extractor = Model(EXTRACTOR, _extract, attrs={"normalize": normalize, "idf": idf, "forms": forms,
                                                   "chars": list(chars) if chars else None, "char_scale": char_scale,
                                                   "drop_unseen": drop_unseen})
