@@ -23,11 +23,10 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from .hashing import pseudonym
-from .models import ExportQuery, ExportRow
+from .models import ExportQuery, ExportRow, Status
 from .normalize import MENTION
 from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
-from .store.reviews import STATUSES
 from .timeutil import parse_iso, to_utc_iso
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -68,8 +67,8 @@ class ExportOptions:
         if self.dialect not in DIALECTS:
             raise ExportError(f"onbekend dialect {self.dialect!r} (kies uit: {', '.join(DIALECTS)})")
         for status in self.statuses:
-            if status not in STATUSES:
-                raise ExportError(f"onbekende status {status!r} (kies uit: {', '.join(STATUSES)})")
+            if not Status.has(status):
+                raise ExportError(f"onbekende status {status!r} (kies uit: {', '.join(Status)})")
         if themes is not None:
             known = list(themes)
             for theme in self.themes:

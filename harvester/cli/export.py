@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from ..export import DIALECTS, FORMATS, STATUSES, ExportError, ExportOptions, parse_day, write_export
+from ..export import DIALECTS, FORMATS, ExportError, ExportOptions, parse_day, write_export
 from ..hashing import SecretMissing, load_secret
+from ..models import Status
 from ..nlp.themes import ThemesError, load_themes
 from .common import EXIT_USAGE, fail, interactive, open_store, with_config
 
@@ -23,7 +24,7 @@ from .common import EXIT_USAGE, fail, interactive, open_store, with_config
 @click.option("--dialect", metavar="|".join(DIALECTS), default="excel-nl", show_default=True,
               help="CSV-dialect: excel-nl (';', UTF-8 met BOM, voor Nederlandse Excel) of rfc4180 (',', zonder BOM).")
 @click.option("--status", "statuses", multiple=True, metavar="STATUS",
-              help=f"Alleen posts met deze beoordeling ({', '.join(STATUSES)}); herhaalbaar. Standaard alle.")
+              help=f"Alleen posts met deze beoordeling ({', '.join(Status)}); herhaalbaar. Standaard alle.")
 @click.option("--theme", "themes", multiple=True, metavar="ID",
               help="Alleen ideeën met dit thema (id uit themes.toml); herhaalbaar.")
 @click.option("--since", metavar="JJJJ-MM-DD", help="Alleen posts vanaf deze dag (Nederlandse tijd).")

@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from ..store.users import ROLES, UserExists, name_problem
+from ..models import Role
+from ..store.users import UserExists, name_problem
 from .common import EXIT_USAGE, config_args, fail, open_store, with_config
 
 
@@ -34,7 +35,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(ROLES),
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
               help="lezer: alleen lezen; redacteur: beoordelen; beheerder: ook accounts beheren.")
 @click.option("--password-stdin", is_flag=True, help="Lees het wachtwoord van standaardinvoer (eerste regel).")
 @with_config
