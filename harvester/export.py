@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from .errors import UsageError
 from .hashing import pseudonym
 from .models import ExportQuery, ExportRow, Status
 from .normalize import MENTION
@@ -43,7 +44,7 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 PROGRESS_EVERY = 1000
 
 
-class ExportError(Exception):
+class ExportError(UsageError):
     """Options that cannot make an export; the message (Dutch) is shown to the person as it is."""
 
 

@@ -39,6 +39,7 @@ from . import harvest, learning, retention
 from .classify import classify_pending
 from .collectors.http import Fetcher
 from .config import Config, ScheduleConfig, Source
+from .errors import HarvesterError
 from .nlp import Classifier, ModelError, ThemesError, load_themes
 from .recheck import recheck as run_recheck
 from .store import Store
@@ -65,7 +66,7 @@ LEARN_SECONDS = 300.0
 
 # --- one scheduler per database -------------------------------------------------------------------
 
-class AlreadyRunning(Exception):
+class AlreadyRunning(HarvesterError):
     def __init__(self, holder: LockHolder):
         self.holder = holder
         super().__init__(
@@ -411,7 +412,7 @@ class Jobs:
             return False
 
 
-class JobFailed(Exception):
+class JobFailed(HarvesterError):
     """A job run ended in an exception (already logged)."""
 
 
@@ -483,7 +484,7 @@ class ModelLoader:
         return self._classifier
 
 
-class ModelUnavailable(Exception):
+class ModelUnavailable(HarvesterError):
     pass
 
 

@@ -9,7 +9,7 @@ import sys
 import click
 
 from ..models import Role
-from ..store.users import UserExists, name_problem
+from ..store.users import name_problem
 from .common import EXIT_USAGE, config_args, fail, open_store, with_config
 
 
@@ -47,10 +47,7 @@ def users_add(config, name: str, role: str, password_stdin: bool) -> None:
         fail(name_problem(name), EXIT_USAGE)
     password = _read_password(password_stdin)
     with open_store(config) as store:
-        try:
-            store.users.add(name, role, hash_password(password))
-        except UserExists:
-            fail(f"Er is al een account {name}.", EXIT_USAGE)
+        store.users.add(name, role, hash_password(password))
     click.echo(f"Account {name} ({role}) is aangemaakt.")
 
 

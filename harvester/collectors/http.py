@@ -18,13 +18,14 @@ import httpx
 
 from .. import __version__
 from ..config import HarvestConfig
+from ..errors import HarvesterError
 from ..timeutil import parse_iso
 
 RETRY_STATUSES = {500, 502, 503, 504}
 PERMANENT_REDIRECTS = {301, 308}
 
 
-class FetchError(Exception):
+class FetchError(HarvesterError):
     """A request that did not give a usable response, even after retries."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import sqlite_utils
 
+from ..errors import HarvesterError
 from ..models import Action, Status
 from ..timeutil import utcnow
 from .users import User
@@ -35,7 +36,7 @@ COMMON = 1000
 DATE_KEY = "coalesce(p.published_at, p.first_seen_at)"
 
 
-class StaleReview(Exception):
+class StaleReview(HarvesterError):
     """The post changed since the editor saw it; `current` is its state now."""
 
     def __init__(self, post_id: int, current: ReviewState):
@@ -43,7 +44,7 @@ class StaleReview(Exception):
         self.post_id, self.current = post_id, current
 
 
-class NothingToUndo(Exception):
+class NothingToUndo(HarvesterError):
     """The post has no decision left to undo."""
 
 

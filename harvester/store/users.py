@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from ..errors import UsageError
 from ..models import Role
 from ..timeutil import utcnow
 
@@ -26,7 +27,7 @@ def name_problem(name: str) -> str | None:
     return None if NAME_PATTERN.fullmatch(name) else NAME_RULE
 
 
-class UserExists(Exception):
+class UserExists(UsageError):
     """An account with this name is already there."""
 
 
@@ -66,7 +67,7 @@ class UserStore:
             raise ValueError(name_problem(name))
         with self.db.atomic():
             if self.get(name) is not None:
-                raise UserExists(name)
+                raise UserExists(f"er is al een account {name}")
             self.db.execute(
                 "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
                 [name, role, password_hash, utcnow()],
