@@ -12,7 +12,7 @@ from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.harvest import run_source
 from harvester.hashing import fingerprint
-from harvester.recheck import recheck
+from harvester.jobs.mastodon_recheck import recheck
 
 from .localserver import LocalServer, Reply
 from .mastodon_fake import FakeInstance, make_status

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harvester.hashing import pseudonym
 from harvester.models import Author, Post
-from harvester.scheduling import WriteGate
+from harvester.jobs.gate import WriteGate
 from harvester.store import Store
 from harvester.timeutil import utcnow
 

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..config import Config
-from ..scheduling import run_once, serve
+from ..jobs.service import run_once, serve
 from .common import EXIT_FAILED, config_args, fail, open_store, with_config_file
 
 
