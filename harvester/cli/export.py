@@ -56,7 +56,7 @@ def export(config, out: Path, fmt: str | None, dialect: str, statuses: tuple[str
         fail(f"harvester export: map {out.parent} bestaat niet", EXIT_USAGE)
     labels = {t.id: t.label for t in theme_set.themes}
     with open_store(config) as store:
-        options.check(themes=theme_set.ids, sources={*store.exports.source_names(), *(s.name for s in config.sources)})
+        options.check(themes=theme_set.ids, sources={*store.sources.names(), *(s.name for s in config.sources)})
         # a temporary file beside the target, renamed at the end: a failed export leaves no half file
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
         try:

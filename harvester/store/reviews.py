@@ -322,9 +322,6 @@ class ReviewStore:
         found = self.items([post_id])
         return found[0] if found else None
 
-    def source_names(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT name FROM sources ORDER BY name")]
-
     def history(self, post_id: int) -> list[ReviewEvent]:
         """The audit trail of one post, oldest first."""
         return [

@@ -44,7 +44,7 @@ def export_options(params) -> ExportOptions:
 
 def _form(request: Request, status_code: int = 200, error: str = "") -> Response:
     return render(request, "export.html", status_code, error=error, statuses=list(Status), dialects=DIALECTS,
-                  sources=request.app.state.store.exports.source_names(), chosen=request.query_params)
+                  sources=request.app.state.store.sources.names(), chosen=request.query_params)
 
 
 @auth.login_required(Role.READER)
@@ -58,7 +58,7 @@ async def download(request: Request) -> Response:
     themes = request.app.state.themes
     try:
         options = export_options(request.query_params)
-        options.check(themes=[t[0] for t in themes] or None, sources=request.app.state.store.exports.source_names())
+        options.check(themes=[t[0] for t in themes] or None, sources=request.app.state.store.sources.names())
         secret = load_secret(config) if options.pseudonymize else None
     except (ExportError, SecretMissing) as e:
         return _form(request, 400, str(e))

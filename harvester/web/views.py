@@ -150,7 +150,7 @@ async def queue(request: Request) -> Response:
     here = f"/?{urlencode(kept + ([('after', params['after'])] if params.get('after') else []))}"
     return render(request, "queue.html", items=page.items, flt=flt, next_url=next_url,
                   first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"),
-                  sources=store.reviews.source_names(), languages=LANGUAGES, bulk=bulk,
+                  sources=store.sources.names(), languages=LANGUAGES, bulk=bulk,
                   date_from=params.get("from", ""), date_to=params.get("to", ""),
                   young=(learned, YOUNG_BELOW) if young and "sort" not in params else None)
 
