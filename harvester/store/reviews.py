@@ -11,11 +11,9 @@ counting all matches, so a page costs about the same on the first page as on the
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 
 import sqlite_utils
@@ -170,6 +168,8 @@ def _fold(word: str) -> str:
 
 class ReviewStore:
     def __init__(self, db: sqlite_utils.Database):
+        # the Store's Database: its atomic() takes the write lock as it begins, so a decision's
+        # read-check-write (the version it expects) cannot race another writer
         self.db = db
 
     # ---- reading -------------------------------------------------------------------------
@@ -455,13 +455,13 @@ class ReviewStore:
         """
         if not Action.has(action):
             raise ValueError(f"onbekende actie {action!r}")
-        with self._immediate():
+        with self.db.atomic():
             return self._decide(post_id, user, expected_version, action, themes, reason, duplicate_of, note)
 
     def decide_many(self, versions: dict[int, int], user: User, action: str, **kwargs) -> tuple[list[int], list[StaleReview]]:
         """The same decision on several posts in one transaction; stale ones are skipped and returned."""
         done, stale = [], []
-        with self._immediate():
+        with self.db.atomic():
             for post_id, version in versions.items():
                 try:
                     self._decide(post_id, user, version, action, kwargs.get("themes"), kwargs.get("reason"),
@@ -555,22 +555,6 @@ class ReviewStore:
     def _suggested(self, post_id: int) -> tuple[str, ...]:
         return tuple(r[0] for r in self.db.execute(
             "SELECT theme FROM post_themes WHERE post_id = ? AND assigned = 1 ORDER BY score DESC", [post_id]))
-
-    @contextlib.contextmanager
-    def _immediate(self) -> Iterator[None]:
-        """A write transaction that takes the write lock at once, so read-check-write cannot race."""
-        conn = self.db.conn
-        if conn.in_transaction:
-            with self.db.atomic():
-                yield
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.execute("COMMIT")
 
 
 def _split_cursor(cursor: str) -> tuple[str, int]:
