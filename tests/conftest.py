@@ -18,10 +18,12 @@ SHARED = ROOT.parent / "shared"
 DATA = Path(__file__).resolve().parent / "data"
 
 # `make test-fast` leaves these out (pytest -m "not slow"): the scheduler in a subprocess, model
-# training, and (by their own markers) the browser and LibreOffice tests; `make test` runs them all
+# training, building and installing the wheel, and (by their own markers) the browser and
+# LibreOffice tests; `make test` runs them all
 SLOW_MODULES = {
     "test_scheduler", "test_scheduler_purge",
     "test_nlp", "test_nlp_cli", "test_learning", "test_learning_job", "test_learning_web",
+    "test_install",
 }
 SLOW_MARKERS = {"browser", "libreoffice"}
 
