@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from harvester.cli import main
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
-from harvester.harvest import run_source, run_sources
+from harvester.jobs.harvest import run_source, run_sources
 from harvester.models import Cursor
 from harvester.store import Store
 

@@ -12,7 +12,7 @@ import pytest
 
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
-from harvester.harvest import run_source
+from harvester.jobs.harvest import run_source
 from harvester.models import ExportQuery, Post
 from harvester.jobs.mastodon_recheck import recheck
 

@@ -2,6 +2,8 @@
 deletions, retrain from editors' decisions, and apply the retention policy every `purge_hours`.
 
 It runs unattended for weeks. One module per concern:
+- harvest.py: one run of one source, from its collector into the store (also `harvester collect`);
+- backoff.py: how long a source that keeps failing waits, derived from the runs table;
 - lock.py: one scheduler per database (the `scheduler_lock` row and its heartbeat);
 - gate.py: the count of running jobs (a stop waits for them, bounded) and the write gate that
   lets the purge run alone;
@@ -11,6 +13,5 @@ It runs unattended for weeks. One module per concern:
 - service.py: the scheduler wiring, `serve` (run, up) and `run_once` (run --once);
 - logfmt.py: the key=value log lines.
 
-A source that keeps failing waits longer each time (harvester.backoff); the wait is derived from
-the runs table, so it survives restarts and `harvester status` can show it.
+Classification (harvester.classify) still sits at the top of the package: harvester.cli.nlp uses it.
 """

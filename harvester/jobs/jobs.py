@@ -15,14 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from .. import harvest, learning, retention
-from ..backoff import backoff_until
+from .. import learning, retention
 from ..classify import classify_pending
 from ..collectors.http import Fetcher
 from ..config import Config, Source
 from ..errors import HarvesterError
 from ..store import Store
 from ..timeutil import parse_iso, to_utc_iso
+from . import harvest
+from .backoff import backoff_until
 from .gate import Running, WriteGate
 from .logfmt import logfmt, seconds
 from .mastodon_recheck import recheck as run_recheck

@@ -11,16 +11,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from .collectors import feed, mastodon
-from .collectors.base import Batch, Collector, SourceState
-from .collectors.http import Fetcher, FetchError
-from .config import Config, Source
-from .forget import Suppressed, optout
-from .hashing import SecretMissing
-from .jobs.logfmt import logfmt, seconds
-from .models import RunCounts, RunResult
-from .store import Store
-from .store.sources import SourceRow
+from ..collectors import feed, mastodon
+from ..collectors.base import Batch, Collector, SourceState
+from ..collectors.http import Fetcher, FetchError
+from ..config import Config, Source
+from ..forget import Suppressed, optout
+from ..hashing import SecretMissing
+from .logfmt import logfmt, seconds
+from ..models import RunCounts, RunResult
+from ..store import Store
+from ..store.sources import SourceRow
 
 logger = logging.getLogger(__name__)
 
