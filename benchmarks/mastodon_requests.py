@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from harvester.collectors.http import Fetcher  # noqa: E402
 from harvester.config import load_config  # noqa: E402
-from harvester.harvest import run_source  # noqa: E402
+from harvester.jobs.harvest import run_source  # noqa: E402
 from harvester.store import Store  # noqa: E402
 from tests.localserver import LocalServer  # noqa: E402
 from tests.mastodon_fake import FakeInstance, make_status  # noqa: E402

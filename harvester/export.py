@@ -22,12 +22,12 @@ from datetime import date, datetime, time, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from .errors import UsageError
 from .hashing import pseudonym
-from .models import ExportQuery, ExportRow
+from .models import ExportQuery, ExportRow, Status
 from .normalize import MENTION
 from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
-from .store.reviews import STATUSES
 from .timeutil import parse_iso, to_utc_iso
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -44,7 +44,7 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 PROGRESS_EVERY = 1000
 
 
-class ExportError(Exception):
+class ExportError(UsageError):
     """Options that cannot make an export; the message (Dutch) is shown to the person as it is."""
 
 
@@ -68,8 +68,8 @@ class ExportOptions:
         if self.dialect not in DIALECTS:
             raise ExportError(f"onbekend dialect {self.dialect!r} (kies uit: {', '.join(DIALECTS)})")
         for status in self.statuses:
-            if status not in STATUSES:
-                raise ExportError(f"onbekende status {status!r} (kies uit: {', '.join(STATUSES)})")
+            if not Status.has(status):
+                raise ExportError(f"onbekende status {status!r} (kies uit: {', '.join(Status)})")
         if themes is not None:
             known = list(themes)
             for theme in self.themes:

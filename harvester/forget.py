@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from .config import Config
+from .errors import UsageError
 from .hashing import SecretMissing, canonical, keyed_fingerprint, load_secret
 from .models import Post
 from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
@@ -41,7 +42,7 @@ MIN_QUOTE_WORDS = 3                   # a shorter post is quoted only whole, and
 MIN_NAME_CHARS = 3                    # shorter names and keys are not scrubbed from notes (too many false hits)
 
 
-class BadAuthor(Exception):
+class BadAuthor(UsageError):
     """AUTHOR cannot be understood, or names no single author; the message is Dutch."""
 
 

@@ -16,9 +16,10 @@ import os
 import unicodedata
 
 from .config import Config
+from .errors import UsageError
 
 
-class SecretMissing(Exception):
+class SecretMissing(UsageError):
     """The pseudonym key is not set; the message says which variable to set."""
 
 

@@ -3,7 +3,51 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import NamedTuple
+
+
+class DomainWord(StrEnum):
+    """A word of the domain, stored in the database as its (Dutch) value; compares equal to it."""
+
+    @classmethod
+    def has(cls, value: object) -> bool:
+        """Whether `value` (a plain string from a form, a flag or a row) is one of these words."""
+        return value in cls._value2member_map_
+
+
+class Status(DomainWord):
+    """Where an idea stands in review; a post without a review is NEW."""
+
+    NEW = "nieuw"
+    ACCEPTED = "geaccepteerd"
+    REJECTED = "afgewezen"
+    DUPLICATE = "duplicaat"
+
+
+class Role(DomainWord):
+    """What an account of the review app may do, each role including the ones before it."""
+
+    READER = "lezer"
+    EDITOR = "redacteur"
+    ADMIN = "beheerder"
+
+    def includes(self, other: str) -> bool:
+        """True when this role is at least `other` (lezer < redacteur < beheerder)."""
+        members = list(Role)
+        return members.index(self) >= members.index(Role(other))
+
+
+class Action(DomainWord):
+    """An editor's decision on a post, as the audit trail records it."""
+
+    ACCEPT = "accept"
+    SET_THEMES = "set_themes"
+    REJECT = "reject"
+    DUPLICATE = "duplicate"
+    NOTE = "note"
+    REOPEN = "reopen"
+    UNDO = "undo"
 
 
 @dataclass(frozen=True)

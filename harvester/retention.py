@@ -6,7 +6,7 @@ accepted ones get a pseudonym instead of their author after `pseudonymize_accept
 secret, so a missing secret stops only the second, which is then recorded as failed.
 The compaction (FTS optimize, VACUUM) takes the database's write lock for as long as it rewrites
 the file, so it runs only when a step changed something; the scheduler holds its other jobs back
-while this runs (scheduling.WriteGate).
+while this runs (harvester.jobs.gate.WriteGate).
 """
 
 from __future__ import annotations

@@ -17,6 +17,23 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 DATA = Path(__file__).resolve().parent / "data"
 
+# `make test-fast` leaves these out (pytest -m "not slow"): the scheduler in a subprocess, model
+# training, building and installing the wheel, and (by their own markers) the browser and
+# LibreOffice tests; `make test` runs them all
+SLOW_MODULES = {
+    "test_scheduler", "test_scheduler_purge",
+    "test_nlp", "test_nlp_cli", "test_learning", "test_learning_job", "test_learning_web",
+    "test_install",
+}
+SLOW_MARKERS = {"browser", "libreoffice"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if module in SLOW_MODULES or SLOW_MARKERS & {m.name for m in item.iter_markers()}:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def store(tmp_path: Path):

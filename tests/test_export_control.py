@@ -18,7 +18,7 @@ import pytest
 
 from harvester.config import load_config
 from harvester.export import HEADER, ExportOptions, write_export
-from harvester.harvest import run_sources
+from harvester.jobs.harvest import run_sources
 
 from .localserver import Reply
 

@@ -13,7 +13,7 @@ import pytest
 
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
-from harvester.harvest import log_line, run_source, run_sources
+from harvester.jobs.harvest import log_line, run_source, run_sources
 
 from .conftest import DATA
 from .localserver import Reply, Request
@@ -300,7 +300,7 @@ def test_user_agent_names_project_and_contact(server, store, harvest):
 
 
 def test_a_crashing_collector_is_recorded_and_the_next_source_runs(server, store, write_config, monkeypatch):
-    from harvester import harvest as harvest_module
+    from harvester.jobs import harvest as harvest_module
 
     def broken(source, state, fetcher, config):
         raise RuntimeError("kapot")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +20,7 @@ from click.testing import CliRunner
 from harvester.cli import main
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
-from harvester.harvest import run_source, run_sources
+from harvester.jobs.harvest import run_source, run_sources
 from harvester.models import Cursor
 from harvester.store import Store
 
@@ -357,7 +359,10 @@ def test_sigkill_in_the_middle_of_a_backfill_then_a_new_run_no_duplicate_no_gap(
     while len(fake.timeline_requests()) < 3 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert process.poll() is None, "harvester collect ended before the third page"
-    time.sleep(0.1)      # into the third page: a batch may be half-way through its transaction
+    # into the third page, with the first batches committed: a batch may be half-way through its transaction
+    while stored_posts(tmp_path / "harvester.db") == 0 and process.poll() is None:
+        assert time.monotonic() < deadline, "no batch was committed in time"
+        time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
     with Store(tmp_path / "harvester.db") as store:
@@ -372,6 +377,15 @@ def test_sigkill_in_the_middle_of_a_backfill_then_a_new_run_no_duplicate_no_gap(
         assert sorted(uris) == sorted(f"https://mastodon.nl/users/annedv/statuses/{sid(i)}" for i in range(1, n + 1))
         assert store.db.execute("SELECT count(*) FROM sightings").fetchone()[0] == n
         assert store.cursors.load(1)["innoverheid+lanceerplatform"].backfill_done
+
+
+def stored_posts(db: Path) -> int:
+    """Posts committed so far, read beside the writer (WAL); 0 while the table is not there yet."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
+            return conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
 
 
 def test_paging_is_paced_per_host(monkeypatch):

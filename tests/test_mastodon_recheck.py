@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from harvester.cli import main
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
-from harvester.harvest import run_source
+from harvester.jobs.harvest import run_source
 from harvester.hashing import fingerprint
-from harvester.recheck import recheck
+from harvester.jobs.mastodon_recheck import recheck
 
 from .localserver import LocalServer, Reply
 from .mastodon_fake import FakeInstance, make_status

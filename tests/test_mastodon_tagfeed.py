@@ -12,9 +12,9 @@ import pytest
 
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
-from harvester.harvest import run_source
+from harvester.jobs.harvest import run_source
 from harvester.models import ExportQuery, Post
-from harvester.recheck import recheck
+from harvester.jobs.mastodon_recheck import recheck
 
 from .mastodon_fake import FakeInstance, make_status
 from .test_mastodon import sid

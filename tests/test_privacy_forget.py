@@ -19,7 +19,7 @@ from harvester.cli import main
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.forget import Scrubber, acct_from_url, parse_author
-from harvester.harvest import run_source
+from harvester.jobs.harvest import run_source
 from harvester.hashing import keyed_fingerprint
 from harvester.models import Classification
 from harvester.store.privacy import PostText

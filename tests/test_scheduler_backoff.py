@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from harvester.cli import main
 from harvester.config import ScheduleConfig, load_config
 from harvester.models import RunCounts
-from harvester.backoff import backoff_delay, backoff_until
+from harvester.jobs.backoff import backoff_delay, backoff_until
 from harvester.store import Store
 from harvester.timeutil import to_utc_iso
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harvester import harvest
+from harvester.jobs import harvest
 from harvester.collectors.base import Batch
 from harvester.collectors.http import Fetcher
 from harvester.config import FeedSource, load_config

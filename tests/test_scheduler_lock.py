@@ -13,7 +13,7 @@ import pytest
 
 from harvester.config import load_config
 from harvester.models import Post, RunCounts
-from harvester.scheduling import AlreadyRunning, DatabaseLock
+from harvester.jobs.lock import AlreadyRunning, DatabaseLock
 from harvester.store import Store
 from harvester.store.lock import LockHolder
 

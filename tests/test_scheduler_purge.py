@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harvester.hashing import pseudonym
 from harvester.models import Author, Post
-from harvester.scheduling import WriteGate
+from harvester.jobs.gate import WriteGate
 from harvester.store import Store
 from harvester.timeutil import utcnow
 
@@ -138,7 +138,8 @@ def test_the_compaction_waits_for_running_collections_and_goes_before_new_ones()
     wait_until(lambda: gate._waiting)
     second = threading.Thread(target=collection, args=("tweede",))
     second.start()
-    time.sleep(0.1)   # give the second collection the chance to overtake (it must not)
+    # the second collection waits at the gate beside the compaction: now it could overtake (it must not)
+    wait_until(lambda: len(gate._cond._waiters) == 2)
     finish_collection.set()
     for thread in (first, compact, second):
         thread.join(5)

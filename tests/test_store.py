@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 
 import pytest
 
@@ -55,15 +54,18 @@ def test_a_migration_another_process_ran_meanwhile_is_not_run_again(tmp_path):
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     result: list[object] = []
+    asks_for_lock = threading.Event()
 
     def second_process() -> None:
         with Store(path, migrate=False) as s:
+            # the statement starts before it waits: past this, it has read version 1
+            s.db.conn.set_trace_callback(lambda sql: asks_for_lock.set() if sql == "BEGIN IMMEDIATE" else None)
             result.append(s.migrate())
             result.append(s.db.execute("SELECT count(*) FROM export_cells").fetchone()[0])
 
     waiting = threading.Thread(target=second_process)
     waiting.start()
-    time.sleep(0.3)   # it has read version 1 and waits for the lock
+    assert asks_for_lock.wait(30), "the second process never asked for the write lock"
     assert waiting.is_alive()
     for statement in _statements(MIGRATIONS[1]):
         other.execute(statement)

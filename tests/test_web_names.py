@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harvester.config import load_config
-from harvester.harvest import run_sources
+from harvester.jobs.harvest import run_sources
 from harvester.normalize import MAX_HTML, MAX_NAME, MAX_TEXT, MAX_TITLE, clean
 from harvester.store import Store
 from harvester.web import ServerThread

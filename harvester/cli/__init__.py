@@ -11,7 +11,7 @@ import importlib
 import click
 
 from .. import __version__
-from .common import config_option
+from .common import config_option, exit_on_error
 
 # command name -> "module:function" in this package
 COMMANDS = {
@@ -46,6 +46,10 @@ class LazyGroup(click.Group):
             return None
         module, function = COMMANDS[name].split(":")
         return getattr(importlib.import_module(f".{module}", __name__), function)
+
+    def invoke(self, ctx: click.Context) -> object:
+        with exit_on_error(ctx):
+            return super().invoke(ctx)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..backoff import next_attempt
+from ..jobs.backoff import next_attempt
 from ..timeutil import to_utc_iso
 from ..config import ConfigError, config_path, load_config
 from .common import EXIT_USAGE, config_option, fail, open_store, with_config

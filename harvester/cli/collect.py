@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..config import Config, Source
-from ..harvest import log_line, run_sources
+from ..jobs.harvest import log_line, run_sources
 from ..models import RunResult
 from ..store import Store
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, interactive, open_store, with_config_file

@@ -1,18 +1,25 @@
-"""What every command shares: the --config option, opening the store, clean error exits."""
+"""What every command shares: the --config option, opening the store, clean error exits.
+
+Every `HarvesterError` a command lets through ends in one place, `exit_on_error` (the `harvester`
+group calls every command through it): one line on stderr, "harvester COMMAND: message", and the
+error's exit status.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import click
 
 from ..config import Config, ConfigError, load_config
-from ..store import Store, StoreError
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError
+from ..store import Store
 
-# exit statuses, documented in the README
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "config_args", "config_option", "exit_on_error", "fail",
+           "interactive", "open_store", "with_config", "with_config_file"]
 
 
 config_option = click.option(
@@ -63,11 +70,19 @@ def config_args(config: Config) -> str:
 
 
 def open_store(config: Config) -> Store:
-    """The configured database, created or migrated as needed."""
+    """The configured database, created or migrated as needed (a StoreError ends the command)."""
+    return Store(config.db_path)
+
+
+@contextlib.contextmanager
+def exit_on_error(group: click.Context) -> Iterator[None]:
+    """A HarvesterError out of the command `group` runs (a StoreError, a missing secret, a second
+    scheduler...) ends the process with one line on stderr and the error's exit status."""
     try:
-        return Store(config.db_path)
-    except StoreError as e:
-        fail(f"databasefout: {e}", EXIT_USAGE)
+        yield
+    except HarvesterError as e:
+        command = group.invoked_subcommand   # known only once the group has parsed its arguments
+        fail(f"harvester {command}: {e}" if command else f"harvester: {e}", e.exit_status)
 
 
 def fail(message: str, status: int = EXIT_FAILED) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from ..export import DIALECTS, FORMATS, STATUSES, ExportError, ExportOptions, parse_day, write_export
-from ..hashing import SecretMissing, load_secret
+from ..export import DIALECTS, FORMATS, ExportOptions, parse_day, write_export
+from ..hashing import load_secret
+from ..models import Status
 from ..nlp.themes import ThemesError, load_themes
 from .common import EXIT_USAGE, fail, interactive, open_store, with_config
 
@@ -23,7 +24,7 @@ from .common import EXIT_USAGE, fail, interactive, open_store, with_config
 @click.option("--dialect", metavar="|".join(DIALECTS), default="excel-nl", show_default=True,
               help="CSV-dialect: excel-nl (';', UTF-8 met BOM, voor Nederlandse Excel) of rfc4180 (',', zonder BOM).")
 @click.option("--status", "statuses", multiple=True, metavar="STATUS",
-              help=f"Alleen posts met deze beoordeling ({', '.join(STATUSES)}); herhaalbaar. Standaard alle.")
+              help=f"Alleen posts met deze beoordeling ({', '.join(Status)}); herhaalbaar. Standaard alle.")
 @click.option("--theme", "themes", multiple=True, metavar="ID",
               help="Alleen ideeën met dit thema (id uit themes.toml); herhaalbaar.")
 @click.option("--since", metavar="JJJJ-MM-DD", help="Alleen posts vanaf deze dag (Nederlandse tijd).")
@@ -49,16 +50,13 @@ def export(config, out: Path, fmt: str | None, dialect: str, statuses: tuple[str
         )
         theme_set = load_themes(config.nlp.themes)
         secret = load_secret(config) if pseudonymize else None
-    except (ExportError, ThemesError, SecretMissing) as e:
-        fail(f"export: {e}", EXIT_USAGE)
+    except ThemesError as e:   # harvester.nlp's errors are not HarvesterErrors (yet)
+        fail(f"harvester export: {e}", EXIT_USAGE)
     if not out.parent.is_dir():
-        fail(f"export: map {out.parent} bestaat niet", EXIT_USAGE)
+        fail(f"harvester export: map {out.parent} bestaat niet", EXIT_USAGE)
     labels = {t.id: t.label for t in theme_set.themes}
     with open_store(config) as store:
-        try:
-            options.check(themes=theme_set.ids, sources={*store.exports.source_names(), *(s.name for s in config.sources)})
-        except ExportError as e:
-            fail(f"export: {e}", EXIT_USAGE)
+        options.check(themes=theme_set.ids, sources={*store.sources.names(), *(s.name for s in config.sources)})
         # a temporary file beside the target, renamed at the end: a failed export leaves no half file
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
         try:

@@ -8,7 +8,7 @@ import click
 
 from ..collectors.http import Fetcher
 from ..config import Config
-from ..recheck import recheck as run_recheck
+from ..jobs.mastodon_recheck import recheck as run_recheck
 from .common import EXIT_FAILED, EXIT_OK, open_store, with_config_file
 
 

@@ -8,10 +8,10 @@ import click
 
 from .. import retention
 from ..config import Config
-from ..forget import BadAuthor, parse_author
+from ..forget import parse_author
 from ..forget import forget as forget_author
-from ..hashing import SecretMissing, load_secret
-from .common import EXIT_FAILED, EXIT_USAGE, fail, open_store, with_config
+from ..hashing import load_secret
+from .common import EXIT_FAILED, fail, open_store, with_config
 
 
 @click.command()
@@ -68,16 +68,10 @@ def forget(config: Config, author: str, dry_run: bool) -> None:
     met geheime sleutel (suppressie) over, en in de audittrail een regel met aantallen. Daarvoor is de
     geheime sleutel nodig ([privacy] secret_env, standaard HARVESTER_SECRET).
     """
-    try:
-        request = parse_author(author)
-        secret = load_secret(config)
-    except (BadAuthor, SecretMissing) as e:
-        fail(f"harvester forget: {e}", EXIT_USAGE)
+    request = parse_author(author)
+    secret = load_secret(config)
     with open_store(config) as store:
-        try:
-            result = forget_author(store, secret, request, dry_run=dry_run)
-        except BadAuthor as e:
-            fail(f"harvester forget: {e}", EXIT_USAGE)
+        result = forget_author(store, secret, request, dry_run=dry_run)
     c = result.counts
     click.echo("Proefdraai: er is niets gewijzigd. Dit zou gebeuren:" if dry_run else "Vergeten. Dit is gebeurd:")
     click.echo(f"  herkend als: {', '.join(result.keys)}")

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..config import Config
-from ..scheduling import AlreadyRunning, run_once, serve
+from ..jobs.service import run_once, serve
 from .common import EXIT_FAILED, config_args, fail, open_store, with_config_file
 
 
@@ -38,11 +38,7 @@ def run(config: Config, once: bool) -> None:
     """
     setup_logging()
     open_store(config).close()   # create or migrate first, with a clean error if that fails
-    try:
-        status = run_once(config) if once else serve(config)
-    except AlreadyRunning as e:
-        fail(f"niet gestart: {e}", EXIT_FAILED)
-    sys.exit(status)
+    sys.exit(run_once(config) if once else serve(config))
 
 
 @click.command()
@@ -66,6 +62,6 @@ def up(config: Config) -> None:
 
     try:
         status = serve(config, beside=web, on_started=started)
-    except (AlreadyRunning, RuntimeError) as e:   # RuntimeError: the app's port is taken
-        fail(f"niet gestart: {e}", EXIT_FAILED)
+    except RuntimeError as e:   # the app's port is taken
+        fail(f"harvester up: niet gestart: {e}", EXIT_FAILED)
     sys.exit(status)

@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from ..store.users import ROLES, UserExists, name_problem
+from ..models import Role
+from ..store.users import name_problem
 from .common import EXIT_USAGE, config_args, fail, open_store, with_config
 
 
@@ -34,7 +35,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(ROLES),
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
               help="lezer: alleen lezen; redacteur: beoordelen; beheerder: ook accounts beheren.")
 @click.option("--password-stdin", is_flag=True, help="Lees het wachtwoord van standaardinvoer (eerste regel).")
 @with_config
@@ -46,10 +47,7 @@ def users_add(config, name: str, role: str, password_stdin: bool) -> None:
         fail(name_problem(name), EXIT_USAGE)
     password = _read_password(password_stdin)
     with open_store(config) as store:
-        try:
-            store.users.add(name, role, hash_password(password))
-        except UserExists:
-            fail(f"Er is al een account {name}.", EXIT_USAGE)
+        store.users.add(name, role, hash_password(password))
     click.echo(f"Account {name} ({role}) is aangemaakt.")
 
 

@@ -1,7 +1,7 @@
 """The contract between collectors and the harvest loop.
 
 A collector fetches and normalises, nothing more: it reads the state the store handed it and
-yields `Batch`es. The harvest loop (harvester.harvest) stores each batch, with the state changes
+yields `Batch`es. The harvest loop (harvester.jobs.harvest) stores each batch, with the state changes
 it carries, in one transaction, so a crash between batches loses nothing and repeats nothing.
 A collector raises `FetchError` when the source failed as a whole; problems that leave a partial
 result (one malformed page, one entry that could not be read) go into `Batch.problems`.

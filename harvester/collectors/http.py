@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -18,13 +18,14 @@ import httpx
 
 from .. import __version__
 from ..config import HarvestConfig
+from ..errors import HarvesterError
 from ..timeutil import parse_iso
 
 RETRY_STATUSES = {500, 502, 503, 504}
 PERMANENT_REDIRECTS = {301, 308}
 
 
-class FetchError(Exception):
+class FetchError(HarvesterError):
     """A request that did not give a usable response, even after retries."""
 
 
@@ -43,6 +44,7 @@ class Response:
     body: bytes
     url: str                      # after redirects
     permanent_url: str | None     # set when every redirect on the way was permanent (301/308)
+    links: dict[str, dict[str, str]] = field(default_factory=dict)   # the Link header by rel (httpx's parse)
 
 
 def user_agent(contact: str) -> str:
@@ -149,7 +151,7 @@ class Fetcher:
             permanent = bool(r.history) and all(h.status_code in PERMANENT_REDIRECTS for h in r.history)
             return Response(
                 status=r.status_code, headers=r.headers, body=b"".join(chunks), url=str(r.url),
-                permanent_url=str(r.url) if permanent else None,
+                permanent_url=str(r.url) if permanent else None, links=r.links,
             )
 
     def _backoff(self, attempt: int) -> None:

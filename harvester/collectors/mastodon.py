@@ -212,7 +212,7 @@ class _GroupRun:
         body, response = self.client.get_json(f"/api/v1/timelines/tag/{quote(first, safe='')}", params)
         if not isinstance(body, list):
             raise FetchError(f"onverwacht antwoord van {response.url}: geen lijst met posts")
-        return body, _links(response.headers.get("link", ""))
+        return body, _link_params(response)
 
     def _batch(self, statuses: list, cursor: Cursor, *, horizon: bool = False) -> Batch:
         """A page as a Batch; with `horizon`, posts older than backfill_days are left out."""
@@ -380,21 +380,12 @@ def _ids(statuses: list) -> list[str]:
     return [s["id"] for s in statuses if isinstance(s, dict) and isinstance(s.get("id"), str)]
 
 
-def _links(header: str) -> dict[str, dict[str, str]]:
-    """rel -> query parameters of each URL in a Link header."""
-    links: dict[str, dict[str, str]] = {}
-    for part in header.split(","):
-        if "<" not in part or ">" not in part:
-            continue
-        url = part[part.index("<") + 1:part.index(">")]
-        rel = ""
-        for attr in part[part.index(">") + 1:].split(";"):
-            name, _, value = attr.strip().partition("=")
-            if name.strip().lower() == "rel":
-                rel = value.strip().strip('"')
-        if rel:
-            links[rel] = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-    return links
+def _link_params(response: Response) -> dict[str, dict[str, str]]:
+    """rel -> query parameters of each URL in the Link header (parsed by httpx)."""
+    return {
+        link["rel"]: {k: v[0] for k, v in parse_qs(urlsplit(link["url"]).query).items()}
+        for link in response.links.values() if link.get("rel")
+    }
 
 
 def _error_text(response: Response) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..errors import UsageError
 from .classifications import ClassificationStore
 from .cursors import CursorStore
 from .exports import ExportStore
@@ -35,7 +36,7 @@ BUSY_TIMEOUT_MS = 10_000
 MIGRATION_WAIT_S = 600
 
 
-class StoreError(Exception):
+class StoreError(UsageError):
     """The database file cannot be used (newer schema, not a database, not writable)."""
 
 

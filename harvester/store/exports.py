@@ -64,9 +64,6 @@ class ExportStore:
         sql, params = _filtered(query, "count(*)")
         return self.db.conn.execute(sql, params).fetchone()[0]
 
-    def source_names(self) -> list[str]:
-        """Names of the sources posts may have been seen on (for checking a --source filter)."""
-        return [r[0] for r in self.db.conn.execute("SELECT name FROM sources ORDER BY name")]
 
 
 def _filtered(query: ExportQuery, columns: str) -> tuple[str, dict[str, object]]:

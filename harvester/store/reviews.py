@@ -11,21 +11,19 @@ counting all matches, so a page costs about the same on the first page as on the
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 
 import sqlite_utils
 
+from ..errors import HarvesterError
+from ..models import Action, Status
 from ..timeutil import utcnow
 from .users import User
 
-STATUSES = ("nieuw", "geaccepteerd", "afgewezen", "duplicaat")
 REJECT_REASONS = ("geen_idee", "off_topic", "spam")
-ACTIONS = ("accept", "set_themes", "reject", "duplicate", "note", "reopen", "undo")
 SORTS = ("date", "confidence")
 # a filter matching fewer rows than this is evaluated first and its rows sorted
 SPARSE = 2000
@@ -36,7 +34,7 @@ COMMON = 1000
 DATE_KEY = "coalesce(p.published_at, p.first_seen_at)"
 
 
-class StaleReview(Exception):
+class StaleReview(HarvesterError):
     """The post changed since the editor saw it; `current` is its state now."""
 
     def __init__(self, post_id: int, current: ReviewState):
@@ -44,13 +42,13 @@ class StaleReview(Exception):
         self.post_id, self.current = post_id, current
 
 
-class NothingToUndo(Exception):
+class NothingToUndo(HarvesterError):
     """The post has no decision left to undo."""
 
 
 @dataclass(frozen=True)
 class ReviewState:
-    status: str = "nieuw"
+    status: Status = Status.NEW
     themes: tuple[str, ...] = ()
     reject_reason: str | None = None
     duplicate_of: int | None = None
@@ -82,7 +80,7 @@ class ReviewEvent:
 
 @dataclass(frozen=True)
 class QueueFilter:
-    status: str | None = "nieuw"       # None: every status
+    status: str | None = Status.NEW    # None: every status
     theme: str | None = None           # suggested by the model or chosen by an editor
     source: str | None = None          # source name
     language: str | None = None        # detected, else declared
@@ -131,14 +129,14 @@ class Candidate:
     title: str | None
     text: str
     published_at: str | None
-    status: str
+    status: Status
 
 
 @dataclass
 class Overview:
     total: int = 0
     unclassified: int = 0
-    per_status: dict[str, int] = field(default_factory=dict)
+    per_status: dict[Status, int] = field(default_factory=dict)
     suggested_per_theme: dict[str, int] = field(default_factory=dict)
     accepted_per_theme: dict[str, int] = field(default_factory=dict)
     weeks: list[str] = field(default_factory=list)                 # Monday of each week, oldest first
@@ -170,6 +168,8 @@ def _fold(word: str) -> str:
 
 class ReviewStore:
     def __init__(self, db: sqlite_utils.Database):
+        # the Store's Database: its atomic() takes the write lock as it begins, so a decision's
+        # read-check-write (the version it expects) cannot race another writer
         self.db = db
 
     # ---- reading -------------------------------------------------------------------------
@@ -184,7 +184,7 @@ class ReviewStore:
 
     @staticmethod
     def _state(row) -> ReviewState:
-        return ReviewState(row[0], tuple(json.loads(row[1])), *row[2:])
+        return ReviewState(Status(row[0]), tuple(json.loads(row[1])), *row[2:])
 
     def queue(self, flt: QueueFilter, *, after: str | None = None, limit: int = 25) -> QueuePage:
         """One page of the queue under a filter; `after` is the previous page's next_cursor.
@@ -243,9 +243,9 @@ class ReviewStore:
         where: list[str] = []
         params: list = []
         if flt.status:
-            if flt.status not in STATUSES:
+            if not Status.has(flt.status):
                 raise ValueError(f"onbekende status {flt.status!r}")
-            if flt.status != "nieuw" and self._fewer_than(SPARSE, "SELECT 1 FROM reviews WHERE status = ?", [flt.status]):
+            if flt.status != Status.NEW and self._fewer_than(SPARSE, "SELECT 1 FROM reviews WHERE status = ?", [flt.status]):
                 where.append("r.status = ?")   # few: start from the reviews_status index, sort them
             else:
                 where.append("coalesce(r.status, 'nieuw') = ?")   # many: walk the page order, check each
@@ -322,9 +322,6 @@ class ReviewStore:
         found = self.items([post_id])
         return found[0] if found else None
 
-    def source_names(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT name FROM sources ORDER BY name")]
-
     def history(self, post_id: int) -> list[ReviewEvent]:
         """The audit trail of one post, oldest first."""
         return [
@@ -362,7 +359,7 @@ class ReviewStore:
         if not ids:
             return []
         found = {
-            r[0]: Candidate(*r) for r in self.db.execute(
+            r[0]: Candidate(*r[:4], Status(r[4])) for r in self.db.execute(
                 f"SELECT p.id, p.title, p.text, {DATE_KEY}, coalesce(r.status, 'nieuw') FROM posts p"
                 f" LEFT JOIN reviews r ON r.post_id = p.id WHERE p.id IN ({', '.join('?' * len(ids))})", ids,
             )
@@ -375,8 +372,8 @@ class ReviewStore:
         ov.total = self.db.execute("SELECT count(*) FROM posts").fetchone()[0]
         ov.unclassified = ov.total - self.db.execute("SELECT count(*) FROM classifications").fetchone()[0]
         reviewed = dict(self.db.execute("SELECT status, count(*) FROM reviews GROUP BY status").fetchall())
-        ov.per_status = {s: reviewed.get(s, 0) for s in STATUSES}
-        ov.per_status["nieuw"] = ov.total - sum(v for s, v in reviewed.items() if s != "nieuw")
+        ov.per_status = {s: reviewed.get(s, 0) for s in Status}
+        ov.per_status[Status.NEW] = ov.total - sum(v for s, v in reviewed.items() if s != Status.NEW)
         # one index range per theme: far cheaper than grouping every (post, theme) row
         themes = [r[0] for r in self.db.execute(
             "WITH RECURSIVE t(theme) AS (SELECT min(theme) FROM post_themes UNION ALL"
@@ -439,7 +436,7 @@ class ReviewStore:
             " WHERE r.status IN ('geaccepteerd', 'afgewezen') AND e.suggested IS NOT NULL AND e.at >= ?",
             [since],
         ):
-            final = set(json.loads(themes)) if status == "geaccepteerd" else set()
+            final = set(json.loads(themes)) if status == Status.ACCEPTED else set()
             agreed, decided = weeks.get(week, (0, 0))
             weeks[week] = (agreed + (final == set(json.loads(suggested))), decided + 1)
         return weeks
@@ -456,15 +453,15 @@ class ReviewStore:
         duplicate: duplicaat of post `duplicate_of`; note: only the note; reopen: back to nieuw;
         undo: restore the state before the latest decision not yet undone.
         """
-        if action not in ACTIONS:
+        if not Action.has(action):
             raise ValueError(f"onbekende actie {action!r}")
-        with self._immediate():
+        with self.db.atomic():
             return self._decide(post_id, user, expected_version, action, themes, reason, duplicate_of, note)
 
     def decide_many(self, versions: dict[int, int], user: User, action: str, **kwargs) -> tuple[list[int], list[StaleReview]]:
         """The same decision on several posts in one transaction; stale ones are skipped and returned."""
         done, stale = [], []
-        with self._immediate():
+        with self.db.atomic():
             for post_id, version in versions.items():
                 try:
                     self._decide(post_id, user, version, action, kwargs.get("themes"), kwargs.get("reason"),
@@ -481,25 +478,25 @@ class ReviewStore:
         if current.version != expected_version:
             raise StaleReview(post_id, current)
         undoes = None
-        if action == "accept":
+        if action == Action.ACCEPT:
             chosen = tuple(themes) if themes else self._suggested(post_id)
-            after = replace(current, status="geaccepteerd", themes=chosen, reject_reason=None, duplicate_of=None)
-        elif action == "set_themes":
-            after = replace(current, status="geaccepteerd", themes=tuple(dict.fromkeys(themes or ())),
+            after = replace(current, status=Status.ACCEPTED, themes=chosen, reject_reason=None, duplicate_of=None)
+        elif action == Action.SET_THEMES:
+            after = replace(current, status=Status.ACCEPTED, themes=tuple(dict.fromkeys(themes or ())),
                             reject_reason=None, duplicate_of=None)
-        elif action == "reject":
+        elif action == Action.REJECT:
             if reason not in REJECT_REASONS:
                 raise ValueError(f"onbekende reden {reason!r}")
-            after = replace(current, status="afgewezen", themes=(), reject_reason=reason, duplicate_of=None)
-        elif action == "duplicate":
+            after = replace(current, status=Status.REJECTED, themes=(), reject_reason=reason, duplicate_of=None)
+        elif action == Action.DUPLICATE:
             if duplicate_of == post_id or self.db.execute(
                     "SELECT 1 FROM posts WHERE id = ?", [duplicate_of]).fetchone() is None:
                 raise ValueError(f"post {duplicate_of} bestaat niet of is deze post zelf")
-            after = replace(current, status="duplicaat", reject_reason=None, duplicate_of=duplicate_of)
-        elif action == "note":
+            after = replace(current, status=Status.DUPLICATE, reject_reason=None, duplicate_of=duplicate_of)
+        elif action == Action.NOTE:
             after = replace(current, note=(note or "").strip() or None)
-        elif action == "reopen":
-            after = replace(current, status="nieuw", themes=(), reject_reason=None, duplicate_of=None)
+        elif action == Action.REOPEN:
+            after = replace(current, status=Status.NEW, themes=(), reject_reason=None, duplicate_of=None)
         else:  # undo
             target = self.db.execute(
                 "SELECT id, before FROM review_events WHERE post_id = ? AND action != 'undo' AND id NOT IN"
@@ -509,10 +506,10 @@ class ReviewStore:
             if target is None:
                 raise NothingToUndo(post_id)
             undoes, before = target[0], json.loads(target[1])
-            after = replace(current, status=before["status"], themes=tuple(before["themes"]),
+            after = replace(current, status=Status(before["status"]), themes=tuple(before["themes"]),
                             reject_reason=before["reject_reason"], duplicate_of=before["duplicate_of"],
                             note=before["note"])
-        if after.status == "duplicaat" and (current.status, current.duplicate_of) != ("duplicaat", after.duplicate_of):
+        if after.status == Status.DUPLICATE and (current.status, current.duplicate_of) != (Status.DUPLICATE, after.duplicate_of):
             after = replace(after, duplicate_of=self._original(post_id, after.duplicate_of))
         now = utcnow()
         classified = self.db.execute("SELECT 1 FROM classifications WHERE post_id = ?", [post_id]).fetchone()
@@ -558,22 +555,6 @@ class ReviewStore:
     def _suggested(self, post_id: int) -> tuple[str, ...]:
         return tuple(r[0] for r in self.db.execute(
             "SELECT theme FROM post_themes WHERE post_id = ? AND assigned = 1 ORDER BY score DESC", [post_id]))
-
-    @contextlib.contextmanager
-    def _immediate(self) -> Iterator[None]:
-        """A write transaction that takes the write lock at once, so read-check-write cannot race."""
-        conn = self.db.conn
-        if conn.in_transaction:
-            with self.db.atomic():
-                yield
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.execute("COMMIT")
 
 
 def _split_cursor(cursor: str) -> tuple[str, int]:

@@ -45,6 +45,10 @@ class SourceStore:
             )
         return self.get(name)  # type: ignore[return-value]
 
+    def names(self) -> list[str]:
+        """Every source posts may have been seen on, configured now or before, by name."""
+        return [r[0] for r in self.db.execute("SELECT name FROM sources ORDER BY name")]
+
     def get(self, name: str) -> SourceRow | None:
         row = self.db.execute(
             "SELECT id, name, type, configured_url, url, etag, last_modified, gone_at, auth_required,"

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from ..errors import UsageError
+from ..models import Role
 from ..timeutil import utcnow
 
-ROLES = ("lezer", "redacteur", "beheerder")
 # account names: ASCII letters, digits, '.', '_' and '-', so no two names look alike (a Cyrillic
 # 'о' in 'bоss'); accounts made before this rule keep working, new ones must follow it
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -26,7 +27,7 @@ def name_problem(name: str) -> str | None:
     return None if NAME_PATTERN.fullmatch(name) else NAME_RULE
 
 
-class UserExists(Exception):
+class UserExists(UsageError):
     """An account with this name is already there."""
 
 
@@ -34,9 +35,12 @@ class UserExists(Exception):
 class User:
     id: int
     name: str
-    role: str
+    role: Role
     created_at: str
     disabled_at: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "role", Role(self.role))   # rows hold the plain word
 
     @property
     def active(self) -> bool:
@@ -44,7 +48,7 @@ class User:
 
     def can(self, role: str) -> bool:
         """True when this user's role is at least `role` (lezer < redacteur < beheerder)."""
-        return ROLES.index(self.role) >= ROLES.index(role)
+        return self.role.includes(role)
 
 
 _USER_COLUMNS = "id, name, role, created_at, disabled_at"
@@ -57,13 +61,13 @@ class UserStore:
     # accounts
 
     def add(self, name: str, role: str, password_hash: str) -> User:
-        if role not in ROLES:
+        if not Role.has(role):
             raise ValueError(f"onbekende rol {role!r}")
         if name_problem(name):
             raise ValueError(name_problem(name))
         with self.db.atomic():
             if self.get(name) is not None:
-                raise UserExists(name)
+                raise UserExists(f"er is al een account {name}")
             self.db.execute(
                 "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
                 [name, role, password_hash, utcnow()],
@@ -92,7 +96,7 @@ class UserStore:
         return True
 
     def set_role(self, name: str, role: str) -> None:
-        if role not in ROLES:
+        if not Role.has(role):
             raise ValueError(f"onbekende rol {role!r}")
         with self.db.atomic():
             self.db.execute("UPDATE users SET role = ? WHERE name = ?", [role, name])

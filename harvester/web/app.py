@@ -25,6 +25,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Config
+from ..errors import HarvesterError
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
 from . import auth, exports, params, views
@@ -103,7 +104,7 @@ def checked_days(route: Route, names: tuple[str, ...]) -> Route:
     return Route(route.path, guarded, methods=[m for m in route.methods or () if m != "HEAD"], name=route.name)
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(HarvesterError):
     """Raised by BodyLimit's receive when a body grows past the limit."""
 
 

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from ..models import Role
 from ..store import Store
 from ..store.users import User
 
@@ -228,7 +229,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return default
 
 
-def login_required(role: str = "lezer") -> Callable[[Endpoint], Endpoint]:
+def login_required(role: Role = Role.READER) -> Callable[[Endpoint], Endpoint]:
     """Decorate an endpoint: a session is required, CSRF is checked on changes, the role must suffice.
 
     Sets `request.state.user` and `request.state.csrf` for the endpoint and its templates.

@@ -20,8 +20,8 @@ from starlette.routing import Route
 from ..config import Config
 from ..export import AMSTERDAM, DIALECTS, ExportError, ExportOptions, parse_day, write_export
 from ..hashing import SecretMissing, load_secret
+from ..models import Role, Status
 from ..store import Store
-from ..store.reviews import STATUSES
 from . import auth
 from .views import render
 
@@ -43,22 +43,22 @@ def export_options(params) -> ExportOptions:
 
 
 def _form(request: Request, status_code: int = 200, error: str = "") -> Response:
-    return render(request, "export.html", status_code, error=error, statuses=STATUSES, dialects=DIALECTS,
-                  sources=request.app.state.store.exports.source_names(), chosen=request.query_params)
+    return render(request, "export.html", status_code, error=error, statuses=list(Status), dialects=DIALECTS,
+                  sources=request.app.state.store.sources.names(), chosen=request.query_params)
 
 
-@auth.login_required("lezer")
+@auth.login_required(Role.READER)
 async def export_page(request: Request) -> Response:
     return _form(request)
 
 
-@auth.login_required("lezer")
+@auth.login_required(Role.READER)
 async def download(request: Request) -> Response:
     config: Config = request.app.state.config
     themes = request.app.state.themes
     try:
         options = export_options(request.query_params)
-        options.check(themes=[t[0] for t in themes] or None, sources=request.app.state.store.exports.source_names())
+        options.check(themes=[t[0] for t in themes] or None, sources=request.app.state.store.sources.names())
         secret = load_secret(config) if options.pseudonymize else None
     except (ExportError, SecretMissing) as e:
         return _form(request, 400, str(e))

@@ -11,6 +11,8 @@ import math
 import re
 from datetime import date
 
+from ..errors import UsageError
+
 # ids and counts SQLite can hold: 1 .. 2^63 - 1
 MAX_ID = 2**63 - 1
 # the earliest and latest day a filter may name: its start and end must stay valid datetimes in
@@ -19,7 +21,7 @@ MIN_DAY, MAX_DAY = date(1900, 1, 1), date(9998, 12, 31)
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
-class BadParameter(Exception):
+class BadParameter(UsageError):
     """A request parameter that cannot be used; the message is the Dutch text the editor sees."""
 
 

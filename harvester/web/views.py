@@ -11,10 +11,11 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..learning import YOUNG_BELOW
+from ..models import Action, Role, Status
 from ..store.reviews import (
-    REJECT_REASONS, STATUSES, NothingToUndo, QueueFilter, ReviewState, StaleReview,
+    REJECT_REASONS, NothingToUndo, QueueFilter, ReviewState, StaleReview,
 )
-from ..store.users import ROLES, UserExists, name_problem
+from ..store.users import UserExists, name_problem
 from ..timeutil import utcnow
 from . import auth, params as parse
 from .chart import week_chart
@@ -23,14 +24,16 @@ PAGE_SIZE = 25
 OVERVIEW_SECONDS = 60
 MAX_NOTE = 2000
 LANGUAGES = {"nl": "Nederlands", "en": "Engels", "de": "Duits", "fr": "Frans"}
-STATUS_LABELS = {"nieuw": "Nieuw", "geaccepteerd": "Geaccepteerd", "afgewezen": "Afgewezen", "duplicaat": "Duplicaat"}
+STATUS_LABELS = {Status.NEW: "Nieuw", Status.ACCEPTED: "Geaccepteerd", Status.REJECTED: "Afgewezen",
+                 Status.DUPLICATE: "Duplicaat"}
 REASON_LABELS = {"geen_idee": "Geen idee", "off_topic": "Off-topic", "spam": "Spam"}
 ACTION_LABELS = {
-    "accept": "geaccepteerd", "set_themes": "thema's gekozen", "reject": "afgewezen", "duplicate": "duplicaat",
-    "note": "notitie", "reopen": "teruggezet naar nieuw", "undo": "ongedaan gemaakt",
+    Action.ACCEPT: "geaccepteerd", Action.SET_THEMES: "thema's gekozen", Action.REJECT: "afgewezen",
+    Action.DUPLICATE: "duplicaat", Action.NOTE: "notitie", Action.REOPEN: "teruggezet naar nieuw",
+    Action.UNDO: "ongedaan gemaakt",
 }
-ROLE_LABELS = {"lezer": "Lezer (alleen lezen)", "redacteur": "Redacteur (beoordelen)",
-               "beheerder": "Beheerder (ook accounts)"}
+ROLE_LABELS = {Role.READER: "Lezer (alleen lezen)", Role.EDITOR: "Redacteur (beoordelen)",
+               Role.ADMIN: "Beheerder (ook accounts)"}
 
 
 def render(request: Request, template: str, status_code: int = 200, **context) -> Response:
@@ -95,7 +98,7 @@ async def login(request: Request) -> Response:
     return response
 
 
-@auth.login_required("lezer")
+@auth.login_required(Role.READER)
 async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
     auth.end_session(request, response)
@@ -110,9 +113,9 @@ def _day(value: str | None, what: str) -> str | None:
 
 
 def queue_filter(params, default_sort: str = "date") -> QueueFilter:
-    status = params.get("status", "nieuw")
+    status = params.get("status", Status.NEW)
     return QueueFilter(
-        status=None if status == "alle" else (status if status in STATUSES else "nieuw"),
+        status=None if status == "alle" else (status if Status.has(status) else Status.NEW),
         theme=params.get("theme") or None, source=params.get("source") or None,
         language=params.get("lang") or None, date_from=_day(params.get("from"), "Vanaf"),
         date_to=_day(params.get("to"), "Tot en met"),
@@ -127,7 +130,7 @@ def learned_from(store) -> int:
     return active.learned_from if active else 0
 
 
-@auth.login_required("lezer")
+@auth.login_required(Role.READER)
 async def queue(request: Request) -> Response:
     params = request.query_params
     store = request.app.state.store
@@ -147,12 +150,12 @@ async def queue(request: Request) -> Response:
     here = f"/?{urlencode(kept + ([('after', params['after'])] if params.get('after') else []))}"
     return render(request, "queue.html", items=page.items, flt=flt, next_url=next_url,
                   first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"),
-                  sources=store.reviews.source_names(), languages=LANGUAGES, bulk=bulk,
+                  sources=store.sources.names(), languages=LANGUAGES, bulk=bulk,
                   date_from=params.get("from", ""), date_to=params.get("to", ""),
                   young=(learned, YOUNG_BELOW) if young and "sort" not in params else None)
 
 
-@auth.login_required("lezer")
+@auth.login_required(Role.READER)
 async def post_page(request: Request) -> Response:
     post_id = parse.post_id(request.path_params["post_id"])
     store = request.app.state.store
@@ -163,7 +166,7 @@ async def post_page(request: Request) -> Response:
                   candidates=store.reviews.duplicate_candidates(post_id), here=f"/posts/{post_id}")
 
 
-@auth.login_required("lezer")
+@auth.login_required(Role.READER)
 async def candidates(request: Request) -> Response:
     post_id = parse.post_id(request.path_params["post_id"])
     if not _is_fetch(request):  # without JavaScript: the post's own page lists the candidates
@@ -178,7 +181,7 @@ async def candidates(request: Request) -> Response:
 
 # ---- decisions -----------------------------------------------------------------------------
 
-@auth.login_required("redacteur")
+@auth.login_required(Role.EDITOR)
 async def decide(request: Request) -> Response:
     post_id = parse.post_id(request.path_params["post_id"])
     form = await request.form()
@@ -225,7 +228,7 @@ def _stale_message(current: ReviewState) -> str:
             f"{STATUS_LABELS[current.status].lower()}). Hieronder staat de nieuwe stand; beslis opnieuw als dat nodig is.")
 
 
-@auth.login_required("redacteur")
+@auth.login_required(Role.EDITOR)
 async def bulk(request: Request) -> Response:
     form = await request.form()
     here = auth.safe_next(str(form.get("next", "")), "/")
@@ -250,7 +253,7 @@ async def bulk(request: Request) -> Response:
 
 # ---- overview ------------------------------------------------------------------------------
 
-@auth.login_required("lezer")
+@auth.login_required(Role.READER)
 async def overview(request: Request) -> Response:
     cached = getattr(request.app.state, "overview", None)
     if cached is None or time.monotonic() - cached[0] > OVERVIEW_SECONDS:
@@ -267,22 +270,22 @@ async def overview(request: Request) -> Response:
 
 # ---- accounts ------------------------------------------------------------------------------
 
-@auth.login_required("beheerder")
+@auth.login_required(Role.ADMIN)
 async def accounts(request: Request) -> Response:
     return _accounts_page(request)
 
 
 def _accounts_page(request: Request, message: str = "", problem: bool = False, status_code: int = 200) -> Response:
     return render(request, "accounts.html", status_code, accounts=request.app.state.store.users.all(),
-                  roles=ROLES, role_labels=ROLE_LABELS, message=message, problem=problem)
+                  roles=list(Role), role_labels=ROLE_LABELS, message=message, problem=problem)
 
 
-@auth.login_required("beheerder")
+@auth.login_required(Role.ADMIN)
 async def account_add(request: Request) -> Response:
     form = await request.form()
     name, role, password = str(form.get("name", "")).strip(), str(form.get("role", "")), str(form.get("password", ""))
     problem = name_problem(name) or auth.password_problem(password)
-    if not problem and role not in ROLES:
+    if not problem and not Role.has(role):
         problem = "Kies een rol."
     if problem:
         return _accounts_page(request, problem, True, 400)
@@ -296,7 +299,7 @@ async def account_add(request: Request) -> Response:
     return _accounts_page(request, f"Account {name} ({role}) is aangemaakt.")
 
 
-@auth.login_required("beheerder")
+@auth.login_required(Role.ADMIN)
 async def account_change(request: Request) -> Response:
     form = await request.form()
     name = request.path_params["name"]
@@ -309,7 +312,7 @@ async def account_change(request: Request) -> Response:
     if action in ("disable", "enable"):
         users.set_disabled(name, action == "disable")
         return _accounts_page(request, f"Account {name} is {'uitgeschakeld' if action == 'disable' else 'weer actief'}.")
-    if action == "role" and form.get("role") in ROLES:
+    if action == "role" and Role.has(form.get("role")):
         users.set_role(name, str(form.get("role")))
         return _accounts_page(request, f"Account {name} heeft nu de rol {form.get('role')}.")
     return _accounts_page(request, "Onbekende actie.", True, 400)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .config import ScheduleConfig, Source
-from .models import SourceStatus
-from .store import Store
-from .timeutil import parse_iso
+from ..config import ScheduleConfig, Source
+from ..models import SourceStatus
+from ..store import Store
+from ..timeutil import parse_iso
 
 
 def backoff_delay(interval_minutes: float, failures: int, schedule: ScheduleConfig) -> timedelta:

@@ -23,14 +23,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from .collectors.http import FetchError, Fetcher
-from .collectors.mastodon import InstanceClient, Normalizer
-from .config import Config, MastodonSource
-from .forget import optout, scrub_quotes
-from .hashing import SecretMissing, load_secret
-from .store import Store
-from .store.mastodon import Sighting
-from .timeutil import to_utc_iso
+from ..collectors.http import FetchError, Fetcher
+from ..collectors.mastodon import InstanceClient, Normalizer
+from ..config import Config, MastodonSource
+from ..forget import optout, scrub_quotes
+from ..hashing import SecretMissing, load_secret
+from ..store import Store
+from ..store.mastodon import Sighting
+from ..timeutil import to_utc_iso
 
 BATCH_SIZE = 20      # Mastodon's limit for id[] on GET /api/v1/statuses
 

@@ -11,15 +11,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from .collectors import feed, mastodon
-from .collectors.base import Batch, Collector, SourceState
-from .collectors.http import Fetcher, FetchError
-from .config import Config, Source
-from .forget import Suppressed, optout
-from .hashing import SecretMissing
-from .models import RunCounts, RunResult
-from .store import Store
-from .store.sources import SourceRow
+from ..collectors import feed, mastodon
+from ..collectors.base import Batch, Collector, SourceState
+from ..collectors.http import Fetcher, FetchError
+from ..config import Config, Source
+from ..forget import Suppressed, optout
+from ..hashing import SecretMissing
+from .logfmt import logfmt, seconds
+from ..models import RunCounts, RunResult
+from ..store import Store
+from ..store.sources import SourceRow
 
 logger = logging.getLogger(__name__)
 
@@ -173,12 +174,5 @@ def _honour_optout(store: Store, config: Config, secret: bytes | None, acct: str
 def log_line(result: RunResult) -> str:
     """One structured line per source run (key=value), for stderr and the scheduler's log."""
     c = result.counts
-    line = (f"source={result.source} status={result.status} new={c.new} updated={c.updated} "
-            f"unchanged={c.unchanged} skipped={c.skipped} requests={c.requests} duration={result.duration:.2f}s")
-    if result.error:
-        line += " error=" + quote(result.error)
-    return line
-
-
-def quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+    return logfmt(source=result.source, status=result.status, new=c.new, updated=c.updated, unchanged=c.unchanged,
+                  skipped=c.skipped, requests=c.requests, duration=seconds(result.duration), error=result.error or None)

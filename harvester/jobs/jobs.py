@@ -1,0 +1,259 @@
+"""The work the scheduler calls: collect a source, classify, retrain, recheck, purge.
+
+Every run opens its own Store and Fetcher and closes them (SQLite connections belong to one
+thread; nothing accumulates), and one job's trouble never reaches the others: each catches what
+goes wrong and logs it as its one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from .. import learning, retention
+from ..classify import classify_pending
+from ..collectors.http import Fetcher
+from ..config import Config, Source
+from ..errors import HarvesterError
+from ..store import Store
+from ..timeutil import parse_iso, to_utc_iso
+from . import harvest
+from .backoff import backoff_until
+from .gate import Running, WriteGate
+from .logfmt import logfmt, seconds
+from .mastodon_recheck import recheck as run_recheck
+from .model import ModelLoader, ModelUnavailable
+
+log = logging.getLogger("harvester.run")
+
+
+class JobFailed(HarvesterError):
+    """A job run ended in an exception (already logged)."""
+
+
+
+class Jobs:
+    """The work the scheduler calls; every run opens and closes its own Store and Fetcher.
+
+    Each method catches what goes wrong, logs it as its one line and returns False, so a fault in
+    one job never reaches the scheduler or the other jobs.
+    """
+
+    def __init__(self, config: Config, stop: threading.Event):
+        self.config = config
+        self.stop = stop
+        self.model = ModelLoader(config)
+        self.running = Running()
+        # one classification at a time: the model is shared, and two jobs must not classify the same
+        # posts; `wanted` tells the running one that more posts arrived meanwhile
+        self._classify_lock = threading.Lock()
+        self._classify_wanted = threading.Event()
+        self.gate = WriteGate()
+        # one training at a time, in a process of its own; `_trainer` is its thread in this one
+        self._learn_lock = threading.Lock()
+        self._trainer: threading.Thread | None = None
+
+    @contextmanager
+    def _run(self, **job: str) -> Iterator[Store]:
+        """A job run: counted for the stop bound, with its own Store; an exception becomes a log line."""
+        started = time.monotonic()
+        with self.running.one():
+            try:
+                with Store(self.config.db_path) as store:
+                    yield store
+            except Exception as e:
+                error = str(e) if isinstance(e, ModelUnavailable) else f"interne fout: {type(e).__name__}: {e}"
+                log.error(logfmt(**job, status="failed", duration=seconds(time.monotonic() - started), error=error))
+                raise JobFailed from e
+
+    def _fetcher(self) -> Fetcher:
+        # pauses between retries end at once when we are asked to stop
+        return Fetcher(self.config.harvest, sleep=self.stop.wait)
+
+    def collect(self, source: Source, *, respect_backoff: bool = True) -> bool:
+        """One run of one source, then classification of what it stored. False if the run failed."""
+        if self.stop.is_set():
+            return True
+        try:
+            with self.gate.shared(), self._run(source=source.name) as store:
+                if self.stop.is_set():   # asked to stop while the compaction ran
+                    return True
+                if respect_backoff:
+                    until = backoff_until(store, source, self.config.schedule, datetime.now(UTC))
+                    if until is not None:
+                        log.debug(logfmt(source=source.name, status="backoff", until=to_utc_iso(until)))
+                        return True
+                with self._fetcher() as fetcher:
+                    result = harvest.run_source(store, self.config, source, fetcher, should_stop=self.stop.is_set)
+                log.info(harvest.log_line(result))
+        except JobFailed:
+            return False
+        if result.counts.new or result.counts.updated:
+            self.classify()
+        self.learn()
+        return not result.failed
+
+    def classify(self) -> bool:
+        """Classify whatever is pending; False if that failed (the posts stay pending).
+
+        Never waits for another job: if a classification is running, it is asked to look again
+        when it is done, and this call returns at once.
+        """
+        self._classify_wanted.set()
+        ok = True
+        while self._classify_wanted.is_set() and not self.stop.is_set():
+            if not self._classify_lock.acquire(blocking=False):
+                return ok
+            try:
+                while self._classify_wanted.is_set() and not self.stop.is_set():
+                    self._classify_wanted.clear()
+                    ok = self._classify_pending() and ok
+            finally:
+                self._classify_lock.release()
+        return ok
+
+    def _classify_pending(self) -> bool:
+        try:
+            with self.gate.shared(), self._run(job="classify") as store:
+                if not store.classifications.count_pending():
+                    return True
+                classifier = self.model.get(self.stop, store)
+                if classifier is None:
+                    return True
+                started = time.monotonic()
+                # in-process: forking a worker pool from a threaded scheduler is not safe. The
+                # memory zone frees the strings spaCy learnt from these texts (new numbers, names,
+                # URLs); without it the vocabulary of a process running for weeks only grows.
+                with classifier.nlp.memory_zone():
+                    done = classify_pending(store, classifier, workers=1)
+                if done:
+                    log.info(logfmt(job="classify", status="ok", classified=done,
+                                    duration=seconds(time.monotonic() - started)))
+                return True
+        except JobFailed:
+            return False
+
+    def learn(self, *, wait: bool = False) -> bool:
+        """Start a retraining when `[nlp] retrain_after` decisions came in since the last one, and have
+        the posts classified anew when the active model was switched (`harvester models use`).
+
+        Never waits for the training (`wait`: run --once does): it runs in a process of its own, and
+        this process holds neither the write gate nor a transaction meanwhile; it only reads at the
+        start and records the outcome at the end (`_train`).
+        """
+        if self.stop.is_set():
+            return True
+        job = None
+        switched = False
+        if self._learn_lock.acquire(blocking=False):
+            try:
+                with self.gate.shared(), self._run(job="retrain") as store:
+                    switched = self.model.outdated(store)
+                    training = self._trainer is not None and self._trainer.is_alive()
+                    since = learning.decisions_since(store)
+                    if not training and since >= self.config.nlp.retrain_after:
+                        job = learning.prepare(store, self.config)
+                if job is not None:
+                    log.info(logfmt(job="retrain", status="started", decisions=since, learned=len(job.learn),
+                                    held_back=len(job.held), current=job.current_version))
+                    self._trainer = threading.Thread(target=self._train, args=(job,), name="retrain", daemon=True)
+                    self._trainer.start()
+            except JobFailed:
+                return False
+            finally:
+                self._learn_lock.release()
+        if switched:
+            self.classify()
+        trainer = self._trainer
+        while wait and trainer is not None and trainer.is_alive() and not self.stop.is_set():
+            trainer.join(0.2)
+        return True
+
+    def _train(self, job: learning.TrainingJob) -> None:
+        started = time.monotonic()
+        try:
+            outcome = self._train_elsewhere(job)
+            if outcome is None:
+                log.info(logfmt(job="retrain", status="stopped", candidate=job.version,
+                                duration=seconds(time.monotonic() - started)))
+                return
+            with self.gate.shared(), self._run(job="retrain") as store:
+                row = learning.register(store, self.config, job, outcome)
+            log.info(logfmt(job="retrain", status="switched" if row.active else "kept", candidate=row.version,
+                            current=job.current_version, candidate_f1=row.score, current_f1=row.current_score,
+                            refitted=len(outcome.refitted), duration=seconds(time.monotonic() - started),
+                            reason=row.reason))
+            if row.active:
+                self.classify()   # the posts without a decision, by the new model
+        except JobFailed:
+            pass
+        except Exception as e:
+            log.error(logfmt(job="retrain", status="failed", candidate=job.version,
+                             duration=seconds(time.monotonic() - started), error=f"{type(e).__name__}: {e}"))
+
+    def _train_elsewhere(self, job: learning.TrainingJob) -> learning.Outcome | None:
+        """learning.train_candidate in a spawned process (forking a threaded process is unsafe);
+        None when asked to stop first (the process is ended)."""
+        pool = multiprocessing.get_context("spawn").Pool(1)
+        try:
+            pending = pool.apply_async(learning.train_candidate, (job,))
+            while True:
+                try:
+                    return pending.get(timeout=0.2)
+                except multiprocessing.TimeoutError:
+                    if self.stop.is_set():
+                        return None
+        finally:
+            pool.terminate()
+            pool.join()
+
+    def recheck(self) -> bool:
+        """Ask the Mastodon instances whether recent posts still exist; False if one could not be asked."""
+        if self.stop.is_set():
+            return True
+        try:
+            with self.gate.shared(), self._run(job="recheck") as store, self._fetcher() as fetcher:
+                started = time.monotonic()
+                result = run_recheck(store, self.config, fetcher)
+                log.info(logfmt(job="recheck", status="partial" if result.problems else "ok", checked=result.checked,
+                                deleted=result.deleted, duration=seconds(time.monotonic() - started),
+                                error="; ".join(result.problems) or None))
+                return not result.problems
+        except JobFailed:
+            return False
+
+    def purge(self, *, when_due: bool = False) -> bool:
+        """Apply the retention policy; False if a step failed (a missing secret: pseudonymising).
+
+        `when_due` (run --once): only when the last purge is `purge_hours` ago, so a cron line every
+        half hour does not rewrite the file every half hour.
+
+        It holds the write lock for seconds (its transactions, then VACUUM rewriting the file), so
+        it runs behind the gate: the other jobs wait for it instead of failing on a locked database.
+        """
+        if self.stop.is_set():
+            return True
+        try:
+            with self._run(job="purge") as store:
+                if when_due and (last := store.privacy.last_purge()):
+                    due_at = parse_iso(last["at"]) + timedelta(hours=self.config.schedule.purge_hours)
+                    if due_at > datetime.now(UTC):
+                        log.info(logfmt(job="purge", status="skipped", last=last["at"], next=to_utc_iso(due_at)))
+                        return True
+                with self.gate.exclusive():
+                    started = time.monotonic()
+                    result = retention.purge(store, self.config)
+                line = logfmt(job="purge", status="partial" if result.problems else "ok", deleted=len(result.deleted),
+                              pseudonymized=len(result.pseudonymized.posts),
+                              compacted="yes" if result.compacted else "no",
+                              duration=seconds(time.monotonic() - started), error="; ".join(result.problems) or None)
+                (log.error if result.problems else log.info)(line)
+                return not result.problems
+        except JobFailed:
+            return False
+
