@@ -1,4 +1,4 @@
-"""Theme-classifier quality on held-out folds of the *training* data, for the choices in docs/nlp.md.
+"""Theme-classifier quality on held-out folds of the *training* data, for the choices in docs/nlp-log.md.
 
 The evaluation set (data/eval/themes.jsonl) is not read here: every setting is chosen on these
 figures, and the evaluation set only reports the result (benchmarks/nlp_quality.py).

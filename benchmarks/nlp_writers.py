@@ -1,5 +1,5 @@
 """Theme-classifier quality on writers a model has not read: the measure that chooses features,
-weights and thresholds (docs/nlp.md).
+weights and thresholds (docs/nlp-log.md, "Seventh round").
 
 The training texts (config/training.jsonl) name their writer (`writer`: the project's five writing
 rounds p1..p5, each a voice of its own). Each writer's texts are scored by a model trained on the
@@ -14,7 +14,7 @@ a model that has read one voice meets four others, with far more words it never 
 posts are to the whole training set). What carries over shows there first.
 
 With --heldout FILE the model trained on all writers is also measured on FILE, at the thresholds
-chosen on all writers. A held-out writer set may be run only a few times (docs/nlp.md says how
+chosen on all writers. A held-out writer set may be run only a few times (docs/nlp-log.md says how
 often and logs each run): run it only after the setting was chosen on the writers here.
 
 Usage: .venv/bin/python benchmarks/nlp_writers.py [--arch chars=[3,5] char_scale=0.5 ...] [--l2 0.0008]

@@ -2,7 +2,7 @@
 
 The only place that knows both sides; harvester.nlp stays free of the database. Large runs use a
 pool of worker processes that each load the model once and send back only the verdicts (spaCy's
-own n_process ships whole Docs back and was slower than one process, see docs/nlp.md); the
+own n_process ships whole Docs back and was slower than one process, see docs/nlp-log.md); the
 parent writes each batch in one transaction while the workers go on.
 """
 

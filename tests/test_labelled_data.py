@@ -1,7 +1,7 @@
 """Checks on the project's labelled data: config/themes.toml, config/training.jsonl, the held-out
 writer set data/eval/writers.jsonl and the first evaluation set data/eval/themes.jsonl.
 
-Why: the evaluation figures in docs/nlp.md only mean something if the evaluation texts were never
+Why: the evaluation figures in docs/nlp.md and docs/nlp-log.md only mean something if the evaluation texts were never
 trained on, every label is a known theme, and each theme has enough examples. The checkers below are
 also run on small planted cases, so that they are shown to catch what they are meant to catch.
 """

@@ -6,21 +6,26 @@ sparse linear layer with what the earlier components found instead: each lemma (
 numbers and punctuation left out), each part of a compound, each hashtag as `#tag`, and a
 feature `term:<theme>` per theme whose terms occur (`term:2:<theme>`, `term:3:<theme>` for two
 or three different matches). The last let a theme's term list carry weight for terms the
-training texts never used; docs/nlp.md has the comparison that chose them.
+training texts never used; docs/nlp-log.md has the comparison that chose them.
 
 With `forms` each word's form also is a feature `w:<form>`, stop words and numbers included
 ("w:niet", "w:burgers", "w:we"): how a post is put (we, jullie, niet, moeten) says something about
-its theme that the content lemmas leave out (docs/nlp.md, "Sixth round").
+its theme that the content lemmas leave out (docs/nlp-log.md, "Sixth round").
 
 With `chars` = [lo, hi] each word also gives its character n-grams of lo..hi letters, taken
 from the word padded with a space on each side (" burgers " gives " bu", "bur", ..., "rs "), as
 `c:<n-gram>`, weighed by `char_scale` against the other features. Real writing uses other words
 than the training texts for the same thing (gemeentelijke, participatietraject, Woo-verzoeken);
-parts of words carry over where whole words do not (docs/nlp.md). They are never named as reasons.
+parts of words carry over where whole words do not (docs/nlp-log.md, "Seventh round"). They are never named as reasons.
+
+With `drop_unseen` a feature no training text had weighs nothing (without it: as much as the
+rarest one seen), so that unknown words do not dilute the known ones until a post scores at the
+biases; what it costs is that a chatter post's few known features get a whole post's weight
+(docs/nlp-log.md, "Held-out run 2").
 
 With `normalize` (the default for new models) each feature of a doc weighs 1/sqrt(number of its
 features), so a long post does not outvote a short one by its length alone: on held-out training
-data that carried over to new texts better than plain counts (docs/nlp.md).
+data that carried over to new texts better than plain counts (docs/nlp-log.md).
 """
 
 from __future__ import annotations

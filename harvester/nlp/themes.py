@@ -51,7 +51,7 @@ class ThemeSet:
         """The themes' own statements, and each term on its own, as labelled training examples.
 
         A term as a one-word example teaches the classifier its lemma even when no labelled post
-        used it (on held-out training data: macro-F1 +0.09, see docs/nlp.md).
+        used it (on held-out training data: macro-F1 +0.09, see docs/nlp-log.md).
         """
         statements = [(text, [t.id]) for t in self.themes for text in t.examples]
         terms = [(term.strip("#*"), [t.id]) for t in self.themes for term in t.terms]

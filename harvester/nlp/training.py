@@ -103,7 +103,7 @@ def train(
 
     `l2` pulls every feature weight towards zero at each step (a word seen in two posts should not
     decide alone); the biases are left free, so a post with no known word scores a theme's base
-    rate. Chosen on held-out training data (docs/nlp.md).
+    rate. Chosen on held-out training data (docs/nlp-log.md).
     """
     if not items:
         raise DataError("geen voorbeelden om van te leren")
