@@ -65,10 +65,10 @@ idf = true
 forms = true
 chars = [3, 5]
 char_scale = 0.3
-drop_unseen = true
+drop_unseen = false
 """
 
-# spaCy's own bag-of-words over token texts, kept for the comparison in docs/nlp.md
+# spaCy's own bag-of-words over token texts, kept for the comparison in docs/nlp-log.md
 ORTH_BOW_MODEL = {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": 1,
                   "no_output_layer": False, "length": 65536}
 
