@@ -7,7 +7,9 @@ other writers' texts (and the themes' statements and terms, always learned from)
 closer to what real posts do to the model than a random fold. Printed per setting:
 - macro-F1 / none_accuracy at one threshold for every theme (--thresholds), averaged over writers;
 - with per-theme thresholds chosen on the other writers' out-of-writer scores (never on the texts
-  they are measured on), and the thresholds chosen on all writers' scores (the ones a model ships).
+  they are measured on), and the thresholds chosen on all writers' scores (the ones a model ships);
+  both by the rule `harvester train` uses (best F1, raised until MIN_NONE_ACCURACY of the texts
+  without a theme get none).
 
 With --single each writer's texts alone train a model that scores every other writer's texts:
 a model that has read one voice meets four others, with far more words it never saw (as real
@@ -35,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from thinc.api import Config  # noqa: E402
 
 from harvester.nlp import evaluate, load_themes, read_jsonl, read_writers, train  # noqa: E402
-from harvester.nlp.training import out_of_writer_scores, theme_scores as scores  # noqa: E402
+from harvester.nlp.training import MIN_NONE_ACCURACY, out_of_writer_scores, theme_scores as scores  # noqa: E402
 from harvester.nlp.pipeline import PIPELINE_CONFIG, TEXTCAT  # noqa: E402
 from harvester.nlp.thresholds import choose_thresholds  # noqa: E402
 
@@ -96,13 +98,13 @@ def main() -> None:
 
     def chosen_without(name):
         rest = [i for n, idx in groups.items() if n != name for i in idx]
-        return choose_thresholds([gold[i] for i in rest], [out[i] for i in rest], ids)
+        return choose_thresholds([gold[i] for i in rest], [out[i] for i in rest], ids, MIN_NONE_ACCURACY)
 
     rows.append(f"per-theme, chosen on the other writers: {cell(per_writer(chosen_without))}")
     print(" | ".join(rows))
     print("per writer (per-theme thresholds): " + ", ".join(
         f"{n} {m['macro_f1']:.3f}" for n, m in zip(groups, per_writer(chosen_without))))
-    shipped = choose_thresholds(gold, out, ids)
+    shipped = choose_thresholds(gold, out, ids, MIN_NONE_ACCURACY)
     print("thresholds chosen on all writers: " + ", ".join(f"{t} {shipped[t]:.2f}" for t in ids))
     print(f"CPU time {time.process_time() - started:.0f} s")
     if args.heldout:

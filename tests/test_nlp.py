@@ -292,6 +292,9 @@ def test_thresholds_are_raised_until_enough_texts_without_a_theme_get_none():
     assert choose_thresholds(gold, rows, ["a", "b"], 0.6) == {"a": 0.25, "b": 0.15}
     # all of them: a has to go up as well
     assert choose_thresholds(gold, rows, ["a", "b"], 1.0) == {"a": 0.3, "b": 0.15}
+    # a text that two themes claim is emptied in two steps, not given up on
+    both = choose_thresholds([[], ["a"], ["b"]], [[0.6, 0.6], [0.6, 0.1], [0.1, 0.6]], ["a", "b"], 0.85)
+    assert both == {"a": 0.65, "b": 0.65}
 
 
 def test_metrics_per_theme_micro_macro_and_none_accuracy():

@@ -144,9 +144,9 @@ def test_train_command_saves_a_versioned_model_and_learns_from_reviews(nlp_confi
                          " (?, 'geaccepteerd', '[\"samenwerking\"]', 1, '2026-11-20T10:00:00+00:00'),"
                          " (?, 'afgewezen', '[]', 1, '2026-11-20T10:00:00+00:00')", ids)
         store.db.conn.commit()
-        assert store.classifications.reviewed_examples() == [
-            ("De bibliotheek en het buurthuis bundelen hun krachten.", ["samenwerking"]),
-            ("Koop nu goedkope zonnebrillen!!!", []),
+        assert store.classifications.decisions() == [
+            (ids[0], "De bibliotheek en het buurthuis bundelen hun krachten.", ["samenwerking"]),
+            (ids[1], "Koop nu goedkope zonnebrillen!!!", []),
         ]
     result = run("train", "--from-reviews", "--epochs", "10", "--config", str(nlp_config))
     assert result.exit_code == 0, result.output

@@ -15,6 +15,7 @@ from ..nlp import (
     Classifier, DataError, ModelError, ThemeSet, ThemesError, evaluate as measure, format_report, load_themes,
     read_jsonl, read_writers, split, train as fit,
 )
+from ..learning import held_back
 from ..nlp.classifier import FROM_ROUNDS
 from ..nlp.training import new_version, writer_thresholds
 from ..store.model_versions import ModelVersion
@@ -96,10 +97,12 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     if from_reviews:
         with open_store(config) as store:
             read_at = utcnow()
-            reviewed = store.classifications.reviewed_examples()
-            decisions = len(reviewed)
-        click.echo(f"{len(reviewed)} beoordeelde posts van redacteuren toegevoegd "
-                   f"(elk telt {config.nlp.decision_weight} keer).")
+            decided = store.classifications.decisions()
+        # the held-back fifth stays unlearned, so that every version is scored on decisions it never saw
+        reviewed = [(text, themes) for post_id, text, themes in decided if not held_back(post_id)]
+        decisions = len(decided)
+        click.echo(f"{len(reviewed)} beoordeelde posts van redacteuren toegevoegd (elk telt "
+                   f"{config.nlp.decision_weight} keer; {decisions - len(reviewed)} achtergehouden om modellen op te meten).")
     # learned from in every measuring round, never measured: the themes' statements and terms, and
     # the decisions, each weighing `decision_weight` times a written text
     always = themes.examples() + [item for item in reviewed for _ in range(config.nlp.decision_weight)]
@@ -108,7 +111,7 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     try:
         if len({w for w in writers if w}) >= 2:
             # each writer's texts measured by a model that did not read them, as real posts will be
-            click.echo(f"Drempels kiezen: per schrijver ({len(set(writers))}) een model op de andere teksten...")
+            click.echo(f"Drempels kiezen: per schrijver ({len({w for w in writers if w})}) een model op de andere teksten...")
             thresholds, metrics = writer_thresholds(labelled, writers, themes, always, epochs=epochs)
             click.echo("Gemeten op teksten van schrijvers die het model niet las, met de gekozen drempels:")
         else:

@@ -50,6 +50,8 @@ from .components import COMPOUNDS, TERM_HITS, WORDS, Cache, extension
 TERM_PREFIX = "term:"
 FORM_PREFIX = "w:"
 CHAR_PREFIX = "c:"
+# words whose n-grams are kept cut and weighed: ~4.4 kB each (50,000: ~220 MB at most per model)
+CHAR_WORDS = 50_000
 # extra features when a post hits two or three different terms of a theme: more evidence, more weight
 TERM_LEVELS = (2, 3)
 FEATURES = extension("features")
@@ -108,7 +110,7 @@ def _char_grams(lo: int, hi: int) -> Cache:
         padded = f" {word} "
         return dict.fromkeys(CHAR_PREFIX + padded[i:i + n] for n in range(lo, hi + 1)
                              for i in range(len(padded) - n + 1))
-    return Cache(cut, 200_000)
+    return Cache(cut, CHAR_WORDS)
 
 
 # (lo, hi) -> its cache of words' n-grams
@@ -138,9 +140,9 @@ def _char_cells(attrs: dict) -> Cache:
         values = ((FEATURE_KEYS[f], table.get(f, unseen) * scale) for f in grams[word])
         return {key: value for key, value in values if value}
 
-    if len(CHAR_CELLS) >= 4:
+    if len(CHAR_CELLS) >= 2:
         CHAR_CELLS.clear()
-    cache = Cache(cells, 200_000)
+    cache = Cache(cells, CHAR_WORDS)
     CHAR_CELLS[id(table)] = (table, cache)   # the table held, so that its id is not reused
     return cache
 

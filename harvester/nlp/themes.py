@@ -39,11 +39,6 @@ class ThemeSet:
         return [t.id for t in self.themes]
 
     @property
-    def thresholds(self) -> dict[str, float]:
-        """The thresholds this file sets (themes without one are left out: the model decides)."""
-        return {t.id: t.threshold for t in self.themes if t.threshold is not None}
-
-    @property
     def terms(self) -> dict[str, list[str]]:
         return {t.id: list(t.terms) for t in self.themes}
 

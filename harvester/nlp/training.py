@@ -149,9 +149,10 @@ def theme_scores(nlp: Language, texts: Sequence[str], themes: ThemeSet) -> list[
 def out_of_writer_scores(items: Sequence[Labelled], writers: Sequence[str], themes: ThemeSet,
                          always: Sequence[Labelled] = (), **settings) -> list[list[float]]:
     """Each writer's texts scored by a model trained on the other writers' texts and `always` (the
-    themes' examples, editors' decisions: learned from in every round, never scored)."""
+    themes' examples, editors' decisions: learned from in every round, never scored). Texts that
+    name no writer are learned from in every round too, and get no scores ([])."""
     scores: list[list[float]] = [[] for _ in items]
-    for name in sorted(set(writers)):
+    for name in sorted(set(writers) - {""}):
         held = [i for i, w in enumerate(writers) if w == name]
         learn = [x for x, w in zip(items, writers) if w != name] + list(always)
         nlp = train(learn, themes, **settings)
@@ -169,7 +170,8 @@ def writer_thresholds(items: Sequence[Labelled], writers: Sequence[str], themes:
     Scores of unfamiliar writing are lower than those of a random fold, as on real posts; a
     threshold chosen here allows for that (docs/nlp.md, "Thresholds")."""
     rows = out_of_writer_scores(items, writers, themes, always, **settings)
-    gold = [labels for _, labels in items]
+    scored = [i for i, row in enumerate(rows) if row]
+    gold, rows = [items[i][1] for i in scored], [rows[i] for i in scored]
     thresholds = choose_thresholds(gold, rows, themes.ids, MIN_NONE_ACCURACY)
     predicted = [[t for t, s in zip(themes.ids, row) if s >= thresholds[t]] for row in rows]
     return thresholds, evaluate(gold, predicted, themes.ids)

@@ -81,10 +81,6 @@ class ClassificationStore:
             " WHERE c.post_id IS NULL OR c.classified_at < p.changed_at"
         ).fetchone()[0]
 
-    def reviewed_examples(self) -> list[tuple[str, list[str]]]:
-        """Editors' decisions as training examples: accepted -> the themes they settled on, rejected -> none."""
-        return [(text, themes) for _, text, themes in self.decisions()]
-
     def decisions(self) -> list[tuple[int, str, list[str]]]:
         """(post id, text, themes) of every decided post: accepted -> the editor's themes, rejected -> []."""
         rows = self.db.execute(
