@@ -128,12 +128,8 @@ def prepare(store: Store, config: Config, *, epochs: int | None = None) -> Train
     read_at = utcnow()
     decisions = store.classifications.decisions()
     current = active_model(store, config)
-    version = new_version()
     models = config.db_path.parent / "models"
-    base, n = version, 1
-    while (models / version).exists():
-        n += 1
-        version = f"{base}-{n}"
+    version = unused_version(models)
     return TrainingJob(
         version=version, output=str(models / version), stored_path=f"models/{version}",
         themes_path=str(config.nlp.themes), training_path=str(config.nlp.training),
@@ -141,6 +137,22 @@ def prepare(store: Store, config: Config, *, epochs: int | None = None) -> Train
         learn=[d for d in decisions if not held_back(d[0])], held=[d for d in decisions if held_back(d[0])],
         decisions=len(decisions), read_at=read_at, decision_weight=config.nlp.decision_weight, epochs=epochs or EPOCHS,
     )
+
+
+def unused_version(models: Path) -> str:
+    """A new version, its directory under `models` made at once so that no other training (the
+    background job, `harvester train`) takes it while this one trains: the time of training, with
+    -2, -3, ... when another took that second. A training that fails leaves the directory empty."""
+    models.mkdir(parents=True, exist_ok=True)
+    version = base = new_version()
+    n = 1
+    while True:
+        try:
+            (models / version).mkdir()
+            return version
+        except FileExistsError:
+            n += 1
+            version = f"{base}-{n}"
 
 
 def weighted(written: list[tuple[str, list[str]]], decisions: list[Decision], weight: int) -> list[tuple[str, list[str]]]:

@@ -147,3 +147,10 @@ def test_the_threshold_with_the_best_f1_wins_and_ties_go_toward_035():
     pairs = [(0.6, True), (0.65, True), (0.5, False), (0.1, False)]
     assert best_threshold(pairs) == 0.55
     assert best_threshold([(0.5, False)]) == 0.35     # nothing to find: the default
+
+
+def test_two_trainings_in_the_same_second_get_two_versions(tmp_path, monkeypatch):
+    monkeypatch.setattr(learning, "new_version", lambda: "20261206-120000")
+    first, second = learning.unused_version(tmp_path / "models"), learning.unused_version(tmp_path / "models")
+    assert (first, second) == ("20261206-120000", "20261206-120000-2")
+    assert (tmp_path / "models" / first).is_dir() and (tmp_path / "models" / second).is_dir()

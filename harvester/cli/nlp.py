@@ -15,7 +15,7 @@ from ..nlp import (
     Classifier, DataError, ModelError, ThemeSet, ThemesError, evaluate as measure, format_report, load_themes,
     read_jsonl, read_writers, split, train as fit,
 )
-from ..learning import held_back
+from ..learning import held_back, unused_version
 from ..nlp.classifier import FROM_ROUNDS
 from ..nlp.training import new_version, writer_thresholds
 from ..store.model_versions import ModelVersion
@@ -121,7 +121,7 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
             metrics = measure([labels for _, labels in held_out],
                               [c.assigned for c in trial.classify(text for text, _ in held_out)], themes.ids)
         click.echo(format_report(metrics, labels))
-        version = new_version()
+        version = unused_version(config.db_path.parent / "models") if not output else new_version()
         items = labelled + always
         nlp = fit(items, themes, epochs=epochs, version=version)
     except DataError as e:
