@@ -33,7 +33,7 @@ from ..models import Author, Cursor, Post
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
 from .base import Batch, SourceState
-from .http import FetchError, Fetcher, Response, seconds_until_reset
+from .http import FetchError, Fetcher, RateLimitWatch, Response
 
 PAGE_LIMIT = 40              # Mastodon's maximum for timelines
 TAGS_PER_REQUEST = 4         # Mastodon accepts at most 4 tags in any[]; we keep the whole query to 4
@@ -110,8 +110,17 @@ class InstanceClient:
         self.headers = {"Accept": "application/json"}
         if self.token:
             self.headers["Authorization"] = f"Bearer {self.token}"
-        self.ratelimit: tuple[int | None, str | None] | None = None
-        self.stopped = False       # the rate limit ran out: no more requests this run
+        self.watch = RateLimitWatch(fetcher, RATELIMIT_RESERVE)
+
+    @property
+    def ratelimit(self) -> tuple[int | None, str | None] | None:
+        """(remaining, reset) as the instance last reported them."""
+        return self.watch.last
+
+    @property
+    def stopped(self) -> bool:
+        """The rate limit ran out: no more requests this run."""
+        return self.watch.stopped
 
     def get_json(self, path: str, params: list[tuple[str, str]] | None = None, *,
                  allow: tuple[int, ...] = ()) -> tuple[object, Response]:
@@ -119,7 +128,7 @@ class InstanceClient:
         _Pacer.wait(self.host, self.fetcher.sleep)
         url = self.base + path
         response = self.fetcher.get(url, params=params, headers=self.headers)
-        self._note_ratelimit(response)
+        self.watch.note(response)
         if response.status in allow:
             return None, response
         if response.status in AUTH_ERRORS:
@@ -131,28 +140,9 @@ class InstanceClient:
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise FetchError(f"onleesbaar antwoord van {url}: geen geldige JSON ({e})") from None
 
-    def _note_ratelimit(self, response: Response) -> None:
-        remaining = response.headers.get("x-ratelimit-remaining", "")
-        if not remaining.strip().isdigit():
-            return
-        wait = seconds_until_reset(response.headers) if "x-ratelimit-reset" in response.headers else None
-        reset = None
-        if wait is not None:
-            reset = to_utc_iso(datetime.now(UTC) + timedelta(seconds=max(wait, 0.0)))
-        self.ratelimit = (int(remaining), reset)
-
     def room_for_more(self) -> bool:
         """Before the next page: wait for the rate-limit reset when nearly out, or stop when that is too far off."""
-        if self.ratelimit is None or self.ratelimit[0] is None or self.ratelimit[0] > RATELIMIT_RESERVE:
-            return True
-        reset = self.ratelimit[1]
-        wait = (parse_iso(reset) - datetime.now(UTC)).total_seconds() if reset else None
-        if wait is not None and wait <= self.config.harvest.max_wait_seconds:
-            self.fetcher.sleep(max(wait, 0.0) + 0.5)
-            self.ratelimit = None
-            return True
-        self.stopped = True
-        return False
+        return self.watch.room_for_more()
 
     def _refused(self, response: Response) -> str:
         """The error for a 401/422 on a timeline: which token to set, or that none will help."""
