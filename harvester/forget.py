@@ -12,7 +12,9 @@ Who an author is, is every key the collectors could store for them: the Mastodon
 `Name (site)` (as the feed collector stores it), the profile URL of their row, and the row the
 retention job pseudonymised (`pseudonyms.pseudonymous_key`). Mastodon statuses
 harvested through a tag feed carry no author, only their URL (`https://instance/@name/123`), so
-an acct also matches posts by URL.
+an acct also matches posts by URL. A Bluesky author is stored by handle with the profile URL of
+their DID (`https://bsky.app/profile/did:plc:...`), so a handle, a DID or either profile URL finds
+them, also after a change of handle, and both are suppressed.
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ FEED_NAME_KEY = re.compile(r"^(.+) \(([^()\s]+)\)$")       # how the feed collec
 _MASTODON_URL = re.compile(
     r"^https?://([\w-]+(?:\.[\w-]+)*)(?::\d+)?"
     r"/(?:@([\w.-]+)(?:@([\w-]+(?:\.[\w-]+)+))?|users/([\w.-]+))(?:/(?:statuses/)?\d+)?/?$", re.IGNORECASE)
+# Bluesky: a DID, a handle (a domain name: letters, digits and '-' in labels, the last not numeric),
+# and the web addresses of profiles and posts (harvester.collectors.bluesky)
+DID = re.compile(r"^did:(?:plc|web):[a-z0-9._:%-]+$", re.IGNORECASE)
+BSKY_HANDLE = re.compile(r"^@?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z](?:[a-z0-9-]*[a-z0-9])?)$", re.IGNORECASE)
+_BSKY_URL = re.compile(r"^https?://bsky\.app/profile/([^/?#]+)(?:/post/[^/?#]+)?/?$", re.IGNORECASE)
+BSKY_PROFILE = "https://bsky.app/profile/"
 QUOTE_WORDS = 5                       # this many words in a row from a forgotten post count as a quote
 MIN_QUOTE_WORDS = 3                   # a shorter post is quoted only whole, and never below this
 MIN_NAME_CHARS = 3                    # shorter names and keys are not scrubbed from notes (too many false hits)
@@ -71,20 +79,48 @@ def acct_from_url(url: str | None) -> str | None:
     return canonical(f"{name or user}@{domain or host}")
 
 
+def bluesky_keys(value: str | None) -> set[str]:
+    """A Bluesky author's keys in a DID, a handle or a bsky.app address: the handle, or the DID and
+    its profile URL (how the collector stores them); empty for anything else."""
+    if not value:
+        return set()
+    m = _BSKY_URL.match(value.strip())
+    actor = m.group(1) if m else value.strip().removeprefix("@") if DID.match(value.strip()) else None
+    if actor is None:
+        return set()
+    if DID.match(actor):
+        return {canonical(actor), canonical(BSKY_PROFILE + actor)}
+    return {canonical(actor)} if BSKY_HANDLE.match(actor) else set()
+
+
+def did_of_at_uri(uri: str | None) -> str | None:
+    """The DID in a Bluesky post's at:// uri (where a reply points)."""
+    if not uri or not uri.startswith("at://did:"):
+        return None
+    return canonical(uri.removeprefix("at://").split("/", 1)[0])
+
+
 def parse_author(value: str) -> AuthorRequest:
-    """AUTHOR as typed: an acct (`name@instance`, `@name@instance`), a profile URL, `Name (site)` or a name."""
+    """AUTHOR as typed: an acct (`name@instance`, `@name@instance`), a Bluesky handle or DID, a profile
+    URL, `Name (site)` or a name."""
     value = value.strip()
     if not value:
-        raise BadAuthor("geef een auteur op: een Mastodon-account (naam@instance), een profiel-URL of een feedauteur")
+        raise BadAuthor("geef een auteur op: een Mastodon-account (naam@instance), een Bluesky-handle of -DID, "
+                        "een profiel-URL of een feedauteur")
     if value.lower().startswith(("http://", "https://")):
         if not urlsplit(value).hostname:
             raise BadAuthor(f"geen geldige URL: {value!r}")
-        keys = {canonical(value)}
+        keys = {canonical(value)} | bluesky_keys(value)
         acct = acct_from_url(value)
         return AuthorRequest(frozenset(keys | ({acct} if acct else set())))
     m = ACCT.match(value)
     if m:
         return AuthorRequest(frozenset({canonical(f"{m.group(1)}@{m.group(2)}")}))
+    if DID.match(value):
+        return AuthorRequest(frozenset(bluesky_keys(value)))
+    m = BSKY_HANDLE.match(value)
+    if m:
+        return AuthorRequest(frozenset({canonical(m.group(1))}))
     if "@" in value:
         raise BadAuthor(f"geen geldig Mastodon-account: {value!r} (verwacht naam@instance, bijvoorbeeld anne@mastodon.nl)")
     if FEED_NAME_KEY.match(value):
@@ -146,6 +182,7 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
         found = {canonical(v) for a in authors for v in (a.key, a.profile_url)
                  if v and not v.startswith(PSEUDONYM_PREFIX)}
         found |= {acct for acct in map(acct_from_url, found | keys) if acct}
+        found |= {k for v in found if v.startswith(BSKY_PROFILE) for k in bluesky_keys(v)}
         if found <= keys:
             break
         keys |= found
@@ -157,6 +194,7 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
     scrubber = Scrubber([*keys, *names], posts)
     plan = ForgetPlan(
         posts=posts, author_ids=[a.id for a in authors], accts=accts,
+        bluesky=sorted(k for k in keys if DID.match(k) or (BSKY_HANDLE.match(k) and not k.startswith("@"))),
         author_hashes=sorted(keyed_fingerprint(secret, k) for k in keys) if secret else [],
     )
     return ForgetResult(store.forget.apply(plan, scrubber.scrub, reason=reason), tuple(sorted(keys)))
@@ -252,7 +290,8 @@ class Suppressed:
         if not self.hashes:
             return post
         mentions = tuple(m for m in post.mentions if not self._hit(m))
-        reply = None if self._hit(acct_from_url(post.in_reply_to)) else post.in_reply_to
+        replied = {acct_from_url(post.in_reply_to), *bluesky_keys(did_of_at_uri(post.in_reply_to))}
+        reply = None if any(self._hit(r) for r in replied if r) else post.in_reply_to
         if mentions == post.mentions and reply == post.in_reply_to:
             return post
         return replace(post, mentions=mentions, in_reply_to=reply)

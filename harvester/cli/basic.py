@@ -95,7 +95,9 @@ def status(config, as_json: bool) -> None:
         click.echo(f"{r.name} [{r.type}] {r.url}")
         click.echo(f"  laatste run: {r.last_run_at or '-'} ({state}), laatste succes: {r.last_success_at or '-'}, "
                    f"nieuw: {r.new_in_last_run}, fouten op rij: {r.consecutive_failures}")
-        if r.auth_required:
+        if r.auth_required and r.type == "bluesky":
+            click.echo("  inloggegevens nodig: zoeken kan alleen met een account (handle en app-wachtwoord)")
+        elif r.auth_required:
             click.echo("  token nodig: deze instance vraagt om een ingelogde gebruiker")
         if r.ratelimit_remaining is not None:
             click.echo(f"  rate limit: nog {r.ratelimit_remaining} verzoeken, reset {r.ratelimit_reset}")

@@ -1,7 +1,7 @@
 """The harvest loop: run a source's collector and store each Batch it yields in one transaction.
 
 It knows the collector contract (harvester.collectors.base) and the store, and nothing about
-feeds or Mastodon: a new source type is one entry in COLLECTORS. `harvester collect`, `harvester
+feeds, Mastodon or Bluesky: a new source type is one entry in COLLECTORS. `harvester collect`, `harvester
 up` and the scheduler all go through `run_source`, so every run leaves the same record.
 """
 
@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from ..collectors import feed, mastodon
+from ..collectors import bluesky, feed, mastodon
 from ..collectors.base import Batch, Collector, SourceState
 from ..collectors.http import Fetcher, FetchError
 from ..config import Config, Source
@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 COLLECTORS: dict[str, Collector] = {
     "feed": feed.collect,
     "mastodon": mastodon.collect,
+    "bluesky": bluesky.collect,
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import sqlite_utils
 
@@ -233,6 +233,7 @@ class ForgetPlan:
     author_ids: list[int]
     accts: list[str]                  # Mastodon accts (name@host) to drop from other posts' mentions and replies
     author_hashes: list[str]          # keyed fingerprints to suppress (empty without the secret)
+    bluesky: list[str] = field(default_factory=list)   # Bluesky handles and DIDs, the same
 
 
 @dataclass
@@ -329,7 +330,7 @@ class ForgetStore:
         self.db.execute("DELETE FROM posts WHERE id IN (SELECT value FROM json_each(?))", [ids])
         self.db.execute("DELETE FROM authors WHERE id IN (SELECT value FROM json_each(?))",
                         [json.dumps(plan.author_ids)])
-        accts = json.dumps(sorted(plan.accts))
+        accts = json.dumps(sorted(plan.accts + [k for k in plan.bluesky if not k.startswith("did:")]))
         counts.mentions = self.db.execute(
             "UPDATE posts SET mentions = (SELECT json_group_array(value) FROM json_each(posts.mentions)"
             "   WHERE lower(value) NOT IN (SELECT value FROM json_each(?1)))"
@@ -337,6 +338,7 @@ class ForgetStore:
             [accts],
         ).rowcount
         prefixes = [_like_prefix(p) for acct in plan.accts for p in _status_prefixes(acct)]
+        prefixes += [_like_prefix(f"at://{did}/") for did in plan.bluesky if did.startswith("did:")]
         counts.replies = self.db.execute(
             "UPDATE posts SET in_reply_to = NULL WHERE in_reply_to IN (SELECT value FROM json_each(?))"
             + "".join(" OR in_reply_to LIKE ? ESCAPE '\\'" for _ in prefixes),

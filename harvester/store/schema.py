@@ -440,4 +440,22 @@ ALTER TABLE review_events ADD COLUMN suggested TEXT;
 """
 
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
+# Bluesky (issue 20): a third source type and post kind, and the lower end of the window an
+# unfinished Bluesky walk left (models.Cursor). SQLite cannot alter a CHECK constraint; a table
+# rebuild of `posts` would cascade deletes into every table that refers to it, so the two CHECKs
+# are widened in place, the way SQLite's ALTER TABLE documentation describes for changes that
+# leave the stored rows valid: rewrite the table's SQL with writable_schema, then RESET so this
+# connection reads it again. The ALTER TABLE after it changes the schema cookie, so every other
+# connection reads it again too.
+V_BLUESKY = """
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (type IN (''feed'', ''mastodon''))',
+    'CHECK (type IN (''feed'', ''mastodon'', ''bluesky''))') WHERE type = 'table' AND name = 'sources';
+UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind IN (''feed'', ''mastodon''))',
+    'CHECK (kind IN (''feed'', ''mastodon'', ''bluesky''))') WHERE type = 'table' AND name = 'posts';
+PRAGMA writable_schema = RESET;
+ALTER TABLE cursors ADD COLUMN backfill_since TEXT;
+"""
+
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY]
