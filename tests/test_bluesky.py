@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -26,7 +26,7 @@ from harvester.store import Store
 
 from .bluesky_fake import FakeBluesky, did_of, make_post
 from .localserver import Reply
-from .test_mastodon import stored_posts
+from .test_mastodon import kill_in_third_page
 
 SECRET = "een-geheime-sleutel-van-de-tests"
 
@@ -339,16 +339,7 @@ def test_sigkill_between_pages_then_a_new_run_no_duplicate_no_gap(fake, write_co
     fake.delay = 0.3
     path = write_config(source_toml(fake.url))
     command = [str(Path(sys.executable).with_name("harvester")), "--config", str(path), "collect"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while len(searches(fake)) < 3 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert process.poll() is None, "harvester collect ended before the third page"
-    while stored_posts(tmp_path / "harvester.db") == 0 and process.poll() is None:
-        assert time.monotonic() < deadline, "no batch was committed in time"
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_in_third_page(command, lambda: len(searches(fake)), tmp_path / "harvester.db")
     with Store(tmp_path / "harvester.db") as store:
         kept = store.posts.count()
         cursor = store.cursors.load(1)["innoverheid"]
@@ -373,3 +364,33 @@ def test_config_keys_and_a_secret_written_in_by_mistake(write_config):
     assert "app_password_env" in str(raised.value) and "abcd" not in str(raised.value)
     with pytest.raises(ConfigError):
         load_config(write_config('\n[[sources]]\nname = "b"\ntype = "bluesky"\nservice = "bsky.social"\n'))
+
+
+def test_the_migration_widens_the_checks_in_place_for_every_connection(tmp_path):
+    from harvester.store.schema import MIGRATIONS, V_BLUESKY
+
+    path = tmp_path / "h.db"
+    before = MIGRATIONS[:MIGRATIONS.index(V_BLUESKY)]
+    with Store(path, migrate=False) as old:
+        old.migrate(before)
+        source = old.sources.sync("blog", "feed", "https://example.org/feed")
+        old.db.execute("INSERT INTO posts (key, kind, text, content_hash, first_seen_at, last_seen_at, changed_at)"
+                       " VALUES ('k', 'feed', 'Een idee', 'h', 't', 't', 't')")
+        old.db.conn.commit()
+        with pytest.raises(sqlite3.IntegrityError):
+            old.db.execute("INSERT INTO sources (name, type, configured_url, url, created_at)"
+                           " VALUES ('b', 'bluesky', 'u', 'u', 't')")
+    bystander = sqlite3.connect(path, isolation_level=None)      # open before the migration, used after it
+    bystander.execute("SELECT count(*) FROM sources").fetchone()
+    with Store(path) as s:
+        assert s.schema_version == len(MIGRATIONS)
+        s.sources.sync("bsky", "bluesky", "https://bsky.social")
+        assert s.db.execute("SELECT key, text FROM posts").fetchall() == [("k", "Een idee")]
+        assert s.db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert s.sources.get("blog").id == source.id
+    bystander.execute("INSERT INTO posts (key, kind, text, content_hash, first_seen_at, last_seen_at, changed_at)"
+                      " VALUES ('at://x', 'bluesky', '', 'h', 't', 't', 't')")
+    with pytest.raises(sqlite3.IntegrityError):
+        bystander.execute("INSERT INTO posts (key, kind, text, content_hash, first_seen_at, last_seen_at, changed_at)"
+                          " VALUES ('y', 'threads', '', 'h', 't', 't', 't')")
+    bystander.close()

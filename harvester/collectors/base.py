@@ -9,7 +9,7 @@ result (one malformed page, one entry that could not be read) go into `Batch.pro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,3 +45,24 @@ class Batch:
 
 class Collector(Protocol):
     def __call__(self, source: Source, state: SourceState, fetcher: Fetcher, config: Config) -> Iterator[Batch]: ...
+
+
+def read_page(items: list, convert: Callable[[object], Post | None], name: Callable[[object], str]
+              ) -> tuple[list[Post], int, list[str]]:
+    """A page of API items as Posts, how many were left out on purpose (`convert` gave None), and a
+    problem (Dutch, naming the item with `name`) for each item that could not be read; the rest of
+    the page is kept."""
+    posts: list[Post] = []
+    skipped = 0
+    problems: list[str] = []
+    for item in items:
+        try:
+            post = convert(item)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            problems.append(f"{name(item)} overgeslagen: onleesbaar ({type(e).__name__}: {e})")
+            continue
+        if post is None:
+            skipped += 1
+        else:
+            posts.append(post)
+    return posts, skipped, problems

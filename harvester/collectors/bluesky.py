@@ -44,7 +44,7 @@ from ..hashing import fingerprint
 from ..models import Author, Cursor, Post
 from ..normalize import normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
-from .base import Batch, SourceState
+from .base import Batch, SourceState, read_page
 from .http import FetchError, Fetcher, RateLimitWatch, Response
 
 PAGE_LIMIT = 100                     # searchPosts' maximum
@@ -263,20 +263,8 @@ class Normalizer:
 
     def posts(self, views: list) -> tuple[list[Post], int, list[str], tuple[str, ...]]:
         """The page's posts, how many were left out on purpose, what could not be read, and who opted out."""
-        posts: list[Post] = []
-        skipped = 0
-        problems: list[str] = []
-        for view in views:
-            try:
-                post = self.post(view)
-            except (KeyError, TypeError, ValueError, AttributeError) as e:
-                uri = view.get("uri") if isinstance(view, dict) else None
-                problems.append(f"post {uri or '?'} overgeslagen: onleesbaar ({type(e).__name__}: {e})")
-                continue
-            if post is None:
-                skipped += 1
-            else:
-                posts.append(post)
+        posts, skipped, problems = read_page(
+            views, self.post, lambda view: f"post {view.get('uri') if isinstance(view, dict) else '?'}")
         return posts, skipped, problems, self.opted_out(views)
 
     def opted_out(self, views: list) -> tuple[str, ...]:

@@ -32,7 +32,7 @@ from ..hashing import fingerprint
 from ..models import Author, Cursor, Post
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
-from .base import Batch, SourceState
+from .base import Batch, SourceState, read_page
 from .http import FetchError, Fetcher, RateLimitWatch, Response
 
 PAGE_LIMIT = 40              # Mastodon's maximum for timelines
@@ -271,20 +271,7 @@ class Normalizer:
     def posts(self, statuses: list) -> tuple[list[Post], int, list[str]]:
         """The page's posts, how many were left out on purpose, and what could not be read."""
         uris = {s.get("id"): s.get("uri") for s in statuses if isinstance(s, dict)}
-        posts: list[Post] = []
-        skipped = 0
-        problems: list[str] = []
-        for item in statuses:
-            try:
-                post = self.post(item, uris)
-            except (KeyError, TypeError, ValueError, AttributeError) as e:
-                problems.append(f"status {_safe_id(item)} overgeslagen: onleesbaar ({type(e).__name__}: {e})")
-                continue
-            if post is None:
-                skipped += 1
-            else:
-                posts.append(post)
-        return posts, skipped, problems
+        return read_page(statuses, lambda item: self.post(item, uris), lambda item: f"status {_safe_id(item)}")
 
     def post(self, item: dict, uris: dict) -> Post | None:
         """A status as a Post; a boost becomes the boosted post. None: not public, opted out or deleted before."""
