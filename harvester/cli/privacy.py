@@ -58,8 +58,9 @@ def purge(config: Config, dry_run: bool) -> None:
 def forget(config: Config, author: str, dry_run: bool) -> None:
     """Vergeet een auteur: verwijder alles van hem/haar en haal nooit meer iets van hem/haar op.
 
-    AUTEUR is een Mastodon-account (naam@instance of @naam@instance), een profiel-URL
-    (https://instance/@naam, of de profiel-URL van een feedauteur), of een feedauteur zoals de
+    AUTEUR is een Mastodon-account (naam@instance of @naam@instance), een Bluesky-handle
+    (naam.bsky.social) of -DID (did:plc:...), een profiel-URL (https://instance/@naam,
+    https://bsky.app/profile/..., of de profiel-URL van een feedauteur), of een feedauteur zoals de
     harvester die bewaart: 'Naam (site)', of alleen de naam als die bij één site voorkomt.
 
     Weg gaan: de posts (met tags, classificatie, beoordeling, zoekindex), de auteursgegevens, de
