@@ -263,15 +263,29 @@ def test_a_429_too_far_off_fails_the_source_and_status_shows_it(fake, harvest, s
     assert "laatste fout: te veel verzoeken (HTTP 429)" in output
 
 
-def test_rate_limit_headers_are_recorded_and_a_nearly_spent_limit_stops_paging(fake, harvest, store):
+def test_rate_limit_headers_are_recorded_and_a_nearly_spent_limit_stops_paging(fake, harvest, store, tmp_path):
     fake.add(*(make_post(f"3l{i:03d}", created_at=minutes_ago(300 - i)) for i in range(150)))
     fake.remaining = 6       # the first search says 4 are left: below the reserve, the reset minutes away
     first = harvest()
     assert first.status == "partial" and "rate limit" in first.error and len(searches(fake)) == 1
     assert store.sources.get("bsky").ratelimit_remaining == 4
+    output = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "status"]).output
+    assert "bsky [bluesky]" in output and "rate limit: nog 4 verzoeken, reset 20" in output
     fake.remaining = 3000
     second = harvest()
     assert second.status == "ok" and store.posts.count() == 150
+
+
+@pytest.mark.parametrize("fault", [Reply(reset=True), Reply(delay=3.0), Reply(stream_bytes=11 * 1024 * 1024)])
+def test_dropped_connections_time_outs_and_huge_answers_are_survived_or_reported(fake, harvest, store, fault):
+    fake.add(make_post("3la"))
+    fake.scripted = [fault]
+    result = harvest()
+    if fault.stream_bytes:      # too large is not retried: the run fails with the reason
+        assert result.status == "failed" and "te groot" in result.error and store.posts.count() == 0
+        assert harvest().status == "ok" and store.posts.count() == 1
+    else:                       # retried, then collected
+        assert result.status == "ok" and store.posts.count() == 1
 
 
 def test_server_errors_and_bad_json_are_survived(fake, harvest, store):
