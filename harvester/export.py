@@ -23,10 +23,10 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from .errors import UsageError
-from .hashing import pseudonym
+from .privacy.hashing import pseudonym
 from .models import ExportQuery, ExportRow, Status
 from .normalize import MENTION
-from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
+from .privacy.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
 from .timeutil import parse_iso, to_utc_iso
 

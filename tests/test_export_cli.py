@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
-from harvester.hashing import pseudonym
+from harvester.privacy.hashing import pseudonym
 
 from .conftest import ROOT
 from .test_export import HEADER, SECRET, expected_rows, fill, read_csv

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..export import DIALECTS, FORMATS, ExportOptions, parse_day, write_export
-from ..hashing import load_secret
+from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import ThemesError, load_themes
 from .common import EXIT_USAGE, fail, interactive, open_store, with_config
@@ -49,7 +49,7 @@ def export(config, out: Path, fmt: str | None, dialect: str, statuses: tuple[str
             sources=sources, per_theme=per_theme, pseudonymize=pseudonymize, raw=raw,
         )
         theme_set = load_themes(config.nlp.themes)
-        secret = load_secret(config) if pseudonymize else None
+        secret = load_secret(config.privacy.secret_env) if pseudonymize else None
     except ThemesError as e:   # harvester.nlp's errors are not HarvesterErrors (yet)
         fail(f"harvester export: {e}", EXIT_USAGE)
     if not out.parent.is_dir():
