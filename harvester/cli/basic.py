@@ -11,7 +11,7 @@ import click
 
 from ..jobs.backoff import next_attempt
 from ..timeutil import to_utc_iso
-from ..config import ConfigError, config_path, load_config
+from ..config import config_path, load_config
 from .common import EXIT_USAGE, config_option, fail, open_store, with_config
 
 
@@ -39,10 +39,7 @@ def init(folder: str | None, config_file: str | None) -> None:
         except OSError as e:
             fail(f"Kan {path} niet schrijven: {e.strerror or e}", EXIT_USAGE)
         click.echo(f"Configuratie geschreven: {path}")
-    try:
-        config = load_config(path)
-    except ConfigError as e:
-        fail(f"configuratiefout: {e}", EXIT_USAGE)
+    config = load_config(path)
     with open_store(config) as store:
         for source in config.sources:
             store.sources.sync(source.name, source.type, source.location)
@@ -127,7 +124,7 @@ def _model(config, store) -> dict:
         values, sources = resolve_thresholds(load_themes(config.nlp.themes), learning.read_meta(active.path))
         model["thresholds"] = {t: {"value": v, "source": sources[t]} for t, v in values.items()}
     except ThemesError as e:
-        model["error"] = f"themafout: {e}"
+        model["error"] = e.describe()
     return model
 
 
