@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..config import Config, Source
-from ..models import Cursor, Post
-from ..store.sources import SourceRow
+from ..models import Cursor, Post, SourceRow
 from .http import Fetcher
 
 

@@ -15,12 +15,11 @@ from ..collectors import feed, mastodon
 from ..collectors.base import Batch, Collector, SourceState
 from ..collectors.http import Fetcher, FetchError
 from ..config import Config, Source
-from ..models import RunCounts, RunResult
+from ..models import RunCounts, RunResult, SourceRow
 from ..privacy.forget import optout
 from ..privacy.hashing import SecretMissing
 from ..privacy.keep import KeepCheck
 from ..store import Store
-from ..store.sources import SourceRow
 from .logfmt import logfmt, seconds
 
 logger = logging.getLogger(__name__)
