@@ -59,7 +59,14 @@ def init(folder: str | None, config_file: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Eén JSON-document in plaats van een tabel.")
 @with_config
 def status(config, as_json: bool) -> None:
-    """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout."""
+    """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout.
+
+    Daarboven: of de achtergrondtaak draait (pid, host, hartslag); het model in gebruik, de drempel
+    per thema met waar die vandaan komt, en de beslissingen sinds de laatste training (van
+    `retrain_after`); de laatste opschoning (wanneer, hoeveel verwijderd, wanneer gepseudonimiseerd,
+    of dat mislukte zonder geheime sleutel). Een bron die steeds faalt, toont wanneer hij het weer
+    probeert (volgende poging).
+    """
     with open_store(config) as store:
         rows = store.runs.status()
         scheduler = store.scheduler_lock.holder()
