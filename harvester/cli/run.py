@@ -28,7 +28,7 @@ def setup_logging() -> None:
               help="Eén ronde van alles (elke bron, classificatie, hercontrole, opschonen) en dan stoppen; voor cron.")
 @with_config_file
 def run(config: Config, once: bool) -> None:
-    """De achtergrondtaak: haal elke bron op volgens zijn interval_minutes, classificeer wat nieuw is
+    """De achtergrondtaak: haal elke bron op volgens zijn interval_minutes, classificeer wat nieuw is,
     controleer dagelijks of recente Mastodon-posts nog bestaan, en schoon elke `purge_hours` op
     (zoals `harvester purge`).
 
