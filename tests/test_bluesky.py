@@ -19,7 +19,7 @@ from harvester.cli import main
 from harvester.collectors import bluesky
 from harvester.collectors.http import Fetcher
 from harvester.config import ConfigError, load_config
-from harvester.hashing import fingerprint
+from harvester.privacy.hashing import fingerprint
 from harvester.jobs.harvest import run_source
 from harvester.jobs.mastodon_recheck import recheck
 from harvester.store import Store

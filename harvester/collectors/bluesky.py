@@ -22,9 +22,10 @@ together or not at all.
 
 Posts are normalised like Mastodon's: hashtags, mentions and links come from the record's facets
 (byte ranges in UTF-8), not from the text; the HTML is built from the text and those facets. An
-author with the self-label `!no-unauthenticated` (shown to signed-in users only) is treated as
-having opted out, like Mastodon's #nobot: their posts are skipped, and what is stored of them is
-forgotten.
+author with the self-label `!no-unauthenticated` (shown to signed-in users only) has opted out,
+like Mastodon's #nobot: the collector names their handle in `Batch.opted_out`, and the keep-check
+(harvester.privacy.keep) leaves their posts out and has what is stored of them forgotten. Like
+every collector, it decides nothing else about privacy (tombstones, suppressed authors).
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from ..config import BlueskySource, Config
-from ..hashing import fingerprint
 from ..models import Author, Cursor, Post
 from ..normalize import normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
@@ -93,11 +93,10 @@ def collect(source: BlueskySource, state: SourceState, fetcher: Fetcher, config:
     """Yield one Batch per search page, each carrying the cursor of its tag that holds after it."""
     client = BlueskyClient(source, fetcher)
     cutoff = datetime.now(UTC) - timedelta(days=config.harvest.backfill_days)
-    normalizer = Normalizer(state.suppressed)
     try:
         client.sign_in()
         for tag in config.tags:
-            yield from _TagRun(client, tag, state.cursors.get(tag), cutoff, config.harvest.max_pages, normalizer).run()
+            yield from _TagRun(client, tag, state.cursors.get(tag), cutoff, config.harvest.max_pages).run()
             if client.watch.stopped:
                 remaining, reset = client.watch.last or (None, None)
                 yield Batch(ratelimit=client.watch.last, problems=[
@@ -196,9 +195,8 @@ def forget_sessions() -> None:
 class _TagRun:
     """One run over one tag: the window an earlier walk left unread, then what is new."""
 
-    def __init__(self, client: BlueskyClient, tag: str, cursor: Cursor | None, cutoff: datetime, max_pages: int,
-                 normalizer: Normalizer):
-        self.client, self.tag, self.cutoff, self.normalizer = client, tag, cutoff, normalizer
+    def __init__(self, client: BlueskyClient, tag: str, cursor: Cursor | None, cutoff: datetime, max_pages: int):
+        self.client, self.tag, self.cutoff = client, tag, cutoff
         self.cursor = cursor or Cursor(tag_group=tag)
         self.pages_left = max_pages
         self.first = True           # the run's first request is not counted against max_pages
@@ -250,70 +248,58 @@ class _TagRun:
             page_cursor = next_cursor
 
     def _batch(self, views: list, cursor: Cursor) -> Batch:
-        posts, skipped, problems, opted_out = self.normalizer.posts(views)
-        return Batch(posts=posts, skipped=skipped, problems=problems, cursor=cursor, auth_required=False,
-                     ratelimit=self.client.watch.last, opted_out=opted_out)
-
-
-class Normalizer:
-    """Post views (JSON) to Posts: facets read, opt-outs and tombstones honoured (collect and recheck)."""
-
-    def __init__(self, suppressed: frozenset[str]):
-        self.suppressed = suppressed
-
-    def posts(self, views: list) -> tuple[list[Post], int, list[str], tuple[str, ...]]:
-        """The page's posts, how many were left out on purpose, what could not be read, and who opted out."""
         posts, skipped, problems = read_page(
-            views, self.post, lambda view: f"post {view.get('uri') if isinstance(view, dict) else '?'}")
-        return posts, skipped, problems, self.opted_out(views)
+            views, post, lambda view: f"post {view.get('uri') if isinstance(view, dict) else '?'}")
+        return Batch(posts=posts, skipped=skipped, problems=problems, cursor=cursor, auth_required=False,
+                     ratelimit=self.client.watch.last, opted_out=opted_out(views))
 
-    def opted_out(self, views: list) -> tuple[str, ...]:
-        """Handles of the authors on a page who ask to be shown to signed-in users only."""
-        handles = [v["author"]["handle"].lower() for v in views if isinstance(v, dict) and isinstance(v.get("author"), dict)
-                   and isinstance(v["author"].get("handle"), str) and _opted_out(v)]
-        return tuple(dict.fromkeys(handles))
 
-    def post(self, view: dict) -> Post | None:
-        """A post view as a Post; None when its author opted out or it was deleted before (a tombstone)."""
-        uri = view["uri"]
-        author = view["author"]
-        record = view["record"]
-        did, handle = author["did"], author["handle"].lower()
-        url = web_url(uri, handle)
-        if url is None:
-            raise ValueError(f"geen uri van een post: {uri!r}")
-        if _opted_out(view) or {fingerprint(uri), fingerprint(url)} & self.suppressed:
-            return None
-        text = unicodedata.normalize("NFC", record.get("text") or "")
-        rich = RichText.read(text, record.get("facets"))
-        links = list(rich.links)
-        embed = record.get("embed") if isinstance(record.get("embed"), dict) else {}
-        if isinstance(embed.get("external"), dict) and str(embed["external"].get("uri", "")).startswith(("http://", "https://")):
-            links.append(embed["external"]["uri"])
-        quoted = _quoted_uri(embed)
-        if quoted and web_url(quoted):
-            links.append(web_url(quoted))        # a quote is noted as a link to the quoted post
-        reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
-        langs = record.get("langs")
-        tags = [*rich.tags, *(t for t in record.get("tags") or [] if isinstance(t, str))]
-        return tidy(Post(
-            key=uri,
-            kind="bluesky",
-            content_html=rich.html,
-            text=text,
-            url=url,
-            remote_id=uri,
-            language=langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
-            published_at=to_utc_iso(parse_iso(record["createdAt"])),
-            tags=tuple(dict.fromkeys(normalize_tag(t) for t in tags if normalize_tag(t))),
-            links=tuple(dict.fromkeys(links)),
-            mentions=rich.mentions,
-            in_reply_to=(reply.get("parent") or {}).get("uri"),
-            replies_count=view.get("replyCount"),
-            reblogs_count=view.get("repostCount"),
-            favourites_count=view.get("likeCount"),
-            author=Author(key=handle, display_name=author.get("displayName") or None, profile_url=profile_url(did)),
-        ))
+def opted_out(views: list) -> tuple[str, ...]:
+    """Handles of the authors among post views who ask to be shown to signed-in users only (collect and recheck)."""
+    handles = [v["author"]["handle"].lower() for v in views if isinstance(v, dict) and isinstance(v.get("author"), dict)
+               and isinstance(v["author"].get("handle"), str) and _opted_out(v)]
+    return tuple(dict.fromkeys(handles))
+
+
+def post(view: dict) -> Post:
+    """A post view as a Post, whoever wrote it: whether it may be stored is the keep-check's to say."""
+    uri = view["uri"]
+    author = view["author"]
+    record = view["record"]
+    did, handle = author["did"], author["handle"].lower()
+    url = web_url(uri, handle)
+    if url is None:
+        raise ValueError(f"geen uri van een post: {uri!r}")
+    text = unicodedata.normalize("NFC", record.get("text") or "")
+    rich = RichText.read(text, record.get("facets"))
+    links = list(rich.links)
+    embed = record.get("embed") if isinstance(record.get("embed"), dict) else {}
+    if isinstance(embed.get("external"), dict) and str(embed["external"].get("uri", "")).startswith(("http://", "https://")):
+        links.append(embed["external"]["uri"])
+    quoted = _quoted_uri(embed)
+    if quoted and web_url(quoted):
+        links.append(web_url(quoted))        # a quote is noted as a link to the quoted post
+    reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+    langs = record.get("langs")
+    tags = [*rich.tags, *(t for t in record.get("tags") or [] if isinstance(t, str))]
+    return tidy(Post(
+        key=uri,
+        kind="bluesky",
+        content_html=rich.html,
+        text=text,
+        url=url,
+        remote_id=uri,
+        language=langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
+        published_at=to_utc_iso(parse_iso(record["createdAt"])),
+        tags=tuple(dict.fromkeys(normalize_tag(t) for t in tags if normalize_tag(t))),
+        links=tuple(dict.fromkeys(links)),
+        mentions=rich.mentions,
+        in_reply_to=(reply.get("parent") or {}).get("uri"),
+        replies_count=view.get("replyCount"),
+        reblogs_count=view.get("repostCount"),
+        favourites_count=view.get("likeCount"),
+        author=Author(key=handle, display_name=author.get("displayName") or None, profile_url=profile_url(did)),
+    ))
 
 
 @dataclass(frozen=True)

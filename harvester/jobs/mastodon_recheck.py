@@ -11,11 +11,11 @@ Bluesky posts are asked for by their at:// uri with `app.bsky.feed.getPosts`, 25
 down) and is handled the same way; an author who set `!no-unauthenticated` since is forgotten.
 Bluesky posts cannot be edited, so there are no edits to pick up.
 
-Editors' notes that quote a deleted post lose the quote first (harvester.forget.scrub_quotes).
+Editors' notes that quote a deleted post lose the quote first (harvester.privacy.forget.scrub_quotes).
 A status that is still there and was edited since it was stored (`edited_at`) updates the post, so
 edits of posts older than a collector run's newest page are picked up too. A status whose author
 has opted out since (harvester.collectors.mastodon, `opted_out`) makes the store forget that author
-(harvester.forget.optout). When anything was removed, the file is compacted, so the text is gone
+(harvester.privacy.forget.optout). When anything was removed, the file is compacted, so the text is gone
 from the search index and the file too.
 
 `recheck(store, config, fetcher)` is what `harvester recheck` and the scheduler call.
@@ -27,12 +27,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ..collectors.http import FetchError, Fetcher
 from ..collectors import bluesky
+from ..collectors.http import FetchError, Fetcher
 from ..collectors.mastodon import InstanceClient, Normalizer
 from ..config import BlueskySource, Config, MastodonSource
-from ..forget import optout, scrub_quotes
-from ..hashing import SecretMissing, load_secret
+from ..privacy.forget import optout, scrub_quotes
+from ..privacy.hashing import SecretMissing, load_secret
 from ..store import Store
 from ..store.mastodon import Sighting
 from ..timeutil import to_utc_iso
@@ -70,10 +70,10 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
         try:
             if isinstance(source, BlueskySource):
                 found = ask_bluesky(bluesky.BlueskyClient(source, fetcher), [s.remote_id for s in sightings])
-                opted = bluesky.Normalizer(frozenset()).opted_out
+                opted = bluesky.opted_out
             else:
                 client = InstanceClient(source, fetcher, config)
-                normalizer = Normalizer(client, config, frozenset())
+                normalizer = Normalizer(client, config)
                 opted = normalizer.opted_out_accts
                 found = _ask(client, [s.remote_id for s in sightings])
         except FetchError as e:
@@ -85,8 +85,10 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
                 continue
             if s.remote_id in found:
                 present.add(s.post_id)
-                opted_out.update(opted([found[s.remote_id]]))
-                if normalizer is not None:
+                accts = opted([found[s.remote_id]])
+                opted_out.update(accts)
+                # an opted-out author's posts are forgotten below, not updated; Bluesky posts have no edits
+                if normalizer is not None and not accts:
                     result.updated += _update_if_edited(store, row.id, s, found, normalizer)
             else:
                 gone[s.post_id].append(source.name)
@@ -106,7 +108,7 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
 def _forget_opted_out(store: Store, config: Config, accts: list[str], problems: list[str]) -> int:
     """Forget the authors who opted out; without the key their posts still go, without a suppression."""
     try:
-        secret: bytes | None = load_secret(config)
+        secret: bytes | None = load_secret(config.privacy.secret_env)
     except SecretMissing as e:
         secret = None
         problems.append(f"posts van afgemelde auteurs verwijderd, maar zonder suppressie: {e}")
