@@ -46,3 +46,22 @@ def test_without_the_key_suppressed_authors_stop_the_harvest(store, monkeypatch)
     suppress(store, "author", "ab" * 32)
     with pytest.raises(SecretMissing, match="HARVESTER_SECRET"):
         KeepCheck.load(store, "HARVESTER_SECRET")
+
+
+def test_a_bluesky_author_is_known_by_the_did_also_under_a_new_handle(store, monkeypatch):
+    monkeypatch.setenv("HARVESTER_SECRET", SECRET.decode())
+    anne, bert = "did:plc:annexxxxxxxxxxxxxxxxxxxx", "did:plc:bertxxxxxxxxxxxxxxxxxxxx"
+    suppress(store, "author", keyed_fingerprint(SECRET, anne))      # forgotten by DID only
+
+    def bsky(did: str, handle: str, rkey: str, **kw) -> Post:
+        return Post(key=f"at://{did}/app.bsky.feed.post/{rkey}", kind="bluesky", content_html="", text="idee",
+                    url=f"https://bsky.app/profile/{handle}/post/{rkey}", author=Author(handle), **kw)
+
+    posts = [
+        bsky(anne, "anne.example.nl", "3la"),           # a new handle, and no profile URL to go by
+        bsky(bert, "bert.bsky.social", "3lb", mentions=(anne, "carla.bsky.social"),
+             in_reply_to=f"at://{anne}/app.bsky.feed.post/3lz"),
+    ]
+    kept = KeepCheck.load(store, "HARVESTER_SECRET").filter(posts, opted_out=())
+    assert [p.key.rsplit("/", 1)[1] for p in kept] == ["3lb"]
+    assert kept[0].mentions == ("carla.bsky.social",) and kept[0].in_reply_to is None
