@@ -143,6 +143,15 @@ def test_the_threshold_with_the_best_f1_wins_and_ties_go_toward_035():
     assert best_threshold([(0.5, False)]) == 0.35     # nothing to find: the default
 
 
+def test_the_held_back_score_is_the_agreement_per_post_averaged():
+    """One post with one of two decided themes suggested weighs as much as any other post, whatever
+    its themes: a slice of 10-40 decisions holds only one or two posts of most themes."""
+    assert learning.agreement(set(), set()) == 1.0
+    assert learning.agreement({"cultuur"}, set()) == 0.0 and learning.agreement(set(), {"cultuur"}) == 0.0
+    assert learning.agreement({"cultuur"}, {"cultuur", "structuur"}) == pytest.approx(2 / 3)
+    assert learning.agreement({"cultuur", "structuur"}, {"structuur", "cultuur"}) == 1.0
+
+
 def test_two_trainings_in_the_same_second_get_two_versions(tmp_path, monkeypatch):
     monkeypatch.setattr(learning, "new_version", lambda: "20261206-120000")
     first, second = learning.unused_version(tmp_path / "models"), learning.unused_version(tmp_path / "models")

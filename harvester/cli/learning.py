@@ -96,7 +96,7 @@ def retrain(config) -> None:
                    f"teksten; {len(job.held)} beslissingen blijven achter om op te meten...")
         outcome = learning.train_candidate(job)
         row = learning.register(store, config, job, outcome)
-    click.echo(f"Macro-F1 op de achtergehouden beslissingen: nieuw model {row.version} {_f(row.score)}, "
+    click.echo(f"Overeenstemming met de achtergehouden beslissingen: nieuw model {row.version} {_f(row.score)}, "
                f"model in gebruik {row.current_version} {_f(row.current_score)}.")
     if outcome.refitted:
         click.echo("Drempels opnieuw bepaald op beslissingen: " + ", ".join(
