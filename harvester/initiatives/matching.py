@@ -1,0 +1,277 @@
+"""Which initiatives a post talks about, and what in it could be an initiative nobody listed yet.
+
+Pure code: a `Matcher` is built once from a Catalogue and then reads `PostFacts` (the stored
+text, hashtags, mentions, links and author of one post); harvester.initiatives.step brings the
+posts from the store and takes the answers back.
+
+Evidence, strongest first: the initiative's account wrote or was mentioned; a link to its domain;
+one of its hashtags; its name or an alias in the text or inside a hashtag. The consultation's own
+tags (#innoverheid, #lanceerplatform) are evidence of nothing: every post carries one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .catalogue import Catalogue, Initiative, TermKind, host_of, squash
+
+# names of at most this many capitals are abbreviations: in running text only in capitals
+ABBREVIATION = re.compile(r"[A-Z0-9]{2,5}")
+# a hashtag's lower-case squashed form may start with a name this long or longer (#ynnovatechallenge)
+PREFIX_FROM = 6
+# small words that may sit inside a name of several capitalised words (Beter Werken in het Openbaar Bestuur)
+PARTICLES = {"van", "de", "der", "den", "het", "in", "voor", "en", "op", "te", "ter", "aan", "'t", "of", "&"}
+# a capitalised article opens a sentence, not a name
+ARTICLES = {"de", "het", "een", "'t"}
+# capitalised words that are no name wherever they stand (the polite pronoun, spelled-out abbreviations)
+NOT_NAMES = {"u", "uw", "ik", "rt", "cc", "nb", "ps", "via"}
+
+_WORD = re.compile(r"[^\W\d_][\w'’&-]*|&")
+_OPENERS = set(".!?:;•·-–—\"“”(\n")
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w/])@[\w.-]+(?:@[\w-]+(?:\.[\w-]+)+)?")
+_HASHTAG = re.compile(r"(?<![\w/&#])#(\w+)")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+@dataclass(frozen=True)
+class PostFacts:
+    """What matching reads of one stored post."""
+
+    post_id: int
+    text: str                       # the title, a line break and the plain text
+    tags: tuple[str, ...] = ()      # lower case, without '#'
+    mentions: tuple[str, ...] = ()  # accounts as stored (name@instance)
+    links: tuple[str, ...] = ()
+    author: str | None = None       # the author's key (a Mastodon account is name@instance)
+
+
+@dataclass(frozen=True)
+class Match:
+    initiative: str
+    via: str            # TermKind: how it was recognised (its strongest evidence)
+    evidence: str       # what was found: the account, domain, hashtag or the words as written
+
+
+@dataclass(frozen=True)
+class Term:
+    """Something in a post that might be an initiative: a candidate once several authors use it."""
+
+    kind: str           # TermKind
+    key: str            # normal form: lower-case tag, account or domain; a name squashed
+    label: str          # as written
+
+
+class Matcher:
+    def __init__(self, catalogue: Catalogue, consultation_tags: Iterable[str] = ()):
+        self.catalogue = catalogue
+        self.consultation_tags = {t.lower().lstrip("#") for t in consultation_tags}
+        self.ignore_tags = self.consultation_tags | set(catalogue.ignore_hashtags)
+        self.ignore_domains = set(catalogue.ignore_domains)
+        self.accounts: dict[str, str] = {}
+        self.domains: dict[str, str] = {}
+        self.hashtags: dict[str, str] = {}
+        self.names: dict[str, str] = {}          # squashed name -> initiative
+        self.prefixes: list[tuple[str, str]] = []
+        words, abbreviations = [], []
+        for initiative in catalogue.initiatives:
+            self._index(initiative, words, abbreviations)
+        self._words = _alternation(words, re.IGNORECASE)
+        self._abbreviations = _alternation(abbreviations, 0)
+
+    def _index(self, initiative: Initiative, words: list[str], abbreviations: list[str]) -> None:
+        name = initiative.name
+        for account in initiative.accounts:
+            self.accounts.setdefault(account, name)
+        for domain in initiative.domains:
+            self.domains.setdefault(domain, name)
+        for tag in initiative.hashtags:
+            self.hashtags.setdefault(tag, name)
+        for written in (initiative.name, *initiative.aliases):
+            key = squash(written)
+            self.names.setdefault(key, name)
+            if len(key) >= PREFIX_FROM:
+                self.prefixes.append((key, name))
+            (abbreviations if ABBREVIATION.fullmatch(written) else words).append(_pattern(written))
+
+    # ---- matching ------------------------------------------------------------------------
+
+    def match(self, post: PostFacts) -> list[Match]:
+        """The initiatives `post` talks about, each once with its strongest evidence, in catalogue order."""
+        found: dict[str, Match] = {}
+
+        def add(initiative: str | None, via: str, evidence: str) -> None:
+            if initiative is not None and initiative not in found:
+                found[initiative] = Match(initiative, via, evidence)
+
+        if post.author:
+            add(self.accounts.get(post.author.lower()), TermKind.ACCOUNT, post.author.lower())
+        for account in post.mentions:
+            add(self.accounts.get(account.lower()), TermKind.ACCOUNT, account.lower())
+        for link in post.links:
+            host = _host(link)
+            if host:
+                add(self.domain_initiative(host), TermKind.DOMAIN, host)
+        for tag in post.tags:
+            add(self.tag_initiative(tag), TermKind.HASHTAG, tag)
+        for initiative, written in self._names_in(post.text):
+            add(initiative, TermKind.NAME, written)
+        order = {name: n for n, name in enumerate(self.catalogue.names())}
+        return sorted(found.values(), key=lambda m: order.get(m.initiative, len(order)))
+
+    def domain_initiative(self, host: str) -> str | None:
+        """The initiative whose domain `host` is or lies under."""
+        while host:
+            if host in self.domains:
+                return self.domains[host]
+            host = host.partition(".")[2]
+        return None
+
+    def tag_initiative(self, tag: str) -> str | None:
+        """The initiative a hashtag means: listed as its hashtag, its name run together, or a tag
+        that starts with a longer name (#ynnovatechallenge). None for the consultation's tags."""
+        tag = tag.lower()
+        if tag in self.consultation_tags:
+            return None
+        if tag in self.hashtags:
+            return self.hashtags[tag]
+        key = squash(tag)
+        if key in self.names:
+            return self.names[key]
+        return next((name for prefix, name in self.prefixes if key.startswith(prefix)), None)
+
+    def _names_in(self, text: str) -> Iterable[tuple[str, str]]:
+        """(initiative, words as written) for each name or alias in the text; a CamelCase hashtag
+        counts with its words apart (#BeterWerkenInHetOpenbaarBestuur)."""
+        text = _HASHTAG.sub(self._spread_tag, _URL.sub(" ", text))
+        for pattern in (self._words, self._abbreviations):
+            if pattern is None:
+                continue
+            for m in pattern.finditer(text):
+                initiative = self.names.get(squash(m.group()))
+                if initiative is not None:
+                    yield initiative, " ".join(m.group().split())
+
+    def _spread_tag(self, m: re.Match) -> str:
+        tag = m.group(1)
+        if tag.lower() in self.consultation_tags:
+            return " "
+        return " " + _CAMEL.sub(" ", tag) + " " if tag != tag.lower() else " " + tag + " "
+
+    # ---- candidates ----------------------------------------------------------------------
+
+    def terms(self, post: PostFacts) -> list[Term]:
+        """What in `post` could be an initiative nobody listed: hashtags, mentioned accounts,
+        linked domains and capitalised names that no initiative of the catalogue claims."""
+        found: dict[tuple[str, str], Term] = {}
+
+        def add(kind: str, key: str, label: str) -> None:
+            found.setdefault((kind, key), Term(kind, key, label))
+
+        for tag in post.tags:
+            tag = tag.lower()
+            if tag not in self.ignore_tags and self.tag_initiative(tag) is None:
+                add(TermKind.HASHTAG, tag, "#" + tag)
+        for account in post.mentions:
+            account = account.lower()
+            if account not in self.accounts and account != (post.author or "").lower():
+                add(TermKind.ACCOUNT, account, "@" + account)
+        for link in post.links:
+            host = _host(link)
+            if host and self.domain_initiative(host) is None and not self._ignored_domain(host):
+                add(TermKind.DOMAIN, host, host)
+        for name in capitalised_names(self._without_names(post.text)):
+            add(TermKind.NAME, squash(name), name)
+        return list(found.values())
+
+    def _without_names(self, text: str) -> str:
+        """The text with every known name cut out (what remains around it may still be a name)."""
+        for pattern in (self._words, self._abbreviations):
+            if pattern is not None:
+                text = pattern.sub(" . ", text)
+        return text
+
+    def _ignored_domain(self, host: str) -> bool:
+        while host:
+            if host in self.ignore_domains:
+                return True
+            host = host.partition(".")[2]
+        return False
+
+
+def capitalised_names(text: str) -> list[str]:
+    """Runs of capitalised words that do not just open a sentence: 'Grand Parade', 'Open State
+    Foundation', 'Beter Werken in het Openbaar Bestuur', or one capitalised word inside a sentence
+    ('bij de Stampijfabriek'). Dutch capitalises little else, so these are mostly names."""
+    text = _HASHTAG.sub(" . ", _MENTION.sub(" . ", _URL.sub(" . ", text)))
+    names: list[str] = []
+    run: list[tuple[str, bool]] = []      # (word, capitalised)
+    run_start_initial = False
+    last_end = 0
+
+    def close() -> None:
+        nonlocal run_start_initial
+        while run and not run[-1][1]:
+            run.pop()
+        while run and run[0][0].lower() in ARTICLES:     # 'De Grand Parade' is the Grand Parade
+            run.pop(0)
+            run_start_initial = False
+        capitals = sum(1 for _, cap in run if cap)
+        if capitals >= 2 or (capitals == 1 and not run_start_initial):
+            name = " ".join(w for w, _ in run)
+            if squash(name) not in NOT_NAMES and len(squash(name)) >= 3:
+                names.append(name)
+        run.clear()
+
+    for m in _WORD.finditer(text):
+        word = m.group().strip("'’-")
+        if not word:
+            continue
+        between = text[last_end:m.start()]
+        last_end = m.end()
+        capital = word[0].isupper() and squash(word) not in NOT_NAMES
+        if run and between.strip():            # punctuation ends a name
+            close()
+        if capital:
+            if not run:
+                run_start_initial = _opens_sentence(text, m.start())
+            run.append((word, True))
+        elif run and word.lower() in PARTICLES:
+            run.append((word, False))
+        elif run:
+            close()
+    close()
+    return list(dict.fromkeys(names))
+
+
+def _opens_sentence(text: str, at: int) -> bool:
+    """Whether the word at `at` is the first of a sentence, a line or a list item."""
+    at -= 1
+    while at >= 0 and text[at] in " \t":
+        at -= 1
+    return at < 0 or text[at] in _OPENERS
+
+
+def _pattern(written: str) -> str:
+    """A name as a regular expression: its words in order, whatever space, hyphen or dot between
+    them (also none: 'Beter Werken' finds 'beterwerken'), not inside a longer word."""
+    parts = re.findall(r"\w+", written)
+    return r"(?<!\w)" + r"[\s\-_.·]*".join(re.escape(p) for p in parts) + r"(?!\w)"
+
+
+def _alternation(patterns: list[str], flags: int) -> re.Pattern | None:
+    if not patterns:
+        return None
+    # longest first: 'Beter Werken in het Openbaar Bestuur' before 'Beter Werken'
+    return re.compile("|".join(sorted(set(patterns), key=len, reverse=True)), flags)
+
+
+def _host(link: str) -> str | None:
+    try:
+        host = urlsplit(link).hostname
+    except ValueError:
+        return None
+    return host_of(host) if host else None
