@@ -24,8 +24,17 @@ ABBREVIATION = re.compile(r"[A-Z0-9]{2,5}")
 PREFIX_FROM = 6
 # small words that may sit inside a name of several capitalised words (Beter Werken in het Openbaar Bestuur)
 PARTICLES = {"van", "de", "der", "den", "het", "in", "voor", "en", "op", "te", "ter", "aan", "'t", "of", "&"}
+# these join only a longer name ('Beter Werken in het Openbaar Bestuur', not 'Stampijfabriek in Den Haag')
+LOOSE_PARTICLES = {"in", "op", "en", "aan", "te", "ter", "of", "&"}
 # a capitalised article opens a sentence, not a name
 ARTICLES = {"de", "het", "een", "'t"}
+# words that open many Dutch sentences: dropped from the front of a name that opens one
+OPENERS = ARTICLES | {
+    "ook", "onze", "ons", "deze", "dit", "die", "dat", "wij", "we", "zij", "ze", "hij", "jij", "je", "wie", "wat",
+    "waar", "hoe", "waarom", "vandaag", "gisteren", "morgen", "nu", "dan", "nog", "en", "maar", "want", "bij", "met",
+    "op", "in", "naar", "van", "voor", "over", "door", "als", "zo", "hier", "daar", "er", "al", "samen", "mooi",
+    "mooie", "leuk", "leuke", "goed", "goede", "tijdens", "na", "namens", "dank", "dankzij", "volgens", "sinds",
+}
 # capitalised words that are no name wherever they stand (the polite pronoun, spelled-out abbreviations)
 NOT_NAMES = {"u", "uw", "ik", "rt", "cc", "nb", "ps", "via"}
 
@@ -216,6 +225,9 @@ def capitalised_names(text: str) -> list[str]:
         nonlocal run_start_initial
         while run and not run[-1][1]:
             run.pop()
+        # 'Ook de Grand Parade', 'Onze Mijn Wijk App': a sentence's first word is rarely part of the name
+        while run_start_initial and run and run[0][0].lower() in OPENERS:
+            run.pop(0)
         while run and run[0][0].lower() in ARTICLES:     # 'De Grand Parade' is the Grand Parade
             run.pop(0)
             run_start_initial = False
@@ -239,7 +251,8 @@ def capitalised_names(text: str) -> list[str]:
             if not run:
                 run_start_initial = _opens_sentence(text, m.start())
             run.append((word, True))
-        elif run and word.lower() in PARTICLES:
+        elif run and word.lower() in PARTICLES and (
+                word.lower() not in LOOSE_PARTICLES or sum(1 for _, cap in run if cap) >= 2):
             run.append((word, False))
         elif run:
             close()

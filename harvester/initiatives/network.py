@@ -88,8 +88,8 @@ def layout(g: nx.Graph) -> dict[str, tuple[float, float]]:
     h.add_nodes_from(g.nodes)
     h.add_edges_from((a, b, {"pull": 1 + math.log(d["weight"])}) for a, b, d in g.edges(data=True))
     positions = nx.spring_layout(h, seed=LAYOUT_SEED, weight="pull", iterations=100)
-    xs = [p[0] for p in positions.values()]
-    ys = [p[1] for p in positions.values()]
+    xs = [float(p[0]) for p in positions.values()]
+    ys = [float(p[1]) for p in positions.values()]
 
     def scale(v: float, low: float, high: float) -> float:
         return 0.5 if high - low < 1e-9 else (v - low) / (high - low)

@@ -54,6 +54,8 @@ class Jobs:
         self._classify_lock = threading.Lock()
         self._classify_wanted = threading.Event()
         self.gate = WriteGate()
+        self._match_lock = threading.Lock()
+        self._match_wanted = threading.Event()
         # one training at a time, in a process of its own; `_trainer` is its thread in this one
         self._learn_lock = threading.Lock()
         self._trainer: threading.Thread | None = None
@@ -95,8 +97,35 @@ class Jobs:
             return False
         if result.counts.new or result.counts.updated:
             self.classify()
+            self.match()
         self.learn()
         return not result.failed
+
+    def match(self) -> bool:
+        """Link new and edited posts to their initiatives (every post when the list of initiatives or
+        an editor's decision changed it) and renew the counts; False if that failed. One at a time:
+        a call while another runs returns at once, and the running one looks again when done."""
+        from ..initiatives import step   # networkx: loaded when the job first runs
+
+        self._match_wanted.set()
+        ok = True
+        while self._match_wanted.is_set() and not self.stop.is_set():
+            if not self._match_lock.acquire(blocking=False):
+                return ok
+            try:
+                self._match_wanted.clear()
+                with self.gate.shared(), self._run(job="initiatives") as store:
+                    started = time.monotonic()
+                    result = step.update(store, self.config)
+                    if result.matched or result.summarised:
+                        log.info(logfmt(job="initiatives", status="ok", matched=result.matched,
+                                        rematched="yes" if result.rematched else "no",
+                                        duration=seconds(time.monotonic() - started)))
+            except JobFailed:
+                ok = False
+            finally:
+                self._match_lock.release()
+        return ok
 
     def classify(self) -> bool:
         """Classify whatever is pending; False if that failed (the posts stay pending).
