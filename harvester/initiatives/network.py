@@ -78,15 +78,32 @@ def graph(stats: Sequence[InitiativeStats], edges: Sequence[Edge]) -> nx.Graph:
 
 
 def layout(g: nx.Graph) -> dict[str, tuple[float, float]]:
-    """Node -> (x, y) in [0, 1]: a seeded spring layout, heavier links pulling harder (logarithmically,
-    so one busy pair does not fold the rest into a point)."""
-    if g.number_of_nodes() == 0:
-        return {}
-    if g.number_of_nodes() == 1:
-        return {next(iter(g.nodes)): (0.5, 0.5)}
+    """Node -> (x, y) in [0, 1]: each connected group its own seeded spring layout, heavier links
+    pulling harder (logarithmically, so one busy pair does not fold the rest into a point); the
+    groups side by side, wider as they are larger, and lone initiatives in a column at the right.
+    (One spring layout of the whole graph flings unconnected groups into the corners.)"""
+    groups = sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: (-len(c), c[0]))
+    linked, alone = [c for c in groups if len(c) > 1], [c[0] for c in groups if len(c) == 1]
+    widths = [math.sqrt(len(c)) for c in linked] + ([0.6] if alone else [])
+    total = sum(widths) or 1.0
+    positions: dict[str, tuple[float, float]] = {}
+    left = 0.0
+    for group, width in zip(linked, widths):
+        share = width / total
+        for node, (x, y) in _spring(g.subgraph(group)).items():
+            positions[node] = (round(left + (0.08 + 0.84 * x) * share, 4), round(y, 4))
+        left += share
+    for n, node in enumerate(alone):
+        positions[node] = (round(left + 0.5 * (1 - left), 4), round((n + 0.5) / len(alone), 4))
+    return positions
+
+
+def _spring(g: nx.Graph) -> dict[str, tuple[float, float]]:
+    """A connected graph's seeded spring layout, scaled to [0, 1] both ways."""
     h = nx.Graph()
-    h.add_nodes_from(g.nodes)
-    h.add_edges_from((a, b, {"pull": 1 + math.log(d["weight"])}) for a, b, d in g.edges(data=True))
+    h.add_nodes_from(sorted(g.nodes))
+    h.add_edges_from(sorted((min(a, b), max(a, b), {"pull": 1 + math.log(d["weight"])})
+                            for a, b, d in g.edges(data=True)))
     positions = nx.spring_layout(h, seed=LAYOUT_SEED, weight="pull", iterations=100)
     xs = [float(p[0]) for p in positions.values()]
     ys = [float(p[1]) for p in positions.values()]
@@ -94,7 +111,7 @@ def layout(g: nx.Graph) -> dict[str, tuple[float, float]]:
     def scale(v: float, low: float, high: float) -> float:
         return 0.5 if high - low < 1e-9 else (v - low) / (high - low)
 
-    return {n: (round(scale(float(p[0]), min(xs), max(xs)), 4), round(scale(float(p[1]), min(ys), max(ys)), 4))
+    return {n: (scale(float(p[0]), min(xs), max(xs)), scale(float(p[1]), min(ys), max(ys)))
             for n, p in positions.items()}
 
 
