@@ -44,6 +44,8 @@ _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w/])@[\w.-]+(?:@[\w-]+(?:\.[\w-]+)+)?")
 _HASHTAG = re.compile(r"(?<![\w/&#])#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_TOKEN = re.compile(r"\w+")
+_GAP = re.compile(r"[ \t\-_.·]*")        # what may stand between a name's words
 
 
 @dataclass(frozen=True)
@@ -85,13 +87,14 @@ class Matcher:
         self.hashtags: dict[str, str] = {}
         self.names: dict[str, str] = {}          # squashed name -> initiative
         self.prefixes: list[tuple[str, str]] = []
-        words, abbreviations = [], []
+        self.abbreviations: set[str] = set()     # squashed names that match in capitals only
+        self.beginnings: set[str] = set()        # every squashed name's beginnings: where to stop looking
+        self.longest = 1                          # words in the longest name
         for initiative in catalogue.initiatives:
-            self._index(initiative, words, abbreviations)
-        self._words = _alternation(words, re.IGNORECASE)
-        self._abbreviations = _alternation(abbreviations, 0)
+            self._index(initiative)
+        self.order = {name: n for n, name in enumerate(catalogue.names())}
 
-    def _index(self, initiative: Initiative, words: list[str], abbreviations: list[str]) -> None:
+    def _index(self, initiative: Initiative) -> None:
         name = initiative.name
         for account in initiative.accounts:
             self.accounts.setdefault(account, name)
@@ -104,11 +107,19 @@ class Matcher:
             self.names.setdefault(key, name)
             if len(key) >= PREFIX_FROM:
                 self.prefixes.append((key, name))
-            (abbreviations if ABBREVIATION.fullmatch(written) else words).append(_pattern(written))
+            self.beginnings.update(key[:n] for n in range(1, len(key) + 1))
+            if ABBREVIATION.fullmatch(written):
+                self.abbreviations.add(key)
+            self.longest = max(self.longest, len(_TOKEN.findall(written)))
 
     # ---- matching ------------------------------------------------------------------------
 
-    def match(self, post: PostFacts) -> list[Match]:
+    def read(self, post: PostFacts) -> tuple[list[Match], list[Term]]:
+        """`match` and `terms` of one post, finding the names in its text once."""
+        spans = self._name_spans(post.text)
+        return self.match(post, spans), self.terms(post, spans)
+
+    def match(self, post: PostFacts, spans: list[tuple[int, int, str]] | None = None) -> list[Match]:
         """The initiatives `post` talks about, each once with its strongest evidence, in catalogue order."""
         found: dict[str, Match] = {}
 
@@ -126,10 +137,9 @@ class Matcher:
                 add(self.domain_initiative(host), TermKind.DOMAIN, host)
         for tag in post.tags:
             add(self.tag_initiative(tag), TermKind.HASHTAG, tag)
-        for initiative, written in self._names_in(post.text):
-            add(initiative, TermKind.NAME, written)
-        order = {name: n for n, name in enumerate(self.catalogue.names())}
-        return sorted(found.values(), key=lambda m: order.get(m.initiative, len(order)))
+        for start, end, initiative in self._name_spans(post.text) if spans is None else spans:
+            add(initiative, TermKind.NAME, " ".join(post.text[start:end].split()))
+        return sorted(found.values(), key=lambda m: self.order.get(m.initiative, len(self.order)))
 
     def domain_initiative(self, host: str) -> str | None:
         """The initiative whose domain `host` is or lies under."""
@@ -152,27 +162,68 @@ class Matcher:
             return self.names[key]
         return next((name for prefix, name in self.prefixes if key.startswith(prefix)), None)
 
-    def _names_in(self, text: str) -> Iterable[tuple[str, str]]:
-        """(initiative, words as written) for each name or alias in the text; a CamelCase hashtag
-        counts with its words apart (#BeterWerkenInHetOpenbaarBestuur)."""
-        text = _HASHTAG.sub(self._spread_tag, _URL.sub(" ", text))
-        for pattern in (self._words, self._abbreviations):
-            if pattern is None:
-                continue
-            for m in pattern.finditer(text):
-                initiative = self.names.get(squash(m.group()))
-                if initiative is not None:
-                    yield initiative, " ".join(m.group().split())
+    def _name_spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, initiative) of each name or alias in the text, longest first, not overlapping.
 
-    def _spread_tag(self, m: re.Match) -> str:
-        tag = m.group(1)
-        if tag.lower() in self.consultation_tags:
-            return " "
-        return " " + _CAMEL.sub(" ", tag) + " " if tag != tag.lower() else " " + tag + " "
+        The text's words are compared run-together and case-folded, so 'Beter Werken', 'beter-werken'
+        and 'BeterWerken' are one name; only spaces, hyphens, dots and underscores may stand between a
+        name's words. A CamelCase hashtag counts with its words apart (#SlimmernetwerkCafe), the
+        consultation's tags not at all. Links are left out (a name in a URL is the domain's business).
+        """
+        words = self._words(_URL.sub(lambda m: " " * len(m.group()), text))
+        spans, i = [], 0
+        while i < len(words):
+            found, key = None, ""
+            for j in range(i, min(len(words), i + self.longest)):
+                if j > i and not words[j][4]:
+                    break
+                key += words[j][2]
+                if key not in self.beginnings:
+                    break
+                initiative = self.names.get(key)
+                if initiative is not None and (key not in self.abbreviations or words[i][3]
+                                               or text[words[i][0]:words[j][1]].isupper()):
+                    found = (j, initiative)
+            if found is None:
+                i += 1
+                continue
+            j, initiative = found
+            spans.append((words[i][0], words[j][1], initiative))
+            i = j + 1
+        return spans
+
+    def _words(self, text: str) -> list[tuple[int, int, str, bool, bool]]:
+        """(start, end, folded word, a whole hashtag, joins the word before) of each word; CamelCase
+        hashtags in their words. A word joins the one before when only a space, hyphen, dot or
+        underscore stands between them."""
+        words = []
+        for start, end, word, whole in self._raw_words(text):
+            joins = bool(words) and _GAP.fullmatch(text, words[-1][1], start) is not None
+            words.append((start, end, word, whole, joins))
+        return words
+
+    def _raw_words(self, text: str) -> list[tuple[int, int, str, bool]]:
+        words = []
+        for m in _TOKEN.finditer(text):
+            start, word = m.start(), m.group()
+            if start and text[start - 1] == "#":
+                if word.lower() in self.consultation_tags:
+                    continue
+                if word != word.lower() and word != word.upper():
+                    parts = _CAMEL.split(word)
+                    if len(parts) > 1:
+                        for part in parts:
+                            words.append((start, start + len(part), _fold(part), False))
+                            start += len(part)
+                        continue
+                words.append((start, m.end(), _fold(word), True))
+            else:
+                words.append((start, m.end(), _fold(word), False))
+        return words
 
     # ---- candidates ----------------------------------------------------------------------
 
-    def terms(self, post: PostFacts) -> list[Term]:
+    def terms(self, post: PostFacts, spans: list[tuple[int, int, str]] | None = None) -> list[Term]:
         """What in `post` could be an initiative nobody listed: hashtags, mentioned accounts,
         linked domains and capitalised names that no initiative of the catalogue claims."""
         found: dict[tuple[str, str], Term] = {}
@@ -192,16 +243,13 @@ class Matcher:
             host = _host(link)
             if host and self.domain_initiative(host) is None and not self._ignored_domain(host):
                 add(TermKind.DOMAIN, host, host)
-        for name in capitalised_names(self._without_names(post.text)):
+        text = post.text
+        # every known name cut out: what remains around it may still be a name
+        for start, end, _ in reversed(self._name_spans(text) if spans is None else spans):
+            text = text[:start] + " . " + text[end:]
+        for name in capitalised_names(text):
             add(TermKind.NAME, squash(name), name)
         return list(found.values())
-
-    def _without_names(self, text: str) -> str:
-        """The text with every known name cut out (what remains around it may still be a name)."""
-        for pattern in (self._words, self._abbreviations):
-            if pattern is not None:
-                text = pattern.sub(" . ", text)
-        return text
 
     def _ignored_domain(self, host: str) -> bool:
         while host:
@@ -268,18 +316,9 @@ def _opens_sentence(text: str, at: int) -> bool:
     return at < 0 or text[at] in _OPENERS
 
 
-def _pattern(written: str) -> str:
-    """A name as a regular expression: its words in order, whatever space, hyphen or dot between
-    them (also none: 'Beter Werken' finds 'beterwerken'), not inside a longer word."""
-    parts = re.findall(r"\w+", written)
-    return r"(?<!\w)" + r"[\s\-_.·]*".join(re.escape(p) for p in parts) + r"(?!\w)"
-
-
-def _alternation(patterns: list[str], flags: int) -> re.Pattern | None:
-    if not patterns:
-        return None
-    # longest first: 'Beter Werken in het Openbaar Bestuur' before 'Beter Werken'
-    return re.compile("|".join(sorted(set(patterns), key=len, reverse=True)), flags)
+def _fold(word: str) -> str:
+    """A word as `squash` compares it (the word pattern leaves only letters, digits and '_')."""
+    return squash(word) if not word.isascii() else word.lower().replace("_", "")
 
 
 def _host(link: str) -> str | None:

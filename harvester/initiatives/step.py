@@ -70,9 +70,9 @@ def update(store: Store, config: Config, progress: Progress | None = None) -> Up
 def match_post(matcher: Matcher, post: PendingPost) -> PostMatch:
     facts = PostFacts(post.id, f"{post.title}\n{post.text}" if post.title else post.text, tuple(post.tags),
                       tuple(post.mentions), tuple(post.links), post.author)
-    matches = [(m.initiative, m.via, m.evidence) for m in matcher.match(facts)]
-    terms = [(t.kind, t.key, t.label) for t in matcher.terms(facts)]
-    return PostMatch(post.id, post.published, matches, terms)
+    matches, terms = matcher.read(facts)
+    return PostMatch(post.id, post.published, [(m.initiative, m.via, m.evidence) for m in matches],
+                     [(t.kind, t.key, t.label) for t in terms])
 
 
 def network(store: Store) -> nx.Graph:
