@@ -306,3 +306,22 @@ def test_initiatives_and_network_commands(tmp_path):
     assert "slimmernetwerk,ynnovate,Undirected,2,1,1" in (tmp_path / "n-verbindingen.csv").read_text(encoding="utf-8")
     result = runner.invoke(main, ["network", *args, "--out", str(tmp_path / "n.png")])
     assert result.exit_code == 2 and "onbekend formaat" in result.output
+
+
+def test_a_forgotten_account_leaves_the_candidates(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        for n, author in ((1, "anna@mastodon.nl"), (2, "bert@social.overheid.nl")):
+            store_post(store, n, author, '<p>Goed gesprek met <span class="h-card"><a href="https://mastodon.nl/@pieter" '
+                                         'class="u-url mention">@<span>pieter</span></a></span> over het charter '
+                                         '#innoverheid</p>')
+        step.update(store, config)
+        assert [c.term for c in store.initiatives.candidates(limit=10)] == ["pieter@mastodon.nl"]
+    result = CliRunner().invoke(main, ["forget", "--config", str(config.path), "pieter@mastodon.nl"],
+                                env={"HARVESTER_SECRET": "een-geheime-sleutel-van-lengte"})
+    assert result.exit_code == 0, result.output
+    with Store(config.db_path) as store:
+        assert store.initiatives.candidates(limit=10) == []
+        assert store.db.execute("SELECT count(*) FROM post_terms WHERE term LIKE '%pieter%'").fetchone()[0] == 0
+        step.update(store, config)
+        assert store.initiatives.candidates(limit=10) == []

@@ -11,7 +11,8 @@ from harvester.store import Store
 from harvester.web import ServerThread
 
 from .initiativesdata import store_all
-from .test_web_browser import CHROMIUM_ARGS, browser  # noqa: F401  (the module's chromium, shared)
+# the review app's browser fixtures; `page` opens on this module's `site`
+from .test_web_browser import browser, page  # noqa: F401
 from .webdata import PASSWORD, add_user, write_web_config
 
 pytestmark = pytest.mark.browser
@@ -29,15 +30,6 @@ def site(tmp_path_factory):
     server = ServerThread(config).start()
     yield server, config
     server.stop()
-
-
-@pytest.fixture
-def page(browser, site):  # noqa: F811
-    context = browser.new_context(base_url=site[0].url)
-    context.set_default_timeout(10_000)
-    p = context.new_page()
-    yield p
-    context.close()
 
 
 def log_in(page, name: str) -> None:

@@ -271,3 +271,18 @@ class InitiativeStore:
             " FROM initiative_decisions d LEFT JOIN users u ON u.id = d.decided_by ORDER BY d.decided_at, d.kind, d.term"
         ).fetchall()
         return [DecisionRow(*r) for r in rows]
+
+    def forget_accounts(self, accts: list[str]) -> None:
+        """A forgotten author's account leaves the candidates, the decisions and the evidence of
+        matches (call inside the forget's transaction); the posts that named it are matched again."""
+        accts_json = json.dumps(sorted(a.lower() for a in accts))
+        for sql in (
+            "DELETE FROM matched_posts WHERE post_id IN (SELECT post_id FROM post_terms WHERE kind = 'account'"
+            " AND term IN (SELECT value FROM json_each(?1)) UNION SELECT post_id FROM post_initiatives"
+            " WHERE via = 'account' AND evidence IN (SELECT value FROM json_each(?1)))",
+            "DELETE FROM post_terms WHERE kind = 'account' AND term IN (SELECT value FROM json_each(?1))",
+            "DELETE FROM post_initiatives WHERE via = 'account' AND evidence IN (SELECT value FROM json_each(?1))",
+            "DELETE FROM initiative_candidates WHERE kind = 'account' AND term IN (SELECT value FROM json_each(?1))",
+            "DELETE FROM initiative_decisions WHERE kind = 'account' AND term IN (SELECT value FROM json_each(?1))",
+        ):
+            self.db.execute(sql, [accts_json])

@@ -19,6 +19,7 @@ import sqlite_utils
 from ..hashing import canonical, fingerprint, pseudonym
 from ..pseudonyms import PREFIX, Identity, pseudonymous_key
 from ..timeutil import utcnow
+from .initiatives import InitiativeStore
 from .posts import content_digest
 
 # never accepted: no review at all, or a review with any other status
@@ -336,6 +337,7 @@ class ForgetStore:
             " WHERE EXISTS (SELECT 1 FROM json_each(posts.mentions) WHERE lower(value) IN (SELECT value FROM json_each(?1)))",
             [accts],
         ).rowcount
+        InitiativeStore(self.db).forget_accounts(sorted(plan.accts))
         prefixes = [_like_prefix(p) for acct in plan.accts for p in _status_prefixes(acct)]
         counts.replies = self.db.execute(
             "UPDATE posts SET in_reply_to = NULL WHERE in_reply_to IN (SELECT value FROM json_each(?))"
