@@ -238,7 +238,12 @@ class InitiativeStore:
             "SELECT c.kind, c.term, c.label, c.posts, c.authors, c.last_seen FROM initiative_candidates c"
             " WHERE NOT EXISTS (SELECT 1 FROM initiative_decisions d WHERE d.kind = c.kind AND d.term = c.term)"
             " ORDER BY c.authors DESC, c.posts DESC, c.kind, c.term LIMIT ?", [limit]).fetchall()
-        return [CandidateRow(*r, self._examples(r[0], r[1], examples)) for r in rows]
+        return [CandidateRow(*r, self._examples(r[0], r[1], examples) if examples else []) for r in rows]
+
+    def candidate_count(self) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM initiative_candidates c WHERE NOT EXISTS (SELECT 1 FROM initiative_decisions d"
+            " WHERE d.kind = c.kind AND d.term = c.term)").fetchone()[0]
 
     def candidate(self, kind: str, term: str) -> CandidateRow | None:
         row = self.db.execute("SELECT kind, term, label, posts, authors, last_seen FROM initiative_candidates"

@@ -8,6 +8,7 @@ records decisions. Everyone logged in may look; only a redacteur may decide.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -22,6 +23,8 @@ from ..store.initiatives import AlreadyDecided
 from . import auth
 from .views import render
 
+log = logging.getLogger(__name__)
+
 PAGE_SIZE = 50
 CANDIDATES_SHOWN = 200
 MAX_NAME = 100
@@ -35,7 +38,8 @@ def _catalogue(request: Request) -> Catalogue | None:
     """The catalogue with the editors' decisions; None if the file is unusable (the page says so)."""
     try:
         return step.catalogue(request.app.state.store, request.app.state.config)
-    except InitiativesError:
+    except InitiativesError as e:
+        log.warning("initiatieven niet geladen: %s", e)
         return None
 
 
@@ -59,8 +63,7 @@ async def overview(request: Request) -> Response:
     drawn = _network(request, stats)
     return render(request, "initiatives.html", stats=stats, quiet=quiet, drawing=drawn,
                   edges=store.initiatives.edges(), summarised_at=store.initiatives.summarised_at(),
-                  pending=store.initiatives.count_pending(), broken=catalogue is None,
-                  candidates=len(store.initiatives.candidates(limit=CANDIDATES_SHOWN, examples=0)),
+                  broken=catalogue is None, candidates=store.initiatives.candidate_count(),
                   slug_of={s.initiative: slug(s.initiative) for s in stats})
 
 
