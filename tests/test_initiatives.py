@@ -325,3 +325,33 @@ def test_a_forgotten_account_leaves_the_candidates(tmp_path):
         assert store.db.execute("SELECT count(*) FROM post_terms WHERE term LIKE '%pieter%'").fetchone()[0] == 0
         step.update(store, config)
         assert store.initiatives.candidates(limit=10) == []
+
+
+def test_the_background_job_matches_and_rematches_after_an_edit_of_the_list(tmp_path, caplog):
+    import logging
+    import threading
+
+    from harvester.jobs.jobs import Jobs
+
+    own = tmp_path / "initiatives.toml"
+    shutil.copy(DEFAULTS / "initiatives.toml", own)
+    config = config_with(tmp_path, own)
+    with Store(config.db_path) as store:
+        store_all(store)
+    jobs = Jobs(config, threading.Event())
+    with caplog.at_level(logging.INFO, logger="harvester.run"):
+        assert jobs.match()
+    assert f"job=initiatives status=ok matched={len(POSTS)} rematched=yes" in caplog.text
+    own.write_text(own.read_text(encoding="utf-8").replace('name = "PUUR"', 'name = "PUUR"\naliases = ["Puur Overheid"]'),
+                   encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="harvester.run"):
+        assert jobs.match()
+    assert f"matched={len(POSTS)} rematched=yes" in caplog.text
+    # a broken list fails the job visibly, and loses nothing
+    own.write_text("[[initiatives]]\nname = 3\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="harvester.run"):
+        assert not jobs.match()
+    assert "job=initiatives status=failed" in caplog.text and "initiatives[0].name" in caplog.text
+    with Store(config.db_path) as store:
+        assert {s.initiative for s in store.initiatives.stats()} >= {"Ynnovate", "PUUR"}

@@ -27,7 +27,7 @@ from .backoff import backoff_until
 from .gate import Running, WriteGate
 from .logfmt import logfmt, seconds
 from .mastodon_recheck import recheck as run_recheck
-from .model import ModelLoader, ModelUnavailable
+from .model import ModelLoader
 
 log = logging.getLogger("harvester.run")
 
@@ -69,7 +69,8 @@ class Jobs:
                 with Store(self.config.db_path) as store:
                     yield store
             except Exception as e:
-                error = str(e) if isinstance(e, ModelUnavailable) else f"interne fout: {type(e).__name__}: {e}"
+                # an error the harvester expects (no model, an unusable initiatives file) says so itself
+                error = str(e) if isinstance(e, HarvesterError) else f"interne fout: {type(e).__name__}: {e}"
                 log.error(logfmt(**job, status="failed", duration=seconds(time.monotonic() - started), error=error))
                 raise JobFailed from e
 
