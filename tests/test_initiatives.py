@@ -164,6 +164,11 @@ def test_an_edited_post_is_matched_again(tmp_path):
         assert step.update(store, config).matched == 1
         assert [i for i, _, _ in store.initiatives.initiatives_of(post_id)] == ["Stampijfabriek"]
         assert [s.initiative for s in store.initiatives.stats()] == ["Stampijfabriek"]
+        # after a pass only posts changed since it are read (by the index), new ones among them
+        assert store.initiatives.matched_through() > ""
+        new = store_post(store, 2, "joost@mastodon.nl", "<p>Ook de Ynnovators waren er #innoverheid</p>")
+        assert step.update(store, config).matched == 1
+        assert [i for i, _, _ in store.initiatives.initiatives_of(new)] == ["Ynnovate"]
 
 
 def test_a_changed_list_rematches_every_post(tmp_path):

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import networkx as nx
 
 from ..config import Config
 from ..store import Store
 from ..store.initiatives import PendingPost, PostMatch
-from ..timeutil import utcnow
+from ..timeutil import to_utc_iso, utcnow
 from .catalogue import Catalogue, CandidateDecision, Decision, load_catalogue
 from .matching import Matcher, PostFacts
 from .network import graph, summarise
 
 PAGE = 5_000        # posts read, matched and written at a time
+LOOK_BACK = timedelta(hours=1)
 
 Progress = Callable[[int, int], None]   # (done, total)
 
@@ -48,7 +50,10 @@ def update(store: Store, config: Config, progress: Progress | None = None) -> Up
     if rematched:
         store.initiatives.reset(current.digest)
     matcher = Matcher(current, config.tags)
-    total = store.initiatives.count_pending()
+    total = store.initiatives.count_pending() if progress else 0
+    # what this pass will have matched: every post changed before it started. A harvest's
+    # transaction may commit a post stamped a little earlier, so the next pass looks an hour back.
+    through = to_utc_iso(datetime.now(UTC) - LOOK_BACK)
     done, after = 0, 0
     while True:
         read_at = utcnow()
@@ -60,6 +65,8 @@ def update(store: Store, config: Config, progress: Progress | None = None) -> Up
         done += len(posts)
         if progress:
             progress(done, total)
+    if through > store.initiatives.matched_through():
+        store.initiatives.set_matched_through(through)
     summarised = store.initiatives.needs_summary()
     if summarised:
         stats, edges = summarise(store.initiatives.match_rows(), store.initiatives.theme_counts())

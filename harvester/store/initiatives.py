@@ -99,25 +99,40 @@ class InitiativeStore:
         with self.db.atomic():
             for table in ("matched_posts", "post_initiatives", "post_terms"):
                 self.db.execute(f"DELETE FROM {table}")
-            self.db.execute("INSERT INTO initiative_matching (id, catalogue_digest, summarised_at) VALUES (1, ?, NULL)"
-                            " ON CONFLICT (id) DO UPDATE SET catalogue_digest = excluded.catalogue_digest,"
-                            " summarised_at = NULL", [digest])
+            self.db.execute("INSERT INTO initiative_matching (id, catalogue_digest, matched_through, summarised_at)"
+                            " VALUES (1, ?, '', NULL) ON CONFLICT (id) DO UPDATE SET"
+                            " catalogue_digest = excluded.catalogue_digest, matched_through = '', summarised_at = NULL",
+                            [digest])
 
     # ---- matching ------------------------------------------------------------------------
 
-    _PENDING = ("FROM posts p LEFT JOIN matched_posts m ON m.post_id = p.id"
-                " WHERE (m.post_id IS NULL OR p.changed_at > m.matched_at)")
+    def matched_through(self) -> str:
+        """Every post changed before this time is matched ('': none is known to be)."""
+        row = self.db.execute("SELECT matched_through FROM initiative_matching WHERE id = 1").fetchone()
+        return row[0] if row else ""
+
+    def set_matched_through(self, at: str) -> None:
+        self.db.execute("UPDATE initiative_matching SET matched_through = ?", [at])
+        self.db.conn.commit()
+
+    def _pending(self, since: str) -> str:
+        # after the first pass only posts changed since it can be pending: the index on changed_at finds them
+        source = "posts p INDEXED BY posts_changed_at" if since else "posts p"
+        return (f"FROM {source} LEFT JOIN matched_posts m ON m.post_id = p.id"
+                " WHERE p.changed_at > ? AND (m.post_id IS NULL OR p.changed_at > m.matched_at)")
 
     def count_pending(self) -> int:
-        return self.db.execute(f"SELECT count(*) {self._PENDING}").fetchone()[0]
+        since = self.matched_through()
+        return self.db.execute(f"SELECT count(*) {self._pending(since)}", [since]).fetchone()[0]
 
     def pending(self, *, limit: int, after_id: int = 0) -> list[PendingPost]:
         """Posts not matched with the current catalogue, or changed since, in id order."""
+        since = self.matched_through()
         rows = self.db.execute(
             f"""SELECT p.id, p.title, p.text,
                        (SELECT json_group_array(tag) FROM post_tags WHERE post_id = p.id), p.mentions, p.links,
                        (SELECT key FROM authors WHERE id = p.author_id), {_WHEN}
-                {self._PENDING} AND p.id > ? ORDER BY p.id LIMIT ?""", [after_id, limit]).fetchall()
+                {self._pending(since)} AND p.id > ? ORDER BY p.id LIMIT ?""", [since, after_id, limit]).fetchall()
         return [PendingPost(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4]), json.loads(r[5]), r[6], r[7])
                 for r in rows]
 
@@ -281,6 +296,8 @@ class InitiativeStore:
         """A forgotten author's account leaves the candidates, the decisions and the evidence of
         matches (call inside the forget's transaction); the posts that named it are matched again."""
         accts_json = json.dumps(sorted(a.lower() for a in accts))
+        # those posts did not change, so the next pass must look at every post again
+        self.db.execute("UPDATE initiative_matching SET matched_through = ''")
         for sql in (
             "DELETE FROM matched_posts WHERE post_id IN (SELECT post_id FROM post_terms WHERE kind = 'account'"
             " AND term IN (SELECT value FROM json_each(?1)) UNION SELECT post_id FROM post_initiatives"

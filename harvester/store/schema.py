@@ -448,6 +448,7 @@ V_INITIATIVES = """
 CREATE TABLE initiative_matching (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     catalogue_digest TEXT NOT NULL,    -- SHA-256 of the catalogue the matches were made with
+    matched_through TEXT NOT NULL DEFAULT '',  -- posts changed before this were all matched ('': look at every post)
     summarised_at TEXT                 -- when initiative_stats, _edges and _candidates were last made (NULL: never)
 );
 
