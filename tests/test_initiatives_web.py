@@ -101,7 +101,7 @@ def test_a_redacteur_confirms_and_dismisses(site):
     dismiss = {"csrf": csrf, "kind": "naam", "term": "grandparade", "action": "dismiss"}
     after = c.post("/initiatieven/kandidaten", data=dismiss, follow_redirects=True).text
     assert "Grand Parade: afgewezen." in after
-    assert '<input type="hidden" name="term" value="grandparade">' not in after
+    assert '<input type="hidden" name="term" value="grandparade">' not in after.split('id="besluiten"')[0]
     # deciding again on a decided candidate
     again = c.post("/initiatieven/kandidaten", data=dismiss)
     assert again.status_code == 409 and "intussen al beslist" in again.text
@@ -113,9 +113,18 @@ def test_a_redacteur_confirms_and_dismisses(site):
         assert step.update(store, config).rematched
     page = c.get("/initiatieven/grand-parade")
     assert page.status_code == 200 and page.text.count('<a href="/posts/') == 4
+    # a mistake is taken back: the candidate comes back, the audit trail keeps both
+    undo = {"csrf": csrf, "kind": "domein", "term": "grandparade.example", "action": "undo"}
+    back = c.post("/initiatieven/kandidaten", data=undo, follow_redirects=True).text
+    assert "Het besluit over grandparade.example is ongedaan gemaakt" in back
+    assert c.post("/initiatieven/kandidaten", data=undo).status_code == 404
+    with Store(config.db_path) as store:
+        assert step.update(store, config).rematched
+    again = c.get("/initiatieven/kandidaten").text.split('id="besluiten"')[0]
+    assert '<input type="hidden" name="term" value="grandparade.example">' in again
     with Store(config.db_path) as store:
         actions = [r[0] for r in store.db.execute("SELECT action FROM review_events WHERE post_id IS NULL ORDER BY id")]
-    assert actions == ["initiative_bevestigd", "initiative_alias", "initiative_afgewezen"]
+    assert actions == ["initiative_bevestigd", "initiative_alias", "initiative_afgewezen", "initiative_undo"]
 
 
 def test_a_lezer_looks_but_cannot_decide(site):

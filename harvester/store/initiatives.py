@@ -285,6 +285,22 @@ class InitiativeStore:
                             " VALUES (NULL, ?, ?, ?, ?, NULL, ?)",
                             [user.id, user.name, now, f"initiative_{decision}", json.dumps(after, ensure_ascii=False)])
 
+    def undo(self, kind: str, term: str, user: User) -> DecisionRow | None:
+        """Take an editor's decision back (the candidate is proposed again, a confirmed initiative or
+        alias goes at the next pass), audited like the decision; None when there was none."""
+        now = utcnow()
+        with self.db.atomic():
+            row = self.db.execute("SELECT kind, term, label, decision, initiative FROM initiative_decisions"
+                                  " WHERE kind = ? AND term = ?", [kind, term]).fetchone()
+            if row is None:
+                return None
+            self.db.execute("DELETE FROM initiative_decisions WHERE kind = ? AND term = ?", [kind, term])
+            before = dict(zip(("kind", "term", "label", "decision", "initiative"), row))
+            self.db.execute("INSERT INTO review_events (post_id, user_id, actor, at, action, before, after)"
+                            " VALUES (NULL, ?, ?, ?, 'initiative_undo', ?, NULL)",
+                            [user.id, user.name, now, json.dumps(before, ensure_ascii=False)])
+        return DecisionRow(*row, None, now)
+
     def decisions(self) -> list[DecisionRow]:
         rows = self.db.execute(
             "SELECT d.kind, d.term, d.label, d.decision, d.initiative, u.name, d.decided_at"

@@ -106,7 +106,10 @@ def _candidates_page(request: Request, message: str = "", problem: bool = False,
     store = request.app.state.store
     catalogue = _catalogue(request)
     params = request.query_params
-    if not message and params.get("besluit") in DECISION_LABELS:
+    if not message and params.get("besluit") == "undo":
+        message = (f"Het besluit over {params.get('label', '')[:200]} is ongedaan gemaakt; de posts worden bij de "
+                   "volgende ronde opnieuw gekoppeld.")
+    elif not message and params.get("besluit") in DECISION_LABELS:
         decided = params.get("label", "")[:200]
         message = f"{decided}: {DECISION_LABELS[params['besluit']]}" + (
             f" {params.get('initiatief', '')[:200]}" if params["besluit"] != Decision.DISMISSED else "") + (
@@ -124,6 +127,12 @@ async def decide(request: Request) -> Response:
     form = await request.form()
     store = request.app.state.store
     kind, term, action = str(form.get("kind", "")), str(form.get("term", "")), str(form.get("action", ""))
+    if action == "undo":
+        undone = store.initiatives.undo(kind, term, request.state.user)
+        if undone is None:
+            return _candidates_page(request, "Dit besluit bestaat niet (meer); laad de pagina opnieuw.", True, 404)
+        return RedirectResponse(f"/initiatieven/kandidaten?{urlencode({'besluit': 'undo', 'label': undone.label})}",
+                                status_code=303)
     candidate = store.initiatives.candidate(kind, term) if TermKind.has(kind) else None
     if candidate is None:
         return _candidates_page(request, "Deze kandidaat bestaat niet (meer); laad de pagina opnieuw.", True, 404)
