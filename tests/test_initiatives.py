@@ -106,6 +106,14 @@ def test_capitalised_names():
     assert capitalised_names(text) == ["Stampijfabriek", "Den Haag", "Grand Parade", "Open State Foundation"]
 
 
+def test_terms_leave_out_known_ignored_and_own(matcher):
+    post = facts("Terugkijken: https://m.youtube.com/watch?v=abc en https://www.kl.nl/x. Met @ynnovate en @ikzelf. "
+                 "#opendata #innoverheid #Ynnovate",
+                 tags=["opendata", "innoverheid", "ynnovate"], mentions=["ynnovate@mastodon.nl", "ikzelf@mastodon.nl"],
+                 links=["https://m.youtube.com/watch?v=abc", "https://www.kl.nl/x"], author="ikzelf@mastodon.nl")
+    assert {(t.kind, t.key) for t in matcher.terms(post)} == {("hashtag", "opendata"), ("account", "ynnovate@mastodon.nl")}
+
+
 def test_a_bad_list_gets_a_dutch_error(tmp_path):
     path = tmp_path / "initiatives.toml"
     path.write_text('[[initiatives]]\nname = "Ynnovate"\n[[initiatives]]\nname = "ynnovate"\n', encoding="utf-8")

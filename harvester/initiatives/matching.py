@@ -12,7 +12,7 @@ tags (#innoverheid, #lanceerplatform) are evidence of nothing: every post carrie
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -39,7 +39,7 @@ OPENERS = ARTICLES | {
 NOT_NAMES = {"u", "uw", "ik", "rt", "cc", "nb", "ps", "via"}
 
 _WORD = re.compile(r"[^\W\d_][\w'’&-]*|&")
-_OPENERS = set(".!?:;•·-–—\"“”(\n")
+_SENTENCE_BREAKS = set(".!?:;•·-–—\"“”(\n")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w/])@[\w.-]+(?:@[\w-]+(?:\.[\w-]+)+)?")
 _HASHTAG = re.compile(r"(?<![\w/&#])#(\w+)")
@@ -143,11 +143,8 @@ class Matcher:
 
     def domain_initiative(self, host: str) -> str | None:
         """The initiative whose domain `host` is or lies under."""
-        while host:
-            if host in self.domains:
-                return self.domains[host]
-            host = host.partition(".")[2]
-        return None
+        domain = _domain_in(host, self.domains)
+        return self.domains[domain] if domain else None
 
     def tag_initiative(self, tag: str) -> str | None:
         """The initiative a hashtag means: listed as its hashtag, its name run together, or a tag
@@ -241,7 +238,7 @@ class Matcher:
                 add(TermKind.ACCOUNT, account, "@" + account)
         for link in post.links:
             host = _host(link)
-            if host and self.domain_initiative(host) is None and not self._ignored_domain(host):
+            if host and self.domain_initiative(host) is None and not _domain_in(host, self.ignore_domains):
                 add(TermKind.DOMAIN, host, host)
         text = post.text
         # every known name cut out: what remains around it may still be a name
@@ -251,12 +248,6 @@ class Matcher:
             add(TermKind.NAME, squash(name), name)
         return list(found.values())
 
-    def _ignored_domain(self, host: str) -> bool:
-        while host:
-            if host in self.ignore_domains:
-                return True
-            host = host.partition(".")[2]
-        return False
 
 
 def capitalised_names(text: str) -> list[str]:
@@ -313,12 +304,21 @@ def _opens_sentence(text: str, at: int) -> bool:
     at -= 1
     while at >= 0 and text[at] in " \t":
         at -= 1
-    return at < 0 or text[at] in _OPENERS
+    return at < 0 or text[at] in _SENTENCE_BREAKS
 
 
 def _fold(word: str) -> str:
     """A word as `squash` compares it (the word pattern leaves only letters, digits and '_')."""
     return squash(word) if not word.isascii() else word.lower().replace("_", "")
+
+
+def _domain_in(host: str, domains: Container[str]) -> str | None:
+    """`host` or the domain it lies under (news.kl.nl: kl.nl) when `domains` holds it."""
+    while host:
+        if host in domains:
+            return host
+        host = host.partition(".")[2]
+    return None
 
 
 def _host(link: str) -> str | None:
