@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from .errors import UsageError
+
 # looked for in the working folder, in this order, when neither --config nor HARVESTER_CONFIG says
 # which file: what `harvester init` writes, then the repository's layout
 CONFIG_CANDIDATES = (Path("harvester.toml"), Path("config/harvester.toml"))
@@ -27,8 +29,10 @@ _PACKAGE = Path(__file__).resolve().parent
 DEFAULTS = _PACKAGE / "defaults" if (_PACKAGE / "defaults").is_dir() else _PACKAGE.parent / "config"
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """A configuration problem, phrased as one line for the person editing the file."""
+
+    kind = "configuratiefout"
 
     def __init__(self, path: Path | str, key: str, problem: str):
         self.path, self.key, self.problem = str(path), key, problem

@@ -98,6 +98,23 @@ class RunCounts:
 
 
 @dataclass(frozen=True)
+class SourceRow:
+    """A source as the store knows it: identity, current URL and conditional-GET state."""
+
+    id: int
+    name: str
+    type: str
+    configured_url: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    gone_at: str | None
+    auth_required: bool
+    ratelimit_remaining: int | None
+    ratelimit_reset: str | None
+
+
+@dataclass(frozen=True)
 class SourceStatus:
     """One line of `harvester status`."""
 

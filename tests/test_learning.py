@@ -20,13 +20,7 @@ from harvester.nlp.thresholds import GRID, choose_threshold
 from harvester.store import Store
 
 from .learningdata import NONE, OPEN, SAMEN, decide, project_files
-from .nlpdata import save_model
 from .webdata import add_post
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return save_model(tmp_path_factory.mktemp("model"), epochs=30)
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import click
 
-from .. import retention
+from ..privacy import retention
 from ..config import Config
-from ..forget import parse_author
-from ..forget import forget as forget_author
-from ..hashing import load_secret
+from ..privacy.forget import parse_author
+from ..privacy.forget import forget as forget_author
+from ..privacy.hashing import load_secret
 from .common import EXIT_FAILED, fail, open_store, with_config
 
 
@@ -69,7 +69,7 @@ def forget(config: Config, author: str, dry_run: bool) -> None:
     geheime sleutel nodig ([privacy] secret_env, standaard HARVESTER_SECRET).
     """
     request = parse_author(author)
-    secret = load_secret(config)
+    secret = load_secret(config.privacy.secret_env)
     with open_store(config) as store:
         result = forget_author(store, secret, request, dry_run=dry_run)
     c = result.counts

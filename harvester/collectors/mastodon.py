@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 from ..config import Config, MastodonSource
-from ..hashing import fingerprint
 from ..models import Author, Cursor, Post
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
@@ -74,7 +73,7 @@ def collect(source: MastodonSource, state: SourceState, fetcher: Fetcher, config
                 f"toont {' en '.join(PARTS[p] for p in hidden)} posts in hashtag-tijdlijnen alleen aan ingelogde gebruikers")])
     for group in tag_groups(config.tags):
         cursor = state.cursors.get(group_key(group))
-        yield from _GroupRun(client, group, cursor, cutoff, config, state.suppressed).run()
+        yield from _GroupRun(client, group, cursor, cutoff, config).run()
         if client.stopped:
             remaining, reset = client.ratelimit or (None, None)
             yield Batch(ratelimit=client.ratelimit, problems=[
@@ -183,11 +182,11 @@ class _GroupRun:
     """One run over one tag group: the newest page, a forward walk over a gap, then the backfill."""
 
     def __init__(self, client: InstanceClient, group: list[str], cursor: Cursor | None, cutoff: datetime,
-                 config: Config, suppressed: frozenset[str]):
+                 config: Config):
         self.client, self.group, self.cutoff = client, group, cutoff
         self.cursor = cursor or Cursor(tag_group=group_key(group))
         self.pages_left = config.harvest.max_pages
-        self.normalizer = Normalizer(client, config, suppressed)
+        self.normalizer = Normalizer(client, config)
 
     def run(self) -> Iterator[Batch]:
         try:
@@ -271,12 +270,15 @@ class _GroupRun:
 
 
 class Normalizer:
-    """Statuses (JSON) to Posts: boosts unwrapped, opt-outs and tombstones honoured (collect and recheck)."""
+    """Statuses (JSON) to Posts, boosts unwrapped, and the accounts that opted out (collect and recheck).
 
-    def __init__(self, client: InstanceClient, config: Config, suppressed: frozenset[str]):
+    Whether a post may be stored is decided on the way into the store (harvester.privacy.keep):
+    a post of an opted-out account is still a Post here; the batch names the account in `opted_out`.
+    """
+
+    def __init__(self, client: InstanceClient, config: Config):
         self.host = client.host
         self.honour_indexable = config.harvest.honour_indexable
-        self.suppressed = suppressed
 
     def posts(self, statuses: list) -> tuple[list[Post], int, list[str]]:
         """The page's posts, how many were left out on purpose, and what could not be read."""
@@ -297,13 +299,11 @@ class Normalizer:
         return posts, skipped, problems
 
     def post(self, item: dict, uris: dict) -> Post | None:
-        """A status as a Post; a boost becomes the boosted post. None: not public, opted out or deleted before."""
+        """A status as a Post; a boost becomes the boosted post. None: not public."""
         status = item.get("reblog") or item
         account = status["account"]
         uri = status["uri"]
-        # a tombstone may name the status by its web address: the tag feed's name for it
-        tombstoned = {fingerprint(uri), fingerprint(status.get("url") or uri)} & self.suppressed
-        if status.get("visibility") != "public" or self.opted_out(account) or tombstoned:
+        if status.get("visibility") != "public":
             return None
         content = status.get("content") or ""
         extracted = extract(content)

@@ -7,11 +7,11 @@ is asked status by status with `GET /api/v1/statuses/:id`. A status missing from
 store with a tombstone (see MastodonStore.delete_at_source), so no later harvest brings it back.
 An instance that could not be asked (network, rate limit, token) decides nothing.
 
-Editors' notes that quote a deleted post lose the quote first (harvester.forget.scrub_quotes).
+Editors' notes that quote a deleted post lose the quote first (harvester.privacy.forget.scrub_quotes).
 A status that is still there and was edited since it was stored (`edited_at`) updates the post, so
 edits of posts older than a collector run's newest page are picked up too. A status whose author
 has opted out since (harvester.collectors.mastodon, `opted_out`) makes the store forget that author
-(harvester.forget.optout). When anything was removed, the file is compacted, so the text is gone
+(harvester.privacy.forget.optout). When anything was removed, the file is compacted, so the text is gone
 from the search index and the file too.
 
 `recheck(store, config, fetcher)` is what `harvester recheck` and the scheduler call.
@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 from ..collectors.http import FetchError, Fetcher
 from ..collectors.mastodon import InstanceClient, Normalizer
 from ..config import Config, MastodonSource
-from ..forget import optout, scrub_quotes
-from ..hashing import SecretMissing, load_secret
+from ..privacy.forget import optout, scrub_quotes
+from ..privacy.hashing import SecretMissing, load_secret
 from ..store import Store
 from ..store.mastodon import Sighting
 from ..timeutil import to_utc_iso
@@ -60,7 +60,7 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
             continue
         sightings = by_source[row.id]
         client = InstanceClient(source, fetcher, config)
-        normalizer = Normalizer(client, config, frozenset())
+        normalizer = Normalizer(client, config)
         try:
             found = _ask(client, [s.remote_id for s in sightings])
         except FetchError as e:
@@ -72,8 +72,10 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
                 continue
             if s.remote_id in found:
                 present.add(s.post_id)
-                opted_out.update(normalizer.opted_out_accts([found[s.remote_id]]))
-                result.updated += _update_if_edited(store, row.id, s, found, normalizer)
+                accts = normalizer.opted_out_accts([found[s.remote_id]])
+                opted_out.update(accts)
+                if not accts:       # an opted-out author's posts are forgotten below, not updated
+                    result.updated += _update_if_edited(store, row.id, s, found, normalizer)
             else:
                 gone[s.post_id].append(source.name)
     result.checked = len(present | set(gone))
@@ -92,7 +94,7 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
 def _forget_opted_out(store: Store, config: Config, accts: list[str], problems: list[str]) -> int:
     """Forget the authors who opted out; without the key their posts still go, without a suppression."""
     try:
-        secret: bytes | None = load_secret(config)
+        secret: bytes | None = load_secret(config.privacy.secret_env)
     except SecretMissing as e:
         secret = None
         problems.append(f"posts van afgemelde auteurs verwijderd, maar zonder suppressie: {e}")

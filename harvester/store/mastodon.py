@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from ..hashing import fingerprint
+from ..privacy.hashing import fingerprint
 from ..timeutil import utcnow
 
 
@@ -25,10 +25,6 @@ class Sighting:
 class MastodonStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-
-    def suppressed_posts(self) -> frozenset[str]:
-        """Fingerprints of post keys that must never be stored again (deleted at the source, forgotten)."""
-        return frozenset(r[0] for r in self.db.execute("SELECT hash FROM suppressions WHERE kind = 'post'"))
 
     def sightings_since(self, since: str) -> list[Sighting]:
         """Mastodon posts published at or after `since` (ISO 8601 UTC), one row per instance they were seen on."""

@@ -8,7 +8,7 @@ docs/schema.md describes every table; docs/privacy.md every column that holds pe
 
 from __future__ import annotations
 
-from ..pseudonyms import PREFIX as PSEUDONYM_PREFIX
+from ..privacy.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 
 V1 = """
 -- Configured sources, kept in step with the config file (rows are never deleted: runs refer to them).

@@ -3,7 +3,7 @@
 `harvester forget AUTHOR` and an opt-out seen after posts were stored both come here: find
 everything of the author (their rows, their posts, notes that name or quote them, mentions of
 them in other posts), remove it in one transaction, and keep only keyed fingerprints in
-`suppressions` (see harvester.hashing), so the harvest loop can recognise the author again
+`suppressions` (see harvester.privacy.hashing), so the keep-check (harvester.privacy.keep) knows them again
 without the database saying who it was. Posts deleted at their source are not a forget (the
 author stays), but notes lose their quotes of them too (`scrub_quotes`).
 
@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .config import Config
-from .errors import UsageError
-from .hashing import SecretMissing, canonical, keyed_fingerprint, load_secret
-from .models import Post
+from ..errors import UsageError
+from ..store import Store
+from ..store.privacy import ForgetCounts, ForgetPlan, PostText
+from .hashing import canonical, fingerprint, keyed_fingerprint
 from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .pseudonyms import pseudonymous_key
-from .store import Store
-from .store.privacy import REMOVED, ForgetCounts, ForgetPlan, PostText
+from .scrub import REMOVED, Scrubber
 
 ACCT = re.compile(r"^@?([\w.-]+)@([\w-]+(?:\.[\w-]+)+)$")
 FEED_NAME_KEY = re.compile(r"^(.+) \(([^()\s]+)\)$")       # how the feed collector stores a bare name
@@ -37,9 +36,6 @@ FEED_NAME_KEY = re.compile(r"^(.+) \(([^()\s]+)\)$")       # how the feed collec
 _MASTODON_URL = re.compile(
     r"^https?://([\w-]+(?:\.[\w-]+)*)(?::\d+)?"
     r"/(?:@([\w.-]+)(?:@([\w-]+(?:\.[\w-]+)+))?|users/([\w.-]+))(?:/(?:statuses/)?\d+)?/?$", re.IGNORECASE)
-QUOTE_WORDS = 5                       # this many words in a row from a forgotten post count as a quote
-MIN_QUOTE_WORDS = 3                   # a shorter post is quoted only whole, and never below this
-MIN_NAME_CHARS = 3                    # shorter names and keys are not scrubbed from notes (too many false hits)
 
 
 class BadAuthor(UsageError):
@@ -135,7 +131,7 @@ def scrub_quotes(store: Store, post_ids: list[int]) -> None:
     posts = store.forget.post_texts(post_ids)
     if posts:
         with store.atomic():
-            store.forget.scrub_notes({p.id for p in posts}, Scrubber((), posts).scrub)
+            store.forget.scrub_notes({p.id for p in posts}, Scrubber(REMOVED, quoted=_texts(posts)), REMOVED)
 
 
 def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) -> ForgetResult:
@@ -153,106 +149,22 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
     posts = store.forget.posts_of([a.id for a in authors], accts)
     names = {a.display_name for a in authors if a.display_name}
     names |= {m.group(1) for k in keys if (m := FEED_NAME_KEY.match(k))}
-    names |= {"@" + acct.split("@")[0] for acct in accts}
-    scrubber = Scrubber([*keys, *names], posts)
     plan = ForgetPlan(
         posts=posts, author_ids=[a.id for a in authors], accts=accts,
         author_hashes=sorted(keyed_fingerprint(secret, k) for k in keys) if secret else [],
+        tombstones=sorted({fingerprint(p.key) for p in posts}),
+        scrub=Scrubber(REMOVED, keys=keys, names=names, handles=[a.split("@")[0] for a in accts], quoted=_texts(posts)),
+        blank=REMOVED,
     )
-    return ForgetResult(store.forget.apply(plan, scrubber.scrub, reason=reason), tuple(sorted(keys)))
+    return ForgetResult(store.forget.apply(plan, reason=reason), tuple(sorted(keys)))
+
+
+def _texts(posts: Iterable[PostText]) -> list[str | None]:
+    """What notes might quote from the posts."""
+    return [text for p in posts for text in (p.title, p.text, p.spoiler_text)]
 
 
 def _profile_url(acct: str) -> str:
     """Where Mastodon shows an account: its row may carry a different acct domain (WebFinger) than the web host."""
     name, host = acct.split("@", 1)
     return f"https://{host}/@{name}"
-
-
-class Scrubber:
-    """Replaces, in a note, the author's names and keys and any quote from their posts by `[verwijderd]`.
-
-    A name counts as a whole word, in any case. A quote is a run of at least QUOTE_WORDS words
-    (a shorter post: all its words, if at least MIN_QUOTE_WORDS) that also stands in one of the
-    posts, compared word by word and case-insensitively, so punctuation and line breaks around
-    the quote do not hide it.
-    """
-
-    def __init__(self, names: Iterable[str], posts: Iterable[PostText]):
-        terms = sorted({n.strip() for n in names if len(n.strip()) >= MIN_NAME_CHARS}, key=len, reverse=True)
-        self.names = re.compile(
-            "|".join(rf"(?<!\w){re.escape(t)}(?![\w@])" for t in terms), re.IGNORECASE) if terms else None
-        self.quotes: dict[int, set[tuple[str, ...]]] = {}
-        for post in posts:
-            for text in (post.title, post.text, post.spoiler_text):
-                words = _words(text or "")
-                n = min(QUOTE_WORDS, len(words))
-                if n >= MIN_QUOTE_WORDS:
-                    self.quotes.setdefault(n, set()).update(
-                        tuple(words[i:i + n]) for i in range(len(words) - n + 1))
-
-    def scrub(self, note: str) -> str:
-        if self.names:
-            note = self.names.sub(REMOVED, note)
-        tokens = [(m.start(), m.end(), m.group().casefold()) for m in re.finditer(r"\w+", note)]
-        words = [t[2] for t in tokens]
-        quoted = [False] * len(tokens)
-        for n, shingles in self.quotes.items():
-            for i in range(len(words) - n + 1):
-                if tuple(words[i:i + n]) in shingles:
-                    quoted[i:i + n] = [True] * n
-        spans: list[list[int]] = []
-        for i, hit in enumerate(quoted):
-            if hit and spans and spans[-1][1] == i - 1:
-                spans[-1][1] = i
-            elif hit:
-                spans.append([i, i])
-        for first, last in reversed(spans):
-            note = note[:tokens[first][0]] + REMOVED + note[tokens[last][1]:]
-        return note
-
-
-def _words(text: str) -> list[str]:
-    return [w.casefold() for w in re.findall(r"\w+", text)]
-
-
-@dataclass(frozen=True)
-class Suppressed:
-    """Forgotten and opted-out authors as the harvest loop recognises them: by keyed fingerprint."""
-
-    secret: bytes | None
-    hashes: frozenset[str]
-
-    @classmethod
-    def load(cls, store: Store, config: Config) -> Suppressed:
-        """The suppressed authors and the key to test them; SecretMissing if there are some but no key."""
-        hashes = store.forget.suppressed_authors()
-        try:
-            secret = load_secret(config)
-        except SecretMissing:
-            if hashes:
-                raise
-            secret = None
-        return cls(secret, hashes)
-
-    def _hit(self, value: str | None) -> bool:
-        return bool(value) and keyed_fingerprint(self.secret, value) in self.hashes  # type: ignore[arg-type]
-
-    def blocks(self, post: Post) -> bool:
-        """Whether the post is by a suppressed author (by key, profile URL, or the acct in its URL)."""
-        if not self.hashes:
-            return False
-        author = post.author
-        candidates = {acct_from_url(post.url), acct_from_url(post.key)}
-        if author:
-            candidates |= {author.key, author.profile_url, acct_from_url(author.profile_url)}
-        return any(self._hit(c) for c in {canonical(c) for c in candidates if c})
-
-    def clean(self, post: Post) -> Post:
-        """Another author's post, without suppressed authors in `mentions` and `in_reply_to`."""
-        if not self.hashes:
-            return post
-        mentions = tuple(m for m in post.mentions if not self._hit(m))
-        reply = None if self._hit(acct_from_url(post.in_reply_to)) else post.in_reply_to
-        if mentions == post.mentions and reply == post.in_reply_to:
-            return post
-        return replace(post, mentions=mentions, in_reply_to=reply)
