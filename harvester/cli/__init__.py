@@ -30,6 +30,8 @@ COMMANDS = {
     "serve": "web:serve",
     "users": "web:users",
     "export": "export:export",
+    "initiatives": "initiatives:initiatives",
+    "network": "initiatives:network",
     "purge": "privacy:purge",
     "forget": "privacy:forget",
 }

@@ -20,6 +20,7 @@ from ..errors import UsageError
 from .classifications import ClassificationStore
 from .cursors import CursorStore
 from .exports import ExportStore
+from .initiatives import InitiativeStore
 from .lock import SchedulerLockStore
 from .mastodon import MastodonStore
 from .model_versions import ModelStore
@@ -113,6 +114,7 @@ class Store:
         self.privacy = PrivacyStore(self.db)
         self.forget = ForgetStore(self.db)
         self.models = ModelStore(self.db)
+        self.initiatives = InitiativeStore(self.db)
         if migrate:
             self.migrate()
 

@@ -27,7 +27,7 @@ from ..config import Config
 from ..errors import HarvesterError
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
-from . import auth, exports, guide, params, views
+from . import auth, exports, guide, initiatives, params, views
 from .sanitize import safe_html
 
 HERE = Path(__file__).resolve().parent
@@ -184,7 +184,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
             if own:
                 app.state.store.close()
 
-    app = Starlette(routes=views.routes() + exports.routes() + guide.routes() + [
+    app = Starlette(routes=views.routes() + exports.routes() + guide.routes() + initiatives.routes() + [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ], lifespan=lifespan, exception_handlers={params.BadParameter: bad_parameter, Exception: server_error})
     app.state.config = config
