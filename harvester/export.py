@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import BinaryIO
-from zoneinfo import ZoneInfo
 
 from .errors import UsageError
 from .hashing import pseudonym
@@ -28,9 +27,8 @@ from .models import ExportQuery, ExportRow, Status
 from .normalize import MENTION
 from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
-from .timeutil import parse_iso, to_utc_iso
+from .timeutil import AMSTERDAM, parse_iso, to_utc_iso
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 FORMATS = ("csv", "xlsx")
 DIALECTS = ("excel-nl", "rfc4180")
 HEADER = ["id", "thema's", "idee", "auteur", "bron", "link", "datum", "status", "zekerheid", "notitie",

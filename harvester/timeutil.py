@@ -7,6 +7,10 @@ order); times from sources keep seconds. Both forms compare correctly as text.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+# the time people here read: exports and the review app show stored UTC times in it
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def utcnow() -> str:
@@ -24,3 +28,10 @@ def parse_iso(value: str) -> datetime:
     """Parse stored or API text (ISO 8601, 'Z' allowed) into an aware datetime."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def dutch_time(value: str | None, *, seconds: bool = False) -> str:
+    """A stored UTC time as people here read it: '2026-12-06 19:16' in Dutch time ('' for none)."""
+    if not value:
+        return ""
+    return parse_iso(value).astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -28,6 +28,7 @@ from ..config import Config
 from ..errors import HarvesterError
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
+from ..timeutil import dutch_time
 from . import auth, exports, params, views
 from .sanitize import safe_html
 
@@ -190,6 +191,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["safe_html"] = safe_html
+    env.filters["dutch_time"] = dutch_time
     templates = Jinja2Templates(env=env)
 
     @contextlib.asynccontextmanager

@@ -16,7 +16,7 @@ from ..store.reviews import (
     REJECT_REASONS, NothingToUndo, QueueFilter, ReviewState, StaleReview,
 )
 from ..store.users import UserExists, name_problem
-from ..timeutil import utcnow
+from ..timeutil import dutch_time, utcnow
 from . import auth, params as parse
 from .chart import week_chart
 
@@ -259,7 +259,7 @@ async def overview(request: Request) -> Response:
     if cached is None or time.monotonic() - cached[0] > OVERVIEW_SECONDS:
         # counting a million posts takes seconds: editors share one count for a minute
         cached = request.app.state.overview = (time.monotonic(), request.app.state.store.reviews.overview(weeks=12),
-                                               utcnow()[11:16])
+                                               dutch_time(utcnow())[11:])
     ov = cached[1]
     labels = {t[0]: t[1] for t in request.app.state.themes}
     theme_ids = [t[0] for t in request.app.state.themes]
