@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from .errors import UsageError
 from .hashing import pseudonym
-from .models import ExportQuery, ExportRow, Status
+from .models import ExportQuery, ExportRow, Status, author_label
 from .normalize import MENTION
 from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
@@ -178,10 +178,8 @@ def _cells(
             author = author_name or ""
         elif pseudonymize:
             author = pseudonym(secret, author_key) if author_key else ""  # type: ignore[arg-type]
-        elif author_name and author_key and author_name != author_key:
-            author = f"{author_name} ({author_key})"
         else:
-            author = author_name or author_key or ""
+            author = author_label(author_name, author_key)
         if pseudonymize:
             text = MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)  # type: ignore[arg-type]
             url = None   # a post's link names its author
