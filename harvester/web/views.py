@@ -13,7 +13,7 @@ from starlette.routing import Route
 from ..learning import YOUNG_BELOW
 from ..models import Action, Role, Status
 from ..store.reviews import (
-    REJECT_REASONS, NothingToUndo, QueueFilter, ReviewState, StaleReview,
+    REJECT_REASONS, NothingToUndo, QueueFilter, QueuePage, ReviewState, SearchError, StaleReview,
 )
 from ..store.users import UserExists, name_problem
 from ..timeutil import dutch_time, utcnow
@@ -23,8 +23,14 @@ from .chart import week_chart
 PAGE_SIZE = 25
 # query parameters that report what just happened; links from the page leave them off
 NOTICES = ("after", "done", "stale", "besloten", "actie", "naar", "bulkfout")
+# the queue's filter as query parameters (a bulk decision over the filter carries them)
+FILTER_PARAMS = ("status", "theme", "source", "lang", "from", "to", "q", "sort")
+# a decision over a whole filter: asked to confirm above CONFIRM_ABOVE posts, refused above BULK_MAX
+CONFIRM_ABOVE = 100
+BULK_MAX = 2000
 BULK_PROBLEMS = {"leeg": "Kies eerst posts (of alle posts op de pagina of onder het filter) en dan een actie.",
-                 "reden": "Kies eerst een reden om af te wijzen."}
+                 "reden": "Kies eerst een reden om af te wijzen.",
+                 "teveel": f"Meer dan {BULK_MAX:,} posts onder dit filter: maak het filter nauwer en doe het in delen.".replace(",", ".")}
 OVERVIEW_SECONDS = 60
 MAX_NOTE = 2000
 LANGUAGES = {"nl": "Nederlands", "en": "Engels", "de": "Duits", "fr": "Frans"}
@@ -41,6 +47,10 @@ CONFIDENCE_HELP = ("Zekerheid: hoe ver het twijfelachtigste thema van de grens l
                    "voorstelt. 0% betekent dat het model bij minstens één thema precies op de grens zit, 100% dat het "
                    "over elk thema zeker is. Bij een lage zekerheid is uw oordeel het hardst nodig. De percentages bij "
                    "de thema's zijn de scores van het model; boven de grens van een thema is het voorgesteld.")
+SEARCH_HELP = ("Zoeken vindt ook andere vormen van een woord (gemeente vindt gemeenten en gemeentes); gemeente* "
+               "vindt ook woorden die ermee beginnen (gemeentelijk, gemeenteraad); \"open data\" zoekt een zin; "
+               "OR tussen twee woorden vindt het een of het ander; -woord laat posts met dat woord weg. "
+               "Woorden naast elkaar moeten er allemaal in staan.")
 ROLE_LABELS = {Role.READER: "Lezer (alleen lezen)", Role.EDITOR: "Redacteur (beoordelen)",
                Role.ADMIN: "Beheerder (ook accounts)"}
 
@@ -52,7 +62,7 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
         user=getattr(request.state, "user", None), csrf=getattr(request.state, "csrf", ""),
         themes=themes, theme_labels={t[0]: t[1] for t in themes}, status_labels=STATUS_LABELS,
         reason_labels=REASON_LABELS, action_labels=ACTION_LABELS, path=request.url.path,
-        confidence_help=CONFIDENCE_HELP,
+        confidence_help=CONFIDENCE_HELP, search_help=SEARCH_HELP,
     )
     return app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
 
@@ -148,7 +158,11 @@ async def queue(request: Request) -> Response:
     learned = learned_from(store)
     young = learned < YOUNG_BELOW
     flt = queue_filter(params, "confidence" if young else "date")
-    page = store.reviews.queue(flt, after=parse.cursor(params.get("after"), flt.sort), limit=PAGE_SIZE)
+    search_problem = ""
+    try:
+        page = store.reviews.queue(flt, after=parse.cursor(params.get("after"), flt.sort), limit=PAGE_SIZE)
+    except SearchError as e:
+        page, search_problem = QueuePage([], None), str(e)
     kept = [(k, v) for k, v in params.multi_items() if k not in NOTICES and v]
     if "sort" not in params:   # the next page keeps this page's order, whatever the model learns meanwhile
         kept.append(("sort", flt.sort))
@@ -164,7 +178,9 @@ async def queue(request: Request) -> Response:
     if landing not in {i.id for i in page.items}:
         landing = None
     return render(request, "queue.html", items=page.items, flt=flt, next_url=next_url,
-                  landing=landing, landing_message=landing_message,
+                  landing=landing, landing_message=landing_message, search_problem=search_problem,
+                  counted=None if search_problem else request.app.state.counter.count(store, flt),
+                  filter_query=urlencode([(k, v) for k, v in kept if k in FILTER_PARAMS]),
                   bulk_problem=BULK_PROBLEMS.get(params.get("bulkfout", "")),
                   first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"),
                   sources=store.sources.names(), languages=LANGUAGES, bulk=bulk,
@@ -301,29 +317,40 @@ def _stale_message(current: ReviewState) -> str:
 
 @auth.login_required(Role.EDITOR)
 async def bulk(request: Request) -> Response:
+    """One decision on several posts: the ticked ones, all on the page, or all under the filter
+    (with the number first, and a confirmation above CONFIRM_ABOVE posts)."""
     form = await request.form()
     here = auth.safe_next(str(form.get("next", "")), "/")
-    versions: dict[int, int] = {}
-    for value in form.getlist("select"):
-        post_id, _, version = str(value).partition(":")
-        versions[parse.post_id(post_id)] = parse.integer(version, "De versie")
+    store = request.app.state.store
     action = str(form.get("action", ""))
     if action not in ("accept", "reject", "reopen"):
-        return render(request, "error.html", 400, message="Onbekende actie.")
+        return render(request, "error.html", 400, message="Onbekende actie.", back=here)
+    reason = str(form.get("reason") or "")
+    if action == "reject" and reason not in REJECT_REASONS:
+        return RedirectResponse(_with_params(here, {"bulkfout": "reden"}), status_code=303)
+    scope = str(form.get("bereik") or "gekozen")
+    if scope == "filter":
+        try:
+            versions = store.reviews.matching(queue_filter(dict(parse_qsl(str(form.get("filter", ""))))), BULK_MAX + 1)
+        except SearchError as e:
+            return render(request, "error.html", 400, message=str(e), back=here)
+        if len(versions) > BULK_MAX:
+            return RedirectResponse(_with_params(here, {"bulkfout": "teveel"}), status_code=303)
+        if len(versions) > CONFIRM_ABOVE and form.get("bevestigd") != str(len(versions)):
+            return render(request, "bulk_confirm.html", count=len(versions), form=form, action=action,
+                          reason=reason, changed=bool(form.get("bevestigd")), back=here)
+    else:
+        versions = {}
+        for value in form.getlist("pagina" if scope == "pagina" else "select"):
+            post_id, _, version = str(value).partition(":")
+            versions[parse.post_id(post_id)] = parse.integer(version, "De versie")
     if not versions:   # back to the queue, which says what is missing
         return RedirectResponse(_with_params(here, {"bulkfout": "leeg"}), status_code=303)
-    reason = str(form.get("reason") or "")
-    if action == "reject" and not reason:
-        return RedirectResponse(_with_params(here, {"bulkfout": "reden"}), status_code=303)
-    if action == "reject" and reason not in REJECT_REASONS:
-        return render(request, "error.html", 400, message="Onbekende reden.")
     try:
-        done, stale = request.app.state.store.reviews.decide_many(versions, request.state.user, action, reason=reason)
+        done, stale = store.reviews.decide_many(versions, request.state.user, action, reason=reason or None)
     except KeyError:
-        return render(request, "error.html", 404, message="Een van de posts bestaat niet (meer).")
-    base, _, fragment = here.partition("#")
-    joiner = "&" if "?" in base else "?"
-    return RedirectResponse(f"{base}{joiner}{urlencode({'done': len(done), 'stale': len(stale)})}", status_code=303)
+        return render(request, "error.html", 404, message="Een van de posts bestaat niet (meer).", back=here)
+    return RedirectResponse(_with_params(here, {"done": len(done), "stale": len(stale)}), status_code=303)
 
 
 # ---- overview ------------------------------------------------------------------------------
