@@ -18,7 +18,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import BinaryIO
 
 from .errors import UsageError
@@ -27,7 +27,7 @@ from .models import ExportQuery, ExportRow, Status, author_label
 from .normalize import MENTION
 from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
-from .timeutil import AMSTERDAM, parse_iso, to_utc_iso
+from .timeutil import AMSTERDAM, dutch_day_start, parse_iso
 
 FORMATS = ("csv", "xlsx")
 DIALECTS = ("excel-nl", "rfc4180")
@@ -89,8 +89,8 @@ class ExportOptions:
         return ExportQuery(
             statuses=self.statuses,
             themes=self.themes,
-            since=_day_start_utc(self.since) if self.since else None,
-            until=_day_start_utc(self.until + timedelta(days=1)) if self.until else None,
+            since=dutch_day_start(self.since) if self.since else None,
+            until=dutch_day_start(self.until, days_later=1) if self.until else None,
             sources=self.sources,
             per_theme=self.per_theme,
         )
@@ -102,10 +102,6 @@ def parse_day(text: str, name: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise ExportError(f"{name}: {text!r} is geen datum; schrijf JJJJ-MM-DD, bijvoorbeeld 2013-05-14") from None
-
-
-def _day_start_utc(day: date) -> str:
-    return to_utc_iso(datetime.combine(day, time(), tzinfo=AMSTERDAM))
 
 
 def clean(value: str) -> str:

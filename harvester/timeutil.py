@@ -6,7 +6,7 @@ order); times from sources keep seconds. Both forms compare correctly as text.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 # the time people here read: exports and the review app show stored UTC times in it
@@ -35,3 +35,11 @@ def dutch_time(value: str | None, *, seconds: bool = False) -> str:
     if not value:
         return ""
     return parse_iso(value).astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def dutch_day_start(day: date | str, *, days_later: int = 0) -> str:
+    """The stored UTC form of midnight in Dutch time at the start of `day` (plus `days_later`):
+    a day someone here names runs from this to the next one's."""
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
+    return to_utc_iso(datetime.combine(day + timedelta(days=days_later), time(), tzinfo=AMSTERDAM))

@@ -105,3 +105,12 @@ def test_undoable_until_every_decision_is_undone(store, posts):
     assert store.reviews.decide(post, editor, 2, "undo").undoable
     assert not store.reviews.decide(post, editor, 3, "undo").undoable
     assert not store.reviews.item(post).review.undoable
+
+
+def test_the_date_filter_takes_dutch_days(store):
+    # 23:30 UTC on 20 November is 00:30 on the 21st in Dutch time
+    late = add_post(store, 1, "Laat op de avond #innoverheid", published_at="2026-11-20T23:30:00+00:00")
+    summer = add_post(store, 2, "Zomeravond #innoverheid", published_at="2026-07-01T22:30:00+00:00")
+    on = lambda day: {i.id for i in store.reviews.queue(QueueFilter(status=None, date_from=day, date_to=day)).items}
+    assert on("2026-11-21") == {late} and on("2026-11-20") == set()
+    assert on("2026-07-02") == {summer} and on("2026-07-01") == set()

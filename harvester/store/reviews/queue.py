@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from ...models import Status
+from ...timeutil import dutch_day_start
 from .decisions import STATE_COLUMNS, ReviewState, review_state
 from .search import search_query
 
@@ -33,8 +34,8 @@ class QueueFilter:
     theme: str | None = None           # suggested by the model or chosen by an editor
     source: str | None = None          # source name
     language: str | None = None        # detected, else declared
-    date_from: str | None = None       # YYYY-MM-DD, inclusive
-    date_to: str | None = None         # YYYY-MM-DD, inclusive
+    date_from: str | None = None       # YYYY-MM-DD, inclusive, a day in Dutch time
+    date_to: str | None = None         # YYYY-MM-DD, inclusive, a day in Dutch time
     query: str | None = None           # full-text words
     sort: str = "date"                 # 'date' (newest first) or 'confidence' (least certain first)
 
@@ -173,13 +174,13 @@ class QueueStore:
         if flt.language:
             where.append("coalesce(c.language, p.language) = ?")
             params.append(flt.language)
+        # days in Dutch time, like the times the app shows and the exports' days
         if flt.date_from:
             where.append(f"{DATE_KEY} >= ?")
-            params.append(flt.date_from)
+            params.append(dutch_day_start(flt.date_from))
         if flt.date_to:
-            # inclusive: everything on that day sorts below the next character after the date
             where.append(f"{DATE_KEY} < ?")
-            params.append(flt.date_to + "~")
+            params.append(dutch_day_start(flt.date_to, days_later=1))
         return where, params
 
     def items(self, post_ids: list[int]) -> list[QueueItem]:
