@@ -157,6 +157,10 @@ async def queue(request: Request) -> Response:
     # while the model has learned from few decisions, the posts it is least sure of teach it most
     learned = learned_from(store)
     young = learned < YOUNG_BELOW
+    # a search lists the newest matches first unless the editor chooses otherwise: least certain
+    # first would check the search post by post along the confidence index, which on a million
+    # posts takes seconds for a phrase, OR or word* (docs/benchmarks.md)
+    young = young and not params.get("q", "").strip()
     flt = queue_filter(params, "confidence" if young else "date")
     search_problem = ""
     try:
