@@ -43,7 +43,7 @@ def site(tmp_path_factory):
         add_user(store, "lex", "lezer")
         add_post(store, 1, "De tijd van dit idee staat in Nederlandse tijd #innoverheid", published_at=WINTER)
         # each post's number is the id it gets: they are stored in this order
-        for n in range(2, 7):   # the keyboard's posts, in this order newest first
+        for n in range(2, 7):   # the keyboard's posts (a search lists them newest collected first: 6 .. 2)
             add_post(store, n, f"Toetsenbord idee {n}: laat teams zelf experimenteren #innoverheid",
                      published_at=f"2026-10-{30 - n:02d}T10:00:00+00:00")
         add_post(store, 7, "Zonder voorstel: het model ziet hier geen thema #innoverheid", scores={"cultuur": 0.2})
@@ -121,30 +121,30 @@ def state(site, post_id):
 def test_number_keys_only_toggle_and_a_x_u_j_k_decide(page, site):
     log_in(page, then="/?q=toetsenbord")
     order = ids(page)
-    assert order == [2, 3, 4, 5, 6]
+    assert order == [6, 5, 4, 3, 2]   # a search: the newest collected first
     page.keyboard.press("j")
-    assert page.evaluate("document.activeElement.dataset.id") == "2"
+    assert page.evaluate("document.activeElement.dataset.id") == "6"
     # 3 ticks Structuur and saves nothing; a accepts with the ticked themes
     page.keyboard.press("3")
-    assert page.is_checked("#post-2 input[name=themes][data-index='3']")
+    assert page.is_checked("#post-6 input[name=themes][data-index='3']")
     page.wait_for_function("document.getElementById('meldingen').textContent.includes('Nog niet opgeslagen')")
-    assert state(site, 2).version == 0 and page.get_attribute("#post-2", "data-version") == "0"
+    assert state(site, 6).version == 0 and page.get_attribute("#post-6", "data-version") == "0"
     page.keyboard.press("3")
     page.keyboard.press("3")
     page.keyboard.press("a")
-    page.wait_for_selector('#post-2[data-version="1"]')
-    assert state(site, 2).status == "geaccepteerd" and "structuur" in state(site, 2).themes
-    assert page.evaluate("document.activeElement.dataset.id") == "3"   # on to the next post
+    page.wait_for_selector('#post-6[data-version="1"]')
+    assert state(site, 6).status == "geaccepteerd" and "structuur" in state(site, 6).themes
+    assert page.evaluate("document.activeElement.dataset.id") == "5"   # on to the next post
     page.keyboard.press("k")
-    assert page.evaluate("document.activeElement.dataset.id") == "2"
+    assert page.evaluate("document.activeElement.dataset.id") == "6"
     page.keyboard.press("j")
     # x asks for the reason; 2 picks Off-topic
     page.keyboard.press("x")
     page.wait_for_selector("#reden-kiezen[open]")
-    assert state(site, 3).version == 0
+    assert state(site, 5).version == 0
     page.keyboard.press("2")
-    page.wait_for_selector('#post-3[data-version="1"]')
-    assert (state(site, 3).status, state(site, 3).reject_reason) == ("afgewezen", "off_topic")
+    page.wait_for_selector('#post-5[data-version="1"]')
+    assert (state(site, 5).status, state(site, 5).reject_reason) == ("afgewezen", "off_topic")
     # remembered for the session: shown above the queue, and x then rejects at once
     page.keyboard.press("x")
     page.wait_for_selector("#reden-kiezen[open]")
@@ -153,14 +153,14 @@ def test_number_keys_only_toggle_and_a_x_u_j_k_decide(page, site):
     page.wait_for_selector('#post-4[data-version="1"]')
     assert page.is_visible("#sessie-reden") and "Spam" in page.inner_text("#sessie-reden")
     page.keyboard.press("x")
-    page.wait_for_selector('#post-5[data-version="1"]')
+    page.wait_for_selector('#post-3[data-version="1"]')
     assert not page.is_visible("#reden-kiezen")
-    assert (state(site, 5).status, state(site, 5).reject_reason) == ("afgewezen", "spam")
+    assert (state(site, 3).status, state(site, 3).reject_reason) == ("afgewezen", "spam")
     # u undoes the last decision; then there is nothing left to undo on that post
     page.keyboard.press("u")
-    page.wait_for_selector('#post-5[data-version="2"]')
-    assert state(site, 5).status == "nieuw"
-    assert page.is_disabled("#post-5 button[value=undo]")
+    page.wait_for_selector('#post-3[data-version="2"]')
+    assert state(site, 3).status == "nieuw"
+    assert page.is_disabled("#post-3 button[value=undo]")
     assert not page.is_disabled("#post-4 button[value=undo]")
     page.click("#sessie-reden button")
     assert not page.is_visible("#sessie-reden")
