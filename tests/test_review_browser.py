@@ -41,6 +41,7 @@ def site(tmp_path_factory):
     with Store(config.db_path) as store:
         add_user(store, "eva", "redacteur")
         add_user(store, "lex", "lezer")
+        add_user(store, "bea", "beheerder")
         add_post(store, 1, "De tijd van dit idee staat in Nederlandse tijd #innoverheid", published_at=WINTER)
         # each post's number is the id it gets: they are stored in this order
         for n in range(2, 7):   # the keyboard's posts (a search lists them newest collected first: 6 .. 2)
@@ -324,3 +325,11 @@ def test_a_feed_author_is_named_once(page, site):
     response = page.context.request.get("/export/download?format=csv&dialect=rfc4180&status=geaccepteerd&source=blog-kees")
     rows = list(csv.reader(io.StringIO(response.text())))
     assert rows[1][3] == "Kees van Dijk (blog.example.nl)"
+
+
+def test_the_admins_pages_and_a_post_page_pass_axe(page, site):
+    log_in(page, "bea", then="/accounts")
+    assert page.is_visible("table") and serious_violations(page) == []
+    page.goto("/posts/14?terug=%2F%3Fq%3Dgemeente")
+    assert page.get_attribute("text=← Terug naar de wachtrij", "href") == "/?q=gemeente#post-14"
+    assert serious_violations(page) == []
