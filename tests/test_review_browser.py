@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 
 import pytest
 
@@ -58,7 +59,9 @@ def site(tmp_path_factory):
                  author_name="Kees van Dijk", source="blog-kees")
         for n in range(125, 128):
             add_post(store, n, f"Zonderjs idee {n} #innoverheid", published_at=f"2026-09-{n - 110:02d}T10:00:00+00:00")
-        assert store.posts.count() == 127
+        add_post(store, 128, "Zonderthema in bulk, het model ziet niets #innoverheid", scores={"cultuur": 0.2})
+        add_post(store, 129, "Zonderthema in bulk, met cultuur #innoverheid")
+        assert store.posts.count() == 129
     server = ServerThread(config).start()
     yield server, config
     server.stop()
@@ -128,7 +131,10 @@ def test_number_keys_only_toggle_and_a_x_u_j_k_decide(page, site):
     # 3 ticks Structuur and saves nothing; a accepts with the ticked themes
     page.keyboard.press("3")
     assert page.is_checked("#post-6 input[name=themes][data-index='3']")
-    page.wait_for_function("document.getElementById('meldingen').textContent.includes('Nog niet opgeslagen')")
+    deadline = time.monotonic() + 5   # the announcement is set 50 ms later (for screen readers)
+    while "Nog niet opgeslagen" not in (page.text_content("#meldingen") or ""):
+        assert time.monotonic() < deadline, "no announcement that the toggle is not saved yet"
+        page.wait_for_timeout(20)
     assert state(site, 6).version == 0 and page.get_attribute("#post-6", "data-version") == "0"
     page.keyboard.press("3")
     page.keyboard.press("3")
@@ -333,3 +339,12 @@ def test_the_admins_pages_and_a_post_page_pass_axe(page, site):
     page.goto("/posts/14?terug=%2F%3Fq%3Dgemeente")
     assert page.get_attribute("text=← Terug naar de wachtrij", "href") == "/?q=gemeente#post-14"
     assert serious_violations(page) == []
+
+
+def test_bulk_accept_leaves_posts_without_a_suggestion(page, site):
+    log_in(page, then="/?q=zonderthema")
+    page.select_option("#bulk-bereik", "pagina")
+    page.click("#bulk button[value=accept]")
+    page.wait_for_selector("text=1 post(s) bijgewerkt")
+    assert "1 post(s) zonder voorgesteld thema zijn overgeslagen" in page.inner_text("main")
+    assert state(site, 128).status == "nieuw" and state(site, 129).status == "geaccepteerd"

@@ -114,3 +114,11 @@ def test_the_date_filter_takes_dutch_days(store):
     on = lambda day: {i.id for i in store.reviews.queue(QueueFilter(status=None, date_from=day, date_to=day)).items}
     assert on("2026-11-21") == {late} and on("2026-11-20") == set()
     assert on("2026-07-02") == {summer} and on("2026-07-01") == set()
+
+
+def test_without_suggestion_names_the_posts_the_model_gave_no_theme(store):
+    with_theme = add_post(store, 1, scores={"cultuur": 0.9})
+    without = add_post(store, 2, scores={"cultuur": 0.2})
+    unclassified = add_post(store, 3, confidence=None)
+    assert store.reviews.without_suggestion([with_theme, without, unclassified]) == {without, unclassified}
+    assert store.reviews.without_suggestion([]) == set()

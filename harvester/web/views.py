@@ -22,7 +22,7 @@ from .chart import week_chart
 
 PAGE_SIZE = 25
 # query parameters that report what just happened; links from the page leave them off
-NOTICES = ("after", "done", "stale", "besloten", "actie", "naar", "bulkfout")
+NOTICES = ("after", "done", "stale", "zonder", "besloten", "actie", "naar", "bulkfout")
 # the queue's filter as query parameters (a bulk decision over the filter carries them)
 FILTER_PARAMS = ("status", "theme", "source", "lang", "from", "to", "q", "sort")
 # a decision over a whole filter: asked to confirm above CONFIRM_ABOVE posts, refused above BULK_MAX
@@ -174,7 +174,8 @@ async def queue(request: Request) -> Response:
     bulk = None
     if params.get("done") is not None:
         bulk = (parse.optional_integer(params.get("done"), "done") or 0,
-                parse.optional_integer(params.get("stale"), "stale") or 0)
+                parse.optional_integer(params.get("stale"), "stale") or 0,
+                parse.optional_integer(params.get("zonder"), "zonder") or 0)
     here = f"/?{urlencode(kept + ([('after', params['after'])] if params.get('after') else []))}"
     # a decision made without JavaScript lands on the next post; its message goes with that post
     landing = parse.optional_integer(params.get("naar"), "naar", minimum=1)
@@ -350,11 +351,16 @@ async def bulk(request: Request) -> Response:
             versions[parse.post_id(post_id)] = parse.integer(version, "De versie")
     if not versions:   # back to the queue, which says what is missing
         return RedirectResponse(_with_params(here, {"bulkfout": "leeg"}), status_code=303)
+    # accepting "the suggestion" of a post without one would save it without a theme, unasked:
+    # those are left for the editor to decide one by one
+    skipped = store.reviews.without_suggestion(versions) if action == "accept" else set()
     try:
-        done, stale = store.reviews.decide_many(versions, request.state.user, action, reason=reason or None)
+        done, stale = store.reviews.decide_many({k: v for k, v in versions.items() if k not in skipped},
+                                                request.state.user, action, reason=reason or None)
     except KeyError:
         return render(request, "error.html", 404, message="Een van de posts bestaat niet (meer).", back=here)
-    return RedirectResponse(_with_params(here, {"done": len(done), "stale": len(stale)}), status_code=303)
+    return RedirectResponse(_with_params(here, {"done": len(done), "stale": len(stale), "zonder": len(skipped)}),
+                            status_code=303)
 
 
 # ---- overview ------------------------------------------------------------------------------

@@ -63,3 +63,13 @@ class FilteredStore(QueueStore):
         return dict(self.db.execute(
             f"SELECT p.id, coalesce(r.version, 0) {base} WHERE {' AND '.join(where) or '1'}"
             f" ORDER BY {order} LIMIT {int(limit)}", params).fetchall())
+
+    def without_suggestion(self, post_ids) -> set[int]:
+        """Those of the posts the model assigned no theme (an accept of the suggestion would save none)."""
+        ids = list(post_ids)
+        if not ids:
+            return set()
+        marks = ", ".join("?" * len(ids))
+        suggested = {r[0] for r in self.db.execute(
+            f"SELECT DISTINCT post_id FROM post_themes WHERE assigned = 1 AND post_id IN ({marks})", ids)}
+        return set(ids) - suggested
