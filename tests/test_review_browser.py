@@ -171,6 +171,12 @@ def test_number_keys_only_toggle_and_a_x_u_j_k_decide(page, site):
     assert not page.is_disabled("#post-4 button[value=undo]")
     page.click("#sessie-reden button")
     assert not page.is_visible("#sessie-reden")
+    # the button without a reason asks for one too
+    page.click("#post-2 button[value=reject]")
+    page.wait_for_selector("#reden-kiezen[open]")
+    page.keyboard.press("1")
+    page.wait_for_selector('#post-2[data-version="1"]')
+    assert state(site, 2).reject_reason == "geen_idee"
     assert serious_violations(page) == []
 
 

@@ -45,6 +45,10 @@
     ev.preventDefault();
     const data = new FormData(form, ev.submitter || undefined);
     const action = data.get("action");
+    if (action === "reject" && !data.get("reason")) {   // the button without a reason: ask, as x does
+      reject(article);
+      return;
+    }
     let response;
     try {
       response = await fetch(form.getAttribute("action"), {
