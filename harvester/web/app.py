@@ -27,7 +27,9 @@ from ..config import Config
 from ..errors import HarvesterError
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
+from ..timeutil import dutch_time
 from . import auth, exports, guide, initiatives, params, views
+from .totals import Counter
 from .sanitize import safe_html
 
 HERE = Path(__file__).resolve().parent
@@ -172,6 +174,8 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["safe_html"] = safe_html
+    env.filters["dutch_time"] = dutch_time
+    env.filters["getal"] = lambda n: f"{n:,}".replace(",", ".")   # Dutch thousands: 1.000.000
     templates = Jinja2Templates(env=env)
 
     @contextlib.asynccontextmanager
@@ -190,6 +194,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     app.state.config = config
     app.state.templates = templates
     app.state.themes = theme_labels(config)
+    app.state.counter = Counter(config.db_path)
     app.state.login_throttle = auth.LoginThrottle()
     app.state.hash_gate = auth.HashGate(config.web.login_hashes_at_once, waiting=4 * config.web.login_hashes_at_once)
     app.add_middleware(BodyLimit, max_bytes=config.web.max_body_kb * 1024)
