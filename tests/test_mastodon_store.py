@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from harvester.privacy.forget import deleted_at_source
 from harvester.privacy.hashing import fingerprint
 from harvester.models import Author, Classification, Cursor, Post
 
@@ -33,7 +34,7 @@ def test_delete_at_source_leaves_only_a_tombstone(store):
     store.classifications.save(post_id, Classification({"cultuur": 0.9}, ("cultuur",), {}, "nl", True, 0.9, "t"))
     assert [s.remote_id for s in store.mastodon.sightings_since("2026-11-01")] == ["113500000000001000",
                                                                                   "1135000000000010009"]
-    store.mastodon.delete_at_source(post_id, URI, ["nl"])
+    deleted_at_source(store, post_id, URI, ["nl"])
     assert store.posts.count() == 1
     assert store.db.execute("SELECT key FROM authors").fetchall() == [("bert@mastodon.nl",)]
     for table in ("post_tags", "sightings", "classifications", "post_themes"):

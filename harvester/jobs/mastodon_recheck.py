@@ -4,7 +4,7 @@ Posts younger than `recheck_days` are asked for again on every instance they wer
 at a time with `GET /api/v1/statuses?id[]=` (Mastodon 4.3+); an instance without that route (404)
 is asked status by status with `GET /api/v1/statuses/:id`. A status missing from the answer, or a
 404 for it alone, is gone there. A post gone on an instance and present on none is deleted from the
-store with a tombstone (see MastodonStore.delete_at_source), so no later harvest brings it back.
+store with a tombstone (see harvester.privacy.forget.deleted_at_source), so no later harvest brings it back.
 An instance that could not be asked (network, rate limit, token) decides nothing.
 Bluesky posts are asked for by their at:// uri with `app.bsky.feed.getPosts`, 25 at a time
 (harvester.jobs.bluesky_recheck); a post the answer leaves out was deleted (or its account taken
@@ -31,7 +31,7 @@ from ..collectors import bluesky
 from ..collectors.http import FetchError, Fetcher
 from ..collectors.mastodon import InstanceClient, Normalizer
 from ..config import BlueskySource, Config, MastodonSource
-from ..privacy.forget import optout, scrub_quotes
+from ..privacy.forget import deleted_at_source, optout, scrub_quotes
 from ..privacy.hashing import SecretMissing, load_secret
 from ..store import Store
 from ..store.mastodon import Sighting
@@ -96,7 +96,7 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
     deleted = {post_id: sources for post_id, sources in gone.items() if post_id not in present}
     scrub_quotes(store, list(deleted))
     for post_id, sources in deleted.items():
-        store.mastodon.delete_at_source(post_id, keys[post_id], sources)
+        deleted_at_source(store, post_id, keys[post_id], sources)
         result.deleted += 1
     if opted_out:
         result.opted_out = _forget_opted_out(store, config, sorted(opted_out), result.problems)

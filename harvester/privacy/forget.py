@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from ..errors import UsageError
 from ..store import Store
+from ..store.mastodon import DeletedPost
 from ..store.privacy import ForgetCounts, ForgetPlan, PostText
 from .hashing import canonical, fingerprint, keyed_fingerprint
 from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
@@ -168,6 +169,14 @@ def scrub_quotes(store: Store, post_ids: list[int]) -> None:
     if posts:
         with store.atomic():
             store.forget.scrub_notes({p.id for p in posts}, Scrubber(REMOVED, quoted=_texts(posts)), REMOVED)
+
+
+def deleted_at_source(store: Store, post_id: int, key: str, source_names: list[str]) -> None:
+    """A post its author deleted at the source goes, leaving tombstones of its key and of each web
+    address it is known by (a tag feed names a status by its address), so no harvest brings it back."""
+    addresses = store.mastodon.addresses(post_id, key)
+    tombstones = [fingerprint(value) for value in (key, *addresses)]
+    store.mastodon.delete_at_source(DeletedPost(post_id, addresses, tombstones), source_names)
 
 
 def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) -> ForgetResult:

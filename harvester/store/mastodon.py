@@ -7,8 +7,16 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from ..privacy.hashing import fingerprint
 from ..timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class DeletedPost:
+    """A post its author deleted, as harvester.privacy decided to remove it."""
+
+    post_id: int
+    addresses: list[str]      # its web addresses besides its key (a tag feed's copy goes by one)
+    tombstones: list[str]     # fingerprints of its key (first) and of each address, never to harvest again
 
 
 @dataclass(frozen=True)
@@ -36,27 +44,33 @@ class MastodonStore:
         ).fetchall()
         return [Sighting(*r) for r in rows]
 
-    def delete_at_source(self, post_id: int, key: str, source_names: list[str]) -> None:
-        """A post its author deleted: remove it and its author's data, keep only a tombstone.
+    def addresses(self, post_id: int, key: str) -> list[str]:
+        """The web addresses a stored post is known by besides its key: its own and those of its
+        sightings (a tag feed names a status by its address)."""
+        row = self.db.execute("SELECT url FROM posts WHERE id = ?", [post_id]).fetchone()
+        if row is None:
+            return []
+        found = {row[0], *(r[0] for r in self.db.execute("SELECT url FROM sightings WHERE post_id = ?", [post_id]))}
+        return sorted(found - {None, key})
+
+    def delete_at_source(self, plan: DeletedPost, source_names: list[str]) -> None:
+        """A post its author deleted: remove it and its author's data, keep only its tombstones.
 
         The post row goes (its tags, sightings, classification and review go with it by cascade, the
-        full-text index by trigger); the author goes too when no other post of theirs is kept. The
-        tombstone is the plain fingerprint of the uri, so a later harvest skips the post, with one of
-        each web address of it, as a tag feed names the status by its address; the audit trail
-        records that it happened, without the text or the author.
+        full-text index by trigger), and so does a tag feed's copy stored under one of its
+        addresses; the author goes too when no other post of theirs is kept. The tombstones
+        (harvester.privacy decides them) keep a later harvest from bringing it back; the audit
+        trail records that it happened, without the text or the author.
         """
         now = utcnow()
-        tombstone = fingerprint(key)
         with self.db.atomic():
-            row = self.db.execute("SELECT author_id, url FROM posts WHERE id = ?", [post_id]).fetchone()
+            row = self.db.execute("SELECT author_id FROM posts WHERE id = ?", [plan.post_id]).fetchone()
             if row is None:
                 return
-            addresses = {row[1], *(r[0] for r in self.db.execute(
-                "SELECT url FROM sightings WHERE post_id = ?", [post_id]))} - {None, key}
-            self.db.execute("DELETE FROM posts WHERE id = ?", [post_id])
+            self.db.execute("DELETE FROM posts WHERE id = ?", [plan.post_id])
             # a tag feed's copy stored before such copies became sightings (migration 3) goes too
             self.db.execute("DELETE FROM posts WHERE kind = 'feed' AND key IN (SELECT value FROM json_each(?))",
-                            [json.dumps(sorted(addresses))])
+                            [json.dumps(plan.addresses)])
             if row[0] is not None:
                 self.db.execute(
                     "DELETE FROM authors WHERE id = ? AND NOT EXISTS (SELECT 1 FROM posts WHERE author_id = ?)",
@@ -64,10 +78,10 @@ class MastodonStore:
                 )
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'post', 'deleted', ?)",
-                [(fingerprint(address), now) for address in (key, *sorted(addresses))],
+                [(tombstone, now) for tombstone in plan.tombstones],
             )
             self.db.execute(
                 "INSERT INTO review_events (post_id, user_id, actor, at, action, before, after)"
                 " VALUES (NULL, NULL, 'system', ?, 'deleted_at_source', NULL, ?)",
-                [now, json.dumps({"tombstone": tombstone, "sources": sorted(source_names)})],
+                [now, json.dumps({"tombstone": plan.tombstones[0], "sources": sorted(source_names)})],
             )
