@@ -20,9 +20,11 @@ from ..errors import UsageError
 from .classifications import ClassificationStore
 from .cursors import CursorStore
 from .exports import ExportStore
+from .groups import GroupStore
 from .lock import SchedulerLockStore
 from .mastodon import MastodonStore
 from .model_versions import ModelStore
+from .movement import MovementStore
 from .posts import PostStore
 from .privacy import ForgetStore, PrivacyStore
 from .reviews import ReviewStore
@@ -113,6 +115,8 @@ class Store:
         self.privacy = PrivacyStore(self.db)
         self.forget = ForgetStore(self.db)
         self.models = ModelStore(self.db)
+        self.groups = GroupStore(self.db)
+        self.movement = MovementStore(self.db)
         if migrate:
             self.migrate()
 
