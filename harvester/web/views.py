@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -16,12 +15,9 @@ from ..store.reviews import (
     REJECT_REASONS, NothingToUndo, QueueFilter, ReviewState, StaleReview,
 )
 from ..store.users import UserExists, name_problem
-from ..timeutil import utcnow
 from . import auth, params as parse
-from .chart import week_chart
 
 PAGE_SIZE = 25
-OVERVIEW_SECONDS = 60
 MAX_NOTE = 2000
 LANGUAGES = {"nl": "Nederlands", "en": "Engels", "de": "Duits", "fr": "Frans"}
 STATUS_LABELS = {Status.NEW: "Nieuw", Status.ACCEPTED: "Geaccepteerd", Status.REJECTED: "Afgewezen",
@@ -251,23 +247,6 @@ async def bulk(request: Request) -> Response:
     return RedirectResponse(f"{base}{joiner}{urlencode({'done': len(done), 'stale': len(stale)})}", status_code=303)
 
 
-# ---- overview ------------------------------------------------------------------------------
-
-@auth.login_required(Role.READER)
-async def overview(request: Request) -> Response:
-    cached = getattr(request.app.state, "overview", None)
-    if cached is None or time.monotonic() - cached[0] > OVERVIEW_SECONDS:
-        # counting a million posts takes seconds: editors share one count for a minute
-        cached = request.app.state.overview = (time.monotonic(), request.app.state.store.reviews.overview(weeks=12),
-                                               utcnow()[11:16])
-    ov = cached[1]
-    labels = {t[0]: t[1] for t in request.app.state.themes}
-    theme_ids = [t[0] for t in request.app.state.themes]
-    theme_ids += sorted((set(ov.per_week) | set(ov.suggested_per_theme) | set(ov.accepted_per_theme)) - set(theme_ids))
-    chart = week_chart(ov.weeks, {labels.get(t, t): ov.per_week.get(t, {}) for t in theme_ids})
-    return render(request, "overview.html", ov=ov, theme_ids=theme_ids, chart=chart, counted_at=cached[2])
-
-
 # ---- accounts ------------------------------------------------------------------------------
 
 @auth.login_required(Role.ADMIN)
@@ -328,7 +307,6 @@ def routes() -> list[Route]:
         Route("/posts/{post_id:int}/candidates", candidates, methods=["GET"]),
         Route("/posts/{post_id:int}/decision", decide, methods=["POST"]),
         Route("/bulk", bulk, methods=["POST"]),
-        Route("/overzicht", overview, methods=["GET"]),
         Route("/accounts", accounts, methods=["GET"]),
         Route("/accounts", account_add, methods=["POST"]),
         Route("/accounts/{name}", account_change, methods=["POST"]),
