@@ -27,6 +27,7 @@ from .model_versions import ModelStore
 from .movement import MovementStore
 from .posts import PostStore
 from .privacy import ForgetStore, PrivacyStore
+from .related import RelatedStore
 from .reviews import ReviewStore
 from .runs import RunStore
 from .schema import MIGRATIONS
@@ -117,6 +118,7 @@ class Store:
         self.models = ModelStore(self.db)
         self.groups = GroupStore(self.db)
         self.movement = MovementStore(self.db)
+        self.related = RelatedStore(self.db)
         if migrate:
             self.migrate()
 
