@@ -162,6 +162,24 @@ def write_export(
     return _write_csv(header, rows, out, options, progress)
 
 
+def author_cell(author_key: str | None, author_name: str | None, secret: bytes | None) -> str:
+    """How an idea's author is named: 'Name (account)', one of the two, or with `secret` a keyed
+    pseudonym. An author that retention pseudonymised already keeps the stored pseudonym, the one
+    `secret` gives the same person's newer posts."""
+    if author_key and author_key.startswith(PSEUDONYM_PREFIX):
+        return author_name or ""
+    if secret:
+        return pseudonym(secret, author_key) if author_key else ""
+    if author_name and author_key and author_name != author_key:
+        return f"{author_name} ({author_key})"
+    return author_name or author_key or ""
+
+
+def pseudonymize_mentions(text: str, secret: bytes) -> str:
+    """Every @mention in `text` replaced by the keyed pseudonym of the account."""
+    return MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)
+
+
 def _cells(
     rows: Iterable[ExportRow], options: ExportOptions, secret: bytes | None, labels: Mapping[str, str]
 ) -> Iterator[list]:
@@ -174,18 +192,9 @@ def _cells(
          duplicates) in rows:
         if title:
             text = f"{title}\n\n{text}"
-        if author_key and author_key.startswith(PSEUDONYM_PREFIX):
-            # retention replaced this author already: the stored pseudonym is the one
-            # --pseudonymize gives the same person's newer posts
-            author = author_name or ""
-        elif pseudonymize:
-            author = pseudonym(secret, author_key) if author_key else ""  # type: ignore[arg-type]
-        elif author_name and author_key and author_name != author_key:
-            author = f"{author_name} ({author_key})"
-        else:
-            author = author_name or author_key or ""
+        author = author_cell(author_key, author_name, secret if pseudonymize else None)
         if pseudonymize:
-            text = MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)  # type: ignore[arg-type]
+            text = pseudonymize_mentions(text, secret)  # type: ignore[arg-type]
             url = None   # a post's link names its author
         theme_names = names.get(themes)
         if theme_names is None:

@@ -30,6 +30,7 @@ COMMANDS = {
     "serve": "web:serve",
     "users": "web:users",
     "export": "export:export",
+    "charter": "charter:charter",
     "purge": "privacy:purge",
     "forget": "privacy:forget",
 }

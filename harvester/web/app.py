@@ -28,7 +28,7 @@ from ..config import Config
 from ..errors import HarvesterError
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
-from . import auth, exports, movement, params, views
+from . import auth, charter, exports, movement, params, views
 from .sanitize import safe_html
 
 HERE = Path(__file__).resolve().parent
@@ -204,7 +204,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
 
     export_routes = [checked_days(r, ("since", "until")) if r.path == "/export/download" else r
                      for r in exports.routes()]
-    app = Starlette(routes=views.routes() + movement.routes() + export_routes + [
+    app = Starlette(routes=views.routes() + movement.routes() + charter.routes() + export_routes + [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ], lifespan=lifespan, exception_handlers={params.BadParameter: bad_parameter, Exception: server_error})
     app.state.config = config
