@@ -99,3 +99,34 @@ def representative_order(store: Store, post_ids: Sequence[int]) -> list[int]:
     vectors = {p: vector(terms.get(p, []), df, total) for p in post_ids}
     score = {p: sum(cosine(vectors[p], vectors[q]) for q in post_ids if q != p) for p in post_ids}
     return sorted(post_ids, key=lambda p: (-score[p], list(post_ids).index(p)))
+
+
+@dataclass(frozen=True)
+class PairScore:
+    """How well `related_ideas` finds labelled pairs (docs/related.md)."""
+
+    queries: int          # posts with at least one labelled related partner
+    shown: int            # posts shown for them in all (at most k each)
+    precision: float      # of the posts shown, the share labelled related
+    at_k: float           # related among the top k, divided by k, averaged over the queries
+    ceiling: float        # the best at_k the labels allow (a post with 2 related partners: 2/k)
+    unrelated_shown: int  # labelled-unrelated pairs that were shown
+
+
+def score_pairs(store: Store, related: Mapping[int, set[int]], unrelated: Mapping[int, set[int]],
+                k: int = 5) -> PairScore:
+    """Precision at k of the related-idea search over labelled pairs of indexed posts (both directions);
+    a shown post without a label counts as not related."""
+    queries = [p for p in related if related[p]]
+    hits = shown = wrong = 0
+    at_k = ceiling = 0.0
+    for post_id in queries:
+        found = [r.post_id for r in related_ideas(store, post_id, limit=k)]
+        good = sum(1 for p in found if p in related[post_id])
+        hits += good
+        shown += len(found)
+        wrong += sum(1 for p in found if p in unrelated.get(post_id, ()))
+        at_k += good / k
+        ceiling += min(k, len(related[post_id])) / k
+    n = max(1, len(queries))
+    return PairScore(len(queries), shown, hits / shown if shown else 0.0, at_k / n, ceiling / n, wrong)

@@ -40,6 +40,7 @@ class TermExtractor:
     def __init__(self, lang: str = "nl"):
         self.nlp = terms_pipeline(lang)
         self.lemmas = lemma_cache(lang)
+        self.stop_words = self.nlp.Defaults.stop_words   # ambtenaar -> ambt + naar: 'naar' says nothing
 
     def terms(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[list[str]]:
         for doc in self.nlp.pipe(texts, batch_size=batch_size):
@@ -51,5 +52,6 @@ class TermExtractor:
                  if not minor and len(lemma) >= MIN_TERM and lemma.isalpha()]
         lemmas = self.lemmas
         for parts in (doc.user_data.get(COMPOUNDS) or {}).values():
-            found.extend(lemma for part in parts if len(lemma := lemmas[part]) >= MIN_TERM)
+            found.extend(lemma for part in parts
+                         if len(lemma := lemmas[part]) >= MIN_TERM and lemma not in self.stop_words)
         return found
