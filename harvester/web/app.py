@@ -28,7 +28,8 @@ from ..config import Config
 from ..errors import HarvesterError
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
-from . import auth, charter, exports, movement, params, views
+from ..export import local_iso
+from . import auth, charter, exports, groups, movement, params, views
 from .sanitize import safe_html
 
 HERE = Path(__file__).resolve().parent
@@ -185,11 +186,18 @@ def theme_labels(config: Config) -> list[tuple[str, str, str]]:
         return []
 
 
+def dutch_time(stamp: str | None) -> str:
+    """A stored UTC time as 'dd-mm-jjjj uu:mm' in Dutch time."""
+    local = local_iso(stamp)
+    return f"{local[8:10]}-{local[5:7]}-{local[:4]} {local[11:16]}" if local else ""
+
+
 def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     """The review app for `config`; pass `store` only from the thread that will serve it."""
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["safe_html"] = safe_html
+    env.filters["dutch_time"] = dutch_time
     templates = Jinja2Templates(env=env)
 
     @contextlib.asynccontextmanager
@@ -204,7 +212,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
 
     export_routes = [checked_days(r, ("since", "until")) if r.path == "/export/download" else r
                      for r in exports.routes()]
-    app = Starlette(routes=views.routes() + movement.routes() + charter.routes() + export_routes + [
+    app = Starlette(routes=views.routes() + groups.routes() + movement.routes() + charter.routes() + export_routes + [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ], lifespan=lifespan, exception_handlers={params.BadParameter: bad_parameter, Exception: server_error})
     app.state.config = config

@@ -16,6 +16,7 @@ from ..store.reviews import (
 )
 from ..store.users import UserExists, name_problem
 from . import auth, params as parse
+from .groups import related_context
 
 PAGE_SIZE = 25
 MAX_NOTE = 2000
@@ -159,7 +160,8 @@ async def post_page(request: Request) -> Response:
     if item is None:
         return render(request, "error.html", 404, message=f"Post {post_id} bestaat niet (meer).")
     return render(request, "post.html", item=item, history=store.reviews.history(post_id),
-                  candidates=store.reviews.duplicate_candidates(post_id), here=f"/posts/{post_id}")
+                  candidates=store.reviews.duplicate_candidates(post_id), here=f"/posts/{post_id}",
+                  **related_context(store, post_id))
 
 
 @auth.login_required(Role.READER)
