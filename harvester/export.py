@@ -34,7 +34,7 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 FORMATS = ("csv", "xlsx")
 DIALECTS = ("excel-nl", "rfc4180")
 HEADER = ["id", "thema's", "idee", "auteur", "bron", "link", "datum", "status", "zekerheid", "notitie",
-          "aantal duplicaten"]
+          "aantal duplicaten", "idee-groep"]
 PER_THEME_HEADER = ["id", "thema", *HEADER[2:]]
 
 # OWASP (CSV injection): a cell starting with one of these can be read as a formula by a spreadsheet
@@ -180,6 +180,15 @@ def pseudonymize_mentions(text: str, secret: bytes) -> str:
     return MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)
 
 
+def group_cell(idea_group: str | None) -> str:
+    """'groep 3: posts 12, 15, 20' for a post that editors grouped with others as one idea, else ''.
+    Every member's row carries the same cell, so a spreadsheet counts the group once."""
+    if not idea_group:
+        return ""
+    group_id, _, members = idea_group.partition(":")
+    return f"groep {group_id}: posts {members.replace(',', ', ')}"
+
+
 def _cells(
     rows: Iterable[ExportRow], options: ExportOptions, secret: bytes | None, labels: Mapping[str, str]
 ) -> Iterator[list]:
@@ -189,7 +198,7 @@ def _cells(
     pseudonymize = options.pseudonymize
     names: dict[str, str] = {}   # an export holds few distinct lists of themes
     for (post_id, themes, score, title, text, author_key, author_name, sources, url, published, status, note,
-         duplicates) in rows:
+         duplicates, idea_group) in rows:
         if title:
             text = f"{title}\n\n{text}"
         author = author_cell(author_key, author_name, secret if pseudonymize else None)
@@ -200,7 +209,7 @@ def _cells(
         if theme_names is None:
             theme_names = names[themes] = ", ".join(labels.get(t, t) for t in themes.split(",")) if themes else ""
         yield [post_id, safe(theme_names), safe(text), safe(author), safe(sources), safe(url or ""),
-               local_iso(published) or "", status, score, safe(note or ""), duplicates]
+               local_iso(published) or "", status, score, safe(note or ""), duplicates, group_cell(idea_group)]
 
 
 def _write_csv(
