@@ -108,7 +108,8 @@ def build_charter(store: Store, themes: ThemeSet, *, statuses: tuple[str, ...] =
     members: dict[int, list[int]] = {}
     for post_id, group_id in sorted(group_of.items()):
         members.setdefault(group_id, []).append(post_id)
-    ordered = {g: representative_order(store, posts) for g, posts in members.items()}
+    indexed = store.related.indexed()
+    ordered = {g: representative_order(store, posts, indexed) for g, posts in members.items()}
     for theme, posts in theme_posts.items():
         seen: set[int] = set()
         for post_id in posts:

@@ -88,14 +88,14 @@ def related_ideas(store: Store, post_id: int, limit: int = 5) -> list[Related]:
     return ranked[:limit]
 
 
-def representative_order(store: Store, post_ids: Sequence[int]) -> list[int]:
+def representative_order(store: Store, post_ids: Sequence[int], total: int | None = None) -> list[int]:
     """A group's posts, the one most like all the others first (highest summed cosine), then the rest
-    by that same sum; without terms, in the order given."""
+    by that same sum; without terms, in the order given. `total`: the indexed posts, if known."""
     if len(post_ids) < 3:
         return list(post_ids)
     terms = store.related.terms(post_ids)
     df = store.related.document_frequency(sorted({t for ts in terms.values() for t in ts}))
-    total = max(1, store.related.indexed())
+    total = max(1, total if total is not None else store.related.indexed())
     vectors = {p: vector(terms.get(p, []), df, total) for p in post_ids}
     score = {p: sum(cosine(vectors[p], vectors[q]) for q in post_ids if q != p) for p in post_ids}
     return sorted(post_ids, key=lambda p: (-score[p], list(post_ids).index(p)))

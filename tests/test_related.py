@@ -80,3 +80,16 @@ def test_an_edited_post_is_indexed_again(store, extractor):
     store.db.execute("UPDATE posts SET text = 'Nu over hackathons', changed_at = '9999' WHERE id = ?", [post])
     assert index_pending(store, extractor) == 1
     assert store.related.terms([post])[post] == ["hackathons"]
+
+
+def test_the_vocabulary_counts_posts_per_term_through_edits_and_deletions(store, extractor):
+    first = add_post(store, 1, "Proeftuinen voor gemeenten, echt proeftuinen", confidence=None)
+    add_post(store, 2, "Gemeenten delen kennis", confidence=None)
+    index_pending(store, extractor)
+    df = store.related.document_frequency
+    assert df(["gemeente", "proeftuin", "kennis"]) == {"gemeente": 2, "proeftuin": 1, "kennis": 1}
+    store.db.execute("UPDATE posts SET text = 'Kennis delen', changed_at = '9999' WHERE id = ?", [first])
+    index_pending(store, extractor)
+    assert df(["gemeente", "proeftuin", "kennis"]) == {"gemeente": 1, "kennis": 2}
+    store.db.execute("DELETE FROM posts WHERE id = ?", [first])   # forget and purge delete posts so
+    assert df(["gemeente", "kennis"]) == {"gemeente": 1, "kennis": 1}

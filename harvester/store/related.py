@@ -44,12 +44,12 @@ class RelatedStore:
                 "INSERT INTO related_terms (post_id, terms, indexed_at) SELECT ?, ?, ? WHERE EXISTS"
                 " (SELECT 1 FROM posts WHERE id = ?) ON CONFLICT (post_id) DO UPDATE SET"
                 " terms = excluded.terms, indexed_at = excluded.indexed_at",
-                [(post_id, " ".join(terms), at, post_id) for post_id, terms in rows])
+                [(post_id, json.dumps(terms, ensure_ascii=False), at, post_id) for post_id, terms in rows])
 
     def terms(self, post_ids: Sequence[int]) -> dict[int, list[str]]:
         if not post_ids:
             return {}
-        return {post_id: terms.split() for post_id, terms in self.db.execute(
+        return {post_id: json.loads(terms) for post_id, terms in self.db.execute(
             "SELECT post_id, terms FROM related_terms WHERE post_id IN (SELECT value FROM json_each(?))",
             [json.dumps(list(post_ids))])}
 
@@ -61,8 +61,8 @@ class RelatedStore:
         if not terms:
             return {}
         return dict(self.db.execute(
-            "SELECT term, doc FROM related_terms_vocab WHERE term IN (SELECT value FROM json_each(?))",
-            [json.dumps(list(terms))]).fetchall())
+            "SELECT term, posts FROM related_vocab WHERE term IN (SELECT value FROM json_each(?))",
+            [json.dumps(list(terms), ensure_ascii=False)]).fetchall())
 
     def candidates(self, post_id: int, terms: Sequence[str], limit: int) -> list[int]:
         """Posts sharing the most of `terms` (best bm25 first): by another author than `post_id`'s,

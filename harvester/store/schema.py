@@ -442,27 +442,39 @@ ALTER TABLE review_events ADD COLUMN suggested TEXT;
 
 # Related ideas and groups (issue 19). related_terms holds each post's words as the related-idea
 # search compares them (lemmas and the parts of compounds, harvester.nlp.related), indexed by FTS5
-# so that the posts sharing a post's rarer terms are found without reading every post; the vocab
-# table gives the number of posts per term (idf). An editor can mark posts as one idea
+# so that the posts sharing a post's rarer terms are found without reading every post;
+# related_vocab counts the posts per term (idf). An editor can mark posts as one idea
 # (idea_groups); every grouping and ungrouping is kept in idea_group_events.
 V_MOVEMENT = """
 CREATE TABLE related_terms (
     post_id INTEGER PRIMARY KEY REFERENCES posts(id) ON DELETE CASCADE,
-    terms TEXT NOT NULL,               -- space-separated, in text order, as often as they occur
+    terms TEXT NOT NULL,               -- JSON list, in text order, as often as they occur
     indexed_at TEXT NOT NULL           -- older than posts.changed_at: to be indexed again
 );
 CREATE VIRTUAL TABLE related_terms_fts USING fts5(
     terms, content='related_terms', content_rowid='post_id', tokenize='unicode61 remove_diacritics 0');
-CREATE VIRTUAL TABLE related_terms_vocab USING fts5vocab(related_terms_fts, 'row');
+-- posts per term (the idf), kept by the triggers: fts5vocab would walk a term's whole posting list
+CREATE TABLE related_vocab (
+    term TEXT PRIMARY KEY,
+    posts INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TRIGGER related_terms_ai AFTER INSERT ON related_terms BEGIN
     INSERT INTO related_terms_fts (rowid, terms) VALUES (new.post_id, new.terms);
+    INSERT INTO related_vocab (term, posts) SELECT DISTINCT value, 1 FROM json_each(new.terms) WHERE 1
+        ON CONFLICT (term) DO UPDATE SET posts = posts + 1;
 END;
 CREATE TRIGGER related_terms_ad AFTER DELETE ON related_terms BEGIN
     INSERT INTO related_terms_fts (related_terms_fts, rowid, terms) VALUES ('delete', old.post_id, old.terms);
+    UPDATE related_vocab SET posts = posts - 1 WHERE term IN (SELECT value FROM json_each(old.terms));
+    DELETE FROM related_vocab WHERE posts <= 0 AND term IN (SELECT value FROM json_each(old.terms));
 END;
 CREATE TRIGGER related_terms_au AFTER UPDATE OF terms ON related_terms BEGIN
     INSERT INTO related_terms_fts (related_terms_fts, rowid, terms) VALUES ('delete', old.post_id, old.terms);
     INSERT INTO related_terms_fts (rowid, terms) VALUES (new.post_id, new.terms);
+    UPDATE related_vocab SET posts = posts - 1 WHERE term IN (SELECT value FROM json_each(old.terms));
+    DELETE FROM related_vocab WHERE posts <= 0 AND term IN (SELECT value FROM json_each(old.terms));
+    INSERT INTO related_vocab (term, posts) SELECT DISTINCT value, 1 FROM json_each(new.terms) WHERE 1
+        ON CONFLICT (term) DO UPDATE SET posts = posts + 1;
 END;
 
 CREATE TABLE idea_groups (
