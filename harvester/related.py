@@ -20,6 +20,9 @@ from .timeutil import utcnow
 
 PAGE = 2_000          # posts read and written at a time
 QUERY_TERMS = 24      # the post's rarest terms the index is asked for
+COMMON = 0.02         # a term in more than this share of the posts (and more than COMMON_FLOOR)
+COMMON_FLOOR = 50     # is left out of that question...
+MIN_QUERY_TERMS = 4   # ...unless the post has no rarer ones: then its rarest few
 CANDIDATES = 50       # posts the index names, ranked again by cosine
 MIN_SIMILARITY = 0.12 # below this a post is not shown as related (docs/related.md)
 
@@ -70,7 +73,11 @@ def related_ideas(store: Store, post_id: int, limit: int = 5) -> list[Related]:
         return []
     total = max(1, store.related.indexed())
     df = store.related.document_frequency(sorted(set(own)))
-    rare = sorted(set(own), key=lambda t: (df.get(t, 1), t))[:QUERY_TERMS]
+    # the rarest terms that another post shares; those in more than COMMON of the posts only when
+    # there are no rarer ones (each posting list the index walks costs time, and a common term
+    # names no idea)
+    shared = sorted((t for t in set(own) if df.get(t, 1) > 1), key=lambda t: (df[t], t))
+    rare = [t for t in shared if df[t] <= max(COMMON_FLOOR, COMMON * total)][:QUERY_TERMS] or shared[:MIN_QUERY_TERMS]
     candidates = store.related.candidates(post_id, rare, CANDIDATES)
     if not candidates:
         return []
