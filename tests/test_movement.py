@@ -41,6 +41,7 @@ def test_weekly_figures_across_the_autumn_change_count_each_post_in_its_dutch_we
         # Sunday 18 October 23:59 summer time: the week before
         "before": add_post(store, 4, published_at="2026-10-18T21:59:00+00:00", author="c@mastodon.nl"),
     }
+    assert len(set(posts.values())) == 4    # four posts of their own (keys differ)
     feed_post(store, 5, "https://www.example.nl/blog/1", "2026-10-20T08:00:00+00:00")
     feed_post(store, 6, "https://blog.example.org/a?b", "2026-10-21T08:00:00+00:00", author="Iemand")
     mv = movement(store, datetime(2026, 10, 28, 12, 0, tzinfo=UTC), weeks=3)
