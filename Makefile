@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast install clean
+.PHONY: run test test-fast install readme clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 ## Everything but the slow tests (scheduler subprocesses, model training, browser, LibreOffice).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
+
+## The README's command reference, from `harvester --help` and every command's --help.
+readme: $(STAMP)
+	$(BIN)/python -m harvester.cli.reference README.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -5,7 +5,7 @@
 Fills the database with benchmarks/ui.py's synthetic harvest (20,000 authors), gives 2% of the
 reviews a note (half of them naming the author to be forgotten), copies it, and forgets one
 author on the copy: the search and removal in one transaction, then `compact` (FTS optimize,
-VACUUM, WAL checkpoint) apart. Then the harvest loop's check (`Suppressed.blocks` + `clean`) on
+VACUUM, WAL checkpoint) apart. Then the harvest loop's check (`KeepCheck.filter`) on
 100,000 posts against 1,000 suppressed authors. Wall and CPU (user+sys) times, and the load
 average, because the machine is shared. Figures go into docs/benchmarks.md ("Forget").
 """
@@ -23,8 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.ui import cached_database  # noqa: E402
-from harvester.forget import AuthorRequest, Suppressed, forget  # noqa: E402
-from harvester.hashing import keyed_fingerprint  # noqa: E402
+from harvester.privacy.forget import AuthorRequest, forget  # noqa: E402
+from harvester.privacy.hashing import keyed_fingerprint  # noqa: E402
+from harvester.privacy.keep import KeepCheck  # noqa: E402
 from harvester.models import Author, Post  # noqa: E402
 from harvester.store import Store  # noqa: E402
 
@@ -76,13 +77,13 @@ def main() -> None:
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
 
     hashes = frozenset(keyed_fingerprint(SECRET, f"user{i}@example.org") for i in range(1, 1001))
-    suppressed = Suppressed(SECRET, hashes)
+    check = KeepCheck(SECRET, hashes, frozenset())
     posts = [Post(key=f"https://example.org/users/u{i}/statuses/{i}", kind="mastodon", content_html="", text="",
                   url=f"https://example.org/@u{i}/{i}", mentions=(f"user{i % 3000}@example.org",),
                   author=Author(f"user{i % 20000}@example.org", profile_url=f"https://example.org/@user{i % 20000}"))
              for i in range(100_000)]
     wall, c = time.perf_counter(), cpu()
-    kept = [suppressed.clean(p) for p in posts if not suppressed.blocks(p)]
+    kept = check.filter(posts)
     wall, c = time.perf_counter() - wall, cpu() - c
     print(f"harvest-time check, 100,000 posts: {len(posts) - len(kept):,} blocked; "
           f"{wall / len(posts) * 1e6:.1f} µs/post wall, {c / len(posts) * 1e6:.1f} µs/post cpu")

@@ -1,4 +1,4 @@
-"""How much editors' decisions teach the model: a learning curve on the held-out writer set.
+"""How much editors' decisions teach the model: a learning curve on texts of writers the model never read.
 
 Editors are simulated through the store's own interfaces: the held-out writer set's texts are
 stored as posts and classified by the starting model; an editor takes posts from the review
@@ -12,7 +12,7 @@ A fixed share of the texts (`--test`, chosen by a seeded shuffle) is never decid
 50, 100, 200 decisions the active model is scored on those, so every point of both curves is
 measured on the same texts. Prints one line per step and both curves.
 
-Usage: .venv/bin/python benchmarks/learning_curve.py [--set data/eval/writers.jsonl] [--steps 0 50 100 200]
+Usage: .venv/bin/python benchmarks/learning_curve.py [--set data/eval/writers-spent.jsonl] [--steps 0 50 100 200]
        [--orders confidence date] [--weight 5] [--test 100] [--model DIR]
 Takes a while: each step trains the model once (more once thresholds are refitted).
 """
@@ -110,7 +110,7 @@ def curve(items, test_ids: set[int], order: str, steps: list[int], weight: int, 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--set", default=str(ROOT / "data" / "eval" / "writers.jsonl"))
+    parser.add_argument("--set", default=str(ROOT / "data" / "eval" / "writers-spent.jsonl"))
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 50, 100, 200])
     parser.add_argument("--orders", nargs="+", default=["confidence", "date"], choices=["confidence", "date"])
     parser.add_argument("--weight", type=int, default=5, help="[nlp] decision_weight")

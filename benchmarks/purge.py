@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ui import cached_database  # noqa: E402
 
+from harvester.privacy import retention  # noqa: E402
 from harvester.store import Store  # noqa: E402
 from harvester.timeutil import to_utc_iso  # noqa: E402
 
@@ -73,7 +74,7 @@ def scenario(path: Path, name: str, purge_before: str, pseudonymize_before: str)
         c0, t0 = cpu(), time.perf_counter()
         deleted = store.privacy.purge(purge_before)
         t1 = time.perf_counter()
-        done = store.privacy.pseudonymize(pseudonymize_before, SECRET)
+        done = retention.pseudonymize(store, pseudonymize_before, SECRET)
         t2 = time.perf_counter()
         store.privacy.compact()
         t3 = time.perf_counter()

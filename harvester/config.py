@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+
+from .errors import UsageError
 
 # looked for in the working folder, in this order, when neither --config nor HARVESTER_CONFIG says
 # which file: what `harvester init` writes, then the repository's layout
@@ -27,8 +30,10 @@ _PACKAGE = Path(__file__).resolve().parent
 DEFAULTS = _PACKAGE / "defaults" if (_PACKAGE / "defaults").is_dir() else _PACKAGE.parent / "config"
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """A configuration problem, phrased as one line for the person editing the file."""
+
+    kind = "configuratiefout"
 
     def __init__(self, path: Path | str, key: str, problem: str):
         self.path, self.key, self.problem = str(path), key, problem
@@ -47,11 +52,11 @@ class HarvestConfig:
     retry_backoff_seconds: float = 1.0
     # longest wait for a Retry-After or rate-limit reset before the source is given up for this run
     max_wait_seconds: float = 120.0
-    # Mastodon: how far back the first run goes, and how many pages one run may fetch per tag group
-    # after the newest page (the rest of a backfill or gap follows in the next run)
+    # Mastodon and Bluesky: how far back the first run goes, and how many pages one run may fetch
+    # per tag group (Bluesky: per tag) after the newest page (the rest follows in the next run)
     backfill_days: int = 30
     max_pages: int = 50
-    # Mastodon: how many days back `harvester recheck` looks for deleted posts
+    # Mastodon and Bluesky: how many days back `harvester recheck` looks for deleted posts
     recheck_days: int = 14
     # Mastodon: also skip accounts that set `indexable: false` (trade-off: README.md, section Mastodon)
     honour_indexable: bool = False
@@ -138,8 +143,27 @@ class MastodonSource:
         return self.instance
 
 
-Source = FeedSource | MastodonSource
-SOURCE_TYPES: dict[str, type] = {"feed": FeedSource, "mastodon": MastodonSource}
+@dataclass(frozen=True)
+class BlueskySource:
+    name: str
+    # where the account signs in; bsky.social passes app.bsky.* calls on to Bluesky's AppView
+    service: str = "https://bsky.social"
+    type: str = "bluesky"
+    interval_minutes: float = 15.0
+    # names of the environment variables holding the account's handle and an app password (never
+    # the values themselves): post search needs a signed-in account
+    handle_env: str = "BLUESKY_HANDLE"
+    app_password_env: str = "BLUESKY_APP_PASSWORD"
+    enabled: bool = True
+
+    @property
+    def location(self) -> str:
+        return self.service
+
+
+Source = FeedSource | MastodonSource | BlueskySource
+SOURCE_TYPES: dict[str, type] = {"feed": FeedSource, "mastodon": MastodonSource, "bluesky": BlueskySource}
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -255,8 +279,15 @@ def _parse_sources(items: object, path: Path | str) -> list[Source]:
             _check_url(source.url, path, f"{where}.url")
             if source.match not in ("tags", "all"):
                 raise ConfigError(path, f"{where}.match", f'moet "tags" of "all" zijn, niet {source.match!r}')
-        else:
+        elif isinstance(source, MastodonSource):
             _check_url(source.instance, path, f"{where}.instance")
+        else:
+            _check_url(source.service, path, f"{where}.service")
+            for key in ("handle_env", "app_password_env"):
+                if not ENV_NAME.match(getattr(source, key)):
+                    # the value is not repeated: it may be the secret itself, written in by mistake
+                    raise ConfigError(path, f"{where}.{key}", "moet de naam van een omgevingsvariabele zijn "
+                                      "(letters, cijfers en '_'), niet de waarde zelf")
         sources.append(source)
     return sources
 

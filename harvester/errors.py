@@ -3,7 +3,31 @@
 Every error the harvester expects (a bad option, a missing secret, a database it cannot use, a
 second scheduler) derives from `HarvesterError` and says in `exit_status` how a command ends when
 it is not handled on the way: the CLI turns it into one line on stderr and that status
-(harvester.cli.common), never a traceback. Messages are Dutch: people read them as they are.
+(harvester.cli.common.exit_on_error), never a traceback. Messages are Dutch: people read them as
+they are, after the error's `kind` when it has one (`describe`).
+
+The tree; each class lives beside the code that raises it:
+
+    HarvesterError                       exit status 1
+    ├── UsageError                       exit status 2: what was asked or configured cannot be done
+    │   ├── ConfigError                  harvester.config: the config file
+    │   ├── ThemesError                  harvester.nlp.themes: the themes file
+    │   ├── ModelError                   harvester.nlp.pipeline: a model directory
+    │   ├── DataError                    harvester.nlp.training: a labelled-data file
+    │   ├── StoreError                   harvester.store: a database file it cannot use
+    │   ├── UserExists                   harvester.store.users
+    │   ├── SecretMissing                harvester.privacy.hashing: the key for pseudonyms
+    │   ├── BadAuthor                    harvester.privacy.forget: AUTHOR of `harvester forget`
+    │   ├── ExportError                  harvester.export: export options
+    │   └── BadParameter                 harvester.web.params: a query parameter
+    ├── FetchError                       harvester.collectors.http: a source failed as a whole
+    │   ├── ResponseTooLarge, RateLimited
+    │   └── AuthRequired                 harvester.collectors.mastodon
+    ├── StaleReview, NothingToUndo       harvester.store.reviews.decisions
+    ├── AlreadyRunning                   harvester.jobs.lock: a second scheduler
+    ├── ModelUnavailable                 harvester.jobs.model
+    ├── JobFailed                        harvester.jobs.jobs
+    └── BodyTooLarge                     harvester.web.app
 """
 
 from __future__ import annotations
@@ -16,6 +40,11 @@ class HarvesterError(Exception):
     """An error the harvester expects; the message (Dutch) is shown as it is."""
 
     exit_status: int = EXIT_FAILED
+    kind: str = ""          # a Dutch word put before the message where it stands alone ("themafout")
+
+    def describe(self) -> str:
+        """The message with its kind, for a line of its own (stderr, a status page)."""
+        return f"{self.kind}: {self}" if self.kind else str(self)
 
 
 class UsageError(HarvesterError):

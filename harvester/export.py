@@ -23,12 +23,12 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from .errors import UsageError
-from .hashing import pseudonym
+from .privacy.hashing import pseudonym
 from .models import ExportQuery, ExportRow, Status
 from .normalize import MENTION
-from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
+from .privacy.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
-from .timeutil import parse_iso, to_utc_iso
+from .timeutil import MAX_DAY, MIN_DAY, parse_iso, to_utc_iso
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 FORMATS = ("csv", "xlsx")
@@ -99,11 +99,14 @@ class ExportOptions:
 
 
 def parse_day(text: str, name: str) -> date:
-    """A day as typed on the command line or in the form (JJJJ-MM-DD)."""
+    """A day as typed on the command line or in the form (JJJJ-MM-DD), from MIN_DAY to MAX_DAY."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise ExportError(f"{name}: {text!r} is geen datum; schrijf JJJJ-MM-DD, bijvoorbeeld 2013-05-14") from None
+    if not MIN_DAY <= day <= MAX_DAY:
+        raise ExportError(f"{name}: kies een datum van {MIN_DAY} tot en met {MAX_DAY}")
+    return day
 
 
 def _day_start_utc(day: date) -> str:

@@ -52,7 +52,7 @@ class Action(DomainWord):
 
 @dataclass(frozen=True)
 class Author:
-    key: str                      # Mastodon acct with domain, or a feed author's name or URL
+    key: str                      # Mastodon acct with domain, Bluesky handle, or a feed author's name or URL
     display_name: str | None = None
     profile_url: str | None = None
     bot: bool = False
@@ -62,8 +62,8 @@ class Author:
 class Post:
     """One harvested post, normalised (see harvester.normalize), ready to store."""
 
-    key: str                      # canonical identity: status uri, feed entry id, else link
-    kind: str                     # 'feed' or 'mastodon'
+    key: str                      # canonical identity: status uri, Bluesky at:// uri, feed entry id, else link
+    kind: str                     # 'feed', 'mastodon' or 'bluesky'
     content_html: str
     text: str
     url: str | None = None
@@ -98,6 +98,23 @@ class RunCounts:
 
 
 @dataclass(frozen=True)
+class SourceRow:
+    """A source as the store knows it: identity, current URL and conditional-GET state."""
+
+    id: int
+    name: str
+    type: str
+    configured_url: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    gone_at: str | None
+    auth_required: bool
+    ratelimit_remaining: int | None
+    ratelimit_reset: str | None
+
+
+@dataclass(frozen=True)
 class SourceStatus:
     """One line of `harvester status`."""
 
@@ -118,12 +135,18 @@ class SourceStatus:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Mastodon paging state for one (source, tag group); stored with the page it follows."""
+    """Paging state for one (source, tag group); stored with the page it follows.
+
+    Mastodon keeps status ids here; Bluesky (one tag per group) keeps times: `newest_id` is the
+    newest post's time, and an unfinished walk leaves the window from `backfill_since` up to
+    `backfill_max_id` still to read (harvester.collectors.bluesky).
+    """
 
     tag_group: str
     newest_id: str | None = None          # min_id for the next incremental run
     backfill_max_id: str | None = None    # where an unfinished backfill goes on
     backfill_done: bool = False
+    backfill_since: str | None = None     # Bluesky: the lower end of that unfinished window
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,11 @@ order); times from sources keep seconds. Both forms compare correctly as text.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+
+# the earliest and latest day a person may name (a filter, an export): its start and end must stay
+# valid datetimes in every time zone (a day of year 1 or 9999 overflows when it is converted to UTC)
+MIN_DAY, MAX_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
 def utcnow() -> str:

@@ -35,6 +35,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small classifier of the NLP tests' themes (tests/nlpdata.py), trained once for the whole run
+    and saved; every test that needs a trained model loads this one (none of them changes it)."""
+    from .nlpdata import save_model   # spaCy loads only when a test asks for a model
+
+    return save_model(tmp_path_factory.mktemp("model"), epochs=30)
+
+
 @pytest.fixture
 def store(tmp_path: Path):
     with Store(tmp_path / "harvester.db") as s:

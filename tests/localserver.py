@@ -1,6 +1,6 @@
 """A real HTTP server on 127.0.0.1 for tests: scripted replies per path, and every request recorded.
 
-A route is either a list of `Reply` objects served in turn (the last one repeats) or a function
+GET and POST both come here. A route is either a list of `Reply` objects served in turn (the last one repeats) or a function
 that gets the `Request` and returns a `Reply`. Replies can misbehave the way real servers do:
 answer slowly, drop the connection, or send a body larger than any cap.
 """
@@ -33,6 +33,7 @@ class Request:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    body: bytes = b""             # what a POST sent
 
 
 Route = list[Reply] | Callable[[Request], Reply]
@@ -95,8 +96,15 @@ class LocalServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                self._answer("GET", b"")
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = self.headers.get("Content-Length", "0")
+                self._answer("POST", self.rfile.read(int(length)) if length.isdigit() else b"")
+
+            def _answer(self, method: str, sent: bytes) -> None:
                 parts = urlsplit(self.path)
-                request = Request("GET", parts.path, parse_qs(parts.query), dict(self.headers.items()))
+                request = Request(method, parts.path, parse_qs(parts.query), dict(self.headers.items()), sent)
                 reply = server._reply_for(request)
                 if reply.delay:
                     time.sleep(reply.delay)

@@ -14,7 +14,7 @@ from odf.text import H, P
 
 from harvester.charter import build_charter, charter_format, CharterError, write_charter
 from harvester.cli import main
-from harvester.hashing import pseudonym
+from harvester.privacy.hashing import pseudonym
 from harvester.nlp.themes import load_themes
 
 from .charterdata import IDEAS, fill_charter

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from harvester.export import ExportError, ExportOptions, local_iso, write_export
-from harvester.hashing import pseudonym
+from harvester.privacy.hashing import pseudonym
 from harvester.models import Author, Classification, Post
 
 SECRET = "een-geheime-sleutel-van-de-test-0123456789"

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
-from harvester.hashing import pseudonym
+from harvester.privacy.hashing import pseudonym
 
 from .conftest import ROOT
 from .test_export import HEADER, SECRET, expected_rows, fill, read_csv
@@ -62,6 +62,7 @@ def test_cli_pseudonymizes_with_the_secret_from_the_environment(ideas, cli, tmp_
         (["--theme", "klimaat"], "onbekend thema 'klimaat'"),
         (["--status", "klaar"], "onbekende status 'klaar'"),
         (["--since", "14-05-2013"], "--since: '14-05-2013' is geen datum"),
+        (["--until", "9999-12-31"], "--until: kies een datum van 1900-01-01 tot en met 9998-12-31"),
         (["--since", "2013-06-01", "--until", "2013-05-01"], "de begindatum (2013-06-01) ligt na de einddatum (2013-05-01)"),
         (["--source", "nergens"], "onbekende bron 'nergens'"),
         (["--raw"], "--raw kan alleen met --format csv --dialect rfc4180"),

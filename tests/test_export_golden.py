@@ -23,6 +23,7 @@ import pytest
 
 from harvester.export import ExportOptions, write_export
 from harvester.models import Author, Classification, Post
+from harvester.privacy import retention
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "export_golden"
 SECRET = b"golden-file-secret-0123456789abcdef"
@@ -116,7 +117,7 @@ def build(store) -> dict[str, int]:
     decide("old", "reopen", note="-2 punten\x01")
     decide("pseudo", "accept", note="@henk@mastodon.nl bellen; Henk weet het")
     decide("control", "set_themes", themes=["samenwerking", "cultuur", "samenwerking"], note="=1+1")
-    store.privacy.pseudonymize("9999-12-31T00:00:00+00:00", SECRET)   # only the accepted posts
+    retention.pseudonymize(store, "9999-12-31T00:00:00+00:00", SECRET)   # only the accepted posts
     return ids
 
 

@@ -324,7 +324,7 @@ def test_log_line_is_one_structured_line():
 
 
 def test_suppressed_post_is_not_harvested_again(server, store, harvest):
-    from harvester.hashing import fingerprint
+    from harvester.privacy.hashing import fingerprint
 
     store.db.execute(
         "INSERT INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'post', 'forget', '2024-01-01')",

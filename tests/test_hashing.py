@@ -1,7 +1,7 @@
 import pytest
 
 from harvester.config import Config
-from harvester.hashing import SecretMissing, fingerprint, keyed_fingerprint, load_secret, pseudonym
+from harvester.privacy.hashing import SecretMissing, fingerprint, keyed_fingerprint, load_secret, pseudonym
 
 
 def test_keyed_fingerprints_depend_on_the_key_and_ignore_case():
@@ -19,6 +19,6 @@ def test_pseudonym_is_stable_and_hides_the_name():
 def test_missing_secret_names_the_variable(monkeypatch, tmp_path):
     monkeypatch.delenv("HARVESTER_SECRET", raising=False)
     with pytest.raises(SecretMissing, match="HARVESTER_SECRET"):
-        load_secret(Config(path=tmp_path / "c.toml"))
+        load_secret(Config(path=tmp_path / "c.toml").privacy.secret_env)
     monkeypatch.setenv("HARVESTER_SECRET", "x" * 32)
-    assert load_secret(Config(path=tmp_path / "c.toml")) == b"x" * 32
+    assert load_secret(Config(path=tmp_path / "c.toml").privacy.secret_env) == b"x" * 32

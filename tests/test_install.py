@@ -46,6 +46,8 @@ def venv(tmp_path_factory) -> Path:
         shutil.copy2(ROOT / name, source / name)
     for folder in ("harvester", "config"):
         shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (source / "docs").mkdir()
+    shutil.copy2(ROOT / "docs" / "redactie.md", source / "docs" / "redactie.md")   # the app's guide
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
                     "-q", "-w", str(work / "dist"), str(source)], check=True)
     (wheel,) = (work / "dist").glob("*.whl")
@@ -80,13 +82,15 @@ def free_port() -> int:
 
 def test_the_wheel_carries_its_defaults_and_runs_from_its_own_files(venv, tmp_path):
     found = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import harvester.config as c; print(c.__file__); print(c.DEFAULTS)"],
+                            "import harvester.config as c, harvester.web.guide as g;"
+                            " print(c.__file__); print(c.DEFAULTS); print(g.GUIDE)"],
                            cwd=tmp_path, check=True, capture_output=True, text=True).stdout.split()
     assert all(Path(p).is_relative_to(venv) for p in found), found
     defaults = Path(found[1])
     assert (defaults / "themes.toml").read_bytes() == (ROOT / "config" / "themes.toml").read_bytes()
     assert (defaults / "training.jsonl").read_bytes() == (ROOT / "config" / "training.jsonl").read_bytes()
     assert not (defaults / "harvester.toml").exists()
+    assert Path(found[2]).read_bytes() == (ROOT / "docs" / "redactie.md").read_bytes()
 
 
 def test_init_collect_classify_export_evaluate_serve_in_an_empty_folder(venv, tmp_path, server):

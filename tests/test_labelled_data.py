@@ -27,6 +27,11 @@ TRAINING_FILE = ROOT / "config" / "training.jsonl"
 EVAL_FILE = ROOT / "data" / "eval" / "themes.jsonl"
 WRITERS_FILE = ROOT / "data" / "eval" / "writers.jsonl"
 BOTH_LABELS = ROOT / "data" / "eval" / "writers-labels.jsonl"
+# the first held-out writer set (h1, h2), run three times and spent; kept as development data
+SPENT_WRITERS_FILE = ROOT / "data" / "eval" / "writers-spent.jsonl"
+SPENT_BOTH_LABELS = ROOT / "data" / "eval" / "writers-spent-labels.jsonl"
+# per held-out writer set: texts both labellings gave the same themes, and their macro-F1 (data/eval/README.md)
+AGREEMENT = {"held_out_writers": (BOTH_LABELS, 297, 0.967), "spent_writers": (SPENT_BOTH_LABELS, 312, 0.986)}
 
 CHARTER_IDS = [
     "cultuur", "samenwerking", "structuur", "open_overheid",
@@ -134,6 +139,11 @@ def held_out_writers(theme_ids) -> list[dict]:
     return load_jsonl(WRITERS_FILE, set(theme_ids))
 
 
+@pytest.fixture(scope="module")
+def spent_writers(theme_ids) -> list[dict]:
+    return load_jsonl(SPENT_WRITERS_FILE, set(theme_ids))
+
+
 def test_themes_file_has_the_charter_themes_in_the_documented_format():
     with THEMES_FILE.open("rb") as f:
         config = tomllib.load(f)
@@ -177,36 +187,44 @@ def test_evaluation_set_meets_the_minimum_counts(evaluation, theme_ids):
     assert shortfalls(evaluation, theme_ids, EVAL_MIN) == []
 
 
-def test_held_out_writer_set_meets_the_minimum_counts(held_out_writers, theme_ids):
-    assert shortfalls(held_out_writers, theme_ids, WRITERS_MIN) == []
+@pytest.mark.parametrize("which", ["held_out_writers", "spent_writers"])
+def test_held_out_writer_sets_meet_the_minimum_counts(which, theme_ids, request):
+    assert shortfalls(request.getfixturevalue(which), theme_ids, WRITERS_MIN) == []
 
 
 def test_files_hold_the_documented_fields():
     """Training and held-out writer texts name their writer; the first evaluation set predates that."""
     assert keys_per_line(TRAINING_FILE) == {frozenset({"text", "themes", "writer"})}
     assert keys_per_line(WRITERS_FILE) == {frozenset({"text", "themes", "writer"})}
+    assert keys_per_line(SPENT_WRITERS_FILE) == {frozenset({"text", "themes", "writer"})}
     assert keys_per_line(EVAL_FILE) == {frozenset({"text", "themes"})}
 
 
-def test_held_out_writers_wrote_nothing_in_training(training, held_out_writers):
-    assert all(r["writer"] for r in training + held_out_writers)
-    assert {r["writer"] for r in held_out_writers}.isdisjoint({r["writer"] for r in training})
+def test_held_out_writers_wrote_nothing_in_training(training, held_out_writers, spent_writers):
+    """Each held-out set's writers wrote nothing in training, nor in the other held-out set."""
+    assert all(r["writer"] for r in training + held_out_writers + spent_writers)
+    new, spent = {r["writer"] for r in held_out_writers}, {r["writer"] for r in spent_writers}
+    trained = {r["writer"] for r in training}
+    assert new.isdisjoint(trained) and spent.isdisjoint(trained) and new.isdisjoint(spent)
 
 
-def test_held_out_writer_set_was_labelled_twice_with_the_reported_agreement(held_out_writers, theme_ids):
+@pytest.mark.parametrize("which", sorted(AGREEMENT))
+def test_held_out_writer_sets_were_labelled_twice_with_the_reported_agreement(which, theme_ids, request):
     """data/eval/README.md reports the agreement between the writers' own labels and a blind second
     labeller's; the final label is theirs where they agree and one of the two where they do not."""
-    both = [json.loads(line) for line in BOTH_LABELS.read_text(encoding="utf-8").splitlines()]
-    assert len(both) == len(held_out_writers)
+    rows = request.getfixturevalue(which)
+    path, agreed, macro_f1 = AGREEMENT[which]
+    both = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(both) == len(rows)
     first, second = [b["writer"] for b in both], [b["second"] for b in both]
     assert all(set(t) <= set(theme_ids) and len(t) <= 2 for t in first + second)
-    assert sum(set(a) == set(b) for a, b in zip(first, second)) == 312
-    assert round(evaluate(first, second, theme_ids)["macro_f1"], 3) == 0.986
-    for row, a, b in zip(held_out_writers, first, second):
+    assert sum(set(a) == set(b) for a, b in zip(first, second)) == agreed
+    assert round(evaluate(first, second, theme_ids)["macro_f1"], 3) == macro_f1
+    for row, a, b in zip(rows, first, second):
         assert set(row["themes"]) in ({*a}, {*b})
 
 
-@pytest.mark.parametrize("which", ["training", "evaluation", "held_out_writers"])
+@pytest.mark.parametrize("which", ["training", "evaluation", "held_out_writers", "spent_writers"])
 def test_no_text_twice_within_a_file(which, request):
     rows = request.getfixturevalue(which)
     seen = Counter(normalise(r["text"]) for r in rows)
@@ -225,15 +243,16 @@ def test_evaluation_texts_do_not_occur_in_training(training, evaluation):
     assert report == []
 
 
-def test_held_out_writer_texts_do_not_occur_in_training_or_the_first_evaluation_set(training, evaluation,
-                                                                                   held_out_writers):
+@pytest.mark.parametrize("which", ["held_out_writers", "spent_writers"])
+def test_held_out_writer_texts_do_not_occur_in_training_or_the_other_sets(which, training, evaluation, request):
     """No near-duplicate across the split (numbers only in the report, as above)."""
-    held = [r["text"] for r in held_out_writers]
-    assert [(i + 1, j + 1, s) for i, j, s in near_duplicates(held, [r["text"] for r in training])] == []
-    assert [(i + 1, j + 1, s) for i, j, s in near_duplicates(held, [r["text"] for r in evaluation])] == []
+    held = [r["text"] for r in request.getfixturevalue(which)]
+    others = [training, evaluation] + ([request.getfixturevalue("spent_writers")] if which == "held_out_writers" else [])
+    for other in others:
+        assert [(i + 1, j + 1, s) for i, j, s in near_duplicates(held, [r["text"] for r in other])] == []
 
 
-@pytest.mark.parametrize("which", ["evaluation", "held_out_writers"])
+@pytest.mark.parametrize("which", ["evaluation", "held_out_writers", "spent_writers"])
 def test_evaluation_texts_do_not_occur_in_the_theme_examples(which, request):
     with THEMES_FILE.open("rb") as f:
         examples = [e for t in tomllib.load(f)["themes"] for e in t["examples"]]

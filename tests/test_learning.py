@@ -20,13 +20,7 @@ from harvester.nlp.thresholds import GRID, choose_threshold
 from harvester.store import Store
 
 from .learningdata import NONE, OPEN, SAMEN, decide, project_files
-from .nlpdata import save_model
 from .webdata import add_post
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return save_model(tmp_path_factory.mktemp("model"), epochs=30)
 
 
 @pytest.fixture
@@ -147,6 +141,15 @@ def test_the_threshold_with_the_best_f1_wins_and_ties_go_toward_035():
     pairs = [(0.6, True), (0.65, True), (0.5, False), (0.1, False)]
     assert best_threshold(pairs) == 0.55
     assert best_threshold([(0.5, False)]) == 0.35     # nothing to find: the default
+
+
+def test_the_held_back_score_is_the_agreement_per_post_averaged():
+    """One post with one of two decided themes suggested weighs as much as any other post, whatever
+    its themes: a slice of 10-40 decisions holds only one or two posts of most themes."""
+    assert learning.agreement(set(), set()) == 1.0
+    assert learning.agreement({"cultuur"}, set()) == 0.0 and learning.agreement(set(), {"cultuur"}) == 0.0
+    assert learning.agreement({"cultuur"}, {"cultuur", "structuur"}) == pytest.approx(2 / 3)
+    assert learning.agreement({"cultuur", "structuur"}, {"structuur", "cultuur"}) == 1.0
 
 
 def test_two_trainings_in_the_same_second_get_two_versions(tmp_path, monkeypatch):

@@ -5,18 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from harvester.store import Store
 
 from .learningdata import OPEN, SAMEN, decide, project_files
-from .nlpdata import save_model
 from .test_scheduler import feed_source, growing_feed, harvester, query, runs, start, stop, wait_for
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    return save_model(tmp_path_factory.mktemp("model"), epochs=10)
 
 
 def unreviewed_versions(db: Path) -> set[str]:

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -354,17 +355,7 @@ def test_sigkill_in_the_middle_of_a_backfill_then_a_new_run_no_duplicate_no_gap(
     fake.delay = 0.3
     path = write_config(f'\n[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n')
     command = [str(Path(sys.executable).with_name("harvester")), "--config", str(path), "collect"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while len(fake.timeline_requests()) < 3 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert process.poll() is None, "harvester collect ended before the third page"
-    # into the third page, with the first batches committed: a batch may be half-way through its transaction
-    while stored_posts(tmp_path / "harvester.db") == 0 and process.poll() is None:
-        assert time.monotonic() < deadline, "no batch was committed in time"
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_in_third_page(command, lambda: len(fake.timeline_requests()), tmp_path / "harvester.db")
     with Store(tmp_path / "harvester.db") as store:
         kept = store.posts.count()
         cursor = store.cursors.load(1)["innoverheid+lanceerplatform"]
@@ -377,6 +368,21 @@ def test_sigkill_in_the_middle_of_a_backfill_then_a_new_run_no_duplicate_no_gap(
         assert sorted(uris) == sorted(f"https://mastodon.nl/users/annedv/statuses/{sid(i)}" for i in range(1, n + 1))
         assert store.db.execute("SELECT count(*) FROM sightings").fetchone()[0] == n
         assert store.cursors.load(1)["innoverheid+lanceerplatform"].backfill_done
+
+
+def kill_in_third_page(command: list[str], pages_asked: Callable[[], int], db: Path) -> None:
+    """Start `command`; once it asks for the third page and a batch is committed, SIGKILL it."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while pages_asked() < 3 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None, "harvester collect ended before the third page"
+    # into the third page, with the first batches committed: a batch may be half-way through its transaction
+    while stored_posts(db) == 0 and process.poll() is None:
+        assert time.monotonic() < deadline, "no batch was committed in time"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
 
 
 def stored_posts(db: Path) -> int:

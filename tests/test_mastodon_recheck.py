@@ -11,7 +11,7 @@ from harvester.cli import main
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.jobs.harvest import run_source
-from harvester.hashing import fingerprint
+from harvester.privacy.hashing import fingerprint
 from harvester.jobs.mastodon_recheck import recheck
 
 from .localserver import LocalServer, Reply

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from harvester.hashing import fingerprint
+from harvester.privacy.hashing import fingerprint
 from harvester.models import Author, Classification, Cursor, Post
 
 URI = "https://mastodon.nl/users/annedv/statuses/113500000000001000"
@@ -39,7 +39,7 @@ def test_delete_at_source_leaves_only_a_tombstone(store):
     for table in ("post_tags", "sightings", "classifications", "post_themes"):
         assert store.db.execute(f"SELECT count(*) FROM {table} WHERE post_id = ?", [post_id]).fetchone()[0] == 0
     assert store.db.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH 'uniek'").fetchall() == []
-    assert store.mastodon.suppressed_posts() == {fingerprint(URI)}
+    assert store.forget.tombstones() == {fingerprint(URI)}
     actor, action, post, after = store.db.execute("SELECT actor, action, post_id, after FROM review_events").fetchone()
     assert (actor, action, post) == ("system", "deleted_at_source", None)
     assert "annedv" not in after and json.loads(after)["tombstone"] == fingerprint(URI)

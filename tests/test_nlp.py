@@ -40,8 +40,8 @@ def annotate():
 
 
 @pytest.fixture(scope="module")
-def classifier() -> Classifier:
-    return Classifier(train(TRAINING + THEMES.examples(), THEMES, epochs=30), THEMES)
+def classifier(model_dir) -> Classifier:
+    return Classifier.load(model_dir, THEMES)
 
 
 def words(doc) -> list[tuple[str, str, str]]:
@@ -233,7 +233,13 @@ CHARS = {"@architectures": "harvester.TermBOW.v1", "exclusive_classes": False, "
          "idf": True, "forms": True, "chars": [3, 5], "char_scale": 0.3, "drop_unseen": True}
 
 
-def test_character_ngrams_are_features_and_never_reasons(annotate):
+@pytest.fixture(scope="module")
+def char_model():
+    """A model with character n-grams (and drop_unseen), trained once for the tests that read one."""
+    return train(TRAINING + THEMES.examples(), THEMES, textcat_model=CHARS, epochs=20)
+
+
+def test_character_ngrams_are_features_and_never_reasons(annotate, char_model):
     doc = annotate("Burgerberaden werken")
     grams = list(char_features(doc, (3, 5)))
     # each word padded with a space on both sides, cut into 3..5 letters: " bu" .. "en " for both words
@@ -241,17 +247,16 @@ def test_character_ngrams_are_features_and_never_reasons(annotate):
     assert {"c: burg", "c:rken "} <= set(grams) and "c:erberaden" not in grams
     assert all(g.startswith(CHAR_PREFIX) and 3 <= len(g) - 2 <= 5 for g in grams)
     assert not any(f.startswith(CHAR_PREFIX) for f in doc_features(doc, True))
-    nlp = train(TRAINING + THEMES.examples(), THEMES, textcat_model=CHARS, epochs=20)
-    verdicts = list(Classifier(nlp, THEMES).classify([
+    verdicts = list(Classifier(char_model, THEMES).classify([
         "Samenwerkingsverbanden met bewoners en partners in de regio.", "Openbaarmaking van alle besluiten als open data."]))
     assert [v.assigned for v in verdicts] == [("samenwerking",), ("open_overheid",)]
     shown = [r for v in verdicts for reasons in v.reasons.values() for r in reasons]
     assert shown and not any(r.startswith(CHAR_PREFIX) or r.startswith(" ") or r.endswith(" ") for r in shown)
 
 
-def test_unseen_features_weigh_nothing_with_drop_unseen():
+def test_unseen_features_weigh_nothing_with_drop_unseen(char_model):
     """A post full of words no training text had keeps the weight of the words the model knows."""
-    nlp = train(TRAINING + THEMES.examples(), THEMES, textcat_model=CHARS, epochs=20)
+    nlp = char_model
     attrs = extractor_attrs(nlp.get_pipe("textcat_multilabel").model)
     assert attrs["idf_unseen"] == 0.0
     doc = nlp("Samen met de zeppelinbouwers")

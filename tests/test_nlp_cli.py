@@ -17,12 +17,7 @@ from harvester.nlp.thresholds import GRID
 from harvester.store import Store
 
 from .conftest import ROOT
-from .nlpdata import THEMES, THEMES_TOML, TRAINING, save_model, write_jsonl, write_project_files
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return save_model(tmp_path_factory.mktemp("model"), epochs=30)
+from .nlpdata import THEMES, THEMES_TOML, TRAINING, write_jsonl, write_project_files
 
 
 @pytest.fixture

@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from harvester.cli import main
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
-from harvester.forget import Scrubber, acct_from_url, parse_author
+from harvester.privacy.forget import acct_from_url, parse_author
 from harvester.jobs.harvest import run_source
-from harvester.hashing import keyed_fingerprint
+from harvester.privacy.hashing import keyed_fingerprint
+from harvester.privacy.scrub import REMOVED, Scrubber
 from harvester.models import Classification
 from harvester.store.privacy import PostText
 
@@ -403,8 +404,8 @@ def test_author_forms():
 
 def test_scrubber_finds_names_as_words_and_quotes_of_five_words():
     post = PostText(1, "k", None, "Laat elke nieuwe collega één regel schrappen, zei ze.", None)
-    scrub = Scrubber(["Jan", "jan@mastodon.nl", "@jan"], [post]).scrub
+    scrub = Scrubber(REMOVED, keys=["jan@mastodon.nl"], names=["Jan"], handles=["jan"], quoted=[post.text])
     assert scrub("JAN zei het, in januari") == "[verwijderd] zei het, in januari"
-    assert scrub("zie @jan@mastodon.nl") == "zie @[verwijderd]"
+    assert scrub("zie @jan@mastodon.nl en @jan, niet @jan@elders.nl") == "zie [verwijderd] en [verwijderd], niet @jan@elders.nl"
     assert scrub("Citaat: 'elke nieuwe collega één regel' - mooi") == "Citaat: '[verwijderd]' - mooi"
     assert scrub("een regel schrappen is goed") == "een regel schrappen is goed"     # four words: no quote

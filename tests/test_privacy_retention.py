@@ -11,7 +11,7 @@ from dataclasses import replace
 from click.testing import CliRunner
 
 from harvester.cli import main
-from harvester.hashing import fingerprint, keyed_fingerprint, pseudonym
+from harvester.privacy.hashing import fingerprint, keyed_fingerprint, pseudonym
 from harvester.models import Author, Post
 from harvester.store import Store
 from harvester.store.posts import content_hash
@@ -255,7 +255,7 @@ def test_the_period_must_be_at_least_a_day(write_config):
 
 
 def test_the_scrubber_finds_the_author_and_nobody_else():
-    from harvester.pseudonyms import Identity
+    from harvester.privacy.pseudonyms import Identity
 
     scrub = Identity(ACCT, NAME, PROFILE, (URL,)).scrubber("P")
     assert scrub("hoi @anna@mastodon.example, @anna en @anna@elders.example") == "hoi P, P en @anna@elders.example"

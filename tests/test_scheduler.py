@@ -19,7 +19,7 @@ from harvester.timeutil import parse_iso, utcnow
 
 from .localserver import Reply, Request
 from .mastodon_fake import FakeInstance, make_status
-from .nlpdata import save_model, write_project_files
+from .nlpdata import write_project_files
 
 HARVESTER = [sys.executable, "-c", "from harvester.cli import main; main()"]
 # fast enough for a test, slow enough for two cores: a cycle every 1.2 s
@@ -70,12 +70,6 @@ type = "feed"
 url = "{url}"
 interval_minutes = {interval}
 """
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    """A small classifier trained once for this file (the NLP tests' themes and examples)."""
-    return save_model(tmp_path_factory.mktemp("model"), epochs=10)
 
 
 @pytest.fixture

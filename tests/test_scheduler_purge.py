@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harvester.hashing import pseudonym
+from harvester.privacy.hashing import pseudonym
 from harvester.models import Author, Post
 from harvester.jobs.gate import WriteGate
 from harvester.store import Store

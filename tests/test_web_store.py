@@ -156,9 +156,9 @@ def test_overview_counts(store, editor):
 @pytest.mark.parametrize("sparse", [1, 2000])
 def test_few_and_many_matches_give_the_same_pages(store, editor, monkeypatch, sparse):
     """Both query shapes (filter first, or walk the page order) list the same posts in the same order."""
-    import harvester.store.reviews as reviews
+    import harvester.store.reviews.queue as queue
 
-    monkeypatch.setattr(reviews, "SPARSE", sparse)
+    monkeypatch.setattr(queue, "SPARSE", sparse)
     ids = [add_post(store, n, f"Idee {n} over {'vergunningen' if n % 3 else 'thuiswerken'} voor de gemeente",
                     published_at=f"2026-09-{n + 1:02d}T09:00:00+00:00", confidence=(n * 7 % 10) / 10)
            for n in range(12)]

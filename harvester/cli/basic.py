@@ -11,7 +11,7 @@ import click
 
 from ..jobs.backoff import next_attempt
 from ..timeutil import to_utc_iso
-from ..config import ConfigError, config_path, load_config
+from ..config import config_path, load_config
 from .common import EXIT_USAGE, config_option, fail, open_store, with_config
 
 
@@ -39,10 +39,7 @@ def init(folder: str | None, config_file: str | None) -> None:
         except OSError as e:
             fail(f"Kan {path} niet schrijven: {e.strerror or e}", EXIT_USAGE)
         click.echo(f"Configuratie geschreven: {path}")
-    try:
-        config = load_config(path)
-    except ConfigError as e:
-        fail(f"configuratiefout: {e}", EXIT_USAGE)
+    config = load_config(path)
     with open_store(config) as store:
         for source in config.sources:
             store.sources.sync(source.name, source.type, source.location)
@@ -62,7 +59,14 @@ def init(folder: str | None, config_file: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Eén JSON-document in plaats van een tabel.")
 @with_config
 def status(config, as_json: bool) -> None:
-    """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout."""
+    """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout.
+
+    Daarboven: of de achtergrondtaak draait (pid, host, hartslag); het model in gebruik, de drempel
+    per thema met waar die vandaan komt, en de beslissingen sinds de laatste training (van
+    `retrain_after`); de laatste opschoning (wanneer, hoeveel verwijderd, wanneer gepseudonimiseerd,
+    of dat mislukte zonder geheime sleutel). Een bron die steeds faalt, toont wanneer hij het weer
+    probeert (volgende poging).
+    """
     with open_store(config) as store:
         rows = store.runs.status()
         scheduler = store.scheduler_lock.holder()
@@ -95,7 +99,9 @@ def status(config, as_json: bool) -> None:
         click.echo(f"{r.name} [{r.type}] {r.url}")
         click.echo(f"  laatste run: {r.last_run_at or '-'} ({state}), laatste succes: {r.last_success_at or '-'}, "
                    f"nieuw: {r.new_in_last_run}, fouten op rij: {r.consecutive_failures}")
-        if r.auth_required:
+        if r.auth_required and r.type == "bluesky":
+            click.echo("  inloggegevens nodig: zoeken kan alleen met een account (handle en app-wachtwoord)")
+        elif r.auth_required:
             click.echo("  token nodig: deze instance vraagt om een ingelogde gebruiker")
         if r.ratelimit_remaining is not None:
             click.echo(f"  rate limit: nog {r.ratelimit_remaining} verzoeken, reset {r.ratelimit_reset}")
@@ -127,7 +133,7 @@ def _model(config, store) -> dict:
         values, sources = resolve_thresholds(load_themes(config.nlp.themes), learning.read_meta(active.path))
         model["thresholds"] = {t: {"value": v, "source": sources[t]} for t, v in values.items()}
     except ThemesError as e:
-        model["error"] = f"themafout: {e}"
+        model["error"] = e.describe()
     return model
 
 

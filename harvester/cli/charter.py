@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from ..charter import build_charter, charter_format, statuses_of, write_charter
-from ..hashing import load_secret
+from ..privacy.hashing import load_secret
 from ..models import Status
-from ..nlp.themes import ThemesError, load_themes
+from ..nlp.themes import load_themes
 from .common import EXIT_USAGE, fail, open_store, with_config
 
 
@@ -27,10 +27,7 @@ from .common import EXIT_USAGE, fail, open_store, with_config
 def charter(config, out: Path, statuses: tuple[str, ...], pseudonymize: bool) -> None:
     """Maak de conceptcharter: per thema de ideeën, verwante ideeën bij elkaar."""
     fmt = charter_format(out.name)
-    try:
-        themes = load_themes(config.nlp.themes)
-    except ThemesError as e:
-        fail(f"harvester charter: {e}", EXIT_USAGE)
+    themes = load_themes(config.nlp.themes)
     if not out.parent.is_dir():
         fail(f"harvester charter: map {out.parent} bestaat niet", EXIT_USAGE)
     secret = load_secret(config) if pseudonymize else None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import click
 
-from ..config import Config, ConfigError, load_config
+from ..config import Config, load_config
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError
 from ..store import Store
 
@@ -33,7 +33,7 @@ def with_config(command: Callable) -> Callable:
     """Add --config to a command and hand it the loaded, validated Config.
 
     `harvester --config X cmd` and `harvester cmd --config X` both work; the latter wins.
-    A bad config ends the command with one line on stderr and exit status 2, never a traceback.
+    A bad config (ConfigError) ends the command in `exit_on_error`, like every HarvesterError.
     """
 
     @config_option
@@ -41,11 +41,7 @@ def with_config(command: Callable) -> Callable:
     def wrapper(*args, config_file: str | None, **kwargs):
         ctx = click.get_current_context()
         config_file = config_file or (ctx.obj or {}).get("config_file")
-        try:
-            config = load_config(config_file)
-        except ConfigError as e:
-            fail(f"configuratiefout: {e}", EXIT_USAGE)
-        return command(*args, config=config, **kwargs)
+        return command(*args, config=load_config(config_file), **kwargs)
 
     return wrapper
 
@@ -76,13 +72,14 @@ def open_store(config: Config) -> Store:
 
 @contextlib.contextmanager
 def exit_on_error(group: click.Context) -> Iterator[None]:
-    """A HarvesterError out of the command `group` runs (a StoreError, a missing secret, a second
-    scheduler...) ends the process with one line on stderr and the error's exit status."""
+    """A HarvesterError out of the command `group` runs (a bad config or themes file, a StoreError,
+    a missing secret, a second scheduler...) ends the process with one line on stderr and the
+    error's exit status. The one place the CLI catches errors: commands let them through."""
     try:
         yield
     except HarvesterError as e:
         command = group.invoked_subcommand   # known only once the group has parsed its arguments
-        fail(f"harvester {command}: {e}" if command else f"harvester: {e}", e.exit_status)
+        fail(f"harvester {command}: {e.describe()}" if command else f"harvester: {e.describe()}", e.exit_status)
 
 
 def fail(message: str, status: int = EXIT_FAILED) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from ..export import DIALECTS, FORMATS, ExportOptions, parse_day, write_export
-from ..hashing import load_secret
+from ..privacy.hashing import load_secret
 from ..models import Status
-from ..nlp.themes import ThemesError, load_themes
+from ..nlp.themes import load_themes
 from .common import EXIT_USAGE, fail, interactive, open_store, with_config
 
 
@@ -40,18 +40,15 @@ def export(config, out: Path, fmt: str | None, dialect: str, statuses: tuple[str
            since: str | None, until: str | None, sources: tuple[str, ...], per_theme: bool, pseudonymize: bool,
            raw: bool) -> None:
     """Exporteer ideeën als CSV (opent goed in Nederlandse Excel) of XLSX, voor workshops."""
-    try:
-        options = ExportOptions(
-            format=fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "csv"),
-            dialect=dialect, statuses=statuses, themes=themes,
-            since=parse_day(since, "--since") if since else None,
-            until=parse_day(until, "--until") if until else None,
-            sources=sources, per_theme=per_theme, pseudonymize=pseudonymize, raw=raw,
-        )
-        theme_set = load_themes(config.nlp.themes)
-        secret = load_secret(config) if pseudonymize else None
-    except ThemesError as e:   # harvester.nlp's errors are not HarvesterErrors (yet)
-        fail(f"harvester export: {e}", EXIT_USAGE)
+    options = ExportOptions(
+        format=fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "csv"),
+        dialect=dialect, statuses=statuses, themes=themes,
+        since=parse_day(since, "--since") if since else None,
+        until=parse_day(until, "--until") if until else None,
+        sources=sources, per_theme=per_theme, pseudonymize=pseudonymize, raw=raw,
+    )
+    theme_set = load_themes(config.nlp.themes)
+    secret = load_secret(config.privacy.secret_env) if pseudonymize else None
     if not out.parent.is_dir():
         fail(f"harvester export: map {out.parent} bestaat niet", EXIT_USAGE)
     labels = {t.id: t.label for t in theme_set.themes}

@@ -8,7 +8,7 @@ import click
 
 from .. import learning
 from ..config import Config
-from ..nlp import DataError, ModelError, ThemesError, load_themes
+from ..nlp import ThemesError, load_themes
 from ..nlp.classifier import resolve_thresholds
 from .common import EXIT_USAGE, config_option, fail, open_store, with_config
 
@@ -91,15 +91,12 @@ def retrain(config) -> None:
                        f"{config.nlp.retrain_after} ([nlp] retrain_after). Er wordt nu toch getraind.")
         if not total:
             click.echo("Nog geen beslissingen van redacteuren: het model leert alleen van de geschreven teksten.")
-        try:
-            job = learning.prepare(store, config)
-            click.echo(f"Trainen op {len(job.learn)} beslissingen (elk {job.decision_weight} keer) en de geschreven "
-                       f"teksten; {len(job.held)} beslissingen blijven achter om op te meten...")
-            outcome = learning.train_candidate(job)
-        except (ThemesError, ModelError, DataError) as e:
-            fail(f"trainen mislukt: {e}", EXIT_USAGE)
+        job = learning.prepare(store, config)
+        click.echo(f"Trainen op {len(job.learn)} beslissingen (elk {job.decision_weight} keer) en de geschreven "
+                   f"teksten; {len(job.held)} beslissingen blijven achter om op te meten...")
+        outcome = learning.train_candidate(job)
         row = learning.register(store, config, job, outcome)
-    click.echo(f"Macro-F1 op de achtergehouden beslissingen: nieuw model {row.version} {_f(row.score)}, "
+    click.echo(f"Overeenstemming met de achtergehouden beslissingen: nieuw model {row.version} {_f(row.score)}, "
                f"model in gebruik {row.current_version} {_f(row.current_score)}.")
     if outcome.refitted:
         click.echo("Drempels opnieuw bepaald op beslissingen: " + ", ".join(

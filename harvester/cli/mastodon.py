@@ -1,4 +1,4 @@
-"""recheck: find Mastodon posts that were deleted at the source, and forget them."""
+"""recheck: find Mastodon and Bluesky posts that were deleted at the source, and forget them."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from .common import EXIT_FAILED, EXIT_OK, open_store, with_config_file
 @click.command()
 @with_config_file
 def recheck(config: Config) -> None:
-    """Controleer of recente Mastodon-posts nog bestaan; verwijderde posts worden vergeten.
+    """Controleer of recente Mastodon- en Bluesky-posts nog bestaan; verwijderde posts worden vergeten.
 
-    Posts jonger dan `recheck_days` worden opnieuw opgevraagd bij elke instance waar ze gezien zijn.
+    Posts jonger dan `recheck_days` worden opnieuw opgevraagd bij elke instance waar ze gezien zijn,
+    en bij Bluesky.
     Een verwijderde post verliest tekst en auteursgegevens; alleen een onherleidbare markering blijft,
     zodat hij nooit opnieuw wordt opgehaald. Heeft de auteur zich inmiddels afgemeld (#nobot, #noindex,
-    ...), dan worden al zijn/haar posts vergeten zoals met `harvester forget`. Exitstatus 1 als een
-    instance niet te bereiken was.
+    ..., of op Bluesky !no-unauthenticated), dan worden al zijn/haar posts vergeten zoals met
+    `harvester forget`. Exitstatus 1 als een instance of Bluesky niet te bereiken was.
     """
     with open_store(config) as store, Fetcher(config.harvest) as fetcher:
         result = run_recheck(store, config, fetcher)

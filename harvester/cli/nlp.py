@@ -14,7 +14,7 @@ from ..nlp.related import TermExtractor
 from ..related import index_pending
 from ..config import Config
 from ..nlp import (
-    Classifier, DataError, ModelError, ThemeSet, ThemesError, evaluate as measure, format_report, load_themes,
+    Classifier, evaluate as measure, format_report, load_themes,
     read_jsonl, read_writers, split, train as fit,
 )
 from ..learning import held_back, unused_version
@@ -22,14 +22,7 @@ from ..nlp.classifier import FROM_ROUNDS
 from ..nlp.training import new_version, writer_thresholds
 from ..store.model_versions import ModelVersion
 from ..timeutil import utcnow
-from .common import EXIT_USAGE, fail, interactive, open_store, with_config
-
-
-def _themes(config: Config) -> ThemeSet:
-    try:
-        return load_themes(config.nlp.themes)
-    except ThemesError as e:
-        fail(f"themafout: {e}", EXIT_USAGE)
+from .common import interactive, open_store, with_config
 
 
 def active_model(config: Config) -> learning.ActiveModel:
@@ -42,18 +35,7 @@ def active_model(config: Config) -> learning.ActiveModel:
 
 def load_classifier(config: Config) -> Classifier:
     """The active model (`active_model`) with the configured themes."""
-    themes = _themes(config)
-    try:
-        return Classifier.load(active_model(config).path or None, themes)
-    except ModelError as e:
-        fail(f"modelfout: {e}", EXIT_USAGE)
-
-
-def _read(path: str | Path, themes: ThemeSet) -> list[tuple[str, list[str]]]:
-    try:
-        return read_jsonl(path, themes.ids)
-    except DataError as e:
-        fail(f"gegevensfout: {e}", EXIT_USAGE)
+    return Classifier.load(active_model(config).path or None, load_themes(config.nlp.themes))
 
 
 @click.command()
@@ -94,8 +76,8 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     model dat diens teksten niet las, en kiest daarop per thema de drempel (die het model meekrijgt);
     anders meet het op een achtergehouden vijfde. Daarna traint het op alles.
     """
-    themes = _themes(config)
-    labelled = _read(config.nlp.training, themes)
+    themes = load_themes(config.nlp.themes)
+    labelled = read_jsonl(config.nlp.training, themes.ids)
     writers = read_writers(config.nlp.training, themes.ids)
     reviewed: list[tuple[str, list[str]]] = []
     read_at, decisions = "", 0
@@ -113,24 +95,21 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     always = themes.examples() + [item for item in reviewed for _ in range(config.nlp.decision_weight)]
     labels = {t.id: t.label for t in themes.themes}
     thresholds: dict[str, float] = {}
-    try:
-        if len({w for w in writers if w}) >= 2:
-            # each writer's texts measured by a model that did not read them, as real posts will be
-            click.echo(f"Drempels kiezen: per schrijver ({len({w for w in writers if w})}) een model op de andere teksten...")
-            thresholds, metrics = writer_thresholds(labelled, writers, themes, always, epochs=epochs)
-            click.echo("Gemeten op teksten van schrijvers die het model niet las, met de gekozen drempels:")
-        else:
-            learn, held_out = split(labelled, 0.2, seed=0)
-            click.echo(f"Trainen op {len(learn) + len(always)} voorbeelden, meten op {len(held_out)} achtergehouden posts...")
-            trial = Classifier(fit(learn + always, themes, epochs=epochs), themes)
-            metrics = measure([labels for _, labels in held_out],
-                              [c.assigned for c in trial.classify(text for text, _ in held_out)], themes.ids)
-        click.echo(format_report(metrics, labels))
-        version = unused_version(config.db_path.parent / "models") if not output else new_version()
-        items = labelled + always
-        nlp = fit(items, themes, epochs=epochs, version=version)
-    except DataError as e:
-        fail(f"gegevensfout: {e}", EXIT_USAGE)
+    if len({w for w in writers if w}) >= 2:
+        # each writer's texts measured by a model that did not read them, as real posts will be
+        click.echo(f"Drempels kiezen: per schrijver ({len({w for w in writers if w})}) een model op de andere teksten...")
+        thresholds, metrics = writer_thresholds(labelled, writers, themes, always, epochs=epochs)
+        click.echo("Gemeten op teksten van schrijvers die het model niet las, met de gekozen drempels:")
+    else:
+        learn, held_out = split(labelled, 0.2, seed=0)
+        click.echo(f"Trainen op {len(learn) + len(always)} voorbeelden, meten op {len(held_out)} achtergehouden posts...")
+        trial = Classifier(fit(learn + always, themes, epochs=epochs), themes)
+        metrics = measure([labels for _, labels in held_out],
+                          [c.assigned for c in trial.classify(text for text, _ in held_out)], themes.ids)
+    click.echo(format_report(metrics, labels))
+    version = unused_version(config.db_path.parent / "models") if not output else new_version()
+    items = labelled + always
+    nlp = fit(items, themes, epochs=epochs, version=version)
     meta = nlp.meta["harvester"]
     meta["held_out"] = metrics
     meta["from_reviews"] = from_reviews
@@ -164,7 +143,7 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
 def evaluate(config, file: str, as_json: bool) -> None:
     """Meet het model op een gelabeld bestand (JSON lines: {"text": ..., "themes": [...]})."""
     classifier = load_classifier(config)
-    items = _read(file, classifier.themes)
+    items = read_jsonl(file, classifier.themes.ids)
     predicted = [c.assigned for c in classifier.classify(text for text, _ in items)]
     metrics = measure([labels for _, labels in items], predicted, classifier.themes.ids)
     metrics["model_version"] = classifier.version

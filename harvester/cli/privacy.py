@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import click
 
-from .. import retention
+from ..privacy import retention
 from ..config import Config
-from ..forget import parse_author
-from ..forget import forget as forget_author
-from ..hashing import load_secret
+from ..privacy.forget import parse_author
+from ..privacy.forget import forget as forget_author
+from ..privacy.hashing import load_secret
 from .common import EXIT_FAILED, fail, open_store, with_config
 
 
@@ -58,8 +58,9 @@ def purge(config: Config, dry_run: bool) -> None:
 def forget(config: Config, author: str, dry_run: bool) -> None:
     """Vergeet een auteur: verwijder alles van hem/haar en haal nooit meer iets van hem/haar op.
 
-    AUTEUR is een Mastodon-account (naam@instance of @naam@instance), een profiel-URL
-    (https://instance/@naam, of de profiel-URL van een feedauteur), of een feedauteur zoals de
+    AUTEUR is een Mastodon-account (naam@instance of @naam@instance), een Bluesky-handle
+    (naam.bsky.social) of -DID (did:plc:...), een profiel-URL (https://instance/@naam,
+    https://bsky.app/profile/..., of de profiel-URL van een feedauteur), of een feedauteur zoals de
     harvester die bewaart: 'Naam (site)', of alleen de naam als die bij één site voorkomt.
 
     Weg gaan: de posts (met tags, classificatie, beoordeling, zoekindex), de auteursgegevens, de
@@ -69,7 +70,7 @@ def forget(config: Config, author: str, dry_run: bool) -> None:
     geheime sleutel nodig ([privacy] secret_env, standaard HARVESTER_SECRET).
     """
     request = parse_author(author)
-    secret = load_secret(config)
+    secret = load_secret(config.privacy.secret_env)
     with open_store(config) as store:
         result = forget_author(store, secret, request, dry_run=dry_run)
     c = result.counts

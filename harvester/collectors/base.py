@@ -1,21 +1,22 @@
 """The contract between collectors and the harvest loop.
 
 A collector fetches and normalises, nothing more: it reads the state the store handed it and
-yields `Batch`es. The harvest loop (harvester.jobs.harvest) stores each batch, with the state changes
-it carries, in one transaction, so a crash between batches loses nothing and repeats nothing.
+yields `Batch`es. What may be stored is not its business: every batch passes one privacy check on
+its way into the store (harvester.privacy.keep: tombstones, suppressed and opted-out authors).
+The harvest loop (harvester.jobs.harvest) stores each batch, with the state changes it carries, in
+one transaction, so a crash between batches loses nothing and repeats nothing.
 A collector raises `FetchError` when the source failed as a whole; problems that leave a partial
 result (one malformed page, one entry that could not be read) go into `Batch.problems`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..config import Config, Source
-from ..models import Cursor, Post
-from ..store.sources import SourceRow
+from ..models import Cursor, Post, SourceRow
 from .http import Fetcher
 
 
@@ -25,13 +26,12 @@ class SourceState:
 
     row: SourceRow
     cursors: dict[str, Cursor] = field(default_factory=dict)   # Mastodon: by tag group
-    suppressed: frozenset[str] = frozenset()   # fingerprints of post keys never to harvest again (tombstones)
 
 
 @dataclass
 class Batch:
     posts: list[Post] = field(default_factory=list)
-    skipped: int = 0                       # entries left out on purpose (untagged, opted out, not public)
+    skipped: int = 0                       # entries left out on purpose (untagged, not public)
     problems: list[str] = field(default_factory=list)   # partial failures, in Dutch, for `status`
     not_modified: bool = False             # a 304: nothing to do
     validators: tuple[str | None, str | None] | None = None   # (ETag, Last-Modified) to store
@@ -40,8 +40,29 @@ class Batch:
     auth_required: bool | None = None      # Mastodon: instance wants a token (None: unknown)
     ratelimit: tuple[int | None, str | None] | None = None     # (remaining, reset) as last seen
     cursor: Cursor | None = None           # moves only together with these posts
-    opted_out: tuple[str, ...] = ()        # Mastodon: accts seen opting out; what is stored of them is forgotten
+    opted_out: tuple[str, ...] = ()        # accts seen opting out: their posts stay out, what is stored of them is forgotten
 
 
 class Collector(Protocol):
     def __call__(self, source: Source, state: SourceState, fetcher: Fetcher, config: Config) -> Iterator[Batch]: ...
+
+
+def read_page(items: list, convert: Callable[[object], Post | None], name: Callable[[object], str]
+              ) -> tuple[list[Post], int, list[str]]:
+    """A page of API items as Posts, how many were left out on purpose (`convert` gave None), and a
+    problem (Dutch, naming the item with `name`) for each item that could not be read; the rest of
+    the page is kept."""
+    posts: list[Post] = []
+    skipped = 0
+    problems: list[str] = []
+    for item in items:
+        try:
+            post = convert(item)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            problems.append(f"{name(item)} overgeslagen: onleesbaar ({type(e).__name__}: {e})")
+            continue
+        if post is None:
+            skipped += 1
+        else:
+            posts.append(post)
+    return posts, skipped, problems

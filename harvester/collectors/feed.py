@@ -19,7 +19,6 @@ import feedparser
 from feedparser.namespaces.mediarss import Namespace as MediaRss
 
 from ..config import Config, Source
-from ..hashing import fingerprint
 from ..models import Author, Post
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import to_utc_iso
@@ -61,18 +60,15 @@ def collect(source: Source, state: SourceState, fetcher: Fetcher, config: Config
     if response.status != 200:
         reason = STATUS_TEXT.get(response.status, "onverwacht antwoord")
         raise FetchError(f"HTTP {response.status} ({reason}) bij {response.url}")
-    batch = parse(response, config.tags, match=getattr(source, "match", "tags"), suppressed=state.suppressed)
+    batch = parse(response, config.tags, match=getattr(source, "match", "tags"))
     batch.moved_to = moved_to
     yield batch
 
 
-def parse(
-    response: Response, tags: list[str], *, match: str = "tags", suppressed: frozenset[str] = frozenset()
-) -> Batch:
+def parse(response: Response, tags: list[str], *, match: str = "tags") -> Batch:
     """Turn a 200 response into a Batch; raise FetchError when it holds no feed at all.
 
-    Entries without a configured tag (with match "tags") and posts that were forgotten or deleted
-    (their key's fingerprint is in `suppressed`) are skipped.
+    Entries without a configured tag (with match "tags") are skipped.
     """
     if not response.body.strip():
         raise FetchError(f"lege reactie: {response.url} gaf HTTP 200 zonder inhoud")
@@ -103,7 +99,7 @@ def parse(
     feed_language = parsed.feed.get("language")
     for entry in entries:
         post = _post(entry, response.url, feed_language)
-        if match == "tags" and not wanted.intersection(post.tags) or post.key and fingerprint(post.key) in suppressed:
+        if match == "tags" and not wanted.intersection(post.tags):
             batch.skipped += 1
         elif not post.key:
             keyless += 1

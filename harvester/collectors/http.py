@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -19,9 +19,11 @@ import httpx
 from .. import __version__
 from ..config import HarvestConfig
 from ..errors import HarvesterError
-from ..timeutil import parse_iso
+from ..timeutil import parse_iso, to_utc_iso
 
 RETRY_STATUSES = {500, 502, 503, 504}
+# a RateLimit-Reset below this is seconds from now, above it a Unix time (2001 and later)
+EPOCH_THRESHOLD = 1_000_000_000
 PERMANENT_REDIRECTS = {301, 308}
 
 
@@ -52,10 +54,13 @@ def user_agent(contact: str) -> str:
 
 
 def seconds_until_reset(headers: httpx.Headers) -> float | None:
-    """How long a 429 asks us to wait: Retry-After, else Mastodon's X-RateLimit-Reset.
+    """How long a 429 asks us to wait: Retry-After, else Mastodon's X-RateLimit-Reset, else the
+    RateLimit-Reset of Bluesky's servers.
 
-    X-RateLimit-Reset is an absolute ISO 8601 time on the server's clock; measuring it against the
-    server's own `Date` header makes the wait right even when our clock is off.
+    Both resets are absolute times on the server's clock (Mastodon: ISO 8601; Bluesky: Unix
+    seconds); measuring them against the server's own `Date` header makes the wait right even when
+    our clock is off. A small RateLimit-Reset is taken as seconds from now, as the IETF draft
+    the header comes from has it.
     """
     retry_after = headers.get("retry-after")
     if retry_after:
@@ -71,7 +76,47 @@ def seconds_until_reset(headers: httpx.Headers) -> float | None:
             return (parse_iso(reset) - _server_now(headers)).total_seconds()
         except ValueError:
             return None
+    reset = headers.get("ratelimit-reset", "").strip()
+    if reset.isdigit():
+        value = int(reset)
+        return float(value) if value < EPOCH_THRESHOLD else value - _server_now(headers).timestamp()
     return None
+
+
+class RateLimitWatch:
+    """The rate limit as a server last reported it, and what to do when it runs low.
+
+    Mastodon sends X-RateLimit-Remaining/-Reset, Bluesky RateLimit-Remaining/-Reset; both read
+    the same way here. Before each further page a collector asks `room_for_more`: with enough
+    requests left it goes on; nearly out, it waits for the reset when that is within
+    `max_wait_seconds`, else it stops for this run (`stopped`) and the next run goes on.
+    """
+
+    def __init__(self, fetcher: Fetcher, reserve: int):
+        self.fetcher, self.reserve = fetcher, reserve
+        self.last: tuple[int | None, str | None] | None = None   # (remaining, reset on our clock)
+        self.stopped = False
+
+    def note(self, response: Response) -> None:
+        headers = response.headers
+        remaining = headers.get("x-ratelimit-remaining") or headers.get("ratelimit-remaining") or ""
+        if not remaining.strip().isdigit():
+            return
+        wait = seconds_until_reset(headers) if {"x-ratelimit-reset", "ratelimit-reset"} & set(headers.keys()) else None
+        reset = to_utc_iso(datetime.now(UTC) + timedelta(seconds=max(wait, 0.0))) if wait is not None else None
+        self.last = (int(remaining), reset)
+
+    def room_for_more(self) -> bool:
+        if self.last is None or self.last[0] is None or self.last[0] > self.reserve:
+            return True
+        reset = self.last[1]
+        wait = (parse_iso(reset) - datetime.now(UTC)).total_seconds() if reset else None
+        if wait is not None and wait <= self.fetcher.config.max_wait_seconds:
+            self.fetcher.sleep(max(wait, 0.0) + 0.5)
+            self.last = None
+            return True
+        self.stopped = True
+        return False
 
 
 def _server_now(headers: httpx.Headers) -> datetime:
@@ -107,12 +152,20 @@ class Fetcher:
 
     def get(self, url: str, *, params: object = None, headers: dict[str, str] | None = None) -> Response:
         """GET with retries on timeouts, connection errors and 5xx, and waiting out a 429."""
+        return self.request("GET", url, params=params, headers=headers)
+
+    def post(self, url: str, *, json: object = None, headers: dict[str, str] | None = None) -> Response:
+        """POST a JSON body (Bluesky's sign-in calls), with the same retries and waiting as `get`."""
+        return self.request("POST", url, json=json, headers=headers)
+
+    def request(self, method: str, url: str, *, params: object = None, json: object = None,
+                headers: dict[str, str] | None = None) -> Response:
         attempt = 0
         while True:
             attempt += 1
             last_try = attempt > self.config.retries
             try:
-                response = self._get_once(url, params, headers)
+                response = self._once(method, url, params, json, headers)
             except httpx.TooManyRedirects:
                 raise FetchError(f"te veel doorverwijzingen (meer dan {self.config.max_redirects}): {url}") from None
             except (httpx.TimeoutException, httpx.TransportError) as e:
@@ -136,9 +189,9 @@ class Fetcher:
                 continue
             return response
 
-    def _get_once(self, url: str, params: object, headers: dict[str, str] | None) -> Response:
+    def _once(self, method: str, url: str, params: object, json: object, headers: dict[str, str] | None) -> Response:
         self.requests += 1
-        with self.client.stream("GET", url, params=params, headers=headers) as r:
+        with self.client.stream(method, url, params=params, json=json, headers=headers) as r:
             declared = r.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 raise ResponseTooLarge(f"antwoord te groot ({int(declared)} bytes, grens {self.max_bytes}): {url}")

@@ -28,12 +28,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 from ..config import Config, MastodonSource
-from ..hashing import fingerprint
 from ..models import Author, Cursor, Post
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
-from .base import Batch, SourceState
-from .http import FetchError, Fetcher, Response, seconds_until_reset
+from .base import Batch, SourceState, read_page
+from .http import FetchError, Fetcher, RateLimitWatch, Response
 
 PAGE_LIMIT = 40              # Mastodon's maximum for timelines
 TAGS_PER_REQUEST = 4         # Mastodon accepts at most 4 tags in any[]; we keep the whole query to 4
@@ -74,7 +73,7 @@ def collect(source: MastodonSource, state: SourceState, fetcher: Fetcher, config
                 f"toont {' en '.join(PARTS[p] for p in hidden)} posts in hashtag-tijdlijnen alleen aan ingelogde gebruikers")])
     for group in tag_groups(config.tags):
         cursor = state.cursors.get(group_key(group))
-        yield from _GroupRun(client, group, cursor, cutoff, config, state.suppressed).run()
+        yield from _GroupRun(client, group, cursor, cutoff, config).run()
         if client.stopped:
             remaining, reset = client.ratelimit or (None, None)
             yield Batch(ratelimit=client.ratelimit, problems=[
@@ -110,8 +109,17 @@ class InstanceClient:
         self.headers = {"Accept": "application/json"}
         if self.token:
             self.headers["Authorization"] = f"Bearer {self.token}"
-        self.ratelimit: tuple[int | None, str | None] | None = None
-        self.stopped = False       # the rate limit ran out: no more requests this run
+        self.watch = RateLimitWatch(fetcher, RATELIMIT_RESERVE)
+
+    @property
+    def ratelimit(self) -> tuple[int | None, str | None] | None:
+        """(remaining, reset) as the instance last reported them."""
+        return self.watch.last
+
+    @property
+    def stopped(self) -> bool:
+        """The rate limit ran out: no more requests this run."""
+        return self.watch.stopped
 
     def get_json(self, path: str, params: list[tuple[str, str]] | None = None, *,
                  allow: tuple[int, ...] = ()) -> tuple[object, Response]:
@@ -119,7 +127,7 @@ class InstanceClient:
         _Pacer.wait(self.host, self.fetcher.sleep)
         url = self.base + path
         response = self.fetcher.get(url, params=params, headers=self.headers)
-        self._note_ratelimit(response)
+        self.watch.note(response)
         if response.status in allow:
             return None, response
         if response.status in AUTH_ERRORS:
@@ -131,28 +139,9 @@ class InstanceClient:
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise FetchError(f"onleesbaar antwoord van {url}: geen geldige JSON ({e})") from None
 
-    def _note_ratelimit(self, response: Response) -> None:
-        remaining = response.headers.get("x-ratelimit-remaining", "")
-        if not remaining.strip().isdigit():
-            return
-        wait = seconds_until_reset(response.headers) if "x-ratelimit-reset" in response.headers else None
-        reset = None
-        if wait is not None:
-            reset = to_utc_iso(datetime.now(UTC) + timedelta(seconds=max(wait, 0.0)))
-        self.ratelimit = (int(remaining), reset)
-
     def room_for_more(self) -> bool:
         """Before the next page: wait for the rate-limit reset when nearly out, or stop when that is too far off."""
-        if self.ratelimit is None or self.ratelimit[0] is None or self.ratelimit[0] > RATELIMIT_RESERVE:
-            return True
-        reset = self.ratelimit[1]
-        wait = (parse_iso(reset) - datetime.now(UTC)).total_seconds() if reset else None
-        if wait is not None and wait <= self.config.harvest.max_wait_seconds:
-            self.fetcher.sleep(max(wait, 0.0) + 0.5)
-            self.ratelimit = None
-            return True
-        self.stopped = True
-        return False
+        return self.watch.room_for_more()
 
     def _refused(self, response: Response) -> str:
         """The error for a 401/422 on a timeline: which token to set, or that none will help."""
@@ -183,11 +172,11 @@ class _GroupRun:
     """One run over one tag group: the newest page, a forward walk over a gap, then the backfill."""
 
     def __init__(self, client: InstanceClient, group: list[str], cursor: Cursor | None, cutoff: datetime,
-                 config: Config, suppressed: frozenset[str]):
+                 config: Config):
         self.client, self.group, self.cutoff = client, group, cutoff
         self.cursor = cursor or Cursor(tag_group=group_key(group))
         self.pages_left = config.harvest.max_pages
-        self.normalizer = Normalizer(client, config, suppressed)
+        self.normalizer = Normalizer(client, config)
 
     def run(self) -> Iterator[Batch]:
         try:
@@ -271,39 +260,27 @@ class _GroupRun:
 
 
 class Normalizer:
-    """Statuses (JSON) to Posts: boosts unwrapped, opt-outs and tombstones honoured (collect and recheck)."""
+    """Statuses (JSON) to Posts, boosts unwrapped, and the accounts that opted out (collect and recheck).
 
-    def __init__(self, client: InstanceClient, config: Config, suppressed: frozenset[str]):
+    Whether a post may be stored is decided on the way into the store (harvester.privacy.keep):
+    a post of an opted-out account is still a Post here; the batch names the account in `opted_out`.
+    """
+
+    def __init__(self, client: InstanceClient, config: Config):
         self.host = client.host
         self.honour_indexable = config.harvest.honour_indexable
-        self.suppressed = suppressed
 
     def posts(self, statuses: list) -> tuple[list[Post], int, list[str]]:
         """The page's posts, how many were left out on purpose, and what could not be read."""
         uris = {s.get("id"): s.get("uri") for s in statuses if isinstance(s, dict)}
-        posts: list[Post] = []
-        skipped = 0
-        problems: list[str] = []
-        for item in statuses:
-            try:
-                post = self.post(item, uris)
-            except (KeyError, TypeError, ValueError, AttributeError) as e:
-                problems.append(f"status {_safe_id(item)} overgeslagen: onleesbaar ({type(e).__name__}: {e})")
-                continue
-            if post is None:
-                skipped += 1
-            else:
-                posts.append(post)
-        return posts, skipped, problems
+        return read_page(statuses, lambda item: self.post(item, uris), lambda item: f"status {_safe_id(item)}")
 
     def post(self, item: dict, uris: dict) -> Post | None:
-        """A status as a Post; a boost becomes the boosted post. None: not public, opted out or deleted before."""
+        """A status as a Post; a boost becomes the boosted post. None: not public."""
         status = item.get("reblog") or item
         account = status["account"]
         uri = status["uri"]
-        # a tombstone may name the status by its web address: the tag feed's name for it
-        tombstoned = {fingerprint(uri), fingerprint(status.get("url") or uri)} & self.suppressed
-        if status.get("visibility") != "public" or self.opted_out(account) or tombstoned:
+        if status.get("visibility") != "public":
             return None
         content = status.get("content") or ""
         extracted = extract(content)

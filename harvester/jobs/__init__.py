@@ -9,7 +9,8 @@ It runs unattended for weeks. One module per concern:
   lets the purge run alone;
 - jobs.py: the jobs themselves, each with its own Store and Fetcher and its one log line;
 - model.py: the classifier, loaded in the background and swapped when another model is active;
-- mastodon_recheck.py: asking Mastodon instances whether recent posts still exist;
+- mastodon_recheck.py: asking Mastodon instances and Bluesky whether recent posts still exist
+  (bluesky_recheck.py: the Bluesky questions);
 - service.py: the scheduler wiring, `serve` (run, up) and `run_once` (run --once);
 - logfmt.py: the key=value log lines.
 

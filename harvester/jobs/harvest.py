@@ -1,7 +1,7 @@
 """The harvest loop: run a source's collector and store each Batch it yields in one transaction.
 
 It knows the collector contract (harvester.collectors.base) and the store, and nothing about
-feeds or Mastodon: a new source type is one entry in COLLECTORS. `harvester collect`, `harvester
+feeds, Mastodon or Bluesky: a new source type is one entry in COLLECTORS. `harvester collect`, `harvester
 up` and the scheduler all go through `run_source`, so every run leaves the same record.
 """
 
@@ -11,16 +11,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from ..collectors import feed, mastodon
+from ..collectors import bluesky, feed, mastodon
 from ..collectors.base import Batch, Collector, SourceState
 from ..collectors.http import Fetcher, FetchError
 from ..config import Config, Source
-from ..forget import Suppressed, optout
-from ..hashing import SecretMissing
-from .logfmt import logfmt, seconds
-from ..models import RunCounts, RunResult
+from ..models import RunCounts, RunResult, SourceRow
+from ..privacy.forget import optout
+from ..privacy.hashing import SecretMissing
+from ..privacy.keep import KeepCheck
 from ..store import Store
-from ..store.sources import SourceRow
+from .logfmt import logfmt, seconds
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 COLLECTORS: dict[str, Collector] = {
     "feed": feed.collect,
     "mastodon": mastodon.collect,
+    "bluesky": bluesky.collect,
 }
 
 
@@ -61,7 +62,7 @@ def run_source(
     run_id = store.runs.start(row.id)
     counts = RunCounts()
     try:
-        secret = Suppressed.load(store, config).secret     # fail before the first request, not after it
+        secret = KeepCheck.load(store, config.privacy.secret_env).secret   # fail before the first request
     except SecretMissing as e:
         store.runs.finish(run_id, "failed", counts, _without_key(e))
         return RunResult(source.name, "failed", counts, _without_key(e), time.monotonic() - started, run_id)
@@ -117,20 +118,19 @@ def _skip_reason(source: Source, row: SourceRow) -> str | None:
 
 
 def _state(store: Store, row: SourceRow) -> SourceState:
-    return SourceState(row=row, cursors=store.cursors.load(row.id), suppressed=store.mastodon.suppressed_posts())
+    return SourceState(row=row, cursors=store.cursors.load(row.id))
 
 
 def _apply(store: Store, source_id: int, batch: Batch, counts: RunCounts, config: Config) -> bool:
     """Store one Batch with every state change it carries, in one transaction; True if it had posts to store.
 
-    Posts by forgotten or opted-out authors are left out here, for every collector alike, and
-    other posts lose them from their mentions. The suppressions are read inside the transaction,
-    so an author forgotten while this run goes on is not stored again by its next batch.
+    What may be stored is decided here, for every collector alike, by the one privacy check
+    (harvester.privacy.keep), read inside the transaction: an author forgotten or a post deleted
+    while this run goes on is not stored again by its next batch.
     """
     outcomes = RunCounts()
     with store.atomic():
-        suppressed = Suppressed.load(store, config)
-        posts = [suppressed.clean(p) for p in batch.posts if not suppressed.blocks(p)]
+        posts = KeepCheck.load(store, config.privacy.secret_env).filter(batch.posts, batch.opted_out)
         for post in posts:
             outcomes.add(store.posts.upsert(post, source_id))
         if batch.validators is not None:

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from .. import learning, retention
+from .. import learning
+from ..privacy import retention
 from ..classify import classify_pending
 from ..nlp.related import TermExtractor
 from ..related import index_pending

@@ -1,4 +1,4 @@
-"""Finding Mastodon posts their authors deleted, and honouring that.
+"""Finding Mastodon and Bluesky posts their authors deleted, and honouring that.
 
 Posts younger than `recheck_days` are asked for again on every instance they were seen on, twenty
 at a time with `GET /api/v1/statuses?id[]=` (Mastodon 4.3+); an instance without that route (404)
@@ -6,12 +6,16 @@ is asked status by status with `GET /api/v1/statuses/:id`. A status missing from
 404 for it alone, is gone there. A post gone on an instance and present on none is deleted from the
 store with a tombstone (see MastodonStore.delete_at_source), so no later harvest brings it back.
 An instance that could not be asked (network, rate limit, token) decides nothing.
+Bluesky posts are asked for by their at:// uri with `app.bsky.feed.getPosts`, 25 at a time
+(harvester.jobs.bluesky_recheck); a post the answer leaves out was deleted (or its account taken
+down) and is handled the same way; an author who set `!no-unauthenticated` since is forgotten.
+Bluesky posts cannot be edited, so there are no edits to pick up.
 
-Editors' notes that quote a deleted post lose the quote first (harvester.forget.scrub_quotes).
+Editors' notes that quote a deleted post lose the quote first (harvester.privacy.forget.scrub_quotes).
 A status that is still there and was edited since it was stored (`edited_at`) updates the post, so
 edits of posts older than a collector run's newest page are picked up too. A status whose author
 has opted out since (harvester.collectors.mastodon, `opted_out`) makes the store forget that author
-(harvester.forget.optout). When anything was removed, the file is compacted, so the text is gone
+(harvester.privacy.forget.optout). When anything was removed, the file is compacted, so the text is gone
 from the search index and the file too.
 
 `recheck(store, config, fetcher)` is what `harvester recheck` and the scheduler call.
@@ -23,14 +27,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from ..collectors import bluesky
 from ..collectors.http import FetchError, Fetcher
 from ..collectors.mastodon import InstanceClient, Normalizer
-from ..config import Config, MastodonSource
-from ..forget import optout, scrub_quotes
-from ..hashing import SecretMissing, load_secret
+from ..config import BlueskySource, Config, MastodonSource
+from ..privacy.forget import optout, scrub_quotes
+from ..privacy.hashing import SecretMissing, load_secret
 from ..store import Store
 from ..store.mastodon import Sighting
 from ..timeutil import to_utc_iso
+from .bluesky_recheck import ask as ask_bluesky
 
 BATCH_SIZE = 20      # Mastodon's limit for id[] on GET /api/v1/statuses
 
@@ -56,13 +62,20 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
     result = RecheckResult()
     for source in config.sources:
         row = store.sources.get(source.name)
-        if not isinstance(source, MastodonSource) or not source.enabled or row is None or not by_source[row.id]:
+        if not isinstance(source, (MastodonSource, BlueskySource)) or not source.enabled or row is None \
+                or not by_source[row.id]:
             continue
         sightings = by_source[row.id]
-        client = InstanceClient(source, fetcher, config)
-        normalizer = Normalizer(client, config, frozenset())
+        normalizer = None
         try:
-            found = _ask(client, [s.remote_id for s in sightings])
+            if isinstance(source, BlueskySource):
+                found = ask_bluesky(bluesky.BlueskyClient(source, fetcher), [s.remote_id for s in sightings])
+                opted = bluesky.opted_out
+            else:
+                client = InstanceClient(source, fetcher, config)
+                normalizer = Normalizer(client, config)
+                opted = normalizer.opted_out_accts
+                found = _ask(client, [s.remote_id for s in sightings])
         except FetchError as e:
             result.problems.append(f"{source.name}: {e}")
             found = None
@@ -72,8 +85,11 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
                 continue
             if s.remote_id in found:
                 present.add(s.post_id)
-                opted_out.update(normalizer.opted_out_accts([found[s.remote_id]]))
-                result.updated += _update_if_edited(store, row.id, s, found, normalizer)
+                accts = opted([found[s.remote_id]])
+                opted_out.update(accts)
+                # an opted-out author's posts are forgotten below, not updated; Bluesky posts have no edits
+                if normalizer is not None and not accts:
+                    result.updated += _update_if_edited(store, row.id, s, found, normalizer)
             else:
                 gone[s.post_id].append(source.name)
     result.checked = len(present | set(gone))
@@ -92,7 +108,7 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
 def _forget_opted_out(store: Store, config: Config, accts: list[str], problems: list[str]) -> int:
     """Forget the authors who opted out; without the key their posts still go, without a suppression."""
     try:
-        secret: bytes | None = load_secret(config)
+        secret: bytes | None = load_secret(config.privacy.secret_env)
     except SecretMissing as e:
         secret = None
         problems.append(f"posts van afgemelde auteurs verwijderd, maar zonder suppressie: {e}")

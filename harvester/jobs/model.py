@@ -55,10 +55,8 @@ class ModelLoader:
         try:
             self._classifier = Classifier.load(active.path or None, load_themes(self.config.nlp.themes))
             self._error = None
-        except ThemesError as e:
-            self._error = f"themafout: {e}"
-        except ModelError as e:
-            self._error = f"modelfout: {e}"
+        except (ThemesError, ModelError) as e:
+            self._error = e.describe()
         self._path = active.path
 
     def outdated(self, store: Store) -> bool:

@@ -406,8 +406,9 @@ class TermMatcher:
         self.max_phrase = max((len(p) for p in self.phrases), default=0)
         self.phrase_starts = frozenset(p[0] for p in self.phrases)
         self.word_hits: Cache = Cache(self._word_hits)
-        # word -> hits of the word and of its lemma (a word's lemma never changes within a pipeline)
-        self.known: dict[str, Hits] = {}
+        # (word, lemma) -> hits of the word and of its lemma
+        self.known: Cache = Cache(
+            lambda pair: self.word_hits[pair[0]] + (self.word_hits[pair[1]] if pair[1] != pair[0] else ()))
         # hashtag text -> hits; a compound's parts -> hits of every part and of its lemma
         self.tag_hits: Cache = Cache(lambda tag: tuple(self.tags.get(tag[1:].lower(), ())))
         self.part_hits: Cache = Cache(
@@ -437,11 +438,7 @@ class TermMatcher:
         for i, word, lemma, tag in zip(words.index, words.norms, words.lemmas, words.tags):
             if tag and i != previous:
                 add(self.tag_hits[tag], tag)
-            hits = known.get(word)
-            if hits is None:
-                if len(known) > CACHE_SIZE:
-                    known.clear()
-                hits = known[word] = self.word_hits[word] + (self.word_hits[lemma] if lemma != word else ())
+            hits = known[word, lemma]
             if hits:
                 add(hits, tag or word)
             if i != previous and i in compounds:
@@ -506,12 +503,12 @@ class WordWalkIdentifier(LanguageIdentifier):
     internals (pinned in pyproject.toml).
     """
 
-    __slots__ = ("_walks", "_cached")
+    __slots__ = ("_walks",)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._walks: dict[int, dict[bytes, tuple[int, tuple[int, ...]]]] = {}   # state -> word -> walk
-        self._cached = 0
+        # (state, word) -> the walk over the word and the space after it
+        self._walks = Cache(lambda key: self._walk(key[0], key[1] + b" "))
 
     def _walk(self, state: int, piece: bytes) -> tuple[int, tuple[int, ...]]:
         """The state after `piece`, and the features visited on the way."""
@@ -531,18 +528,7 @@ class WordWalkIdentifier(LanguageIdentifier):
         state = 0
         visited: list[int] = []
         for piece in pieces:
-            known = walks.get(state)
-            if known is None:
-                known = walks[state] = {}
-            walk = known.get(piece)
-            if walk is None:
-                if self._cached >= CACHE_SIZE:
-                    walks.clear()
-                    known = walks[state] = {}
-                    self._cached = 0
-                walk = known[piece] = self._walk(state, piece + b" ")
-                self._cached += 1
-            state, found = walk
+            state, found = walks[state, piece]
             visited += found
         visited += self._walk(state, last)[1]
         if visited:

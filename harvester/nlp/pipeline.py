@@ -8,6 +8,7 @@ import spacy
 from spacy.language import Language
 from thinc.api import Config
 
+from ..errors import UsageError
 from . import components, features  # noqa: F401 (registers the factories and the architecture)
 from .themes import ThemeSet
 
@@ -81,8 +82,10 @@ MARKERS = {
 }
 
 
-class ModelError(Exception):
+class ModelError(UsageError):
     """A model directory that cannot be used with the configured themes."""
+
+    kind = "modelfout"
 
 
 def pipeline_config(themes: ThemeSet, *, textcat_model: dict | None = None) -> Config:

@@ -10,11 +10,15 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UsageError
+
 ID_RE = re.compile(r"^[a-z0-9_]+$")
 
 
-class ThemesError(Exception):
+class ThemesError(UsageError):
     """The themes file cannot be used; the message names the file, the key and the problem."""
+
+    kind = "themafout"
 
 
 @dataclass(frozen=True)

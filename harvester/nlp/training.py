@@ -13,6 +13,7 @@ from spacy.training import Example
 from spacy.util import minibatch
 from thinc.api import Adam
 
+from ..errors import UsageError
 from .features import set_idf
 from .pipeline import TEXTCAT, build_pipeline
 from .themes import ThemeSet
@@ -24,8 +25,10 @@ Labelled = tuple[str, list[str]]   # a text and its theme ids ([] = no theme)
 MIN_NONE_ACCURACY = 0.85
 
 
-class DataError(Exception):
+class DataError(UsageError):
     """A labelled-data file with a bad line; the message names the file and the line."""
+
+    kind = "gegevensfout"
 
 
 def read_jsonl(path: str | Path, known: Sequence[str] | None = None) -> list[Labelled]:

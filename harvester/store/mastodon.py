@@ -1,4 +1,4 @@
-"""Mastodon-specific reads and writes: tombstones of deleted posts, and what the recheck looks at."""
+"""Reads and writes for Mastodon and Bluesky posts: tombstones of deleted posts, and what the recheck looks at."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from ..hashing import fingerprint
+from ..privacy.hashing import fingerprint
 from ..timeutil import utcnow
 
 
 @dataclass(frozen=True)
 class Sighting:
-    """A stored Mastodon post as one instance knows it: what the recheck asks that instance about."""
+    """A stored Mastodon or Bluesky post as one source knows it: what the recheck asks that source about."""
 
     post_id: int
-    key: str              # the status uri
+    key: str              # the status uri (Bluesky: the at:// uri)
     source_id: int
-    remote_id: str        # the status id on that instance
+    remote_id: str        # the status id on that instance (Bluesky: the at:// uri)
     edited_at: str | None  # as stored: a newer edit on the instance updates the post
 
 
@@ -26,15 +26,11 @@ class MastodonStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def suppressed_posts(self) -> frozenset[str]:
-        """Fingerprints of post keys that must never be stored again (deleted at the source, forgotten)."""
-        return frozenset(r[0] for r in self.db.execute("SELECT hash FROM suppressions WHERE kind = 'post'"))
-
     def sightings_since(self, since: str) -> list[Sighting]:
-        """Mastodon posts published at or after `since` (ISO 8601 UTC), one row per instance they were seen on."""
+        """Mastodon and Bluesky posts published at or after `since` (ISO 8601 UTC), one row per source they were seen on."""
         rows = self.db.execute(
             "SELECT p.id, p.key, g.source_id, g.remote_id, p.edited_at FROM posts p JOIN sightings g ON g.post_id = p.id"
-            " WHERE p.kind = 'mastodon' AND g.remote_id IS NOT NULL"
+            " WHERE p.kind IN ('mastodon', 'bluesky') AND g.remote_id IS NOT NULL"
             " AND coalesce(p.published_at, p.first_seen_at) >= ? ORDER BY p.id, g.source_id",
             [since],
         ).fetchall()

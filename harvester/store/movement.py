@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from .reviews import DATE_KEY   # the windows walk the index posts_queue_date
+from .reviews.queue import DATE_KEY   # the windows walk the index posts_queue_date
 
-# a feed post's site: the host of its link
+# a feed post's site: the host of its link (Bluesky posts are neither instance nor site)
 _HOST = ("lower(substr(substr(p.url, instr(p.url, '://') + 3), 1, CASE instr(substr(p.url, instr(p.url, '://') + 3), '/')"
          " WHEN 0 THEN length(p.url) ELSE instr(substr(p.url, instr(p.url, '://') + 3), '/') - 1 END))")
 # a Mastodon author's instance: what follows the '@' of the account
@@ -31,7 +31,7 @@ rows AS (
     SELECT w.n, p.id, p.kind, p.url, p.author_id, a.key AS author_key, coalesce(r.status, 'nieuw') AS status,
            r.themes, {_IDEA} AS idea,
            CASE WHEN p.kind = 'mastodon' AND instr(a.key, '@') THEN {_INSTANCE} END AS instance,
-           CASE WHEN p.kind <> 'mastodon' AND instr(p.url, '://') THEN {_HOST} END AS site
+           CASE WHEN p.kind = 'feed' AND instr(p.url, '://') THEN {_HOST} END AS site
     FROM windows w JOIN posts p ON {DATE_KEY} >= w.start AND {DATE_KEY} < w.stop
          LEFT JOIN reviews r ON r.post_id = p.id
          LEFT JOIN authors a ON a.id = p.author_id

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 
 import sqlite_utils
 
-from ..hashing import canonical, fingerprint, pseudonym
-from ..pseudonyms import PREFIX, Identity, pseudonymous_key
+from ..privacy.hashing import canonical
+from ..privacy.pseudonyms import PREFIX
 from ..timeutil import utcnow
 from .posts import content_digest
 
@@ -39,6 +39,49 @@ class Pseudonymized:
 
     posts: list[int]
     authors: int          # distinct original authors among them (posts without an author not counted)
+
+
+@dataclass(frozen=True)
+class Words:
+    """What a post says, in every column that may name its author."""
+
+    title: str | None
+    text: str
+    content_html: str
+    spoiler_text: str | None
+    links: tuple[str, ...]
+    mentions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DuePost:
+    """An accepted post due for a pseudonym, with everything that may name its author."""
+
+    id: int
+    key: str
+    url: str | None
+    words: Words
+    author_id: int | None
+    author_key: str | None
+    display_name: str | None
+    profile_url: str | None
+    bot: bool
+    sighted: tuple[str, ...]          # the urls of its sightings (they hold @name)
+
+
+@dataclass(frozen=True)
+class PseudonymPlan:
+    """One post's pseudonym as harvester.privacy.retention decided it; the store applies it."""
+
+    post_id: int
+    key: str                          # the post's new key (a keyed hash of the old one)
+    original_author_id: int | None
+    author_key: str | None            # the pseudonym author row's key and name (None: no author)
+    author_name: str
+    bot: bool
+    words: Words
+    scrub: Callable[[str], str]       # for the editor's note and the notes in the post's audit events
+    tombstones: frozenset[str]        # fingerprints of the old key and addresses
 
 
 class PrivacyStore:
@@ -68,73 +111,72 @@ class PrivacyStore:
         rows = self.db.execute(f"SELECT p.id, a.key {_DUE} ORDER BY p.id", [cutoff]).fetchall()
         return Pseudonymized([r[0] for r in rows], len({r[1] for r in rows if r[1] is not None}))
 
-    def pseudonymize(self, cutoff: str, secret: bytes) -> Pseudonymized:
-        """Give the accepted posts first seen before `cutoff` a pseudonym instead of their author.
+    def due_posts(self, cutoff: str) -> list[DuePost]:
+        """The accepted posts first seen before `cutoff` that still carry their author, with all that
+        names the author (what harvester.privacy.retention plans their pseudonyms from)."""
+        rows = self.db.execute(
+            "SELECT p.id, p.key, p.url, p.title, p.text, p.content_html, p.spoiler_text, p.links, p.mentions,"
+            f" a.id, a.key, a.display_name, a.profile_url, a.bot {_DUE} ORDER BY p.id", [cutoff]
+        ).fetchall()
+        return [
+            DuePost(*r[:3], Words(*r[3:7], tuple(json.loads(r[7])), tuple(json.loads(r[8]))), *r[9:13], bool(r[13]),
+                    tuple(u for (u,) in self.db.execute(
+                        "SELECT url FROM sightings WHERE post_id = ? AND url IS NOT NULL", [r[0]])))
+            for r in rows
+        ]
 
-        Per post, in one transaction for all: the author becomes the pseudonym row of that author
-        (key and name by the convention in harvester.pseudonyms, no profile URL), shared by all their
-        pseudonymised posts, while their other posts keep the original row; the original row goes
-        once no post uses it. The post key becomes a keyed hash and tombstones (the plain
-        fingerprints of the old key and addresses, reason 'pseudonymized') keep a new harvest from
-        storing the post again; the post's addresses, reply link and status ids go; the author's
-        name, acct, @handle and addresses in title, text, HTML, content warning, links, mentions and
-        the editor's note (also in the post's audit events) become the pseudonym. An edited text
-        loses the model's reasons (they may quote the name) and counts as changed, so the next
-        classification redoes them. One audit event holds the counts only.
+    def apply_pseudonyms(self, plans: list[PseudonymPlan]) -> Pseudonymized:
+        """Apply what harvester.privacy.retention decided, in one transaction with one audit event.
+
+        Per post: the author becomes the named pseudonym row (created once, shared by that author's
+        pseudonymised posts, no profile URL), the original row goes once no post uses it; the key,
+        texts, links and mentions become the plan's; the addresses, reply link and status ids go;
+        the tombstones keep a new harvest from storing the post again; the editor's note (also in
+        the post's audit events) goes through the plan's scrubber. The store's own bookkeeping
+        follows: a new content hash (the old one would let anyone confirm a guessed author), and an
+        edited text loses the model's reasons (they may quote the name) and counts as changed, so
+        the next classification redoes them.
         """
         now = utcnow()
+        originals: set[int] = set()
         with self.db.atomic():
-            rows = self.db.execute(
-                "SELECT p.id, p.key, p.url, p.title, p.text, p.content_html, p.spoiler_text, p.links, p.mentions,"
-                f" p.edited_at, a.id, a.key, a.display_name, a.profile_url, a.bot, r.note {_DUE} ORDER BY p.id",
-                [cutoff]
-            ).fetchall()
-            originals: set[int] = set()
-            for (post_id, key, url, title, text, content_html, spoiler, links, mentions, edited_at,
-                 author_id, author_key, display_name, profile_url, bot, note) in rows:
-                sighted = [r[0] for r in self.db.execute(
-                    "SELECT url FROM sightings WHERE post_id = ? AND url IS NOT NULL", [post_id])]
-                identity = Identity(author_key, display_name, profile_url, tuple(u for u in (key, url, *sighted) if u))
-                # a post without an author gets a pseudonym of its own: an unknown participant
-                name = pseudonym(secret, author_key or key)
-                scrub = identity.scrubber(name)
+            for plan in plans:
+                post_id = plan.post_id
+                title, text, edited_at = self.db.execute(
+                    "SELECT title, text, edited_at FROM posts WHERE id = ?", [post_id]).fetchone()
                 new_author = None
-                if author_id is not None:
-                    originals.add(author_id)
-                    new_author = self._pseudonym_author(pseudonymous_key(secret, author_key), name, bot, now)
-                own = {m.lower() for m in (author_key, identity.handle) if m}
+                if plan.original_author_id is not None:
+                    originals.add(plan.original_author_id)
+                    new_author = self._pseudonym_author(plan.author_key or "", plan.author_name, plan.bot, now)
+                words = plan.words
                 new = {
-                    "key": self._free_key(pseudonymous_key(secret, key), post_id), "url": None, "in_reply_to": None,
-                    "author_id": new_author, "title": scrub(title) if title else title, "text": scrub(text),
-                    "content_html": scrub(content_html), "spoiler_text": scrub(spoiler) if spoiler else spoiler,
-                    "links": json.dumps([link for link in json.loads(links) if scrub(link) == link]),
-                    "mentions": json.dumps([name if m.lower() in own else m for m in json.loads(mentions)]),
+                    "key": self._free_key(plan.key, post_id), "url": None, "in_reply_to": None,
+                    "author_id": new_author, "title": words.title, "text": words.text,
+                    "content_html": words.content_html, "spoiler_text": words.spoiler_text,
+                    "links": json.dumps(list(words.links)), "mentions": json.dumps(list(words.mentions)),
                 }
-                # the hash of the words with the name in them would let anyone confirm a guessed author
                 tags = [r[0] for r in self.db.execute("SELECT tag FROM post_tags WHERE post_id = ?", [post_id])]
                 new["content_hash"] = content_digest(new["title"], new["content_html"], new["text"],
                                                      new["spoiler_text"], tags, edited_at)
                 if (new["title"], new["text"]) != (title, text):
-                    # the model's reasons may quote the name: gone now, redone by the next classification
                     new["changed_at"] = now
                     self.db.execute("UPDATE classifications SET reasons = '{}' WHERE post_id = ?", [post_id])
                 assignments = ", ".join(f"{column} = ?" for column in new)
                 self.db.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*new.values(), post_id])
                 self.db.execute("UPDATE sightings SET url = NULL, remote_id = NULL WHERE post_id = ?", [post_id])
-                if note:
-                    self.db.execute("UPDATE reviews SET note = ? WHERE post_id = ?", [scrub(note), post_id])
-                    self._scrub_event_notes(post_id, scrub)
-                # the address too: a Mastodon tag feed names a status by its URL, not its uri
+                note = self.db.execute("SELECT note FROM reviews WHERE post_id = ?", [post_id]).fetchone()
+                if note and note[0]:
+                    self.db.execute("UPDATE reviews SET note = ? WHERE post_id = ?", [plan.scrub(note[0]), post_id])
+                    self._scrub_event_notes(post_id, plan.scrub)
                 self.db.conn.executemany(
                     "INSERT OR IGNORE INTO suppressions (hash, kind, reason, created_at)"
-                    " VALUES (?, 'post', 'pseudonymized', ?)",
-                    [(fingerprint(address), now) for address in {key, url, *sighted} if address])
+                    " VALUES (?, 'post', 'pseudonymized', ?)", [(h, now) for h in sorted(plan.tombstones)])
             self.db.execute(
                 "DELETE FROM authors WHERE id IN (SELECT value FROM json_each(?))"
                 " AND NOT EXISTS (SELECT 1 FROM posts WHERE posts.author_id = authors.id)",
                 [json.dumps(sorted(originals))])
-            result = Pseudonymized([r[0] for r in rows], len(originals))
-            if rows:
+            result = Pseudonymized([p.post_id for p in plans], len(originals))
+            if plans:
                 self._audit("pseudonymize", {"posts": len(result.posts), "authors": result.authors})
         return result
 
@@ -203,9 +245,7 @@ class PrivacyStore:
         self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-# --- forget: one author's posts and personal data, everywhere (harvester.forget decides what) ---
-
-REMOVED = "[verwijderd]"   # what a scrubbed note says where it named a forgotten author or quoted a removed post
+# --- forget: one author's posts and personal data, everywhere (harvester.privacy.forget decides what) ---
 
 
 @dataclass(frozen=True)
@@ -229,12 +269,16 @@ class PostText:
 
 @dataclass(frozen=True)
 class ForgetPlan:
-    """Everything one forget (or opt-out) removes, found beforehand by harvester.forget."""
+    """Everything one forget (or opt-out) removes, decided beforehand by harvester.privacy.forget."""
 
     posts: list[PostText]
     author_ids: list[int]
     accts: list[str]                  # Mastodon accts (name@host) to drop from other posts' mentions and replies
     author_hashes: list[str]          # keyed fingerprints to suppress (empty without the secret)
+    bluesky: list[str]                # Bluesky handles and DIDs, dropped from mentions; replies to a DID's posts too
+    tombstones: list[str]             # fingerprints of the posts' keys, never to harvest again
+    scrub: Callable[[str], str]       # for the notes on other posts: the author's names and quotes go
+    blank: str                        # what a note on a removed post becomes in the audit trail
 
 
 @dataclass
@@ -277,6 +321,11 @@ class ForgetStore:
         """Keyed fingerprints of authors never to harvest again (forgotten, opted out)."""
         return frozenset(r[0] for r in self.db.execute("SELECT hash FROM suppressions WHERE kind = 'author'"))
 
+    def tombstones(self) -> frozenset[str]:
+        """Fingerprints of post keys and addresses never to store again (deleted at the source,
+        forgotten, pseudonymised)."""
+        return frozenset(r[0] for r in self.db.execute("SELECT hash FROM suppressions WHERE kind = 'post'"))
+
     def author_exists(self, keys: list[str]) -> bool:
         """Whether an author row has one of these exact keys (accts are stored canonical)."""
         return self.db.execute(
@@ -313,25 +362,25 @@ class ForgetStore:
         ).fetchall()
         return [PostText(*r) for r in rows]
 
-    def apply(self, plan: ForgetPlan, scrub: Callable[[str], str], *, reason: str) -> ForgetCounts:
-        """Remove what `plan` found, scrub notes with `scrub`, suppress, and record counts only.
+    def apply(self, plan: ForgetPlan, *, reason: str) -> ForgetCounts:
+        """Remove what `plan` found, scrub notes, suppress, and record counts only.
 
         Notes on the forgotten posts themselves go entirely (in the audit trail they outlive the
-        post); notes elsewhere lose only what `scrub` finds. Other posts keep their text, but no
+        post); notes elsewhere lose only what the plan's scrubber finds. Other posts keep their text, but no
         longer list the author as a mention or as the post they answer.
         """
         counts = ForgetCounts(posts=len(plan.posts), authors=len(plan.author_ids))
         now = utcnow()
         ids = json.dumps([p.id for p in plan.posts])
-        counts.notes, counts.events = self.scrub_notes({p.id for p in plan.posts}, scrub)
+        counts.notes, counts.events = self.scrub_notes({p.id for p in plan.posts}, plan.scrub, plan.blank)
         counts.tombstones = self.db.conn.executemany(
             "INSERT OR IGNORE INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'post', ?, ?)",
-            [(fingerprint(p.key), reason, now) for p in plan.posts],
+            [(h, reason, now) for h in plan.tombstones],
         ).rowcount
         self.db.execute("DELETE FROM posts WHERE id IN (SELECT value FROM json_each(?))", [ids])
         self.db.execute("DELETE FROM authors WHERE id IN (SELECT value FROM json_each(?))",
                         [json.dumps(plan.author_ids)])
-        accts = json.dumps(sorted(plan.accts))
+        accts = json.dumps(sorted(plan.accts + plan.bluesky))
         counts.mentions = self.db.execute(
             "UPDATE posts SET mentions = (SELECT json_group_array(value) FROM json_each(posts.mentions)"
             "   WHERE lower(value) NOT IN (SELECT value FROM json_each(?1)))"
@@ -339,6 +388,7 @@ class ForgetStore:
             [accts],
         ).rowcount
         prefixes = [_like_prefix(p) for acct in plan.accts for p in _status_prefixes(acct)]
+        prefixes += [_like_prefix(f"at://{did}/") for did in plan.bluesky if did.startswith("did:")]
         counts.replies = self.db.execute(
             "UPDATE posts SET in_reply_to = NULL WHERE in_reply_to IN (SELECT value FROM json_each(?))"
             + "".join(" OR in_reply_to LIKE ? ESCAPE '\\'" for _ in prefixes),
@@ -361,7 +411,7 @@ class ForgetStore:
             " ORDER BY id", [json.dumps(post_ids)]).fetchall()
         return [PostText(*r) for r in rows]
 
-    def scrub_notes(self, gone: set[int], scrub: Callable[[str], str]) -> tuple[int, int]:
+    def scrub_notes(self, gone: set[int], scrub: Callable[[str], str], blank: str) -> tuple[int, int]:
         """Scrub editors' notes before the posts in `gone` are deleted: (reviews, review_events) changed.
 
         Call it before deleting: the audit trail knows which events were about those posts only
@@ -375,10 +425,10 @@ class ForgetStore:
             if cleaned != note:
                 self.db.execute("UPDATE reviews SET note = ? WHERE post_id = ?", [cleaned, post_id])
                 notes += 1
-        return notes, self._scrub_events(gone, scrub)
+        return notes, self._scrub_events(gone, scrub, blank)
 
-    def _scrub_events(self, gone: set[int], scrub: Callable[[str], str]) -> int:
-        """Notes in the audit trail: blanked on the posts in `gone`, scrubbed everywhere else."""
+    def _scrub_events(self, gone: set[int], scrub: Callable[[str], str], blank: str) -> int:
+        """Notes in the audit trail: `blank` on the posts in `gone`, scrubbed everywhere else."""
         changed = 0
         rows = self.db.execute(
             "SELECT id, post_id, before, after FROM review_events"
@@ -389,7 +439,7 @@ class ForgetStore:
             for state in states:
                 data = json.loads(state) if state else None
                 if isinstance(data, dict) and isinstance(data.get("note"), str):
-                    note = REMOVED if post_id in gone else scrub(data["note"])
+                    note = blank if post_id in gone else scrub(data["note"])
                     if note != data["note"]:
                         data["note"], modified = note, True
                         state = json.dumps(data, ensure_ascii=False)

@@ -8,7 +8,7 @@ docs/schema.md describes every table; docs/privacy.md every column that holds pe
 
 from __future__ import annotations
 
-from ..pseudonyms import PREFIX as PSEUDONYM_PREFIX
+from ..privacy.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 
 V1 = """
 -- Configured sources, kept in step with the config file (rows are never deleted: runs refer to them).
@@ -440,6 +440,24 @@ ALTER TABLE review_events ADD COLUMN suggested TEXT;
 """
 
 
+# Bluesky (issue 20): a third source type and post kind, and the lower end of the window an
+# unfinished Bluesky walk left (models.Cursor). SQLite cannot alter a CHECK constraint; a table
+# rebuild of `posts` would cascade deletes into every table that refers to it, so the two CHECKs
+# are widened in place, the way SQLite's ALTER TABLE documentation describes for changes that
+# leave the stored rows valid: rewrite the table's SQL with writable_schema, then RESET so this
+# connection reads it again. The ALTER TABLE after it changes the schema cookie, so every other
+# connection reads it again too.
+V_BLUESKY = """
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (type IN (''feed'', ''mastodon''))',
+    'CHECK (type IN (''feed'', ''mastodon'', ''bluesky''))') WHERE type = 'table' AND name = 'sources';
+UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind IN (''feed'', ''mastodon''))',
+    'CHECK (kind IN (''feed'', ''mastodon'', ''bluesky''))') WHERE type = 'table' AND name = 'posts';
+PRAGMA writable_schema = RESET;
+ALTER TABLE cursors ADD COLUMN backfill_since TEXT;
+"""
+
+
 # Related ideas and groups (issue 19). related_terms holds each post's words as the related-idea
 # search compares them (lemmas and the parts of compounds, harvester.nlp.related), indexed by FTS5
 # so that the posts sharing a post's rarer terms are found without reading every post;
@@ -502,4 +520,4 @@ CREATE INDEX idea_group_events_group ON idea_group_events(group_id, id);
 """
 
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_MOVEMENT]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_MOVEMENT]

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sqlite_utils
 
+from ..models import SourceRow
 from ..timeutil import utcnow
-
-
-@dataclass(frozen=True)
-class SourceRow:
-    id: int
-    name: str
-    type: str
-    configured_url: str
-    url: str
-    etag: str | None
-    last_modified: str | None
-    gone_at: str | None
-    auth_required: bool
-    ratelimit_remaining: int | None
-    ratelimit_reset: str | None
 
 
 class SourceStore:

@@ -11,7 +11,6 @@ import logging
 import socket
 import threading
 import time
-from datetime import date
 from pathlib import Path
 
 import uvicorn
@@ -19,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,7 +28,7 @@ from ..errors import HarvesterError
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
 from ..export import local_iso
-from . import auth, charter, exports, groups, movement, params, views
+from . import auth, charter, exports, groups, guide, movement, params, views
 from .sanitize import safe_html
 
 HERE = Path(__file__).resolve().parent
@@ -86,23 +85,6 @@ async def server_error(request: Request, exc: Exception) -> Response:
         "<p><a href=\"/\">Terug naar de wachtrij</a></p></main></html>", status_code=500)
     response.raw_headers.extend(SECURITY_HEADERS)
     return response
-
-
-def checked_days(route: Route, names: tuple[str, ...]) -> Route:
-    """`route` with its day parameters range-checked first (a day of year 1 or 9999 overflows
-    when it is converted to UTC); the route's own module parses them as before and answers a
-    value that is no day at all itself."""
-    endpoint = route.endpoint
-
-    async def guarded(request: Request) -> Response:
-        for name in names:
-            with contextlib.suppress(ValueError):
-                value = date.fromisoformat(request.query_params.get(name, "").strip())
-                if not params.MIN_DAY <= value <= params.MAX_DAY:
-                    params.day(value.isoformat(), name)
-        return await endpoint(request)
-
-    return Route(route.path, guarded, methods=[m for m in route.methods or () if m != "HEAD"], name=route.name)
 
 
 class BodyTooLarge(HarvesterError):
@@ -210,9 +192,8 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
             if own:
                 app.state.store.close()
 
-    export_routes = [checked_days(r, ("since", "until")) if r.path == "/export/download" else r
-                     for r in exports.routes()]
-    app = Starlette(routes=views.routes() + groups.routes() + movement.routes() + charter.routes() + export_routes + [
+    app = Starlette(routes=views.routes() + groups.routes() + movement.routes() + charter.routes() + exports.routes()
+                    + guide.routes() + [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ], lifespan=lifespan, exception_handlers={params.BadParameter: bad_parameter, Exception: server_error})
     app.state.config = config

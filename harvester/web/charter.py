@@ -17,7 +17,7 @@ from starlette.routing import Route
 from ..charter import FORMATS, MEDIA_TYPES, CharterError, build_charter, statuses_of, write_charter
 from ..config import Config
 from ..export import AMSTERDAM
-from ..hashing import SecretMissing, load_secret
+from ..privacy.hashing import SecretMissing, load_secret
 from ..models import Role, Status
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store

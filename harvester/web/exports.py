@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from ..config import Config
 from ..export import AMSTERDAM, DIALECTS, ExportError, ExportOptions, parse_day, write_export
-from ..hashing import SecretMissing, load_secret
+from ..privacy.hashing import SecretMissing, load_secret
 from ..models import Role, Status
 from ..store import Store
 from . import auth
@@ -59,7 +59,7 @@ async def download(request: Request) -> Response:
     try:
         options = export_options(request.query_params)
         options.check(themes=[t[0] for t in themes] or None, sources=request.app.state.store.sources.names())
-        secret = load_secret(config) if options.pseudonymize else None
+        secret = load_secret(config.privacy.secret_env) if options.pseudonymize else None
     except (ExportError, SecretMissing) as e:
         return _form(request, 400, str(e))
     labels = {t[0]: t[1] for t in themes}

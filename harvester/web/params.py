@@ -12,12 +12,10 @@ import re
 from datetime import date
 
 from ..errors import UsageError
+from ..timeutil import MAX_DAY, MIN_DAY
 
 # ids and counts SQLite can hold: 1 .. 2^63 - 1
 MAX_ID = 2**63 - 1
-# the earliest and latest day a filter may name: its start and end must stay valid datetimes in
-# every time zone (a day of year 1 or 9999 overflows when it is converted to UTC)
-MIN_DAY, MAX_DAY = date(1900, 1, 1), date(9998, 12, 31)
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
 

@@ -3,7 +3,7 @@
 `harvester forget AUTHOR` and an opt-out seen after posts were stored both come here: find
 everything of the author (their rows, their posts, notes that name or quote them, mentions of
 them in other posts), remove it in one transaction, and keep only keyed fingerprints in
-`suppressions` (see harvester.hashing), so the harvest loop can recognise the author again
+`suppressions` (see harvester.privacy.hashing), so the keep-check (harvester.privacy.keep) knows them again
 without the database saying who it was. Posts deleted at their source are not a forget (the
 author stays), but notes lose their quotes of them too (`scrub_quotes`).
 
@@ -12,24 +12,25 @@ Who an author is, is every key the collectors could store for them: the Mastodon
 `Name (site)` (as the feed collector stores it), the profile URL of their row, and the row the
 retention job pseudonymised (`pseudonyms.pseudonymous_key`). Mastodon statuses
 harvested through a tag feed carry no author, only their URL (`https://instance/@name/123`), so
-an acct also matches posts by URL.
+an acct also matches posts by URL. A Bluesky author is stored by handle with the profile URL of
+their DID (`https://bsky.app/profile/did:plc:...`), so a handle, a DID or either profile URL finds
+them, also after a change of handle, and both are suppressed.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .config import Config
-from .errors import UsageError
-from .hashing import SecretMissing, canonical, keyed_fingerprint, load_secret
-from .models import Post
+from ..errors import UsageError
+from ..store import Store
+from ..store.privacy import ForgetCounts, ForgetPlan, PostText
+from .hashing import canonical, fingerprint, keyed_fingerprint
 from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .pseudonyms import pseudonymous_key
-from .store import Store
-from .store.privacy import REMOVED, ForgetCounts, ForgetPlan, PostText
+from .scrub import REMOVED, Scrubber
 
 ACCT = re.compile(r"^@?([\w.-]+)@([\w-]+(?:\.[\w-]+)+)$")
 FEED_NAME_KEY = re.compile(r"^(.+) \(([^()\s]+)\)$")       # how the feed collector stores a bare name
@@ -37,9 +38,12 @@ FEED_NAME_KEY = re.compile(r"^(.+) \(([^()\s]+)\)$")       # how the feed collec
 _MASTODON_URL = re.compile(
     r"^https?://([\w-]+(?:\.[\w-]+)*)(?::\d+)?"
     r"/(?:@([\w.-]+)(?:@([\w-]+(?:\.[\w-]+)+))?|users/([\w.-]+))(?:/(?:statuses/)?\d+)?/?$", re.IGNORECASE)
-QUOTE_WORDS = 5                       # this many words in a row from a forgotten post count as a quote
-MIN_QUOTE_WORDS = 3                   # a shorter post is quoted only whole, and never below this
-MIN_NAME_CHARS = 3                    # shorter names and keys are not scrubbed from notes (too many false hits)
+# Bluesky: a DID, a handle (a domain name: letters, digits and '-' in labels, the last not numeric),
+# and the web addresses of profiles and posts (harvester.collectors.bluesky)
+DID = re.compile(r"^did:(?:plc|web):[a-z0-9._:%-]+$", re.IGNORECASE)
+BSKY_HANDLE = re.compile(r"^@?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z](?:[a-z0-9-]*[a-z0-9])?)$", re.IGNORECASE)
+_BSKY_URL = re.compile(r"^https?://bsky\.app/profile/([^/?#]+)(?:/post/[^/?#]+)?/?$", re.IGNORECASE)
+BSKY_PROFILE = "https://bsky.app/profile/"
 
 
 class BadAuthor(UsageError):
@@ -71,20 +75,48 @@ def acct_from_url(url: str | None) -> str | None:
     return canonical(f"{name or user}@{domain or host}")
 
 
+def bluesky_keys(value: str | None) -> set[str]:
+    """A Bluesky author's keys in a DID, a handle or a bsky.app address: the handle, or the DID and
+    its profile URL (how the collector stores them); empty for anything else."""
+    if not value:
+        return set()
+    m = _BSKY_URL.match(value.strip())
+    actor = m.group(1) if m else value.strip().removeprefix("@") if DID.match(value.strip()) else None
+    if actor is None:
+        return set()
+    if DID.match(actor):
+        return {canonical(actor), canonical(BSKY_PROFILE + actor)}
+    return {canonical(actor)} if BSKY_HANDLE.match(actor) else set()
+
+
+def did_of_at_uri(uri: str | None) -> str | None:
+    """The DID in a Bluesky post's at:// uri (where a reply points)."""
+    if not uri or not uri.startswith("at://did:"):
+        return None
+    return canonical(uri.removeprefix("at://").split("/", 1)[0])
+
+
 def parse_author(value: str) -> AuthorRequest:
-    """AUTHOR as typed: an acct (`name@instance`, `@name@instance`), a profile URL, `Name (site)` or a name."""
+    """AUTHOR as typed: an acct (`name@instance`, `@name@instance`), a Bluesky handle or DID, a profile
+    URL, `Name (site)` or a name."""
     value = value.strip()
     if not value:
-        raise BadAuthor("geef een auteur op: een Mastodon-account (naam@instance), een profiel-URL of een feedauteur")
+        raise BadAuthor("geef een auteur op: een Mastodon-account (naam@instance), een Bluesky-handle of -DID, "
+                        "een profiel-URL of een feedauteur")
     if value.lower().startswith(("http://", "https://")):
         if not urlsplit(value).hostname:
             raise BadAuthor(f"geen geldige URL: {value!r}")
-        keys = {canonical(value)}
+        keys = {canonical(value)} | bluesky_keys(value)
         acct = acct_from_url(value)
         return AuthorRequest(frozenset(keys | ({acct} if acct else set())))
     m = ACCT.match(value)
     if m:
         return AuthorRequest(frozenset({canonical(f"{m.group(1)}@{m.group(2)}")}))
+    if DID.match(value):
+        return AuthorRequest(frozenset(bluesky_keys(value)))
+    m = BSKY_HANDLE.match(value)
+    if m:
+        return AuthorRequest(frozenset({canonical(m.group(1))}))
     if "@" in value:
         raise BadAuthor(f"geen geldig Mastodon-account: {value!r} (verwacht naam@instance, bijvoorbeeld anne@mastodon.nl)")
     if FEED_NAME_KEY.match(value):
@@ -135,7 +167,7 @@ def scrub_quotes(store: Store, post_ids: list[int]) -> None:
     posts = store.forget.post_texts(post_ids)
     if posts:
         with store.atomic():
-            store.forget.scrub_notes({p.id for p in posts}, Scrubber((), posts).scrub)
+            store.forget.scrub_notes({p.id for p in posts}, Scrubber(REMOVED, quoted=_texts(posts)), REMOVED)
 
 
 def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) -> ForgetResult:
@@ -146,6 +178,7 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
         found = {canonical(v) for a in authors for v in (a.key, a.profile_url)
                  if v and not v.startswith(PSEUDONYM_PREFIX)}
         found |= {acct for acct in map(acct_from_url, found | keys) if acct}
+        found |= {k for v in found if v.startswith(BSKY_PROFILE) for k in bluesky_keys(v)}
         if found <= keys:
             break
         keys |= found
@@ -153,106 +186,24 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
     posts = store.forget.posts_of([a.id for a in authors], accts)
     names = {a.display_name for a in authors if a.display_name}
     names |= {m.group(1) for k in keys if (m := FEED_NAME_KEY.match(k))}
-    names |= {"@" + acct.split("@")[0] for acct in accts}
-    scrubber = Scrubber([*keys, *names], posts)
+    bluesky = sorted(k for k in keys if DID.match(k) or (BSKY_HANDLE.match(k) and not k.startswith("@")))
+    handles = [a.split("@")[0] for a in accts] + [k for k in bluesky if not DID.match(k)]   # as @mentions
     plan = ForgetPlan(
-        posts=posts, author_ids=[a.id for a in authors], accts=accts,
+        posts=posts, author_ids=[a.id for a in authors], accts=accts, bluesky=bluesky,
         author_hashes=sorted(keyed_fingerprint(secret, k) for k in keys) if secret else [],
+        tombstones=sorted({fingerprint(p.key) for p in posts}),
+        scrub=Scrubber(REMOVED, keys=keys, names=names, handles=handles, quoted=_texts(posts)),
+        blank=REMOVED,
     )
-    return ForgetResult(store.forget.apply(plan, scrubber.scrub, reason=reason), tuple(sorted(keys)))
+    return ForgetResult(store.forget.apply(plan, reason=reason), tuple(sorted(keys)))
+
+
+def _texts(posts: Iterable[PostText]) -> list[str | None]:
+    """What notes might quote from the posts."""
+    return [text for p in posts for text in (p.title, p.text, p.spoiler_text)]
 
 
 def _profile_url(acct: str) -> str:
     """Where Mastodon shows an account: its row may carry a different acct domain (WebFinger) than the web host."""
     name, host = acct.split("@", 1)
     return f"https://{host}/@{name}"
-
-
-class Scrubber:
-    """Replaces, in a note, the author's names and keys and any quote from their posts by `[verwijderd]`.
-
-    A name counts as a whole word, in any case. A quote is a run of at least QUOTE_WORDS words
-    (a shorter post: all its words, if at least MIN_QUOTE_WORDS) that also stands in one of the
-    posts, compared word by word and case-insensitively, so punctuation and line breaks around
-    the quote do not hide it.
-    """
-
-    def __init__(self, names: Iterable[str], posts: Iterable[PostText]):
-        terms = sorted({n.strip() for n in names if len(n.strip()) >= MIN_NAME_CHARS}, key=len, reverse=True)
-        self.names = re.compile(
-            "|".join(rf"(?<!\w){re.escape(t)}(?![\w@])" for t in terms), re.IGNORECASE) if terms else None
-        self.quotes: dict[int, set[tuple[str, ...]]] = {}
-        for post in posts:
-            for text in (post.title, post.text, post.spoiler_text):
-                words = _words(text or "")
-                n = min(QUOTE_WORDS, len(words))
-                if n >= MIN_QUOTE_WORDS:
-                    self.quotes.setdefault(n, set()).update(
-                        tuple(words[i:i + n]) for i in range(len(words) - n + 1))
-
-    def scrub(self, note: str) -> str:
-        if self.names:
-            note = self.names.sub(REMOVED, note)
-        tokens = [(m.start(), m.end(), m.group().casefold()) for m in re.finditer(r"\w+", note)]
-        words = [t[2] for t in tokens]
-        quoted = [False] * len(tokens)
-        for n, shingles in self.quotes.items():
-            for i in range(len(words) - n + 1):
-                if tuple(words[i:i + n]) in shingles:
-                    quoted[i:i + n] = [True] * n
-        spans: list[list[int]] = []
-        for i, hit in enumerate(quoted):
-            if hit and spans and spans[-1][1] == i - 1:
-                spans[-1][1] = i
-            elif hit:
-                spans.append([i, i])
-        for first, last in reversed(spans):
-            note = note[:tokens[first][0]] + REMOVED + note[tokens[last][1]:]
-        return note
-
-
-def _words(text: str) -> list[str]:
-    return [w.casefold() for w in re.findall(r"\w+", text)]
-
-
-@dataclass(frozen=True)
-class Suppressed:
-    """Forgotten and opted-out authors as the harvest loop recognises them: by keyed fingerprint."""
-
-    secret: bytes | None
-    hashes: frozenset[str]
-
-    @classmethod
-    def load(cls, store: Store, config: Config) -> Suppressed:
-        """The suppressed authors and the key to test them; SecretMissing if there are some but no key."""
-        hashes = store.forget.suppressed_authors()
-        try:
-            secret = load_secret(config)
-        except SecretMissing:
-            if hashes:
-                raise
-            secret = None
-        return cls(secret, hashes)
-
-    def _hit(self, value: str | None) -> bool:
-        return bool(value) and keyed_fingerprint(self.secret, value) in self.hashes  # type: ignore[arg-type]
-
-    def blocks(self, post: Post) -> bool:
-        """Whether the post is by a suppressed author (by key, profile URL, or the acct in its URL)."""
-        if not self.hashes:
-            return False
-        author = post.author
-        candidates = {acct_from_url(post.url), acct_from_url(post.key)}
-        if author:
-            candidates |= {author.key, author.profile_url, acct_from_url(author.profile_url)}
-        return any(self._hit(c) for c in {canonical(c) for c in candidates if c})
-
-    def clean(self, post: Post) -> Post:
-        """Another author's post, without suppressed authors in `mentions` and `in_reply_to`."""
-        if not self.hashes:
-            return post
-        mentions = tuple(m for m in post.mentions if not self._hit(m))
-        reply = None if self._hit(acct_from_url(post.in_reply_to)) else post.in_reply_to
-        if mentions == post.mentions and reply == post.in_reply_to:
-            return post
-        return replace(post, mentions=mentions, in_reply_to=reply)

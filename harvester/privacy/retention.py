@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from .config import Config
-from .hashing import SecretMissing, load_secret
-from .store import Store
-from .store.privacy import Pseudonymized
-from .timeutil import to_utc_iso
+from ..config import Config
+from ..store import Store
+from ..store.privacy import DuePost, Pseudonymized, PseudonymPlan, Words
+from ..timeutil import to_utc_iso
+from .hashing import SecretMissing, fingerprint, load_secret, pseudonym
+from .pseudonyms import Identity, pseudonymous_key
 
 
 @dataclass
@@ -44,7 +45,7 @@ def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult
     secret, problems = None, []
     if due.posts:
         try:
-            secret = load_secret(config)
+            secret = load_secret(config.privacy.secret_env)
         except SecretMissing as e:
             problems.append(f"pseudonimiseren mislukt: {len(due.posts)} geaccepteerde posts wachten op een "
                             f"pseudoniem, maar de geheime sleutel ontbreekt: {e}")
@@ -52,7 +53,7 @@ def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult
         return PurgeResult(store.privacy.expired_posts(purge_before), due, problems=problems)
     deleted = store.privacy.purge(purge_before)
     if secret is not None:
-        done = store.privacy.pseudonymize(pseudonymize_before, secret)
+        done = pseudonymize(store, pseudonymize_before, secret)
     else:
         done = Pseudonymized([], 0)
         if due.posts:
@@ -62,3 +63,37 @@ def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult
         store.privacy.compact()
         result.compacted = True
     return result
+
+
+def pseudonymize(store: Store, cutoff: str, secret: bytes) -> Pseudonymized:
+    """Give the accepted posts first seen before `cutoff` a pseudonym instead of their author,
+    all in one transaction: planned here, applied by the store."""
+    with store.atomic():
+        return store.privacy.apply_pseudonyms([plan(post, secret) for post in store.privacy.due_posts(cutoff)])
+
+
+def plan(post: DuePost, secret: bytes) -> PseudonymPlan:
+    """One post's pseudonym (by the convention in harvester.privacy.pseudonyms).
+
+    The author's name, acct, @handle and addresses in title, text, HTML, content warning and the
+    editor's note become the pseudonym; links that name the author go; mentions of the author become
+    the pseudonym; tombstones (plain fingerprints of the old key and every address) keep a new
+    harvest from storing the post again. A post without an author gets a pseudonym of its own:
+    an unknown participant.
+    """
+    identity = Identity(post.author_key, post.display_name, post.profile_url,
+                        tuple(u for u in (post.key, post.url, *post.sighted) if u))
+    name = pseudonym(secret, post.author_key or post.key)
+    scrub = identity.scrubber(name)
+    own = {m.lower() for m in (post.author_key, identity.handle) if m}
+    words = post.words
+    return PseudonymPlan(
+        post_id=post.id, key=pseudonymous_key(secret, post.key), original_author_id=post.author_id,
+        author_key=pseudonymous_key(secret, post.author_key) if post.author_key else None, author_name=name,
+        bot=post.bot, scrub=scrub, words=Words(
+            title=scrub(words.title) if words.title else words.title, text=scrub(words.text),
+            content_html=scrub(words.content_html),
+            spoiler_text=scrub(words.spoiler_text) if words.spoiler_text else words.spoiler_text,
+            links=tuple(link for link in words.links if scrub(link) == link),
+            mentions=tuple(name if m.lower() in own else m for m in words.mentions)), tombstones=frozenset(fingerprint(a) for a in {post.key, post.url, *post.sighted} if a),
+    )

@@ -6,6 +6,9 @@ to someone, without keeping who or what it was.
 - `keyed_fingerprint` / `pseudonym`: HMAC-SHA256 with the secret from the environment variable that
   `[privacy] secret_env` names (default HARVESTER_SECRET). Author names are guessable, so only a
   keyed hash keeps someone without the key from testing a name against the list or an export.
+
+The module takes the variable's name, not the configuration, so that the store, the export and
+the tests can use it without loading a config file.
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ import hmac
 import os
 import unicodedata
 
-from .config import Config
-from .errors import UsageError
+from ..errors import UsageError
 
 
 class SecretMissing(UsageError):
@@ -45,8 +47,8 @@ def pseudonym(secret: bytes, value: str) -> str:
     return "deelnemer-" + keyed_fingerprint(secret, value)[:10]
 
 
-def load_secret(config: Config) -> bytes:
-    name = config.privacy.secret_env
+def load_secret(name: str) -> bytes:
+    """The key in the environment variable `name` (the config's `[privacy] secret_env`)."""
     value = os.environ.get(name, "")
     if len(value) < 16:
         raise SecretMissing(

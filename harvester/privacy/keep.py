@@ -1,0 +1,84 @@
+"""Whether a harvested post may be stored: the one check every batch passes on its way into the store.
+
+Collectors fetch and normalise and hand over batches; they decide nothing about privacy. The
+harvest loop runs each batch through `KeepCheck.filter`, inside the transaction that stores it,
+so a tombstone or suppression written while a run goes on holds for its next batch. A post is
+left out when
+
+- a tombstone names it: the fingerprint of its key or address (deleted at the source, forgotten,
+  pseudonymised; a Mastodon tag feed names a status by its address, not its uri);
+- its author is suppressed (forgotten or opted out earlier): their key, profile URL, the acct in
+  the post's address or the DID in a Bluesky post's at:// uri matches a keyed fingerprint
+  (harvester.privacy.hashing); a Bluesky author who changed handle is still known by the DID;
+- its author opted out in this very batch (`Batch.opted_out`: the collector read the signal,
+  e.g. #nobot in a Mastodon bio, `!no-unauthenticated` on a Bluesky account).
+
+The posts kept lose suppressed authors from `mentions` and `in_reply_to` (a Mastodon status
+address, or a Bluesky at:// uri by its DID).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from ..models import Post
+from ..store import Store
+from .forget import acct_from_url, bluesky_keys, did_of_at_uri
+from .hashing import SecretMissing, canonical, fingerprint, keyed_fingerprint, load_secret
+
+
+@dataclass(frozen=True)
+class KeepCheck:
+    secret: bytes | None
+    authors: frozenset[str]           # keyed fingerprints of suppressed authors
+    tombstones: frozenset[str]        # fingerprints of post keys and addresses never to store again
+
+    @classmethod
+    def load(cls, store: Store, secret_env: str) -> KeepCheck:
+        """What the store says must stay out, and the key to test authors with.
+
+        SecretMissing when authors are suppressed but the key is not set: without it their posts
+        cannot be recognised, and storing nothing is better than storing them.
+        """
+        authors = store.forget.suppressed_authors()
+        try:
+            secret = load_secret(secret_env)
+        except SecretMissing:
+            if authors:
+                raise
+            secret = None
+        return cls(secret, authors, store.forget.tombstones())
+
+    def filter(self, posts: Iterable[Post], opted_out: Iterable[str] = ()) -> list[Post]:
+        """The posts that may be stored, cleaned of suppressed authors."""
+        gone = {canonical(acct) for acct in opted_out}
+        return [self.clean(p) for p in posts if self.keeps(p) and not (p.author and canonical(p.author.key) in gone)]
+
+    def keeps(self, post: Post) -> bool:
+        addresses = {fingerprint(a) for a in (post.key, post.url) if a}
+        return not (addresses & self.tombstones) and not self._by_suppressed_author(post)
+
+    def _by_suppressed_author(self, post: Post) -> bool:
+        """By key, profile URL, the acct in the post's address, or the DID in its at:// uri."""
+        if not self.authors:
+            return False
+        author = post.author
+        candidates = {acct_from_url(post.url), acct_from_url(post.key), *bluesky_keys(did_of_at_uri(post.key))}
+        if author:
+            candidates |= {author.key, author.profile_url, acct_from_url(author.profile_url)}
+        return any(self._hit(c) for c in {canonical(c) for c in candidates if c})
+
+    def _hit(self, value: str | None) -> bool:
+        return bool(value) and keyed_fingerprint(self.secret, value) in self.authors  # type: ignore[arg-type]
+
+    def clean(self, post: Post) -> Post:
+        """Another author's post, without suppressed authors in `mentions` and `in_reply_to`."""
+        if not self.authors:
+            return post
+        mentions = tuple(m for m in post.mentions if not self._hit(m))
+        replied = {acct_from_url(post.in_reply_to), *bluesky_keys(did_of_at_uri(post.in_reply_to))}
+        reply = None if any(self._hit(r) for r in replied if r) else post.in_reply_to
+        if mentions == post.mentions and reply == post.in_reply_to:
+            return post
+        return replace(post, mentions=mentions, in_reply_to=reply)

@@ -1,0 +1,410 @@
+"""The Bluesky collector against a fake Bluesky service on 127.0.0.1, through the real harvest loop and store."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harvester.cli import main
+from harvester.collectors import bluesky
+from harvester.collectors.http import Fetcher
+from harvester.config import ConfigError, load_config
+from harvester.privacy.hashing import fingerprint
+from harvester.jobs.harvest import run_source
+from harvester.jobs.mastodon_recheck import recheck
+from harvester.store import Store
+
+from .bluesky_fake import FakeBluesky, did_of, make_post
+from .localserver import Reply
+from .test_mastodon import kill_in_third_page
+
+SECRET = "een-geheime-sleutel-van-de-tests"
+
+
+@pytest.fixture(autouse=True)
+def _credentials(monkeypatch):
+    monkeypatch.setenv("BSKY_TEST_HANDLE", "harvester.bsky.social")
+    monkeypatch.setenv("BSKY_TEST_PASSWORD", "abcd-efgh-ijkl-mnop")
+    monkeypatch.setenv("HARVESTER_SECRET", SECRET)
+    bluesky.forget_sessions()
+    yield
+    bluesky.forget_sessions()
+
+
+@pytest.fixture
+def fake(server):
+    return FakeBluesky(server)
+
+
+def source_toml(url: str, name: str = "bsky") -> str:
+    return (f'\n[[sources]]\nname = "{name}"\ntype = "bluesky"\nservice = "{url}"\n'
+            'handle_env = "BSKY_TEST_HANDLE"\napp_password_env = "BSKY_TEST_PASSWORD"\n')
+
+
+@pytest.fixture
+def harvest(write_config, store, fake):
+    """One run of the Bluesky source through the harvest loop."""
+
+    def run(*, harvest: str = "", sleep=time.sleep):
+        config = load_config(write_config(source_toml(fake.url), harvest=harvest))
+        with Fetcher(config.harvest, sleep=sleep) as fetcher:
+            (result,) = [run_source(store, config, s, fetcher) for s in config.sources]
+        return result
+
+    return run
+
+
+def searches(fake: FakeBluesky) -> list:
+    return fake.calls("app.bsky.feed.searchPosts")
+
+
+def keys(store) -> list[str]:
+    return [r[0] for r in store.db.execute("SELECT key FROM posts ORDER BY key")]
+
+
+def minutes_ago(n: float) -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=n)
+
+
+def test_a_post_with_facets_becomes_tags_mentions_links_and_html(fake, harvest, store):
+    text = "Wat als elke gemeente één loket deelt? Met @bert.overheid.nl https://example.nl/plan #Innoverheid"
+    quoted = f"at://{did_of('carla.bsky.social')}/app.bsky.feed.post/3kquoted"
+    parent = f"at://{did_of('carla.bsky.social')}/app.bsky.feed.post/3kparent"
+    view = make_post("3lbidee", text=text, display_name="Marieke van Dam", created_at=minutes_ago(30), record={
+        "reply": {"root": {"uri": parent, "cid": "bafy1"}, "parent": {"uri": parent, "cid": "bafy1"}},
+        "embed": {"$type": "app.bsky.embed.record", "record": {"uri": quoted, "cid": "bafy2"}},
+        "tags": ["lanceerplatform"]})
+    fake.add(view)
+    result = harvest()
+    assert result.status == "ok" and result.counts.new == 1
+    row = store.db.execute(
+        "SELECT p.key, p.kind, p.url, p.text, p.content_html, p.language, p.links, p.mentions, p.in_reply_to,"
+        " p.replies_count, p.reblogs_count, p.favourites_count, a.key, a.display_name, a.profile_url, g.remote_id"
+        " FROM posts p JOIN authors a ON a.id = p.author_id JOIN sightings g ON g.post_id = p.id").fetchone()
+    did = did_of("marieke.bsky.social")
+    assert row[:4] == (view["uri"], "bluesky", "https://bsky.app/profile/marieke.bsky.social/post/3lbidee", text)
+    assert '<a href="https://bsky.app/hashtag/Innoverheid">#Innoverheid</a>' in row[4]
+    assert f'<a href="https://bsky.app/profile/{did_of("bert.overheid.nl")}">@bert.overheid.nl</a>' in row[4]
+    assert row[4].startswith("<p>Wat als elke gemeente één loket deelt?")
+    assert row[5] == "nl"
+    assert json.loads(row[6]) == ["https://example.nl/plan", f"https://bsky.app/profile/{did_of('carla.bsky.social')}/post/3kquoted"]
+    assert json.loads(row[7]) == ["bert.overheid.nl"]
+    assert row[8] == parent and row[9:12] == (2, 5, 11)
+    assert row[12:] == ("marieke.bsky.social", "Marieke van Dam", f"https://bsky.app/profile/{did}", view["uri"])
+    tags = [r[0] for r in store.db.execute("SELECT tag FROM post_tags ORDER BY tag")]
+    assert tags == ["innoverheid", "lanceerplatform"]      # facet tag and the record's own tags
+
+
+def test_facets_that_point_outside_the_text_or_into_a_character_are_left_out(fake, harvest, store):
+    text = "één idee #innoverheid"
+    good = {"index": {"byteStart": 11, "byteEnd": 23}, "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "innoverheid"}]}
+    fake.add(make_post("3lkapot", text=text, facets=[
+        {"index": {"byteStart": 1, "byteEnd": 3}, "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://x.example"}]},
+        {"index": {"byteStart": 20, "byteEnd": 400}, "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "te-ver"}]},
+        good]))
+    assert text.encode()[11:23] == b"#innoverheid"
+    result = harvest()
+    assert result.status == "ok"
+    links, html_text = store.db.execute("SELECT links, content_html FROM posts").fetchone()
+    assert json.loads(links) == [] and html_text == '<p>één idee <a href="https://bsky.app/hashtag/innoverheid">#innoverheid</a></p>'
+    assert [r[0] for r in store.db.execute("SELECT tag FROM post_tags")] == ["innoverheid"]
+
+
+def test_one_search_per_tag_and_a_post_with_both_tags_is_stored_once(fake, harvest, store):
+    fake.add(make_post("3la", text="Alleen #innoverheid"), make_post("3lb", text="Alleen #lanceerplatform"),
+             make_post("3lc", text="Allebei #innoverheid #lanceerplatform"), make_post("3ld", text="Iets anders #koffie"))
+    result = harvest()
+    assert result.counts.new == 3 and result.counts.unchanged == 1 and store.posts.count() == 3
+    assert [r.query["tag"] for r in searches(fake)] == [["innoverheid"], ["lanceerplatform"]]
+    first = searches(fake)[0].query
+    assert first["sort"] == ["latest"] and first["limit"] == ["100"] and first["q"] == ["#innoverheid"]
+    assert searches(fake)[0].headers["Authorization"] == "Bearer access-1"
+
+
+@pytest.mark.parametrize("n", [0, 99, 100, 250])
+def test_first_run_backfills_through_cursors_and_the_second_asks_only_for_what_is_new(fake, harvest, store, n):
+    fake.add(*(make_post(f"3l{i:04d}", created_at=minutes_ago(60 * 24 * 20 - i)) for i in range(n)))
+    fake.add(make_post("3loud", created_at=datetime.now(UTC) - timedelta(days=40)))      # before backfill_days
+    first = harvest()
+    assert first.status == "ok" and first.counts.new == n and store.posts.count() == n
+    assert len(searches(fake)) <= 2 * (math.ceil(n / 100) + 1)       # per tag at most one more than the floor
+    assert len(searches(fake)) == max(1, math.ceil(n / 100)) + 1      # the second tag has no posts: one request
+    assert first.counts.requests == len(searches(fake)) + 1           # and one sign-in
+    since = datetime.fromisoformat(searches(fake)[0].query["since"][0])
+    assert timedelta(days=29, hours=23) < datetime.now(UTC) - since <= timedelta(days=30, minutes=1)
+    newest = store.cursors.load(1)["innoverheid"].newest_id
+    before = len(searches(fake))
+    fake.add(*(make_post(f"3lnieuw{i}", created_at=minutes_ago(1)) for i in range(3)))
+    second = harvest()
+    assert second.counts.new == 3 and store.posts.count() == n + 3
+    asked = searches(fake)[before:]
+    assert len(asked) == 2 and second.counts.requests == 2            # one per tag, and the session is kept
+    if n:   # from the newest post stored, less the overlap
+        assert datetime.fromisoformat(asked[0].query["since"][0]) == datetime.fromisoformat(newest) - timedelta(minutes=10)
+
+
+def test_a_post_the_index_took_in_late_is_found_by_the_overlap(fake, harvest, store):
+    fake.add(make_post("3lnieuwste", created_at=minutes_ago(2)))
+    harvest()
+    fake.add(make_post("3llaat", created_at=minutes_ago(5)))          # older than the newest, seen only now
+    result = harvest()
+    assert result.counts.new == 1 and store.posts.count() == 2
+
+
+def test_max_pages_leaves_a_window_the_next_run_reads_first(fake, harvest, store):
+    fake.add(*(make_post(f"3l{i:04d}", created_at=minutes_ago(600 - i)) for i in range(350)))
+    first = harvest(harvest="max_pages = 1")
+    cursor = store.cursors.load(1)["innoverheid"]
+    assert first.counts.new == 200 and not cursor.backfill_done and cursor.backfill_since and cursor.backfill_max_id
+    fake.add(make_post("3lvers", created_at=minutes_ago(1)))
+    second = harvest(harvest="max_pages = 1")
+    assert second.counts.new == 150 and store.posts.count() == 350
+    third = harvest(harvest="max_pages = 1")
+    assert third.counts.new == 1 and store.posts.count() == 351
+    assert store.cursors.load(1)["innoverheid"].backfill_done
+
+
+def test_opted_out_authors_are_never_stored_and_their_stored_posts_are_forgotten(fake, harvest, store):
+    fake.add(make_post("3lwel", handle="welkom.bsky.social"),
+             make_post("3lniet", handle="prive.bsky.social", author_labels=("!no-unauthenticated",)))
+    first = harvest()
+    assert first.counts.new == 1 and first.counts.skipped == 1
+    assert [r[0] for r in store.db.execute("SELECT key FROM authors")] == ["welkom.bsky.social"]
+    # the author sets the label later: what was stored of them goes, and they stay suppressed
+    fake.add(make_post("3lwel2", handle="welkom.bsky.social", created_at=minutes_ago(1),
+                       author_labels=("!no-unauthenticated",)))
+    harvest()
+    assert store.posts.count() == 0 and store.db.execute("SELECT count(*) FROM authors").fetchone()[0] == 0
+    reasons = store.db.execute("SELECT kind, reason FROM suppressions WHERE kind = 'author'").fetchall()
+    assert reasons and all(r == ("author", "optout") for r in reasons)
+
+
+def test_an_expired_token_is_refreshed_once_and_the_session_kept(fake, harvest, store):
+    fake.add(make_post("3la"))
+    harvest()
+    fake.expire_access_tokens()
+    fake.add(make_post("3lb", created_at=minutes_ago(1)))
+    result = harvest()
+    assert result.status == "ok" and result.counts.new == 1
+    assert len(fake.calls("com.atproto.server.createSession")) == 1
+    (refresh,) = fake.calls("com.atproto.server.refreshSession")
+    assert refresh.headers["Authorization"] == "Bearer refresh-1"
+    assert searches(fake)[-1].headers["Authorization"] == "Bearer access-2"
+
+
+def test_a_refresh_token_that_no_longer_works_leads_to_one_new_sign_in(fake, harvest, store):
+    fake.add(make_post("3la"))
+    harvest()
+    fake.expire_access_tokens()
+    fake.refresh.clear()
+    result = harvest()
+    assert result.status == "ok"
+    assert len(fake.calls("com.atproto.server.createSession")) == 2
+    assert len(fake.calls("com.atproto.server.refreshSession")) == 1
+
+
+def test_a_wrong_password_fails_the_run_once_naming_the_variables(fake, harvest, store, monkeypatch, tmp_path):
+    monkeypatch.setenv("BSKY_TEST_PASSWORD", "fout-fout-fout-fout")
+    fake.add(make_post("3la"))
+    result = harvest()
+    assert result.status == "failed"
+    assert "BSKY_TEST_HANDLE" in result.error and "BSKY_TEST_PASSWORD" in result.error
+    assert "Invalid identifier or password" in result.error and "fout-fout" not in result.error
+    assert len(fake.calls("com.atproto.server.createSession")) == 1 and searches(fake) == []
+    assert store.sources.get("bsky").auth_required
+    output = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "status"]).output
+    assert "bsky [bluesky] " + fake.url in output and "BSKY_TEST_PASSWORD" in output
+    assert "inloggegevens" in output
+    monkeypatch.setenv("BSKY_TEST_PASSWORD", "abcd-efgh-ijkl-mnop")
+    again = harvest()
+    assert again.status == "ok" and again.counts.new == 1 and not store.sources.get("bsky").auth_required
+
+
+def test_missing_credentials_are_named_without_a_request(fake, harvest, monkeypatch):
+    monkeypatch.delenv("BSKY_TEST_PASSWORD")
+    result = harvest()
+    assert result.status == "failed" and "BSKY_TEST_PASSWORD" in result.error and "app-wachtwoord" in result.error
+    assert fake.server.requests == []
+
+
+def test_429_is_waited_for_until_the_reset_on_the_servers_clock(fake, harvest, store):
+    server_now = datetime.now(UTC) + timedelta(hours=2)      # the server's clock is far off ours
+    fake.scripted = [Reply(429, json.dumps({"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}), {
+        "Date": format_datetime(server_now, usegmt=True), "RateLimit-Limit": "3000", "RateLimit-Remaining": "0",
+        "RateLimit-Reset": str(int(server_now.timestamp()) + 2), "RateLimit-Policy": "3000;w=300"})]
+    fake.add(make_post("3la"))
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    result = harvest(sleep=sleep)
+    assert result.status == "ok" and result.counts.new == 1
+    assert len(waits) == 1 and 1.0 <= waits[0] <= 3.5
+
+
+def test_a_429_too_far_off_fails_the_source_and_status_shows_it(fake, harvest, store, tmp_path):
+    fake.scripted = [Reply(429, json.dumps({"error": "RateLimitExceeded"}), {
+        "RateLimit-Remaining": "0", "RateLimit-Reset": str(int(time.time()) + 3600)})]
+    result = harvest()
+    assert result.status == "failed" and "HTTP 429" in result.error
+    output = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "status"]).output
+    assert "laatste fout: te veel verzoeken (HTTP 429)" in output
+
+
+def test_rate_limit_headers_are_recorded_and_a_nearly_spent_limit_stops_paging(fake, harvest, store, tmp_path):
+    fake.add(*(make_post(f"3l{i:03d}", created_at=minutes_ago(300 - i)) for i in range(150)))
+    fake.remaining = 6       # the first search says 4 are left: below the reserve, the reset minutes away
+    first = harvest()
+    assert first.status == "partial" and "rate limit" in first.error and len(searches(fake)) == 1
+    assert store.sources.get("bsky").ratelimit_remaining == 4
+    output = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "status"]).output
+    assert "bsky [bluesky]" in output and "rate limit: nog 4 verzoeken, reset 20" in output
+    fake.remaining = 3000
+    second = harvest()
+    assert second.status == "ok" and store.posts.count() == 150
+
+
+@pytest.mark.parametrize("fault", [Reply(reset=True), Reply(delay=3.0), Reply(stream_bytes=11 * 1024 * 1024)])
+def test_dropped_connections_time_outs_and_huge_answers_are_survived_or_reported(fake, harvest, store, fault):
+    fake.add(make_post("3la"))
+    fake.scripted = [fault]
+    result = harvest()
+    if fault.stream_bytes:      # too large is not retried: the run fails with the reason
+        assert result.status == "failed" and "te groot" in result.error and store.posts.count() == 0
+        assert harvest().status == "ok" and store.posts.count() == 1
+    else:                       # retried, then collected
+        assert result.status == "ok" and store.posts.count() == 1
+
+
+def test_server_errors_and_bad_json_are_survived(fake, harvest, store):
+    fake.scripted = [Reply(502, "<html>Bad Gateway</html>")]
+    fake.add(make_post("3la"))
+    assert harvest().status == "ok" and store.posts.count() == 1
+    fake.scripted = [Reply(200, '{"posts": [', {"Content-Type": "application/json"})]
+    broken = harvest()
+    assert broken.status == "failed" and "geen geldige JSON" in broken.error and store.posts.count() == 1
+
+
+def test_an_unreadable_post_is_a_problem_and_the_rest_of_the_page_is_kept(fake, harvest, store):
+    bad = make_post("3lb")
+    del bad["record"]["createdAt"]
+    fake.add(make_post("3la"), bad, make_post("3lc"))
+    result = harvest()
+    assert result.status == "partial" and result.counts.new == 2 and "3lb overgeslagen" in result.error
+
+
+def test_recheck_removes_deleted_posts_keeps_a_tombstone_and_forgets_who_opted_out(fake, harvest, store, write_config):
+    views = [make_post(f"3l{i}", handle=f"auteur{i}.bsky.social", text=f"Idee nummer{i} #innoverheid") for i in range(30)]
+    fake.add(*views)
+    harvest()
+    assert store.posts.count() == 30
+    fake.delete(views[3]["uri"])
+    fake.delete(views[27]["uri"])
+    views[5]["author"]["labels"] = [{"src": "x", "uri": "x", "val": "!no-unauthenticated", "cts": "2026-01-01T00:00:00Z"}]
+    config = load_config(write_config(source_toml(fake.url)))
+    with Fetcher(config.harvest) as fetcher:
+        result = recheck(store, config, fetcher)
+    assert (result.checked, result.deleted, result.opted_out, result.problems) == (30, 2, 1, [])
+    asked = fake.calls("app.bsky.feed.getPosts")
+    assert [len(r.query["uris"]) for r in asked] == [25, 5]
+    assert views[3]["uri"] not in keys(store) and views[5]["uri"] not in keys(store) and store.posts.count() == 27
+    assert store.db.execute("SELECT reason FROM suppressions WHERE hash = ?", [fingerprint(views[3]["uri"])]).fetchone() == ("deleted",)
+    assert store.db.execute("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'nummer3'").fetchone()[0] == 0
+    fake.add(views[3])                               # served again by a search: never stored again
+    again = harvest()
+    assert views[3]["uri"] not in keys(store) and again.counts.skipped >= 1
+
+
+@pytest.mark.parametrize("form", ["handle", "did", "url"])
+def test_forget_a_bluesky_author_by_handle_did_or_address(fake, harvest, store, tmp_path, form):
+    anne = "anne.bsky.social"
+    fake.add(make_post("3la", handle=anne), make_post("3lb", handle=anne, text="Tweede #innoverheid"),
+             make_post("3lc", handle="bert.bsky.social", text=f"Eens met @{anne} #innoverheid"))
+    harvest()
+    did = did_of(anne)
+    author = {"handle": "@" + anne, "did": did, "url": f"https://bsky.app/profile/{anne}/post/3la"}[form]
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "forget", author])
+    assert result.exit_code == 0, result.output
+    assert "posts verwijderd: 2" in result.output
+    assert keys(store) == [make_post("3lc", handle="bert.bsky.social")["uri"]]
+    assert json.loads(store.db.execute("SELECT mentions FROM posts").fetchone()[0]) == []
+    # a new handle for the same account: still recognised by the DID
+    fake.add(make_post("3ld", handle="anne.example.nl", created_at=minutes_ago(1)))
+    fake.posts[f"at://{did_of('anne.example.nl')}/app.bsky.feed.post/3ld"]["author"]["did"] = did
+    again = harvest()
+    assert again.counts.new == 0 and store.posts.count() == 1
+
+
+def test_sigkill_between_pages_then_a_new_run_no_duplicate_no_gap(fake, write_config, tmp_path):
+    n = 450
+    fake.add(*(make_post(f"3l{i:04d}", text=f"idee {i} #innoverheid", created_at=minutes_ago(900 - i)) for i in range(n)))
+    fake.delay = 0.3
+    path = write_config(source_toml(fake.url))
+    command = [str(Path(sys.executable).with_name("harvester")), "--config", str(path), "collect"]
+    kill_in_third_page(command, lambda: len(searches(fake)), tmp_path / "harvester.db")
+    with Store(tmp_path / "harvester.db") as store:
+        kept = store.posts.count()
+        cursor = store.cursors.load(1)["innoverheid"]
+    assert 0 < kept < n and not cursor.backfill_done and cursor.backfill_max_id is not None
+    fake.delay = 0.0
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with Store(tmp_path / "harvester.db") as store:
+        assert sorted(keys(store)) == sorted(f"at://{did_of('marieke.bsky.social')}/app.bsky.feed.post/3l{i:04d}"
+                                             for i in range(n))
+        assert store.db.execute("SELECT count(*) FROM sightings").fetchone()[0] == n
+        assert store.cursors.load(1)["innoverheid"].backfill_done
+
+
+def test_config_keys_and_a_secret_written_in_by_mistake(write_config):
+    config = load_config(write_config('\n[[sources]]\nname = "b"\ntype = "bluesky"\n'))
+    (source,) = config.sources
+    assert (source.service, source.handle_env, source.app_password_env, source.interval_minutes, source.enabled) == (
+        "https://bsky.social", "BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD", 15.0, True)
+    with pytest.raises(ConfigError) as raised:
+        load_config(write_config('\n[[sources]]\nname = "b"\ntype = "bluesky"\napp_password_env = "abcd-efgh-ijkl-mnop"\n'))
+    assert "app_password_env" in str(raised.value) and "abcd" not in str(raised.value)
+    with pytest.raises(ConfigError):
+        load_config(write_config('\n[[sources]]\nname = "b"\ntype = "bluesky"\nservice = "bsky.social"\n'))
+
+
+def test_the_migration_widens_the_checks_in_place_for_every_connection(tmp_path):
+    from harvester.store.schema import MIGRATIONS, V_BLUESKY
+
+    path = tmp_path / "h.db"
+    before = MIGRATIONS[:MIGRATIONS.index(V_BLUESKY)]
+    with Store(path, migrate=False) as old:
+        old.migrate(before)
+        source = old.sources.sync("blog", "feed", "https://example.org/feed")
+        old.db.execute("INSERT INTO posts (key, kind, text, content_hash, first_seen_at, last_seen_at, changed_at)"
+                       " VALUES ('k', 'feed', 'Een idee', 'h', 't', 't', 't')")
+        old.db.conn.commit()
+        with pytest.raises(sqlite3.IntegrityError):
+            old.db.execute("INSERT INTO sources (name, type, configured_url, url, created_at)"
+                           " VALUES ('b', 'bluesky', 'u', 'u', 't')")
+    bystander = sqlite3.connect(path, isolation_level=None)      # open before the migration, used after it
+    bystander.execute("SELECT count(*) FROM sources").fetchone()
+    with Store(path) as s:
+        assert s.schema_version == len(MIGRATIONS)
+        s.sources.sync("bsky", "bluesky", "https://bsky.social")
+        assert s.db.execute("SELECT key, text FROM posts").fetchall() == [("k", "Een idee")]
+        assert s.db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert s.sources.get("blog").id == source.id
+    bystander.execute("INSERT INTO posts (key, kind, text, content_hash, first_seen_at, last_seen_at, changed_at)"
+                      " VALUES ('at://x', 'bluesky', '', 'h', 't', 't', 't')")
+    with pytest.raises(sqlite3.IntegrityError):
+        bystander.execute("INSERT INTO posts (key, kind, text, content_hash, first_seen_at, last_seen_at, changed_at)"
+                          " VALUES ('y', 'threads', '', 'h', 't', 't', 't')")
+    bystander.close()
