@@ -18,25 +18,13 @@ from harvester.store import Store
 from harvester.web import ServerThread
 
 from .test_related import PAIRS
-from .test_web_browser import CHROMIUM_ARGS, log_in
-from .conftest import require_program
+from .test_web_browser import browser, log_in  # noqa: F401 (browser: the module's chromium fixture)
 from .webdata import add_post, add_user, write_web_config
 
 pytestmark = pytest.mark.browser
 
 # A4 at 96 CSS pixels per inch: 210 x 297 mm
 A4_WIDTH, A4_HEIGHT = 794, 1123
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = require_program("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
