@@ -24,7 +24,7 @@ from .errors import UsageError
 CONFIG_CANDIDATES = (Path("harvester.toml"), Path("config/harvester.toml"))
 CONFIG_ENV = "HARVESTER_CONFIG"
 DB_ENV = "HARVESTER_DB"
-# the themes and training texts the package carries: harvester/defaults/ in an installed package
+# the themes, training texts and initiatives the package carries: harvester/defaults/ in an installed package
 # (the build maps the repository's config/ there, see setup.py); in a checkout, config/ itself
 _PACKAGE = Path(__file__).resolve().parent
 DEFAULTS = _PACKAGE / "defaults" if (_PACKAGE / "defaults").is_dir() else _PACKAGE.parent / "config"
@@ -80,6 +80,14 @@ class NlpConfig:
     decision_weight: int = 5
     # the background job trains a new model once this many decisions came in since the active one
     retrain_after: int = 50
+
+
+@dataclass(frozen=True)
+class InitiativesConfig:
+    # the initiatives posts are matched with; empty: the list the package carries
+    file: str = ""
+    # a hashtag, account, domain or name becomes a candidate once this many authors used it
+    min_authors: int = 2
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,7 @@ class Config:
     harvest: HarvestConfig = field(default_factory=HarvestConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     nlp: NlpConfig = field(default_factory=NlpConfig)
+    initiatives: InitiativesConfig = field(default_factory=InitiativesConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     web: WebConfig = field(default_factory=WebConfig)
@@ -251,7 +260,9 @@ def _resolve_paths(config: Config) -> Config:
         training=beside(config.nlp.training) or str(DEFAULTS / "training.jsonl"),
     )
     database = dataclasses.replace(config.database, path=beside(config.database.path))
-    return dataclasses.replace(config, nlp=nlp, database=database)
+    initiatives = dataclasses.replace(config.initiatives,
+                                      file=beside(config.initiatives.file) or str(DEFAULTS / "initiatives.toml"))
+    return dataclasses.replace(config, nlp=nlp, database=database, initiatives=initiatives)
 
 
 def _parse_sources(items: object, path: Path | str) -> list[Source]:
@@ -317,6 +328,8 @@ def _check(config: Config, path: Path | str) -> None:
     for key in ("decision_weight", "retrain_after"):
         if getattr(config.nlp, key) < 1:
             raise ConfigError(path, f"nlp.{key}", "moet minstens 1 zijn")
+    if config.initiatives.min_authors < 2:
+        raise ConfigError(path, "initiatives.min_authors", "moet minstens 2 zijn (één auteur die zich herhaalt is geen beweging)")
     if not 0 < config.web.port < 65536:
         raise ConfigError(path, "web.port", "moet een poortnummer zijn")
     if config.web.login_hashes_at_once < 1:

@@ -209,3 +209,26 @@ class RunResult:
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+
+@dataclass(frozen=True)
+class InitiativeStats:
+    """One initiative's line on the "Initiatieven" page (harvester.initiatives.network makes it)."""
+
+    initiative: str
+    posts: int
+    authors: int
+    first_seen: str | None                # the first and last post naming it (published, else first seen)
+    last_seen: str | None
+    themes: dict[str, int]                # theme id -> posts
+
+
+@dataclass(frozen=True)
+class InitiativeEdge:
+    """A link between two initiatives in their network (source < target)."""
+
+    source: str
+    target: str
+    posts: int                            # the weight: posts that carry the link
+    together: int                         # posts that name both
+    authors: int                          # authors who named both

@@ -89,6 +89,7 @@ def test_the_wheel_carries_its_defaults_and_runs_from_its_own_files(venv, tmp_pa
     defaults = Path(found[1])
     assert (defaults / "themes.toml").read_bytes() == (ROOT / "config" / "themes.toml").read_bytes()
     assert (defaults / "training.jsonl").read_bytes() == (ROOT / "config" / "training.jsonl").read_bytes()
+    assert (defaults / "initiatives.toml").read_bytes() == (ROOT / "config" / "initiatives.toml").read_bytes()
     assert not (defaults / "harvester.toml").exists()
     assert Path(found[2]).read_bytes() == (ROOT / "docs" / "redactie.md").read_bytes()
 
@@ -116,6 +117,11 @@ def test_init_collect_classify_export_evaluate_serve_in_an_empty_folder(venv, tm
     run(venv, folder, "classify")
     run(venv, folder, "export", "--out", "ideeen.csv")
     assert len((folder / "ideeen.csv").read_text(encoding="utf-8-sig").splitlines()) > 1
+    # the packaged initiatives, matched against what was collected, and their network for Gephi
+    listed = json.loads(run(venv, folder, "initiatives", "--json").stdout)
+    assert {"Ynnovate", "Slimmernetwerk", "Kennisland"} <= {i["name"] for i in listed}
+    run(venv, folder, "network", "--out", "netwerk.gexf")
+    assert "<gexf" in (folder / "netwerk.gexf").read_text(encoding="utf-8")
 
     (folder / "gelabeld.jsonl").write_text("".join(json.dumps(x) + "\n" for x in LABELLED), encoding="utf-8")
     measured = json.loads(run(venv, folder, "evaluate", "gelabeld.jsonl", "--json").stdout)
@@ -141,6 +147,7 @@ def test_init_collect_classify_export_evaluate_serve_in_an_empty_folder(venv, tm
             queue = client.get("/")
             assert queue.status_code == 200
             assert '<option value="open_overheid"' in queue.text   # the packaged themes are loaded
+            assert "Serious Ambtenaar" in client.get("/initiatieven").text   # and the packaged initiatives
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]

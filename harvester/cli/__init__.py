@@ -31,6 +31,8 @@ COMMANDS = {
     "users": "web:users",
     "export": "export:export",
     "charter": "charter:charter",
+    "initiatives": "initiatives:initiatives",
+    "network": "initiatives:network",
     "purge": "privacy:purge",
     "forget": "privacy:forget",
 }

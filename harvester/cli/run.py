@@ -25,12 +25,13 @@ def setup_logging() -> None:
 
 @click.command()
 @click.option("--once", is_flag=True,
-              help="Eén ronde van alles (elke bron, classificatie, hercontrole, opschonen) en dan stoppen; voor cron.")
+              help="Eén ronde van alles (elke bron, classificatie, initiatieven, hercontrole, opschonen) en dan "
+                   "stoppen; voor cron.")
 @with_config_file
 def run(config: Config, once: bool) -> None:
     """De achtergrondtaak: haal elke bron op volgens zijn interval_minutes, classificeer wat nieuw is,
-    controleer dagelijks of recente Mastodon- en Bluesky-posts nog bestaan, en schoon elke
-    `purge_hours` op (zoals `harvester purge`).
+    koppel posts aan hun initiatieven, controleer dagelijks of recente Mastodon- en Bluesky-posts nog
+    bestaan, en schoon elke `purge_hours` op (zoals `harvester purge`).
 
     Stopt netjes op SIGTERM of Ctrl-C (exitstatus 0). Met --once: exitstatus 0 als alles lukte,
     1 als een taak mislukte, 2 bij een fout in de configuratie. Draait er al een achtergrondtaak op

@@ -4,7 +4,7 @@ write gate that lets the purge run alone."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -73,3 +73,27 @@ class WriteGate:
                 self._exclusive = False
                 self._cond.notify_all()
 
+
+
+class OneAtATime:
+    """Work that runs once at a time and never makes a caller wait: a call while it runs asks the
+    running one to look again when it is done, and returns at once (classifying, matching)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+
+    def run(self, work: Callable[[], bool], stop: threading.Event) -> bool:
+        """Do `work` until nobody wants it again (or `stop` is set); False if a round of it failed."""
+        self._wanted.set()
+        ok = True
+        while self._wanted.is_set() and not stop.is_set():
+            if not self._lock.acquire(blocking=False):
+                return ok
+            try:
+                while self._wanted.is_set() and not stop.is_set():
+                    self._wanted.clear()
+                    ok = work() and ok
+            finally:
+                self._lock.release()
+        return ok

@@ -27,10 +27,10 @@ from ..store import Store
 from ..timeutil import parse_iso, to_utc_iso
 from . import harvest
 from .backoff import backoff_until
-from .gate import Running, WriteGate
+from .gate import OneAtATime, Running, WriteGate
 from .logfmt import logfmt, seconds
 from .mastodon_recheck import recheck as run_recheck
-from .model import ModelLoader, ModelUnavailable
+from .model import ModelLoader
 
 log = logging.getLogger("harvester.run")
 
@@ -54,9 +54,9 @@ class Jobs:
         self.running = Running()
         # one classification at a time: the model is shared, and two jobs must not classify the same
         # posts; `wanted` tells the running one that more posts arrived meanwhile
-        self._classify_lock = threading.Lock()
-        self._classify_wanted = threading.Event()
+        self._classifying = OneAtATime()
         self.gate = WriteGate()
+        self._matching = OneAtATime()
         # one training at a time, in a process of its own; `_trainer` is its thread in this one
         self._learn_lock = threading.Lock()
         self._trainer: threading.Thread | None = None
@@ -71,7 +71,8 @@ class Jobs:
                 with Store(self.config.db_path) as store:
                     yield store
             except Exception as e:
-                error = str(e) if isinstance(e, ModelUnavailable) else f"interne fout: {type(e).__name__}: {e}"
+                # an error the harvester expects (no model, an unusable initiatives file) says so itself
+                error = str(e) if isinstance(e, HarvesterError) else f"interne fout: {type(e).__name__}: {e}"
                 log.error(logfmt(**job, status="failed", duration=seconds(time.monotonic() - started), error=error))
                 raise JobFailed from e
 
@@ -99,8 +100,30 @@ class Jobs:
             return False
         if result.counts.new or result.counts.updated:
             self.classify()
+            self.match()
         self.learn()
         return not result.failed
+
+    def match(self) -> bool:
+        """Link new and edited posts to their initiatives (every post when the list of initiatives or
+        an editor's decision changed it) and renew the counts; False if that failed. Never waits for
+        another job: a matching already running is asked to look again when it is done."""
+        return self._matching.run(self._match_pending, self.stop)
+
+    def _match_pending(self) -> bool:
+        from ..initiatives import step   # networkx: loaded when the job first runs
+
+        try:
+            with self.gate.shared(), self._run(job="initiatives") as store:
+                started = time.monotonic()
+                result = step.update(store, self.config)
+                if result.matched or result.summarised:
+                    log.info(logfmt(job="initiatives", status="ok", matched=result.matched,
+                                    rematched="yes" if result.rematched else "no",
+                                    duration=seconds(time.monotonic() - started)))
+                return True
+        except JobFailed:
+            return False
 
     def classify(self) -> bool:
         """Classify whatever is pending; False if that failed (the posts stay pending).
@@ -108,18 +131,7 @@ class Jobs:
         Never waits for another job: if a classification is running, it is asked to look again
         when it is done, and this call returns at once.
         """
-        self._classify_wanted.set()
-        ok = True
-        while self._classify_wanted.is_set() and not self.stop.is_set():
-            if not self._classify_lock.acquire(blocking=False):
-                return ok
-            try:
-                while self._classify_wanted.is_set() and not self.stop.is_set():
-                    self._classify_wanted.clear()
-                    ok = self._classify_pending() and ok
-            finally:
-                self._classify_lock.release()
-        return ok
+        return self._classifying.run(self._classify_pending, self.stop)
 
     def _classify_pending(self) -> bool:
         try:

@@ -36,6 +36,8 @@ RECHECK_FIRST_SECONDS = 600.0
 PURGE_FIRST_SECONDS = 1200.0
 # how often the job looks whether enough decisions came in to retrain (also after every collection)
 LEARN_SECONDS = 300.0
+# how often the initiatives are matched besides after each harvest (cheap when nothing changed)
+MATCH_SECONDS = 300
 
 
 def enabled_sources(config: Config) -> list[Source]:
@@ -58,6 +60,9 @@ def build_scheduler(config: Config, jobs: Jobs) -> BackgroundScheduler:
     now = datetime.now(UTC)
     scheduler.add_job(jobs.classify, id="classify", name="classificeer wat nog wacht", next_run_time=now,
                       misfire_grace_time=None)
+    # besides after each harvest: an editor's decision on a candidate, or an edited list, shows within minutes
+    scheduler.add_job(jobs.match, IntervalTrigger(seconds=MATCH_SECONDS), id="initiatives",
+                      name="koppel initiatieven", next_run_time=now, misfire_grace_time=MATCH_SECONDS)
     for source in sources:
         seconds = source.interval_minutes * 60
         scheduler.add_job(
@@ -164,6 +169,7 @@ def run_once(config: Config) -> int:
         # collect and its classification first, then the recheck sees what was just stored; the
         # purge last, so its compaction keeps the write lock from no other job of this cycle
         tasks.append(pool.submit(_after, tasks[:], jobs.classify))
+        tasks.append(pool.submit(_after, tasks[:], jobs.match))
         tasks.append(pool.submit(_after, tasks[:], jobs.recheck))
         tasks.append(pool.submit(_after, tasks[:], functools.partial(jobs.learn, wait=True)))
         tasks.append(pool.submit(_after, tasks[:], functools.partial(jobs.purge, when_due=True)))

@@ -21,6 +21,7 @@ from .classifications import ClassificationStore
 from .cursors import CursorStore
 from .exports import ExportStore
 from .groups import GroupStore
+from .initiatives import InitiativeStore
 from .lock import SchedulerLockStore
 from .mastodon import MastodonStore
 from .model_versions import ModelStore
@@ -119,6 +120,7 @@ class Store:
         self.groups = GroupStore(self.db)
         self.movement = MovementStore(self.db)
         self.related = RelatedStore(self.db)
+        self.initiatives = InitiativeStore(self.db)
         if migrate:
             self.migrate()
 

@@ -19,6 +19,7 @@ import sqlite_utils
 from ..privacy.hashing import canonical
 from ..privacy.pseudonyms import PREFIX
 from ..timeutil import utcnow
+from .initiatives import InitiativeStore
 from .posts import content_digest
 
 # never accepted: no review at all, or a review with any other status
@@ -387,6 +388,7 @@ class ForgetStore:
             " WHERE EXISTS (SELECT 1 FROM json_each(posts.mentions) WHERE lower(value) IN (SELECT value FROM json_each(?1)))",
             [accts],
         ).rowcount
+        InitiativeStore(self.db).forget_accounts(sorted(plan.accts))
         prefixes = [_like_prefix(p) for acct in plan.accts for p in _status_prefixes(acct)]
         prefixes += [_like_prefix(f"at://{did}/") for did in plan.bluesky if did.startswith("did:")]
         counts.replies = self.db.execute(

@@ -458,6 +458,93 @@ ALTER TABLE cursors ADD COLUMN backfill_since TEXT;
 """
 
 
+# Initiatives (issue 18): which initiatives each post names, what might be a new one, what the
+# editors decided about those, and the counts and network the "Initiatieven" pages read. The
+# catalogue (config/initiatives.toml plus the decisions) is matched by harvester.initiatives; its
+# digest is kept with the matches, so a changed catalogue has every post matched again.
+V_INITIATIVES = """
+CREATE TABLE initiative_matching (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    catalogue_digest TEXT NOT NULL,    -- SHA-256 of the catalogue the matches were made with
+    matched_through TEXT NOT NULL DEFAULT '',  -- posts changed before this were all matched ('': look at every post)
+    summarised_at TEXT                 -- when initiative_stats, _edges and _candidates were last made (NULL: never)
+);
+
+-- Posts matched with the current catalogue; a post without a row, or changed since, is pending.
+CREATE TABLE matched_posts (
+    post_id INTEGER PRIMARY KEY REFERENCES posts(id) ON DELETE CASCADE,
+    matched_at TEXT NOT NULL
+);
+
+-- The initiatives a post names, each with its strongest evidence.
+CREATE TABLE post_initiatives (
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    initiative TEXT NOT NULL,          -- its name in the catalogue
+    via TEXT NOT NULL CHECK (via IN ('naam', 'hashtag', 'account', 'domein')),
+    evidence TEXT NOT NULL,            -- the words, tag, account or domain found
+    published TEXT NOT NULL,           -- the post's coalesce(published_at, first_seen_at), for its page's order
+    PRIMARY KEY (post_id, initiative)
+) WITHOUT ROWID;
+CREATE INDEX post_initiatives_initiative ON post_initiatives(initiative, published, post_id);
+
+-- What in a post might be an initiative nobody listed (a hashtag, a mentioned account, a linked
+-- domain, a capitalised name); a candidate once two or more authors use it.
+CREATE TABLE post_terms (
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('naam', 'hashtag', 'account', 'domein')),
+    term TEXT NOT NULL,                -- normal form (a name: lower case without spaces)
+    label TEXT NOT NULL,               -- as written
+    PRIMARY KEY (post_id, kind, term)
+) WITHOUT ROWID;
+CREATE INDEX post_terms_term ON post_terms(kind, term);
+
+-- Editors' decisions on candidates: a new initiative, an alias of a known one, or not one at all.
+CREATE TABLE initiative_decisions (
+    kind TEXT NOT NULL CHECK (kind IN ('naam', 'hashtag', 'account', 'domein')),
+    term TEXT NOT NULL,
+    label TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('bevestigd', 'alias', 'afgewezen')),
+    initiative TEXT,                   -- the new or existing initiative (NULL when dismissed)
+    decided_by INTEGER REFERENCES users(id),
+    decided_at TEXT NOT NULL,
+    PRIMARY KEY (kind, term)
+) WITHOUT ROWID;
+
+-- Made from the tables above after each matching run that changed something (the pages read these).
+CREATE TABLE initiative_stats (
+    initiative TEXT PRIMARY KEY,
+    posts INTEGER NOT NULL,
+    authors INTEGER NOT NULL,
+    first_seen TEXT,
+    last_seen TEXT,
+    themes TEXT NOT NULL DEFAULT '{}'  -- JSON: theme id -> posts (the editor's themes once reviewed, else the model's)
+);
+CREATE TABLE initiative_edges (
+    source TEXT NOT NULL,              -- the two initiatives, source < target
+    target TEXT NOT NULL,
+    posts INTEGER NOT NULL,            -- the weight: posts that name both, or name one by an author who named the other
+    together INTEGER NOT NULL,         -- posts that name both
+    authors INTEGER NOT NULL,          -- authors who named both
+    PRIMARY KEY (source, target)
+) WITHOUT ROWID;
+CREATE TABLE initiative_candidates (
+    kind TEXT NOT NULL,
+    term TEXT NOT NULL,
+    label TEXT NOT NULL,               -- the most used way of writing it
+    posts INTEGER NOT NULL,
+    authors INTEGER NOT NULL,
+    last_seen TEXT,
+    PRIMARY KEY (kind, term)
+) WITHOUT ROWID;
+CREATE INDEX initiative_candidates_authors ON initiative_candidates(authors DESC, posts DESC);
+
+-- a post that goes (purge, forget, a deletion) makes the counts and candidates stale
+CREATE TRIGGER matched_posts_ad AFTER DELETE ON matched_posts BEGIN
+    UPDATE initiative_matching SET summarised_at = NULL WHERE summarised_at IS NOT NULL;
+END;
+"""
+
+
 # Related ideas and groups (issue 19). related_terms holds each post's words as the related-idea
 # search compares them (lemmas and the parts of compounds, harvester.nlp.related), indexed by FTS5
 # so that the posts sharing a post's rarer terms are found without reading every post;
@@ -520,4 +607,4 @@ CREATE INDEX idea_group_events_group ON idea_group_events(group_id, id);
 """
 
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_MOVEMENT]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_MOVEMENT]

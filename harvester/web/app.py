@@ -28,7 +28,7 @@ from ..errors import HarvesterError
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
 from ..export import local_iso
-from . import auth, charter, exports, groups, guide, movement, params, views
+from . import auth, charter, exports, groups, guide, initiatives, movement, params, views
 from .sanitize import safe_html
 
 HERE = Path(__file__).resolve().parent
@@ -193,7 +193,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
                 app.state.store.close()
 
     app = Starlette(routes=views.routes() + groups.routes() + movement.routes() + charter.routes() + exports.routes()
-                    + guide.routes() + [
+                    + guide.routes() + initiatives.routes() + [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ], lifespan=lifespan, exception_handlers={params.BadParameter: bad_parameter, Exception: server_error})
     app.state.config = config

@@ -1,0 +1,90 @@
+"""initiatives and network: the initiatives posts talk about, their candidates and their network."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+
+from ..config import Config
+from .common import interactive, open_store, with_config
+
+
+def _update(config: Config, store) -> None:
+    """Bring the matches up to date first (all posts again when the catalogue changed)."""
+    from ..initiatives import step
+
+    if interactive():
+        with click.progressbar(length=max(1, store.initiatives.count_pending()), label="Initiatieven koppelen",
+                               file=click.get_text_stream("stderr")) as bar:
+            result = step.update(store, config, lambda n, _: bar.update(n - bar.pos))
+    else:
+        result = step.update(store, config)
+    if result.rematched:
+        click.echo(f"Nieuwe of gewijzigde lijst met initiatieven: {result.matched} posts opnieuw gekoppeld.", err=True)
+
+
+@click.command()
+@click.option("--candidates", is_flag=True,
+              help="Toon de kandidaten: hashtags, accounts, domeinen en namen die minstens twee auteurs "
+                   "gebruiken en nog geen initiatief zijn.")
+@click.option("--json", "as_json", is_flag=True, help="Als JSON: een lijst van objecten (name, posts, ...).")
+@with_config
+def initiatives(config: Config, candidates: bool, as_json: bool) -> None:
+    """De initiatieven waar posts over gaan, met hun aantal posts en auteurs en eerste en laatste post.
+
+    Koppelt eerst nieuwe en gewijzigde posts; is de lijst met initiatieven (het bestand of een besluit
+    van de redactie) veranderd, dan alle posts opnieuw.
+    """
+    from ..initiatives import step
+
+    with open_store(config) as store:
+        _update(config, store)
+        if candidates:
+            rows = store.initiatives.candidates(limit=1000, examples=0)
+            items = [{"kind": c.kind, "term": c.term, "name": c.label, "posts": c.posts, "authors": c.authors,
+                      "last_seen": c.last_seen} for c in rows]
+            header, fields = ("Soort", "Kandidaat", "Posts", "Auteurs"), ("kind", "name", "posts", "authors")
+        else:
+            stats = {s.initiative: s for s in store.initiatives.stats()}
+            items = []
+            for name in step.catalogue(store, config).names():
+                s = stats.get(name)
+                row = asdict(s) if s else {"posts": 0, "authors": 0, "first_seen": None, "last_seen": None, "themes": {}}
+                row.pop("initiative", None)
+                items.append({"name": name, **row})
+            items.sort(key=lambda i: (-i["posts"], i["name"].casefold()))
+            header, fields = ("Initiatief", "Posts", "Auteurs", "Eerste", "Laatste"), \
+                ("name", "posts", "authors", "first_seen", "last_seen")
+    if as_json:
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("Geen kandidaten." if candidates else "Geen initiatieven.")
+        return
+    cells = [[str(i[f] if i[f] is not None else "-")[:19 if f.endswith("_seen") else None] for f in fields]
+             for i in items]
+    widths = [max(len(h), *(len(c[n]) for c in cells)) for n, h in enumerate(header)]
+    for line in [list(header), *cells]:
+        click.echo("  ".join(c.ljust(w) if n < len(widths) - 1 else c for n, (c, w) in enumerate(zip(line, widths)))
+                   .rstrip())
+
+
+@click.command()
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="Bestand: .gexf of .graphml (voor Gephi), of .csv (dan twee bestanden: NAAM-knopen.csv "
+                   "en NAAM-verbindingen.csv).")
+@with_config
+def network(config: Config, out: str) -> None:
+    """Schrijf het netwerk van initiatieven: een knoop per initiatief (met het aantal posts en auteurs),
+    een verbinding waar één post of één auteur beide noemt, gewogen naar posts."""
+    from ..initiatives import step
+    from ..initiatives.network import write_network
+
+    with open_store(config) as store:
+        _update(config, store)
+        g = step.network(store)
+    written = write_network(g, out)
+    click.echo(f"Netwerk met {g.number_of_nodes()} initiatieven en {g.number_of_edges()} verbindingen geschreven naar "
+               + " en ".join(str(p) for p in written) + ".")

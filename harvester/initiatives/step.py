@@ -1,0 +1,87 @@
+"""The matching step: pending posts from the store, through the Matcher, back into the store.
+
+The only place that knows both sides (like harvester.classify for themes). `update` is what the
+background job runs after each harvest and what `harvester initiatives` runs first: it notices a
+changed catalogue (the file or an editor's decision) by its digest and then matches every post
+again; otherwise only new and edited posts. When anything changed it makes the counts, the
+network and the candidates anew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import networkx as nx
+
+from ..config import Config
+from ..store import Store
+from ..store.initiatives import PendingPost, PostMatch
+from ..timeutil import to_utc_iso, utcnow
+from .catalogue import Catalogue, CandidateDecision, Decision, load_catalogue
+from .matching import Matcher, PostFacts
+from .network import graph, summarise
+
+PAGE = 5_000        # posts read, matched and written at a time
+LOOK_BACK = timedelta(hours=1)
+
+Progress = Callable[[int, int], None]   # (done, total)
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    rematched: bool         # the catalogue had changed: every post was matched again
+    matched: int            # posts matched in this update
+    summarised: bool        # the counts, network and candidates were made anew
+
+
+def catalogue(store: Store, config: Config) -> Catalogue:
+    """The configured file with the initiatives and aliases editors confirmed (dismissals change nothing)."""
+    decisions = [CandidateDecision(d.kind, d.term, d.label, d.decision, d.initiative)
+                 for d in store.initiatives.decisions() if d.decision != Decision.DISMISSED]
+    return load_catalogue(config.initiatives.file).with_decisions(decisions)
+
+
+def update(store: Store, config: Config, progress: Progress | None = None) -> UpdateResult:
+    """Match what is pending (everything, when the catalogue changed), then summarise if needed."""
+    current = catalogue(store, config)
+    rematched = store.initiatives.digest() != current.digest
+    if rematched:
+        store.initiatives.reset(current.digest)
+    matcher = Matcher(current, config.tags)
+    total = store.initiatives.count_pending() if progress else 0
+    # what this pass will have matched: every post changed before it started. A harvest's
+    # transaction may commit a post stamped a little earlier, so the next pass looks an hour back.
+    through = to_utc_iso(datetime.now(UTC) - LOOK_BACK)
+    done, after = 0, 0
+    while True:
+        read_at = utcnow()
+        posts = store.initiatives.pending(limit=PAGE, after_id=after)
+        if not posts:
+            break
+        after = posts[-1].id
+        store.initiatives.save([match_post(matcher, p) for p in posts], read_at)
+        done += len(posts)
+        if progress:
+            progress(done, total)
+    if through > store.initiatives.matched_through():
+        store.initiatives.set_matched_through(through)
+    summarised = store.initiatives.needs_summary()
+    if summarised:
+        stats, edges = summarise(store.initiatives.match_rows(), store.initiatives.theme_counts())
+        store.initiatives.save_summary(stats, edges, min_authors=config.initiatives.min_authors)
+    return UpdateResult(rematched, done, summarised)
+
+
+def match_post(matcher: Matcher, post: PendingPost) -> PostMatch:
+    facts = PostFacts(post.id, f"{post.title}\n{post.text}" if post.title else post.text, tuple(post.tags),
+                      tuple(post.mentions), tuple(post.links), post.author)
+    matches, terms = matcher.read(facts)
+    return PostMatch(post.id, post.published, [(m.initiative, m.via, m.evidence) for m in matches],
+                     [(t.kind, t.key, t.label) for t in terms])
+
+
+def network(store: Store) -> nx.Graph:
+    """The network as it was last summarised."""
+    return graph(store.initiatives.stats(), store.initiatives.edges())

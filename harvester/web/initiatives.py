@@ -1,0 +1,177 @@
+"""The "Initiatieven" pages: every initiative with its counts and network, one initiative's posts,
+and the candidates editors confirm or dismiss.
+
+Thin: the counts, edges and candidates come from the store as the matching step left them
+(harvester.initiatives.step); this module only lays out the network (once per summary) and
+records decisions. Everyone logged in may look; only a redacteur may decide.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from ..initiatives import step
+from ..initiatives.catalogue import Catalogue, Decision, InitiativesError, TermKind, slug, squash
+from ..initiatives.network import Drawing, drawing, graph
+from ..models import InitiativeStats, Role
+from ..store.initiatives import AlreadyDecided
+from . import auth
+from .views import render
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+CANDIDATES_SHOWN = 200
+MAX_NAME = 100
+KIND_LABELS = {TermKind.NAME: "Naam", TermKind.HASHTAG: "Hashtag", TermKind.ACCOUNT: "Account",
+               TermKind.DOMAIN: "Domein"}
+DECISION_LABELS = {Decision.CONFIRMED: "bevestigd als nieuw initiatief", Decision.ALIAS: "toegevoegd aan",
+                   Decision.DISMISSED: "afgewezen"}
+
+
+def _catalogue(request: Request) -> Catalogue | None:
+    """The catalogue with the editors' decisions; None if the file is unusable (the page says so)."""
+    try:
+        return step.catalogue(request.app.state.store, request.app.state.config)
+    except InitiativesError as e:
+        log.warning("initiatieven niet geladen: %s", e)
+        return None
+
+
+def _network(request: Request, stats: list[InitiativeStats]) -> Drawing:
+    """The network's drawing, laid out once per summary (the layout is the costly part)."""
+    store = request.app.state.store
+    key = store.initiatives.summarised_at()
+    cached = getattr(request.app.state, "initiatives_drawing", None)
+    if cached is None or cached[0] != key or key is None:
+        cached = request.app.state.initiatives_drawing = (key, drawing(graph(stats, store.initiatives.edges())))
+    return cached[1]
+
+
+@auth.login_required(Role.READER)
+async def overview(request: Request) -> Response:
+    store = request.app.state.store
+    catalogue = _catalogue(request)
+    stats = store.initiatives.stats()
+    counted = {s.initiative for s in stats}
+    quiet = [i for i in (catalogue.initiatives if catalogue else ()) if i.name not in counted]
+    drawn = _network(request, stats)
+    return render(request, "initiatives.html", stats=stats, quiet=quiet, drawing=drawn,
+                  edges=store.initiatives.edges(), summarised_at=store.initiatives.summarised_at(),
+                  broken=catalogue is None, candidates=store.initiatives.candidate_count(),
+                  slug_of={s.initiative: slug(s.initiative) for s in stats})
+
+
+@auth.login_required(Role.READER)
+async def initiative_page(request: Request) -> Response:
+    store = request.app.state.store
+    catalogue = _catalogue(request)
+    wanted = request.path_params["slug"]
+    initiative = catalogue.by_slug(wanted) if catalogue else None
+    stats = next((s for s in store.initiatives.stats() if slug(s.initiative) == wanted), None)
+    name = initiative.name if initiative else stats.initiative if stats else None
+    if name is None:
+        return render(request, "error.html", 404, message="Dit initiatief staat niet (meer) in de lijst.")
+    before = _cursor(request.query_params.get("voor"))
+    posts = store.initiatives.posts_of(name, limit=PAGE_SIZE + 1, before=before)
+    more = len(posts) > PAGE_SIZE
+    posts = posts[:PAGE_SIZE]
+    next_url = (f"/initiatieven/{wanted}?{urlencode({'voor': f'{posts[-1].published}|{posts[-1].post_id}'})}"
+                if more else None)
+    links = [(e.target if e.source == name else e.source, e) for e in store.initiatives.edges() if name in (e.source, e.target)]
+    return render(request, "initiative.html", name=name, initiative=initiative, stats=stats, posts=posts,
+                  next_url=next_url, first_page=before is None, links=links, kind_labels=KIND_LABELS,
+                  slug_of=slug)
+
+
+def _cursor(value: str | None) -> tuple[str, int] | None:
+    """'published|post id' of the last post on the previous page; anything else starts at the top."""
+    if not value or "|" not in value:
+        return None
+    published, _, post_id = value.rpartition("|")
+    return (published[:40], int(post_id)) if post_id.isdigit() and len(post_id) < 19 else None
+
+
+@auth.login_required(Role.READER)
+async def candidates(request: Request) -> Response:
+    return _candidates_page(request)
+
+
+def _candidates_page(request: Request, message: str = "", problem: bool = False, status_code: int = 200) -> Response:
+    store = request.app.state.store
+    catalogue = _catalogue(request)
+    params = request.query_params
+    if not message and params.get("besluit") == "undo":
+        message = (f"Het besluit over {params.get('label', '')[:200]} is ongedaan gemaakt; de posts worden bij de "
+                   "volgende ronde opnieuw gekoppeld.")
+    elif not message and params.get("besluit") in DECISION_LABELS:
+        decided = params.get("label", "")[:200]
+        message = f"{decided}: {DECISION_LABELS[params['besluit']]}" + (
+            f" {params.get('initiatief', '')[:200]}" if params["besluit"] != Decision.DISMISSED else "") + (
+            "." if params["besluit"] == Decision.DISMISSED else
+            ". De posts worden bij de volgende ronde van de achtergrondtaak opnieuw gekoppeld.")
+    return render(request, "initiative_candidates.html", status_code, message=message, problem=problem,
+                  rows=store.initiatives.candidates(limit=CANDIDATES_SHOWN),
+                  names=sorted(catalogue.names(), key=str.casefold) if catalogue else [],
+                  decisions=store.initiatives.decisions(), kind_labels=KIND_LABELS, decision_labels=DECISION_LABELS,
+                  max_name=MAX_NAME)
+
+
+@auth.login_required(Role.EDITOR)
+async def decide(request: Request) -> Response:
+    form = await request.form()
+    store = request.app.state.store
+    kind, term, action = str(form.get("kind", "")), str(form.get("term", "")), str(form.get("action", ""))
+    if action == "undo":
+        undone = store.initiatives.undo(kind, term, request.state.user)
+        if undone is None:
+            return _candidates_page(request, "Dit besluit bestaat niet (meer); laad de pagina opnieuw.", True, 404)
+        return RedirectResponse(f"/initiatieven/kandidaten?{urlencode({'besluit': 'undo', 'label': undone.label})}",
+                                status_code=303)
+    candidate = store.initiatives.candidate(kind, term) if TermKind.has(kind) else None
+    if candidate is None:
+        return _candidates_page(request, "Deze kandidaat bestaat niet (meer); laad de pagina opnieuw.", True, 404)
+    catalogue = _catalogue(request)
+    if catalogue is None:
+        return _candidates_page(request, "Het bestand met initiatieven is onbruikbaar; vraag de beheerder het te "
+                                         "herstellen.", True, 503)
+    known = {squash(n): n for n in catalogue.names()}
+    initiative: str | None = None
+    if action == "confirm":
+        initiative = " ".join(str(form.get("name", "")).split())
+        if not squash(initiative) or len(initiative) > MAX_NAME:
+            return _candidates_page(request, f"Geef het nieuwe initiatief een naam van hoogstens {MAX_NAME} tekens.",
+                                    True, 400)
+        if squash(initiative) in known:
+            return _candidates_page(request, f"{known[squash(initiative)]} staat al in de lijst: kies ‘toevoegen "
+                                             "aan’ om dit als alias toe te voegen.", True, 400)
+        decision = Decision.CONFIRMED
+    elif action == "alias":
+        initiative = known.get(squash(str(form.get("initiative", ""))))
+        if initiative is None:
+            return _candidates_page(request, "Kies het initiatief waar dit bij hoort.", True, 400)
+        decision = Decision.ALIAS
+    elif action == "dismiss":
+        decision = Decision.DISMISSED
+    else:
+        return _candidates_page(request, "Onbekende actie.", True, 400)
+    try:
+        store.initiatives.decide(kind, term, candidate.label, decision, initiative, request.state.user)
+    except AlreadyDecided:
+        return _candidates_page(request, f"Niet opgeslagen: over {candidate.label} is intussen al beslist.", True, 409)
+    query = {"besluit": decision.value, "label": candidate.label, **({"initiatief": initiative} if initiative else {})}
+    return RedirectResponse(f"/initiatieven/kandidaten?{urlencode(query)}", status_code=303)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/initiatieven", overview, methods=["GET"]),
+        Route("/initiatieven/kandidaten", candidates, methods=["GET"]),
+        Route("/initiatieven/kandidaten", decide, methods=["POST"]),
+        Route("/initiatieven/{slug}", initiative_page, methods=["GET"]),
+    ]

@@ -1,0 +1,370 @@
+"""Initiatives: matching real phrasing, candidates across authors, re-matching after a change of the
+list, the network's edges and weights, and the files for Gephi read back with networkx."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from click.testing import CliRunner
+
+from harvester.cli import main
+from harvester.config import DEFAULTS, load_config
+from harvester.initiatives import step
+from harvester.initiatives.catalogue import InitiativesError, load_catalogue, parse_catalogue
+from harvester.initiatives.matching import Matcher, PostFacts, capitalised_names
+from harvester.initiatives.network import graph, layout, summarise, write_network
+from harvester.models import Classification
+from harvester.store import Store
+
+from .initiativesdata import POSTS, store_all, store_post
+
+CONSULTATION = ("innoverheid", "lanceerplatform")
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(load_catalogue(DEFAULTS / "initiatives.toml"), CONSULTATION)
+
+
+def facts(text: str, *, tags=(), mentions=(), links=(), author=None) -> PostFacts:
+    return PostFacts(1, text, tuple(tags), tuple(mentions), tuple(links), author)
+
+
+def names(matcher: Matcher, post: PostFacts) -> dict[str, tuple[str, str]]:
+    return {m.initiative: (m.via, m.evidence) for m in matcher.match(post)}
+
+
+# ---- matching -------------------------------------------------------------------------------
+
+def test_names_and_aliases_in_running_text(matcher):
+    found = names(matcher, facts("Vanmiddag met de Ynnovators en mensen van Ambtenaren  Netwerk Nederland "
+                                 "gesproken over ruimte voor de professional. Mooi initiatief van de burgermeesteracademie!"))
+    assert found == {
+        "Ynnovate": ("naam", "Ynnovators"),
+        "Ambtenaren Netwerk Nederland": ("naam", "Ambtenaren Netwerk Nederland"),
+        "Burgemeesteracademie": ("naam", "burgermeesteracademie"),
+    }
+
+
+def test_spacing_and_case_do_not_matter_but_words_must_be_whole(matcher):
+    assert "Ambtenaar 2.0" in names(matcher, facts("Lid van ambtenaar20 sinds 2009"))
+    assert "Ambtenaar 2.0" in names(matcher, facts("Via AMBTENAAR 2.0 kwam ik hier terecht"))
+    assert "Slimmernetwerk" in names(matcher, facts("het slimmer   netwerk organiseert weer een café"))
+    # a name inside another word is no mention of it
+    assert names(matcher, facts("Ynnovatesque plannen en een slimmernetwerkje van collega's")) == {}
+
+
+def test_inside_hashtags(matcher):
+    text = "Dit is precies waar #BeterWerkenInHetOpenbaarBestuur voor staat. Ook #BeterWerken doet mee."
+    assert names(matcher, facts(text, tags=["beterwerkeninhetopenbaarbestuur", "beterwerken"])) == {
+        "Beter Werken in het Openbaar Bestuur": ("hashtag", "beterwerkeninhetopenbaarbestuur")}
+    # a lower-case tag that starts with a longer name; in the text alone the CamelCase words count
+    assert names(matcher, facts("Meedoen? #ynnovatechallenge", tags=["ynnovatechallenge"])) == {
+        "Ynnovate": ("hashtag", "ynnovatechallenge")}
+    assert names(matcher, facts("Terug van de #SlimmernetwerkCafe")) == {"Slimmernetwerk": ("naam", "Slimmernetwerk")}
+
+
+def test_abbreviations_match_in_capitals_only(matcher):
+    assert names(matcher, facts("Het was puur toeval, en vom is geen woord")) == {}
+    assert set(names(matcher, facts("Collega's van PUUR en de VOM-dag"))) == {"PUUR", "VOM"}
+    assert "PUUR" in names(matcher, facts("Mooi gesprek #puur", tags=["puur"]))
+
+
+def test_the_consultation_tags_are_no_evidence(matcher):
+    text = "Denk mee over het charter! #innoverheid #lanceerplatform"
+    assert names(matcher, facts(text, tags=CONSULTATION)) == {}
+    # the Lanceerplatform in words is an initiative of its own
+    assert names(matcher, facts("Het idee van het Lanceerplatform: kennis van het ene project naar het andere"))\
+        == {"Lanceerplatform": ("naam", "Lanceerplatform")}
+
+
+def test_accounts_and_domains():
+    catalogue = parse_catalogue({"initiatives": [
+        {"name": "Open State Foundation", "accounts": ["@openstate@mastodon.nl"], "domains": ["openstate.eu"]},
+        {"name": "Kennisland", "domains": ["www.kl.nl"]},
+    ]}, "", "test")
+    m = Matcher(catalogue, CONSULTATION)
+    post = facts("Goed stuk van @openstate over de Woo. Zie ook https://nieuws.openstate.eu/woo-index en "
+                 "https://kl.nl/projecten/",
+                 mentions=["openstate@mastodon.nl"], links=["https://nieuws.openstate.eu/woo-index", "https://kl.nl/projecten/"])
+    assert names(m, post) == {"Open State Foundation": ("account", "openstate@mastodon.nl"),
+                              "Kennisland": ("domein", "kl.nl")}
+    # written by the initiative's own account
+    assert names(m, facts("Onze nieuwe Woo-index staat online", author="OpenState@mastodon.nl")) == {
+        "Open State Foundation": ("account", "openstate@mastodon.nl")}
+    # a look-alike domain is not the initiative's
+    assert names(m, facts("", links=["https://notopenstate.eu/"])) == {}
+
+
+def test_capitalised_names():
+    text = ("Vandaag bij de Stampijfabriek in Den Haag. Ook de Grand Parade kwam langs, met mensen van "
+            "Open State Foundation. Wie doet er mee? Graag!")
+    assert capitalised_names(text) == ["Stampijfabriek", "Den Haag", "Grand Parade", "Open State Foundation"]
+
+
+def test_terms_leave_out_known_ignored_and_own(matcher):
+    post = facts("Terugkijken: https://m.youtube.com/watch?v=abc en https://www.kl.nl/x. Met @ynnovate en @ikzelf. "
+                 "#opendata #innoverheid #Ynnovate",
+                 tags=["opendata", "innoverheid", "ynnovate"], mentions=["ynnovate@mastodon.nl", "ikzelf@mastodon.nl"],
+                 links=["https://m.youtube.com/watch?v=abc", "https://www.kl.nl/x"], author="ikzelf@mastodon.nl")
+    assert {(t.kind, t.key) for t in matcher.terms(post)} == {("hashtag", "opendata"), ("account", "ynnovate@mastodon.nl")}
+
+
+def test_a_bad_list_gets_a_dutch_error(tmp_path):
+    path = tmp_path / "initiatives.toml"
+    path.write_text('[[initiatives]]\nname = "Ynnovate"\n[[initiatives]]\nname = "ynnovate"\n', encoding="utf-8")
+    with pytest.raises(InitiativesError, match="hoort al bij 'Ynnovate'"):
+        load_catalogue(path)
+    path.write_text('[[initiatives]]\nname = "X"\naccounts = ["x@"]\n', encoding="utf-8")
+    with pytest.raises(InitiativesError, match=r"accounts: 'x@' is geen account als @naam@instance"):
+        load_catalogue(path)
+
+
+# ---- the step: matches, candidates, re-matching ---------------------------------------------
+
+def config_with(tmp_path: Path, initiatives: Path | None = None):
+    path = tmp_path / "harvester.toml"
+    body = f'[database]\npath = "{tmp_path / "harvester.db"}"\n'
+    if initiatives is not None:
+        body += f'[initiatives]\nfile = "{initiatives}"\n'
+    path.write_text(body, encoding="utf-8")
+    return load_config(path)
+
+
+def test_posts_get_their_initiatives(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        ids = store_all(store)
+        result = step.update(store, config)
+        assert result.rematched and result.matched == len(POSTS)
+        assert {i for i, _, _ in store.initiatives.initiatives_of(ids[2])} == {
+            "Beter Werken in het Openbaar Bestuur", "Doetanks", "Kennisland"}
+        assert store.initiatives.initiatives_of(ids[6]) == []
+        # nothing changed: nothing is matched again
+        assert step.update(store, config) == step.UpdateResult(False, 0, False)
+
+
+def test_candidates_recur_across_authors_not_one_author_repeating_himself(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        store_all(store)
+        step.update(store, config)
+        found = {(c.kind, c.term): (c.posts, c.authors) for c in store.initiatives.candidates(limit=50)}
+    assert found == {
+        ("hashtag", "grandparade"): (3, 3),                # marieke, jeroen, ruud
+        ("naam", "grandparade"): (3, 3),
+        ("domein", "grandparade.example"): (2, 2),         # the blogger and ruud
+    }
+    # henk wrote #mijnwijkapp and "Mijn Wijk App" three times: no candidate; neither are Utrecht
+    # (one author) nor known initiatives, nor the consultation's tags
+
+
+def test_an_edited_post_is_matched_again(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        post_id = store_post(store, 1, "eva@mastodon.nl", "<p>Op naar het Slimmernetwerk Café #innoverheid</p>")
+        step.update(store, config)
+        store_post(store, 1, "eva@mastodon.nl", "<p>Op naar de Stampijfabriek (eerst verkeerd getypt) #innoverheid</p>")
+        assert step.update(store, config).matched == 1
+        assert [i for i, _, _ in store.initiatives.initiatives_of(post_id)] == ["Stampijfabriek"]
+        assert [s.initiative for s in store.initiatives.stats()] == ["Stampijfabriek"]
+        # after a pass only posts changed since it are read (by the index), new ones among them
+        assert store.initiatives.matched_through() > ""
+        new = store_post(store, 2, "joost@mastodon.nl", "<p>Ook de Ynnovators waren er #innoverheid</p>")
+        assert step.update(store, config).matched == 1
+        assert [i for i, _, _ in store.initiatives.initiatives_of(new)] == ["Ynnovate"]
+
+
+def test_a_changed_list_rematches_every_post(tmp_path):
+    own = tmp_path / "initiatives.toml"
+    shutil.copy(DEFAULTS / "initiatives.toml", own)
+    config = config_with(tmp_path, own)
+    with Store(config.db_path) as store:
+        ids = store_all(store)
+        step.update(store, config)
+        assert "Grand Parade" not in {s.initiative for s in store.initiatives.stats()}
+        own.write_text(own.read_text(encoding="utf-8") + '\n[[initiatives]]\nname = "Grand Parade"\n'
+                       'domains = ["grandparade.example"]\n', encoding="utf-8")
+        result = step.update(store, config)
+        assert result.rematched and result.matched == len(POSTS)
+        stats = {s.initiative: s for s in store.initiatives.stats()}
+        assert (stats["Grand Parade"].posts, stats["Grand Parade"].authors) == (4, 4)
+        assert ("Grand Parade", "domein", "grandparade.example") in store.initiatives.initiatives_of(ids[4])
+        # known now: no longer a candidate
+        assert store.initiatives.candidates(limit=50) == []
+
+
+def test_an_editors_decision_joins_the_list_and_is_audited(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        ids = store_all(store)
+        editor = store.users.add("eva", "redacteur", "x")
+        step.update(store, config)
+        store.initiatives.decide("hashtag", "grandparade", "#grandparade", "bevestigd", "Grand Parade", editor)
+        store.initiatives.decide("domein", "grandparade.example", "grandparade.example", "alias", "Grand Parade", editor)
+        store.initiatives.decide("naam", "grandparade", "Grand Parade", "afgewezen", None, editor)
+        assert step.update(store, config).rematched
+        assert ("Grand Parade", "hashtag", "grandparade") in store.initiatives.initiatives_of(ids[1])
+        assert ("Grand Parade", "domein", "grandparade.example") in store.initiatives.initiatives_of(ids[4])
+        events = store.db.execute("SELECT actor, action, after FROM review_events ORDER BY id").fetchall()
+    assert [(actor, action) for actor, action, _ in events] == [
+        ("eva", "initiative_bevestigd"), ("eva", "initiative_alias"), ("eva", "initiative_afgewezen")]
+    assert json.loads(events[0][2])["initiative"] == "Grand Parade"
+
+
+def test_deciding_twice_is_refused(tmp_path):
+    from harvester.store.initiatives import AlreadyDecided
+
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        store_all(store)
+        step.update(store, config)
+        a, b = store.users.add("eva", "redacteur", "x"), store.users.add("piet", "redacteur", "x")
+        store.initiatives.decide("naam", "grandparade", "Grand Parade", "afgewezen", None, a)
+        with pytest.raises(AlreadyDecided):
+            store.initiatives.decide("naam", "grandparade", "Grand Parade", "bevestigd", "Grand Parade", b)
+
+
+def test_counts_carry_themes_and_drop_deleted_posts(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        ids = store_all(store)
+        store.classifications.save(ids[0], Classification(
+            scores={"samenwerking": 0.9}, assigned=("samenwerking",), reasons={}, language="nl", is_dutch=True,
+            confidence=0.8, model_version="test"))
+        step.update(store, config)
+        stats = {s.initiative: s for s in store.initiatives.stats()}
+        assert stats["Slimmernetwerk"].themes == {"samenwerking": 1}
+        store.db.execute("DELETE FROM posts WHERE id = ?", [ids[0]])
+        store.db.conn.commit()
+        assert step.update(store, config).summarised
+        assert "Slimmernetwerk" not in {s.initiative for s in store.initiatives.stats()}
+
+
+# ---- the network ----------------------------------------------------------------------------
+
+def test_edges_and_weights():
+    rows = [
+        (1, 10, "Ynnovate", "2026-11-01"), (1, 10, "Slimmernetwerk", "2026-11-01"),   # one post names both
+        (2, 10, "Ynnovate", "2026-11-02"),                                             # the same author, again
+        (3, 11, "Slimmernetwerk", "2026-11-03"), (4, 11, "VOM", "2026-11-04"),         # one author, two posts
+        (5, 12, "VOM", "2026-11-05"),
+    ]
+    stats, edges = summarise(rows, {})
+    assert {(e.source, e.target): (e.posts, e.together, e.authors) for e in edges} == {
+        ("Slimmernetwerk", "Ynnovate"): (2, 1, 1),   # post 1 names both, post 2 by the author who did
+        ("Slimmernetwerk", "VOM"): (2, 0, 1),        # posts 3 and 4 by author 11
+    }
+    assert {s.initiative: (s.posts, s.authors, s.first_seen, s.last_seen) for s in stats} == {
+        "Ynnovate": (2, 1, "2026-11-01", "2026-11-02"), "Slimmernetwerk": (2, 2, "2026-11-01", "2026-11-03"),
+        "VOM": (2, 2, "2026-11-04", "2026-11-05")}
+
+
+def test_the_layout_is_stable(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        store_all(store)
+        step.update(store, config)
+        first = layout(step.network(store))
+        # the same data read in another order gives the same picture
+        again = layout(graph(list(reversed(store.initiatives.stats())), list(reversed(store.initiatives.edges()))))
+    assert first == again and len(first) == 11
+    assert len(set(first.values())) == 11        # no two initiatives on one spot
+    assert all(0 <= x <= 1 and 0 <= y <= 1 for x, y in first.values())
+
+
+def test_gexf_and_graphml_read_back(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        store_all(store)
+        step.update(store, config)
+        g = step.network(store)
+    write_network(g, tmp_path / "netwerk.gexf")
+    back = nx.read_gexf(tmp_path / "netwerk.gexf")
+    labels = {n: d["label"] for n, d in back.nodes(data=True)}
+    assert labels["ynnovate"] == "Ynnovate" and labels["ambtenaar-2-0"] == "Ambtenaar 2.0"
+    assert back.nodes["ynnovate"]["posts"] == 2
+    assert back.edges["slimmernetwerk", "ynnovate"]["weight"] == 2
+    assert back.edges["slimmernetwerk", "ynnovate"]["together"] == 1
+    write_network(g, tmp_path / "netwerk.graphml")
+    again = nx.read_graphml(tmp_path / "netwerk.graphml")
+    assert again.nodes["ambtenaar-2-0"]["label"] == "Ambtenaar 2.0"
+    assert sorted(again.edges) == sorted(back.edges)
+
+
+# ---- the commands ---------------------------------------------------------------------------
+
+def test_initiatives_and_network_commands(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        store_all(store)
+    runner = CliRunner()
+    args = ["--config", str(config.path)]
+    result = runner.invoke(main, ["initiatives", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    items = json.loads(result.stdout)
+    assert {"name": "Ynnovate", "posts": 2} == {k: items[[i["name"] for i in items].index("Ynnovate")][k]
+                                                 for k in ("name", "posts")}
+    assert {i["name"] for i in items} >= {"Stampijfabriek", "Serious Ambtenaar"}   # unnamed ones too, with 0
+    result = runner.invoke(main, ["initiatives", *args, "--candidates"])
+    assert result.exit_code == 0 and "#grandparade" in result.stdout and "Grand Parade" in result.stdout
+    result = runner.invoke(main, ["network", *args, "--out", str(tmp_path / "n.csv")])
+    assert result.exit_code == 0, result.output
+    nodes = (tmp_path / "n-knopen.csv").read_text(encoding="utf-8").splitlines()
+    assert nodes[0] == "Id,Label,Posts,Authors" and "ynnovate,Ynnovate,2,1" in nodes
+    assert "slimmernetwerk,ynnovate,Undirected,2,1,1" in (tmp_path / "n-verbindingen.csv").read_text(encoding="utf-8")
+    result = runner.invoke(main, ["network", *args, "--out", str(tmp_path / "n.png")])
+    assert result.exit_code == 2 and "onbekend formaat" in result.output
+
+
+def test_a_forgotten_account_leaves_the_candidates(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        for n, author in ((1, "anna@mastodon.nl"), (2, "bert@social.overheid.nl")):
+            store_post(store, n, author, '<p>Goed gesprek met <span class="h-card"><a href="https://mastodon.nl/@pieter" '
+                                         'class="u-url mention">@<span>pieter</span></a></span> over het charter '
+                                         '#innoverheid</p>')
+        step.update(store, config)
+        assert [c.term for c in store.initiatives.candidates(limit=10)] == ["pieter@mastodon.nl"]
+    result = CliRunner().invoke(main, ["forget", "--config", str(config.path), "pieter@mastodon.nl"],
+                                env={"HARVESTER_SECRET": "een-geheime-sleutel-van-lengte"})
+    assert result.exit_code == 0, result.output
+    with Store(config.db_path) as store:
+        assert store.initiatives.candidates(limit=10) == []
+        assert store.db.execute("SELECT count(*) FROM post_terms WHERE term LIKE '%pieter%'").fetchone()[0] == 0
+        step.update(store, config)
+        assert store.initiatives.candidates(limit=10) == []
+
+
+def test_the_background_job_matches_and_rematches_after_an_edit_of_the_list(tmp_path, caplog):
+    import logging
+    import threading
+
+    from harvester.jobs.jobs import Jobs
+
+    own = tmp_path / "initiatives.toml"
+    shutil.copy(DEFAULTS / "initiatives.toml", own)
+    config = config_with(tmp_path, own)
+    with Store(config.db_path) as store:
+        store_all(store)
+    jobs = Jobs(config, threading.Event())
+    with caplog.at_level(logging.INFO, logger="harvester.run"):
+        assert jobs.match()
+    assert f"job=initiatives status=ok matched={len(POSTS)} rematched=yes" in caplog.text
+    own.write_text(own.read_text(encoding="utf-8").replace('name = "PUUR"', 'name = "PUUR"\naliases = ["Puur Overheid"]'),
+                   encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="harvester.run"):
+        assert jobs.match()
+    assert f"matched={len(POSTS)} rematched=yes" in caplog.text
+    # a broken list fails the job visibly, and loses nothing
+    own.write_text("[[initiatives]]\nname = 3\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="harvester.run"):
+        assert not jobs.match()
+    assert "job=initiatives status=failed" in caplog.text and "initiatives[0].name" in caplog.text
+    with Store(config.db_path) as store:
+        assert {s.initiative for s in store.initiatives.stats()} >= {"Ynnovate", "PUUR"}
