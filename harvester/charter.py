@@ -148,7 +148,8 @@ def figure_lines(charter: Charter) -> list[str]:
     f = charter.figures
     return [f"Ideeën in dit document: {charter.ideas} (verwante posts die als één idee zijn gemarkeerd tellen één keer)",
             f"Posts verzameld: {f.posts}", f"Ideeën in totaal: {f.ideas}, waarvan geaccepteerd: {f.accepted}",
-            f"Auteurs: {f.authors}", f"Mastodon-servers: {f.instances}", f"Websites: {f.sites}"]
+            f"Auteurs: {f.authors}", f"Mastodon-servers: {f.instances}", f"Websites: {f.sites}",
+            f"Initiatieven genoemd: {f.initiatives}"]
 
 
 def count_line(section: ThemeSection) -> str:

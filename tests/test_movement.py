@@ -81,3 +81,18 @@ def test_small_multiples_share_one_scale_and_mark_the_open_week():
     assert big.bars[2].height == small.bars[1].height and big.bars[1].height > big.bars[0].height
     assert [b.complete for b in big.bars] == [True, True, False]
     assert small.bars[0].height == 0 and big.total == 10
+
+
+def test_the_initiatives_the_posts_name_join_the_figures(store):
+    from harvester.store.initiatives import PostMatch
+
+    first = add_post(store, 1, published_at="2026-11-02T10:00:00+00:00", author="a@mastodon.nl")
+    second = add_post(store, 2, published_at="2026-11-10T10:00:00+00:00", author="b@mastodon.nl")
+    store.initiatives.save([
+        PostMatch(first, "2026-11-02T10:00:00+00:00", [("Ambtenaar 2.0", "naam", "ambtenaar 2.0"),
+                                                       ("Ynnovate", "hashtag", "#ynnovate")], []),
+        PostMatch(second, "2026-11-10T10:00:00+00:00", [("Ynnovate", "naam", "ynnovate")], []),
+    ], matched_at="2026-11-20T00:00:00+00:00")
+    mv = movement(store, datetime(2026, 11, 20, tzinfo=UTC), weeks=3)
+    assert mv.total.initiatives == 2
+    assert [w.figures.initiatives for w in mv.weeks] == [2, 1, 0]

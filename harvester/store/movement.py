@@ -47,6 +47,7 @@ class Figures:
     authors: int = 0
     instances: int = 0        # Mastodon instances the authors post from
     sites: int = 0            # hosts of the feed posts' links
+    initiatives: int = 0      # initiatives the posts name (store/initiatives.py)
 
 
 class MovementStore:
@@ -55,8 +56,12 @@ class MovementStore:
 
     def figures(self, windows: list[tuple[str, str]]) -> list[Figures]:
         """The figures of the posts dated in each [start, stop) window (UTC ISO text), in window order."""
+        named = dict(self.db.execute(
+            f"""{_ROWS}
+            SELECT rows.n, count(DISTINCT i.initiative) FROM rows JOIN post_initiatives i ON i.post_id = rows.id
+            GROUP BY rows.n""", {"windows": json.dumps(windows)}).fetchall())
         found = {
-            row[0]: Figures(*row[1:]) for row in self.db.execute(
+            row[0]: Figures(*row[1:], initiatives=named.get(row[0], 0)) for row in self.db.execute(
                 f"""{_ROWS}
                 SELECT n, count(*),
                        count(DISTINCT CASE WHEN status IN ('nieuw', 'geaccepteerd') THEN idea END),
