@@ -27,6 +27,7 @@ class Week:
     complete: bool                # False for the week that is still going on
     figures: Figures
     per_theme: dict[str, int]     # theme id -> ideas
+    agreement: tuple[int, int]    # of the posts first decided this week: (agreed with the model, decided)
 
     @property
     def label(self) -> str:
@@ -57,9 +58,10 @@ def movement(store: Store, now: datetime, weeks: int = 12) -> Movement:
     windows = [ALL_TIME] + [(start, stop) for _, start, stop in bounds]
     figures = store.movement.figures(windows)
     themes = store.movement.ideas_per_theme(windows[1:])
+    agreement = store.reviews.agreement_in(windows[1:])
     now_utc = to_utc_iso(now)
     return Movement(
         now=now.astimezone(AMSTERDAM), total=figures[0],
-        weeks=[Week(monday, start, stop, stop <= now_utc, f, t)
-               for (monday, start, stop), f, t in zip(bounds, figures[1:], themes)],
+        weeks=[Week(monday, start, stop, stop <= now_utc, f, t, a)
+               for (monday, start, stop), f, t, a in zip(bounds, figures[1:], themes, agreement)],
     )

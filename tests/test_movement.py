@@ -96,3 +96,14 @@ def test_the_initiatives_the_posts_name_join_the_figures(store):
     mv = movement(store, datetime(2026, 11, 20, tzinfo=UTC), weeks=3)
     assert mv.total.initiatives == 2
     assert [w.figures.initiatives for w in mv.weeks] == [2, 1, 0]
+
+
+def test_agreement_counts_a_decision_in_its_dutch_week(store):
+    editor = add_user(store, "eva", "redacteur")
+    post = add_post(store, 1, scores={"cultuur": 0.9})
+    store.reviews.decide(post, editor, 0, "accept")
+    # the decision at 23:30 UTC on Sunday 15 November is Monday 16 November 00:30 in Dutch time
+    store.db.execute("UPDATE review_events SET at = '2026-11-15T23:30:00.000+00:00' WHERE post_id = ?", [post])
+    mv = movement(store, datetime(2026, 11, 20, tzinfo=UTC), weeks=2)
+    assert [(str(w.monday), w.agreement) for w in mv.weeks] == [("2026-11-09", (0, 0)), ("2026-11-16", (1, 1))]
+    assert store.reviews.agreement("2026-11-01") == {"2026-11-09": (1, 1)}    # the UTC week it was
