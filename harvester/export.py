@@ -18,19 +18,17 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import BinaryIO
-from zoneinfo import ZoneInfo
 
 from .errors import UsageError
 from .privacy.hashing import pseudonym
-from .models import ExportQuery, ExportRow, Status
+from .models import ExportQuery, ExportRow, Status, author_label
 from .normalize import MENTION
 from .privacy.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .store import Store
-from .timeutil import MAX_DAY, MIN_DAY, parse_iso, to_utc_iso
+from .timeutil import AMSTERDAM, MAX_DAY, MIN_DAY, dutch_day_start, parse_iso
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 FORMATS = ("csv", "xlsx")
 DIALECTS = ("excel-nl", "rfc4180")
 HEADER = ["id", "thema's", "idee", "auteur", "bron", "link", "datum", "status", "zekerheid", "notitie",
@@ -91,8 +89,8 @@ class ExportOptions:
         return ExportQuery(
             statuses=self.statuses,
             themes=self.themes,
-            since=_day_start_utc(self.since) if self.since else None,
-            until=_day_start_utc(self.until + timedelta(days=1)) if self.until else None,
+            since=dutch_day_start(self.since) if self.since else None,
+            until=dutch_day_start(self.until, days_later=1) if self.until else None,
             sources=self.sources,
             per_theme=self.per_theme,
         )
@@ -107,10 +105,6 @@ def parse_day(text: str, name: str) -> date:
     if not MIN_DAY <= day <= MAX_DAY:
         raise ExportError(f"{name}: kies een datum van {MIN_DAY} tot en met {MAX_DAY}")
     return day
-
-
-def _day_start_utc(day: date) -> str:
-    return to_utc_iso(datetime.combine(day, time(), tzinfo=AMSTERDAM))
 
 
 def clean(value: str) -> str:
@@ -173,9 +167,7 @@ def author_cell(author_key: str | None, author_name: str | None, secret: bytes |
         return author_name or ""
     if secret:
         return pseudonym(secret, author_key) if author_key else ""
-    if author_name and author_key and author_name != author_key:
-        return f"{author_name} ({author_key})"
-    return author_name or author_key or ""
+    return author_label(author_name, author_key)
 
 
 def pseudonymize_mentions(text: str, secret: bytes) -> str:

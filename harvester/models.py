@@ -58,6 +58,15 @@ class Author:
     bot: bool = False
 
 
+def author_label(name: str | None, key: str | None) -> str:
+    """How an author is named to people: 'Kees (kees@mastodon.nl)'. A feed author known only by
+    name has the key 'Kees van Dijk (blog.example.nl)', which already holds the name: then the key
+    alone, not 'Kees van Dijk (Kees van Dijk (blog.example.nl))'."""
+    if name and key and name != key and not key.startswith(f"{name} ("):
+        return f"{name} ({key})"
+    return key or name or ""
+
+
 @dataclass(frozen=True)
 class Post:
     """One harvested post, normalised (see harvester.normalize), ready to store."""

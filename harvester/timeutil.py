@@ -6,11 +6,14 @@ order); times from sources keep seconds. Both forms compare correctly as text.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 # the earliest and latest day a person may name (a filter, an export): its start and end must stay
 # valid datetimes in every time zone (a day of year 1 or 9999 overflows when it is converted to UTC)
 MIN_DAY, MAX_DAY = date(1900, 1, 1), date(9998, 12, 31)
+# the time people here read: exports and the review app show stored UTC times in it
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def utcnow() -> str:
@@ -28,3 +31,18 @@ def parse_iso(value: str) -> datetime:
     """Parse stored or API text (ISO 8601, 'Z' allowed) into an aware datetime."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def dutch_time(value: str | None, *, seconds: bool = False) -> str:
+    """A stored UTC time as people here read it: '2026-12-06 19:16' in Dutch time ('' for none)."""
+    if not value:
+        return ""
+    return parse_iso(value).astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def dutch_day_start(day: date | str, *, days_later: int = 0) -> str:
+    """The stored UTC form of midnight in Dutch time at the start of `day` (plus `days_later`):
+    a day someone here names runs from this to the next one's."""
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
+    return to_utc_iso(datetime.combine(day + timedelta(days=days_later), time(), tzinfo=AMSTERDAM))

@@ -37,7 +37,7 @@ def test_the_queue_shows_the_least_certain_first_while_the_model_is_young(tmp_pa
         # the configured model learned from no decisions
         page = c.get("/").text
         assert order(page) == by_confidence
-        assert "Het model heeft nog maar van 0 beslissingen geleerd" in page
+        assert "het model leerde nog maar van 0 beslissingen" in page
         assert '<option value="confidence" selected>' in page
         explicit = c.get("/?sort=date").text     # an explicit choice wins
         assert order(explicit) == by_date and "nog maar van" not in explicit

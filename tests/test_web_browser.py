@@ -93,9 +93,10 @@ def test_keyboard_review_undo_duplicate_and_bulk(page, site):
     for n, post_id in enumerate(ids[:10]):
         assert page.evaluate("document.activeElement.dataset.id") == str(post_id)
         if n % 3 == 0:
-            page.keyboard.press("3")  # theme 3 (Structuur) on top of the suggestion
+            page.keyboard.press("3")  # theme 3 (Structuur) on top of the suggestion: not saved yet
+            assert page.get_attribute(f"#post-{post_id}", "data-version") == "0"
+            page.keyboard.press("a")
             wait_version(page, post_id, 1)
-            page.keyboard.press("j")
             expected[post_id] = "geaccepteerd"
         elif n % 3 == 1:
             page.keyboard.press("a")
@@ -103,6 +104,10 @@ def test_keyboard_review_undo_duplicate_and_bulk(page, site):
             expected[post_id] = "geaccepteerd"
         else:
             page.keyboard.press("x")
+            if n == 2:  # the first time: the reason, remembered for the session
+                page.wait_for_selector("#reden-kiezen[open]")
+                page.check("#reden-onthouden")
+                page.keyboard.press("3")
             wait_version(page, post_id, 1)
             expected[post_id] = "afgewezen"
     page.keyboard.press("k")
@@ -112,7 +117,7 @@ def test_keyboard_review_undo_duplicate_and_bulk(page, site):
     page.keyboard.press("Escape")
     assert not page.is_visible("#hulp")
     page.focus(f"#post-{ids[9]}")
-    # undo the last decision (the theme toggle on the tenth post)
+    # undo the last decision (the tenth post, accepted with a theme added)
     page.keyboard.press("u")
     wait_version(page, ids[9], 2)
     expected[ids[9]] = "nieuw"
@@ -155,7 +160,7 @@ def test_keyboard_review_undo_duplicate_and_bulk(page, site):
         trail = store.db.execute("SELECT post_id, actor, action, before, after FROM review_events ORDER BY id").fetchall()
     assert {actor for _, actor, *_ in trail} == {"eva"}
     actions = [a for _, _, a, _, _ in trail]
-    assert actions.count("set_themes") == 4 and actions.count("accept") == 3 + 2 and actions.count("reject") == 3
+    assert actions.count("set_themes") == 0 and actions.count("accept") == 4 + 3 + 2 and actions.count("reject") == 3
     assert actions.count("undo") == 1 and actions.count("duplicate") == 1 and actions.count("note") == 1
     undo = next(t for t in trail if t[2] == "undo")
     assert undo[0] == ids[9]

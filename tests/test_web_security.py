@@ -145,7 +145,7 @@ def test_a_redacteur_decides_and_a_stale_version_is_reported(site, db):
         assert c.get("/accounts").status_code == 403
         response = c.post("/posts/2/decision", data={"csrf": csrf, "version": "0", "action": "reject",
                                                       "reason": "spam", "next": "/?status=alle"})
-        assert response.status_code == 303 and response.headers["location"] == "/?status=alle#post-2"
+        assert response.status_code == 303 and response.headers["location"] == "/?status=alle&besloten=2&actie=reject&naar=2#post-2"
         stale = c.post("/posts/2/decision", data={"csrf": csrf, "version": "0", "action": "accept"},
                        headers={"X-Requested-With": "fetch"})
         assert stale.status_code == 409

@@ -124,7 +124,9 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     name = f"{nlp.meta['name']}-{version}"
     click.echo(f"Model {name} (getraind op alle {len(items)} voorbeelden) staat in {target}.")
     if output:
-        click.echo(f'Gebruik het met [nlp] model = "{target}" in {config.path}, daarna `harvester classify --all`.')
+        # without a config file there is none to name: say how to get one
+        where = config.path if config.path is not None else "een harvester.toml (maak er een met `harvester init`)"
+        click.echo(f'Gebruik het met [nlp] model = "{target}" in {where}, daarna `harvester classify --all`.')
         return
     # a version in data/models/ is listed by `harvester models`, and chosen there
     with open_store(config) as store:

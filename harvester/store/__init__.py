@@ -30,6 +30,7 @@ from .posts import PostStore
 from .privacy import ForgetStore, PrivacyStore
 from .related import RelatedStore
 from .reviews import ReviewStore
+from .reviews.search import lemma_text
 from .runs import RunStore
 from .schema import MIGRATIONS
 from .sources import SourceStore
@@ -102,6 +103,8 @@ class Store:
             # deleted text is overwritten in the file, not just unlinked (privacy: purge, forget)
             self.db.execute("PRAGMA secure_delete = ON")
             self.db.execute("PRAGMA synchronous = NORMAL")
+            # the lemma index's triggers call it (schema.V_LEMMAS)
+            conn.create_function("harvester_lemmas", 2, lemma_text, deterministic=True)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{path}: is geen SQLite-database die te openen is: {e}") from None
         self.sources = SourceStore(self.db)

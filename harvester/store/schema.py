@@ -545,6 +545,25 @@ END;
 """
 
 
+# Search on lemmas (issue 17): the lemma of each word of a post, in order, in a full-text index of
+# its own beside posts_fts, so `gemeente` finds gemeenten. harvester_lemmas() is a Python function
+# the Store registers on its connections (harvester/store/reviews/search.py); this migration fills
+# the index for the posts already there, the triggers keep it in step.
+V_LEMMAS = """
+CREATE VIRTUAL TABLE posts_fts_lemmas USING fts5(lemmas, columnsize=0);
+INSERT INTO posts_fts_lemmas (rowid, lemmas) SELECT id, harvester_lemmas(title, text) FROM posts;
+CREATE TRIGGER posts_lemmas_ai AFTER INSERT ON posts BEGIN
+    INSERT INTO posts_fts_lemmas (rowid, lemmas) VALUES (new.id, harvester_lemmas(new.title, new.text));
+END;
+CREATE TRIGGER posts_lemmas_ad AFTER DELETE ON posts BEGIN
+    DELETE FROM posts_fts_lemmas WHERE rowid = old.id;
+END;
+CREATE TRIGGER posts_lemmas_au AFTER UPDATE OF title, text ON posts BEGIN
+    UPDATE posts_fts_lemmas SET lemmas = harvester_lemmas(new.title, new.text) WHERE rowid = new.id;
+END;
+"""
+
+
 # Related ideas and groups (issue 19). related_terms holds each post's words as the related-idea
 # search compares them (lemmas and the parts of compounds, harvester.nlp.related), indexed by FTS5
 # so that the posts sharing a post's rarer terms are found without reading every post;
@@ -607,4 +626,4 @@ CREATE INDEX idea_group_events_group ON idea_group_events(group_id, id);
 """
 
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_MOVEMENT]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS, V_MOVEMENT]

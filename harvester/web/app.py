@@ -27,8 +27,9 @@ from ..config import Config
 from ..errors import HarvesterError
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
-from ..export import local_iso
+from ..timeutil import dutch_time
 from . import auth, charter, exports, groups, guide, initiatives, movement, params, views
+from .totals import Counter
 from .sanitize import safe_html
 
 HERE = Path(__file__).resolve().parent
@@ -168,18 +169,13 @@ def theme_labels(config: Config) -> list[tuple[str, str, str]]:
         return []
 
 
-def dutch_time(stamp: str | None) -> str:
-    """A stored UTC time as 'dd-mm-jjjj uu:mm' in Dutch time."""
-    local = local_iso(stamp)
-    return f"{local[8:10]}-{local[5:7]}-{local[:4]} {local[11:16]}" if local else ""
-
-
 def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     """The review app for `config`; pass `store` only from the thread that will serve it."""
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["safe_html"] = safe_html
     env.filters["dutch_time"] = dutch_time
+    env.filters["getal"] = lambda n: f"{n:,}".replace(",", ".")   # Dutch thousands: 1.000.000
     templates = Jinja2Templates(env=env)
 
     @contextlib.asynccontextmanager
@@ -199,6 +195,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     app.state.config = config
     app.state.templates = templates
     app.state.themes = theme_labels(config)
+    app.state.counter = Counter(config.db_path)
     app.state.login_throttle = auth.LoginThrottle()
     app.state.hash_gate = auth.HashGate(config.web.login_hashes_at_once, waiting=4 * config.web.login_hashes_at_once)
     app.add_middleware(BodyLimit, max_bytes=config.web.max_body_kb * 1024)

@@ -252,7 +252,12 @@ def login_required(role: Role = Role.READER) -> Callable[[Endpoint], Endpoint]:
                     "Geweigerd: het formulier was verlopen of kwam niet van deze site (CSRF). "
                     "Laad de pagina opnieuw en probeer het nog eens.", status_code=403)
             if not user.can(role):
-                return PlainTextResponse(f"Geweigerd: uw rol ({user.role}) mag dit niet.", status_code=403)
+                message = f"Geweigerd: uw rol ({user.role}) mag dit niet."
+                if request.headers.get("x-requested-with") == "fetch":
+                    return PlainTextResponse(message, status_code=403)
+                from .views import render   # views imports this module
+
+                return render(request, "error.html", 403, message=message)
             return await endpoint(request)
 
         wrapper.required_role = role  # type: ignore[attr-defined]

@@ -42,9 +42,26 @@ def export_options(params) -> ExportOptions:
     )
 
 
+# what an editor reads when the pseudonym key is missing: what to do, not how (no shell command)
+NO_PSEUDONYM_KEY = ("pseudoniemen kunnen nu niet: de sleutel daarvoor is op deze server niet ingesteld. "
+                    "Vraag de beheerder om die in te stellen, of exporteer zonder pseudoniemen.")
+
+
 def _form(request: Request, status_code: int = 200, error: str = "") -> Response:
+    chosen = request.query_params
+    # a workshop file holds the accepted ideas unless the editor asks for more
+    statuses = chosen.getlist("status") if "format" in chosen else [Status.ACCEPTED]
     return render(request, "export.html", status_code, error=error, statuses=list(Status), dialects=DIALECTS,
-                  sources=request.app.state.store.sources.names(), chosen=request.query_params)
+                  sources=request.app.state.store.sources.names(), chosen=chosen, checked_statuses=statuses,
+                  pseudonyms_ready=_has_secret(request.app.state.config))
+
+
+def _has_secret(config: Config) -> bool:
+    try:
+        load_secret(config.privacy.secret_env)
+    except SecretMissing:
+        return False
+    return True
 
 
 @auth.login_required(Role.READER)
@@ -60,8 +77,10 @@ async def download(request: Request) -> Response:
         options = export_options(request.query_params)
         options.check(themes=[t[0] for t in themes] or None, sources=request.app.state.store.sources.names())
         secret = load_secret(config.privacy.secret_env) if options.pseudonymize else None
-    except (ExportError, SecretMissing) as e:
+    except ExportError as e:
         return _form(request, 400, str(e))
+    except SecretMissing:
+        return _form(request, 400, NO_PSEUDONYM_KEY)
     labels = {t[0]: t[1] for t in themes}
     file = await run_in_threadpool(_write, config, options, secret, labels)
     name = f"ideeen-{datetime.now(AMSTERDAM):%Y%m%d-%H%M}.{options.format}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -12,13 +12,23 @@ from starlette.routing import Route
 from ..learning import YOUNG_BELOW
 from ..models import Action, Role, Status
 from ..store.reviews import (
-    REJECT_REASONS, NothingToUndo, QueueFilter, ReviewState, StaleReview,
+    REJECT_REASONS, NothingToUndo, QueueFilter, QueuePage, ReviewState, SearchError, StaleReview,
 )
 from ..store.users import UserExists, name_problem
 from . import auth, params as parse
 from .groups import related_context
 
 PAGE_SIZE = 25
+# query parameters that report what just happened; links from the page leave them off
+NOTICES = ("after", "done", "stale", "zonder", "besloten", "actie", "naar", "bulkfout", "groep", "ontgroepeerd")
+# the queue's filter as query parameters (a bulk decision over the filter carries them)
+FILTER_PARAMS = ("status", "theme", "source", "lang", "from", "to", "q", "sort")
+# a decision over a whole filter: asked to confirm above CONFIRM_ABOVE posts, refused above BULK_MAX
+CONFIRM_ABOVE = 100
+BULK_MAX = 2000
+BULK_PROBLEMS = {"leeg": "Kies eerst posts (of alle posts op de pagina of onder het filter) en dan een actie.",
+                 "reden": "Kies eerst een reden om af te wijzen.",
+                 "teveel": f"Meer dan {BULK_MAX:,} posts onder dit filter: maak het filter nauwer en doe het in delen.".replace(",", ".")}
 MAX_NOTE = 2000
 LANGUAGES = {"nl": "Nederlands", "en": "Engels", "de": "Duits", "fr": "Frans"}
 STATUS_LABELS = {Status.NEW: "Nieuw", Status.ACCEPTED: "Geaccepteerd", Status.REJECTED: "Afgewezen",
@@ -29,6 +39,15 @@ ACTION_LABELS = {
     Action.DUPLICATE: "duplicaat", Action.NOTE: "notitie", Action.REOPEN: "teruggezet naar nieuw",
     Action.UNDO: "ongedaan gemaakt",
 }
+# the model's confidence (harvester.nlp.classifier.confidence), as a tooltip and in the help
+CONFIDENCE_HELP = ("Zekerheid: hoe ver het twijfelachtigste thema van de grens ligt waarboven het model een thema "
+                   "voorstelt. 0% betekent dat het model bij minstens één thema precies op de grens zit, 100% dat het "
+                   "over elk thema zeker is. Bij een lage zekerheid is uw oordeel het hardst nodig. De percentages bij "
+                   "de thema's zijn de scores van het model; boven de grens van een thema is het voorgesteld.")
+SEARCH_HELP = ("Zoeken vindt ook andere vormen van een woord (gemeente vindt gemeenten en gemeentes); gemeente* "
+               "vindt ook woorden die ermee beginnen (gemeentelijk, gemeenteraad); \"open data\" zoekt een zin; "
+               "OR tussen twee woorden vindt het een of het ander; -woord laat posts met dat woord weg. "
+               "Woorden naast elkaar moeten er allemaal in staan.")
 ROLE_LABELS = {Role.READER: "Lezer (alleen lezen)", Role.EDITOR: "Redacteur (beoordelen)",
                Role.ADMIN: "Beheerder (ook accounts)"}
 
@@ -40,6 +59,7 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
         user=getattr(request.state, "user", None), csrf=getattr(request.state, "csrf", ""),
         themes=themes, theme_labels={t[0]: t[1] for t in themes}, status_labels=STATUS_LABELS,
         reason_labels=REASON_LABELS, action_labels=ACTION_LABELS, path=request.url.path,
+        confidence_help=CONFIDENCE_HELP, search_help=SEARCH_HELP,
     )
     return app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
 
@@ -134,18 +154,36 @@ async def queue(request: Request) -> Response:
     # while the model has learned from few decisions, the posts it is least sure of teach it most
     learned = learned_from(store)
     young = learned < YOUNG_BELOW
+    # a search lists the newest matches first unless the editor chooses otherwise: least certain
+    # first would check the search post by post along the confidence index, which on a million
+    # posts takes seconds for a phrase, OR or word* (docs/benchmarks.md)
+    young = young and not params.get("q", "").strip()
     flt = queue_filter(params, "confidence" if young else "date")
-    page = store.reviews.queue(flt, after=parse.cursor(params.get("after"), flt.sort), limit=PAGE_SIZE)
-    kept = [(k, v) for k, v in params.multi_items() if k not in ("after", "done", "stale") and v]
+    search_problem = ""
+    try:
+        page = store.reviews.queue(flt, after=parse.cursor(params.get("after"), flt.sort), limit=PAGE_SIZE)
+    except SearchError as e:
+        page, search_problem = QueuePage([], None), str(e)
+    kept = [(k, v) for k, v in params.multi_items() if k not in NOTICES and v]
     if "sort" not in params:   # the next page keeps this page's order, whatever the model learns meanwhile
         kept.append(("sort", flt.sort))
     next_url = f"/?{urlencode(kept + [('after', page.next_cursor)])}" if page.next_cursor else None
     bulk = None
     if params.get("done") is not None:
         bulk = (parse.optional_integer(params.get("done"), "done") or 0,
-                parse.optional_integer(params.get("stale"), "stale") or 0)
+                parse.optional_integer(params.get("stale"), "stale") or 0,
+                parse.optional_integer(params.get("zonder"), "zonder") or 0)
     here = f"/?{urlencode(kept + ([('after', params['after'])] if params.get('after') else []))}"
+    # a decision made without JavaScript lands on the next post; its message goes with that post
+    landing = parse.optional_integer(params.get("naar"), "naar", minimum=1)
+    landing_message = _decided_message(params, landing) if landing else ""
+    if landing not in {i.id for i in page.items}:
+        landing = None
     return render(request, "queue.html", items=page.items, flt=flt, next_url=next_url,
+                  landing=landing, landing_message=landing_message, search_problem=search_problem,
+                  counted=None if search_problem else request.app.state.counter.count(store, flt),
+                  filter_query=urlencode([(k, v) for k, v in kept if k in FILTER_PARAMS]),
+                  bulk_problem=BULK_PROBLEMS.get(params.get("bulkfout", "")),
                   first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"),
                   sources=store.sources.names(), languages=LANGUAGES, bulk=bulk,
                   date_from=params.get("from", ""), date_to=params.get("to", ""),
@@ -159,9 +197,23 @@ async def post_page(request: Request) -> Response:
     item = store.reviews.item(post_id)
     if item is None:
         return render(request, "error.html", 404, message=f"Post {post_id} bestaat niet (meer).")
+    back = auth.safe_next(request.query_params.get("terug"), "/")
+    here = f"/posts/{post_id}" + (f"?{urlencode({'terug': back})}" if back != "/" else "")
     return render(request, "post.html", item=item, history=store.reviews.history(post_id),
-                  candidates=store.reviews.duplicate_candidates(post_id), here=f"/posts/{post_id}",
-                  **related_context(store, post_id))
+                  candidates=store.reviews.duplicate_candidates(post_id), here=here, back=back,
+                  message=_decided_message(request.query_params, post_id), **related_context(store, post_id))
+
+
+def _decided_message(params, post_id: int) -> str:
+    """The message a no-JS decision leaves for the post it lands on (`besloten`, `actie`, `naar`)."""
+    decided = parse.optional_integer(params.get("besloten"), "besloten", minimum=1)
+    if decided is None or params.get("actie") not in ACTION_LABELS:
+        return ""
+    landing = parse.optional_integer(params.get("naar"), "naar", minimum=1) or decided
+    if landing != post_id:
+        return ""
+    text = f"Post {decided}: {ACTION_LABELS[params['actie']]}."
+    return text if landing == decided else f"{text} Dit is de volgende post."
 
 
 @auth.login_required(Role.READER)
@@ -188,17 +240,26 @@ async def decide(request: Request) -> Response:
     known = {t[0] for t in request.app.state.themes}
     themes = [str(t) for t in form.getlist("themes")]
     action = str(form.get("action", ""))
+    # the card's theme toggles were in the form: no theme ticked means none, not "the suggestion"
+    ticked = form.get("keuze") == "1"
+    if action == "accept_without_theme":   # the editor confirmed it
+        action, themes = Action.SET_THEMES, []
     version = parse.optional_integer(form.get("version"), "De versie")
-    message, status_code = "", 200
+    reason = str(form.get("reason") or "")
+    message, status_code, confirm_empty = "", 200, False
     if version is None or (known and any(t not in known for t in themes)):
         message, status_code = "Ongeldig formulier: laad de pagina opnieuw.", 400
     elif action == "note" and len(str(form.get("note", ""))) > MAX_NOTE:
         message, status_code = f"Een notitie heeft hoogstens {MAX_NOTE} tekens.", 400
+    elif action == Action.REJECT and not reason:
+        message, status_code = "Kies eerst een reden om af te wijzen.", 400
+    elif action == Action.ACCEPT and not themes and _nothing_to_accept(store, post_id, version, ticked):
+        status_code, confirm_empty = 422, True
     else:
         try:
-            state = store.reviews.decide(
-                post_id, request.state.user, version, action, themes=themes,
-                reason=str(form.get("reason") or "geen_idee"), duplicate_of=parse.optional_integer(form.get("duplicate_of"), "Duplicaat van", minimum=1),
+            store.reviews.decide(
+                post_id, request.state.user, version, action, themes=themes, reason=reason or None,
+                duplicate_of=parse.optional_integer(form.get("duplicate_of"), "Duplicaat van", minimum=1),
                 note=str(form.get("note", "")))
             message = f"Post {post_id}: {ACTION_LABELS[action]}."
         except StaleReview as e:
@@ -206,18 +267,48 @@ async def decide(request: Request) -> Response:
         except NothingToUndo:
             message, status_code = "Er is niets meer om ongedaan te maken.", 409
         except KeyError:
-            return PlainTextResponse("Deze post bestaat niet (meer).", status_code=404)
+            return render(request, "error.html", 404, message=f"Post {post_id} bestaat niet (meer).")
         except ValueError as e:
             message, status_code = f"Niet opgeslagen: {e}.", 400
     if _is_fetch(request):
         item = store.reviews.item(post_id)
         return render(request, "_item.html", status_code, item=item, here=here, message=message,
-                      problem=status_code != 200)
+                      problem=status_code != 200, confirm_empty=confirm_empty,
+                      next_post=parse.optional_integer(form.get("volgende"), "De volgende post", minimum=1))
     if status_code == 200:
-        return RedirectResponse(here + f"#post-{post_id}", status_code=303)
+        # without JavaScript: back where the editor was, on the next post, with what was done
+        landing = parse.optional_integer(form.get("volgende"), "De volgende post", minimum=1) or post_id
+        return RedirectResponse(_with_params(here, {"besloten": post_id, "actie": action, "naar": landing})
+                                + f"#post-{landing}", status_code=303)
     item = store.reviews.item(post_id)
     return render(request, "post.html", status_code, item=item, history=store.reviews.history(post_id),
-                  candidates=store.reviews.duplicate_candidates(post_id), here=here, message=message, problem=True)
+                  candidates=store.reviews.duplicate_candidates(post_id), here=here, message=message,
+                  problem=True, confirm_empty=confirm_empty, back=_back_link(here))
+
+
+def _nothing_to_accept(store, post_id: int, version: int | None, ticked: bool) -> bool:
+    """An accept that would save no theme at all: the editor ticked none, or (a form without the
+    toggles) the model suggested none. Asked about only while the post is as the editor saw it;
+    otherwise the store reports the newer state."""
+    if store.reviews.state(post_id).version != version:
+        return False
+    item = store.reviews.item(post_id)
+    return item is not None and (ticked or not any(s.assigned for s in item.suggestions))
+
+
+def _with_params(url: str, extra: dict) -> str:
+    """`url` (a local path, maybe with a query and a fragment) with `extra` added to its query."""
+    base = url.partition("#")[0]
+    path, _, query = base.partition("?")
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=False) if k not in extra]
+    return f"{path}?{urlencode(kept + [(k, str(v)) for k, v in extra.items()])}"
+
+
+def _back_link(here: str) -> str:
+    """Where "terug naar de wachtrij" goes from a post page: the queue with its filters, if it came from there."""
+    path, _, query = here.partition("?")
+    terug = dict(parse_qsl(query)).get("terug") if path.startswith("/posts/") else here
+    return auth.safe_next(terug, "/")
 
 
 def _stale_message(current: ReviewState) -> str:
@@ -228,25 +319,45 @@ def _stale_message(current: ReviewState) -> str:
 
 @auth.login_required(Role.EDITOR)
 async def bulk(request: Request) -> Response:
+    """One decision on several posts: the ticked ones, all on the page, or all under the filter
+    (with the number first, and a confirmation above CONFIRM_ABOVE posts)."""
     form = await request.form()
     here = auth.safe_next(str(form.get("next", "")), "/")
-    versions: dict[int, int] = {}
-    for value in form.getlist("select"):
-        post_id, _, version = str(value).partition(":")
-        versions[parse.post_id(post_id)] = parse.integer(version, "De versie")
+    store = request.app.state.store
     action = str(form.get("action", ""))
-    if action not in ("accept", "reject", "reopen") or not versions:
-        return render(request, "error.html", 400, message="Kies eerst posts en een actie.")
-    reason = str(form.get("reason") or "geen_idee")
+    if action not in ("accept", "reject", "reopen"):
+        return render(request, "error.html", 400, message="Onbekende actie.", back=here)
+    reason = str(form.get("reason") or "")
     if action == "reject" and reason not in REJECT_REASONS:
-        return render(request, "error.html", 400, message="Onbekende reden.")
+        return RedirectResponse(_with_params(here, {"bulkfout": "reden"}), status_code=303)
+    scope = str(form.get("bereik") or "gekozen")
+    if scope == "filter":
+        try:
+            versions = store.reviews.matching(queue_filter(dict(parse_qsl(str(form.get("filter", ""))))), BULK_MAX + 1)
+        except SearchError as e:
+            return render(request, "error.html", 400, message=str(e), back=here)
+        if len(versions) > BULK_MAX:
+            return RedirectResponse(_with_params(here, {"bulkfout": "teveel"}), status_code=303)
+        if len(versions) > CONFIRM_ABOVE and form.get("bevestigd") != str(len(versions)):
+            return render(request, "bulk_confirm.html", count=len(versions), form=form, action=action,
+                          reason=reason, changed=bool(form.get("bevestigd")), back=here)
+    else:
+        versions = {}
+        for value in form.getlist("pagina" if scope == "pagina" else "select"):
+            post_id, _, version = str(value).partition(":")
+            versions[parse.post_id(post_id)] = parse.integer(version, "De versie")
+    if not versions:   # back to the queue, which says what is missing
+        return RedirectResponse(_with_params(here, {"bulkfout": "leeg"}), status_code=303)
+    # accepting "the suggestion" of a post without one would save it without a theme, unasked:
+    # those are left for the editor to decide one by one
+    skipped = store.reviews.without_suggestion(versions) if action == "accept" else set()
     try:
-        done, stale = request.app.state.store.reviews.decide_many(versions, request.state.user, action, reason=reason)
+        done, stale = store.reviews.decide_many({k: v for k, v in versions.items() if k not in skipped},
+                                                request.state.user, action, reason=reason or None)
     except KeyError:
-        return render(request, "error.html", 404, message="Een van de posts bestaat niet (meer).")
-    base, _, fragment = here.partition("#")
-    joiner = "&" if "?" in base else "?"
-    return RedirectResponse(f"{base}{joiner}{urlencode({'done': len(done), 'stale': len(stale)})}", status_code=303)
+        return render(request, "error.html", 404, message="Een van de posts bestaat niet (meer).", back=here)
+    return RedirectResponse(_with_params(here, {"done": len(done), "stale": len(stale), "zonder": len(skipped)}),
+                            status_code=303)
 
 
 # ---- accounts ------------------------------------------------------------------------------

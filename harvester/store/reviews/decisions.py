@@ -43,12 +43,13 @@ class ReviewState:
     version: int = 0
     updated_by: str | None = None
     updated_at: str | None = None
+    undoable: bool = False             # a decision is left that undo would reverse
 
     def decision(self) -> dict:
         """What an event records as 'before' and 'after': the decision, not its bookkeeping."""
         d = asdict(self)
         d["themes"] = list(self.themes)
-        for key in ("version", "updated_by", "updated_at"):
+        for key in ("version", "updated_by", "updated_at", "undoable"):
             del d[key]
         return d
 
@@ -65,10 +66,16 @@ class ReviewEvent:
     undoes: int | None
 
 
+# the columns `review_state` reads, from `reviews r LEFT JOIN users u ON u.id = r.updated_by`; the
+# last counts the post's undo events (review_events_post makes it an index range)
+STATE_COLUMNS = ("r.status, r.themes, r.reject_reason, r.duplicate_of, r.note, r.version, u.name, r.updated_at,"
+                 " (SELECT count(*) FROM review_events e WHERE e.post_id = r.post_id AND e.action = 'undo')")
+
+
 def review_state(row) -> ReviewState:
-    """A ReviewState from the columns status, themes, reject_reason, duplicate_of, note, version,
-    updater's name, updated_at."""
-    return ReviewState(Status(row[0]), tuple(json.loads(row[1])), *row[2:])
+    """A ReviewState from STATE_COLUMNS. Every event counts in the version and each undo reverses
+    one other event, so something is left to undo while the events outnumber twice the undos."""
+    return ReviewState(Status(row[0]), tuple(json.loads(row[1])), *row[2:8], undoable=row[5] > 2 * row[8])
 
 
 class DecisionStore:
@@ -79,8 +86,7 @@ class DecisionStore:
 
     def state(self, post_id: int) -> ReviewState:
         row = self.db.execute(
-            "SELECT r.status, r.themes, r.reject_reason, r.duplicate_of, r.note, r.version, u.name, r.updated_at"
-            " FROM reviews r LEFT JOIN users u ON u.id = r.updated_by WHERE r.post_id = ?",
+            f"SELECT {STATE_COLUMNS} FROM reviews r LEFT JOIN users u ON u.id = r.updated_by WHERE r.post_id = ?",
             [post_id],
         ).fetchone()
         return review_state(row) if row else ReviewState()
@@ -184,7 +190,7 @@ class DecisionStore:
             [post_id, user.id, user.name, now, action, json.dumps(current.decision(), ensure_ascii=False),
              json.dumps(after.decision(), ensure_ascii=False), undoes, suggested],
         )
-        return replace(after, version=expected_version + 1, updated_by=user.name, updated_at=now)
+        return self.state(post_id)
 
     def _original(self, post_id: int, target: int | None) -> int | None:
         """Where a post that becomes a duplicate of `target` points: the policy that keeps

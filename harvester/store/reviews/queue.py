@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from ...models import Status
-from .decisions import ReviewState, review_state
+from ...timeutil import dutch_day_start
+from .decisions import STATE_COLUMNS, ReviewState, review_state
+from .search import search_query
 
 SORTS = ("date", "confidence")
 # a filter matching fewer rows than this is evaluated first and its rows sorted
@@ -32,8 +34,8 @@ class QueueFilter:
     theme: str | None = None           # suggested by the model or chosen by an editor
     source: str | None = None          # source name
     language: str | None = None        # detected, else declared
-    date_from: str | None = None       # YYYY-MM-DD, inclusive
-    date_to: str | None = None         # YYYY-MM-DD, inclusive
+    date_from: str | None = None       # YYYY-MM-DD, inclusive, a day in Dutch time
+    date_to: str | None = None         # YYYY-MM-DD, inclusive, a day in Dutch time
     query: str | None = None           # full-text words
     sort: str = "date"                 # 'date' (newest first) or 'confidence' (least certain first)
 
@@ -80,22 +82,6 @@ class Candidate:
     status: Status
 
 
-def fts_query(words: str) -> str | None:
-    """User words as an FTS5 query that cannot be a syntax error: each word quoted, all required.
-
-    A trailing '*' keeps its meaning (prefix search). Control characters go: FTS5 reads a quoted
-    string as C text, so a NUL inside one ends it ("unterminated string").
-    """
-    terms = []
-    words = "".join(c for c in words if unicodedata.category(c) not in ("Cc", "Cs"))
-    for word in words.split():
-        prefix = word.endswith("*")
-        word = word.rstrip("*").replace('"', "")
-        if word:
-            terms.append(f'"{word}"' + ("*" if prefix else ""))
-    return " ".join(terms) or None
-
-
 def _fold(word: str) -> str:
     """A word as FTS5's unicode61 tokenizer stores it: lower case, without diacritics."""
     return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
@@ -113,13 +99,27 @@ class QueueStore:
         status, a rare search word) is instead evaluated first and its few rows sorted. A search
         in date order walks the full-text index itself, newest collected (highest id) first.
         """
+        key, base, where, params, order = self._select(flt, after)
+        sql = (f"SELECT p.id, {key} {base} WHERE {' AND '.join(where) or '1'}"
+               f" ORDER BY {order} LIMIT {int(limit) + 1}")
+        rows = self.db.execute(sql, params).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = self.items([r[0] for r in rows])
+        cursor = f"{rows[-1][1]}|{rows[-1][0]}" if more and rows else None
+        return QueuePage(items, cursor)
+
+    def _select(self, flt: QueueFilter, after: str | None = None) -> tuple[str, str, list[str], list, str]:
+        """The parts of the query behind `queue` (sort key, FROM, WHERE terms, parameters, ORDER BY);
+        the tables are p (posts), r (reviews) and c (classifications). A search is on the posts'
+        lemmas (search.py); SearchError when it asks for nothing findable."""
         where, params = self._where(flt)
-        query = fts_query(flt.query or "")
+        query = search_query(flt.query or "")
         if query and flt.sort == "date":
             key, order = "p.id", "f.rowid DESC"
-            base = ("FROM posts_fts f CROSS JOIN posts p ON p.id = f.rowid LEFT JOIN reviews r ON r.post_id = p.id"
+            base = ("FROM posts_fts_lemmas f CROSS JOIN posts p ON p.id = f.rowid LEFT JOIN reviews r ON r.post_id = p.id"
                     " LEFT JOIN classifications c ON c.post_id = p.id")
-            where.append("posts_fts MATCH ?")
+            where.append("posts_fts_lemmas MATCH ?")
             params.append(query)
             if after:
                 where.append("f.rowid < ?")
@@ -128,10 +128,11 @@ class QueueStore:
             key, order = "c.confidence", "c.confidence ASC, c.post_id ASC"
             base = "FROM classifications c JOIN posts p ON p.id = c.post_id LEFT JOIN reviews r ON r.post_id = p.id"
             if query:
-                if self._fewer_than(SPARSE, "SELECT 1 FROM posts_fts WHERE posts_fts MATCH ?", [query]):
-                    where.append("c.post_id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+                if self._fewer_than(SPARSE, "SELECT 1 FROM posts_fts_lemmas WHERE posts_fts_lemmas MATCH ?", [query]):
+                    where.append("c.post_id IN (SELECT rowid FROM posts_fts_lemmas WHERE posts_fts_lemmas MATCH ?)")
                 else:
-                    where.append("EXISTS (SELECT 1 FROM posts_fts f WHERE posts_fts MATCH ? AND f.rowid = c.post_id)")
+                    where.append("EXISTS (SELECT 1 FROM posts_fts_lemmas f WHERE posts_fts_lemmas MATCH ?"
+                                 " AND f.rowid = c.post_id)")
                 params.append(query)
             if after:
                 value, last_id = _split_cursor(after)
@@ -145,14 +146,7 @@ class QueueStore:
                 value, last_id = _split_cursor(after)
                 where.append(f"{key} <= ? AND ({key} < ? OR p.id < ?)")
                 params += [value, value, last_id]
-        sql = (f"SELECT p.id, {key} {base} WHERE {' AND '.join(where) or '1'}"
-               f" ORDER BY {order} LIMIT {int(limit) + 1}")
-        rows = self.db.execute(sql, params).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        items = self.items([r[0] for r in rows])
-        cursor = f"{rows[-1][1]}|{rows[-1][0]}" if more and rows else None
-        return QueuePage(items, cursor)
+        return key, base, where, params, order
 
     def _fewer_than(self, n: int, sql: str, params: list) -> bool:
         """True when `sql` yields fewer than n rows (reads at most n)."""
@@ -180,13 +174,13 @@ class QueueStore:
         if flt.language:
             where.append("coalesce(c.language, p.language) = ?")
             params.append(flt.language)
+        # days in Dutch time, like the times the app shows and the exports' days
         if flt.date_from:
             where.append(f"{DATE_KEY} >= ?")
-            params.append(flt.date_from)
+            params.append(dutch_day_start(flt.date_from))
         if flt.date_to:
-            # inclusive: everything on that day sorts below the next character after the date
             where.append(f"{DATE_KEY} < ?")
-            params.append(flt.date_to + "~")
+            params.append(dutch_day_start(flt.date_to, days_later=1))
         return where, params
 
     def items(self, post_ids: list[int]) -> list[QueueItem]:
@@ -219,8 +213,8 @@ class QueueStore:
             scores.setdefault(post_id, []).append((theme, score, assigned))
         states = {
             r[0]: review_state(r[1:]) for r in self.db.execute(
-                "SELECT r.post_id, r.status, r.themes, r.reject_reason, r.duplicate_of, r.note, r.version, u.name,"
-                f" r.updated_at FROM reviews r LEFT JOIN users u ON u.id = r.updated_by WHERE r.post_id IN ({marks})",
+                f"SELECT r.post_id, {STATE_COLUMNS} FROM reviews r LEFT JOIN users u ON u.id = r.updated_by"
+                f" WHERE r.post_id IN ({marks})",
                 post_ids,
             )
         }

@@ -45,6 +45,10 @@
     ev.preventDefault();
     const data = new FormData(form, ev.submitter || undefined);
     const action = data.get("action");
+    if (action === "reject" && !data.get("reason")) {   // the button without a reason: ask, as x does
+      reject(article);
+      return;
+    }
     let response;
     try {
       response = await fetch(form.getAttribute("action"), {
@@ -68,13 +72,79 @@
     const note = fresh.querySelector(".ok, .problem");
     say(note ? note.textContent.trim() : "");
     if (response.ok && action !== "undo") undoStack.push(fresh.dataset.id);
-    if (response.ok && ["accept", "reject", "duplicate"].includes(action)) {
+    const confirm = fresh.querySelector("button.confirm-empty");
+    if (response.ok && ["accept", "accept_without_theme", "reject", "duplicate"].includes(action)) {
       const list = items();
       focusItem(list[list.indexOf(fresh) + 1] || fresh);
+    } else if (confirm) {
+      lastItem = fresh;
+      confirm.focus();
     } else {
       focusItem(fresh);
     }
   });
+
+  // rejecting: the reason is chosen in a dialog, or once per session (shown above the queue)
+  const REASON_KEY = "innoverheid-reden";
+  const reasonDialog = document.getElementById("reden-kiezen");
+  let rejecting = null;
+  const showSessionReason = () => {
+    const banner = document.getElementById("sessie-reden");
+    if (!banner) return;
+    const code = sessionStorage.getItem(REASON_KEY);
+    const label = code && document.querySelector(`label[for="reden-keuze-${code}"]`);
+    banner.hidden = !label;
+    if (label) banner.querySelector("strong").textContent = label.textContent.replace(/^\s*\d\s*/, "");
+  };
+  const rejectWith = (article, code) => {
+    const select = article && article.querySelector("select[name=reason]");
+    if (!select) return;
+    select.value = code;
+    press(article, 'button[value="reject"]');
+  };
+  const reject = (article) => {
+    if (!article) return;
+    const remembered = sessionStorage.getItem(REASON_KEY);
+    if (remembered) {
+      rejectWith(article, remembered);
+    } else if (reasonDialog) {
+      rejecting = article;
+      reasonDialog.showModal();
+      const checked = reasonDialog.querySelector("input[name=reden]:checked");
+      if (checked) checked.focus();
+    }
+  };
+  if (reasonDialog) {
+    reasonDialog.addEventListener("close", () => {
+      const article = rejecting;
+      rejecting = null;
+      if (reasonDialog.returnValue !== "afwijzen" || !article) {
+        if (article) focusItem(article);
+        return;
+      }
+      const code = reasonDialog.querySelector("input[name=reden]:checked").value;
+      if (document.getElementById("reden-onthouden").checked) {
+        sessionStorage.setItem(REASON_KEY, code);
+        showSessionReason();
+      }
+      rejectWith(article, code);
+    });
+    reasonDialog.addEventListener("keydown", (ev) => {
+      const choice = /^[1-9]$/.test(ev.key) && reasonDialog.querySelectorAll("input[name=reden]")[Number(ev.key) - 1];
+      if (!choice) return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      choice.checked = true;
+      reasonDialog.close("afwijzen");
+    });
+  }
+  const forget = document.querySelector("#sessie-reden button");
+  if (forget) forget.addEventListener("click", () => {
+    sessionStorage.removeItem(REASON_KEY);
+    showSessionReason();
+    say("De reden is vergeten: x vraagt weer om een reden.");
+  });
+  showSessionReason();
 
   const showCandidates = async (article) => {
     const link = article.querySelector("a.show-candidates");
@@ -129,17 +199,20 @@
       if (help.open) help.close(); else help.showModal();
       return;
     }
-    if (help && help.open) return;
+    if ((help && help.open) || (reasonDialog && reasonDialog.open)) return;
     const article = current();
     switch (ev.key) {
       case "j": move(1); break;
       case "k": move(-1); break;
       case "a": press(article, 'button[value="accept"]'); break;
-      case "x": press(article, 'button[value="reject"]'); break;
+      case "x": reject(article); break;
       case "d": if (article) showCandidates(article); break;
       case "n": {
         const note = article && article.querySelector("textarea[name=note]");
-        if (note) note.focus();
+        if (note) {
+          note.closest("details").open = true;
+          note.focus();
+        }
         break;
       }
       case "u": {
@@ -153,7 +226,8 @@
           const box = article.querySelector(`input[name=themes][data-index="${ev.key}"]`);
           if (!box) return;
           box.checked = !box.checked;
-          press(article, 'button[value="set_themes"]');
+          const name = box.closest("label").textContent.replace(/\s+/g, " ").trim();
+          say(`${name}: ${box.checked ? "aan" : "uit"}. Nog niet opgeslagen; a accepteert.`);
         } else {
           return;
         }
