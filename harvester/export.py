@@ -32,7 +32,7 @@ from .timeutil import AMSTERDAM, MAX_DAY, MIN_DAY, dutch_day_start, parse_iso
 FORMATS = ("csv", "xlsx")
 DIALECTS = ("excel-nl", "rfc4180")
 HEADER = ["id", "thema's", "idee", "auteur", "bron", "link", "datum", "status", "zekerheid", "notitie",
-          "aantal duplicaten"]
+          "aantal duplicaten", "idee-groep"]
 PER_THEME_HEADER = ["id", "thema", *HEADER[2:]]
 
 # OWASP (CSV injection): a cell starting with one of these can be read as a formula by a spreadsheet
@@ -159,6 +159,31 @@ def write_export(
     return _write_csv(header, rows, out, options, progress)
 
 
+def author_cell(author_key: str | None, author_name: str | None, secret: bytes | None) -> str:
+    """How an idea's author is named: 'Name (account)', one of the two, or with `secret` a keyed
+    pseudonym. An author that retention pseudonymised already keeps the stored pseudonym, the one
+    `secret` gives the same person's newer posts."""
+    if author_key and author_key.startswith(PSEUDONYM_PREFIX):
+        return author_name or ""
+    if secret:
+        return pseudonym(secret, author_key) if author_key else ""
+    return author_label(author_name, author_key)
+
+
+def pseudonymize_mentions(text: str, secret: bytes) -> str:
+    """Every @mention in `text` replaced by the keyed pseudonym of the account."""
+    return MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)
+
+
+def group_cell(idea_group: str | None) -> str:
+    """'groep 3: posts 12, 15, 20' for a post that editors grouped with others as one idea, else ''.
+    Every member's row carries the same cell, so a spreadsheet counts the group once."""
+    if not idea_group:
+        return ""
+    group_id, _, members = idea_group.partition(":")
+    return f"groep {group_id}: posts {members.replace(',', ', ')}"
+
+
 def _cells(
     rows: Iterable[ExportRow], options: ExportOptions, secret: bytes | None, labels: Mapping[str, str]
 ) -> Iterator[list]:
@@ -168,25 +193,18 @@ def _cells(
     pseudonymize = options.pseudonymize
     names: dict[str, str] = {}   # an export holds few distinct lists of themes
     for (post_id, themes, score, title, text, author_key, author_name, sources, url, published, status, note,
-         duplicates) in rows:
+         duplicates, idea_group) in rows:
         if title:
             text = f"{title}\n\n{text}"
-        if author_key and author_key.startswith(PSEUDONYM_PREFIX):
-            # retention replaced this author already: the stored pseudonym is the one
-            # --pseudonymize gives the same person's newer posts
-            author = author_name or ""
-        elif pseudonymize:
-            author = pseudonym(secret, author_key) if author_key else ""  # type: ignore[arg-type]
-        else:
-            author = author_label(author_name, author_key)
+        author = author_cell(author_key, author_name, secret if pseudonymize else None)
         if pseudonymize:
-            text = MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)  # type: ignore[arg-type]
+            text = pseudonymize_mentions(text, secret)  # type: ignore[arg-type]
             url = None   # a post's link names its author
         theme_names = names.get(themes)
         if theme_names is None:
             theme_names = names[themes] = ", ".join(labels.get(t, t) for t in themes.split(",")) if themes else ""
         yield [post_id, safe(theme_names), safe(text), safe(author), safe(sources), safe(url or ""),
-               local_iso(published) or "", status, score, safe(note or ""), duplicates]
+               local_iso(published) or "", status, score, safe(note or ""), duplicates, group_cell(idea_group)]
 
 
 def _write_csv(

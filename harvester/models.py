@@ -201,6 +201,7 @@ class ExportRow(NamedTuple):
     status: str
     note: str | None
     duplicates: int                       # posts marked as duplicates of this one
+    idea_group: str | None = None         # 'group id:member ids' (','-separated) when editors grouped it
 
 
 @dataclass

@@ -81,23 +81,23 @@ def expected_rows(ids: dict[str, int]) -> dict[str, list[str]]:
     """The excel-nl cells of every exportable post, written out by hand from `fill`."""
     return {
         "p7": [str(ids["p7"]), "", "'\tIdee zonder datum", "", "kennisland", "https://www.kl.nl/zonder-datum", "",
-               "nieuw", "", "", "0"],
+               "nieuw", "", "", "0", ""],
         "p2": [str(ids["p2"]), "Open overheid, Leiderschap", "'" + HOSTILE, "Carol de Vries (carol@mastodon.nl)",
                "mastodon-nl", "https://mastodon.nl/@carol/2", "2013-01-10T10:00:00+01:00", "geaccepteerd", "0,81",
-               "'+31 6 1234 5678 bellen", "0"],
+               "'+31 6 1234 5678 bellen", "0", ""],
         "p1": [str(ids["p1"]), "Cultuur, Samenwerking", TEXT_1, "Anne de Vries (anne@mastodon.nl)",
                "mastodon-nl, social-overheid", "https://mastodon.nl/@anne/1", "2013-05-15T00:30:00+02:00", "nieuw",
-               "0,91", "", "2"],
+               "0,91", "", "2", ""],
         "p3": [str(ids["p3"]), "Structuur", "'@Kennisland: open data; nu!\n\nMinder regels, meer ruimte.",
                "Redactie Kennisland", "kennisland", "https://www.kl.nl/open-data", "2013-06-01T14:00:00+02:00",
-               "nieuw", "0,7", "", "0"],
+               "nieuw", "0,7", "", "0", ""],
         "p6": [str(ids["p6"]), "", "'@anne@mastodon.nl koop nu goedkope horloges", "Spam de Vries (spam@mastodon.nl)",
-               "mastodon-nl", "https://mastodon.nl/@spam/6", "2013-07-01T12:00:00+02:00", "afgewezen", "", "#N/A", "0"],
+               "mastodon-nl", "https://mastodon.nl/@spam/6", "2013-07-01T12:00:00+02:00", "afgewezen", "", "#N/A", "0", ""],
     }
 
 
 HEADER = ["id", "thema's", "idee", "auteur", "bron", "link", "datum", "status", "zekerheid", "notitie",
-          "aantal duplicaten"]
+          "aantal duplicaten", "idee-groep"]
 
 
 def read_csv(data: bytes, dialect: str) -> list[list[str]]:
@@ -309,3 +309,12 @@ def test_a_failing_export_leaves_the_callers_stream_open(store, ideas, monkeypat
     with pytest.raises(OSError, match="schijf vol"):
         write_export(store, ExportOptions(), out)
     assert not out.closed and out.getvalue().startswith(codecs.BOM_UTF8 + b"id;")
+
+
+def test_grouped_ideas_carry_the_same_group_cell(store, ideas):
+    editor = store.users.get("redacteur")
+    group = store.groups.group([ideas["p3"], ideas["p1"]], editor)
+    rows = {r[0]: r for r in read_csv(export(store), "excel-nl")[1:]}
+    cell = f"groep {group}: posts {ideas['p1']}, {ideas['p3']}"
+    assert rows[str(ideas["p1"])][-1] == rows[str(ideas["p3"])][-1] == cell
+    assert rows[str(ideas["p2"])][-1] == ""

@@ -98,7 +98,9 @@ def test_csv_in_both_dialects_reads_back_whole_and_defused(store, hostile, diale
 def test_xlsx_reads_back_whole_and_defused(store, hostile):
     sheet = openpyxl.load_workbook(io.BytesIO(export(store, format="xlsx"))).active
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
-    # XML reads a CR as LF (line-end normalisation), so the note's CR LF comes back as LF
+    # XML reads a bare CR as LF (line-end normalisation): with the standard library's writer the
+    # note's CR LF comes back as LF; lxml (there when python-docx is) writes &#13; and keeps it
+    rows = [[v.replace("\r\n", "\n") if isinstance(v, str) else v for v in row] for row in rows]
     assert_safe([[str(v) if isinstance(v, int) else v for v in row] for row in rows], hostile, "\n")
     assert {c.data_type for row in sheet.iter_rows(min_row=2) for c in row if isinstance(c.value, str)} == {"s"}
 

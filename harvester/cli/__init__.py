@@ -30,6 +30,7 @@ COMMANDS = {
     "serve": "web:serve",
     "users": "web:users",
     "export": "export:export",
+    "charter": "charter:charter",
     "initiatives": "initiatives:initiatives",
     "network": "initiatives:network",
     "purge": "privacy:purge",

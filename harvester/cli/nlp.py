@@ -10,6 +10,8 @@ import click
 
 from .. import learning
 from ..classify import classify_pending
+from ..nlp.related import TermExtractor
+from ..related import index_pending
 from ..config import Config
 from ..nlp import (
     Classifier, evaluate as measure, format_report, load_themes,
@@ -52,9 +54,12 @@ def classify(config, include_all: bool, workers: int | None) -> None:
                 done = classify_pending(store, classifier, include_all, lambda n, _: bar.update(n - bar.pos), workers)
         else:
             done = classify_pending(store, classifier, include_all, workers=workers)
-    seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        indexed = index_pending(store, TermExtractor(classifier.themes.language))
     rate = f", {done / seconds:,.0f} per seconde".replace(",", ".") if done and seconds > 0 else ""
     click.echo(f"{done} posts geclassificeerd met model {classifier.version} in {seconds:.1f} s{rate}.")
+    if indexed:
+        click.echo(f"{indexed} posts toegevoegd aan de zoekindex voor verwante ideeën.")
 
 
 @click.command()

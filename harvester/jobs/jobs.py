@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from .. import learning
 from ..privacy import retention
 from ..classify import classify_pending
+from ..nlp.related import TermExtractor
+from ..related import index_pending
 from ..collectors.http import Fetcher
 from ..config import Config, Source
 from ..errors import HarvesterError
@@ -58,6 +60,7 @@ class Jobs:
         # one training at a time, in a process of its own; `_trainer` is its thread in this one
         self._learn_lock = threading.Lock()
         self._trainer: threading.Thread | None = None
+        self._terms: TermExtractor | None = None   # the related-idea terms, loaded at first use
 
     @contextmanager
     def _run(self, **job: str) -> Iterator[Store]:
@@ -133,6 +136,7 @@ class Jobs:
     def _classify_pending(self) -> bool:
         try:
             with self.gate.shared(), self._run(job="classify") as store:
+                self._index_related(store)
                 if not store.classifications.count_pending():
                     return True
                 classifier = self.model.get(self.stop, store)
@@ -150,6 +154,15 @@ class Jobs:
                 return True
         except JobFailed:
             return False
+
+    def _index_related(self, store: Store) -> None:
+        """The related-idea terms of new and changed posts (harvester.related), in the classify job's turn."""
+        if self._terms is None:
+            self._terms = TermExtractor()
+        with self._terms.nlp.memory_zone():   # as the classifier's: the vocabulary must not grow for weeks
+            done = index_pending(store, self._terms)
+        if done:
+            log.info(logfmt(job="related", status="ok", indexed=done))
 
     def learn(self, *, wait: bool = False) -> bool:
         """Start a retraining when `[nlp] retrain_after` decisions came in since the last one, and have

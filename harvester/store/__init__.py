@@ -20,12 +20,15 @@ from ..errors import UsageError
 from .classifications import ClassificationStore
 from .cursors import CursorStore
 from .exports import ExportStore
+from .groups import GroupStore
 from .initiatives import InitiativeStore
 from .lock import SchedulerLockStore
 from .mastodon import MastodonStore
 from .model_versions import ModelStore
+from .movement import MovementStore
 from .posts import PostStore
 from .privacy import ForgetStore, PrivacyStore
+from .related import RelatedStore
 from .reviews import ReviewStore
 from .reviews.search import lemma_text
 from .runs import RunStore
@@ -117,6 +120,9 @@ class Store:
         self.privacy = PrivacyStore(self.db)
         self.forget = ForgetStore(self.db)
         self.models = ModelStore(self.db)
+        self.groups = GroupStore(self.db)
+        self.movement = MovementStore(self.db)
+        self.related = RelatedStore(self.db)
         self.initiatives = InitiativeStore(self.db)
         if migrate:
             self.migrate()

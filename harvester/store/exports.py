@@ -52,7 +52,9 @@ class ExportStore:
             coalesce((SELECT group_concat(name, ', ') FROM (SELECT s.name FROM sightings g
                       JOIN sources s ON s.id = g.source_id WHERE g.post_id = p.id ORDER BY g.source_id)), ''),
             p.url, p.published_at, coalesce(r.status, 'nieuw'), r.note,
-            (SELECT count(*) FROM reviews d WHERE d.duplicate_of = p.id AND d.status = 'duplicaat')"""
+            (SELECT count(*) FROM reviews d WHERE d.duplicate_of = p.id AND d.status = 'duplicaat'),
+            (SELECT m.group_id || ':' || (SELECT group_concat(post_id, ',') FROM (SELECT o.post_id FROM idea_group_members o
+                 WHERE o.group_id = m.group_id ORDER BY o.post_id)) FROM idea_group_members m WHERE m.post_id = p.id)"""
         sql, params = _filtered(query, columns)
         cursor = self.db.conn.execute(sql, params)
         cursor.arraysize = 1000

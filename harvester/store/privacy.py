@@ -237,10 +237,12 @@ class PrivacyStore:
         )
 
     def compact(self) -> None:
-        """Merge the FTS indexes (words and lemmas), rewrite the file and empty the WAL, so deleted text is nowhere on disk."""
+        """Merge the FTS indexes (words, lemmas, related terms), rewrite the file and empty the WAL, so deleted text is nowhere on disk."""
         with self.db.atomic():
             self.db.execute("INSERT INTO posts_fts(posts_fts) VALUES('optimize')")
             self.db.execute("INSERT INTO posts_fts_lemmas(posts_fts_lemmas) VALUES('optimize')")
+            # the related-idea index holds the words of the deleted posts too (issue 19)
+            self.db.execute("INSERT INTO related_terms_fts(related_terms_fts) VALUES('optimize')")
         self.db.conn.execute("VACUUM")
         self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 

@@ -564,4 +564,66 @@ END;
 """
 
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS]
+# Related ideas and groups (issue 19). related_terms holds each post's words as the related-idea
+# search compares them (lemmas and the parts of compounds, harvester.nlp.related), indexed by FTS5
+# so that the posts sharing a post's rarer terms are found without reading every post;
+# related_vocab counts the posts per term (idf). An editor can mark posts as one idea
+# (idea_groups); every grouping and ungrouping is kept in idea_group_events.
+V_MOVEMENT = """
+CREATE TABLE related_terms (
+    post_id INTEGER PRIMARY KEY REFERENCES posts(id) ON DELETE CASCADE,
+    terms TEXT NOT NULL,               -- JSON list, in text order, as often as they occur
+    indexed_at TEXT NOT NULL           -- older than posts.changed_at: to be indexed again
+);
+CREATE VIRTUAL TABLE related_terms_fts USING fts5(
+    terms, content='related_terms', content_rowid='post_id', tokenize='unicode61 remove_diacritics 0');
+-- posts per term (the idf), kept by the triggers: fts5vocab would walk a term's whole posting list
+CREATE TABLE related_vocab (
+    term TEXT PRIMARY KEY,
+    posts INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER related_terms_ai AFTER INSERT ON related_terms BEGIN
+    INSERT INTO related_terms_fts (rowid, terms) VALUES (new.post_id, new.terms);
+    INSERT INTO related_vocab (term, posts) SELECT DISTINCT value, 1 FROM json_each(new.terms) WHERE 1
+        ON CONFLICT (term) DO UPDATE SET posts = posts + 1;
+END;
+CREATE TRIGGER related_terms_ad AFTER DELETE ON related_terms BEGIN
+    INSERT INTO related_terms_fts (related_terms_fts, rowid, terms) VALUES ('delete', old.post_id, old.terms);
+    UPDATE related_vocab SET posts = posts - 1 WHERE term IN (SELECT value FROM json_each(old.terms));
+    DELETE FROM related_vocab WHERE posts <= 0 AND term IN (SELECT value FROM json_each(old.terms));
+END;
+CREATE TRIGGER related_terms_au AFTER UPDATE OF terms ON related_terms BEGIN
+    INSERT INTO related_terms_fts (related_terms_fts, rowid, terms) VALUES ('delete', old.post_id, old.terms);
+    INSERT INTO related_terms_fts (rowid, terms) VALUES (new.post_id, new.terms);
+    UPDATE related_vocab SET posts = posts - 1 WHERE term IN (SELECT value FROM json_each(old.terms));
+    DELETE FROM related_vocab WHERE posts <= 0 AND term IN (SELECT value FROM json_each(old.terms));
+    INSERT INTO related_vocab (term, posts) SELECT DISTINCT value, 1 FROM json_each(new.terms) WHERE 1
+        ON CONFLICT (term) DO UPDATE SET posts = posts + 1;
+END;
+
+CREATE TABLE idea_groups (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+-- a post is in at most one group; a group holds at least two posts while it exists
+CREATE TABLE idea_group_members (
+    post_id INTEGER PRIMARY KEY REFERENCES posts(id) ON DELETE CASCADE,
+    group_id INTEGER NOT NULL REFERENCES idea_groups(id) ON DELETE CASCADE
+);
+CREATE INDEX idea_group_members_group ON idea_group_members(group_id);
+-- the audit trail of grouping: append-only, post ids only (no text, no names but the editor's)
+CREATE TABLE idea_group_events (
+    id INTEGER PRIMARY KEY,
+    group_id INTEGER NOT NULL,         -- no foreign key: the trail outlives the group
+    user_id INTEGER REFERENCES users(id),
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('group', 'ungroup')),
+    posts TEXT NOT NULL,               -- JSON list of the post ids added or taken out
+    members TEXT NOT NULL              -- JSON list of the group's post ids afterwards
+);
+CREATE INDEX idea_group_events_group ON idea_group_events(group_id, id);
+"""
+
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS, V_MOVEMENT]

@@ -28,7 +28,7 @@ from ..errors import HarvesterError
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
 from ..timeutil import dutch_time
-from . import auth, exports, guide, initiatives, params, views
+from . import auth, charter, exports, groups, guide, initiatives, movement, params, views
 from .totals import Counter
 from .sanitize import safe_html
 
@@ -188,7 +188,8 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
             if own:
                 app.state.store.close()
 
-    app = Starlette(routes=views.routes() + exports.routes() + guide.routes() + initiatives.routes() + [
+    app = Starlette(routes=views.routes() + groups.routes() + movement.routes() + charter.routes() + exports.routes()
+                    + guide.routes() + initiatives.routes() + [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ], lifespan=lifespan, exception_handlers={params.BadParameter: bad_parameter, Exception: server_error})
     app.state.config = config

@@ -1,57 +1,84 @@
-"""Posts per week per theme as an inline SVG line chart, laid out on the server (no chart library, no JS)."""
+"""Ideas per week as small multiples: one small bar chart per theme, all on the same scale.
+
+Laid out on the server as numbers for inline SVG (no chart library, no JS). One panel per theme
+instead of lines over each other, so each theme reads on its own and panels compare by bar
+height. The week still going on is drawn open (outline, hatched) and named as such, so that its
+low count does not read as a drop.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# at least 3:1 against white (WCAG 1.4.11), and told apart by dash pattern as well as colour
-COLOURS = ["#1d4ed8", "#c2410c", "#15803d", "#b91c1c", "#7e22ce", "#8b5a2b", "#be185d", "#374151", "#0e7490"]
-DASHES = ["", "6 3", "2 3", "8 3 2 3", "", "6 3", "2 3", "8 3 2 3", ""]
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 720, 300, 48, 16, 16, 40
+# panel size in SVG units; the page scales the SVG to its column
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 240, 120, 30, 6, 8, 22
+GAP = 2
 
 
 @dataclass(frozen=True)
-class Series:
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    value: int
+    week: str
+    complete: bool
+
+
+@dataclass(frozen=True)
+class Panel:
     label: str
-    colour: str
-    dash: str
-    points: str          # SVG polyline points
-    values: list[int]
+    total: int
+    bars: list[Bar]
 
 
 @dataclass(frozen=True)
-class WeekChart:
+class SmallMultiples:
     width: int
     height: int
-    weeks: list[str]
-    series: list[Series]
-    y_ticks: list[tuple[float, int]]     # (y, value)
-    x_ticks: list[tuple[float, str]]     # (x, label)
     left: int
-    bottom: float
-    right: float
+    right: int
+    top: int
+    bottom: int                            # y of the axis
+    y_ticks: list[tuple[float, int]]       # (y, value), shared by every panel
+    x_labels: list[tuple[float, str]]      # (x, label) of the first, middle and last week
+    panels: list[Panel]
 
 
-def week_chart(weeks: list[str], per_theme: dict[str, dict[str, int]]) -> WeekChart:
-    top_value = max([1] + [v for counts in per_theme.values() for v in counts.values()])
-    step = max(1, -(-top_value // 4))
-    y_max = step * 4
+def _scale_top(top_value: int) -> tuple[int, int]:
+    """A round maximum for the shared axis and its step: three steps up to at least `top_value`."""
+    step = 1
+    for base in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000):
+        step = base
+        if 3 * base >= top_value:
+            break
+    else:
+        step = -(-top_value // 3)
+    return 3 * step, step
+
+
+def small_multiples(weeks: list[tuple[str, bool]], series: dict[str, list[int]]) -> SmallMultiples:
+    """`weeks`: (label, complete) oldest first; `series`: panel label -> a value per week."""
+    y_max, step = _scale_top(max([1] + [v for values in series.values() for v in values]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-
-    def x(i: int) -> float:
-        return LEFT + (plot_w * i / max(1, len(weeks) - 1))
+    slot = plot_w / max(1, len(weeks))
+    axis = TOP + plot_h
 
     def y(v: int) -> float:
-        return TOP + plot_h - plot_h * v / y_max
+        return round(axis - plot_h * v / y_max, 1)
 
-    series = []
-    for n, (label, counts) in enumerate(per_theme.items()):
-        values = [counts.get(w, 0) for w in weeks]
-        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
-        series.append(Series(label, COLOURS[n % len(COLOURS)], DASHES[n % len(DASHES)], points, values))
-    return WeekChart(
-        WIDTH, HEIGHT, weeks, series,
+    panels = [
+        Panel(label, sum(values), [
+            Bar(round(LEFT + i * slot + GAP / 2, 1), y(v), round(slot - GAP, 1), round(axis - y(v), 1), v, week, complete)
+            for i, ((week, complete), v) in enumerate(zip(weeks, values))
+        ])
+        for label, values in series.items()
+    ]
+    marks = sorted({0, len(weeks) // 2, len(weeks) - 1}) if weeks else []
+    return SmallMultiples(
+        WIDTH, HEIGHT, LEFT, WIDTH - RIGHT, TOP, axis,
         y_ticks=[(y(v), v) for v in range(0, y_max + 1, step)],
-        x_ticks=[(x(i), f"{w[8:10]}-{w[5:7]}") for i, w in enumerate(weeks)],
-        left=LEFT, bottom=TOP + plot_h, right=WIDTH - RIGHT,
+        x_labels=[(round(LEFT + (i + 0.5) * slot, 1), weeks[i][0]) for i in marks],
+        panels=panels,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
@@ -16,13 +15,12 @@ from ..store.reviews import (
     REJECT_REASONS, NothingToUndo, QueueFilter, QueuePage, ReviewState, SearchError, StaleReview,
 )
 from ..store.users import UserExists, name_problem
-from ..timeutil import dutch_time, utcnow
 from . import auth, params as parse
-from .chart import week_chart
+from .groups import related_context
 
 PAGE_SIZE = 25
 # query parameters that report what just happened; links from the page leave them off
-NOTICES = ("after", "done", "stale", "zonder", "besloten", "actie", "naar", "bulkfout")
+NOTICES = ("after", "done", "stale", "zonder", "besloten", "actie", "naar", "bulkfout", "groep", "ontgroepeerd")
 # the queue's filter as query parameters (a bulk decision over the filter carries them)
 FILTER_PARAMS = ("status", "theme", "source", "lang", "from", "to", "q", "sort")
 # a decision over a whole filter: asked to confirm above CONFIRM_ABOVE posts, refused above BULK_MAX
@@ -31,7 +29,6 @@ BULK_MAX = 2000
 BULK_PROBLEMS = {"leeg": "Kies eerst posts (of alle posts op de pagina of onder het filter) en dan een actie.",
                  "reden": "Kies eerst een reden om af te wijzen.",
                  "teveel": f"Meer dan {BULK_MAX:,} posts onder dit filter: maak het filter nauwer en doe het in delen.".replace(",", ".")}
-OVERVIEW_SECONDS = 60
 MAX_NOTE = 2000
 LANGUAGES = {"nl": "Nederlands", "en": "Engels", "de": "Duits", "fr": "Frans"}
 STATUS_LABELS = {Status.NEW: "Nieuw", Status.ACCEPTED: "Geaccepteerd", Status.REJECTED: "Afgewezen",
@@ -204,7 +201,7 @@ async def post_page(request: Request) -> Response:
     here = f"/posts/{post_id}" + (f"?{urlencode({'terug': back})}" if back != "/" else "")
     return render(request, "post.html", item=item, history=store.reviews.history(post_id),
                   candidates=store.reviews.duplicate_candidates(post_id), here=here, back=back,
-                  message=_decided_message(request.query_params, post_id))
+                  message=_decided_message(request.query_params, post_id), **related_context(store, post_id))
 
 
 def _decided_message(params, post_id: int) -> str:
@@ -363,23 +360,6 @@ async def bulk(request: Request) -> Response:
                             status_code=303)
 
 
-# ---- overview ------------------------------------------------------------------------------
-
-@auth.login_required(Role.READER)
-async def overview(request: Request) -> Response:
-    cached = getattr(request.app.state, "overview", None)
-    if cached is None or time.monotonic() - cached[0] > OVERVIEW_SECONDS:
-        # counting a million posts takes seconds: editors share one count for a minute
-        cached = request.app.state.overview = (time.monotonic(), request.app.state.store.reviews.overview(weeks=12),
-                                               dutch_time(utcnow())[11:])
-    ov = cached[1]
-    labels = {t[0]: t[1] for t in request.app.state.themes}
-    theme_ids = [t[0] for t in request.app.state.themes]
-    theme_ids += sorted((set(ov.per_week) | set(ov.suggested_per_theme) | set(ov.accepted_per_theme)) - set(theme_ids))
-    chart = week_chart(ov.weeks, {labels.get(t, t): ov.per_week.get(t, {}) for t in theme_ids})
-    return render(request, "overview.html", ov=ov, theme_ids=theme_ids, chart=chart, counted_at=cached[2])
-
-
 # ---- accounts ------------------------------------------------------------------------------
 
 @auth.login_required(Role.ADMIN)
@@ -440,7 +420,6 @@ def routes() -> list[Route]:
         Route("/posts/{post_id:int}/candidates", candidates, methods=["GET"]),
         Route("/posts/{post_id:int}/decision", decide, methods=["POST"]),
         Route("/bulk", bulk, methods=["POST"]),
-        Route("/overzicht", overview, methods=["GET"]),
         Route("/accounts", accounts, methods=["GET"]),
         Route("/accounts", account_add, methods=["POST"]),
         Route("/accounts/{name}", account_change, methods=["POST"]),

@@ -3,6 +3,8 @@ how often editors agree with the model."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import json
 from dataclasses import dataclass, field
 
@@ -93,14 +95,31 @@ class StatisticsStore:
         themes the model had assigned when the post was first decided (rejected: none); posts that were
         not classified then are left out."""
         weeks: dict[str, tuple[int, int]] = {}
-        for week, status, themes, suggested in self.db.execute(
-            "SELECT date(e.at, '-6 days', 'weekday 1'), r.status, r.themes, e.suggested"
+        for _, week, agrees in self._first_decisions(since):
+            agreed, decided = weeks.get(week, (0, 0))
+            weeks[week] = (agreed + agrees, decided + 1)
+        return weeks
+
+    def agreement_in(self, windows: list[tuple[str, str]]) -> list[tuple[int, int]]:
+        """`agreement` per [start, stop) window of UTC text (the overview's Dutch weeks), in window order."""
+        result = [(0, 0)] * len(windows)
+        if not windows:
+            return result
+        for at, _, agrees in self._first_decisions(min(start for start, _ in windows)):
+            for n, (start, stop) in enumerate(windows):
+                if start <= at < stop:
+                    agreed, decided = result[n]
+                    result[n] = (agreed + agrees, decided + 1)
+        return result
+
+    def _first_decisions(self, since: str) -> Iterator[tuple[str, str, bool]]:
+        """(time, its UTC week's Monday, agrees) of each accepted or rejected post's first decision since `since`."""
+        for at, week, status, themes, suggested in self.db.execute(
+            "SELECT e.at, date(e.at, '-6 days', 'weekday 1'), r.status, r.themes, e.suggested"
             " FROM reviews r JOIN review_events e ON e.id = (SELECT min(f.id) FROM review_events f"
             "   WHERE f.post_id = r.post_id AND f.action IN ('accept', 'set_themes', 'reject'))"
             " WHERE r.status IN ('geaccepteerd', 'afgewezen') AND e.suggested IS NOT NULL AND e.at >= ?",
             [since],
         ):
             final = set(json.loads(themes)) if status == Status.ACCEPTED else set()
-            agreed, decided = weeks.get(week, (0, 0))
-            weeks[week] = (agreed + (final == set(json.loads(suggested))), decided + 1)
-        return weeks
+            yield at, week, final == set(json.loads(suggested))

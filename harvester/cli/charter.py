@@ -1,0 +1,45 @@
+"""charter: the concept charter as a document for the drafting team."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..charter import build_charter, charter_format, statuses_of, write_charter
+from ..privacy.hashing import load_secret
+from ..models import Status
+from ..nlp.themes import load_themes
+from .common import EXIT_USAGE, fail, open_store, with_config
+
+
+@click.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Het document dat gemaakt wordt: .md, .odt (OpenDocument) of .docx (Word).")
+@click.option("--status", "statuses", multiple=True, metavar="STATUS",
+              help=f"Ideeën met deze beoordeling ({Status.ACCEPTED}, {Status.NEW} of {Status.REJECTED}); "
+                   f"herhaalbaar. Standaard {Status.ACCEPTED}.")
+@click.option("--pseudonymize", is_flag=True,
+              help="Auteurs en @vermeldingen als vaste pseudoniemen (sleutel uit de omgeving); geen links.")
+@with_config
+def charter(config, out: Path, statuses: tuple[str, ...], pseudonymize: bool) -> None:
+    """Maak de conceptcharter: per thema de ideeën, verwante ideeën bij elkaar."""
+    fmt = charter_format(out.name)
+    themes = load_themes(config.nlp.themes)
+    if not out.parent.is_dir():
+        fail(f"harvester charter: map {out.parent} bestaat niet", EXIT_USAGE)
+    secret = load_secret(config) if pseudonymize else None
+    with open_store(config) as store:
+        document = build_charter(store, themes, statuses=statuses_of(statuses), secret=secret)
+    # a temporary file beside the target, renamed at the end: a failed run leaves no half document
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            write_charter(document, fmt, stream)
+        os.replace(tmp, out)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    click.echo(f"conceptcharter met {document.ideas} ideeën in {len(document.sections)} thema's geschreven naar {out}")

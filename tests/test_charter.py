@@ -1,0 +1,149 @@
+"""The concept charter: content per theme in Markdown, ODF text and Word; groups once; plain text only."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+from docx import Document
+from odf import teletype
+from odf.opendocument import load as load_odt
+from odf.text import H, P
+
+from harvester.charter import build_charter, charter_format, CharterError, write_charter
+from harvester.cli import main
+from harvester.privacy.hashing import pseudonym
+from harvester.nlp.themes import load_themes
+
+from .charterdata import IDEAS, fill_charter
+from .conftest import ROOT
+
+THEMES = load_themes(ROOT / "config" / "themes.toml")
+LABELS = [t.label for t in THEMES.themes]
+SECRET = "een-geheime-sleutel-van-de-test-0123456789"
+
+
+@pytest.fixture
+def ids(store):
+    return fill_charter(store)
+
+
+def test_sections_follow_the_themes_file_and_count_a_group_once(store, ids):
+    charter = build_charter(store, THEMES)
+    assert [s.label for s in charter.sections] == LABELS
+    by_id = {s.id: s for s in charter.sections}
+    together = by_id["samenwerking"]
+    assert together.count == 1
+    assert [i.post_id for i in together.groups[0].ideas] == [ids["lab"], ids["lab2"]]
+    assert together.groups[0].group_id is not None
+    assert by_id["cultuur"].count == 2      # the group (through lab) and the hostile idea
+    assert by_id["open_overheid"].count == 1 and by_id["structuur"].count == 0   # 'nieuw' is not in it
+    assert charter.ideas == 3
+    assert charter.figures.posts == 5
+    first = together.groups[0].ideas[0]
+    assert first.author == "Ambtenaar (lab@mastodon.nl)" and first.url == "https://mastodon.example/@a/1"
+    assert first.published == "01-11-2026"
+
+
+def test_status_option_takes_other_states_and_refuses_duplicaat(store, ids):
+    charter = build_charter(store, THEMES, statuses=("nieuw",))
+    assert charter.ideas == 1 and {s.id: s.count for s in charter.sections}["structuur"] == 1
+    with pytest.raises(CharterError, match="duplicaat"):
+        build_charter(store, THEMES, statuses=("duplicaat",))
+
+
+def test_pseudonyms_replace_authors_and_drop_links(store, ids):
+    charter = build_charter(store, THEMES, secret=SECRET.encode())
+    ideas = [i for s in charter.sections for g in s.groups for i in g.ideas]
+    assert {i.author for i in ideas} >= {pseudonym(SECRET.encode(), "open@mastodon.nl")}
+    assert all(i.url is None for i in ideas) and not any("mastodon.nl" in i.author for i in ideas)
+
+
+def test_markdown_escapes_harvested_markup(store, ids):
+    out = io.BytesIO()
+    write_charter(build_charter(store, THEMES), "md", out)
+    text = out.getvalue().decode()
+    for label in LABELS:
+        assert f"\n## {label}\n" in text
+    assert "\\<b\\>vet\\</b\\>" in text and "\\*nadruk\\*" in text and "\\[een link\\](http://evil.example)" in text
+    assert "<b>" not in text and "\n> \\# geen kop" in text
+    assert IDEAS["open"].replace(",", ",") in text and "<https://mastodon.example/@a/3>" in text
+
+
+def odt_text(data: bytes) -> tuple[list[str], list[str]]:
+    doc = load_odt(io.BytesIO(data))
+    headings = [teletype.extractText(h) for h in doc.getElementsByType(H)]
+    paragraphs = [teletype.extractText(p) for p in doc.getElementsByType(P)]
+    return headings, paragraphs
+
+
+def test_odt_holds_every_theme_heading_and_the_ideas_as_text(store, ids):
+    out = io.BytesIO()
+    write_charter(build_charter(store, THEMES), "odt", out)
+    assert zipfile.ZipFile(io.BytesIO(out.getvalue())).read("mimetype") == b"application/vnd.oasis.opendocument.text"
+    headings, paragraphs = odt_text(out.getvalue())
+    assert [h for h in headings if not h.startswith("Idee")] == LABELS
+    assert IDEAS["lab"] in paragraphs and "1 idee" in paragraphs
+    assert "Kop <b>vet</b> en *nadruk* met [een link](http://evil.example) en =SOM(A1)\n# geen kop" in paragraphs
+    content = zipfile.ZipFile(io.BytesIO(out.getvalue())).read("content.xml").decode()
+    assert "<b>" not in content and "&lt;b&gt;vet" in content
+
+
+def test_docx_holds_every_theme_heading_and_the_ideas_as_text(store, ids):
+    out = io.BytesIO()
+    write_charter(build_charter(store, THEMES), "docx", out)
+    doc = Document(io.BytesIO(out.getvalue()))
+    headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    assert headings == LABELS
+    texts = [p.text for p in doc.paragraphs]
+    assert IDEAS["open"] in texts and any(t.startswith("Ambtenaar (open@mastodon.nl)") for t in texts)
+    assert "Kop <b>vet</b> en *nadruk* met [een link](http://evil.example) en =SOM(A1)\n# geen kop" in texts
+
+
+def test_control_characters_never_reach_the_xml(store, ids):
+    store.db.execute("UPDATE posts SET text = ? WHERE id = ?", ["Nul\x00 en bel\x07 weg", ids["open"]])
+    charter = build_charter(store, THEMES)
+    for fmt in ("odt", "docx"):
+        out = io.BytesIO()
+        write_charter(charter, fmt, out)
+        assert out.getvalue()
+    assert any(i.text == "Nul en bel weg" for s in charter.sections for g in s.groups for i in g.ideas)
+
+
+def test_format_follows_the_extension():
+    assert [charter_format(n) for n in ("a.md", "b.ODT", "c.docx")] == ["md", "odt", "docx"]
+    with pytest.raises(CharterError, match=".md, .odt, .docx"):
+        charter_format("charter.pdf")
+
+
+def test_cli_writes_the_charter_and_refuses_a_pdf(ids, write_config, tmp_path):
+    config = write_config(f'[nlp]\nthemes = "{ROOT / "config" / "themes.toml"}"\n')
+    out = tmp_path / "charter.docx"
+    result = CliRunner().invoke(main, ["charter", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 ideeën" in result.output and Document(str(out)).paragraphs
+    result = CliRunner().invoke(main, ["charter", "--config", str(config), "--out", str(tmp_path / "c.pdf")])
+    assert result.exit_code == 2 and "eindigt op" in result.output and not (tmp_path / "c.pdf").exists()
+
+
+def test_the_app_offers_the_charter_as_a_download(tmp_path):
+    from harvester.store import Store
+
+    from .test_web_security import own_site
+    from .webdata import login, write_web_config
+
+    config = write_web_config(tmp_path)
+    with Store(config.db_path) as store:
+        fill_charter(store)
+        store.users.add("lex", "lezer", store.users.password_hash(store.users.get("eva").id))
+    with own_site(config) as c:
+        login(c, "lex")
+        assert 'action="/charter/download"' in c.get("/charter").text
+        response = c.get("/charter/download", params={"format": "docx", "status": "geaccepteerd"})
+        assert response.status_code == 200
+        assert response.headers["content-disposition"].endswith('.docx"')
+        doc = Document(io.BytesIO(response.content))
+        assert [p.text for p in doc.paragraphs if p.style.name == "Heading 1"] == LABELS
+        assert c.get("/charter/download", params={"format": "pdf"}).status_code == 400

@@ -1,0 +1,33 @@
+"""LibreOffice opens the charter's ODT and DOCX: converted to text, every theme heading and a known idea are there."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from harvester.charter import build_charter, write_charter
+
+from .charterdata import IDEAS, fill_charter
+from .conftest import require_program
+from .test_charter import LABELS, THEMES
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("fmt", ["odt", "docx"])
+def test_libreoffice_reads_every_theme_and_a_known_idea(store, tmp_path, fmt):
+    soffice = require_program("soffice")
+    fill_charter(store)
+    source = tmp_path / f"conceptcharter.{fmt}"
+    with source.open("wb") as out:
+        write_charter(build_charter(store, THEMES), fmt, out)
+    subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--norestore",
+         "--convert-to", "txt:Text (encoded):UTF8", "--outdir", str(tmp_path / "out"), str(source)],
+        check=True, capture_output=True, timeout=120,
+    )
+    lines = [line.strip() for line in (tmp_path / "out" / "conceptcharter.txt").read_text(encoding="utf-8-sig").splitlines()]
+    for label in LABELS:
+        assert label in lines, label
+    assert IDEAS["open"] in lines and IDEAS["lab2"] in lines
+    assert "Kop <b>vet</b> en *nadruk* met [een link](http://evil.example) en =SOM(A1)" in lines

@@ -1,0 +1,95 @@
+"""Related ideas: the terms, the index, the search on labelled pairs, and what it leaves out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harvester.nlp.related import TermExtractor
+from harvester.related import index_pending, related_ideas, score_pairs
+
+from .conftest import DATA
+from .webdata import add_post, add_user
+
+PAIRS = [json.loads(line) for line in (DATA / "related" / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return TermExtractor()
+
+
+def test_terms_are_lemmas_and_compound_parts_without_stop_words(extractor):
+    [terms] = extractor.terms(["De gemeenten steunen burgerinitiatieven in hun wijken #OpenOverheid"])
+    assert {"gemeente", "burgerinitiatief", "burger", "initiatief", "wijk", "open", "overheid"} <= set(terms)
+    assert not {"de", "in", "hun"} & set(terms)
+
+
+def index_pairs(store, extractor) -> dict[str, int]:
+    """Every text of the labelled pairs as a post of its own author; returns post id by text."""
+    texts = list(dict.fromkeys(t for pair in PAIRS for t in (pair["a"], pair["b"])))
+    ids = {text: add_post(store, n, text, author=f"schrijver{n}@mastodon.nl", confidence=None)
+           for n, text in enumerate(texts, 1)}
+    assert index_pending(store, extractor) == len(texts)
+    return ids
+
+
+def labels(ids: dict[str, int], related: bool) -> dict[int, set[int]]:
+    found: dict[int, set[int]] = {}
+    for pair in PAIRS:
+        if pair["related"] == related:
+            a, b = ids[pair["a"]], ids[pair["b"]]
+            found.setdefault(a, set()).add(b)
+            found.setdefault(b, set()).add(a)
+    return found
+
+
+def test_on_the_labelled_pairs_the_related_text_comes_first(store, extractor):
+    ids = index_pairs(store, extractor)
+    related, unrelated = labels(ids, True), labels(ids, False)
+    assert len(related) == 24 and sum(map(len, unrelated.values())) == 24
+    firsts = [related_ideas(store, post_id, limit=5) for post_id in related]
+    assert sum(1 for post_id, found in zip(related, firsts) if found and found[0].post_id in related[post_id]) >= 22
+    score = score_pairs(store, related, unrelated, k=5)
+    assert score.queries == 24 and score.ceiling == pytest.approx(0.2)
+    assert score.at_k >= 0.18 and score.precision >= 0.6 and score.unrelated_shown <= 4
+
+
+def test_the_same_author_rejected_posts_and_the_own_group_are_left_out(store, extractor):
+    editor = add_user(store, "eva", "redacteur")
+    a = add_post(store, 1, PAIRS[0]["a"], author="anne@mastodon.nl", confidence=None)
+    same = add_post(store, 2, PAIRS[0]["b"], author="anne@mastodon.nl", confidence=None)
+    spam = add_post(store, 3, PAIRS[0]["b"] + " nu!", author="spam@mastodon.nl", confidence=None)
+    other = add_post(store, 4, PAIRS[0]["b"] + " echt", author="bob@mastodon.nl", confidence=None)
+    for n, pair in enumerate(PAIRS[1:12], 5):   # other ideas, so that the shared words are rare
+        add_post(store, n, pair["a"], author=f"schrijver{n}@mastodon.nl", confidence=None)
+    index_pending(store, extractor)
+    store.reviews.decide(spam, editor, 0, "reject", reason="spam")
+    found = [r.post_id for r in related_ideas(store, a)]
+    assert found[0] == other and same not in found and spam not in found
+    assert "proeftuin" in related_ideas(store, a)[0].shared
+    store.groups.group([a, other], editor)
+    assert other not in [r.post_id for r in related_ideas(store, a)]
+
+
+def test_an_edited_post_is_indexed_again(store, extractor):
+    post = add_post(store, 1, "Een eerste versie over proeftuinen", confidence=None)
+    index_pending(store, extractor)
+    assert index_pending(store, extractor) == 0
+    store.db.execute("UPDATE posts SET text = 'Nu over hackathons', changed_at = '9999' WHERE id = ?", [post])
+    assert index_pending(store, extractor) == 1
+    assert store.related.terms([post])[post] == ["hackathons"]
+
+
+def test_the_vocabulary_counts_posts_per_term_through_edits_and_deletions(store, extractor):
+    first = add_post(store, 1, "Proeftuinen voor gemeenten, echt proeftuinen", confidence=None)
+    add_post(store, 2, "Gemeenten delen kennis", confidence=None)
+    index_pending(store, extractor)
+    df = store.related.document_frequency
+    assert df(["gemeente", "proeftuin", "kennis"]) == {"gemeente": 2, "proeftuin": 1, "kennis": 1}
+    store.db.execute("UPDATE posts SET text = 'Kennis delen', changed_at = '9999' WHERE id = ?", [first])
+    index_pending(store, extractor)
+    assert df(["gemeente", "proeftuin", "kennis"]) == {"gemeente": 1, "kennis": 2}
+    store.db.execute("DELETE FROM posts WHERE id = ?", [first])   # forget and purge delete posts so
+    assert df(["gemeente", "kennis"]) == {"gemeente": 1, "kennis": 1}
