@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harvester.classify import classify_pending, default_workers  # noqa: E402
+from harvester.jobs.classify import classify_pending, default_workers  # noqa: E402
 from harvester.models import Post  # noqa: E402
 from harvester.nlp import Classifier, load_themes, read_jsonl  # noqa: E402
 from harvester.store import Store  # noqa: E402

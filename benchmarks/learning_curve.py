@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harvester import learning  # noqa: E402
-from harvester.classify import classify_pending  # noqa: E402
+from harvester.jobs.classify import classify_pending  # noqa: E402
 from harvester.config import load_config  # noqa: E402
 from harvester.models import Author, Post  # noqa: E402
 from harvester.nlp import Classifier, evaluate, load_themes, read_jsonl  # noqa: E402

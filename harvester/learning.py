@@ -1,6 +1,6 @@
 """Learning as editors work: retrain the theme classifier on their decisions, and keep the better model.
 
-The layer between the store and the NLP package (as harvester/classify.py is): it reads decisions
+The layer between the store and the NLP package (as harvester/jobs/classify.py is): it reads decisions
 from the store, hands texts to harvester.nlp, and records the outcome. Three steps, so that the
 background job can run the middle one in another process while holding nothing:
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from harvester import classify as classify_step
-from harvester.classify import classify_pending
+from harvester.jobs import classify as classify_step
+from harvester.jobs.classify import classify_pending
 from harvester.cli import main
 from harvester.models import Post
 from harvester.nlp import SHIPPED_MODEL, Classifier, load_themes

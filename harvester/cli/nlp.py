@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .. import learning
-from ..classify import classify_pending
+from ..jobs.classify import classify_pending
 from ..nlp.related import TermExtractor
 from ..related import index_pending
 from ..config import Config

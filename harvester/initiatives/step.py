@@ -1,6 +1,6 @@
 """The matching step: pending posts from the store, through the Matcher, back into the store.
 
-The only place that knows both sides (like harvester.classify for themes). `update` is what the
+The only place that knows both sides (like harvester.jobs.classify for themes). `update` is what the
 background job runs after each harvest and what `harvester initiatives` runs first: it notices a
 changed catalogue (the file or an editor's decision) by its digest and then matches every post
 again; otherwise only new and edited posts. When anything changed it makes the counts, the

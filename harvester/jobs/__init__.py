@@ -3,6 +3,7 @@ deletions, retrain from editors' decisions, and apply the retention policy every
 
 It runs unattended for weeks. One module per concern:
 - harvest.py: one run of one source, from its collector into the store (also `harvester collect`);
+- classify.py: new and edited posts through the classifier, in worker processes (also `harvester classify`);
 - backoff.py: how long a source that keeps failing waits, derived from the runs table;
 - lock.py: one scheduler per database (the `scheduler_lock` row and its heartbeat);
 - gate.py: the count of running jobs (a stop waits for them, bounded) and the write gate that
@@ -14,5 +15,4 @@ It runs unattended for weeks. One module per concern:
 - service.py: the scheduler wiring, `serve` (run, up) and `run_once` (run --once);
 - logfmt.py: the key=value log lines.
 
-Classification (harvester.classify) still sits at the top of the package: harvester.cli.nlp uses it.
 """

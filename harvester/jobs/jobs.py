@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from .. import learning
 from ..privacy import retention
-from ..classify import classify_pending
+from .classify import classify_pending
 from ..nlp.related import TermExtractor
 from ..related import index_pending
 from ..collectors.http import Fetcher

@@ -14,10 +14,10 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .models import Classification
-from .nlp import Classifier, ThemeSet
-from .store import Store
-from .timeutil import utcnow
+from ..models import Classification
+from ..nlp import Classifier, ThemeSet
+from ..store import Store
+from ..timeutil import utcnow
 
 PAGE = 50_000          # posts read from the database at a time
 CHUNK = 1_000          # posts per task sent to a worker (and per write transaction)
