@@ -182,13 +182,13 @@ def train_candidate(job: TrainingJob) -> Outcome:
     Path(job.output).parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(job.output)
     candidate = Classifier(nlp, themes, job.output)
-    score = held_back_score(candidate, job.held, themes)
-    current_score = held_back_score(current, job.held, themes) if current else None
+    score = held_back_score(candidate, job.held)
+    current_score = held_back_score(current, job.held) if current else None
     switch, reason = judge(score, current_score, len(job.held), current is not None)
     return Outcome(candidate.version, score, current_score, switch, reason, refitted)
 
 
-def held_back_score(classifier: Classifier, held: list[Decision], themes: ThemeSet) -> float | None:
+def held_back_score(classifier: Classifier, held: list[Decision]) -> float | None:
     """How well the suggestions match the editors' decisions on the held-back posts: per post the
     F1 of suggested against decided themes (1 when both are empty, 0 when one is), averaged; None
     without decisions.
