@@ -128,6 +128,35 @@ def test_cli_writes_the_charter_and_refuses_a_pdf(ids, write_config, tmp_path):
     assert result.exit_code == 2 and "eindigt op" in result.output and not (tmp_path / "c.pdf").exists()
 
 
+def test_cli_and_app_pseudonymize_with_the_configured_key(ids, write_config, tmp_path, monkeypatch):
+    """--pseudonymize (and the app's tick box) read the key from the variable [privacy] secret_env names."""
+    from harvester.store import Store
+
+    from .test_web_security import own_site
+    from .webdata import login, write_web_config
+
+    monkeypatch.setenv("TEST_CHARTER_SECRET", SECRET)
+    config = write_config(f'[nlp]\nthemes = "{ROOT / "config" / "themes.toml"}"\n'
+                          '[privacy]\nsecret_env = "TEST_CHARTER_SECRET"\n')
+    out = tmp_path / "charter.md"
+    result = CliRunner().invoke(main, ["charter", "--config", str(config), "--out", str(out), "--pseudonymize"])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert pseudonym(SECRET.encode(), "open@mastodon.nl") in text and "open@mastodon.nl" not in text
+
+    monkeypatch.setenv("HARVESTER_SECRET", SECRET)
+    (tmp_path / "web").mkdir()
+    web = write_web_config(tmp_path / "web")
+    with Store(web.db_path) as store:
+        fill_charter(store)
+    with own_site(web) as c:
+        login(c, "eva")
+        response = c.get("/charter/download", params={"format": "docx", "status": "geaccepteerd", "pseudonymize": "1"})
+        assert response.status_code == 200
+        body = "\n".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)
+        assert pseudonym(SECRET.encode(), "open@mastodon.nl") in body and "open@mastodon.nl" not in body
+
+
 def test_the_app_offers_the_charter_as_a_download(tmp_path):
     from harvester.store import Store
 

@@ -30,7 +30,7 @@ def charter(config, out: Path, statuses: tuple[str, ...], pseudonymize: bool) ->
     themes = load_themes(config.nlp.themes)
     if not out.parent.is_dir():
         fail(f"harvester charter: map {out.parent} bestaat niet", EXIT_USAGE)
-    secret = load_secret(config) if pseudonymize else None
+    secret = load_secret(config.privacy.secret_env) if pseudonymize else None
     with open_store(config) as store:
         document = build_charter(store, themes, statuses=statuses_of(statuses), secret=secret)
     # a temporary file beside the target, renamed at the end: a failed run leaves no half document

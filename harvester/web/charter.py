@@ -50,7 +50,7 @@ async def download(request: Request) -> Response:
             raise CharterError(f"onbekend formaat {fmt!r}")
         if any(s not in CHOICES for s in statuses):
             raise CharterError("onbekende status")
-        secret = load_secret(config) if params.get("pseudonymize") == "1" else None
+        secret = load_secret(config.privacy.secret_env) if params.get("pseudonymize") == "1" else None
         themes = load_themes(config.nlp.themes)
     except (CharterError, SecretMissing, ThemesError) as e:
         return _form(request, 400, str(e))
