@@ -328,14 +328,24 @@ def test_a_forgotten_account_leaves_the_candidates(tmp_path):
             store_post(store, n, author, '<p>Goed gesprek met <span class="h-card"><a href="https://mastodon.nl/@pieter" '
                                          'class="u-url mention">@<span>pieter</span></a></span> over het charter '
                                          '#innoverheid</p>')
+        for n, author in ((3, "anna@mastodon.nl"), (4, "bert@social.overheid.nl")):
+            store_post(store, n, author, '<p>Mooi stuk van @anne.bsky.social over open data #innoverheid</p>')
+            store.db.execute("UPDATE posts SET mentions = json_array('anne.bsky.social') WHERE id = ?", [n])
         step.update(store, config)
-        assert [c.term for c in store.initiatives.candidates(limit=10)] == ["pieter@mastodon.nl"]
-    result = CliRunner().invoke(main, ["forget", "--config", str(config.path), "pieter@mastodon.nl"],
-                                env={"HARVESTER_SECRET": "een-geheime-sleutel-van-lengte"})
-    assert result.exit_code == 0, result.output
+        assert {c.term for c in store.initiatives.candidates(limit=10)} == {"pieter@mastodon.nl", "anne.bsky.social"}
+        editor = store.users.add("eva", "redacteur", "niet-gebruikt")
+        store.initiatives.decide("account", "pieter@mastodon.nl", "@pieter@mastodon.nl", "afgewezen", None, editor)
+    for who in ("pieter@mastodon.nl", "anne.bsky.social"):     # a Mastodon account and a Bluesky handle
+        result = CliRunner().invoke(main, ["forget", "--config", str(config.path), who],
+                                    env={"HARVESTER_SECRET": "een-geheime-sleutel-van-lengte"})
+        assert result.exit_code == 0, result.output
     with Store(config.db_path) as store:
         assert store.initiatives.candidates(limit=10) == []
-        assert store.db.execute("SELECT count(*) FROM post_terms WHERE term LIKE '%pieter%'").fetchone()[0] == 0
+        for name in ("pieter", "anne"):
+            assert store.db.execute("SELECT count(*) FROM post_terms WHERE term LIKE ?", [f"%{name}%"]).fetchone()[0] == 0
+        # the audit trail keeps that a candidate was dismissed, not whose account it was
+        (after,) = store.db.execute("SELECT after FROM review_events WHERE action LIKE 'initiative%'").fetchone()
+        assert "pieter" not in after and json.loads(after)["decision"] == "afgewezen"
         step.update(store, config)
         assert store.initiatives.candidates(limit=10) == []
 

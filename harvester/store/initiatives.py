@@ -308,10 +308,19 @@ class InitiativeStore:
         ).fetchall()
         return [DecisionRow(*r) for r in rows]
 
-    def forget_accounts(self, accts: list[str]) -> None:
-        """A forgotten author's account leaves the candidates, the decisions and the evidence of
-        matches (call inside the forget's transaction); the posts that named it are matched again."""
+    def forget_accounts(self, accts: list[str], blank: str) -> None:
+        """A forgotten author's account (Mastodon acct, Bluesky handle or DID) leaves the candidates,
+        the decisions, the evidence of matches and the audit trail of decisions on it (its term and
+        label become `blank`; call inside the forget's transaction); the posts that named it are
+        matched again."""
         accts_json = json.dumps(sorted(a.lower() for a in accts))
+        for column in ("before", "after"):
+            self.db.execute(
+                f"UPDATE review_events SET {column} = json_set({column}, '$.term', ?2, '$.label', ?2)"
+                f" WHERE action LIKE 'initiative%' AND {column} IS NOT NULL"
+                f" AND json_extract({column}, '$.kind') = 'account'"
+                f" AND lower(json_extract({column}, '$.term')) IN (SELECT value FROM json_each(?1))",
+                [accts_json, blank])
         # those posts did not change, so the next pass must look at every post again
         self.db.execute("UPDATE initiative_matching SET matched_through = ''")
         for sql in (

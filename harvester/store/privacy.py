@@ -389,7 +389,7 @@ class ForgetStore:
             " WHERE EXISTS (SELECT 1 FROM json_each(posts.mentions) WHERE lower(value) IN (SELECT value FROM json_each(?1)))",
             [accts],
         ).rowcount
-        InitiativeStore(self.db).forget_accounts(sorted(plan.accts))
+        InitiativeStore(self.db).forget_accounts(sorted(plan.accts + plan.bluesky), plan.blank)
         prefixes = [_like_prefix(p) for acct in plan.accts for p in _status_prefixes(acct)]
         prefixes += [_like_prefix(f"at://{did}/") for did in plan.bluesky if did.startswith("did:")]
         counts.replies = self.db.execute(
