@@ -308,6 +308,14 @@ class InitiativeStore:
         ).fetchall()
         return [DecisionRow(*r) for r in rows]
 
+    def unmatch(self, post_ids: list[int]) -> None:
+        """These posts' matches and candidate terms go (their words or author changed: a
+        pseudonymisation); the next pass looks at every post again and matches them anew."""
+        ids = json.dumps(post_ids)
+        for table in ("matched_posts", "post_initiatives", "post_terms"):
+            self.db.execute(f"DELETE FROM {table} WHERE post_id IN (SELECT value FROM json_each(?))", [ids])
+        self.db.execute("UPDATE initiative_matching SET matched_through = ''")
+
     def forget_accounts(self, accts: list[str], blank: str) -> None:
         """A forgotten author's account (Mastodon acct, Bluesky handle or DID) leaves the candidates,
         the decisions, the evidence of matches and the audit trail of decisions on it (its term and

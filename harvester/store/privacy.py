@@ -136,7 +136,8 @@ class PrivacyStore:
         the post's audit events) goes through the plan's scrubber. The store's own bookkeeping
         follows: a new content hash (the old one would let anyone confirm a guessed author), and an
         edited text loses the model's reasons (they may quote the name) and counts as changed, so
-        the next classification redoes them.
+        the next classification redoes them. The related-ideas terms and the initiative matches of
+        the posts go too, to be made again from the new words at the next passes.
         """
         now = utcnow()
         originals: set[int] = set()
@@ -178,6 +179,11 @@ class PrivacyStore:
                 [json.dumps(sorted(originals))])
             result = Pseudonymized([p.post_id for p in plans], len(originals))
             if plans:
+                # what was derived from the old words and author goes with them, so that the file's
+                # compaction after the purge drops it; the next passes index and match them again
+                changed = json.dumps(result.posts)
+                self.db.execute("DELETE FROM related_terms WHERE post_id IN (SELECT value FROM json_each(?))", [changed])
+                InitiativeStore(self.db).unmatch(result.posts)
                 self._audit("pseudonymize", {"posts": len(result.posts), "authors": result.authors})
         return result
 
