@@ -69,3 +69,14 @@ def test_a_forgotten_post_leaves_its_group(store, posts):
     group = store.groups.group(posts[:3], eva)
     store.db.execute("DELETE FROM posts WHERE id = ?", [posts[0]])
     assert store.groups.members(group) == posts[1:3]
+
+
+def test_a_new_post_with_a_deleted_posts_id_has_no_group_history(store, posts):
+    """SQLite gives the id of the newest post, once deleted (forget, purge), to the next one stored."""
+    eva = add_user(store, "eva", "redacteur")
+    store.groups.group(posts[-2:], eva)
+    store.db.execute("DELETE FROM posts WHERE id = ?", [posts[-1]])
+    newcomer = add_post(store, 99, author="nieuw@mastodon.nl")
+    assert newcomer == posts[-1]
+    assert store.groups.history_of_post(newcomer) == []
+    assert [e.action for e in store.groups.history_of_post(posts[-2])] == ["group"]

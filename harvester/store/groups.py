@@ -113,11 +113,13 @@ class GroupStore:
             " ORDER BY id", [group_id])]
 
     def history_of_post(self, post_id: int) -> list[GroupEvent]:
-        """Every grouping event that named this post, oldest first."""
+        """Every grouping event that named this post, oldest first. Events from before the post was
+        stored named another post: SQLite gives a deleted post's id (forget, purge) to a new one."""
         return [GroupEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6])) for r in self.db.execute(
             "SELECT e.id, e.group_id, e.actor, e.at, e.action, e.posts, e.members FROM idea_group_events e"
-            " WHERE EXISTS (SELECT 1 FROM json_each(e.posts) WHERE value = ?)"
-            "    OR EXISTS (SELECT 1 FROM json_each(e.members) WHERE value = ?) ORDER BY e.id", [post_id, post_id])]
+            " WHERE (EXISTS (SELECT 1 FROM json_each(e.posts) WHERE value = ?1)"
+            "        OR EXISTS (SELECT 1 FROM json_each(e.members) WHERE value = ?1))"
+            "   AND e.at >= (SELECT first_seen_at FROM posts WHERE id = ?1) ORDER BY e.id", [post_id])]
 
     def _record(self, group_id: int, user: User, action: str, posts: list[int]) -> None:
         self.db.execute(
