@@ -155,6 +155,11 @@ def test_cli_and_app_pseudonymize_with_the_configured_key(ids, write_config, tmp
         assert response.status_code == 200
         body = "\n".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)
         assert pseudonym(SECRET.encode(), "open@mastodon.nl") in body and "open@mastodon.nl" not in body
+        # without the key an editor reads what to do, not a shell command
+        monkeypatch.delenv("HARVESTER_SECRET")
+        response = c.get("/charter/download", params={"format": "odt", "pseudonymize": "1"})
+        assert response.status_code == 400 and "Vraag de beheerder" in response.text
+        assert "export HARVESTER_SECRET" not in response.text and "python3" not in response.text
 
 
 def test_the_app_offers_the_charter_as_a_download(tmp_path):

@@ -22,6 +22,7 @@ from ..models import Role, Status
 from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
 from . import auth
+from .exports import NO_PSEUDONYM_KEY
 from .views import render
 
 CHOICES = [Status.ACCEPTED, Status.NEW, Status.REJECTED]
@@ -52,8 +53,10 @@ async def download(request: Request) -> Response:
             raise CharterError("onbekende status")
         secret = load_secret(config.privacy.secret_env) if params.get("pseudonymize") == "1" else None
         themes = load_themes(config.nlp.themes)
-    except (CharterError, SecretMissing, ThemesError) as e:
+    except (CharterError, ThemesError) as e:
         return _form(request, 400, str(e))
+    except SecretMissing:
+        return _form(request, 400, NO_PSEUDONYM_KEY)
     data = await run_in_threadpool(_write, config, themes, fmt, statuses, secret)
     name = f"conceptcharter-{datetime.now(AMSTERDAM):%Y%m%d-%H%M}.{fmt}"
     return Response(data, media_type=MEDIA_TYPES[fmt], headers={"content-disposition": f'attachment; filename="{name}"'})
