@@ -143,6 +143,21 @@ def test_the_threshold_with_the_best_f1_wins_and_ties_go_toward_035():
     assert best_threshold([(0.5, False)]) == 0.35     # nothing to find: the default
 
 
+def test_the_gate_allows_the_noise_of_a_small_slice_and_refuses_a_clearly_worse_candidate():
+    # 20 posts: the candidate misses two the current model had right and gets one it missed
+    current = [1.0] * 18 + [0.0, 0.0]
+    candidate = [1.0] * 16 + [0.0, 0.0, 1.0, 0.0]
+    switch, reason = learning.judge(candidate, current)
+    assert switch and reason.startswith("niet slechter op 20 achtergehouden beslissingen (0.850 tegen 0.900, meetruis ±0.088)")
+    # wrong on half the posts the current model had right: worse beyond the noise
+    clearly = [1.0] * 9 + [0.0] * 11
+    switch, reason = learning.judge(clearly, current)
+    assert not switch and reason.startswith("slechter op 20 achtergehouden beslissingen (0.450 tegen 0.900")
+    # the same per-post results are never worse; nothing held back or no usable current model: switch
+    assert learning.judge(current, current)[0]
+    assert learning.judge([], [])[0] and learning.judge([0.0], None)[0]
+
+
 def test_the_held_back_score_is_the_agreement_per_post_averaged():
     """One post with one of two decided themes suggested weighs as much as any other post, whatever
     its themes: a slice of 10-40 decisions holds only one or two posts of most themes."""
