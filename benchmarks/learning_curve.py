@@ -10,10 +10,12 @@ switch only when not worse). The posts are then reclassified.
 
 A fixed share of the texts (`--test`, chosen by a seeded shuffle) is never decided: after k = 0,
 50, 100, 200 decisions the active model is scored on those, so every point of both curves is
-measured on the same texts. Prints one line per step and both curves.
+measured on the same texts. With several `--seeds` each seed draws other test texts (and so
+other decisions); one curve swings by a few hundredths with which texts it drew, so the mean over
+seeds is what to read. Prints one line per step, each seed's curves and their mean.
 
 Usage: .venv/bin/python benchmarks/learning_curve.py [--set data/eval/writers-spent.jsonl] [--steps 0 50 100 200]
-       [--orders confidence date] [--weight 5] [--test 100] [--model DIR]
+       [--orders confidence date] [--weight 5] [--test 100] [--model DIR] [--seeds 0 1 2 3]
 Takes a while: each step trains the model once (more once thresholds are refitted).
 """
 
@@ -116,19 +118,37 @@ def main() -> None:
     parser.add_argument("--weight", type=int, default=5, help="[nlp] decision_weight")
     parser.add_argument("--test", type=int, default=100, help="texts never decided, scored at every step")
     parser.add_argument("--model", default="", help="the starting model (default: the shipped one)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one curve per order and seed")
     args = parser.parse_args()
     themes = load_themes(ROOT / "config" / "themes.toml")
     items = read_jsonl(args.set, themes.ids)
-    order = list(range(len(items)))
-    random.Random(args.seed).shuffle(order)
-    test_ids = set(order[: args.test])
     print(f"{len(items)} texts in {args.set}: {args.test} scored, up to {max(args.steps)} decided; "
-          f"decision_weight {args.weight}")
-    curves = {o: curve(items, test_ids, o, sorted(args.steps), args.weight, args.model) for o in args.orders}
+          f"decision_weight {args.weight}; seeds {args.seeds}")
+    runs: dict[str, list[list[tuple[int, float, float]]]] = {o: [] for o in args.orders}
+    for seed in args.seeds:
+        order = list(range(len(items)))
+        random.Random(seed).shuffle(order)
+        test_ids = set(order[: args.test])
+        curves = {o: curve(items, test_ids, o, sorted(args.steps), args.weight, args.model) for o in args.orders}
+        print(f"seed {seed}:")
+        table(curves)
+        for o, points in curves.items():
+            runs[o].append(points)
+    if len(args.seeds) > 1:
+        print(f"mean over {len(args.seeds)} seeds:")
+        table({o: [mean_point(step) for step in zip(*points)] for o, points in runs.items()})
+
+
+def mean_point(points: tuple[tuple[int, float, float], ...]) -> tuple[int, float, float]:
+    """The mean of one step over seeds (the decisions are the steps' own count, the same in each)."""
+    n = len(points)
+    return points[0][0], sum(p[1] for p in points) / n, sum(p[2] for p in points) / n
+
+
+def table(curves: dict[str, list[tuple[int, float, float]]]) -> None:
     print("| decisions | " + " | ".join(f"{o} (macro-F1/none)" for o in curves) + " |")
     print("|---|" + "---|" * len(curves))
-    for step, points in enumerate(zip(*curves.values())):
+    for points in zip(*curves.values()):
         print(f"| {points[0][0]} | " + " | ".join(f"{f1:.3f}/{none:.3f}" for _, f1, none in points) + " |")
 
 
