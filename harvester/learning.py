@@ -223,9 +223,9 @@ def judge(ours: list[float], theirs: list[float] | None) -> tuple[bool, str]:
     """Switch unless the candidate is worse on the held-back decisions by more than their noise.
 
     "Not worse" is measured on 10-40 posts: there one standard error of the difference is 0.05-0.08
-    in agreement, more than what learning from 50-100 decisions adds. A gate that demanded the
-    candidate score at least as high kept a third of the candidates that were better on other texts;
-    one that allows a standard error keeps a fifth of them, and still refuses a candidate that is
+    in agreement, more than what learning from 50-100 decisions adds. Demanding a score at least as
+    high refused a third to a half of the slices of candidates that were as good or better on other
+    texts; allowing one standard error refuses about a fifth, and still refuses a candidate that is
     clearly worse (docs/nlp-log.md, "Ninth round")."""
     if not ours:
         return True, "geen achtergehouden beslissingen om op te meten: gewisseld"
