@@ -222,7 +222,7 @@ def noise(ours: list[float], theirs: list[float]) -> float:
 def judge(ours: list[float], theirs: list[float] | None) -> tuple[bool, str]:
     """Switch unless the candidate is worse on the held-back decisions by more than their noise.
 
-    "Not worse" is measured on 10-40 posts: there one standard error of the difference is 0.05-0.08
+    "Not worse" is measured on 10-40 posts: there one standard error of the difference is 0.06-0.09
     in agreement, more than what learning from 50-100 decisions adds. Demanding a score at least as
     high refused a third to a half of the slices of candidates that were as good or better on other
     texts; allowing one standard error refuses about a fifth, and still refuses a candidate that is
