@@ -142,6 +142,7 @@ def main() -> None:
 def mean_point(points: tuple[tuple[int, float, float], ...]) -> tuple[int, float, float]:
     """The mean of one step over seeds (the decisions are the steps' own count, the same in each)."""
     n = len(points)
+    assert len({p[0] for p in points}) == 1, f"the seeds reached different numbers of decisions: {points}"
     return points[0][0], sum(p[1] for p in points) / n, sum(p[2] for p in points) / n
 
 

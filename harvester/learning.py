@@ -211,9 +211,9 @@ def agreement(suggested: set[str], decided: set[str]) -> float:
     return 2 * len(suggested & decided) / (len(suggested) + len(decided))
 
 
-def noise(ours: list[float], theirs: list[float]) -> float:
-    """The standard error of the mean per-post difference between two models on the same posts."""
-    diffs = [a - b for a, b in zip(ours, theirs)]
+def noise(diffs: list[float]) -> float:
+    """The standard error of the mean of per-post differences; 0 for a single post, where it is
+    not defined (the gate is then as strict as it can be)."""
     if len(diffs) < 2:
         return 0.0
     return statistics.stdev(diffs) / math.sqrt(len(diffs))
@@ -222,7 +222,7 @@ def noise(ours: list[float], theirs: list[float]) -> float:
 def judge(ours: list[float], theirs: list[float] | None) -> tuple[bool, str]:
     """Switch unless the candidate is worse on the held-back decisions by more than their noise.
 
-    "Not worse" is measured on 10-40 posts: there one standard error of the difference is 0.06-0.09
+    "Not worse" is measured on 10-40 posts: on 20 one standard error of the difference is 0.06-0.09
     in agreement, more than what learning from 50-100 decisions adds. Demanding a score at least as
     high refused a third to a half of the slices of candidates that were as good or better on other
     texts; allowing one standard error refuses about a fifth, and still refuses a candidate that is
@@ -231,10 +231,12 @@ def judge(ours: list[float], theirs: list[float] | None) -> tuple[bool, str]:
         return True, "geen achtergehouden beslissingen om op te meten: gewisseld"
     if theirs is None:
         return True, "het huidige model is met deze thema's niet te gebruiken: gewisseld"
-    score, current, margin = mean(ours), mean(theirs), noise(ours, theirs)
+    diffs = [a - b for a, b in zip(ours, theirs, strict=True)]
+    margin = noise(diffs)
     held = len(ours)
-    measured = f"{score:.3f} tegen {current:.3f}, meetruis ±{margin:.3f}"
-    if score >= current - margin:
+    measured = f"{mean(ours):.3f} tegen {mean(theirs):.3f}, meetruis ±{margin:.3f}"
+    # unrounded, with room for float error: one post lost is exactly one standard error down
+    if math.fsum(diffs) / held >= -margin - 1e-9:
         return True, f"niet slechter op {held} achtergehouden beslissingen ({measured}): gewisseld"
     return False, f"slechter op {held} achtergehouden beslissingen ({measured}): niet gewisseld"
 

@@ -211,7 +211,7 @@ class Jobs:
             with self.gate.shared(), self._run(job="retrain") as store:
                 row = learning.register(store, self.config, job, outcome)
             log.info(logfmt(job="retrain", status="switched" if row.active else "kept", candidate=row.version,
-                            current=job.current_version, candidate_f1=row.score, current_f1=row.current_score,
+                            current=job.current_version, candidate_score=row.score, current_score=row.current_score,
                             refitted=len(outcome.refitted), duration=seconds(time.monotonic() - started),
                             reason=row.reason))
             if row.active:
