@@ -155,6 +155,27 @@ def test_classifier_assigns_themes_with_scores_reasons_and_confidence(classifier
     assert chatter.assigned == () and chatter.is_dutch
 
 
+def test_each_matched_term_closes_part_of_the_gap_to_one(classifier):
+    """Real writers name their theme; the classifier learned terms from texts that imply it."""
+    text = "We willen transparant zijn: open data voor iedereen, en samen met partners leren."
+    nlp = classifier.nlp
+    with nlp.select_pipes(disable=["term_evidence"]):
+        learned = nlp(text)
+    doc = nlp(text)
+    weight = nlp.get_pipe_config("term_evidence")["weight"]
+    assert weight == 0.05 and nlp.pipe_names[-1] == "term_evidence"
+    hits = doc._.term_hits
+    assert len(set(hits["open_overheid"])) == 2 and len(set(hits["samenwerking"])) == 2 and hits["cultuur"] == ["leren"]
+    for theme in THEMES.ids:
+        matched = len(set(hits.get(theme, ())))
+        expected = 1 - (1 - learned.cats[theme]) * (1 - weight) ** matched
+        assert doc.cats[theme] == pytest.approx(expected)
+        assert (doc.cats[theme] > learned.cats[theme]) == bool(matched)
+    # with the classifier left out there is nothing to raise
+    with nlp.select_pipes(disable=["textcat_multilabel"]):
+        assert nlp(text).cats == {}
+
+
 def test_thresholds_come_from_the_theme_set(classifier):
     text = "Samenwerken met bewoners aan een open begroting."
     before = next(classifier.classify([text]))
@@ -197,7 +218,8 @@ def test_idf_weighs_rare_features_more_and_is_saved_with_the_model(tmp_path):
     assert table["samen"] < table["koffiemachine"]
     assert "zeppelin" not in table
     text = "Samen een nieuwe koffiemachine kiezen voor de zeppelin."
-    doc = nlp(text)
+    with nlp.select_pipes(disable=["term_evidence"]):   # the classifier's own scores
+        doc = nlp(text)
     attrs = extractor_attrs(model)
     features = doc_features(doc, attrs["forms"])
     grams = list(char_features(doc, tuple(attrs["chars"]))) if attrs.get("chars") else []

@@ -14,11 +14,12 @@ from .themes import ThemeSet
 
 SHIPPED_MODEL = Path(__file__).resolve().parent / "model"
 TEXTCAT = "textcat_multilabel"
+TERM_EVIDENCE = "term_evidence"   # after TEXTCAT; old models have none
 
 PIPELINE_CONFIG = """
 [nlp]
 lang = "nl"
-pipeline = ["social_text", "simplemma_lemmatizer", "compound_splitter", "theme_terms", "language_detector", "textcat_multilabel"]
+pipeline = ["social_text", "simplemma_lemmatizer", "compound_splitter", "theme_terms", "language_detector", "textcat_multilabel", "term_evidence"]
 batch_size = 256
 
 [nlp.tokenizer]
@@ -67,6 +68,10 @@ forms = true
 chars = [3, 5]
 char_scale = 0.3
 drop_unseen = false
+
+[components.term_evidence]
+factory = "term_evidence"
+weight = 0.05
 """
 
 # spaCy's own bag-of-words over token texts, kept for the comparison in docs/nlp-log.md

@@ -15,7 +15,7 @@ from thinc.api import Adam
 
 from ..errors import UsageError
 from .features import set_idf
-from .pipeline import TEXTCAT, build_pipeline
+from .pipeline import TERM_EVIDENCE, TEXTCAT, build_pipeline
 from .themes import ThemeSet
 from .thresholds import choose_thresholds
 
@@ -117,7 +117,7 @@ def train(
         if unknown:
             raise DataError(f"onbekend thema in de voorbeelden: {sorted(unknown)[0]!r}")
     # the annotating components are deterministic: run them once, then train only the classifier
-    with nlp.select_pipes(disable=[TEXTCAT]):
+    with nlp.select_pipes(disable=[TEXTCAT, TERM_EVIDENCE]):
         docs = list(nlp.pipe(text for text, _ in items))
     examples = [
         Example.from_dict(doc, {"cats": {t: float(t in labels) for t in themes.ids}})
