@@ -5,8 +5,9 @@ stored as posts and classified by the starting model; an editor takes posts from
 queue (least certain first, or newest first) and decides them as the set's labels say (accepted
 with its themes, or rejected), and after each step the model is retrained exactly as the
 background job does (`harvester.learning.retrain`: a held-back fifth of the decisions, decisions
-weighing `--weight` times a written text, thresholds refitted per theme from 20 decisions, a
-switch only when not worse). The posts are then reclassified.
+weighing `--weight` times a written text, thresholds refitted per theme from 20 decisions, the
+term weight chosen on the learned decisions from 50 on, a switch only when not worse). The posts
+are then reclassified.
 
 A fixed share of the texts (`--test`, chosen by a seeded shuffle) is never decided: after k = 0,
 50, 100, 200 decisions the active model is scored on those, so every point of both curves is
@@ -101,7 +102,8 @@ def curve(items, test_ids: set[int], order: str, steps: list[int], weight: int, 
                     classifier = reclassify(store, config)
                     print(f"  {order}: {decided} decisions, candidate {outcome.score} vs current "
                           f"{outcome.current_score}, {'switched' if outcome.switch else 'kept'}, "
-                          f"refitted {sorted(outcome.refitted)}, {time.monotonic() - started:.0f} s", flush=True)
+                          f"refitted {sorted(outcome.refitted)}, term weight {outcome.term_weight}, "
+                          f"{time.monotonic() - started:.0f} s", flush=True)
                 verdicts = list(classifier.classify(store.reviews.item(i).text for i in test))
                 metrics = evaluate([gold[i] for i in test], [v.assigned for v in verdicts], classifier.themes.ids)
                 points.append((decided, metrics["macro_f1"], metrics["none_accuracy"]))

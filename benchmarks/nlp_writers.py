@@ -40,6 +40,7 @@ from harvester.nlp import evaluate, load_themes, read_jsonl, read_writers, train
 from harvester.nlp.training import MIN_NONE_ACCURACY, out_of_writer_scores, theme_scores as scores  # noqa: E402
 from harvester.nlp.pipeline import PIPELINE_CONFIG, TEXTCAT  # noqa: E402
 from harvester.nlp.thresholds import choose_thresholds  # noqa: E402
+from harvester.nlp.evidence import TERM_WEIGHT, raise_rows  # noqa: E402
 
 
 def assign(rows, thresholds, ids):
@@ -86,7 +87,8 @@ def main() -> None:
         single(items, writers, names, themes, extra, setting, args)
         print(f"CPU time {time.process_time() - started:.0f} s")
         return
-    out = out_of_writer_scores(items, writers, themes, extra, seed=args.seed, **setting)
+    # scored as the pipeline scores: with term evidence at its default weight
+    out = raise_rows(*out_of_writer_scores(items, writers, themes, extra, seed=args.seed, **setting), TERM_WEIGHT)
     gold = [labels for _, labels in items]
     groups = {name: [i for i, w in enumerate(writers) if w == name] for name in names}
 

@@ -11,7 +11,8 @@ background job can run the middle one in another process while holding nothing:
 Decisions are the editors' accepted posts (their themes) and rejected ones (no theme). A stable
 fifth of them (post id % 5 == 0) is held back: never learned from, it scores the candidate and the
 active model alike. The candidate learns from the written texts (`[nlp] training`), the themes'
-examples, and the other decisions repeated `[nlp] decision_weight` times.
+examples, and the other decisions repeated `[nlp] decision_weight` times. Once MIN_TERM_DECISIONS
+are learned, they also choose how much a matched term adds to a score (`term_weight_on_decisions`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pathlib import Path
 from .config import Config
 from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, load_themes, read_jsonl, train
 from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
+from .nlp.evidence import Table, choose_term_weight
+from .nlp.pipeline import set_term_weight
 from .nlp.thresholds import choose_threshold
 from .nlp.training import new_version
 from .store import Store
@@ -34,6 +37,7 @@ from .timeutil import utcnow
 HOLD_BACK_EVERY = 5       # decisions on posts whose id is a multiple of this are held back
 FOLDS = 3                 # out-of-fold scores for refitting thresholds
 MIN_POSITIVES = 20        # a theme's threshold is refitted once this many learned decisions carry it
+MIN_TERM_DECISIONS = 50   # learned decisions before they choose the term weight (fewer: a wrong choice in 1 of 4)
 YOUNG_BELOW = 200         # the queue shows the least certain posts first while the model learned from fewer
 EPOCHS = 30               # as `harvester train`
 MANUAL = "; met de hand gekozen op "
@@ -57,6 +61,14 @@ def read_meta(path: str | Path) -> dict:
         return json.loads((Path(path or SHIPPED_MODEL) / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def meta_term_weight(meta: dict) -> tuple[float, str] | None:
+    """A model's term weight and where it came from, as its meta.json says (None: it does not say)."""
+    ours = meta.get("harvester") or {}
+    if ours.get("term_weight") is None:
+        return None
+    return float(ours["term_weight"]), ours.get("term_weight_source", FROM_ROUNDS)
 
 
 def meta_version(meta: dict) -> str:
@@ -106,6 +118,7 @@ class TrainingJob:
     themes_path: str
     training_path: str
     current_path: str             # the active model ('' = shipped)
+    base_path: str                # the configured model ('' = shipped): scores decisions it never learned
     current_version: str
     learn: list[Decision]
     held: list[Decision]
@@ -123,6 +136,8 @@ class Outcome:
     switch: bool
     reason: str
     refitted: dict[str, float] = field(default_factory=dict)
+    term_weight: float | None = None          # the candidate's (None: a model without term evidence)
+    current_term_weight: float | None = None
 
 
 def prepare(store: Store, config: Config, *, epochs: int | None = None) -> TrainingJob:
@@ -135,7 +150,7 @@ def prepare(store: Store, config: Config, *, epochs: int | None = None) -> Train
     return TrainingJob(
         version=version, output=str(models / version), stored_path=f"models/{version}",
         themes_path=str(config.nlp.themes), training_path=str(config.nlp.training),
-        current_path=current.path, current_version=current.version,
+        current_path=current.path, current_version=current.version, base_path=config.nlp.model,
         learn=[d for d in decisions if not held_back(d[0])], held=[d for d in decisions if held_back(d[0])],
         decisions=len(decisions), read_at=read_at, decision_weight=config.nlp.decision_weight, epochs=epochs or EPOCHS,
     )
@@ -175,19 +190,57 @@ def train_candidate(job: TrainingJob) -> Outcome:
     meta = (current.nlp.meta.get("harvester") or {}) if current else {}
     thresholds = {t: float(v) for t, v in (meta.get("thresholds") or {}).items() if t in themes.ids}
     sources = {t: (meta.get("threshold_sources") or {}).get(t, FROM_ROUNDS) for t in thresholds}
-    refitted = refit_thresholds(written, job.learn, themes, job.decision_weight, job.epochs)
+    table = current.term_weights if current else {}
+    weight = current.term_weight if current else None
+    weight_source = current.term_weight_source if current else ""
+    if weight is not None:
+        chosen = term_weight_on_decisions(job.base_path, themes, job.learn, table, weight)
+        if chosen != weight:
+            # the current thresholds (refitted ones too) belong to the old weight: start from the new one's
+            weight, weight_source = chosen, FROM_DECISIONS
+            thresholds = {t: v for t, v in table[weight].items() if t in themes.ids}
+            sources = dict.fromkeys(thresholds, FROM_ROUNDS)
+    refitted = refit_thresholds(written, job.learn, themes, job.decision_weight, job.epochs, weight)
     thresholds.update(refitted)
     sources.update(dict.fromkeys(refitted, FROM_DECISIONS))
     nlp = train(weighted(written, job.learn, job.decision_weight), themes, epochs=job.epochs, version=job.version)
+    if weight is not None:
+        set_term_weight(nlp, weight)
     nlp.meta["harvester"].update(thresholds=thresholds, threshold_sources=sources, decisions=len(job.learn),
                                  decision_weight=job.decision_weight, held_back=len(job.held))
+    if table:
+        nlp.meta["harvester"].update(term_weights=meta["term_weights"], term_weight=weight,
+                                     term_weight_source=weight_source)
     Path(job.output).parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(job.output)
     candidate = Classifier(nlp, themes, job.output)
     ours = held_back_agreements(candidate, job.held)
     theirs = held_back_agreements(current, job.held) if current else None
     switch, reason = judge(ours, theirs)
-    return Outcome(candidate.version, mean(ours), mean(theirs) if theirs is not None else None, switch, reason, refitted)
+    return Outcome(candidate.version, mean(ours), mean(theirs) if theirs is not None else None, switch, reason, refitted,
+                   weight, current.term_weight if current else None)
+
+
+def term_weight_on_decisions(base_path: str, themes: ThemeSet, learn: list[Decision], table: Table,
+                             current: float) -> float:
+    """The term weight the learned decisions choose (`choose_term_weight`), or `current` while there
+    are fewer than MIN_TERM_DECISIONS or no thresholds per weight to choose from.
+
+    The decisions are scored by the configured model (`[nlp] model`, else the shipped one), which
+    learned from none of them: a model scores posts it learned high already and would choose no
+    weight. One that did learn from decisions (`harvester train --from-reviews`) cannot judge them,
+    and `current` stays. The held-back decisions take no part: they judge the candidate afterwards.
+    """
+    if len(learn) < MIN_TERM_DECISIONS or not table:
+        return current
+    try:
+        base = Classifier.load(base_path or None, themes)
+    except ModelError:
+        return current
+    if (base.nlp.meta.get("harvester") or {}).get("decisions"):
+        return current
+    rows, words = base.scores_before_evidence(text for _, text, _ in learn)
+    return choose_term_weight([labels for *_, labels in learn], rows, words, themes.ids, table, current)
 
 
 def held_back_agreements(classifier: Classifier, held: list[Decision]) -> list[float]:
@@ -242,9 +295,10 @@ def judge(ours: list[float], theirs: list[float] | None) -> tuple[bool, str]:
 
 
 def refit_thresholds(written: list[tuple[str, list[str]]], learn: list[Decision], themes: ThemeSet,
-                     weight: int, epochs: int) -> dict[str, float]:
+                     weight: int, epochs: int, term_weight: float | None) -> dict[str, float]:
     """Per theme with at least MIN_POSITIVES among the learned decisions: the threshold chosen
-    (`choose_threshold`) on out-of-fold scores of those decisions (fold = post id % FOLDS)."""
+    (`choose_threshold`) on out-of-fold scores of those decisions (fold = post id % FOLDS), with
+    the candidate's term weight."""
     due = [t for t in themes.ids if sum(t in labels for *_, labels in learn) >= MIN_POSITIVES]
     if not due:
         return {}
@@ -254,7 +308,10 @@ def refit_thresholds(written: list[tuple[str, list[str]]], learn: list[Decision]
         outside = [d for d in learn if d[0] % FOLDS == fold]
         if not outside:
             continue
-        model = Classifier(train(weighted(written, inside, weight), themes, epochs=epochs), themes)
+        nlp = train(weighted(written, inside, weight), themes, epochs=epochs)
+        if term_weight is not None:
+            set_term_weight(nlp, term_weight)
+        model = Classifier(nlp, themes)
         scored += zip(model.scores(text for _, text, _ in outside), (labels for *_, labels in outside))
     return {theme: choose_threshold([theme in labels for _, labels in scored], [cats[theme] for cats, _ in scored])
             for theme in due}

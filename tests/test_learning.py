@@ -7,6 +7,7 @@ retraining is in test_learning_job.py).
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -15,11 +16,12 @@ from harvester import learning
 from harvester.cli import main
 from harvester.config import load_config
 from harvester.nlp import Classifier, load_themes
-from harvester.nlp.classifier import FROM_DECISIONS
+from harvester.nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
+from harvester.nlp.evidence import TERM_WEIGHT, TERM_WEIGHTS
 from harvester.nlp.thresholds import GRID, choose_threshold
 from harvester.store import Store
 
-from .learningdata import NONE, OPEN, SAMEN, decide, project_files
+from .learningdata import NONE, OPEN, PLACES, SAMEN, decide, project_files
 from .webdata import add_post
 
 
@@ -119,6 +121,70 @@ def test_a_worse_candidate_is_kept_but_not_switched_to(config, tmp_path):
     assert "Model: themes-test ([nlp] model)" in run(config, "status").output
     listed = run(config, "models").output
     assert listed.startswith("* themes-test") and f"\n  {row.version}  " in listed and "niet gewisseld" in listed
+
+
+def strict_model(model_dir, tmp_path, decisions: int = 0):
+    """The test model with thresholds of 0.75 chosen for every term weight (as `harvester train`
+    stores them), so that posts naming a theme's terms reach their theme only with a larger weight;
+    `decisions`: how many editors' decisions its meta says it learned from."""
+    base = tmp_path / "base-model"
+    shutil.copytree(model_dir, base)
+    meta = json.loads((base / "meta.json").read_text())
+    ids = load_themes(tmp_path / "themes.toml").ids
+    meta["harvester"].update(term_weights={str(w): dict.fromkeys(ids, 0.75) for w in TERM_WEIGHTS},
+                             term_weight=TERM_WEIGHT, term_weight_source=FROM_ROUNDS,
+                             thresholds=dict.fromkeys(ids, 0.75), threshold_sources=dict.fromkeys(ids, FROM_ROUNDS),
+                             decisions=decisions)
+    (base / "meta.json").write_text(json.dumps(meta))
+    return base
+
+
+# posts that name two of cultuur's terms in words the model has not read: about 0.6-0.7 before term evidence
+NAMING = [f"Bij de afdeling vergunningen in {p} gaat het nu om cultuur en lef." for p in PLACES]
+CONCERTS = [f"Het cultuurpodium in {p} heeft vanavond lef: een concert." for p in PLACES]
+
+
+@pytest.mark.parametrize("case", ["accepted", "rejected", "judged by a model that learned decisions"])
+def test_learned_decisions_choose_the_term_weight_from_the_configured_model(tmp_path, write_config, model_dir,
+                                                                             monkeypatch, case):
+    """Accepted posts that name cultuur's terms choose a larger weight and its thresholds; the
+    same kind of posts rejected keep the model's weight, and so does a configured model that
+    learned from decisions (it cannot judge them). Held-back posts take no part."""
+    monkeypatch.setattr(learning, "EPOCHS", 15)
+    themes, training = project_files(tmp_path, thresholds=False)
+    base = strict_model(model_dir, tmp_path, decisions=40 if case.startswith("judged") else 0)
+    config = write_config(f'[nlp]\nmodel = "{base}"\nthemes = "{themes}"\ntraining = "{training}"\n')
+    accepted = case != "rejected"
+    naming = [(t, ["cultuur"]) for t in NAMING] if accepted else [(t, []) for t in CONCERTS]
+    with Store(tmp_path / "harvester.db") as store:
+        decide(store, naming + [(t, []) for t in NONE[:20]], skip_held_back=True)   # 50: MIN_TERM_DECISIONS
+    result = run(config, "retrain")
+    assert result.exit_code == 0, result.output
+    assert "Trainen op 50 beslissingen" in result.output
+    with Store(tmp_path / "harvester.db") as store:
+        (row,) = store.models.all()
+    meta = json.loads((tmp_path / row.path / "meta.json").read_text())["harvester"]
+    classifier = Classifier.load(tmp_path / row.path, load_themes(themes))
+    assert classifier.term_weight == meta["term_weight"]
+    status = run(config, "status").output
+    models = run(config, "models").output
+    if case != "accepted":
+        assert meta["term_weight"] == TERM_WEIGHT and meta["term_weight_source"] == FROM_ROUNDS
+        assert "Termgewicht gekozen" not in result.output and "termgewicht: 0,05 (schrijfrondes)" in status
+        return
+    assert meta["term_weight"] in TERM_WEIGHTS and meta["term_weight"] > TERM_WEIGHT
+    assert meta["term_weight_source"] == FROM_DECISIONS == classifier.term_weight_source
+    weight = f"{meta['term_weight']:.2f}".replace(".", ",")
+    assert f"Termgewicht gekozen op de beslissingen: {weight} (model in gebruik: 0,05)" in result.output
+    # the other themes take the chosen weight's thresholds; cultuur's 30 decisions refit its own
+    assert meta["thresholds"]["samenwerking"] == meta["thresholds"]["open_overheid"] == 0.75
+    assert meta["threshold_sources"] == {"samenwerking": FROM_ROUNDS, "open_overheid": FROM_ROUNDS,
+                                         "cultuur": FROM_DECISIONS}
+    assert f"termgewicht: {weight} (beslissingen)" in status
+    assert f"termgewicht {weight} (beslissingen)" in models and "termgewicht 0,05 (schrijfrondes)" in models
+    # a post naming cultuur's terms the model had not read now reaches it
+    (verdict,) = classifier.classify(["Bij de afdeling handhaving in Gouda gaat het nu om cultuur en lef."])
+    assert "cultuur" in verdict.assigned
 
 
 def test_retrain_without_decisions_says_so(config, tmp_path):

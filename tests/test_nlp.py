@@ -14,6 +14,8 @@ from harvester.nlp import (
     Classifier, DataError, ModelError, ThemesError, build_pipeline, evaluate, load_themes, read_jsonl, split, train,
 )
 from harvester.nlp.components import WordWalkIdentifier
+from harvester.nlp.evidence import (MARGIN, TERM_WEIGHT, TERM_WEIGHTS, choose_term_weight, macro_f1, raise_rows, raised,
+                                    thresholds_per_weight)
 from harvester.nlp.classifier import (DEFAULT_THRESHOLD, FROM_DECISIONS, FROM_DEFAULT, FROM_THEMES_FILE,
                                       resolve_thresholds)
 from harvester.nlp.features import (CHAR_PREFIX, EXTRACTOR, NORM, char_features, doc_features, extractor_attrs,
@@ -163,7 +165,7 @@ def test_each_matched_term_closes_part_of_the_gap_to_one(classifier):
         learned = nlp(text)
     doc = nlp(text)
     weight = nlp.get_pipe_config("term_evidence")["weight"]
-    assert weight == 0.05 and nlp.pipe_names[-1] == "term_evidence"
+    assert weight == TERM_WEIGHT == 0.05 and nlp.pipe_names[-1] == "term_evidence"
     hits = doc._.term_hits
     assert len(set(hits["open_overheid"])) == 2 and len(set(hits["samenwerking"])) == 2 and hits["cultuur"] == ["leren"]
     for theme in THEMES.ids:
@@ -174,6 +176,45 @@ def test_each_matched_term_closes_part_of_the_gap_to_one(classifier):
     # with the classifier left out there is nothing to raise
     with nlp.select_pipes(disable=["textcat_multilabel"]):
         assert nlp(text).cats == {}
+
+
+def test_decided_posts_choose_a_term_weight_only_when_it_clearly_beats_the_current_one():
+    """Posts that name a theme's terms but score low: decisions accepting them choose a larger
+    weight; decisions rejecting them keep the current one, and so does a gain within the margin."""
+    ids = ["a", "b"]
+    table = {w: {"a": 0.5, "b": 0.5} for w in TERM_WEIGHTS}
+    # ten posts naming two terms of "a" at 0.4 before term evidence; ten without terms at 0.2
+    rows = [[0.4, 0.1]] * 10 + [[0.2, 0.1]] * 10
+    words = [[2, 0]] * 10 + [[0, 0]] * 10
+    named = [["a"]] * 10 + [[]] * 10
+    # 1 - 0.6 * (1 - w)^2 reaches 0.5 from w = 0.1 on (0.514); the smallest of the tied best wins
+    assert raised(0.4, 2, 0.1) == pytest.approx(0.514) and raised(0.4, 2, 0.05) < 0.5
+    assert choose_term_weight(named, rows, words, ids, table, TERM_WEIGHT) == 0.1
+    rejected = [[]] * 20
+    assert choose_term_weight(rejected, rows, words, ids, table, TERM_WEIGHT) == TERM_WEIGHT
+    # a gain of at most MARGIN does not move the weight: one low-scoring post among 61 of "a"
+    near = [[0.6, 0.1]] * 60 + [[0.4, 0.1]]
+    near_words = [[0, 0]] * 60 + [[2, 0]]
+    near_gold = [["a"]] * 61
+    gain = (macro_f1(near_gold, raise_rows(near, near_words, 0.1), ids, table[0.1])
+            - macro_f1(near_gold, raise_rows(near, near_words, TERM_WEIGHT), ids, table[TERM_WEIGHT]))
+    assert 0 < gain <= MARGIN
+    assert choose_term_weight(near_gold, near, near_words, ids, table, TERM_WEIGHT) == TERM_WEIGHT
+    # a weight without thresholds in the table cannot be kept
+    assert choose_term_weight(named, rows, words, ids, {0.2: table[0.2]}, TERM_WEIGHT) == 0.2
+
+
+def test_thresholds_per_term_weight_rise_with_it_to_leave_texts_without_a_theme_empty():
+    ids = ["a"]
+    gold = [["a"]] * 4 + [[]] * 16
+    rows = [[0.7]] * 4 + [[0.3]] * 16
+    words = [[0]] * 4 + [[1]] * 16        # the texts without a theme name its term
+    table = thresholds_per_weight(gold, rows, words, ids, 0.85)
+    assert list(table) == list(TERM_WEIGHTS)
+    assert [table[w]["a"] for w in TERM_WEIGHTS] == sorted(table[w]["a"] for w in TERM_WEIGHTS)
+    for w, th in table.items():   # every no-theme text stays under its weight's threshold, every other above
+        assert raised(0.3, 1, w) < th["a"] <= 0.7
+    assert table[TERM_WEIGHT]["a"] < table[TERM_WEIGHTS[-1]]["a"]
 
 
 def test_thresholds_come_from_the_theme_set(classifier):

@@ -13,6 +13,7 @@ from harvester.cli import main
 from harvester.models import Post
 from harvester.nlp import SHIPPED_MODEL, Classifier, load_themes
 from harvester.nlp.classifier import FROM_ROUNDS, FROM_THEMES_FILE
+from harvester.nlp.evidence import TERM_WEIGHT, TERM_WEIGHTS
 from harvester.nlp.thresholds import GRID
 from harvester.store import Store
 
@@ -179,6 +180,11 @@ def test_train_chooses_thresholds_on_writers_the_model_did_not_read(tmp_path, wr
     assert all(round(v, 4) in GRID for v in meta["thresholds"].values()), meta["thresholds"]
     assert classifier.thresholds == pytest.approx(meta["thresholds"])
     assert classifier.threshold_sources == dict.fromkeys(THEMES.ids, FROM_ROUNDS)
+    # thresholds for every term weight, for editors' decisions to choose from; the default in use
+    assert [float(w) for w in meta["term_weights"]] == list(TERM_WEIGHTS)
+    assert meta["thresholds"] == meta["term_weights"][str(TERM_WEIGHT)]
+    assert (meta["term_weight"], meta["term_weight_source"]) == (TERM_WEIGHT, FROM_ROUNDS)
+    assert classifier.term_weight == TERM_WEIGHT and classifier.term_weights[0.3] == meta["term_weights"]["0.3"]
     # a threshold in the themes file still wins over the model's
     pinned = load_themes(themes).themes[0].id
     themes.write_text(THEMES_TOML.replace("threshold = 0.45\n", "", 1).replace("threshold = 0.45\n", "")

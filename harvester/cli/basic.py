@@ -128,7 +128,11 @@ def _model(config, store) -> dict:
             since=row.decisions_read_at if row else None),
         "decisions_since_last_training": learning.decisions_since(store),
         "retrain_after": config.nlp.retrain_after, "thresholds": {}, "error": None,
+        "term_weight": None,
     }
+    weight = learning.meta_term_weight(learning.read_meta(active.path))
+    if weight:
+        model["term_weight"] = {"value": weight[0], "source": weight[1]}
     try:
         values, sources = resolve_thresholds(load_themes(config.nlp.themes), learning.read_meta(active.path))
         model["thresholds"] = {t: {"value": v, "source": sources[t]} for t, v in values.items()}
@@ -145,6 +149,9 @@ def _echo_model(model: dict) -> None:
         click.echo(f"  {model['error']}")
     for theme, t in model["thresholds"].items():
         click.echo(f"  drempel {theme}: {t['value']:.2f} ({t['source']})".replace(".", ","))
+    if model["term_weight"]:
+        t = model["term_weight"]
+        click.echo(f"  termgewicht: {t['value']:.2f} ({t['source']})".replace(".", ","))
     since, last, after = (model["decisions_since_trained"], model["decisions_since_last_training"],
                           model["retrain_after"])
     line = f"  nieuwe beslissingen sinds de training: {since}"

@@ -27,7 +27,11 @@ def threshold_summary(config: Config, path: str) -> str:
     except ThemesError:
         sources = (meta.get("harvester") or {}).get("threshold_sources") or {}
     counted = Counter(sources.values())
-    return ", ".join(f"{source} {n}" for source, n in sorted(counted.items())) or "-"
+    summary = ", ".join(f"{source} {n}" for source, n in sorted(counted.items())) or "-"
+    weight = learning.meta_term_weight(meta)
+    if weight:
+        summary += f"; termgewicht {weight[0]:.2f} ({weight[1]})".replace(".", ",")
+    return summary
 
 
 @click.group(invoke_without_command=True)
@@ -98,6 +102,9 @@ def retrain(config) -> None:
         row = learning.register(store, config, job, outcome)
     click.echo(f"Overeenstemming met de achtergehouden beslissingen: nieuw model {row.version} {_f(row.score)}, "
                f"model in gebruik {row.current_version} {_f(row.current_score)}.")
+    if outcome.term_weight != outcome.current_term_weight:
+        new, old = (f"{w:.2f}".replace(".", ",") for w in (outcome.term_weight, outcome.current_term_weight))
+        click.echo(f"Termgewicht gekozen op de beslissingen: {new} (model in gebruik: {old}); de drempels van dat gewicht.")
     if outcome.refitted:
         click.echo("Drempels opnieuw bepaald op beslissingen: " + ", ".join(
             f"{theme} {_f(value)}" for theme, value in outcome.refitted.items()))

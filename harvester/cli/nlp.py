@@ -17,12 +17,18 @@ from ..nlp import (
     Classifier, evaluate as measure, format_report, load_themes,
     read_jsonl, read_writers, split, train as fit,
 )
-from ..learning import held_back, unused_version
-from ..nlp.classifier import FROM_ROUNDS
+from ..learning import held_back, term_weight_on_decisions, unused_version
+from ..nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
+from ..nlp.evidence import TERM_WEIGHT
+from ..nlp.pipeline import set_term_weight
 from ..nlp.training import new_version, writer_thresholds
 from ..store.model_versions import ModelVersion
 from ..timeutil import utcnow
 from .common import interactive, open_store, with_config
+
+
+def _comma(value: float) -> str:
+    return f"{value:.2f}".replace(".", ",")
 
 
 def active_model(config: Config) -> learning.ActiveModel:
@@ -94,12 +100,18 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     # the decisions, each weighing `decision_weight` times a written text
     always = themes.examples() + [item for item in reviewed for _ in range(config.nlp.decision_weight)]
     labels = {t.id: t.label for t in themes.themes}
-    thresholds: dict[str, float] = {}
+    table: dict[float, dict[str, float]] = {}
+    weight, weight_source = TERM_WEIGHT, FROM_ROUNDS
     if len({w for w in writers if w}) >= 2:
         # each writer's texts measured by a model that did not read them, as real posts will be
         click.echo(f"Drempels kiezen: per schrijver ({len({w for w in writers if w})}) een model op de andere teksten...")
-        thresholds, metrics = writer_thresholds(labelled, writers, themes, always, epochs=epochs)
+        table, metrics = writer_thresholds(labelled, writers, themes, always, epochs=epochs)
         click.echo("Gemeten op teksten van schrijvers die het model niet las, met de gekozen drempels:")
+        if reviewed:
+            learned = [d for d in decided if not held_back(d[0])]
+            chosen = term_weight_on_decisions(config.nlp.model, themes, learned, table, TERM_WEIGHT)
+            if chosen != TERM_WEIGHT:
+                weight, weight_source = chosen, FROM_DECISIONS
     else:
         learn, held_out = split(labelled, 0.2, seed=0)
         click.echo(f"Trainen op {len(learn) + len(always)} voorbeelden, meten op {len(held_out)} achtergehouden posts...")
@@ -114,9 +126,17 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     meta["held_out"] = metrics
     meta["from_reviews"] = from_reviews
     meta["decisions"] = len(reviewed)
-    if thresholds:
+    if table:
+        thresholds = table[weight]
+        set_term_weight(nlp, weight)
         meta["thresholds"] = thresholds
         meta["threshold_sources"] = dict.fromkeys(thresholds, FROM_ROUNDS)
+        meta["term_weights"] = {str(w): th for w, th in table.items()}
+        meta["term_weight"] = weight
+        meta["term_weight_source"] = weight_source
+        if weight_source == FROM_DECISIONS:
+            click.echo(f"Termgewicht {_comma(weight)} gekozen op de beslissingen (standaard {_comma(TERM_WEIGHT)}): "
+                       "elk woord uit de termen van een thema telt zwaarder.")
         click.echo("Drempels: " + ", ".join(f"{labels[t]} {v:.2f}" for t, v in thresholds.items()))
     target = Path(output) if output else config.db_path.parent / "models" / version
     target.parent.mkdir(parents=True, exist_ok=True)

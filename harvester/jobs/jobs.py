@@ -212,7 +212,7 @@ class Jobs:
                 row = learning.register(store, self.config, job, outcome)
             log.info(logfmt(job="retrain", status="switched" if row.active else "kept", candidate=row.version,
                             current=job.current_version, candidate_score=row.score, current_score=row.current_score,
-                            refitted=len(outcome.refitted), duration=seconds(time.monotonic() - started),
+                            refitted=len(outcome.refitted), term_weight=outcome.term_weight, duration=seconds(time.monotonic() - started),
                             reason=row.reason))
             if row.active:
                 self.classify()   # the posts without a decision, by the new model

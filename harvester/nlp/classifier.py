@@ -12,8 +12,10 @@ from ..models import Classification
 from .components import LANGUAGE, LANGUAGE_SCORE, TERM_HITS, WORDS
 from .features import (FORM_PREFIX, NORM, TERM_PREFIX, display_feature, doc_features, extractor_attrs,
                        feature_values, feature_weights)
-from .pipeline import TEXTCAT, ModelError, load_pipeline
+from .evidence import Table
+from .pipeline import TEXTCAT, ModelError, load_pipeline, term_weight
 from .themes import ThemeSet
+from .training import scores_before_evidence
 
 MAX_REASONS = 5
 # features must add at least this much to a theme's logit to be named as a reason (0.25 before the
@@ -64,6 +66,13 @@ class Classifier:
         self.model_dir = model_dir
         self.labels = list(textcat.labels)
         self.thresholds, self.threshold_sources = resolve_thresholds(themes, nlp.meta)
+        meta = nlp.meta.get("harvester") or {}
+        # how much a matched term adds (None: a model from before term evidence), where that weight
+        # came from, and the thresholds chosen for each weight tried (empty: chosen for its own only)
+        self.term_weight = term_weight(nlp)
+        self.term_weight_source = meta.get("term_weight_source", FROM_ROUNDS) if self.term_weight is not None else ""
+        self.term_weights: Table = {float(w): {t: float(v) for t, v in th.items()}
+                                    for w, th in (meta.get("term_weights") or {}).items()}
         # feature -> its weight per label if it can be named as a reason (adds MIN_REASON_WEIGHT to
         # some theme; no term: feature), else None. The model does not change under a Classifier.
         self._strong: dict[str, list[float] | None] = {}
@@ -92,6 +101,10 @@ class Classifier:
     def scores(self, texts: Iterable[str]) -> list[dict[str, float]]:
         """Bare scores (for evaluation and comparisons)."""
         return [doc.cats for doc in self.nlp.pipe(texts)]
+
+    def scores_before_evidence(self, texts: Iterable[str]) -> tuple[list[list[float]], list[list[int]]]:
+        """Scores per theme (`themes.ids` order) before term evidence, and matched-word counts."""
+        return scores_before_evidence(self.nlp, list(texts), self.themes)
 
     def _verdicts(self, docs: list[Doc]) -> list[Classification]:
         target = self.themes.language

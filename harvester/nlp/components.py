@@ -28,6 +28,8 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, minibatch, registry
 
+from .evidence import TERM_WEIGHT, raised
+
 # NORM values of tokens that are not words
 URL, MENTION, EMOJI = "<url>", "<mention>", "<emoji>"
 
@@ -493,7 +495,7 @@ class ThemeTerms:
         return pipe_in_batches(self, docs, batch_size)
 
 
-@Language.factory("term_evidence", default_config={"weight": 0.05})
+@Language.factory("term_evidence", default_config={"weight": TERM_WEIGHT})
 def make_term_evidence(nlp: Language, name: str, weight: float) -> Callable[[Doc], Doc]:
     """After the classifier: each distinct word that matched a theme's terms closes `weight` of the
     gap between the theme's score and 1 (s -> 1 - (1 - s)(1 - weight)^words).
@@ -502,16 +504,15 @@ def make_term_evidence(nlp: Language, name: str, weight: float) -> Callable[[Doc
     were asked to imply a theme rather than name it; real writers name it (cultuur, ambtenaren),
     and there the terms rank posts better than the learned weights do. The weight is the largest
     that left the scores of writers the model had not read as good as without it
-    (docs/nlp-log.md, "Ninth round"). Without cats (the classifier disabled) it does nothing.
+    (docs/nlp-log.md, "Ninth round"); editors' decisions may choose a larger one (evidence.py).
+    Without cats (the classifier disabled) it does nothing.
     """
-    keep = 1.0 - weight
-
     def term_evidence(doc: Doc) -> Doc:
         cats = doc.cats
         if cats:
             for theme, matched in (doc.user_data.get(TERM_HITS) or {}).items():
                 if matched and theme in cats:
-                    cats[theme] = 1.0 - (1.0 - cats[theme]) * keep ** len(set(matched))
+                    cats[theme] = raised(cats[theme], len(set(matched)), weight)
         return doc
 
     return batched(term_evidence)

@@ -71,7 +71,6 @@ drop_unseen = false
 
 [components.term_evidence]
 factory = "term_evidence"
-weight = 0.05
 """
 
 # spaCy's own bag-of-words over token texts, kept for the comparison in docs/nlp-log.md
@@ -119,6 +118,17 @@ def build_pipeline(themes: ThemeSet, *, textcat_model: dict | None = None) -> La
     for theme_id in themes.ids:
         textcat.add_label(theme_id)
     return nlp
+
+
+def term_weight(nlp: Language) -> float | None:
+    """The weight of the pipeline's term evidence; None for a model from before it."""
+    return nlp.get_pipe_config(TERM_EVIDENCE)["weight"] if TERM_EVIDENCE in nlp.pipe_names else None
+
+
+def set_term_weight(nlp: Language, weight: float) -> None:
+    """Give the pipeline's term evidence another weight (saved with the model); none: nothing to do."""
+    if TERM_EVIDENCE in nlp.pipe_names:
+        nlp.replace_pipe(TERM_EVIDENCE, "term_evidence", config={"weight": weight})
 
 
 def load_pipeline(model_dir: str | Path | None = None) -> Language:

@@ -17,7 +17,7 @@ from ..errors import UsageError
 from .features import set_idf
 from .pipeline import TERM_EVIDENCE, TEXTCAT, build_pipeline
 from .themes import ThemeSet
-from .thresholds import choose_thresholds
+from .evidence import TERM_WEIGHT, Table, raise_rows, thresholds_per_weight
 
 Labelled = tuple[str, list[str]]   # a text and its theme ids ([] = no theme)
 # the share of posts without a theme that thresholds chosen on writers must leave empty: most
@@ -149,35 +149,53 @@ def theme_scores(nlp: Language, texts: Sequence[str], themes: ThemeSet) -> list[
             for doc in nlp.pipe(texts)]
 
 
+def scores_before_evidence(nlp: Language, texts: Sequence[str], themes: ThemeSet) -> tuple[list[list[float]], list[list[int]]]:
+    """Per text the classifier's scores before term evidence (as `theme_scores`) and per theme the
+    number of distinct words that matched its terms: what a term weight is chosen on (evidence.py)."""
+    rows, words = [], []
+    with nlp.select_pipes(disable=[p for p in (TERM_EVIDENCE,) if p in nlp.pipe_names]):
+        for doc in nlp.pipe(texts):
+            ours = doc._.language in (None, themes.language)
+            hits = doc._.term_hits or {}
+            rows.append([doc.cats[t] if ours else 0.0 for t in themes.ids])
+            words.append([len(set(hits.get(t, ()))) if ours else 0 for t in themes.ids])
+    return rows, words
+
+
 def out_of_writer_scores(items: Sequence[Labelled], writers: Sequence[str], themes: ThemeSet,
-                         always: Sequence[Labelled] = (), **settings) -> list[list[float]]:
+                         always: Sequence[Labelled] = (), **settings) -> tuple[list[list[float]], list[list[int]]]:
     """Each writer's texts scored by a model trained on the other writers' texts and `always` (the
-    themes' examples, editors' decisions: learned from in every round, never scored). Texts that
-    name no writer are learned from in every round too, and get no scores ([])."""
+    themes' examples, editors' decisions: learned from in every round, never scored), before term
+    evidence, with their matched-word counts (`scores_before_evidence`). Texts that name no writer
+    are learned from in every round too, and get no scores ([])."""
     scores: list[list[float]] = [[] for _ in items]
+    words: list[list[int]] = [[] for _ in items]
     for name in sorted(set(writers) - {""}):
         held = [i for i, w in enumerate(writers) if w == name]
         learn = [x for x, w in zip(items, writers) if w != name] + list(always)
         nlp = train(learn, themes, **settings)
-        for i, row in zip(held, theme_scores(nlp, [items[i][0] for i in held], themes)):
-            scores[i] = row
-    return scores
+        for i, row, counts in zip(held, *scores_before_evidence(nlp, [items[i][0] for i in held], themes)):
+            scores[i], words[i] = row, counts
+    return scores, words
 
 
 def writer_thresholds(items: Sequence[Labelled], writers: Sequence[str], themes: ThemeSet,
-                      always: Sequence[Labelled] = (), **settings) -> tuple[dict[str, float], dict]:
-    """Per-theme thresholds chosen on scores of writers the model had not read (raised where needed
-    to leave MIN_NONE_ACCURACY of the texts without a theme empty), and what they give on those
-    scores (metrics as `evaluate`, over all writers' texts together).
+                      always: Sequence[Labelled] = (), **settings) -> tuple[Table, dict]:
+    """Per term weight tried, per-theme thresholds chosen on scores of writers the model had not
+    read (raised where needed to leave MIN_NONE_ACCURACY of the texts without a theme empty), and
+    what the default weight's thresholds give on those scores (metrics as `evaluate`, over all
+    writers' texts together).
 
     Scores of unfamiliar writing are lower than those of a random fold, as on real posts; a
     threshold chosen here allows for that (docs/nlp.md, "Thresholds")."""
-    rows = out_of_writer_scores(items, writers, themes, always, **settings)
+    rows, words = out_of_writer_scores(items, writers, themes, always, **settings)
     scored = [i for i, row in enumerate(rows) if row]
-    gold, rows = [items[i][1] for i in scored], [rows[i] for i in scored]
-    thresholds = choose_thresholds(gold, rows, themes.ids, MIN_NONE_ACCURACY)
-    predicted = [[t for t, s in zip(themes.ids, row) if s >= thresholds[t]] for row in rows]
-    return thresholds, evaluate(gold, predicted, themes.ids)
+    gold, rows, words = [items[i][1] for i in scored], [rows[i] for i in scored], [words[i] for i in scored]
+    table = thresholds_per_weight(gold, rows, words, themes.ids, MIN_NONE_ACCURACY)
+    thresholds = table[TERM_WEIGHT]
+    raised = raise_rows(rows, words, TERM_WEIGHT)
+    predicted = [[t for t, s in zip(themes.ids, row) if s >= thresholds[t]] for row in raised]
+    return table, evaluate(gold, predicted, themes.ids)
 
 
 def evaluate(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], labels: Sequence[str]) -> dict:

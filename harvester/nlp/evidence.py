@@ -1,0 +1,65 @@
+"""How much a matched term adds to a theme's score, and choosing that weight on decided posts.
+
+The `term_evidence` component raises each theme's score for every distinct word that matched the
+theme's terms. How much each word should add depends on the writing: the project's writers were
+asked to imply their themes, real writers name them. The weight that suits the project's texts is
+the default; editors' decisions on real posts can choose a larger one (docs/nlp.md, "Term
+evidence"). Thresholds belong to a weight, so a model carries one set per weight tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .thresholds import choose_thresholds, f1_at
+
+# the weights tried; the first is the default, the largest that leaves the writing rounds'
+# out-of-fold scores as good as without term evidence (docs/nlp-log.md, "Ninth round")
+TERM_WEIGHTS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+TERM_WEIGHT = TERM_WEIGHTS[0]
+# decisions choose another weight only when it beats the model's own on them by more than this
+# macro-F1: on 100 decisions the choice then moved real passages up by 0.023 and the project's
+# writers' texts down by 0.001 (docs/nlp-log.md, "Tenth round")
+MARGIN = 0.01
+
+Table = dict[float, dict[str, float]]   # weight -> thresholds per theme
+
+
+def raised(score: float, words: int, weight: float) -> float:
+    """A score after `words` distinct matched words, each closing `weight` of its gap to 1."""
+    return 1.0 - (1.0 - score) * (1.0 - weight) ** words
+
+
+def raise_rows(rows: Sequence[Sequence[float]], words: Sequence[Sequence[int]], weight: float) -> list[list[float]]:
+    """`raised` for score rows and matched-word counts in the same (theme) order."""
+    return [[raised(s, n, weight) for s, n in zip(row, counts)] for row, counts in zip(rows, words)]
+
+
+def thresholds_per_weight(gold: Sequence[Sequence[str]], rows: Sequence[Sequence[float]],
+                          words: Sequence[Sequence[int]], ids: Sequence[str], min_none_accuracy: float) -> Table:
+    """Per weight tried, the thresholds `choose_thresholds` picks on the scores raised by it."""
+    return {w: choose_thresholds(gold, raise_rows(rows, words, w), ids, min_none_accuracy) for w in TERM_WEIGHTS}
+
+
+def macro_f1(gold: Sequence[Sequence[str]], rows: Sequence[Sequence[float]], ids: Sequence[str],
+             thresholds: dict[str, float]) -> float:
+    """Macro-F1 over `ids` of the themes these score rows reach at these thresholds."""
+    return sum(f1_at([t in g for g in gold], [row[j] for row in rows], thresholds[t])
+               for j, t in enumerate(ids)) / len(ids)
+
+
+def choose_term_weight(gold: Sequence[Sequence[str]], rows: Sequence[Sequence[float]],
+                       words: Sequence[Sequence[int]], ids: Sequence[str], table: Table, current: float) -> float:
+    """The weight with the best macro-F1 on these decided posts (each at its own thresholds), if it
+    beats `current` by more than MARGIN; else `current`.
+
+    `rows` must be scores of a model that had not learned these posts, before term evidence: a
+    model scores posts it learned high already, and would find no weight better than the smallest.
+    """
+    def score(weight: float) -> float:
+        return macro_f1(gold, raise_rows(rows, words, weight), ids, table[weight])
+
+    best = max(table, key=lambda w: (round(score(w), 6), -w))
+    if current not in table or score(best) - score(current) > MARGIN:
+        return best
+    return current
