@@ -62,7 +62,7 @@ def status(config, as_json: bool) -> None:
     """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout.
 
     Daarboven: of de achtergrondtaak draait (pid, host, hartslag); het model in gebruik, de drempel
-    per thema met waar die vandaan komt, en de beslissingen sinds de laatste training (van
+    per thema en het termgewicht met waar die vandaan komen, en de beslissingen sinds de laatste training (van
     `retrain_after`); de laatste opschoning (wanneer, hoeveel verwijderd, wanneer gepseudonimiseerd,
     of dat mislukte zonder geheime sleutel). Een bron die steeds faalt, toont wanneer hij het weer
     probeert (volgende poging).
