@@ -26,9 +26,9 @@ from pathlib import Path
 from .config import Config
 from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, load_themes, read_jsonl, train
 from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
-from .nlp.evidence import Table, choose_term_weight
+from .nlp.evidence import TERM_WEIGHT, Table, choose_term_weight
 from .nlp.pipeline import set_term_weight
-from .nlp.thresholds import choose_threshold
+from .nlp.thresholds import agreement, choose_threshold
 from .nlp.training import new_version
 from .store import Store
 from .store.model_versions import ModelVersion
@@ -136,8 +136,9 @@ class Outcome:
     switch: bool
     reason: str
     refitted: dict[str, float] = field(default_factory=dict)
-    term_weight: float | None = None          # the candidate's (None: a model without term evidence)
-    current_term_weight: float | None = None
+    term_weight: float = TERM_WEIGHT
+    current_term_weight: float | None = None  # None: no current model, or one from before term evidence
+    term_weight_kept: str = ""                # why the decisions did not choose the weight (Dutch)
 
 
 def prepare(store: Store, config: Config, *, epochs: int | None = None) -> TrainingJob:
@@ -190,27 +191,24 @@ def train_candidate(job: TrainingJob) -> Outcome:
     meta = (current.nlp.meta.get("harvester") or {}) if current else {}
     thresholds = {t: float(v) for t, v in (meta.get("thresholds") or {}).items() if t in themes.ids}
     sources = {t: (meta.get("threshold_sources") or {}).get(t, FROM_ROUNDS) for t in thresholds}
-    table = current.term_weights if current else {}
-    weight = current.term_weight if current else None
-    weight_source = current.term_weight_source if current else ""
-    if weight is not None:
-        chosen = term_weight_on_decisions(job.base_path, themes, job.learn, table, weight)
-        if chosen != weight:
-            # the current thresholds (refitted ones too) belong to the old weight: start from the new one's
-            weight, weight_source = chosen, FROM_DECISIONS
-            thresholds = {t: v for t, v in table[weight].items() if t in themes.ids}
-            sources = dict.fromkeys(thresholds, FROM_ROUNDS)
+    weight = current.term_weight if current and current.term_weight is not None else TERM_WEIGHT
+    weight_source = current.term_weight_source if current and current.term_weight is not None else FROM_ROUNDS
+    choice = term_weight_on_decisions(job.base_path, themes, job.learn, weight)
+    if choice.weight != weight:
+        # the current thresholds (refitted ones too) belong to the old weight: start from the new one's
+        weight, weight_source = choice.weight, FROM_DECISIONS
+        thresholds = {t: v for t, v in choice.table[weight].items() if t in themes.ids}
+        sources = dict.fromkeys(thresholds, FROM_ROUNDS)
     refitted = refit_thresholds(written, job.learn, themes, job.decision_weight, job.epochs, weight)
     thresholds.update(refitted)
     sources.update(dict.fromkeys(refitted, FROM_DECISIONS))
     nlp = train(weighted(written, job.learn, job.decision_weight), themes, epochs=job.epochs, version=job.version)
-    if weight is not None:
-        set_term_weight(nlp, weight)
+    set_term_weight(nlp, weight)
     nlp.meta["harvester"].update(thresholds=thresholds, threshold_sources=sources, decisions=len(job.learn),
-                                 decision_weight=job.decision_weight, held_back=len(job.held))
-    if table:
-        nlp.meta["harvester"].update(term_weights=meta["term_weights"], term_weight=weight,
-                                     term_weight_source=weight_source)
+                                 decision_weight=job.decision_weight, held_back=len(job.held),
+                                 term_weight=weight, term_weight_source=weight_source)
+    if choice.table:
+        nlp.meta["harvester"]["term_weights"] = {str(w): row for w, row in choice.table.items()}
     Path(job.output).parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(job.output)
     candidate = Classifier(nlp, themes, job.output)
@@ -218,29 +216,48 @@ def train_candidate(job: TrainingJob) -> Outcome:
     theirs = held_back_agreements(current, job.held) if current else None
     switch, reason = judge(ours, theirs)
     return Outcome(candidate.version, mean(ours), mean(theirs) if theirs is not None else None, switch, reason, refitted,
-                   weight, current.term_weight if current else None)
+                   weight, current.term_weight if current else None, choice.kept)
 
 
-def term_weight_on_decisions(base_path: str, themes: ThemeSet, learn: list[Decision], table: Table,
-                             current: float) -> float:
-    """The term weight the learned decisions choose (`choose_term_weight`), or `current` while there
-    are fewer than MIN_TERM_DECISIONS or no thresholds per weight to choose from.
+@dataclass(frozen=True)
+class TermWeightChoice:
+    weight: float
+    table: Table        # the thresholds per weight it chose from ({}: none to choose from)
+    kept: str = ""      # why `weight` is the current one (Dutch); "" when the decisions chose it
+
+
+def term_weight_on_decisions(base_path: str, themes: ThemeSet, learn: list[Decision], current: float,
+                             table: Table | None = None) -> TermWeightChoice:
+    """The term weight the learned decisions choose (`choose_term_weight`) from `table`, else from
+    the configured model's thresholds per weight; `current` while there are fewer than
+    MIN_TERM_DECISIONS, or nothing to choose from or with.
 
     The decisions are scored by the configured model (`[nlp] model`, else the shipped one), which
     learned from none of them: a model scores posts it learned high already and would choose no
-    weight. One that did learn from decisions (`harvester train --from-reviews`) cannot judge them,
-    and `current` stays. The held-back decisions take no part: they judge the candidate afterwards.
+    weight. One that did learn from decisions (`harvester train --from-reviews`) cannot judge them.
+    A threshold the themes file sets is the one used, so it is the one judged. The held-back
+    decisions take no part: they judge the candidate afterwards.
     """
-    if len(learn) < MIN_TERM_DECISIONS or not table:
-        return current
+    if len(learn) < MIN_TERM_DECISIONS:
+        return TermWeightChoice(current, table or {}, f"pas {len(learn)} van de {MIN_TERM_DECISIONS} beslissingen "
+                                                      "die het termgewicht kiezen")
     try:
         base = Classifier.load(base_path or None, themes)
-    except ModelError:
-        return current
+    except ModelError as e:
+        return TermWeightChoice(current, table or {}, f"het geconfigureerde model is niet te gebruiken ({e})")
+    table = table if table is not None else base.term_weights
+    if not table:
+        return TermWeightChoice(current, {}, "het geconfigureerde model heeft geen drempels per termgewicht "
+                                             "(train het opnieuw met `harvester train`)")
     if (base.nlp.meta.get("harvester") or {}).get("decisions"):
-        return current
+        return TermWeightChoice(current, table, "het geconfigureerde model leerde zelf van beslissingen en kan ze "
+                                                "niet onbevooroordeeld scoren")
+    fixed = {t.id: t.threshold for t in themes.themes if t.threshold is not None}
+    judged = {w: {**row, **fixed} for w, row in table.items()}
     rows, words = base.scores_before_evidence(text for _, text, _ in learn)
-    return choose_term_weight([labels for *_, labels in learn], rows, words, themes.ids, table, current)
+    chosen = choose_term_weight([labels for *_, labels in learn], rows, words, themes.ids, judged, current)
+    return TermWeightChoice(chosen, table, "" if chosen != current else
+                            f"geen ander gewicht stemt duidelijk beter overeen met de {len(learn)} beslissingen")
 
 
 def held_back_agreements(classifier: Classifier, held: list[Decision]) -> list[float]:
@@ -255,13 +272,6 @@ def held_back_agreements(classifier: Classifier, held: list[Decision]) -> list[f
 def mean(values: list[float]) -> float | None:
     """Rounded to four places, as stored; None without values."""
     return round(sum(values) / len(values), 4) if values else None
-
-
-def agreement(suggested: set[str], decided: set[str]) -> float:
-    """F1 of one post's suggested themes against the decided ones; two empty sets agree fully."""
-    if not suggested and not decided:
-        return 1.0
-    return 2 * len(suggested & decided) / (len(suggested) + len(decided))
 
 
 def noise(diffs: list[float]) -> float:

@@ -124,14 +124,16 @@ def test_a_worse_candidate_is_kept_but_not_switched_to(config, tmp_path):
 
 
 def strict_model(model_dir, tmp_path, decisions: int = 0):
-    """The test model with thresholds of 0.75 chosen for every term weight (as `harvester train`
-    stores them), so that posts naming a theme's terms reach their theme only with a larger weight;
-    `decisions`: how many editors' decisions its meta says it learned from."""
+    """The test model with strict thresholds chosen for every term weight (as `harvester train`
+    stores them): cultuur 0.75 at each, so that posts naming its terms reach it only with a larger
+    weight; the others 0.7 + the weight. `decisions`: how many editors' decisions its meta says it
+    learned from."""
     base = tmp_path / "base-model"
     shutil.copytree(model_dir, base)
     meta = json.loads((base / "meta.json").read_text())
     ids = load_themes(tmp_path / "themes.toml").ids
-    meta["harvester"].update(term_weights={str(w): dict.fromkeys(ids, 0.75) for w in TERM_WEIGHTS},
+    table = {str(w): {t: 0.75 if t == "cultuur" else round(0.7 + w, 2) for t in ids} for w in TERM_WEIGHTS}
+    meta["harvester"].update(term_weights=table,
                              term_weight=TERM_WEIGHT, term_weight_source=FROM_ROUNDS,
                              thresholds=dict.fromkeys(ids, 0.75), threshold_sources=dict.fromkeys(ids, FROM_ROUNDS),
                              decisions=decisions)
@@ -170,14 +172,20 @@ def test_learned_decisions_choose_the_term_weight_from_the_configured_model(tmp_
     models = run(config, "models").output
     if case != "accepted":
         assert meta["term_weight"] == TERM_WEIGHT and meta["term_weight_source"] == FROM_ROUNDS
-        assert "Termgewicht gekozen" not in result.output and "termgewicht: 0,05 (schrijfrondes)" in status
+        why = ("geen ander gewicht stemt duidelijk beter overeen met de 50 beslissingen" if case == "rejected"
+               else "het geconfigureerde model leerde zelf van beslissingen")
+        assert f"Termgewicht blijft 0,05: {why}" in result.output
+        assert "termgewicht: 0,05 (schrijfrondes)" in status
         return
     assert meta["term_weight"] in TERM_WEIGHTS and meta["term_weight"] > TERM_WEIGHT
     assert meta["term_weight_source"] == FROM_DECISIONS == classifier.term_weight_source
     weight = f"{meta['term_weight']:.2f}".replace(".", ",")
-    assert f"Termgewicht gekozen op de beslissingen: {weight} (model in gebruik: 0,05)" in result.output
+    assert (f"Termgewicht op basis van de beslissingen: {weight} (model in gebruik: 0,05), met de drempels die bij "
+            "dat gewicht horen.") in result.output
     # the other themes take the chosen weight's thresholds; cultuur's 30 decisions refit its own
-    assert meta["thresholds"]["samenwerking"] == meta["thresholds"]["open_overheid"] == 0.75
+    chosen = meta["term_weights"][str(meta["term_weight"])]
+    assert meta["thresholds"]["samenwerking"] == chosen["samenwerking"] == round(0.7 + meta["term_weight"], 2)
+    assert meta["thresholds"]["open_overheid"] == chosen["open_overheid"]
     assert meta["threshold_sources"] == {"samenwerking": FROM_ROUNDS, "open_overheid": FROM_ROUNDS,
                                          "cultuur": FROM_DECISIONS}
     assert f"termgewicht: {weight} (beslissingen)" in status
@@ -185,6 +193,13 @@ def test_learned_decisions_choose_the_term_weight_from_the_configured_model(tmp_
     # a post naming cultuur's terms the model had not read now reaches it
     (verdict,) = classifier.classify(["Bij de afdeling handhaving in Gouda gaat het nu om cultuur en lef."])
     assert "cultuur" in verdict.assigned
+    # the next retrain: the model in use learned these decisions, the configured one still judges them
+    with Store(tmp_path / "harvester.db") as store:
+        decide(store, [(t, []) for t in NONE[20:30]], first=100, skip_held_back=True)
+        assert store.models.active().version == row.version
+    again = run(config, "retrain")
+    assert again.exit_code == 0, again.output
+    assert "Trainen op 60 beslissingen" in again.output and "leerde zelf van beslissingen" not in again.output
 
 
 def test_retrain_without_decisions_says_so(config, tmp_path):

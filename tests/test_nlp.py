@@ -14,8 +14,8 @@ from harvester.nlp import (
     Classifier, DataError, ModelError, ThemesError, build_pipeline, evaluate, load_themes, read_jsonl, split, train,
 )
 from harvester.nlp.components import WordWalkIdentifier
-from harvester.nlp.evidence import (MARGIN, TERM_WEIGHT, TERM_WEIGHTS, choose_term_weight, macro_f1, raise_rows, raised,
-                                    thresholds_per_weight)
+from harvester.nlp.evidence import (MARGIN, TERM_WEIGHT, TERM_WEIGHTS, choose_term_weight, mean_agreement, raise_rows,
+                                    raised, thresholds_per_weight)
 from harvester.nlp.classifier import (DEFAULT_THRESHOLD, FROM_DECISIONS, FROM_DEFAULT, FROM_THEMES_FILE,
                                       resolve_thresholds)
 from harvester.nlp.features import (CHAR_PREFIX, EXTRACTOR, NORM, char_features, doc_features, extractor_attrs,
@@ -192,16 +192,29 @@ def test_decided_posts_choose_a_term_weight_only_when_it_clearly_beats_the_curre
     assert choose_term_weight(named, rows, words, ids, table, TERM_WEIGHT) == 0.1
     rejected = [[]] * 20
     assert choose_term_weight(rejected, rows, words, ids, table, TERM_WEIGHT) == TERM_WEIGHT
-    # a gain of at most MARGIN does not move the weight: one low-scoring post among 61 of "a"
-    near = [[0.6, 0.1]] * 60 + [[0.4, 0.1]]
-    near_words = [[0, 0]] * 60 + [[2, 0]]
-    near_gold = [["a"]] * 61
-    gain = (macro_f1(near_gold, raise_rows(near, near_words, 0.1), ids, table[0.1])
-            - macro_f1(near_gold, raise_rows(near, near_words, TERM_WEIGHT), ids, table[TERM_WEIGHT]))
+    # a gain of at most MARGIN does not move the weight: one low-scoring post among 121 of "a"
+    near = [[0.6, 0.1]] * 120 + [[0.4, 0.1]]
+    near_words = [[0, 0]] * 120 + [[2, 0]]
+    near_gold = [["a"]] * 121
+    gain = (mean_agreement(near_gold, raise_rows(near, near_words, 0.1), ids, table[0.1])
+            - mean_agreement(near_gold, raise_rows(near, near_words, TERM_WEIGHT), ids, table[TERM_WEIGHT]))
     assert 0 < gain <= MARGIN
     assert choose_term_weight(near_gold, near, near_words, ids, table, TERM_WEIGHT) == TERM_WEIGHT
     # a weight without thresholds in the table cannot be kept
     assert choose_term_weight(named, rows, words, ids, {0.2: table[0.2]}, TERM_WEIGHT) == 0.2
+
+
+def test_a_theme_the_weight_gives_rejected_posts_counts_against_it():
+    """Forty rejected posts naming three terms of "b" (no post was accepted with it) and ten accepted
+    ones of "a": at 0.1 "a" is found and "b" wrongly given to all forty, so 0.05 stays. A macro-F1
+    over the themes would not see the forty: "b" has no decided post, its F1 is 0 at any weight."""
+    ids = ["a", "b"]
+    table = {w: {"a": 0.5, "b": 0.5} for w in TERM_WEIGHTS}
+    rows = [[0.4, 0.1]] * 10 + [[0.1, 0.35]] * 40
+    words = [[2, 0]] * 10 + [[0, 3]] * 40
+    gold = [["a"]] * 10 + [[]] * 40
+    assert raised(0.35, 3, 0.1) >= 0.5 > raised(0.35, 3, 0.05)
+    assert choose_term_weight(gold, rows, words, ids, table, TERM_WEIGHT) == TERM_WEIGHT
 
 
 def test_thresholds_per_term_weight_rise_with_it_to_leave_texts_without_a_theme_empty():

@@ -12,12 +12,13 @@ from harvester.jobs.classify import classify_pending
 from harvester.cli import main
 from harvester.models import Post
 from harvester.nlp import SHIPPED_MODEL, Classifier, load_themes
-from harvester.nlp.classifier import FROM_ROUNDS, FROM_THEMES_FILE
+from harvester.nlp.classifier import FROM_DECISIONS, FROM_ROUNDS, FROM_THEMES_FILE
 from harvester.nlp.evidence import TERM_WEIGHT, TERM_WEIGHTS
 from harvester.nlp.thresholds import GRID
 from harvester.store import Store
 
 from .conftest import ROOT
+from .learningdata import NONE, PLACES, decide
 from .nlpdata import THEMES, THEMES_TOML, TRAINING, write_jsonl, write_project_files
 
 
@@ -191,6 +192,39 @@ def test_train_chooses_thresholds_on_writers_the_model_did_not_read(tmp_path, wr
                       .replace(f'id = "{pinned}"', f'id = "{pinned}"\nthreshold = 0.61'), encoding="utf-8")
     again = Classifier.load(tmp_path / "model", load_themes(themes))
     assert again.thresholds[pinned] == 0.61 and again.threshold_sources[pinned] == FROM_THEMES_FILE
+
+
+@pytest.mark.parametrize("accepted", [True, False])
+def test_train_from_reviews_lets_decisions_choose_the_term_weight(tmp_path, write_config, model_dir, accepted):
+    """Fifty learned decisions on posts that name two of cultuur's terms, scored by the configured
+    model (which learned none) at about 0.6, under the themes file's strict 0.7 for cultuur:
+    accepted, they choose a weight that lifts them over it, with that weight's thresholds from the
+    table this training chose on the writers; rejected, the default stays."""
+    themes = tmp_path / "themes.toml"
+    themes.write_text(THEMES_TOML.replace("threshold = 0.45\n", "").replace('id = "cultuur"', 'id = "cultuur"\nthreshold = 0.7'),
+                      encoding="utf-8")
+    training = tmp_path / "training.jsonl"
+    training.write_text("".join(json.dumps({"text": t, "themes": th, "writer": f"w{i % 2}"}, ensure_ascii=False) + "\n"
+                                for i, (t, th) in enumerate(TRAINING)), encoding="utf-8")
+    config = write_config(f'[nlp]\nmodel = "{model_dir}"\nthemes = "{themes}"\ntraining = "{training}"\n')
+    posts = [f"Het rapport over parkeervergunningen, afvalinzameling en wegonderhoud in {p} noemt ook cultuur en lef."
+             for p in PLACES]
+    with Store(tmp_path / "harvester.db") as store:
+        decide(store, [(t, ["cultuur"] if accepted else []) for t in posts] + [(t, []) for t in NONE[:20]],
+               skip_held_back=True)
+    result = run("train", "--from-reviews", "--epochs", "10", "--config", str(config), "--output", str(tmp_path / "m"))
+    assert result.exit_code == 0, result.output
+    meta = Classifier.load(tmp_path / "m", load_themes(themes)).nlp.meta["harvester"]
+    weight = meta["term_weight"]
+    assert meta["thresholds"] == meta["term_weights"][str(weight)]
+    if not accepted:
+        assert (weight, meta["term_weight_source"]) == (TERM_WEIGHT, FROM_ROUNDS)
+        assert "Termgewicht blijft 0,05: geen ander gewicht stemt duidelijk beter overeen met de 50" in result.output
+        return
+    assert weight > TERM_WEIGHT and meta["term_weight_source"] == FROM_DECISIONS
+    assert f"Termgewicht op basis van de beslissingen: {weight:.2f} (standaard 0,05)".replace("0.", "0,") in result.output
+    # the report and the stored figures are those of the chosen weight's thresholds
+    assert meta["held_out"]["macro_f1"] == pytest.approx(float(result.output.split("macro-F1 ")[1].split()[0]), abs=1e-3)
 
 
 def test_shipped_model_classifies_out_of_the_box():

@@ -130,11 +130,12 @@ def _model(config, store) -> dict:
         "retrain_after": config.nlp.retrain_after, "thresholds": {}, "error": None,
         "term_weight": None,
     }
-    weight = learning.meta_term_weight(learning.read_meta(active.path))
+    meta = learning.read_meta(active.path)
+    weight = learning.meta_term_weight(meta)
     if weight:
         model["term_weight"] = {"value": weight[0], "source": weight[1]}
     try:
-        values, sources = resolve_thresholds(load_themes(config.nlp.themes), learning.read_meta(active.path))
+        values, sources = resolve_thresholds(load_themes(config.nlp.themes), meta)
         model["thresholds"] = {t: {"value": v, "source": sources[t]} for t, v in values.items()}
     except ThemesError as e:
         model["error"] = e.describe()

@@ -90,3 +90,8 @@ def fail(message: str, status: int = EXIT_FAILED) -> None:
 def interactive() -> bool:
     """Progress bars only on a terminal; logs and cron get plain lines."""
     return sys.stderr.isatty()
+
+
+def decimal(value: float | None, places: int = 2) -> str:
+    """A number as Dutch readers write it (0,35); '-' for none."""
+    return "-" if value is None else f"{value:.{places}f}".replace(".", ",")

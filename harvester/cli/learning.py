@@ -10,11 +10,7 @@ from .. import learning
 from ..config import Config
 from ..nlp import ThemesError, load_themes
 from ..nlp.classifier import resolve_thresholds
-from .common import EXIT_USAGE, config_option, fail, open_store, with_config
-
-
-def _f(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}".replace(".", ",")
+from .common import EXIT_USAGE, config_option, decimal, fail, open_store, with_config
 
 
 def threshold_summary(config: Config, path: str) -> str:
@@ -30,7 +26,7 @@ def threshold_summary(config: Config, path: str) -> str:
     summary = ", ".join(f"{source} {n}" for source, n in sorted(counted.items())) or "-"
     weight = learning.meta_term_weight(meta)
     if weight:
-        summary += f"; termgewicht {weight[0]:.2f} ({weight[1]})".replace(".", ",")
+        summary += f"; termgewicht {decimal(weight[0])} ({weight[1]})"
     return summary
 
 
@@ -61,8 +57,8 @@ def list_versions(config) -> None:
                    f"drempels: {threshold_summary(config, configured.path)}")
     for r in rows:
         mark = "*" if r.active or (active.row is None and r.version == configured.version) else " "
-        scores = (f"achtergehouden {r.held_back}: {_f(r.score)} (toen in gebruik {r.current_version}: "
-                  f"{_f(r.current_score)})" if r.current_version else "niet gemeten op achtergehouden beslissingen")
+        scores = (f"achtergehouden {r.held_back}: {decimal(r.score, 3)} (toen in gebruik {r.current_version}: "
+                  f"{decimal(r.current_score, 3)})" if r.current_version else "niet gemeten op achtergehouden beslissingen")
         click.echo(f"{mark} {r.version}  gemaakt {r.created_at[:16].replace('T', ' ')}, geleerd van {r.learned_from} "
                    f"beslissingen, {scores}, drempels: {threshold_summary(config, str(learning.model_path(config, r.path)))}")
         if r.reason:
@@ -100,12 +96,14 @@ def retrain(config) -> None:
                    f"teksten; {len(job.held)} beslissingen blijven achter om op te meten...")
         outcome = learning.train_candidate(job)
         row = learning.register(store, config, job, outcome)
-    click.echo(f"Overeenstemming met de achtergehouden beslissingen: nieuw model {row.version} {_f(row.score)}, "
-               f"model in gebruik {row.current_version} {_f(row.current_score)}.")
-    if outcome.term_weight != outcome.current_term_weight:
-        new, old = (f"{w:.2f}".replace(".", ",") for w in (outcome.term_weight, outcome.current_term_weight))
-        click.echo(f"Termgewicht gekozen op de beslissingen: {new} (model in gebruik: {old}); de drempels van dat gewicht.")
+    click.echo(f"Overeenstemming met de achtergehouden beslissingen: nieuw model {row.version} {decimal(row.score, 3)}, "
+               f"model in gebruik {row.current_version} {decimal(row.current_score, 3)}.")
+    if outcome.term_weight_kept:
+        click.echo(f"Termgewicht blijft {decimal(outcome.term_weight)}: {outcome.term_weight_kept}.")
+    else:
+        click.echo(f"Termgewicht op basis van de beslissingen: {decimal(outcome.term_weight)} (model in gebruik: "
+                   f"{decimal(outcome.current_term_weight)}), met de drempels die bij dat gewicht horen.")
     if outcome.refitted:
         click.echo("Drempels opnieuw bepaald op beslissingen: " + ", ".join(
-            f"{theme} {_f(value)}" for theme, value in outcome.refitted.items()))
+            f"{theme} {decimal(value, 3)}" for theme, value in outcome.refitted.items()))
     click.echo(("Gewisseld" if row.active else "Niet gewisseld") + f": {row.reason}.")

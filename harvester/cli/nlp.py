@@ -18,17 +18,13 @@ from ..nlp import (
     read_jsonl, read_writers, split, train as fit,
 )
 from ..learning import held_back, term_weight_on_decisions, unused_version
-from ..nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
+from ..nlp.classifier import FROM_DECISIONS, FROM_DEFAULT, FROM_ROUNDS
 from ..nlp.evidence import TERM_WEIGHT
 from ..nlp.pipeline import set_term_weight
 from ..nlp.training import new_version, writer_thresholds
 from ..store.model_versions import ModelVersion
 from ..timeutil import utcnow
-from .common import interactive, open_store, with_config
-
-
-def _comma(value: float) -> str:
-    return f"{value:.2f}".replace(".", ",")
+from .common import decimal, interactive, open_store, with_config
 
 
 def active_model(config: Config) -> learning.ActiveModel:
@@ -101,17 +97,23 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     always = themes.examples() + [item for item in reviewed for _ in range(config.nlp.decision_weight)]
     labels = {t.id: t.label for t in themes.themes}
     table: dict[float, dict[str, float]] = {}
-    weight, weight_source = TERM_WEIGHT, FROM_ROUNDS
+    weight, weight_source = TERM_WEIGHT, FROM_DEFAULT
     if len({w for w in writers if w}) >= 2:
         # each writer's texts measured by a model that did not read them, as real posts will be
         click.echo(f"Drempels kiezen: per schrijver ({len({w for w in writers if w})}) een model op de andere teksten...")
-        table, metrics = writer_thresholds(labelled, writers, themes, always, epochs=epochs)
-        click.echo("Gemeten op teksten van schrijvers die het model niet las, met de gekozen drempels:")
+        table, per_weight = writer_thresholds(labelled, writers, themes, always, epochs=epochs)
+        weight_source = FROM_ROUNDS
         if reviewed:
             learned = [d for d in decided if not held_back(d[0])]
-            chosen = term_weight_on_decisions(config.nlp.model, themes, learned, table, TERM_WEIGHT)
-            if chosen != TERM_WEIGHT:
-                weight, weight_source = chosen, FROM_DECISIONS
+            choice = term_weight_on_decisions(config.nlp.model, themes, learned, TERM_WEIGHT, table)
+            if choice.weight != TERM_WEIGHT:
+                weight, weight_source = choice.weight, FROM_DECISIONS
+                click.echo(f"Termgewicht op basis van de beslissingen: {decimal(weight)} (standaard "
+                           f"{decimal(TERM_WEIGHT)}): elk woord uit de termen van een thema telt zwaarder.")
+            else:
+                click.echo(f"Termgewicht blijft {decimal(weight)}: {choice.kept}.")
+        metrics = per_weight[weight]
+        click.echo("Gemeten op teksten van schrijvers die het model niet las, met de gekozen drempels:")
     else:
         learn, held_out = split(labelled, 0.2, seed=0)
         click.echo(f"Trainen op {len(learn) + len(always)} voorbeelden, meten op {len(held_out)} achtergehouden posts...")
@@ -122,22 +124,18 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     version = unused_version(config.db_path.parent / "models") if not output else new_version()
     items = labelled + always
     nlp = fit(items, themes, epochs=epochs, version=version)
+    set_term_weight(nlp, weight)
     meta = nlp.meta["harvester"]
     meta["held_out"] = metrics
     meta["from_reviews"] = from_reviews
     meta["decisions"] = len(reviewed)
+    meta["term_weight"], meta["term_weight_source"] = weight, weight_source
     if table:
         thresholds = table[weight]
-        set_term_weight(nlp, weight)
         meta["thresholds"] = thresholds
         meta["threshold_sources"] = dict.fromkeys(thresholds, FROM_ROUNDS)
         meta["term_weights"] = {str(w): th for w, th in table.items()}
-        meta["term_weight"] = weight
-        meta["term_weight_source"] = weight_source
-        if weight_source == FROM_DECISIONS:
-            click.echo(f"Termgewicht {_comma(weight)} gekozen op de beslissingen (standaard {_comma(TERM_WEIGHT)}): "
-                       "elk woord uit de termen van een thema telt zwaarder.")
-        click.echo("Drempels: " + ", ".join(f"{labels[t]} {v:.2f}" for t, v in thresholds.items()))
+        click.echo("Drempels: " + ", ".join(f"{labels[t]} {decimal(v)}" for t, v in thresholds.items()))
     target = Path(output) if output else config.db_path.parent / "models" / version
     target.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(target)

@@ -81,3 +81,13 @@ def raise_for_none(gold: Sequence[Sequence[str]], rows: Sequence[Sequence[float]
             break
         current[best[1]] = best[2]
     return dict(zip(ids, current))
+
+
+def agreement(suggested: set[str], decided: set[str]) -> float:
+    """F1 of one post's suggested themes against the decided ones; two empty sets agree fully.
+
+    Per post, not per theme: it counts a theme suggested for a rejected post against the choice,
+    where a macro-F1 over themes without decided posts would not."""
+    if not suggested and not decided:
+        return 1.0
+    return 2 * len(suggested & decided) / (len(suggested) + len(decided))

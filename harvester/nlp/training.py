@@ -15,9 +15,9 @@ from thinc.api import Adam
 
 from ..errors import UsageError
 from .features import set_idf
-from .pipeline import TERM_EVIDENCE, TEXTCAT, build_pipeline
+from .pipeline import TERM_EVIDENCE, TEXTCAT, build_pipeline, term_weight
 from .themes import ThemeSet
-from .evidence import TERM_WEIGHT, Table, raise_rows, thresholds_per_weight
+from .evidence import Table, raise_rows, thresholds_per_weight
 
 Labelled = tuple[str, list[str]]   # a text and its theme ids ([] = no theme)
 # the share of posts without a theme that thresholds chosen on writers must leave empty: most
@@ -143,10 +143,11 @@ def train(
 
 
 def theme_scores(nlp: Language, texts: Sequence[str], themes: ThemeSet) -> list[list[float]]:
-    """Per text its score per theme (in `themes.ids` order); 0 for a text not in the consultation's
-    language, which gets no theme."""
-    return [[doc.cats[t] for t in themes.ids] if doc._.language in (None, themes.language) else [0.0] * len(themes.ids)
-            for doc in nlp.pipe(texts)]
+    """Per text its score per theme (in `themes.ids` order), after term evidence; 0 for a text not in
+    the consultation's language, which gets no theme."""
+    rows, words = scores_before_evidence(nlp, texts, themes)
+    weight = term_weight(nlp)
+    return rows if weight is None else raise_rows(rows, words, weight)
 
 
 def scores_before_evidence(nlp: Language, texts: Sequence[str], themes: ThemeSet) -> tuple[list[list[float]], list[list[int]]]:
@@ -180,11 +181,11 @@ def out_of_writer_scores(items: Sequence[Labelled], writers: Sequence[str], them
 
 
 def writer_thresholds(items: Sequence[Labelled], writers: Sequence[str], themes: ThemeSet,
-                      always: Sequence[Labelled] = (), **settings) -> tuple[Table, dict]:
+                      always: Sequence[Labelled] = (), **settings) -> tuple[Table, dict[float, dict]]:
     """Per term weight tried, per-theme thresholds chosen on scores of writers the model had not
     read (raised where needed to leave MIN_NONE_ACCURACY of the texts without a theme empty), and
-    what the default weight's thresholds give on those scores (metrics as `evaluate`, over all
-    writers' texts together).
+    per weight what its thresholds give on those scores (metrics as `evaluate`, over all writers'
+    texts together).
 
     Scores of unfamiliar writing are lower than those of a random fold, as on real posts; a
     threshold chosen here allows for that (docs/nlp.md, "Thresholds")."""
@@ -192,10 +193,12 @@ def writer_thresholds(items: Sequence[Labelled], writers: Sequence[str], themes:
     scored = [i for i, row in enumerate(rows) if row]
     gold, rows, words = [items[i][1] for i in scored], [rows[i] for i in scored], [words[i] for i in scored]
     table = thresholds_per_weight(gold, rows, words, themes.ids, MIN_NONE_ACCURACY)
-    thresholds = table[TERM_WEIGHT]
-    raised = raise_rows(rows, words, TERM_WEIGHT)
-    predicted = [[t for t, s in zip(themes.ids, row) if s >= thresholds[t]] for row in raised]
-    return table, evaluate(gold, predicted, themes.ids)
+    metrics = {}
+    for weight, thresholds in table.items():
+        predicted = [[t for t, s in zip(themes.ids, row) if s >= thresholds[t]]
+                     for row in raise_rows(rows, words, weight)]
+        metrics[weight] = evaluate(gold, predicted, themes.ids)
+    return table, metrics
 
 
 def evaluate(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], labels: Sequence[str]) -> dict:
