@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 
@@ -215,6 +216,16 @@ def test_a_theme_the_weight_gives_rejected_posts_counts_against_it():
     gold = [["a"]] * 10 + [[]] * 40
     assert raised(0.35, 3, 0.1) >= 0.5 > raised(0.35, 3, 0.05)
     assert choose_term_weight(gold, rows, words, ids, table, TERM_WEIGHT) == TERM_WEIGHT
+
+
+def test_a_model_with_unreadable_thresholds_per_term_weight_is_refused_clearly(classifier, tmp_path):
+    classifier.nlp.to_disk(tmp_path / "model")
+    meta = tmp_path / "model" / "meta.json"
+    data = json.loads(meta.read_text())
+    data["harvester"]["term_weights"] = {"zwaar": {"cultuur": "hoog"}}
+    meta.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="onleesbare drempels per termgewicht"):
+        Classifier.load(tmp_path / "model", THEMES)
 
 
 def test_thresholds_per_term_weight_rise_with_it_to_leave_texts_without_a_theme_empty():

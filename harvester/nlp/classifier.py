@@ -71,8 +71,12 @@ class Classifier:
         # came from, and the thresholds chosen for each weight tried (empty: chosen for its own only)
         self.term_weight = term_weight(nlp)
         self.term_weight_source = meta.get("term_weight_source", FROM_ROUNDS) if self.term_weight is not None else ""
-        self.term_weights: Table = {float(w): {t: float(v) for t, v in th.items()}
-                                    for w, th in (meta.get("term_weights") or {}).items()}
+        try:
+            self.term_weights: Table = {float(w): {t: float(v) for t, v in th.items()}
+                                        for w, th in (meta.get("term_weights") or {}).items()}
+        except (AttributeError, TypeError, ValueError):
+            raise ModelError(f"{model_dir or 'het meegeleverde model'}: meta.json heeft onleesbare drempels per "
+                             "termgewicht (term_weights); train het model opnieuw") from None
         # feature -> its weight per label if it can be named as a reason (adds MIN_REASON_WEIGHT to
         # some theme; no term: feature), else None. The model does not change under a Classifier.
         self._strong: dict[str, list[float] | None] = {}
