@@ -305,7 +305,7 @@ def judge(ours: list[float], theirs: list[float] | None) -> tuple[bool, str]:
 
 
 def refit_thresholds(written: list[tuple[str, list[str]]], learn: list[Decision], themes: ThemeSet,
-                     weight: int, epochs: int, term_weight: float | None) -> dict[str, float]:
+                     weight: int, epochs: int, term_weight: float) -> dict[str, float]:
     """Per theme with at least MIN_POSITIVES among the learned decisions: the threshold chosen
     (`choose_threshold`) on out-of-fold scores of those decisions (fold = post id % FOLDS), with
     the candidate's term weight."""
@@ -319,8 +319,7 @@ def refit_thresholds(written: list[tuple[str, list[str]]], learn: list[Decision]
         if not outside:
             continue
         nlp = train(weighted(written, inside, weight), themes, epochs=epochs)
-        if term_weight is not None:
-            set_term_weight(nlp, term_weight)
+        set_term_weight(nlp, term_weight)
         model = Classifier(nlp, themes)
         scored += zip(model.scores(text for _, text, _ in outside), (labels for *_, labels in outside))
     return {theme: choose_threshold([theme in labels for _, labels in scored], [cats[theme] for cats, _ in scored])

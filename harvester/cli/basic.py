@@ -12,7 +12,7 @@ import click
 from ..jobs.backoff import next_attempt
 from ..timeutil import to_utc_iso
 from ..config import config_path, load_config
-from .common import EXIT_USAGE, config_option, fail, open_store, with_config
+from .common import EXIT_USAGE, config_option, decimal, fail, open_store, with_config
 
 
 STARTER = Path(__file__).resolve().parent.parent / "starter.toml"
@@ -62,10 +62,10 @@ def status(config, as_json: bool) -> None:
     """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout.
 
     Daarboven: of de achtergrondtaak draait (pid, host, hartslag); het model in gebruik, de drempel
-    per thema en het termgewicht met waar die vandaan komen, en de beslissingen sinds de laatste training (van
-    `retrain_after`); de laatste opschoning (wanneer, hoeveel verwijderd, wanneer gepseudonimiseerd,
-    of dat mislukte zonder geheime sleutel). Een bron die steeds faalt, toont wanneer hij het weer
-    probeert (volgende poging).
+    per thema en het termgewicht met waar die vandaan komen, en de beslissingen sinds de laatste
+    training (van `retrain_after`); de laatste opschoning (wanneer, hoeveel verwijderd, wanneer
+    gepseudonimiseerd, of dat mislukte zonder geheime sleutel). Een bron die steeds faalt, toont
+    wanneer hij het weer probeert (volgende poging).
     """
     with open_store(config) as store:
         rows = store.runs.status()
@@ -149,10 +149,10 @@ def _echo_model(model: dict) -> None:
     if model["error"]:
         click.echo(f"  {model['error']}")
     for theme, t in model["thresholds"].items():
-        click.echo(f"  drempel {theme}: {t['value']:.2f} ({t['source']})".replace(".", ","))
+        click.echo(f"  drempel {theme}: {decimal(t['value'])} ({t['source']})")
     if model["term_weight"]:
         t = model["term_weight"]
-        click.echo(f"  termgewicht: {t['value']:.2f} ({t['source']})".replace(".", ","))
+        click.echo(f"  termgewicht: {decimal(t['value'])} ({t['source']})")
     since, last, after = (model["decisions_since_trained"], model["decisions_since_last_training"],
                           model["retrain_after"])
     line = f"  nieuwe beslissingen sinds de training: {since}"

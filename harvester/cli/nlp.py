@@ -78,7 +78,8 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     model dat diens teksten niet las, en kiest daarop per thema de drempel (die het model meekrijgt),
     voor elk termgewicht (hoe zwaar een genoemde term van een thema telt); anders meet het op een
     achtergehouden vijfde. Met --from-reviews kiezen de beslissingen (vanaf 50, de achtergehouden
-    niet meegeteld) het termgewicht, gescoord door het geconfigureerde model. Daarna traint het op alles.
+    niet meegeteld) het termgewicht, gescoord door het geconfigureerde model. Daarna traint het op
+    alles.
     """
     themes = load_themes(config.nlp.themes)
     labelled = read_jsonl(config.nlp.training, themes.ids)

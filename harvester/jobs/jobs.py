@@ -212,8 +212,8 @@ class Jobs:
                 row = learning.register(store, self.config, job, outcome)
             log.info(logfmt(job="retrain", status="switched" if row.active else "kept", candidate=row.version,
                             current=job.current_version, candidate_score=row.score, current_score=row.current_score,
-                            refitted=len(outcome.refitted), term_weight=outcome.term_weight, duration=seconds(time.monotonic() - started),
-                            reason=row.reason))
+                            refitted=len(outcome.refitted), term_weight=outcome.term_weight,
+                            duration=seconds(time.monotonic() - started), reason=row.reason))
             if row.active:
                 self.classify()   # the posts without a decision, by the new model
         except JobFailed:
