@@ -202,6 +202,19 @@ def test_learned_decisions_choose_the_term_weight_from_the_configured_model(tmp_
     assert "Trainen op 60 beslissingen" in again.output and "leerde zelf van beslissingen" not in again.output
 
 
+def test_the_term_weight_stays_and_says_why_when_the_decisions_cannot_choose(tmp_path, model_dir):
+    """Too few learned decisions, a configured model that cannot be loaded, or one without thresholds
+    per weight (trained before them): the current weight stays, with the reason the retrain prints."""
+    themes = load_themes(project_files(tmp_path, thresholds=False)[0])
+    decisions = [(n, text, ["cultuur"]) for n, text in enumerate(NAMING + NONE, start=1)][:learning.MIN_TERM_DECISIONS]
+    few = learning.term_weight_on_decisions(str(model_dir), themes, decisions[:49], 0.1)
+    assert (few.weight, few.kept) == (0.1, "pas 49 van de 50 beslissingen die het termgewicht kiezen")
+    missing = learning.term_weight_on_decisions(str(tmp_path / "nergens"), themes, decisions, 0.1)
+    assert missing.weight == 0.1 and missing.kept.startswith("het geconfigureerde model is niet te gebruiken (")
+    untabled = learning.term_weight_on_decisions(str(model_dir), themes, decisions, 0.1)
+    assert untabled.weight == 0.1 and untabled.table == {} and "geen drempels per termgewicht" in untabled.kept
+
+
 def test_retrain_without_decisions_says_so(config, tmp_path):
     result = run(config, "retrain")
     assert result.exit_code == 0, result.output
