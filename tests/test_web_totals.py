@@ -1,14 +1,21 @@
-"""The queue's totals on a large filter: counted apart in the background, then shown with their time."""
+"""Counts that take seconds on a million posts run apart from the pages editors wait for: the queue's
+totals on a large filter (counted in the background, then shown with their time) and the movement
+overview (counted in a worker thread, never on the event loop)."""
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 from harvester.store import Store
 from harvester.store.reviews import QueueFilter
+from harvester.web import movement as overview_page
 from harvester.web import totals
 
-from .webdata import add_post
+from .webdata import add_post, login, start_site
 
 
 def test_a_count_past_the_cap_runs_apart_and_is_kept(tmp_path, monkeypatch):
@@ -36,3 +43,49 @@ def test_a_count_out_of_time_says_nothing_rather_than_too_little(tmp_path):
             add_post(store, n, confidence=None)
         assert store.reviews.totals(QueueFilter(), cap=1000, budget_ms=0) is None
         assert store.reviews.totals(QueueFilter(), cap=1000, budget_ms=10_000).total == 300
+
+
+def test_the_overview_counts_off_the_event_loop_and_shows_the_last_count_meanwhile(tmp_path, monkeypatch):
+    """While the overview is being counted, other pages answer; a count older than a minute is shown
+    while the next one runs. The gate holds the (real) count until the test has looked."""
+    gate = threading.Event()
+    count = overview_page.movement
+
+    def held(*args, **kwargs):
+        assert gate.wait(30), "the test never opened the gate"
+        return count(*args, **kwargs)
+
+    monkeypatch.setattr(overview_page, "movement", held)
+    site, config = start_site(tmp_path, {"lex": "lezer"}, posts=3)
+    try:
+        with httpx.Client(base_url=site.url, timeout=10) as reader, ThreadPoolExecutor(1) as pool:
+            login(reader, "lex")
+            other = httpx.Client(base_url=site.url, timeout=5, cookies=reader.cookies)
+            first = pool.submit(reader.get, "/overzicht")
+            deadline = time.monotonic() + 10
+            while site.app.state.overview_count.running is None:   # the count has started and waits
+                assert time.monotonic() < deadline, "the overview was never counted"
+                time.sleep(0.02)
+            assert other.get("/").status_code == 200   # the queue answers while the count is held
+            assert not first.done()
+            gate.set()
+            assert "Nog te beoordelen: <strong>3</strong> van 3 posts" in first.result(timeout=10).text
+
+            with Store(config.db_path) as store:
+                add_post(store, 4)
+            monkeypatch.setattr(overview_page, "OVERVIEW_SECONDS", 0)   # the count is now too old
+            gate.clear()
+            stale = other.get("/overzicht")   # answers at once with the last count, a new one runs
+            assert "Nog te beoordelen: <strong>3</strong> van 3 posts" in stale.text
+            recount = site.app.state.overview_count.running
+            assert not recount.done()
+            gate.set()
+            deadline = time.monotonic() + 10
+            while not recount.done():
+                assert time.monotonic() < deadline, "the new count did not finish"
+                time.sleep(0.02)
+            assert "Nog te beoordelen: <strong>4</strong> van 4 posts" in other.get("/overzicht").text
+            other.close()
+    finally:
+        gate.set()
+        site.stop()

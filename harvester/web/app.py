@@ -196,6 +196,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     app.state.templates = templates
     app.state.themes = theme_labels(config)
     app.state.counter = Counter(config.db_path)
+    app.state.overview_count = movement.OverviewCount(config.db_path)
     app.state.login_throttle = auth.LoginThrottle()
     app.state.hash_gate = auth.HashGate(config.web.login_hashes_at_once, waiting=4 * config.web.login_hashes_at_once)
     app.add_middleware(BodyLimit, max_bytes=config.web.max_body_kb * 1024)

@@ -1,41 +1,75 @@
 """The movement overview (`/overzicht`) and its print view (`/overzicht/afdruk`): how big the movement is.
 
-Counting a million posts takes seconds, so editors share one count for a minute (`OVERVIEW_SECONDS`).
+Counting a million posts takes seconds (docs/benchmarks.md), so the count runs in a worker thread
+on its own read connection, never on the event loop, where it would hold up every editor's page
+for as long. Editors share one count: a count older than a minute (`OVERVIEW_SECONDS`) is shown
+once more while a new one runs, so only the first visitor after a start waits for the count.
 Every time on these pages is Dutch time (Europe/Amsterdam).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..movement import Movement, movement
 from ..models import Role
-from ..movement import movement
+from ..store import Store
+from ..store.reviews import Overview
 from . import auth
 from .chart import small_multiples
 from .views import render
 
 OVERVIEW_SECONDS = 60
 WEEKS = 12
+log = logging.getLogger(__name__)
 
 
-def _counted(request: Request):
-    """(review overview, movement) as counted at most a minute ago."""
-    state = request.app.state
-    cached = getattr(state, "overview", None)
-    if cached is None or time.monotonic() - cached[0] > OVERVIEW_SECONDS:
-        store = state.store
-        cached = state.overview = (time.monotonic(), store.reviews.overview(weeks=WEEKS),
-                                   movement(store, datetime.now(UTC), WEEKS))
-    return cached[1], cached[2]
+class OverviewCount:
+    """The overview's figures, counted apart and shared by all editors (one per app)."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = db_path
+        self.kept: tuple[float, Overview, Movement] | None = None   # (monotonic time, figures)
+        self.running: asyncio.Task | None = None
+
+    async def figures(self) -> tuple[Overview, Movement]:
+        kept = self.kept
+        if kept and time.monotonic() - kept[0] <= OVERVIEW_SECONDS:
+            return kept[1], kept[2]
+        if self.running is None or self.running.done():   # one count at a time
+            self.running = asyncio.ensure_future(self._recount())
+            self.running.add_done_callback(_log_failure)
+        if kept:   # older than a minute: shown (with its time) while the new count runs
+            return kept[1], kept[2]
+        return await asyncio.shield(self.running)
+
+    async def _recount(self) -> tuple[Overview, Movement]:
+        ov, mv = await run_in_threadpool(self._count)
+        self.kept = (time.monotonic(), ov, mv)
+        return ov, mv
+
+    def _count(self) -> tuple[Overview, Movement]:
+        with Store(self.db_path, migrate=False) as store:
+            return store.reviews.overview(weeks=WEEKS), movement(store, datetime.now(UTC), WEEKS)
 
 
-def _context(request: Request) -> dict:
-    ov, mv = _counted(request)
+def _log_failure(task: asyncio.Task) -> None:
+    """A count that fails in the background is logged; the page that waited for it shows the error."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("telling voor het overzicht mislukt: %s", task.exception())
+
+
+async def _context(request: Request) -> dict:
+    ov, mv = await request.app.state.overview_count.figures()
     themes = request.app.state.themes
     theme_ids = [t[0] for t in themes]
     seen = set(ov.suggested_per_theme) | set(ov.accepted_per_theme) | {t for w in mv.weeks for t in w.per_theme}
@@ -48,12 +82,12 @@ def _context(request: Request) -> dict:
 
 @auth.login_required(Role.READER)
 async def overview(request: Request) -> Response:
-    return render(request, "overview.html", **_context(request))
+    return render(request, "overview.html", **await _context(request))
 
 
 @auth.login_required(Role.READER)
 async def overview_print(request: Request) -> Response:
-    return render(request, "overview_print.html", **_context(request))
+    return render(request, "overview_print.html", **await _context(request))
 
 
 def routes() -> list[Route]:
