@@ -51,3 +51,11 @@ class UsageError(HarvesterError):
     """Something the person asked for or configured cannot be done as asked (exit status 2)."""
 
     exit_status = EXIT_USAGE
+
+
+def quoted(value: object) -> str:
+    """A value someone typed, quoted in a message: at most 40 characters, control characters as '?',
+    so a long or hostile parameter cannot fill or break the line it is shown on."""
+    text = str(value)
+    shown = "".join(c if c.isprintable() else "?" for c in text[:40])
+    return repr(shown + ("…" if len(text) > 40 else ""))

@@ -26,8 +26,9 @@ from .privacy.hashing import pseudonym
 from .models import ExportQuery, ExportRow, Status, author_label
 from .normalize import MENTION
 from .privacy.pseudonyms import PREFIX as PSEUDONYM_PREFIX
+from . import timeutil
 from .store import Store
-from .timeutil import AMSTERDAM, MAX_DAY, MIN_DAY, dutch_day_start, parse_iso
+from .timeutil import AMSTERDAM, dutch_day_start, parse_iso
 
 FORMATS = ("csv", "xlsx")
 DIALECTS = ("excel-nl", "rfc4180")
@@ -97,14 +98,11 @@ class ExportOptions:
 
 
 def parse_day(text: str, name: str) -> date:
-    """A day as typed on the command line or in the form (JJJJ-MM-DD), from MIN_DAY to MAX_DAY."""
+    """A day as typed on the command line or in the form, `name` being its option or field."""
     try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise ExportError(f"{name}: {text!r} is geen datum; schrijf JJJJ-MM-DD, bijvoorbeeld 2013-05-14") from None
-    if not MIN_DAY <= day <= MAX_DAY:
-        raise ExportError(f"{name}: kies een datum van {MIN_DAY} tot en met {MAX_DAY}")
-    return day
+        return timeutil.parse_day(text)
+    except ValueError as problem:
+        raise ExportError(f"{name}: {problem}") from None
 
 
 def clean(value: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .errors import quoted
+
 # the earliest and latest day a person may name (a filter, an export): its start and end must stay
 # valid datetimes in every time zone (a day of year 1 or 9999 overflows when it is converted to UTC)
 MIN_DAY, MAX_DAY = date(1900, 1, 1), date(9998, 12, 31)
@@ -38,6 +40,18 @@ def dutch_time(value: str | None, *, seconds: bool = False) -> str:
     if not value:
         return ""
     return parse_iso(value).astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def parse_day(text: str) -> date:
+    """A day a person typed (JJJJ-MM-DD, spaces around allowed) from MIN_DAY to MAX_DAY. A ValueError
+    says in Dutch what is wrong; each caller raises it as its own error, after the field's name."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{quoted(text)} is geen datum; schrijf JJJJ-MM-DD, bijvoorbeeld 2013-05-14") from None
+    if not MIN_DAY <= day <= MAX_DAY:
+        raise ValueError(f"kies een datum van {MIN_DAY} tot en met {MAX_DAY}")
+    return day
 
 
 def dutch_day_start(day: date | str, *, days_later: int = 0) -> str:

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from harvester import learning
 from harvester.cli import main
 from harvester.config import load_config
+from harvester.models import Classification
 from harvester.nlp import Classifier, load_themes
 from harvester.nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
 from harvester.nlp.evidence import TERM_WEIGHT, TERM_WEIGHTS
@@ -22,7 +23,7 @@ from harvester.nlp.thresholds import GRID, choose_threshold
 from harvester.store import Store
 
 from .learningdata import NONE, OPEN, PLACES, SAMEN, decide, project_files
-from .webdata import add_post
+from .webdata import add_post, add_user
 
 
 @pytest.fixture
@@ -80,7 +81,9 @@ def test_retrain_refits_a_threshold_switches_and_models_use_goes_back(config, tm
     assert f"met model {row.version}" in run(config, "classify").output
 
     back = run(config, "models", "use", "themes-test")
-    assert back.exit_code == 0 and "Model themes-test is nu in gebruik. 3 posts zonder beslissing" in back.output
+    assert back.exit_code == 0, back.output
+    assert ("Model themes-test is nu in gebruik. 3 posts wachten op classificatie (door de achtergrondtaak, of met "
+            "`harvester classify`): 3 geclassificeerd door een ander model.") in back.output
     assert run(config, "models").output.startswith("* themes-test  geconfigureerd")
     status = run(config, "status").output
     assert "Model: themes-test ([nlp] model), geleerd van 0 beslissingen" in status
@@ -93,6 +96,33 @@ def test_retrain_refits_a_threshold_switches_and_models_use_goes_back(config, tm
         assert "met de hand gekozen op" in store.models.active().reason
     unknown = CliRunner().invoke(main, ["models", "use", "themes-nooit", "--config", str(config)])
     assert unknown.exit_code == 2 and "onbekende modelversie" in unknown.output
+
+
+def test_models_use_says_which_posts_wait_for_classification_and_why(tmp_path, write_config):
+    config = write_config()                      # the shipped model: nothing to train or load
+    shipped = learning.configured_model(load_config(config)).version
+    with Store(tmp_path / "harvester.db") as store:
+        add_post(store, 1, confidence=None)      # never classified
+        add_post(store, 2)                       # classified by another model (test-1), not decided:
+        add_post(store, 3)                       # these two go stale on the switch
+        decided = add_post(store, 4)             # classified by test-1 and decided: keeps its verdict
+        store.reviews.decide(decided, add_user(store, "eva", "redacteur"), 0, "accept")
+        changed = add_post(store, 5, confidence=None)
+        verdict = Classification(scores={"cultuur": 0.9}, assigned=("cultuur",), reasons={}, language="nl",
+                                 is_dutch=True, confidence=0.9, model_version=shipped)
+        # classified by the shipped model, but its text was read before the post last changed
+        store.classifications.save_many([(changed, verdict)], classified_at="2000-01-01T00:00:00.000+00:00")
+    result = run(config, "models", "use", shipped)
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"Model {shipped} is nu in gebruik. 4 posts wachten op classificatie (door de achtergrondtaak, of met "
+        "`harvester classify`): 2 geclassificeerd door een ander model, 1 nog nooit geclassificeerd en 1 gewijzigd "
+        "na de classificatie door dit model.\n")
+    with Store(tmp_path / "harvester.db") as store:
+        assert store.classifications.count_pending() == 4
+        store.classifications.save_many([(p, verdict) for p, _ in store.classifications.pending()])
+    assert run(config, "models", "use", shipped).output.endswith(
+        "is nu in gebruik. Er wachten geen posts op classificatie.\n")
 
 
 def test_a_worse_candidate_is_kept_but_not_switched_to(config, tmp_path):

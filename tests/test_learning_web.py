@@ -105,9 +105,10 @@ def decided(tmp_path):
 
 def test_agreement_per_week_in_the_store(decided):
     config, earlier, later = decided
+    week = lambda iso: (iso, (datetime.fromisoformat(iso) + timedelta(weeks=1)).date().isoformat())   # noqa: E731
     with Store(config.db_path) as store:
-        ov = store.reviews.overview(weeks=4)
-    assert ov.agreement == {earlier: (1, 2), later: (1, 3)}
+        assert store.reviews.agreement_in([week(earlier), week(later)]) == [(1, 2), (1, 3)]
+        assert store.reviews.agreement_in([week(later)]) == [(1, 3)]
 
 
 def test_the_overview_shows_agreement_per_week(decided):

@@ -106,4 +106,3 @@ def test_agreement_counts_a_decision_in_its_dutch_week(store):
     store.db.execute("UPDATE review_events SET at = '2026-11-15T23:30:00.000+00:00' WHERE post_id = ?", [post])
     mv = movement(store, datetime(2026, 11, 20, tzinfo=UTC), weeks=2)
     assert [(str(w.monday), w.agreement) for w in mv.weeks] == [("2026-11-09", (0, 0)), ("2026-11-16", (1, 1))]
-    assert store.reviews.agreement("2026-11-01") == {"2026-11-09": (1, 1)}    # the UTC week it was

@@ -148,8 +148,6 @@ def test_overview_counts(store, editor):
     assert ov.suggested_per_theme == {"cultuur": 2}
     assert ov.accepted_per_theme == {"structuur": 1}
     assert ov.weeks == ["2026-10-19", "2026-10-26", "2026-11-02", "2026-11-09"]
-    # accepted: the editor's theme; rejected: none; unclassified: none
-    assert ov.per_week == {"structuur": {"2026-11-02": 1}}
     assert ov.sources == [("mastodon-nl", 3)]
 
 

@@ -10,6 +10,7 @@ from .. import learning
 from ..config import Config
 from ..nlp import ThemesError, load_themes
 from ..nlp.classifier import resolve_thresholds
+from ..store.classifications import PendingCounts
 from .common import EXIT_USAGE, config_option, decimal, fail, open_store, with_config
 
 
@@ -75,9 +76,23 @@ def use(config, version: str) -> None:
             active = learning.use(store, config, version)
         except KeyError:
             fail(f"onbekende modelversie {version!r}; `harvester models` toont ze", EXIT_USAGE)
-        stale = store.classifications.count_pending()
-    click.echo(f"Model {active.version} is nu in gebruik. {stale} posts zonder beslissing worden opnieuw "
-               "geclassificeerd (door de achtergrondtaak, of met `harvester classify`).")
+        pending = store.classifications.count_pending_by_verdict(active.version)
+    click.echo(f"Model {active.version} is nu in gebruik. {pending_text(pending)}")
+
+
+def pending_text(pending: PendingCounts) -> str:
+    """What waits for the model in use, and why: after a switch that is mostly the posts no editor
+    decided (their verdicts of another model became stale), but posts never classified, or changed
+    since, wait too; saying only the first would be a wrong count."""
+    if not pending.total:
+        return "Er wachten geen posts op classificatie."
+    parts = [(pending.other_model, "geclassificeerd door een ander model"),
+             (pending.never, "nog nooit geclassificeerd"),
+             (pending.changed, "gewijzigd na de classificatie door dit model")]
+    said = [f"{n} {words}" for n, words in parts if n]
+    listed = ", ".join(said[:-1]) + " en " + said[-1] if len(said) > 1 else said[0]
+    waits = "1 post wacht" if pending.total == 1 else f"{pending.total} posts wachten"
+    return f"{waits} op classificatie (door de achtergrondtaak, of met `harvester classify`): {listed}."
 
 
 @click.command()

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlite_utils
 
 from ..models import Classification
 from ..timeutil import utcnow
 from .exports import refresh_themes
+
+
+@dataclass(frozen=True)
+class PendingCounts:
+    """The posts the next classification reads, by the verdict they have now: what `count_pending`
+    counts, told apart so that a person can be told why."""
+
+    never: int           # no verdict at all
+    other_model: int     # a stale verdict of another model (`mark_unreviewed_stale` after a switch)
+    changed: int         # a verdict of the model in use, read before the post last changed
+
+    @property
+    def total(self) -> int:
+        return self.never + self.other_model + self.changed
 
 
 class ClassificationStore:
@@ -80,6 +95,17 @@ class ClassificationStore:
             "SELECT count(*) FROM posts p LEFT JOIN classifications c ON c.post_id = p.id"
             " WHERE c.post_id IS NULL OR c.classified_at < p.changed_at"
         ).fetchone()[0]
+
+    def count_pending_by_verdict(self, model_version: str) -> PendingCounts:
+        """`count_pending`, split by whether a post has no verdict, a verdict of another model than
+        `model_version` (the one in use), or one of that model from before the post changed."""
+        never, other, changed = self.db.execute(
+            "SELECT count(*) FILTER (WHERE c.post_id IS NULL), count(*) FILTER (WHERE c.model_version <> ?),"
+            " count(*) FILTER (WHERE c.model_version = ?)"
+            " FROM posts p LEFT JOIN classifications c ON c.post_id = p.id"
+            " WHERE c.post_id IS NULL OR c.classified_at < p.changed_at", [model_version, model_version],
+        ).fetchone()
+        return PendingCounts(never, other, changed)
 
     def decisions(self) -> list[tuple[int, str, list[str]]]:
         """(post id, text, themes) of every decided post: accepted -> the editor's themes, rejected -> []."""

@@ -260,7 +260,6 @@ def login_required(role: Role = Role.READER) -> Callable[[Endpoint], Endpoint]:
                 return render(request, "error.html", 403, message=message)
             return await endpoint(request)
 
-        wrapper.required_role = role  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

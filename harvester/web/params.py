@@ -11,8 +11,8 @@ import math
 import re
 from datetime import date
 
-from ..errors import UsageError
-from ..timeutil import MAX_DAY, MIN_DAY
+from ..errors import UsageError, quoted
+from ..timeutil import parse_day
 
 # ids and counts SQLite can hold: 1 .. 2^63 - 1
 MAX_ID = 2**63 - 1
@@ -27,7 +27,7 @@ def integer(value: object, what: str, *, minimum: int = 0, maximum: int = MAX_ID
     """A whole number written in ASCII digits (no sign, no '²' or '١'), within [minimum, maximum]."""
     text = str(value).strip() if value is not None else ""
     if not _DIGITS.fullmatch(text) or not minimum <= int(text) <= maximum:
-        raise BadParameter(f"{what} moet een geheel getal zijn van {minimum} tot en met {maximum}, niet {_show(text)}.")
+        raise BadParameter(f"{what} moet een geheel getal zijn van {minimum} tot en met {maximum}, niet {quoted(text)}.")
     return int(text)
 
 
@@ -41,16 +41,13 @@ def post_id(value: object) -> int:
 
 
 def day(value: str | None, what: str) -> date | None:
-    """A day written JJJJ-MM-DD, within MIN_DAY .. MAX_DAY; None when empty."""
+    """A day written JJJJ-MM-DD (`timeutil.parse_day`); None when empty."""
     if value is None or not value.strip():
         return None
     try:
-        parsed = date.fromisoformat(value.strip())
-    except ValueError:
-        raise BadParameter(f"{what}: {_show(value)} is geen datum; schrijf JJJJ-MM-DD.") from None
-    if not MIN_DAY <= parsed <= MAX_DAY:
-        raise BadParameter(f"{what}: kies een datum van {MIN_DAY} tot en met {MAX_DAY}.")
-    return parsed
+        return parse_day(value)
+    except ValueError as problem:
+        raise BadParameter(f"{what}: {problem}.") from None
 
 
 def cursor(value: str | None, sort: str) -> str | None:
@@ -68,9 +65,3 @@ def cursor(value: str | None, sort: str) -> str | None:
         except ValueError:
             raise BadParameter(problem) from None
     return value
-
-
-def _show(value: str) -> str:
-    """A typed value quoted in a message, shortened and without control characters."""
-    text = "".join(c if c.isprintable() else "?" for c in str(value)[:40])
-    return repr(text + ("…" if len(str(value)) > 40 else ""))

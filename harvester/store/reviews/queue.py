@@ -59,7 +59,6 @@ class QueueItem:
     language: str | None
     published_at: str | None
     author: str | None
-    author_url: str | None
     sources: list[str]
     suggestions: list[Suggestion]
     confidence: float | None
@@ -192,7 +191,7 @@ class QueueStore:
             f"""
             SELECT p.id, p.url, p.title, p.content_html, p.text, p.spoiler_text,
                    coalesce(c.language, p.language), {DATE_KEY},
-                   coalesce(a.display_name, a.key), a.profile_url, c.confidence, c.is_dutch, c.reasons
+                   coalesce(a.display_name, a.key), c.confidence, c.is_dutch, c.reasons
             FROM posts p LEFT JOIN authors a ON a.id = p.author_id
                  LEFT JOIN classifications c ON c.post_id = p.id
             WHERE p.id IN ({marks})
@@ -220,14 +219,14 @@ class QueueStore:
         }
         by_id = {}
         for r in rows:
-            reasons = json.loads(r[12]) if r[12] else {}
+            reasons = json.loads(r[11]) if r[11] else {}
             suggestions = [
                 Suggestion(theme, score, bool(assigned), tuple(reasons.get(theme, ())))
                 for theme, score, assigned in scores.get(r[0], [])
             ]
             by_id[r[0]] = QueueItem(
-                *r[:10], sources=sources.get(r[0], []), suggestions=suggestions, confidence=r[10],
-                is_dutch=None if r[11] is None else bool(r[11]), review=states.get(r[0], ReviewState()),
+                *r[:9], sources=sources.get(r[0], []), suggestions=suggestions, confidence=r[9],
+                is_dutch=None if r[10] is None else bool(r[10]), review=states.get(r[0], ReviewState()),
             )
         return [by_id[i] for i in post_ids if i in by_id]
 
