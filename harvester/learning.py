@@ -345,7 +345,8 @@ def register(store: Store, config: Config, job: TrainingJob, outcome: Outcome) -
 
 
 def retrain(store: Store, config: Config, *, epochs: int | None = None) -> tuple[TrainingJob, Outcome, ModelVersion]:
-    """What the background job does, in this process (`harvester retrain`)."""
+    """What the background job does, in one call and this process (`benchmarks/learning_curve.py`;
+    `harvester retrain` takes the same three steps itself, to report between them)."""
     job = prepare(store, config, epochs=epochs)
     outcome = train_candidate(job)
     return job, outcome, register(store, config, job, outcome)
