@@ -43,8 +43,10 @@ class Scrubber:
         self._literals = _with_escaped(literals | words)
         self._handles = {h for h in handles if h}
         # every match holds one of these: a text without any is returned unread by the pattern, and
-        # the pattern is only compiled once a text needs it (an export holds a scrubber per author)
-        self._needles = frozenset(_fold(s) for s in self._literals | self._handles)
+        # the pattern is only compiled once a text needs it (an export holds a scrubber per author).
+        # One that holds another (`@anna@x` holds `anna@x`) adds nothing to the check.
+        needles = {_fold(s) for s in self._literals | self._handles}
+        self._needles = tuple(n for n in needles if not any(m in n for m in needles if m != n))
         self.quotes: dict[int, set[tuple[str, ...]]] = {}
         for text in quoted:
             words_of = _words(text or "")
@@ -64,8 +66,10 @@ class Scrubber:
     def __call__(self, text: str) -> str:
         if self._needles:
             folded = _fold(text)
-            if any(needle in folded for needle in self._needles):
-                text = self.pattern.sub(lambda match: self.replacement, text)
+            for needle in self._needles:
+                if needle in folded:
+                    text = self.pattern.sub(lambda match: self.replacement, text)
+                    break
         return self._without_quotes(text) if self.quotes else text
 
     def _without_quotes(self, text: str) -> str:
