@@ -42,7 +42,7 @@ FORMULA_START = frozenset("=+-@\t\r")
 # control characters (Unicode Cc) but the line breaks and tab: dropped from every text an export writes
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 PROGRESS_EVERY = 1000
-AUTHORS_CACHED = 4096
+AUTHORS_CACHED = 16_384   # authors whose pseudonym and scrubber (~1.4 kB) a pseudonymised export keeps
 
 
 class ExportError(UsageError):
