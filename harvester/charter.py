@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import BinaryIO
 
 from .errors import UsageError
-from .export import AMSTERDAM, author_cell, clean, local_iso, pseudonymize_mentions
+from .export import AMSTERDAM, author_cell, author_pseudonym, clean, local_iso, pseudonymize_mentions
 from .models import ExportQuery, Status
 from .nlp.themes import ThemeSet
 from .related import representative_order
@@ -80,7 +80,8 @@ def dutch_date(moment: datetime) -> str:
 
 def build_charter(store: Store, themes: ThemeSet, *, statuses: tuple[str, ...] = (Status.ACCEPTED,),
                   secret: bytes | None = None, now: datetime | None = None) -> Charter:
-    """The charter of the ideas in `statuses`; with `secret`, authors and mentions as pseudonyms and no links."""
+    """The charter of the ideas in `statuses`; with `secret`, authors and mentions as pseudonyms (as in a
+    pseudonymised export, also the author's own name in the text) and no links."""
     for status in statuses:
         if not Status.has(status) or status == Status.DUPLICATE:
             raise CharterError(f"onbekende of onbruikbare status {status!r} (kies uit: "
@@ -127,9 +128,12 @@ def build_charter(store: Store, themes: ThemeSet, *, statuses: tuple[str, ...] =
 def _idea(row, secret: bytes | None) -> Idea:
     text = f"{row.title}\n\n{row.text}" if row.title else row.text
     if secret:
-        text = pseudonymize_mentions(text, secret)
+        author, scrub = author_pseudonym(row.author_key, row.author_name, secret)
+        text = scrub(pseudonymize_mentions(text, secret))
+    else:
+        author = author_cell(row.author_key, row.author_name, None)
     published = local_iso(row.published_at)
-    return Idea(row.post_id, clean(text).strip(), clean(author_cell(row.author_key, row.author_name, secret)),
+    return Idea(row.post_id, clean(text).strip(), clean(author),
                 None if secret else (clean(row.url) if row.url else None),
                 f"{published[8:10]}-{published[5:7]}-{published[:4]}" if published else None)
 

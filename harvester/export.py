@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache, partial
 from typing import BinaryIO
 
 from .errors import UsageError
@@ -27,6 +28,7 @@ from .models import ExportQuery, ExportRow, Status, author_label
 from .normalize import MENTION
 from .privacy.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from . import timeutil
+from .privacy.scrub import Scrubber
 from .store import Store
 from .timeutil import AMSTERDAM, dutch_day_start, parse_iso
 
@@ -41,6 +43,7 @@ FORMULA_START = frozenset("=+-@\t\r")
 # control characters (Unicode Cc) but the line breaks and tab: dropped from every text an export writes
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 PROGRESS_EVERY = 1000
+AUTHORS_CACHED = 16_384   # authors whose pseudonym and scrubber (~1.4 kB) a pseudonymised export keeps
 
 
 class ExportError(UsageError):
@@ -173,6 +176,18 @@ def pseudonymize_mentions(text: str, secret: bytes) -> str:
     return MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)
 
 
+def author_pseudonym(author_key: str | None, author_name: str | None, secret: bytes) -> tuple[str, Scrubber]:
+    """A pseudonymised export's author cell, and what puts that same pseudonym where the author's
+    account or display name is written out in their post or its note (after
+    `pseudonymize_mentions`, which already gave `@account` it): the author column alone would hide
+    nobody in a post signed with a name. One per author, not per row. An author the retention job
+    pseudonymised has nothing left to find: it scrubbed their post and note with the name it knew."""
+    cell = author_cell(author_key, author_name, secret)
+    if author_key and not author_key.startswith(PSEUDONYM_PREFIX):
+        return cell, Scrubber(cell, keys=(author_key,), names=(author_name or "",))
+    return cell, Scrubber(cell)
+
+
 def group_cell(idea_group: str | None) -> str:
     """'groep 3: posts 12, 15, 20' for a post that editors grouped with others as one idea, else ''.
     Every member's row carries the same cell, so a spreadsheet counts the group once."""
@@ -190,14 +205,20 @@ def _cells(
     safe = clean if options.raw else safe_text
     pseudonymize = options.pseudonymize
     names: dict[str, str] = {}   # an export holds few distinct lists of themes
+    # the last authors' pseudonyms and scrubbers; bounded, so a million rows keep memory flat
+    authors = lru_cache(maxsize=AUTHORS_CACHED)(partial(author_pseudonym, secret=secret))
     for (post_id, themes, score, title, text, author_key, author_name, sources, url, published, status, note,
          duplicates, idea_group) in rows:
         if title:
             text = f"{title}\n\n{text}"
-        author = author_cell(author_key, author_name, secret if pseudonymize else None)
         if pseudonymize:
-            text = pseudonymize_mentions(text, secret)  # type: ignore[arg-type]
+            author, scrub = authors(author_key, author_name)
+            text = scrub(pseudonymize_mentions(text, secret))  # type: ignore[arg-type]
+            if note:
+                note = scrub(pseudonymize_mentions(note, secret))  # type: ignore[arg-type]
             url = None   # a post's link names its author
+        else:
+            author = author_cell(author_key, author_name, None)
         theme_names = names.get(themes)
         if theme_names is None:
             theme_names = names[themes] = ", ".join(labels.get(t, t) for t in themes.split(",")) if themes else ""

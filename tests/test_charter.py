@@ -18,6 +18,7 @@ from harvester.privacy.hashing import pseudonym
 from harvester.nlp.themes import load_themes
 
 from .charterdata import IDEAS, fill_charter
+from .webdata import add_post
 from .conftest import ROOT
 
 THEMES = load_themes(ROOT / "config" / "themes.toml")
@@ -59,6 +60,18 @@ def test_pseudonyms_replace_authors_and_drop_links(store, ids):
     ideas = [i for s in charter.sections for g in s.groups for i in g.ideas]
     assert {i.author for i in ideas} >= {pseudonym(SECRET.encode(), "open@mastodon.nl")}
     assert all(i.url is None for i in ideas) and not any("mastodon.nl" in i.author for i in ideas)
+
+
+def test_pseudonyms_replace_the_authors_own_name_in_the_idea(store, ids):
+    signed = add_post(store, 9, "Eén loket voor iedereen.\nGroet, Jan de Vries (jan@mastodon.nl)",
+                      author="jan@mastodon.nl", author_name="Jan de Vries", scores={"open_overheid": 0.9})
+    store.reviews.decide(signed, store.users.get("eva"), 0, "accept")
+    jan = pseudonym(SECRET.encode(), "jan@mastodon.nl")
+    ideas = {i.post_id: i for s in build_charter(store, THEMES, secret=SECRET.encode()).sections
+             for g in s.groups for i in g.ideas}
+    assert (ideas[signed].text, ideas[signed].author) == (f"Eén loket voor iedereen.\nGroet, {jan} ({jan})", jan)
+    plain = {i.post_id: i for s in build_charter(store, THEMES).sections for g in s.groups for i in g.ideas}
+    assert plain[signed].text.endswith("Groet, Jan de Vries (jan@mastodon.nl)")
 
 
 def test_markdown_escapes_harvested_markup(store, ids):

@@ -270,6 +270,53 @@ def test_pseudonyms_are_stable_and_name_free(store, ideas):
         export(store, pseudonymize=True)
 
 
+def _signed_posts(store) -> dict[str, int]:
+    """A toot signed with its author's name and account, and a blog post naming its author, each
+    with an editor's note that names someone: the author, and another person by @mention."""
+    nl = store.sources.sync("mastodon-nl", "mastodon", "https://mastodon.nl")
+    blog = store.sources.sync("loket-blog", "feed", "https://blog.example.nl/feed/")
+    text = "Meer ruimte om te experimenteren.\n\nGroet, Jan de Vries (jan@mastodon.nl)"
+    toot = Post(key="https://mastodon.nl/users/jan/statuses/1", kind="mastodon", content_html=f"<p>{text}</p>",
+                text=text, url="https://mastodon.nl/@jan/1", published_at="2013-05-14T10:00:00+00:00",
+                author=Author("jan@mastodon.nl", "Jan de Vries"))
+    entry = Post(key="https://blog.example.nl/loket", kind="feed", content_html="", title="Eén loket",
+                 text="Eén loket voor iedereen, schrijft KEES VAN DIJK.", url="https://blog.example.nl/loket",
+                 published_at="2013-05-15T10:00:00+00:00",
+                 author=Author("Kees van Dijk (blog.example.nl)", "Kees van Dijk"))
+    store.posts.upsert(toot, nl.id)
+    store.posts.upsert(entry, blog.id)
+    ids = {name: store.db.execute("SELECT id FROM posts WHERE key = ?", [post.key]).fetchone()[0]
+           for name, post in (("toot", toot), ("entry", entry))}
+    _review(store, ids["toot"], "accept", note="vraag @piet@mastodon.social of hij meedoet; Jan de Vries mailen")
+    _review(store, ids["entry"], "accept", note="@jan@mastodon.nl en Kees van Dijk samen uitnodigen")
+    return ids
+
+
+def test_a_pseudonymised_export_hides_the_authors_name_and_the_notes_mentions(store):
+    ids = _signed_posts(store)
+    secret = SECRET.encode()
+    data = export(store, pseudonymize=True, secret=secret)
+    jan, kees = pseudonym(secret, "jan@mastodon.nl"), pseudonym(secret, "Kees van Dijk (blog.example.nl)")
+    piet = pseudonym(secret, "piet@mastodon.social")
+    cells = {row[0]: row for row in read_csv(data, "excel-nl")}
+    toot, entry = cells[str(ids["toot"])], cells[str(ids["entry"])]
+    assert (toot[2], toot[3]) == (f"Meer ruimte om te experimenteren.\n\nGroet, {jan} ({jan})", jan)
+    assert toot[9] == f"vraag @{piet} of hij meedoet; {jan} mailen"
+    assert (entry[2], entry[3]) == (f"Eén loket\n\nEén loket voor iedereen, schrijft {kees}.", kees)
+    assert entry[9] == f"'@{jan} en {kees} samen uitnodigen"    # one person, one pseudonym, also in notes
+    text = data.decode("utf-8-sig").lower()
+    for name in ("jan", "kees", "piet", "vries", "dijk"):
+        assert name not in text
+
+
+def test_an_export_without_pseudonyms_keeps_the_note_as_typed(store):
+    ids = _signed_posts(store)
+    cells = {row[0]: row for row in read_csv(export(store), "excel-nl")}
+    assert cells[str(ids["toot"])][2].endswith("Groet, Jan de Vries (jan@mastodon.nl)")
+    assert cells[str(ids["toot"])][9] == "vraag @piet@mastodon.social of hij meedoet; Jan de Vries mailen"
+    assert cells[str(ids["entry"])][9] == "'@jan@mastodon.nl en Kees van Dijk samen uitnodigen"
+
+
 def test_progress_reports_every_row(store, ideas):
     seen: list[int] = []
     count = write_export(store, ExportOptions(), io.BytesIO(), progress=seen.append)

@@ -409,3 +409,13 @@ def test_scrubber_finds_names_as_words_and_quotes_of_five_words():
     assert scrub("zie @jan@mastodon.nl en @jan, niet @jan@elders.nl") == "zie [verwijderd] en [verwijderd], niet @jan@elders.nl"
     assert scrub("Citaat: 'elke nieuwe collega één regel' - mooi") == "Citaat: '[verwijderd]' - mooi"
     assert scrub("een regel schrappen is goed") == "een regel schrappen is goed"     # four words: no quote
+
+
+def test_scrubber_skips_only_texts_that_cannot_match():
+    """The scrubber reads a text with its pattern only when a name could be in it; that check must
+    see every spelling the pattern matches ignoring case (also the Turkish dotless ı)."""
+    scrub = Scrubber("P", keys=["ilse@mastodon.nl"], names=["Ilse Straße"])
+    assert scrub("ILSE STRASSE") == "ILSE STRASSE"    # re matches ß only as ß: neither did before
+    assert scrub("Ilse straße en ILSE@Mastodon.NL") == "P en P"
+    assert scrub("ılse STRAẞE") == "P"
+    assert scrub("niets van haar") == "niets van haar"

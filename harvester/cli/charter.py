@@ -22,7 +22,8 @@ from .common import EXIT_USAGE, fail, open_store, with_config
               help=f"Ideeën met deze beoordeling ({Status.ACCEPTED}, {Status.NEW} of {Status.REJECTED}); "
                    f"herhaalbaar. Standaard {Status.ACCEPTED}.")
 @click.option("--pseudonymize", is_flag=True,
-              help="Auteurs en @vermeldingen als vaste pseudoniemen (sleutel uit de omgeving); geen links.")
+              help="Auteurs (ook hun naam in de tekst) en @vermeldingen als vaste pseudoniemen "
+                   "(sleutel uit de omgeving); geen links.")
 @with_config
 def charter(config, out: Path, statuses: tuple[str, ...], pseudonymize: bool) -> None:
     """Maak de conceptcharter: per thema de ideeën, verwante ideeën bij elkaar."""

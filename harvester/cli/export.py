@@ -32,7 +32,8 @@ from .common import EXIT_USAGE, fail, interactive, open_store, with_config
 @click.option("--source", "sources", multiple=True, metavar="NAAM", help="Alleen posts van deze bron; herhaalbaar.")
 @click.option("--per-theme", is_flag=True, help="Eén regel per idee per thema (kolom 'thema').")
 @click.option("--pseudonymize", is_flag=True,
-              help="Auteurs en @vermeldingen vervangen door vaste pseudoniemen (sleutel uit de omgeving); geen links.")
+              help="Auteurs (ook hun naam in tekst en notitie) en @vermeldingen vervangen door vaste "
+                   "pseudoniemen (sleutel uit de omgeving); geen links.")
 @click.option("--raw", is_flag=True, help="Alleen met --dialect rfc4180: cellen precies zoals opgeslagen, "
                                           "zonder bescherming tegen formules.")
 @with_config

@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
+from functools import cached_property
 
 # what a scrubbed note says where it named a forgotten author or quoted a removed post
 REMOVED = "[verwijderd]"
@@ -39,12 +40,13 @@ class Scrubber:
         literals = {k.strip() for k in keys if k and k.strip()}
         literals |= {"@" + k.lstrip("@") for k in literals if _ACCT.match(k)}
         words = {n.strip() for n in names if n and len(n.strip()) >= MIN_NAME_LENGTH}
-        patterns = [re.escape(s) for s in _with_escaped(literals | words)]
-        patterns += [rf"@(?:<span[^>]*>)?{re.escape(h)}(?:</span>)?(?!@\w)" for h in sorted(set(handles)) if h]
-        # longest first, so a post URL wins over the profile URL it starts with
-        patterns.sort(key=len, reverse=True)
-        self.pattern = re.compile(
-            r"(?<![\w/@])(?:" + "|".join(patterns) + r")(?![\w@-])", re.IGNORECASE) if patterns else None
+        self._literals = _with_escaped(literals | words)
+        self._handles = {h for h in handles if h}
+        # every match holds one of these: a text without any is returned unread by the pattern, and
+        # the pattern is only compiled once a text needs it (an export holds a scrubber per author).
+        # One that holds another (`@anna@x` holds `anna@x`) adds nothing to the check.
+        needles = {_fold(s) for s in self._literals | self._handles}
+        self._needles = tuple(n for n in needles if not any(m in n for m in needles if m != n))
         self.quotes: dict[int, set[tuple[str, ...]]] = {}
         for text in quoted:
             words_of = _words(text or "")
@@ -53,9 +55,21 @@ class Scrubber:
                 self.quotes.setdefault(n, set()).update(
                     tuple(words_of[i:i + n]) for i in range(len(words_of) - n + 1))
 
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        patterns = [re.escape(s) for s in self._literals]
+        patterns += [rf"@(?:<span[^>]*>)?{re.escape(h)}(?:</span>)?(?!@\w)" for h in sorted(self._handles)]
+        # longest first, so a post URL wins over the profile URL it starts with
+        patterns.sort(key=len, reverse=True)
+        return re.compile(r"(?<![\w/@])(?:" + "|".join(patterns) + r")(?![\w@-])", re.IGNORECASE)
+
     def __call__(self, text: str) -> str:
-        if self.pattern is not None:
-            text = self.pattern.sub(lambda match: self.replacement, text)
+        if self._needles:
+            folded = _fold(text)
+            for needle in self._needles:
+                if needle in folded:
+                    text = self.pattern.sub(lambda match: self.replacement, text)
+                    break
         return self._without_quotes(text) if self.quotes else text
 
     def _without_quotes(self, text: str) -> str:
@@ -75,6 +89,12 @@ class Scrubber:
         for first, last in reversed(spans):
             text = text[:tokens[first][0]] + self.replacement + text[tokens[last][1]:]
         return text
+
+
+def _fold(text: str) -> str:
+    """Case-folded so that whatever the pattern matches ignoring case, the folded text contains
+    folded: `re` also lets i and I match the dotless ı, which casefold leaves as it is."""
+    return text.casefold().replace("ı", "i")
 
 
 def _words(text: str) -> list[str]:
