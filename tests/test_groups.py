@@ -75,6 +75,9 @@ def test_a_new_post_with_a_deleted_posts_id_has_no_group_history(store, posts):
     """SQLite gives the id of the newest post, once deleted (forget, purge), to the next one stored."""
     eva = add_user(store, "eva", "redacteur")
     store.groups.group(posts[-2:], eva)
+    # harvested and grouped before the newcomer came (times a millisecond apart cannot tell them apart)
+    store.db.execute("UPDATE posts SET first_seen_at = '2026-11-30T08:00:00.000+00:00'")
+    store.db.execute("UPDATE idea_group_events SET at = '2026-11-30T09:00:00.000+00:00'")
     store.db.execute("DELETE FROM posts WHERE id = ?", [posts[-1]])
     newcomer = add_post(store, 99, author="nieuw@mastodon.nl")
     assert newcomer == posts[-1]
