@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from harvester.models import ExportQuery
+from harvester.privacy.forget import deleted_at_source, forget, optout, parse_author
 from harvester.store.groups import GroupError
 
 from .webdata import add_post, add_user
@@ -83,3 +85,80 @@ def test_a_new_post_with_a_deleted_posts_id_has_no_group_history(store, posts):
     assert newcomer == posts[-1]
     assert store.groups.history_of_post(newcomer) == []
     assert [e.action for e in store.groups.history_of_post(posts[-2])] == ["group"]
+
+
+# --- deleting posts: a group left with one post is no group -------------------------------------
+
+SECRET = b"sleutel-voor-de-groepentest-32by"
+OLD = "2020-01-01T00:00:00.000+00:00"
+
+
+def forgotten(store, post_id):
+    forget(store, SECRET, parse_author(author_of(store, post_id)))
+
+
+def opted_out(store, post_id):
+    optout(store, SECRET, author_of(store, post_id))
+
+
+def purged(store, post_id):
+    """Retention's purge: the other posts were accepted, so only this one is old and never accepted."""
+    store.db.execute("UPDATE posts SET first_seen_at = ? WHERE id = ?", [OLD, post_id])
+    store.privacy.purge("2021-01-01T00:00:00.000+00:00")
+
+
+def deleted_at_the_source(store, post_id):
+    key = store.db.execute("SELECT key FROM posts WHERE id = ?", [post_id]).fetchone()[0]
+    deleted_at_source(store, post_id, key, ["mastodon-nl"])
+
+
+def author_of(store, post_id):
+    return store.db.execute(
+        "SELECT a.key FROM posts p JOIN authors a ON a.id = p.author_id WHERE p.id = ?", [post_id]).fetchone()[0]
+
+
+REMOVALS = [forgotten, opted_out, purged, deleted_at_the_source]
+
+
+def accepted(store, posts, eva):
+    """Accept `posts` with a theme and a note (a purge keeps them); returns their review states."""
+    for post_id in posts:
+        store.reviews.decide(post_id, eva, 0, "accept", themes=["cultuur"], note=f"notitie {post_id}")
+    return {p: store.reviews.state(p) for p in posts}
+
+
+@pytest.mark.parametrize("remove", REMOVALS, ids=lambda f: f.__name__)
+def test_a_group_of_two_that_loses_a_post_is_dissolved(store, posts, remove):
+    eva = add_user(store, "eva", "redacteur")
+    group = store.groups.group(posts[:2], eva)
+    reviews = accepted(store, posts[1:2], eva)
+    remove(store, posts[0])
+    assert store.db.execute("SELECT count(*) FROM posts WHERE id = ?", [posts[0]]).fetchone()[0] == 0
+    assert store.groups.group_of(posts[1]) is None
+    assert store.db.execute("SELECT count(*) FROM idea_groups WHERE id = ?", [group]).fetchone()[0] == 0
+    assert store.reviews.state(posts[1]) == reviews[posts[1]]
+    (row,) = [r for r in store.exports.rows(ExportQuery(statuses=["geaccepteerd"])) if r.post_id == posts[1]]
+    assert row.idea_group is None
+    last = store.groups.history(group)[-1]
+    assert (last.user_id, last.actor, last.action, last.posts, last.members) == (None, "system", "ungroup",
+                                                                                [posts[1]], [])
+
+
+@pytest.mark.parametrize("remove", REMOVALS, ids=lambda f: f.__name__)
+def test_a_group_of_three_that_loses_a_post_keeps_the_other_two(store, posts, remove):
+    eva = add_user(store, "eva", "redacteur")
+    group = store.groups.group(posts[:3], eva)
+    reviews = accepted(store, posts[1:3], eva)
+    remove(store, posts[0])
+    assert store.groups.members(group) == posts[1:3]
+    assert [e.action for e in store.groups.history(group)] == ["group"]
+    assert {p: store.reviews.state(p) for p in posts[1:3]} == reviews
+
+
+def test_a_deletion_dissolves_only_the_groups_it_leaves_alone(store, posts):
+    eva = add_user(store, "eva", "redacteur")
+    pair, other = store.groups.group(posts[:2], eva), store.groups.group(posts[2:4], eva)
+    accepted(store, posts[1:4], eva)
+    purged(store, posts[0])
+    assert store.groups.groups_of(posts) == {posts[2]: other, posts[3]: other}
+    assert len(store.groups.history(other)) == 1 and store.groups.history(pair)[-1].members == []
