@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from harvester.models import ExportQuery
 from harvester.privacy.forget import deleted_at_source, forget, optout, parse_author
+from harvester.store import Store
 from harvester.store.groups import GroupError
+from harvester.store.schema import MIGRATIONS, V_LONE_GROUPS
 
 from .webdata import add_post, add_user
 
@@ -162,3 +166,29 @@ def test_a_deletion_dissolves_only_the_groups_it_leaves_alone(store, posts):
     purged(store, posts[0])
     assert store.groups.groups_of(posts) == {posts[2]: other, posts[3]: other}
     assert len(store.groups.history(other)) == 1 and store.groups.history(pair)[-1].members == []
+
+
+def test_the_migration_dissolves_the_groups_that_deletions_left_too_small(tmp_path):
+    """Groups of one (or none) that deletions left before the store dissolved them go on upgrade."""
+    path = tmp_path / "harvester.db"
+    with Store(path, migrate=False) as old:
+        old.migrate(MIGRATIONS[:MIGRATIONS.index(V_LONE_GROUPS)])
+        posts = [add_post(old, n, author=f"p{n}@mastodon.nl") for n in range(1, 10)]
+        eva = add_user(old, "eva", "redacteur")
+        pair, three, emptied, whole = (old.groups.group(posts[a:b], eva) for a, b in ((0, 2), (2, 5), (5, 7), (7, 9)))
+        old.reviews.decide(posts[1], eva, 0, "accept", themes=["cultuur"], note="goed idee")
+        review = old.reviews.state(posts[1])
+        # what a forget or purge did before this change: the rows went by cascade only
+        old.db.execute("DELETE FROM posts WHERE id IN (?, ?, ?, ?)", [posts[0], posts[2], posts[5], posts[6]])
+        old.db.conn.commit()
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.groups.groups_of(posts) == {posts[3]: three, posts[4]: three, posts[7]: whole, posts[8]: whole}
+        assert [r[0] for r in store.db.execute("SELECT id FROM idea_groups ORDER BY id")] == [three, whole]
+        assert [(e.user_id, e.actor, e.action, e.posts, e.members) for e in store.groups.history(pair)][-1] == (
+            None, "system", "ungroup", [posts[1]], [])
+        assert store.groups.history(emptied)[-1].posts == store.groups.history(emptied)[-1].members == []
+        assert len(store.groups.history(three)) == len(store.groups.history(whole)) == 1
+        assert store.reviews.state(posts[1]) == review
+        # the migration's time is written as the store writes its own (harvester.timeutil.utcnow)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", store.groups.history(pair)[-1].at)
