@@ -131,12 +131,18 @@ def accepted(store, posts, eva):
     return {p: store.reviews.state(p) for p in posts}
 
 
+def group_losing_the_first(store, members, remove):
+    """Group `members`, accept all but the first, then remove the first: (group, the others' reviews)."""
+    eva = add_user(store, "eva", "redacteur")
+    group = store.groups.group(members, eva)
+    reviews = accepted(store, members[1:], eva)
+    remove(store, members[0])
+    return group, reviews
+
+
 @pytest.mark.parametrize("remove", REMOVALS, ids=lambda f: f.__name__)
 def test_a_group_of_two_that_loses_a_post_is_dissolved(store, posts, remove):
-    eva = add_user(store, "eva", "redacteur")
-    group = store.groups.group(posts[:2], eva)
-    reviews = accepted(store, posts[1:2], eva)
-    remove(store, posts[0])
+    group, reviews = group_losing_the_first(store, posts[:2], remove)
     assert store.db.execute("SELECT count(*) FROM posts WHERE id = ?", [posts[0]]).fetchone()[0] == 0
     assert store.groups.group_of(posts[1]) is None
     assert store.db.execute("SELECT count(*) FROM idea_groups WHERE id = ?", [group]).fetchone()[0] == 0
@@ -150,10 +156,7 @@ def test_a_group_of_two_that_loses_a_post_is_dissolved(store, posts, remove):
 
 @pytest.mark.parametrize("remove", REMOVALS, ids=lambda f: f.__name__)
 def test_a_group_of_three_that_loses_a_post_keeps_the_other_two(store, posts, remove):
-    eva = add_user(store, "eva", "redacteur")
-    group = store.groups.group(posts[:3], eva)
-    reviews = accepted(store, posts[1:3], eva)
-    remove(store, posts[0])
+    group, reviews = group_losing_the_first(store, posts[:3], remove)
     assert store.groups.members(group) == posts[1:3]
     assert [e.action for e in store.groups.history(group)] == ["group"]
     assert {p: store.reviews.state(p) for p in posts[1:3]} == reviews
