@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from harvester.models import ExportQuery
+from harvester.privacy.forget import deleted_at_source, forget, optout, parse_author
+from harvester.store import Store
 from harvester.store.groups import GroupError
+from harvester.store.schema import MIGRATIONS, V_LONE_GROUPS
 
 from .webdata import add_post, add_user
 
@@ -75,8 +81,117 @@ def test_a_new_post_with_a_deleted_posts_id_has_no_group_history(store, posts):
     """SQLite gives the id of the newest post, once deleted (forget, purge), to the next one stored."""
     eva = add_user(store, "eva", "redacteur")
     store.groups.group(posts[-2:], eva)
+    # harvested and grouped before the newcomer came (times a millisecond apart cannot tell them apart)
+    store.db.execute("UPDATE posts SET first_seen_at = '2026-11-30T08:00:00.000+00:00'")
+    store.db.execute("UPDATE idea_group_events SET at = '2026-11-30T09:00:00.000+00:00'")
     store.db.execute("DELETE FROM posts WHERE id = ?", [posts[-1]])
     newcomer = add_post(store, 99, author="nieuw@mastodon.nl")
     assert newcomer == posts[-1]
     assert store.groups.history_of_post(newcomer) == []
     assert [e.action for e in store.groups.history_of_post(posts[-2])] == ["group"]
+
+
+# --- deleting posts: a group left with one post is no group -------------------------------------
+
+SECRET = b"sleutel-voor-de-groepentest-32by"
+OLD = "2020-01-01T00:00:00.000+00:00"
+
+
+def forgotten(store, post_id):
+    forget(store, SECRET, parse_author(author_of(store, post_id)))
+
+
+def opted_out(store, post_id):
+    optout(store, SECRET, author_of(store, post_id))
+
+
+def purged(store, post_id):
+    """Retention's purge: the other posts were accepted, so only this one is old and never accepted."""
+    store.db.execute("UPDATE posts SET first_seen_at = ? WHERE id = ?", [OLD, post_id])
+    store.privacy.purge("2021-01-01T00:00:00.000+00:00")
+
+
+def deleted_at_the_source(store, post_id):
+    key = store.db.execute("SELECT key FROM posts WHERE id = ?", [post_id]).fetchone()[0]
+    deleted_at_source(store, post_id, key, ["mastodon-nl"])
+
+
+def author_of(store, post_id):
+    return store.db.execute(
+        "SELECT a.key FROM posts p JOIN authors a ON a.id = p.author_id WHERE p.id = ?", [post_id]).fetchone()[0]
+
+
+REMOVALS = [forgotten, opted_out, purged, deleted_at_the_source]
+
+
+def accepted(store, posts, eva):
+    """Accept `posts` with a theme and a note (a purge keeps them); returns their review states."""
+    for post_id in posts:
+        store.reviews.decide(post_id, eva, 0, "accept", themes=["cultuur"], note=f"notitie {post_id}")
+    return {p: store.reviews.state(p) for p in posts}
+
+
+def group_losing_the_first(store, members, remove):
+    """Group `members`, accept all but the first, then remove the first: (group, the others' reviews)."""
+    eva = add_user(store, "eva", "redacteur")
+    group = store.groups.group(members, eva)
+    reviews = accepted(store, members[1:], eva)
+    remove(store, members[0])
+    return group, reviews
+
+
+@pytest.mark.parametrize("remove", REMOVALS, ids=lambda f: f.__name__)
+def test_a_group_of_two_that_loses_a_post_is_dissolved(store, posts, remove):
+    group, reviews = group_losing_the_first(store, posts[:2], remove)
+    assert store.db.execute("SELECT count(*) FROM posts WHERE id = ?", [posts[0]]).fetchone()[0] == 0
+    assert store.groups.group_of(posts[1]) is None
+    assert store.db.execute("SELECT count(*) FROM idea_groups WHERE id = ?", [group]).fetchone()[0] == 0
+    assert store.reviews.state(posts[1]) == reviews[posts[1]]
+    (row,) = [r for r in store.exports.rows(ExportQuery(statuses=["geaccepteerd"])) if r.post_id == posts[1]]
+    assert row.idea_group is None
+    last = store.groups.history(group)[-1]
+    assert (last.user_id, last.actor, last.action, last.posts, last.members) == (None, "system", "ungroup",
+                                                                                [posts[1]], [])
+
+
+@pytest.mark.parametrize("remove", REMOVALS, ids=lambda f: f.__name__)
+def test_a_group_of_three_that_loses_a_post_keeps_the_other_two(store, posts, remove):
+    group, reviews = group_losing_the_first(store, posts[:3], remove)
+    assert store.groups.members(group) == posts[1:3]
+    assert [e.action for e in store.groups.history(group)] == ["group"]
+    assert {p: store.reviews.state(p) for p in posts[1:3]} == reviews
+
+
+def test_a_deletion_dissolves_only_the_groups_it_leaves_alone(store, posts):
+    eva = add_user(store, "eva", "redacteur")
+    pair, other = store.groups.group(posts[:2], eva), store.groups.group(posts[2:4], eva)
+    accepted(store, posts[1:4], eva)
+    purged(store, posts[0])
+    assert store.groups.groups_of(posts) == {posts[2]: other, posts[3]: other}
+    assert len(store.groups.history(other)) == 1 and store.groups.history(pair)[-1].members == []
+
+
+def test_the_migration_dissolves_the_groups_that_deletions_left_too_small(tmp_path):
+    """Groups of one (or none) that deletions left before the store dissolved them go on upgrade."""
+    path = tmp_path / "harvester.db"
+    with Store(path, migrate=False) as old:
+        old.migrate(MIGRATIONS[:MIGRATIONS.index(V_LONE_GROUPS)])
+        posts = [add_post(old, n, author=f"p{n}@mastodon.nl") for n in range(1, 10)]
+        eva = add_user(old, "eva", "redacteur")
+        pair, three, emptied, whole = (old.groups.group(posts[a:b], eva) for a, b in ((0, 2), (2, 5), (5, 7), (7, 9)))
+        old.reviews.decide(posts[1], eva, 0, "accept", themes=["cultuur"], note="goed idee")
+        review = old.reviews.state(posts[1])
+        # what a forget or purge did before this change: the rows went by cascade only
+        old.db.execute("DELETE FROM posts WHERE id IN (?, ?, ?, ?)", [posts[0], posts[2], posts[5], posts[6]])
+        old.db.conn.commit()
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.groups.groups_of(posts) == {posts[3]: three, posts[4]: three, posts[7]: whole, posts[8]: whole}
+        assert [r[0] for r in store.db.execute("SELECT id FROM idea_groups ORDER BY id")] == [three, whole]
+        assert [(e.user_id, e.actor, e.action, e.posts, e.members) for e in store.groups.history(pair)][-1] == (
+            None, "system", "ungroup", [posts[1]], [])
+        assert store.groups.history(emptied)[-1].posts == store.groups.history(emptied)[-1].members == []
+        assert len(store.groups.history(three)) == len(store.groups.history(whole)) == 1
+        assert store.reviews.state(posts[1]) == review
+        # the migration's time is written as the store writes its own (harvester.timeutil.utcnow)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", store.groups.history(pair)[-1].at)

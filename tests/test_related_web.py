@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from harvester.nlp.related import TermExtractor
+from harvester.privacy.forget import deleted_at_source
 from harvester.related import index_pending
 from harvester.store import Store
 
@@ -75,3 +76,24 @@ def test_a_lezer_sees_related_ideas_but_cannot_group(tmp_path):
         assert f'href="/posts/{ids[1]}"' in page and "als één idee markeren" not in page
         refused = c.post("/groepen", data={"csrf": csrf_of(page), "posts": [ids[0], ids[1]]})
         assert refused.status_code == 403
+
+
+def test_taking_one_post_out_of_two_dissolves_the_group_as_a_deletion_does(tmp_path):
+    config, ids = site_with_pairs(tmp_path)
+    with Store(config.db_path) as store:
+        eva = store.users.get("eva")
+        pair, kept = store.groups.group(ids[:2], eva), store.groups.group(ids[2:4], eva)
+        key = store.db.execute("SELECT key FROM posts WHERE id = ?", [ids[3]]).fetchone()[0]
+        deleted_at_source(store, ids[3], key, ["mastodon-nl"])
+    with own_site(config) as c:
+        csrf = login(c, "eva")
+        assert f"Post {ids[1]} uit de groep halen" in c.get(f"/posts/{ids[0]}").text
+        response = c.post(f"/groepen/{pair}/opheffen", data={"csrf": csrf, "next": f"/posts/{ids[0]}", "post": ids[1]})
+        assert response.status_code == 303
+        page = c.get(f"/posts/{ids[0]}").text
+        assert "Eén idee (groep" not in page and "(groep opgeheven)" in page
+        page = c.get(f"/posts/{ids[2]}").text
+        assert "Eén idee (groep" not in page
+        assert f"groep {kept} opgeheven omdat er een bericht uit verwijderd is; post {ids[2]} staat weer los" in page
+    with Store(config.db_path) as store:
+        assert store.groups.groups_of(ids) == {}

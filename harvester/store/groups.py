@@ -2,9 +2,12 @@
 
 A post is in at most one group and a group holds at least two posts. Grouping posts of which
 some are already grouped merges those groups into the oldest of them; taking posts out of a
-group that would then hold fewer than two dissolves it. Each change appends a row to
-`idea_group_events` in the same transaction (who, when, which posts, the members afterwards).
-The overview, the exports and the charter count a group as one idea.
+group that would then hold fewer than two dissolves it, and so does deleting posts (forget,
+opt-out, retention's purge, a deletion at the source): each path that deletes posts calls
+`dissolve_lone` in its own transaction. Each change an editor makes appends a row to
+`idea_group_events` in the same transaction (who, when, which posts, the members afterwards);
+a deletion appends one only when it dissolves a group. The overview, the exports and the
+charter count a group as one idea.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class GroupError(HarvesterError):
 class GroupEvent:
     id: int
     group_id: int
+    user_id: int | None         # None: the store dissolved the group after a deletion
     actor: str
     at: str
     action: str                 # 'group' | 'ungroup'
@@ -106,23 +110,50 @@ class GroupStore:
             self._record(group_id, user, "ungroup", out)
             return left
 
+    def dissolve_lone(self) -> list[int]:
+        """Dissolve every group that deleted posts left with fewer than two members; returns their ids.
+
+        One post alone is no idea that several posts share, yet the charter and the exports would
+        show it as a group. The paths that delete posts call this inside the deleting transaction,
+        so that no reader ever sees such a group. The post left over is simply ungrouped (its
+        review stays as it was). The trail gets one 'ungroup' by the system per dissolved group,
+        naming only the post left over: like the rest of the audit trail, it does not record
+        which posts a deletion removed.
+        """
+        lone = [r[0] for r in self.db.execute(
+            "SELECT g.id FROM idea_groups g LEFT JOIN idea_group_members m ON m.group_id = g.id"
+            " GROUP BY g.id HAVING count(m.post_id) < 2 ORDER BY g.id")]
+        for group_id in lone:
+            left = self.members(group_id)
+            self.db.execute("DELETE FROM idea_groups WHERE id = ?", [group_id])
+            self._record(group_id, None, "ungroup", left)
+        return lone
+
     def history(self, group_id: int) -> list[GroupEvent]:
         """The trail of one group, oldest first (also after it was dissolved)."""
-        return [GroupEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6])) for r in self.db.execute(
-            "SELECT id, group_id, actor, at, action, posts, members FROM idea_group_events WHERE group_id = ?"
-            " ORDER BY id", [group_id])]
+        return [_event(r) for r in self.db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM idea_group_events e WHERE group_id = ? ORDER BY id", [group_id])]
 
     def history_of_post(self, post_id: int) -> list[GroupEvent]:
         """Every grouping event that named this post, oldest first. Events from before the post was
         stored named another post: SQLite gives a deleted post's id (forget, purge) to a new one."""
-        return [GroupEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6])) for r in self.db.execute(
-            "SELECT e.id, e.group_id, e.actor, e.at, e.action, e.posts, e.members FROM idea_group_events e"
+        return [_event(r) for r in self.db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM idea_group_events e"
             " WHERE (EXISTS (SELECT 1 FROM json_each(e.posts) WHERE value = ?1)"
             "        OR EXISTS (SELECT 1 FROM json_each(e.members) WHERE value = ?1))"
             "   AND e.at >= (SELECT first_seen_at FROM posts WHERE id = ?1) ORDER BY e.id", [post_id])]
 
-    def _record(self, group_id: int, user: User, action: str, posts: list[int]) -> None:
+    def _record(self, group_id: int, user: User | None, action: str, posts: list[int]) -> None:
+        """Append to the trail; `user` None: the system (as in review_events), after a deletion."""
         self.db.execute(
             "INSERT INTO idea_group_events (group_id, user_id, actor, at, action, posts, members)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [group_id, user.id, user.name, utcnow(), action, json.dumps(posts), json.dumps(self.members(group_id))])
+            [group_id, user.id if user else None, user.name if user else "system", utcnow(), action,
+             json.dumps(posts), json.dumps(self.members(group_id))])
+
+
+_EVENT_COLUMNS = "e.id, e.group_id, e.user_id, e.actor, e.at, e.action, e.posts, e.members"
+
+
+def _event(row: tuple) -> GroupEvent:
+    return GroupEvent(*row[:6], json.loads(row[6]), json.loads(row[7]))

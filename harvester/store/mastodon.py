@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from ..timeutil import utcnow
+from .groups import GroupStore
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class MastodonStore:
 
         The post row goes (its tags, sightings, classification and review go with it by cascade, the
         full-text index by trigger), and so does a tag feed's copy stored under one of its
-        addresses; the author goes too when no other post of theirs is kept. The tombstones
+        addresses; the author goes too when no other post of theirs is kept, and a group of ideas
+        goes when it is left with one post. The tombstones
         (harvester.privacy decides them) keep a later harvest from bringing it back; the audit
         trail records that it happened, without the text or the author.
         """
@@ -71,6 +73,7 @@ class MastodonStore:
             # a tag feed's copy stored before such copies became sightings (migration 3) goes too
             self.db.execute("DELETE FROM posts WHERE kind = 'feed' AND key IN (SELECT value FROM json_each(?))",
                             [json.dumps(plan.addresses)])
+            GroupStore(self.db).dissolve_lone()
             if row[0] is not None:
                 self.db.execute(
                     "DELETE FROM authors WHERE id = ? AND NOT EXISTS (SELECT 1 FROM posts WHERE author_id = ?)",

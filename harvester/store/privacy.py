@@ -19,6 +19,7 @@ import sqlite_utils
 from ..privacy.hashing import canonical
 from ..privacy.pseudonyms import PREFIX
 from ..timeutil import utcnow
+from .groups import GroupStore
 from .initiatives import InitiativeStore
 from .posts import content_digest
 
@@ -96,7 +97,8 @@ class PrivacyStore:
     def purge(self, cutoff: str) -> list[int]:
         """Delete the expired posts and authors left without posts; returns the ids removed.
 
-        One audit event records the count only: the trail must not keep what was purged.
+        A group of ideas left with one post is dissolved with them. One audit event records the
+        count only: the trail must not keep what was purged.
         """
         with self.db.atomic():
             ids = self.expired_posts(cutoff)
@@ -104,6 +106,7 @@ class PrivacyStore:
                 "DELETE FROM posts WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
             self.db.execute(
                 "DELETE FROM authors WHERE NOT EXISTS (SELECT 1 FROM posts WHERE posts.author_id = authors.id)")
+            GroupStore(self.db).dissolve_lone()
             self._audit("purge", {"count": len(ids)})
         return ids
 
@@ -375,7 +378,8 @@ class ForgetStore:
 
         Notes on the forgotten posts themselves go entirely (in the audit trail they outlive the
         post); notes elsewhere lose only what the plan's scrubber finds. Other posts keep their text, but no
-        longer list the author as a mention or as the post they answer.
+        longer list the author as a mention or as the post they answer; a group of ideas left with
+        one of them is dissolved.
         """
         counts = ForgetCounts(posts=len(plan.posts), authors=len(plan.author_ids))
         now = utcnow()
@@ -386,6 +390,7 @@ class ForgetStore:
             [(h, reason, now) for h in plan.tombstones],
         ).rowcount
         self.db.execute("DELETE FROM posts WHERE id IN (SELECT value FROM json_each(?))", [ids])
+        GroupStore(self.db).dissolve_lone()
         self.db.execute("DELETE FROM authors WHERE id IN (SELECT value FROM json_each(?))",
                         [json.dumps(plan.author_ids)])
         accts = json.dumps(sorted(plan.accts + plan.bluesky))

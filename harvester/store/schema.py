@@ -626,4 +626,20 @@ CREATE INDEX idea_group_events_group ON idea_group_events(group_id, id);
 """
 
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS, V_MOVEMENT]
+# Data only: before the store dissolved groups that deletions (forget, purge, deletion at the
+# source) left with fewer than two posts, such groups stayed and showed as a group of one. They go
+# as GroupStore.dissolve_lone dissolves them now: one 'ungroup' by 'system' each, naming the post
+# left over (if any). Written out here, as a migration must keep what it did when it was released.
+V_LONE_GROUPS = """
+INSERT INTO idea_group_events (group_id, user_id, actor, at, action, posts, members)
+SELECT g.id, NULL, 'system', strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'), 'ungroup',
+       (SELECT json_group_array(m.post_id) FROM idea_group_members m WHERE m.group_id = g.id), '[]'
+FROM idea_groups g
+WHERE (SELECT count(*) FROM idea_group_members m WHERE m.group_id = g.id) < 2
+ORDER BY g.id;
+DELETE FROM idea_groups
+WHERE (SELECT count(*) FROM idea_group_members m WHERE m.group_id = idea_groups.id) < 2;
+"""
+
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS, V_MOVEMENT, V_LONE_GROUPS]
