@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/export.py [--rows 100000] [--xlsx-rows 100000] [--db PATH]
 
+Four exports: CSV, CSV per theme, CSV with pseudonyms (the authors' own names and accounts found in
+text and note, @mentions replaced) and XLSX.
+
 Builds a database shaped like a real harvest once (posts of ~300 characters with accents, emoji,
 quotes and ';', three sources, 10,000 authors, scores for all eight themes, a fifth reviewed, 2%
 duplicates) and keeps it for the next run. Each export runs in a fresh process, so the peak
@@ -32,6 +35,7 @@ from harvester.store import Store  # noqa: E402
 THEMES = ["cultuur", "samenwerking", "structuur", "open_overheid", "leiderschap", "publieke_waarde",
           "medewerkers", "bestuurders"]
 LABELS = {t: t.replace("_", " ").capitalize() for t in THEMES}   # as the CLI passes themes.toml's labels
+SECRET = b"benchmark-pseudonym-key-32-bytes"
 WORDS = ("ambtenaren durven experimenteren; de gemeente werkt samen met inwoners aan \"open data\" en "
          "coöperatie, café-overleg, één loket 🚀 innovatie vraagt lef van bestuurders en ruimte voor "
          "medewerkers =geen formule @collega #innoverheid").split()
@@ -81,19 +85,21 @@ def _review(i: int, rng: random.Random) -> tuple:
     return ("geaccepteerd", json.dumps(rng.sample(THEMES, 2)), None, "besproken; goed idee" if kind == 15 else None)
 
 
-def child(db: str, fmt: str, per_theme: bool) -> None:
+def child(db: str, fmt: str, per_theme: bool, pseudonymize: bool) -> None:
     """Run one export and print its figures as JSON (in its own process, for an honest peak RSS)."""
+    options = ExportOptions(format=fmt, per_theme=per_theme, pseudonymize=pseudonymize)
     with Store(db) as store, tempfile.TemporaryFile() as out:
         start, cpu = time.perf_counter(), time.process_time()
-        rows = write_export(store, ExportOptions(format=fmt, per_theme=per_theme), out, labels=LABELS)
+        rows = write_export(store, options, out, labels=LABELS, secret=SECRET if pseudonymize else None)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         size = out.tell()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"rows": rows, "seconds": seconds, "cpu": cpu, "peak_mb": peak_mb, "bytes": size}))
 
 
-def run(db: Path, fmt: str, per_theme: bool = False) -> dict:
-    args = [sys.executable, __file__, "--child", fmt, "--db", str(db)] + (["--per-theme"] if per_theme else [])
+def run(db: Path, fmt: str, per_theme: bool = False, pseudonymize: bool = False) -> dict:
+    args = [sys.executable, __file__, "--child", fmt, "--db", str(db)] + (["--per-theme"] if per_theme else []) \
+        + (["--pseudonymize"] if pseudonymize else [])
     return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
 
 
@@ -104,20 +110,23 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=None)
     parser.add_argument("--child", choices=["csv", "xlsx"])
     parser.add_argument("--per-theme", action="store_true")
+    parser.add_argument("--pseudonymize", action="store_true")
     args = parser.parse_args()
     if args.child:
-        return child(str(args.db), args.child, args.per_theme)
+        return child(str(args.db), args.child, args.per_theme, args.pseudonymize)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    for label, rows, fmt, per_theme in (("CSV excel-nl", args.rows, "csv", False),
-                                        ("CSV excel-nl --per-theme", args.rows, "csv", True),
-                                        ("XLSX", args.xlsx_rows, "xlsx", False)):
+    for label, rows, fmt, per_theme, pseudonymize in (
+            ("CSV excel-nl", args.rows, "csv", False, False),
+            ("CSV excel-nl --per-theme", args.rows, "csv", True, False),
+            ("CSV excel-nl --pseudonymize", args.rows, "csv", False, True),
+            ("XLSX", args.xlsx_rows, "xlsx", False, False)):
         db = args.db or Path(tempfile.gettempdir()) / f"harvester-export-bench-{rows}.db"
         if not db.exists():
             print(f"building {db} with {rows:,} posts (kept for the next run) ...", flush=True)
             start = time.perf_counter()
             build(db, rows)
             print(f"  built in {time.perf_counter() - start:.0f} s")
-        result = run(db, fmt, per_theme)
+        result = run(db, fmt, per_theme, pseudonymize)
         print(f"{label}: {result['rows']:,} rows in {result['seconds']:.1f} s = "
               f"{result['rows'] / result['seconds']:,.0f} rows/s ({result['rows'] / result['cpu']:,.0f} per CPU second), "
               f"{result['bytes'] / 1e6:.0f} MB written, "
