@@ -109,6 +109,10 @@ def build_charter(store: Store, themes: ThemeSet, *, statuses: tuple[str, ...] =
     members: dict[int, list[int]] = {}
     for post_id, group_id in sorted(group_of.items()):
         members.setdefault(group_id, []).append(post_id)
+    # a group with one post of these statuses (the others not yet accepted, or rejected) is that
+    # one post here: "1 verwante posts" would announce an idea shared by nobody else
+    members = {g: posts for g, posts in members.items() if len(posts) > 1}
+    group_of = {p: g for p, g in group_of.items() if g in members}
     indexed = store.related.indexed()
     ordered = {g: representative_order(store, posts, indexed) for g, posts in members.items()}
     for theme, posts in theme_posts.items():

@@ -48,6 +48,18 @@ def test_sections_follow_the_themes_file_and_count_a_group_once(store, ids):
     assert first.published == "01-11-2026"
 
 
+def test_a_group_with_one_post_of_the_chosen_statuses_is_one_idea(store, ids):
+    store.reviews.decide(ids["lab2"], store.users.get("eva"), 1, "reject", reason="geen_idee")   # still grouped
+    assert store.groups.groups_of([ids["lab"], ids["lab2"]])[ids["lab"]] is not None
+    charter = build_charter(store, THEMES)
+    lab = [g for s in charter.sections for g in s.groups if ids["lab"] in [i.post_id for i in g.ideas]]
+    assert lab and all(g.group_id is None and len(g.ideas) == 1 for g in lab)
+    assert charter.ideas == 3
+    out = io.BytesIO()
+    write_charter(charter, "md", out)
+    assert "(1 verwante posts" not in out.getvalue().decode()
+
+
 def test_status_option_takes_other_states_and_refuses_duplicaat(store, ids):
     charter = build_charter(store, THEMES, statuses=("nieuw",))
     assert charter.ideas == 1 and {s.id: s.count for s in charter.sections}["structuur"] == 1
