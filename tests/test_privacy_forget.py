@@ -419,3 +419,16 @@ def test_scrubber_skips_only_texts_that_cannot_match():
     assert scrub("Ilse straße en ILSE@Mastodon.NL") == "P en P"
     assert scrub("ılse STRAẞE") == "P"
     assert scrub("niets van haar") == "niets van haar"
+    # re also lets the dotted İ match i and I; casefold makes it i plus a combining dot
+    dotted = Scrubber("P", keys=["ilker@mastodon.nl"], names=["İlker Yılmaz"])
+    assert dotted("Ilker Yilmaz mailen") == "P mailen"
+    assert scrub("GROET, İLSE STRAßE") == "GROET, P"
+
+
+def test_a_display_names_decorations_do_not_hide_the_name():
+    """Mastodon display names carry emoji, custom emoji and pronouns that nobody signs with."""
+    for display in ("Jan de Vries 🌻", "Jan de Vries (hij/hem)", ":verified: Jan de Vries", "Jan de Vries [gemeente]"):
+        scrub = Scrubber("P", names=[display])
+        assert scrub("Groet, Jan de Vries") == "Groet, P", display
+        assert scrub(f"Groet, {display}") .startswith("Groet, P"), display
+    assert Scrubber("P", names=["🌻 Jo 🌻"])("Jo zei het") == "Jo zei het"   # two letters stay too short

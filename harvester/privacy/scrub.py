@@ -7,7 +7,9 @@ does not.
 
 - keys (accts, profile and post URLs, `Name (site)`): as written, also HTML-escaped; an acct
   also with its `@` (`@anna@mastodon.example`);
-- names: as whole words, at least MIN_NAME_LENGTH characters ("Jo" is in too many words);
+- names: as whole words, at least MIN_NAME_LENGTH characters ("Jo" is in too many words), also
+  without what a display name adds to the name a person signs with (`:custom_emoji:`, emoji,
+  "(hij/hem)"): "Jan de Vries 🌻" is found as "Jan de Vries" too;
 - handles (the local part of an acct): only as an @mention, `@anna` or Mastodon's HTML
   `@<span>anna</span>`, and not when an @domain follows (someone of that name elsewhere);
 - quotes: a run of at least QUOTE_WORDS words from one of `quoted` (a shorter text: all its words,
@@ -39,7 +41,7 @@ class Scrubber:
         self.replacement = replacement
         literals = {k.strip() for k in keys if k and k.strip()}
         literals |= {"@" + k.lstrip("@") for k in literals if _ACCT.match(k)}
-        words = {n.strip() for n in names if n and len(n.strip()) >= MIN_NAME_LENGTH}
+        words = {form for n in names if n for form in (n.strip(), _signed(n)) if len(form) >= MIN_NAME_LENGTH}
         self._literals = _with_escaped(literals | words)
         self._handles = {h for h in handles if h}
         # every match holds one of these: a text without any is returned unread by the pattern, and
@@ -93,8 +95,18 @@ class Scrubber:
 
 def _fold(text: str) -> str:
     """Case-folded so that whatever the pattern matches ignoring case, the folded text contains
-    folded: `re` also lets i and I match the dotless ı, which casefold leaves as it is."""
-    return text.casefold().replace("ı", "i")
+    folded: `re` also lets i and I match the dotless ı and the dotted İ, which casefold leaves
+    as ı and makes i plus a combining dot."""
+    return text.replace("İ", "i").casefold().replace("ı", "i")
+
+
+_DECORATION = re.compile(r":[\w+-]+:|\([^)]*\)|\[[^\]]*\]|[^\w\s.'’-]")
+
+
+def _signed(name: str) -> str:
+    """A display name as its owner would sign: without custom emoji (`:verified:`), emoji and
+    other symbols, and bracketed additions such as pronouns."""
+    return " ".join(_DECORATION.sub(" ", name).split())
 
 
 def _words(text: str) -> list[str]:
