@@ -21,6 +21,7 @@ from harvester.nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
 from harvester.nlp.evidence import TERM_WEIGHT, TERM_WEIGHTS
 from harvester.nlp.thresholds import GRID, choose_threshold
 from harvester.store import Store
+from harvester.store.classifications import PendingCounts
 
 from .learningdata import NONE, OPEN, PLACES, SAMEN, decide, project_files
 from .webdata import add_post, add_user
@@ -83,7 +84,7 @@ def test_retrain_refits_a_threshold_switches_and_models_use_goes_back(config, tm
     back = run(config, "models", "use", "themes-test")
     assert back.exit_code == 0, back.output
     assert ("Model themes-test is nu in gebruik. 3 posts wachten op classificatie (door de achtergrondtaak, of met "
-            "`harvester classify`): 3 geclassificeerd door een ander model.") in back.output
+            "`harvester classify`): 3 geclassificeerd vóór een wissel van model.") in back.output
     assert run(config, "models").output.startswith("* themes-test  geconfigureerd")
     status = run(config, "status").output
     assert "Model: themes-test ([nlp] model), geleerd van 0 beslissingen" in status
@@ -116,13 +117,17 @@ def test_models_use_says_which_posts_wait_for_classification_and_why(tmp_path, w
     assert result.exit_code == 0, result.output
     assert result.output == (
         f"Model {shipped} is nu in gebruik. 4 posts wachten op classificatie (door de achtergrondtaak, of met "
-        "`harvester classify`): 2 geclassificeerd door een ander model, 1 nog nooit geclassificeerd en 1 gewijzigd "
+        "`harvester classify`): 2 geclassificeerd vóór een wissel van model, 1 nog nooit geclassificeerd en 1 "
+        "gewijzigd "
         "na de classificatie door dit model.\n")
     with Store(tmp_path / "harvester.db") as store:
         assert store.classifications.count_pending() == 4
         store.classifications.save_many([(p, verdict) for p, _ in store.classifications.pending()])
     assert run(config, "models", "use", shipped).output.endswith(
         "is nu in gebruik. Er wachten geen posts op classificatie.\n")
+    with Store(tmp_path / "harvester.db") as store:   # away to another model and back, before classifying
+        store.classifications.mark_unreviewed_stale("test-2")
+        assert store.classifications.count_pending_by_verdict(shipped) == PendingCounts(never=0, switched=4, changed=0)
 
 
 def test_a_worse_candidate_is_kept_but_not_switched_to(config, tmp_path):

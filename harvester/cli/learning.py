@@ -82,11 +82,11 @@ def use(config, version: str) -> None:
 
 def pending_text(pending: PendingCounts) -> str:
     """What waits for the model in use, and why: after a switch that is mostly the posts no editor
-    decided (their verdicts of another model became stale), but posts never classified, or changed
-    since, wait too; saying only the first would be a wrong count."""
+    decided (their verdicts were set aside), but posts never classified, or changed since, wait
+    too; saying only the first would be a wrong count."""
     if not pending.total:
         return "Er wachten geen posts op classificatie."
-    parts = [(pending.other_model, "geclassificeerd door een ander model"),
+    parts = [(pending.switched, "geclassificeerd vóór een wissel van model"),
              (pending.never, "nog nooit geclassificeerd"),
              (pending.changed, "gewijzigd na de classificatie door dit model")]
     said = [f"{n} {words}" for n, words in parts if n]

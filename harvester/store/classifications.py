@@ -19,12 +19,12 @@ class PendingCounts:
     counts, told apart so that a person can be told why."""
 
     never: int           # no verdict at all
-    other_model: int     # a stale verdict of another model (`mark_unreviewed_stale` after a switch)
+    switched: int        # a verdict set aside by a switch of model (`mark_unreviewed_stale`), or of another model
     changed: int         # a verdict of the model in use, read before the post last changed
 
     @property
     def total(self) -> int:
-        return self.never + self.other_model + self.changed
+        return self.never + self.switched + self.changed
 
 
 class ClassificationStore:
@@ -97,15 +97,18 @@ class ClassificationStore:
         ).fetchone()[0]
 
     def count_pending_by_verdict(self, model_version: str) -> PendingCounts:
-        """`count_pending`, split by whether a post has no verdict, a verdict of another model than
-        `model_version` (the one in use), or one of that model from before the post changed."""
-        never, other, changed = self.db.execute(
-            "SELECT count(*) FILTER (WHERE c.post_id IS NULL), count(*) FILTER (WHERE c.model_version <> ?),"
-            " count(*) FILTER (WHERE c.model_version = ?)"
+        """`count_pending`, split by whether a post has no verdict, one a switch of model set aside
+        (or of another model than `model_version`, the one in use), or one of that model from before
+        the post changed. A verdict of this model set aside by switching away and back is the second
+        kind: its post did not change."""
+        never, switched, changed = self.db.execute(
+            "SELECT count(*) FILTER (WHERE c.post_id IS NULL),"
+            " count(*) FILTER (WHERE c.model_version <> ? OR c.classified_at = ''),"
+            " count(*) FILTER (WHERE c.model_version = ? AND c.classified_at <> '')"
             " FROM posts p LEFT JOIN classifications c ON c.post_id = p.id"
             " WHERE c.post_id IS NULL OR c.classified_at < p.changed_at", [model_version, model_version],
         ).fetchone()
-        return PendingCounts(never, other, changed)
+        return PendingCounts(never, switched, changed)
 
     def decisions(self) -> list[tuple[int, str, list[str]]]:
         """(post id, text, themes) of every decided post: accepted -> the editor's themes, rejected -> []."""
