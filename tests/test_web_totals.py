@@ -4,11 +4,14 @@ overview (counted in a worker thread, never on the event loop)."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from harvester.store import Store
 from harvester.store.reviews import QueueFilter
@@ -89,3 +92,31 @@ def test_the_overview_counts_off_the_event_loop_and_shows_the_last_count_meanwhi
     finally:
         gate.set()
         site.stop()
+
+
+def test_a_failed_or_old_overview_count_is_not_kept(tmp_path, monkeypatch):
+    """A count that failed is tried again at the next visit; one too old to show is waited for."""
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        add_post(store, 1)
+    count, real = overview_page.OverviewCount(path), overview_page.movement
+    failures = [sqlite3.OperationalError("database is locked")]
+
+    def once_locked(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(overview_page, "movement", once_locked)
+
+    async def visits():
+        with pytest.raises(sqlite3.OperationalError):
+            await count.figures()           # the page that waited shows the error
+        assert (await count.figures())[0].total == 1   # the next visit counts again
+        with Store(path) as store:
+            add_post(store, 2)
+        monkeypatch.setattr(overview_page, "OVERVIEW_SECONDS", 0)
+        monkeypatch.setattr(overview_page, "SHOWN_AT_MOST", 0)
+        assert (await count.figures())[0].total == 2   # too old to show: the visit waits for the new count
+
+    asyncio.run(visits())

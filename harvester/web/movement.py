@@ -3,7 +3,8 @@
 Counting a million posts takes seconds (docs/benchmarks.md), so the count runs in a worker thread
 on its own read connection, never on the event loop, where it would hold up every editor's page
 for as long. Editors share one count: a count older than a minute (`OVERVIEW_SECONDS`) is shown
-once more while a new one runs, so only the first visitor after a start waits for the count.
+once more while a new one runs, so only the first visitor after a quiet spell waits for the
+count; one older than `SHOWN_AT_MOST` (a weekend's figures on Monday) is not shown but waited for.
 Every time on these pages is Dutch time (Europe/Amsterdam).
 """
 
@@ -29,6 +30,7 @@ from .chart import small_multiples
 from .views import render
 
 OVERVIEW_SECONDS = 60
+SHOWN_AT_MOST = 600   # seconds: an older count is not shown while the next one runs
 WEEKS = 12
 log = logging.getLogger(__name__)
 
@@ -43,12 +45,13 @@ class OverviewCount:
 
     async def figures(self) -> tuple[Overview, Movement]:
         kept = self.kept
-        if kept and time.monotonic() - kept[0] <= OVERVIEW_SECONDS:
+        age = time.monotonic() - kept[0] if kept else None
+        if kept and age <= OVERVIEW_SECONDS:
             return kept[1], kept[2]
         if self.running is None or self.running.done():   # one count at a time
             self.running = asyncio.ensure_future(self._recount())
             self.running.add_done_callback(_log_failure)
-        if kept:   # older than a minute: shown (with its time) while the new count runs
+        if kept and age <= SHOWN_AT_MOST:   # shown (with its time) while the new count runs
             return kept[1], kept[2]
         return await asyncio.shield(self.running)
 
@@ -63,9 +66,10 @@ class OverviewCount:
 
 
 def _log_failure(task: asyncio.Task) -> None:
-    """A count that fails in the background is logged; the page that waited for it shows the error."""
+    """A count that fails is logged; a page that waited for it shows the error, and the next visit
+    counts again."""
     if not task.cancelled() and task.exception() is not None:
-        log.warning("telling voor het overzicht mislukt: %s", task.exception())
+        log.warning("telling voor het overzicht mislukt", exc_info=task.exception())
 
 
 async def _context(request: Request) -> dict:
