@@ -60,6 +60,21 @@ def test_a_group_with_one_post_of_the_chosen_statuses_is_one_idea(store, ids):
     assert "(1 verwante posts" not in out.getvalue().decode()
 
 
+def test_a_stored_link_that_is_no_web_address_is_no_link_in_the_charter(store, ids):
+    """Posts stored before links were checked at harvest may hold any link; the documents get none."""
+    store.db.execute("UPDATE posts SET url = 'smb://evil.example/share' WHERE id = ?", [ids["open"]])
+    charter = build_charter(store, THEMES)
+    (idea,) = [i for s in charter.sections for g in s.groups for i in g.ideas if i.post_id == ids["open"]]
+    assert idea.url is None
+    for fmt in ("md", "odt", "docx"):
+        out = io.BytesIO()
+        write_charter(charter, fmt, out)
+        data = out.getvalue()
+        if fmt != "md":
+            data = b"".join(zipfile.ZipFile(io.BytesIO(data)).read(n) for n in zipfile.ZipFile(io.BytesIO(data)).namelist())
+        assert b"smb://" not in data, fmt
+
+
 def test_status_option_takes_other_states_and_refuses_duplicaat(store, ids):
     charter = build_charter(store, THEMES, statuses=("nieuw",))
     assert charter.ideas == 1 and {s.id: s.count for s in charter.sections}["structuur"] == 1

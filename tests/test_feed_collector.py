@@ -292,6 +292,21 @@ def test_entry_without_id_or_link_is_skipped_with_a_problem(server, store, harve
     assert stored_keys(store) == {"https://example.org/a"}
 
 
+def test_links_that_are_not_web_addresses_are_not_kept(server, store, harvest):
+    """A document or spreadsheet makes a post's link clickable: javascript:, file:, smb:// or an
+    office macro link from a feed must not get there (the post itself is kept, by its id)."""
+    items = "".join(
+        f"<item><guid isPermaLink='false'>id-{n}</guid><link>{link}</link><author>x@example.org (Schrijver)</author>"
+        f"<description>Idee {n} #innoverheid</description></item>"
+        for n, link in enumerate(["javascript:alert(1)", "file:///C:/Windows/calc.exe", "smb://evil.example/x",
+                                  "vnd.sun.star.script:Standard.Module1.Main", " https://example.org/goed "]))
+    doc = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    server.route("/feed", Reply(200, doc.encode(), RSS))
+    assert harvest(sources_toml(server, ("blog", "/feed")))["blog"].status == "ok"
+    urls = dict(store.db.execute("SELECT key, url FROM posts").fetchall())
+    assert urls == {"id-0": None, "id-1": None, "id-2": None, "id-3": None, "id-4": "https://example.org/goed"}
+
+
 def test_user_agent_names_project_and_contact(server, store, harvest):
     server.route("/feed", Reply(200, feed("blog-rss2.xml"), RSS))
     harvest(sources_toml(server, ("blog", "/feed")))
