@@ -66,7 +66,7 @@ def test_the_list_and_the_network(site):
 
 
 def test_an_initiatives_page(site):
-    server, _ = site
+    server, config = site
     c, _ = client(server, "lex")
     page = c.get("/initiatieven/ynnovate")
     assert page.status_code == 200
@@ -75,6 +75,11 @@ def test_an_initiatives_page(site):
     assert "herkend aan naam ‘Ynnovators’" in page.text
     assert '<a href="/initiatieven/slimmernetwerk">Slimmernetwerk</a>' in page.text
     assert c.get("/initiatieven/bestaat-niet").status_code == 404
+    # a cursor as the page writes it ('published|post id') pages on past that post
+    with Store(config.db_path) as store:
+        second = store.initiatives.posts_of("Ynnovate", limit=2)[1]
+    older = c.get("/initiatieven/ynnovate", params={"voor": f"{second.published}|{second.post_id}"})
+    assert older.status_code == 200 and older.text.count('<a href="/posts/') == 2
 
 
 def test_harvested_text_is_escaped(site):

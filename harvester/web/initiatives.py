@@ -20,7 +20,7 @@ from ..initiatives.catalogue import Catalogue, Decision, InitiativesError, TermK
 from ..initiatives.network import Drawing, drawing, graph
 from ..models import InitiativeStats, Role
 from ..store.initiatives import AlreadyDecided
-from . import auth
+from . import auth, params as parse
 from .views import render
 
 log = logging.getLogger(__name__)
@@ -90,11 +90,14 @@ async def initiative_page(request: Request) -> Response:
 
 
 def _cursor(value: str | None) -> tuple[str, int] | None:
-    """'published|post id' of the last post on the previous page; anything else starts at the top."""
-    if not value or "|" not in value:
+    """'published|post id' of the last post on the previous page, as the page's own link writes it;
+    anything else is a 400 (`parse`), like the queue's cursor, rather than a silent first page."""
+    if not value:
         return None
-    published, _, post_id = value.rpartition("|")
-    return (published[:40], int(post_id)) if post_id.isdigit() and len(post_id) < 19 else None
+    published, separator, post_id = value.rpartition("|")
+    if not separator:
+        raise parse.BadParameter("De paginaverwijzing (voor) is ongeldig; begin opnieuw op de eerste pagina.")
+    return published[:40], parse.integer(post_id, "Het postnummer in de paginaverwijzing (voor)", minimum=1)
 
 
 @auth.login_required(Role.READER)
