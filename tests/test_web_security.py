@@ -117,6 +117,33 @@ def test_login_itself_needs_the_login_form_token(site):
         assert "harvester_session" not in response.headers.get("set-cookie", "")
 
 
+# places a "go back to" parameter must never lead to: browsers drop tabs and newlines from a link
+# and read a backslash as a slash, so each of these ends up on another host
+OFFSITE = ["//evil.example/x", "/\\evil.example/x", "/\t/evil.example/x", "/\n/evil.example/x",
+           "/\r/evil.example/x", "/\x00/evil.example/x", "/\u3000/evil.example/x", "https://evil.example/x",
+           "javascript:alert(1)", " /evil.example/x"]
+
+
+def test_go_back_parameters_stay_on_this_site(site):
+    from html import unescape
+
+    for target in OFFSITE:
+        with client(site) as c:
+            form = c.get("/login", params={"next": target}).text
+            assert '<input type="hidden" name="next" value="/">' in form, target
+            token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+            response = c.post("/login", data={"csrf": token, "name": "lex", "password": PASSWORD, "next": target})
+            assert response.headers["location"] == "/", target
+            assert c.get("/login", params={"next": target}).headers["location"] == "/", target
+            back = re.search(r'<a href="([^"]*)">← Terug', c.get("/posts/1", params={"terug": target}).text)
+            assert unescape(back.group(1)) == "/#post-1", target
+    with client(site) as c:
+        login(c, "lex")
+        # a path on this site, with its query, is kept
+        back = re.search(r'<a href="([^"]*)">← Terug', c.get("/posts/1", params={"terug": "/?q=open+data"}).text)
+        assert unescape(back.group(1)) == "/?q=open+data#post-1"
+
+
 def test_a_lezer_reads_but_cannot_change_anything(site, db):
     with client(site) as c:
         csrf = login(c, "lex")

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -223,10 +223,18 @@ def tokens_match(expected: str, given: str) -> bool:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only a local path is a place to go back to (no //host, no scheme)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Only a path on this site is a place to go back to; anything else gives `default`.
+
+    The target ends up in links and redirects, and browsers read a link leniently: they drop tabs
+    and newlines and take a backslash for a slash, so '/<tab>/evil.example' leads to evil.example.
+    Hence no whitespace, control character or backslash at all, and no scheme or host as
+    `urlsplit` reads it.
+    """
+    if (not target or not target.startswith("/") or "\\" in target
+            or any(c.isspace() or not c.isprintable() for c in target)):
+        return default
+    parts = urlsplit(target)
+    return default if parts.scheme or parts.netloc else target
 
 
 def login_required(role: Role = Role.READER) -> Callable[[Endpoint], Endpoint]:
