@@ -281,6 +281,22 @@ def test_back_links_keep_the_filters_and_no_js_lands_on_the_next_post(browser, p
         plain.click("#post-126 button[value=reject]")
         assert "Kies eerst een reden" in plain.inner_text(".problem")
         assert plain.is_visible("header.top nav") and state(site, 126).version == 0
+        # a duplicate needs the original's number: the browser asks for it and sends nothing, while
+        # the other buttons of the same form do not need it
+        posted = []
+        plain.on("request", lambda r: posted.append(r.post_data) if r.method == "POST" else None)
+        plain.goto("/posts/125")
+        plain.click("#post-125 button[value=duplicate]")
+        assert plain.eval_on_selector("#dup-125", "el => el.validity.valueMissing")
+        plain.fill("#notitie-125", "zonder nummer")
+        plain.click("#post-125 button[value=note]")
+        plain.wait_for_url("**actie=note**")
+        assert [("action=duplicate" in p, "action=note" in p) for p in posted] == [(False, True)]
+        assert state(site, 125).note == "zonder nummer"
+        plain.fill("#dup-125", "1")
+        plain.click("#post-125 button[value=duplicate]")
+        plain.wait_for_url("**actie=duplicate**")
+        assert (state(site, 125).status, state(site, 125).duplicate_of) == ("duplicaat", 1)
     finally:
         context.close()
 

@@ -81,6 +81,27 @@ def test_bad_form_numbers_are_400s(site):
             assert_headers(response)
 
 
+def test_a_duplicate_without_the_originals_number_asks_for_it(site):
+    with client(site) as c:
+        csrf = login(c, "eva")
+        with Store(site[1].db_path) as store:
+            version = store.reviews.state(5).version
+        for original in [None, "", " ", "abc", "²", "0"]:
+            form = {"csrf": csrf, "version": str(version), "action": "duplicate"}
+            if original is not None:
+                form["duplicate_of"] = original
+            page = c.post("/posts/5/decision", data=form)   # without JavaScript: the post's page
+            card = c.post("/posts/5/decision", data=form, headers={"x-requested-with": "fetch"})
+            for response in (page, card):
+                assert response.status_code == 400, (original, response.text[:300])
+                assert_headers(response)
+                assert "Vul het nummer van de oorspronkelijke post in." in response.text, original
+                assert "None" not in response.text
+            assert "<header" in page.text and '<article class="item' in card.text
+    with Store(site[1].db_path) as store:
+        assert store.reviews.state(5).version == version
+
+
 def test_an_unforeseen_error_is_a_500_with_the_security_headers(tmp_path):
     from starlette.routing import Route
 

@@ -246,6 +246,7 @@ async def decide(request: Request) -> Response:
         action, themes = Action.SET_THEMES, []
     version = parse.optional_integer(form.get("version"), "De versie")
     reason = str(form.get("reason") or "")
+    original = _original_of(form) if action == Action.DUPLICATE else None
     message, status_code, confirm_empty = "", 200, False
     if version is None or (known and any(t not in known for t in themes)):
         message, status_code = "Ongeldig formulier: laad de pagina opnieuw.", 400
@@ -253,13 +254,15 @@ async def decide(request: Request) -> Response:
         message, status_code = f"Een notitie heeft hoogstens {MAX_NOTE} tekens.", 400
     elif action == Action.REJECT and not reason:
         message, status_code = "Kies eerst een reden om af te wijzen.", 400
+    elif action == Action.DUPLICATE and original is None:
+        message, status_code = "Vul het nummer van de oorspronkelijke post in.", 400
     elif action == Action.ACCEPT and not themes and _nothing_to_accept(store, post_id, version, ticked):
         status_code, confirm_empty = 422, True
     else:
         try:
             store.reviews.decide(
                 post_id, request.state.user, version, action, themes=themes, reason=reason or None,
-                duplicate_of=parse.optional_integer(form.get("duplicate_of"), "Duplicaat van", minimum=1),
+                duplicate_of=original,
                 note=str(form.get("note", "")))
             message = f"Post {post_id}: {ACTION_LABELS[action]}."
         except StaleReview as e:
@@ -284,6 +287,15 @@ async def decide(request: Request) -> Response:
     return render(request, "post.html", status_code, item=item, history=store.reviews.history(post_id),
                   candidates=store.reviews.duplicate_candidates(post_id), here=here, message=message,
                   problem=True, confirm_empty=confirm_empty, back=_back_link(here))
+
+
+def _original_of(form) -> int | None:
+    """The post a duplicate points to, or None when the field is empty or holds no post number:
+    the editor is asked for it, rather than the store being asked about post None."""
+    try:
+        return parse.post_id(form.get("duplicate_of"))
+    except parse.BadParameter:
+        return None
 
 
 def _nothing_to_accept(store, post_id: int, version: int | None, ticked: bool) -> bool:
