@@ -102,6 +102,37 @@ def test_a_duplicate_without_the_originals_number_asks_for_it(site):
         assert store.reviews.state(5).version == version
 
 
+def test_no_such_page_and_a_wrong_method_are_dutch_pages(site):
+    wrong = [("GET", "/bestaat-niet", 404, None), ("GET", "/posts/abc", 404, None),
+             ("GET", "/static/bestaat-niet.css", 404, None), ("GET", "/posts/1/decision", 405, {"POST"}),
+             ("PUT", "/", 405, {"GET", "HEAD"}), ("DELETE", "/static/app.css", 405, {"GET", "HEAD"})]
+    text = {404: "Deze pagina bestaat niet.", 405: "Dit kan niet met deze pagina."}
+    for logged_in in (True, False):
+        with client(site) as c:
+            if logged_in:
+                login(c, "eva")
+            for method, url, status, allow in wrong:
+                response = c.request(method, url)
+                assert response.status_code == status, (method, url, response.text[:200])
+                assert response.headers["content-type"].startswith("text/html"), (method, url)
+                assert_headers(response)
+                assert f'<p class="problem" role="alert">{text[status]}</p>' in response.text, (method, url)
+                assert "<header" in response.text and "Not Found" not in response.text
+                allowed = response.headers.get("allow")
+                assert (set(allowed.split(", ")) if allowed else None) == allow, (method, url)
+                # a logged-in editor keeps the menu; anyone else gets the page without it
+                assert ('aria-label="Hoofdmenu"' in response.text) == logged_in, (method, url)
+    # refusals the app makes itself are as before: a role too low, no session
+    with client(site) as c:
+        login(c, "eva")
+        refused = c.get("/accounts")
+        assert refused.status_code == 403 and "Geweigerd: uw rol (redacteur) mag dit niet." in refused.text
+    with client(site) as c:
+        assert c.get("/").headers["location"] == "/login?next=%2F"
+        anonymous = c.post("/posts/1/decision", data={"action": "accept"})
+        assert anonymous.status_code == 401 and anonymous.text == "Niet ingelogd: log eerst in."
+
+
 def test_an_unforeseen_error_is_a_500_with_the_security_headers(tmp_path):
     from starlette.routing import Route
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import uvicorn
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount
@@ -73,6 +74,23 @@ class SecurityHeaders:
 async def bad_parameter(request: Request, exc: Exception) -> Response:
     """A parameter `params` refused: the error page, 400, inside the layout."""
     return views.render(request, "error.html", 400, message=str(exc))
+
+
+# Starlette's own refusals, said in Dutch: no route for the path, or a method the route does not take
+HTTP_MESSAGES = {404: "Deze pagina bestaat niet.", 405: "Dit kan niet met deze pagina."}
+
+
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    """A refusal Starlette makes itself (no route or static file, a method the route does not take):
+    the error page inside the layout with Starlette's status and headers (such as Allow), instead of
+    its English plain text. No endpoint has checked the session, so it is looked up here: a
+    logged-in user keeps the menu, anyone else gets the page without it."""
+    if not hasattr(request.state, "user") and (found := auth.current_user(request)):
+        request.state.user, request.state.csrf = found
+    message = HTTP_MESSAGES.get(exc.status_code, "Dit verzoek kan deze pagina niet afhandelen.")
+    response = views.render(request, "error.html", exc.status_code, message=message)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -191,7 +209,8 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     app = Starlette(routes=views.routes() + groups.routes() + movement.routes() + charter.routes() + exports.routes()
                     + guide.routes() + initiatives.routes() + [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
-    ], lifespan=lifespan, exception_handlers={params.BadParameter: bad_parameter, Exception: server_error})
+    ], lifespan=lifespan, exception_handlers={
+        params.BadParameter: bad_parameter, HTTPException: http_error, Exception: server_error})
     app.state.config = config
     app.state.templates = templates
     app.state.themes = theme_labels(config)
