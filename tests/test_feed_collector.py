@@ -16,7 +16,7 @@ from harvester.config import load_config
 from harvester.jobs.harvest import log_line, run_source, run_sources
 
 from .conftest import DATA
-from .localserver import Reply, Request
+from .localserver import LocalServer, Reply, Request
 
 FEEDS = DATA / "feeds"
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -304,7 +304,86 @@ def test_links_that_are_not_web_addresses_are_not_kept(server, store, harvest):
     server.route("/feed", Reply(200, doc.encode(), RSS))
     assert harvest(sources_toml(server, ("blog", "/feed")))["blog"].status == "ok"
     urls = dict(store.db.execute("SELECT key, url FROM posts").fetchall())
-    assert urls == {"id-0": None, "id-1": None, "id-2": None, "id-3": None, "id-4": "https://example.org/goed"}
+    site = server.base_url.removeprefix("http://")
+    assert urls == {f"id-{n} ({site})": url for n, url in enumerate([None, None, None, None, "https://example.org/goed"])}
+
+
+def numbered_rss(site: str, *entries: tuple[str, str]) -> bytes:
+    """An RSS feed whose generator numbers its entries: `<guid isPermaLink="false">1</guid>`."""
+    items = "".join(
+        f'<item><title>{title} #innoverheid</title><link>https://{site}/{guid}</link>'
+        f'<guid isPermaLink="false">{guid}</guid><description>{title} van {site}</description></item>'
+        for guid, title in entries)
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{site}</title>'
+            f'<link>https://{site}/</link>{items}</channel></rss>').encode()
+
+
+@pytest.fixture
+def second_server():
+    """Another site: a server on another port of 127.0.0.1."""
+    s = LocalServer().start()
+    yield s
+    s.stop()
+
+
+def test_numbered_entries_of_two_sites_are_two_posts(server, second_server, store, harvest):
+    server.route("/a.xml", Reply(200, numbered_rss("gemeente-a.nl", ("1", "Idee A")), RSS))
+    second_server.route("/b.xml", Reply(200, numbered_rss("provincie-b.nl", ("1", "Idee B")), RSS))
+    body = sources_toml(server, ("a", "/a.xml")) + sources_toml(second_server, ("b", "/b.xml"))
+    first = harvest(body)
+    second = harvest(body)
+
+    assert [(r.counts.new, r.counts.updated) for r in first.values()] == [(1, 0), (1, 0)]
+    assert [(r.counts.new, r.counts.updated, r.counts.unchanged) for r in second.values()] == [(0, 0, 1), (0, 0, 1)]
+    site_a, site_b = (s.base_url.removeprefix("http://") for s in (server, second_server))
+    assert stored_keys(store, "a") == {f"1 ({site_a})"} and stored_keys(store, "b") == {f"1 ({site_b})"}
+    assert {p.title: p.sources for p in store.posts.latest()} == {"Idee A #innoverheid": ["a"],
+                                                                  "Idee B #innoverheid": ["b"]}
+    # ids that are unique anywhere keep their form (the blog's guids are its ?p= addresses)
+    server.route("/blog.xml", Reply(200, feed("blog-rss2.xml"), RSS))
+    harvest(sources_toml(server, ("blog", "/blog.xml")))
+    assert stored_keys(store, "blog") == BLOG_KEYS
+
+
+def test_a_post_stored_under_its_bare_id_keeps_its_row(server, second_server, store, harvest):
+    """Databases from before keys named the site hold feed posts under the bare id: the next harvest
+    gives such a row its new key (its id, and so its review, stays) instead of storing the post again.
+    A row that two sources wrote under one bare id holds two posts at once: it stays as it is."""
+    from harvester.models import Post
+
+    feed_a, feed_b = server.url("/a.xml"), second_server.url("/b.xml")
+    old = {name: store.sources.sync(name, "feed", url).id for name, url in (("a", feed_a), ("b", feed_b))}
+    store.posts.upsert(Post(key="7", kind="feed", content_html="oud", text="oud"), old["a"])
+    shared = Post(key="1", kind="feed", content_html="door elkaar", text="door elkaar")
+    store.posts.upsert(shared, old["a"])
+    store.posts.upsert(shared, old["b"])
+    ids = dict(store.db.execute("SELECT key, id FROM posts").fetchall())
+    server.route("/a.xml", Reply(200, numbered_rss("gemeente-a.nl", ("7", "Zeven"), ("1", "Idee A")), RSS))
+    second_server.route("/b.xml", Reply(200, numbered_rss("provincie-b.nl", ("1", "Idee B")), RSS))
+
+    results = harvest(sources_toml(server, ("a", "/a.xml")) + sources_toml(second_server, ("b", "/b.xml")))
+
+    assert [(r.counts.new, r.counts.updated) for r in results.values()] == [(1, 1), (1, 0)]
+    site_a, site_b = (s.base_url.removeprefix("http://") for s in (server, second_server))
+    keys = dict(store.db.execute("SELECT key, id FROM posts").fetchall())
+    assert keys.keys() == {f"7 ({site_a})", "1", f"1 ({site_a})", f"1 ({site_b})"}
+    assert keys[f"7 ({site_a})"] == ids["7"] and keys["1"] == ids["1"]
+    assert store.db.execute("SELECT text FROM posts WHERE key = '1'").fetchone() == ("door elkaar",)
+
+
+def test_a_tombstone_of_a_bare_id_still_holds(server, store, harvest):
+    from harvester.privacy.hashing import fingerprint
+
+    store.db.execute("INSERT INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'post', 'forget', '2024-01-01')",
+                     [fingerprint("vergeten")])
+    doc = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
+    <item><guid isPermaLink="false">vergeten</guid><description>Weg ermee #innoverheid</description></item>
+    <item><guid isPermaLink="false">blijft</guid><description>Blijft #innoverheid</description></item>
+    </channel></rss>"""
+    server.route("/feed", Reply(200, doc, RSS))
+    result = harvest(sources_toml(server, ("blog", "/feed")))["blog"]
+    assert (result.counts.new, result.counts.skipped) == (1, 1)
+    assert stored_keys(store) == {f"blijft ({server.base_url.removeprefix('http://')})"}
 
 
 def test_user_agent_names_project_and_contact(server, store, harvest):
@@ -369,7 +448,7 @@ def test_feedparser_corpus_of_odd_feeds_never_crashes_the_parser():
     for path in files:
         response = Response(200, httpx.Headers({"Content-Type": "text/xml"}), path.read_bytes(), "http://x/f", None)
         try:
-            batch = parse(response, ["innoverheid"], match="all")
+            batch = parse(response, ["innoverheid"], match="all", site="x")
         except FetchError as e:
             assert str(e)
             outcomes["refused"] += 1
