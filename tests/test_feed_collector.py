@@ -292,6 +292,21 @@ def test_entry_without_id_or_link_is_skipped_with_a_problem(server, store, harve
     assert stored_keys(store) == {"https://example.org/a"}
 
 
+def test_entries_that_share_an_id_within_a_feed_are_counted_not_dropped_silently(server, store, harvest):
+    """A broken generator gives every entry the same guid: one of them can be stored, the run says
+    how many were not. The same entry twice in one document is simply one post."""
+    items = "".join(f"<item><title>Idee {n} #innoverheid</title><link>https://blog.example.nl/idee-{n}</link>"
+                    f"<guid isPermaLink='false'>post</guid><description>Tekst {n}</description></item>"
+                    for n in (1, 2, 3, 1))
+    doc = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    server.route("/feed", Reply(200, doc.encode(), RSS))
+    result = harvest(sources_toml(server, ("blog", "/feed")))["blog"]
+    assert result.status == "partial" and result.counts.new == 1
+    assert "2 bericht(en) overgeslagen" in result.error and "hun id staat al bij een ander bericht" in result.error
+    assert [p.url for p in store.posts.latest()] == ["https://blog.example.nl/idee-1"]
+    assert store.runs.status()[0].last_error == result.error
+
+
 def test_links_that_are_not_web_addresses_are_not_kept(server, store, harvest):
     """A document or spreadsheet makes a post's link clickable: javascript:, file:, smb:// or an
     office macro link from a feed must not get there (the post itself is kept, by its id)."""

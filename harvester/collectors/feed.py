@@ -107,8 +107,8 @@ def parse(response: Response, tags: list[str], *, match: str = "tags", site: str
     if not partial:
         batch.validators = (response.headers.get("etag"), response.headers.get("last-modified"))
     wanted = set(tags)
-    keys: set[str] = set()
-    keyless = 0
+    kept: dict[str, Post] = {}
+    keyless = clashing = 0
     feed_language = parsed.feed.get("language")
     for entry in entries:
         post = _post(entry, response.url, feed_language, site)
@@ -116,11 +116,18 @@ def parse(response: Response, tags: list[str], *, match: str = "tags", site: str
             batch.skipped += 1
         elif not post.key:
             keyless += 1
-        elif post.key not in keys:        # the same entry twice in one document counts once
-            keys.add(post.key)
-            batch.posts.append(post)
+        elif post.key not in kept:
+            kept[post.key] = post
+        elif post != kept[post.key]:
+            # the same entry twice in one document counts once; another entry under its id cannot be
+            # stored (one key, one post) but must not vanish unnoticed: a broken generator does this
+            clashing += 1
+    batch.posts.extend(kept.values())
     if keyless:
         problems.append(f"{keyless} bericht(en) zonder id en zonder link overgeslagen in {response.url}")
+    if clashing:
+        problems.append(f"{clashing} bericht(en) overgeslagen in {response.url}: hun id staat al bij een ander "
+                        "bericht in dezelfde feed (alleen het eerste is opgeslagen)")
     return batch
 
 
