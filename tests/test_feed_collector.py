@@ -325,6 +325,38 @@ def test_entries_that_share_an_id_within_a_feed_are_counted_not_dropped_silently
     assert store.runs.status()[0].last_error == result.error
 
 
+def test_a_date_more_than_a_day_ahead_is_not_believed(server, store, harvest):
+    """A typo (2099) or a post scheduled for later would head every list for ever: such a time is left
+    out and the post sorts by when it was found. A few hours ahead (a clock, a time zone) is kept."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+
+    def entry(name: str, published: datetime, updated: datetime) -> str:
+        return (f"<entry><id>tag:netwerk.example.org,2013:{name}</id><title>{name} #innoverheid</title>"
+                f"<published>{published.isoformat(timespec='seconds')}</published>"
+                f"<updated>{updated.isoformat(timespec='seconds')}</updated><content>tekst</content></entry>")
+
+    far, soon, yesterday = datetime(2099, 12, 7, 8, tzinfo=UTC), now + timedelta(hours=12), now - timedelta(days=1)
+    doc = ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Netwerk</title>'
+           + entry("typfout", far, far) + entry("overmorgen", now + timedelta(days=2), now + timedelta(days=2))
+           + entry("vanavond", soon, soon) + entry("bijgewerkt", yesterday, far)
+           + entry("gisteren", yesterday, yesterday) + "</feed>")
+    server.route("/nieuws.atom", Reply(200, doc.encode(), ATOM))
+    result = harvest(sources_toml(server, ("netwerk", "/nieuws.atom")))["netwerk"]
+
+    assert result.status == "partial" and result.counts.new == 5
+    assert "3 bericht(en)" in result.error and "meer dan een dag na nu" in result.error
+    times = {title.split()[0]: (published, edited) for title, published, edited in
+             store.db.execute("SELECT title, published_at, edited_at FROM posts")}
+    assert times["typfout"] == times["overmorgen"] == (None, None)
+    assert times["vanavond"] == (soon.isoformat(timespec="seconds"), None)
+    assert times["bijgewerkt"] == (yesterday.isoformat(timespec="seconds"), None)
+    # the undated two by when they were found (now), between tonight's post and yesterday's
+    assert [p.title.split()[0] for p in store.posts.latest()] == [
+        "vanavond", "overmorgen", "typfout", "gisteren", "bijgewerkt"]
+
+
 def test_links_that_are_not_web_addresses_are_not_kept(server, store, harvest):
     """A document or spreadsheet makes a post's link clickable: javascript:, file:, smb:// or an
     office macro link from a feed must not get there (the post itself is kept, by its id)."""

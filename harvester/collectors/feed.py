@@ -22,7 +22,7 @@ from ..config import Config, Source
 from ..models import Author, Post
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import to_utc_iso
-from .base import Batch, SourceState
+from .base import Batch, SourceState, without_future_times
 from .http import Fetcher, FetchError, Response
 
 # bozo reasons that are not a problem once a feed parsed: a wrong Content-Type, or a us-ascii
@@ -122,7 +122,8 @@ def parse(response: Response, tags: list[str], *, match: str = "tags", site: str
             # the same entry twice in one document counts once; another entry under its id cannot be
             # stored (one key, one post) but must not vanish unnoticed: a broken generator does this
             clashing += 1
-    batch.posts.extend(kept.values())
+    batch.posts, future = without_future_times(list(kept.values()), response.url)
+    problems += future
     if keyless:
         problems.append(f"{keyless} bericht(en) zonder id en zonder link overgeslagen in {response.url}")
     if clashing:
