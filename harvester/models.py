@@ -90,6 +90,10 @@ class Post:
     reblogs_count: int | None = None
     favourites_count: int | None = None
     author: Author | None = None
+    # a key the same post may be stored under from before keys had their present form (a feed
+    # entry's bare id): the store takes that row over, if only this source saw it, and a tombstone
+    # of it still holds
+    former_key: str | None = None
 
 
 @dataclass

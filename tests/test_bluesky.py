@@ -306,6 +306,22 @@ def test_an_unreadable_post_is_a_problem_and_the_rest_of_the_page_is_kept(fake, 
     assert result.status == "partial" and result.counts.new == 2 and "3lb overgeslagen" in result.error
 
 
+def test_a_creation_time_more_than_a_day_ahead_is_not_believed(fake, harvest, store):
+    """A client sets `createdAt` as it likes: a post dated 2099 keeps no date and sorts by when it was
+    found (the same rule as for feeds); one a few hours ahead keeps its own."""
+    now = datetime.now(UTC)
+    far, soon = datetime(2099, 12, 7, 8, tzinfo=UTC), now + timedelta(hours=3)
+    fake.add(make_post("3lver", created_at=far, indexed_after=now - far),
+             make_post("3lbijna", created_at=soon, indexed_after=now - soon), make_post("3lnu"))
+    result = harvest()
+    assert result.status == "partial" and result.counts.new == 3
+    assert "1 bericht(en)" in result.error and "meer dan een dag na nu" in result.error
+    dates = {key.rpartition("/")[2]: published for key, published in store.db.execute("SELECT key, published_at FROM posts")}
+    assert dates["3lver"] is None
+    assert dates["3lbijna"] == soon.isoformat(timespec="seconds")
+    assert [p.url.rpartition("/")[2] for p in store.posts.latest()][0] == "3lbijna"
+
+
 def test_recheck_removes_deleted_posts_keeps_a_tombstone_and_forgets_who_opted_out(fake, harvest, store, write_config):
     views = [make_post(f"3l{i}", handle=f"auteur{i}.bsky.social", text=f"Idee nummer{i} #innoverheid") for i in range(30)]
     fake.add(*views)

@@ -12,12 +12,18 @@ result (one malformed page, one entry that could not be read) go into `Batch.pro
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from ..config import Config, Source
 from ..models import Cursor, Post, SourceRow
+from ..timeutil import to_utc_iso
 from .http import Fetcher
+
+# how far ahead of our clock a source's time may be: clocks drift and a time zone may be misread by
+# hours, but a post dated days ahead is a typo (2099) or scheduled, and would head every list for ever
+FUTURE_MARGIN = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -66,3 +72,26 @@ def read_page(items: list, convert: Callable[[object], Post | None], name: Calla
         else:
             posts.append(post)
     return posts, skipped, problems
+
+
+def without_future_times(posts: list[Post], where: str) -> tuple[list[Post], list[str]]:
+    """The posts with each publication or edit time more than FUTURE_MARGIN ahead of now taken out,
+    and a problem (Dutch) saying how many posts that touched, if any.
+
+    Taken out rather than set to now, which would move on every run: a post without a publication
+    time sorts by when it was first seen, and a run that sees it once its time has come stores it.
+    """
+    limit = to_utc_iso(datetime.now(UTC) + FUTURE_MARGIN)   # stored times compare as text
+    checked: list[Post] = []
+    held_back = 0
+    for post in posts:
+        published = post.published_at if (post.published_at or "") <= limit else None
+        edited = post.edited_at if (post.edited_at or "") <= limit else None
+        if (published, edited) != (post.published_at, post.edited_at):
+            post = replace(post, published_at=published, edited_at=edited)
+            held_back += 1
+        checked.append(post)
+    if not held_back:
+        return checked, []
+    return checked, [f"{held_back} bericht(en) in {where} gedateerd meer dan een dag na nu: opgeslagen zonder "
+                     "die datum (ze staan op het moment waarop ze gevonden zijn)"]

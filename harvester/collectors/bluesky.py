@@ -44,7 +44,7 @@ from ..config import BlueskySource, Config
 from ..models import Author, Cursor, Post
 from ..normalize import normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
-from .base import Batch, SourceState, read_page
+from .base import Batch, SourceState, read_page, without_future_times
 from .http import FetchError, Fetcher, RateLimitWatch, Response
 
 PAGE_LIMIT = 100                     # searchPosts' maximum
@@ -250,7 +250,8 @@ class _TagRun:
     def _batch(self, views: list, cursor: Cursor) -> Batch:
         posts, skipped, problems = read_page(
             views, post, lambda view: f"post {view.get('uri') if isinstance(view, dict) else '?'}")
-        return Batch(posts=posts, skipped=skipped, problems=problems, cursor=cursor, auth_required=False,
+        posts, future = without_future_times(posts, f"de zoekresultaten voor #{self.tag} van {self.client.base}")
+        return Batch(posts=posts, skipped=skipped, problems=problems + future, cursor=cursor, auth_required=False,
                      ratelimit=self.client.watch.last, opted_out=opted_out(views))
 
 

@@ -22,13 +22,16 @@ from ..config import Config, Source
 from ..models import Author, Post
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import to_utc_iso
-from .base import Batch, SourceState
+from .base import Batch, SourceState, without_future_times
 from .http import Fetcher, FetchError, Response
 
 # bozo reasons that are not a problem once a feed parsed: a wrong Content-Type, or a us-ascii
 # default (RFC 3023 for text/xml without charset) that feedparser rightly read as UTF-8
 HARMLESS_BOZO = (feedparser.NonXMLContentType,)
-DOCUMENT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)>\s*$")
+ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)>$")
+# an entry id that names the entry wherever it appears; any other id (a number, a slug) is unique
+# within its site at best, so two sites' entry "1" would be one post
+GLOBAL_ID = re.compile(r"(?:https?://|tag:|urn:)", re.IGNORECASE)
 STATUS_TEXT = {401: "inloggen vereist", 403: "geen toegang", 404: "niet gevonden"}
 
 # feedparser files <media:description> (an attachment's alt text) as the entry's summary or
@@ -60,15 +63,25 @@ def collect(source: Source, state: SourceState, fetcher: Fetcher, config: Config
     if response.status != 200:
         reason = STATUS_TEXT.get(response.status, "onverwacht antwoord")
         raise FetchError(f"HTTP {response.status} ({reason}) bij {response.url}")
-    batch = parse(response, config.tags, match=getattr(source, "match", "tags"))
+    batch = parse(response, config.tags, match=getattr(source, "match", "tags"), site=site_of(state.row.configured_url))
     batch.moved_to = moved_to
     yield batch
 
 
-def parse(response: Response, tags: list[str], *, match: str = "tags") -> Batch:
+def site_of(url: str) -> str:
+    """The site a feed belongs to, as named in its entries' keys: the host, with a port if the URL names one.
+
+    Taken from the configured URL, not from where redirects led, so that a feed that moves keeps its keys.
+    """
+    parts = urlparse(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or url
+
+
+def parse(response: Response, tags: list[str], *, match: str = "tags", site: str) -> Batch:
     """Turn a 200 response into a Batch; raise FetchError when it holds no feed at all.
 
-    Entries without a configured tag (with match "tags") are skipped.
+    Entries without a configured tag (with match "tags") are skipped. An entry id that is not
+    globally unique gets `site` in its key (see `_post`).
     """
     if not response.body.strip():
         raise FetchError(f"lege reactie: {response.url} gaf HTTP 200 zonder inhoud")
@@ -85,7 +98,7 @@ def parse(response: Response, tags: list[str], *, match: str = "tags") -> Batch:
     entries = parsed.entries
     if parsed.bozo and not _harmless(parsed):
         problems.append(_describe_bozo(parsed, response.url))
-        if entries and not DOCUMENT_END.search(response.body[-200:]):
+        if entries and not _ends_whole(response.body):
             # the document was cut off: its last entry may be too, and must not replace a whole one
             entries = entries[:-1]
             problems.append("de feed houdt halverwege op; het laatste (mogelijk afgebroken) bericht is overgeslagen")
@@ -94,26 +107,42 @@ def parse(response: Response, tags: list[str], *, match: str = "tags") -> Batch:
     if not partial:
         batch.validators = (response.headers.get("etag"), response.headers.get("last-modified"))
     wanted = set(tags)
-    keys: set[str] = set()
-    keyless = 0
+    kept: dict[str, Post] = {}
+    keyless = clashing = 0
     feed_language = parsed.feed.get("language")
     for entry in entries:
-        post = _post(entry, response.url, feed_language)
+        post = _post(entry, response.url, feed_language, site)
         if match == "tags" and not wanted.intersection(post.tags):
             batch.skipped += 1
         elif not post.key:
             keyless += 1
-        elif post.key not in keys:        # the same entry twice in one document counts once
-            keys.add(post.key)
-            batch.posts.append(post)
+        elif post.key not in kept:
+            kept[post.key] = post
+        elif post != kept[post.key]:
+            # the same entry twice in one document counts once; another entry under its id cannot be
+            # stored (one key, one post) but must not vanish unnoticed: a broken generator does this
+            clashing += 1
+    batch.posts, future = without_future_times(list(kept.values()), response.url)
+    problems += future
     if keyless:
         problems.append(f"{keyless} bericht(en) zonder id en zonder link overgeslagen in {response.url}")
+    if clashing:
+        problems.append(f"{clashing} bericht(en) overgeslagen in {response.url}: hun id staat al bij een ander "
+                        "bericht in dezelfde feed (alleen het eerste is opgeslagen)")
     return batch
 
 
-def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | None) -> Post:
-    """One entry as a Post; its key is empty when the entry has neither id nor link."""
+def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | None, site: str) -> Post:
+    """One entry as a Post; its key is empty when the entry has neither id nor link.
+
+    The key is the entry's id, else its link. An id that is no web address, `tag:` or `urn:` (many
+    generators number their entries) is unique within its site only, so it is named with the site:
+    `1 (gemeente-a.nl)`. Such entries were stored under the bare id before; that id is the
+    post's `former_key`, so the store takes over the old row instead of storing the post twice.
+    """
     link = (entry.get("link") or "").strip() or None
+    identity = (entry.get("id") or "").strip() or link or ""
+    key = f"{identity} ({site})" if identity and not GLOBAL_ID.match(identity) else identity
     content_html, language = _content(entry)
     extracted = extract(content_html)
     title = _title(entry)
@@ -123,7 +152,8 @@ def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | 
     published = _time(entry.get("published_parsed"))
     updated = _time(dict.get(entry, "updated_parsed"))   # the real <updated>, not feedparser's fallback to <published>
     return tidy(Post(
-        key=(entry.get("id") or "").strip() or link or "",
+        key=key,
+        former_key=identity if key != identity else None,
         kind="feed",
         content_html=content_html,
         text=extracted.text,
@@ -182,6 +212,21 @@ def _time(value: time.struct_time | None) -> str | None:
         return to_utc_iso(datetime(*value[:6], tzinfo=UTC))
     except (TypeError, ValueError):
         return None
+
+
+def _ends_whole(body: bytes) -> bool:
+    """Whether the document ends with its root element's end tag, so that its last entry is whole.
+
+    XML allows comments, processing instructions and white space after the root element, and
+    caching plugins put their signature there (`<!-- Cached page generated by WP-Super-Cache -->`).
+    """
+    tail = body.rstrip()
+    while tail.endswith((b"-->", b"?>")):
+        start = tail.rfind(b"<!--" if tail.endswith(b"-->") else b"<?")
+        if start < 0:
+            return False
+        tail = tail[:start].rstrip()
+    return bool(ROOT_END.search(tail[-100:]))
 
 
 def _repair_utf8(body: bytes) -> bytes | None:

@@ -5,8 +5,9 @@ harvest loop runs each batch through `KeepCheck.filter`, inside the transaction 
 so a tombstone or suppression written while a run goes on holds for its next batch. A post is
 left out when
 
-- a tombstone names it: the fingerprint of its key or address (deleted at the source, forgotten,
-  pseudonymised; a Mastodon tag feed names a status by its address, not its uri);
+- a tombstone names it: the fingerprint of its key, its former key or its address (deleted at the
+  source, forgotten, pseudonymised; a Mastodon tag feed names a status by its address, not its
+  uri; a feed entry forgotten while keys were bare ids is known by that id);
 - its author is suppressed (forgotten or opted out earlier): their key, profile URL, the acct in
   the post's address or the DID in a Bluesky post's at:// uri matches a keyed fingerprint
   (harvester.privacy.hashing); a Bluesky author who changed handle is still known by the DID;
@@ -56,7 +57,7 @@ class KeepCheck:
         return [self.clean(p) for p in posts if self.keeps(p) and not (p.author and canonical(p.author.key) in gone)]
 
     def keeps(self, post: Post) -> bool:
-        addresses = {fingerprint(a) for a in (post.key, post.url) if a}
+        addresses = {fingerprint(a) for a in (post.key, post.former_key, post.url) if a}
         return not (addresses & self.tombstones) and not self._by_suppressed_author(post)
 
     def _by_suppressed_author(self, post: Post) -> bool:

@@ -55,7 +55,7 @@ class PostStore:
         now = utcnow()
         digest = content_hash(post)
         with self.db.atomic():
-            existing = self._stored_as(post)
+            existing = self._stored_as(post, source_id)
             if existing is not None and existing[3] == "mastodon" and post.kind == "feed":
                 # the API's row of this status is richer than the tag feed's entry: only the sighting is new
                 self.db.execute("UPDATE posts SET last_seen_at = ? WHERE id = ?", [now, existing[0]])
@@ -83,7 +83,7 @@ class PostStore:
                 outcome = "unchanged" if old_digest == digest else "updated"
                 if outcome == "updated":
                     values["changed_at"] = now
-                if old_key != post.key:   # the tag feed's row of this status becomes the API's
+                if old_key != post.key:   # the tag feed's row of a status becomes the API's; a former key goes
                     values["key"] = post.key
                 assignments = ", ".join(f"{column} = ?" for column in values)
                 self.db.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*values.values(), post_id])
@@ -95,15 +95,24 @@ class PostStore:
             self._sighted(post_id, source_id, post, now)
         return outcome
 
-    def _stored_as(self, post: Post) -> tuple[int, str, str, str] | None:
+    def _stored_as(self, post: Post, source_id: int) -> tuple[int, str, str, str] | None:
         """(id, content_hash, key, kind) of the row holding this post, if one does.
 
-        Usually the row with the post's key. A Mastodon status has a second name: an instance's tag
-        feed (`/tags/NAME.rss`) gives it its web address as guid, while the API names it by its
-        `uri`. So a Mastodon post also finds the feed row keyed by its `url`, and a feed entry the
-        Mastodon row with that `url`: one status seen both ways is one post with two sightings.
+        Usually the row with the post's key, else the row with its `former_key` that this source
+        alone has seen: it takes the new key. (A row under the old key seen by two sources may hold
+        two sources' posts at once; it stays as it is, and each source's post gets a row of its own.)
+        A Mastodon status has a second name: an instance's tag feed (`/tags/NAME.rss`) gives it its
+        web address as guid, while the API names it by its `uri`. So a Mastodon post also finds the
+        feed row keyed by its `url`, and a feed entry the Mastodon row with that `url`: one status
+        seen both ways is one post with two sightings.
         """
         row = self.db.execute("SELECT id, content_hash, key, kind FROM posts WHERE key = ?", [post.key]).fetchone()
+        if row is None and post.former_key:
+            row = self.db.execute(
+                "SELECT id, content_hash, key, kind FROM posts p WHERE key = ? AND kind = ?"
+                " AND EXISTS (SELECT 1 FROM sightings WHERE post_id = p.id AND source_id = ?)"
+                " AND NOT EXISTS (SELECT 1 FROM sightings WHERE post_id = p.id AND source_id <> ?)",
+                [post.former_key, post.kind, source_id, source_id]).fetchone()
         if row is None and post.kind == "mastodon" and post.url:
             row = self.db.execute("SELECT id, content_hash, key, kind FROM posts WHERE key = ? AND kind = 'feed'",
                                   [post.url]).fetchone()
