@@ -35,6 +35,12 @@ class ResponseTooLarge(FetchError):
     pass
 
 
+class _SlowResponse(httpx.ReadTimeout):
+    """A response that did not arrive in full within `max_request_seconds`: a time-out like any other
+    (retried, then reported as one), named apart so the message says which limit it hit. It never
+    leaves this module: `Fetcher.request` turns it into a FetchError."""
+
+
 class RateLimited(FetchError):
     """429 with a wait longer than we are willing to sit out in this run."""
 
@@ -191,12 +197,17 @@ class Fetcher:
 
     def _once(self, method: str, url: str, params: object, json: object, headers: dict[str, str] | None) -> Response:
         self.requests += 1
+        # httpx's timeouts count per read; this one bounds the whole request
+        limit = self.config.max_request_seconds
+        deadline = time.monotonic() + limit
         with self.client.stream(method, url, params=params, json=json, headers=headers) as r:
             declared = r.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 raise ResponseTooLarge(f"antwoord te groot ({int(declared)} bytes, grens {self.max_bytes}): {url}")
             chunks, size = [], 0
             for chunk in r.iter_bytes():
+                if time.monotonic() > deadline:
+                    raise _SlowResponse(f"antwoord niet binnen {limit:g} s compleet", request=r.request)
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise ResponseTooLarge(f"antwoord te groot (meer dan {self.max_bytes} bytes): {url}")
@@ -213,6 +224,8 @@ class Fetcher:
 
 
 def _describe(error: Exception) -> str:
+    if isinstance(error, _SlowResponse):
+        return f"time-out ({error})"
     if isinstance(error, httpx.TimeoutException):
         return "time-out"
     if isinstance(error, httpx.ConnectError):
