@@ -223,6 +223,22 @@ def test_max_pages_leaves_a_backfill_that_the_next_run_finishes(fake, harvest, s
     assert store.cursors.load(1)["innoverheid+lanceerplatform"].backfill_done
 
 
+def test_a_server_ignoring_max_id_stops_the_backfill_with_a_problem_instead_of_rereading(
+        fake, harvest, store, tmp_path):
+    fake.honours_max_id = False
+    fake.add(*(make_status(sid(i)) for i in range(1, 51)))
+    for run in (1, 2):
+        before = len(fake.timeline_requests())
+        (result,) = harvest({"nl": fake.url}, harvest="max_pages = 5")
+        assert len(fake.timeline_requests()) - before == 2       # the newest page and one page back, no more
+        assert result.status == "partial" and result.counts.new == (40 if run == 1 else 0)
+        assert f"{fake.url} negeert max_id: de pagina vóór status {sid(11)} gaf geen oudere posts" in result.error
+        cursor = store.cursors.load(1)["innoverheid+lanceerplatform"]
+        assert (cursor.backfill_max_id, cursor.backfill_done) == (sid(11), False)
+    output = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "status"]).output
+    assert f"laatste fout: {fake.url} negeert max_id" in output
+
+
 def test_backfill_stops_at_backfill_days(fake, harvest, store):
     now = datetime.now(UTC)
     fake.add(*(make_status(sid(i), created_at=now - timedelta(days=60 - i, hours=-1)) for i in range(1, 60)))
