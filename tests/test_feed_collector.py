@@ -248,6 +248,22 @@ def test_a_server_dripping_its_answer_times_out_after_max_request_seconds(server
     assert stored_keys(store) == set()
 
 
+def test_a_body_that_does_not_unpack_fails_in_dutch_without_retrying(server, store, harvest):
+    """A proxy that says gzip and sends something else: the same bytes would come again."""
+    server.route("/feed", Reply(200, b"dit is geen gzip" * 10, {**RSS, "Content-Encoding": "gzip"}))
+    result = harvest(sources_toml(server, ("blog", "/feed")), retries=2)["blog"]
+    assert result.status == "failed" and result.counts.requests == 1
+    assert result.error.startswith(f"onleesbare compressie bij {server.url('/feed')}: ")
+
+
+def test_an_unusable_url_fails_in_dutch_without_retrying(server, store, harvest):
+    body = f'\n[[sources]]\nname = "blog"\ntype = "feed"\nurl = "{server.url("/fe")}\\u0001ed"\n'
+    result = harvest(body, retries=2)["blog"]
+    assert result.status == "failed" and result.counts.requests == 1
+    assert result.error == f"ongeldige URL {server.url('/fe') + chr(1) + 'ed'!r}: controleer de bron in de configuratie"
+    assert server.requests == []
+
+
 def test_permanent_redirect_moves_the_source(server, store, harvest):
     server.route("/old.rss", Reply(301, b"", {"Location": "/new.rss"}))
     server.route("/new.rss", Reply(200, feed("blog-rss2.xml"), RSS))

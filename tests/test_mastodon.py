@@ -283,11 +283,13 @@ def test_auth_required_on_an_older_server_without_token_env(server, harvest):
     assert result.status == "failed" and "token_env" in result.error and "nl" in result.error
 
 
-def test_429_waits_until_the_reset_measured_on_the_servers_clock(fake, harvest, store):
+@pytest.mark.parametrize("zone", ["GMT", "-0000"])   # -0000: UTC from a server that does not know its zone
+def test_429_waits_until_the_reset_measured_on_the_servers_clock(fake, harvest, store, zone):
     server_now = datetime.now(UTC) + timedelta(hours=3)     # the server's clock is far off ours
     reset = server_now + timedelta(seconds=1)
+    date = format_datetime(server_now, usegmt=True).replace("GMT", zone)
     fake.scripted = [Reply(429, json.dumps({"error": "Too many requests"}), {
-        "Date": format_datetime(server_now, usegmt=True), "X-RateLimit-Limit": "300",
+        "Date": date, "X-RateLimit-Limit": "300",
         "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ")})]
     fake.add(make_status(sid(1)))
     waits: list[float] = []

@@ -73,7 +73,7 @@ def seconds_until_reset(headers: httpx.Headers) -> float | None:
         if retry_after.strip().isdigit():
             return float(retry_after)
         try:
-            return (parsedate_to_datetime(retry_after) - _server_now(headers)).total_seconds()
+            return (_http_date(retry_after) - _server_now(headers)).total_seconds()
         except (TypeError, ValueError):
             return None
     reset = headers.get("x-ratelimit-reset")
@@ -127,9 +127,16 @@ class RateLimitWatch:
 
 def _server_now(headers: httpx.Headers) -> datetime:
     try:
-        return parsedate_to_datetime(headers["date"])
+        return _http_date(headers["date"])
     except (KeyError, TypeError, ValueError):
         return datetime.now(UTC)
+
+
+def _http_date(value: str) -> datetime:
+    """An HTTP date, always with a zone: the standard library gives a naive datetime for `-0000`
+    (UTC, local zone unknown), which cannot be compared with the aware resets."""
+    moment = parsedate_to_datetime(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Fetcher:
@@ -174,6 +181,12 @@ class Fetcher:
                 response = self._once(method, url, params, json, headers)
             except httpx.TooManyRedirects:
                 raise FetchError(f"te veel doorverwijzingen (meer dan {self.config.max_redirects}): {url}") from None
+            # another try would meet the same bytes or the same address: these two are not retried
+            except httpx.DecodingError:
+                raise FetchError(f"onleesbare compressie bij {url}: het antwoord is niet uit te pakken "
+                                 "zoals de server opgeeft (Content-Encoding)") from None
+            except httpx.InvalidURL:
+                raise FetchError(f"ongeldige URL {url!r}: controleer de bron in de configuratie") from None
             except (httpx.TimeoutException, httpx.TransportError) as e:
                 if last_try:
                     raise FetchError(f"{_describe(e)} bij {url} (na {attempt} pogingen)") from None
@@ -232,6 +245,4 @@ def _describe(error: Exception) -> str:
         return "geen verbinding"
     if isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
         return "verbinding verbroken"
-    if isinstance(error, httpx.DecodingError):
-        return "onleesbare compressie"
     return f"netwerkfout ({type(error).__name__})"
