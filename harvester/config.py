@@ -44,7 +44,11 @@ class ConfigError(UsageError):
 class HarvestConfig:
     tags: list[str] = field(default_factory=lambda: ["innoverheid", "lanceerplatform"])
     user_agent_contact: str = "https://github.com/innoverheid/harvester"
+    # per network step (connecting, each read): a server silent this long has timed out
     timeout_seconds: float = 20.0
+    # a whole request, body included: a server that drips its answer byte by byte keeps every read
+    # within timeout_seconds, and would otherwise hold the source's job for as long as it likes
+    max_request_seconds: float = 60.0
     max_response_mb: float = 10.0
     max_redirects: int = 5
     retries: int = 3
@@ -311,7 +315,7 @@ def _check(config: Config, path: Path | str) -> None:
         if not bare or not all(c.isalnum() or c == "_" for c in bare):
             raise ConfigError(path, "harvest.tags", f"{tag!r} is geen hashtag")
     _check_url(config.harvest.user_agent_contact, path, "harvest.user_agent_contact")
-    for key in ("timeout_seconds", "max_response_mb", "max_wait_seconds"):
+    for key in ("timeout_seconds", "max_request_seconds", "max_response_mb", "max_wait_seconds"):
         if getattr(config.harvest, key) <= 0:
             raise ConfigError(path, f"harvest.{key}", "moet groter zijn dan 0")
     for key in ("backfill_days", "max_pages", "recheck_days"):

@@ -2,7 +2,7 @@
 
 GET and POST both come here. A route is either a list of `Reply` objects served in turn (the last one repeats) or a function
 that gets the `Request` and returns a `Reply`. Replies can misbehave the way real servers do:
-answer slowly, drop the connection, or send a body larger than any cap.
+answer slowly, drip the body byte by byte, drop the connection, or send a body larger than any cap.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class Reply:
     delay: float = 0.0            # seconds before answering (for time-outs)
     reset: bool = False           # close the socket without answering (connection reset)
     stream_bytes: int = 0         # send this many bytes of filler after `body`, without Content-Length
+    trickle: float = 0.0          # seconds between the body's bytes, sent one at a time (every read stays short)
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,11 @@ class LocalServer:
                         return
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    if reply.status != 304:
+                    if reply.trickle:
+                        for i in range(len(body)):   # ends early with a BrokenPipeError once the client gives up
+                            self.wfile.write(body[i:i + 1])
+                            time.sleep(reply.trickle)
+                    elif reply.status != 304:
                         self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True

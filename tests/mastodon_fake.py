@@ -69,6 +69,7 @@ class FakeInstance:
         self.remaining = 300
         self.reset_after = timedelta(minutes=5)   # the rate-limit window ends this long after each answer
         self.delay = 0.0                          # seconds before each timeline answer (a slow server)
+        self.honours_max_id = True                # False: always the newest page, as some servers answer
         self.hashtag_access: dict[str, str] | None = None   # timelines_access.hashtag_feeds, if not by `closed`
         self.version = "4.5.0"
         self.scripted: list[Reply] = []      # answers served before the real timeline (errors, 429, ...)
@@ -117,7 +118,7 @@ class FakeInstance:
             (s for s in self.statuses.values() if wanted & {t["name"] for t in (s.get("reblog") or s)["tags"]}),
             key=lambda s: int(s["id"]), reverse=True,
         )
-        if "max_id" in q:
+        if "max_id" in q and self.honours_max_id:
             items = [s for s in items if int(s["id"]) < int(q["max_id"][0])]
         if "since_id" in q:
             items = [s for s in items if int(s["id"]) > int(q["since_id"][0])]

@@ -234,6 +234,36 @@ def test_429_retry_after_is_waited_out(server, store, harvest):
     assert time.monotonic() - started >= 1.0
 
 
+def test_a_server_dripping_its_answer_times_out_after_max_request_seconds(server, store, harvest):
+    """Every byte comes well within timeout_seconds, so only the limit on the whole request ends it;
+    the 200 bytes would take 10 s, without the limit the run waits for them and succeeds."""
+    doc = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><item><guid>druppel-1</guid>"
+           b"<description>Druppelsgewijs #innoverheid</description></item></channel></rss>").ljust(200)
+    server.route("/feed", Reply(200, doc, RSS, trickle=0.05))
+    result = harvest(sources_toml(server, ("traag", "/feed")), harvest="max_request_seconds = 0.5",
+                     timeout_seconds=1, retries=1)["traag"]
+    assert result.status == "failed" and result.counts.requests == 2
+    assert result.error.startswith("time-out (antwoord niet binnen 0.5 s compleet) bij http://")
+    assert {s.name: s for s in store.runs.status()}["traag"].last_error == result.error
+    assert stored_keys(store) == set()
+
+
+def test_a_body_that_does_not_unpack_fails_in_dutch_without_retrying(server, store, harvest):
+    """A proxy that says gzip and sends something else: the same bytes would come again."""
+    server.route("/feed", Reply(200, b"dit is geen gzip" * 10, {**RSS, "Content-Encoding": "gzip"}))
+    result = harvest(sources_toml(server, ("blog", "/feed")), retries=2)["blog"]
+    assert result.status == "failed" and result.counts.requests == 1
+    assert result.error.startswith(f"onleesbare compressie bij {server.url('/feed')}: ")
+
+
+def test_an_unusable_url_fails_in_dutch_without_retrying(server, store, harvest):
+    body = f'\n[[sources]]\nname = "blog"\ntype = "feed"\nurl = "{server.url("/fe")}\\u0001ed"\n'
+    result = harvest(body, retries=2)["blog"]
+    assert result.status == "failed" and result.counts.requests == 1
+    assert result.error == f"ongeldige URL {server.url('/fe') + chr(1) + 'ed'!r}: controleer de bron in de configuratie"
+    assert server.requests == []
+
+
 def test_permanent_redirect_moves_the_source(server, store, harvest):
     server.route("/old.rss", Reply(301, b"", {"Location": "/new.rss"}))
     server.route("/new.rss", Reply(200, feed("blog-rss2.xml"), RSS))

@@ -223,6 +223,22 @@ def test_max_pages_leaves_a_backfill_that_the_next_run_finishes(fake, harvest, s
     assert store.cursors.load(1)["innoverheid+lanceerplatform"].backfill_done
 
 
+def test_a_server_ignoring_max_id_stops_the_backfill_with_a_problem_instead_of_rereading(
+        fake, harvest, store, tmp_path):
+    fake.honours_max_id = False
+    fake.add(*(make_status(sid(i)) for i in range(1, 51)))
+    for run in (1, 2):
+        before = len(fake.timeline_requests())
+        (result,) = harvest({"nl": fake.url}, harvest="max_pages = 5")
+        assert len(fake.timeline_requests()) - before == 2       # the newest page and one page back, no more
+        assert result.status == "partial" and result.counts.new == (40 if run == 1 else 0)
+        assert f"{fake.url} negeert max_id: de pagina vóór status {sid(11)} gaf geen oudere posts" in result.error
+        cursor = store.cursors.load(1)["innoverheid+lanceerplatform"]
+        assert (cursor.backfill_max_id, cursor.backfill_done) == (sid(11), False)
+    output = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "status"]).output
+    assert f"laatste fout: {fake.url} negeert max_id" in output
+
+
 def test_backfill_stops_at_backfill_days(fake, harvest, store):
     now = datetime.now(UTC)
     fake.add(*(make_status(sid(i), created_at=now - timedelta(days=60 - i, hours=-1)) for i in range(1, 60)))
@@ -267,11 +283,13 @@ def test_auth_required_on_an_older_server_without_token_env(server, harvest):
     assert result.status == "failed" and "token_env" in result.error and "nl" in result.error
 
 
-def test_429_waits_until_the_reset_measured_on_the_servers_clock(fake, harvest, store):
+@pytest.mark.parametrize("zone", ["GMT", "-0000"])   # -0000: UTC from a server that does not know its zone
+def test_429_waits_until_the_reset_measured_on_the_servers_clock(fake, harvest, store, zone):
     server_now = datetime.now(UTC) + timedelta(hours=3)     # the server's clock is far off ours
     reset = server_now + timedelta(seconds=1)
+    date = format_datetime(server_now, usegmt=True).replace("GMT", zone)
     fake.scripted = [Reply(429, json.dumps({"error": "Too many requests"}), {
-        "Date": format_datetime(server_now, usegmt=True), "X-RateLimit-Limit": "300",
+        "Date": date, "X-RateLimit-Limit": "300",
         "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ")})]
     fake.add(make_status(sid(1)))
     waits: list[float] = []

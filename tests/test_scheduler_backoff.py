@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
@@ -74,4 +77,22 @@ def test_status_says_whether_and_where_the_background_job_runs(write_config):
     text = runner.invoke(main, ["--config", str(config.path), "status"]).output
     assert "Achtergrondtaak: proces 4242 op server-1, laatste teken van leven 20" in text
     data = json.loads(runner.invoke(main, ["--config", str(config.path), "status", "--json"]).output)
-    assert (data["scheduler"]["pid"], data["scheduler"]["host"]) == (4242, "server-1")
+    assert (data["scheduler"]["pid"], data["scheduler"]["host"], data["scheduler"]["running"]) == (4242, "server-1", True)
+
+
+def test_status_says_a_background_job_that_died_no_longer_runs(write_config):
+    """kill -9, the OOM killer or a reboot leave the lock row behind: its process is gone and its
+    heartbeat old, so status must not show it as running (the next start takes the lock over)."""
+    config = load_config(write_config(SOURCE))
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()
+    with Store(config.db_path) as store:
+        store.scheduler_lock.acquire(gone.pid, socket.gethostname(), lambda holder: False)
+        store.db.execute("UPDATE scheduler_lock SET heartbeat_at = '2026-12-05T03:12:00.000+00:00'")
+        store.db.conn.commit()
+    runner = CliRunner()
+    text = runner.invoke(main, ["--config", str(config.path), "status"]).output
+    assert text.startswith("Achtergrondtaak: draait niet meer: geen teken van leven sinds 2026-12-05T03:12:00.000+00:00 "
+                           f"(proces {gone.pid} op {socket.gethostname()})")
+    data = json.loads(runner.invoke(main, ["--config", str(config.path), "status", "--json"]).output)
+    assert (data["scheduler"]["pid"], data["scheduler"]["running"]) == (gone.pid, False)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..jobs.backoff import next_attempt
+from ..jobs.lock import abandoned
 from ..timeutil import to_utc_iso
 from ..config import config_path, load_config
 from .common import EXIT_USAGE, config_option, decimal, fail, open_store, with_config
@@ -61,7 +62,8 @@ def init(folder: str | None, config_file: str | None) -> None:
 def status(config, as_json: bool) -> None:
     """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout.
 
-    Daarboven: of de achtergrondtaak draait (pid, host, hartslag); het model in gebruik, de drempel
+    Daarboven: of de achtergrondtaak draait (pid, host, hartslag; "draait niet meer" als het proces
+    weg is of drie minuten geen teken van leven gaf); het model in gebruik, de drempel
     per thema en het termgewicht met waar die vandaan komen, en de beslissingen sinds de laatste
     training (van `retrain_after`); de laatste opschoning (wanneer, hoeveel verwijderd, wanneer
     gepseudonimiseerd, of dat mislukte zonder geheime sleutel). Een bron die steeds faalt, toont
@@ -70,15 +72,19 @@ def status(config, as_json: bool) -> None:
     with open_store(config) as store:
         rows = store.runs.status()
         scheduler = store.scheduler_lock.holder()
+        stopped = scheduler is not None and abandoned(scheduler)
         purge = store.privacy.last_purge()
         model = _model(config, store)
     if as_json:
         sources = [{**dataclasses.asdict(r), "next_attempt_at": _next_attempt(config, r)} for r in rows]
-        scheduler_json = dataclasses.asdict(scheduler) if scheduler else None
+        scheduler_json = {**dataclasses.asdict(scheduler), "running": not stopped} if scheduler else None
         click.echo(json.dumps({"scheduler": scheduler_json, "purge": purge, "model": model, "sources": sources},
                               ensure_ascii=False, indent=2))
         return
-    if scheduler:
+    if scheduler and stopped:
+        click.echo(f"Achtergrondtaak: draait niet meer: geen teken van leven sinds {scheduler.heartbeat_at} "
+                   f"(proces {scheduler.pid} op {scheduler.host}); start opnieuw met `harvester run` of `harvester up`")
+    elif scheduler:
         click.echo(f"Achtergrondtaak: proces {scheduler.pid} op {scheduler.host}, "
                    f"laatste teken van leven {scheduler.heartbeat_at}")
     else:

@@ -35,6 +35,12 @@ class ResponseTooLarge(FetchError):
     pass
 
 
+class _SlowResponse(httpx.ReadTimeout):
+    """A response that did not arrive in full within `max_request_seconds`: a time-out like any other
+    (retried, then reported as one), named apart so the message says which limit it hit. It never
+    leaves this module: `Fetcher.request` turns it into a FetchError."""
+
+
 class RateLimited(FetchError):
     """429 with a wait longer than we are willing to sit out in this run."""
 
@@ -67,7 +73,7 @@ def seconds_until_reset(headers: httpx.Headers) -> float | None:
         if retry_after.strip().isdigit():
             return float(retry_after)
         try:
-            return (parsedate_to_datetime(retry_after) - _server_now(headers)).total_seconds()
+            return (_http_date(retry_after) - _server_now(headers)).total_seconds()
         except (TypeError, ValueError):
             return None
     reset = headers.get("x-ratelimit-reset")
@@ -121,9 +127,16 @@ class RateLimitWatch:
 
 def _server_now(headers: httpx.Headers) -> datetime:
     try:
-        return parsedate_to_datetime(headers["date"])
+        return _http_date(headers["date"])
     except (KeyError, TypeError, ValueError):
         return datetime.now(UTC)
+
+
+def _http_date(value: str) -> datetime:
+    """An HTTP date, always with a zone: the standard library gives a naive datetime for `-0000`
+    (UTC, local zone unknown), which cannot be compared with the aware resets."""
+    moment = parsedate_to_datetime(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Fetcher:
@@ -168,6 +181,12 @@ class Fetcher:
                 response = self._once(method, url, params, json, headers)
             except httpx.TooManyRedirects:
                 raise FetchError(f"te veel doorverwijzingen (meer dan {self.config.max_redirects}): {url}") from None
+            # another try would meet the same bytes or the same address: these two are not retried
+            except httpx.DecodingError:
+                raise FetchError(f"onleesbare compressie bij {url}: het antwoord is niet uit te pakken "
+                                 "zoals de server opgeeft (Content-Encoding)") from None
+            except httpx.InvalidURL:
+                raise FetchError(f"ongeldige URL {url!r}: controleer de bron in de configuratie") from None
             except (httpx.TimeoutException, httpx.TransportError) as e:
                 if last_try:
                     raise FetchError(f"{_describe(e)} bij {url} (na {attempt} pogingen)") from None
@@ -191,12 +210,17 @@ class Fetcher:
 
     def _once(self, method: str, url: str, params: object, json: object, headers: dict[str, str] | None) -> Response:
         self.requests += 1
+        # httpx's timeouts count per read; this one bounds the whole request
+        limit = self.config.max_request_seconds
+        deadline = time.monotonic() + limit
         with self.client.stream(method, url, params=params, json=json, headers=headers) as r:
             declared = r.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 raise ResponseTooLarge(f"antwoord te groot ({int(declared)} bytes, grens {self.max_bytes}): {url}")
             chunks, size = [], 0
             for chunk in r.iter_bytes():
+                if time.monotonic() > deadline:
+                    raise _SlowResponse(f"antwoord niet binnen {limit:g} s compleet", request=r.request)
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise ResponseTooLarge(f"antwoord te groot (meer dan {self.max_bytes} bytes): {url}")
@@ -213,12 +237,12 @@ class Fetcher:
 
 
 def _describe(error: Exception) -> str:
+    if isinstance(error, _SlowResponse):
+        return f"time-out ({error})"
     if isinstance(error, httpx.TimeoutException):
         return "time-out"
     if isinstance(error, httpx.ConnectError):
         return "geen verbinding"
     if isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
         return "verbinding verbroken"
-    if isinstance(error, httpx.DecodingError):
-        return "onleesbare compressie"
     return f"netwerkfout ({type(error).__name__})"

@@ -13,7 +13,8 @@ Paging, per tag group (state in `Cursor`, stored with the page it follows):
   moving the cursor only over posts already stored, and the 40 just below the old cursor are read
   once more for late arrivals.
 - The first run backfills newest-first with `max_id` until `backfill_days` or `max_pages`; the cursor
-  keeps `backfill_max_id`, so a killed or page-limited backfill goes on where it stopped.
+  keeps `backfill_max_id`, so a killed or page-limited backfill goes on where it stopped. A page back
+  that is not older than `backfill_max_id` (a server ignoring max_id) ends the backfill for the run.
 """
 
 from __future__ import annotations
@@ -256,6 +257,16 @@ class _GroupRun:
             ids = _ids(statuses)
             done = not ids or "next" not in links or _oldest(statuses) < self.cutoff
             next_max = None if done else (links["next"].get("max_id") or min(ids, key=_id_order))
+            current = self.cursor.backfill_max_id
+            if next_max is not None and _id_order(next_max) >= _id_order(current):
+                # a server that ignores max_id sends the same page again: following it would re-read that
+                # page up to max_pages in every run; the cursor stays, so each next run costs one request
+                batch = self._batch(statuses, self.cursor, horizon=True)
+                batch.problems.append(
+                    f"{self.client.base} negeert max_id: de pagina vóór status {current} gaf geen oudere posts; "
+                    "het terughalen van oudere posts stopt voor deze run (de volgende run probeert het opnieuw)")
+                yield batch
+                return
             yield self._batch(statuses, replace(self.cursor, backfill_max_id=next_max, backfill_done=done), horizon=True)
 
 

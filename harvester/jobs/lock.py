@@ -44,6 +44,15 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def abandoned(holder: LockHolder) -> bool:
+    """Whether the lock's owner is gone: its process died on this host, or its heartbeat stopped.
+    A new scheduler takes such a lock over, and `harvester status` no longer calls it running."""
+    if holder.host == socket.gethostname() and not pid_alive(holder.pid):
+        return True
+    age = datetime.now(UTC) - parse_iso(holder.heartbeat_at)
+    return age.total_seconds() > STALE_AFTER_SECONDS
+
+
 class DatabaseLock:
     """This process's claim on the scheduler_lock row, on its own connection (the main thread's)."""
 
@@ -53,16 +62,10 @@ class DatabaseLock:
         self.store.db.execute(f"PRAGMA busy_timeout = {LOCK_BUSY_TIMEOUT_MS}")
 
     def acquire(self) -> None:
-        holder = self.store.scheduler_lock.acquire(self.pid, self.host, self._abandoned)
+        holder = self.store.scheduler_lock.acquire(self.pid, self.host, abandoned)
         if holder is not None:
             self.store.close()
             raise AlreadyRunning(holder)
-
-    def _abandoned(self, holder: LockHolder) -> bool:
-        if holder.host == self.host and not pid_alive(holder.pid):
-            return True
-        age = datetime.now(UTC) - parse_iso(holder.heartbeat_at)
-        return age.total_seconds() > STALE_AFTER_SECONDS
 
     def beat(self) -> bool:
         """Refresh the heartbeat; False only when another process has taken the lock over."""
