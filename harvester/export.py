@@ -38,8 +38,17 @@ HEADER = ["id", "thema's", "idee", "auteur", "bron", "link", "datum", "status", 
           "aantal duplicaten", "idee-groep"]
 PER_THEME_HEADER = ["id", "thema", *HEADER[2:]]
 
-# OWASP (CSV injection): a cell starting with one of these can be read as a formula by a spreadsheet
-FORMULA_START = frozenset("=+-@\t\r")
+# The start of a formula (OWASP, CSV injection: = + - @), behind the quotes a spreadsheet takes off
+# as text delimiters and, before '=', the spaces LibreOffice's "trim spaces" takes off: it then
+# reads ' =1' as a formula, but only '=' starts one there (measured); Excel keeps a cell with a
+# leading space as text. So ", - zegt Piet" stays as written.
+FORMULA = r'[ "]*=|"*[-+@]'
+# a cell that can be read as a formula: tab and CR in front can hide one (OWASP)
+FORMULA_START = re.compile(rf"{FORMULA}|[\t\r]")
+# a formula where a spreadsheet may begin a cell inside a text: read with another separator than
+# the file's (the facilitator's list separator is unknown) after a ',' ';' or tab, and after a
+# line break in quotes that such a reader does not see (it ends the row there, LibreOffice does)
+FORMULA_INSIDE = re.compile(rf"([,;\t\r\n])(?={FORMULA})")
 # control characters (Unicode Cc) but the line breaks and tab: dropped from every text an export writes
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 PROGRESS_EVERY = 1000
@@ -112,15 +121,21 @@ def clean(value: str) -> str:
     """A text without control characters, before it goes into a spreadsheet cell: NUL (which
     cuts a cell short in many readers) and the rest of C0, DEL and C1 are dropped. Tab, LF and CR
     stay: they are the text's own layout, CSV quotes a cell holding LF or CR, and XLSX reads a CR
-    as LF. A cell that starts with tab or CR is then defused like one starting with '='."""
+    as LF. A cell that starts with tab or CR is then defused like one starting with '=', and one
+    holding them like one holding ';'."""
     return CONTROL.sub("", value) if CONTROL.search(value) else value
 
 
 def defuse(value: str) -> str:
-    """OWASP's advice against CSV injection: an apostrophe before a cell whose first character
-    could start a formula. The one place an export defuses, for CSV and XLSX alike; only after
-    `clean`, or a dropped control character could uncover a formula."""
-    return "'" + value if value[:1] in FORMULA_START else value
+    """OWASP's advice against CSV injection: an apostrophe in front of a cell that could start a
+    formula, and in front of every place inside it where a spreadsheet reading the file with
+    another separator could start a cell with one (quoting the cell does not help: such a reader
+    does not see the quotes). The one place an export defuses, for CSV and XLSX alike (an XLSX
+    saved as CSV meets the same readers); only after `clean`, or a dropped control character
+    could uncover a formula."""
+    if FORMULA_INSIDE.search(value):   # searching first: `sub` costs a microsecond even when nothing matches
+        value = FORMULA_INSIDE.sub(r"\1'", value)
+    return "'" + value if FORMULA_START.match(value) else value
 
 
 def safe_text(value: str) -> str:

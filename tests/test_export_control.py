@@ -24,6 +24,11 @@ from .localserver import Reply
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 EVIL = '=HYPERLINK("https://evil.example","x")'
+# formulas that start a cell only for a spreadsheet reading the file with another separator than
+# its own: after ',' or ';' (after quotes, or after spaces that LibreOffice's "trim spaces" takes
+# off), and text that must stay as it is
+SPLITS = 'Goed idee,=2+3;=7*6, @SUM(1;2),"=3+3" en, =4+4; - zegt Piet'
+SPLITS_DEFUSED = "Goed idee,'=2+3;'=7*6, @SUM(1;2),'\"=3+3\" en,' =4+4; - zegt Piet"
 # three entries, the last harmless: a feed that is not well-formed loses a last entry that may be cut off
 FEED = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Blog</title><link>https://blog.example/</link>
@@ -32,12 +37,17 @@ FEED = b"""<?xml version="1.0" encoding="utf-8"?>
   <pubDate>Tue, 14 May 2013 22:30:00 GMT</pubDate></item>
 <item><guid>https://blog.example/evil</guid><link>https://blog.example/evil</link>
   <title>\x01""" + EVIL.encode() + b"""</title><description>#innoverheid \x0bklik\x1b hier</description></item>
+<item><guid>https://blog.example/splits</guid><link>https://blog.example/splits</link>
+  <title>""" + SPLITS.encode() + b"""</title><description>#innoverheid</description></item>
 <item><guid>https://blog.example/gewoon</guid><link>https://blog.example/gewoon</link>
   <title>Gewoon #innoverheid</title><description>niets bijzonders</description></item>
 <item><guid>https://blog.example/laatste</guid><link>https://blog.example/laatste</link>
   <title>Laatste #innoverheid</title><description>wellicht afgekapt</description></item>
 </channel></rss>"""
 NOTE = "notitie\x00 met NUL; nog \"meer\"\r\nregel twee"
+# a line break in quotes ends the row for a reader with another separator; a tab ends a cell for one with tab
+SPLITS_NOTE = "lijstje:\n- meer ruimte\n=5+5\tnaam\t+6+6\r\n@SUM(1)"
+SPLITS_NOTE_DEFUSED = "lijstje:\n'- meer ruimte\n'=5+5\tnaam\t'+6+6\r\n'@SUM(1)"
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")   # everything but tab, LF and CR
 
 
@@ -58,6 +68,7 @@ def harvest_hostile(server, store, write_config) -> dict[str, int]:
         store.db.execute("UPDATE posts SET title = ? WHERE id = ?", ["\x01" + EVIL, ids["evil"]])
     editor = store.users.add("redacteur", "redacteur", "niet-gebruikt")
     store.reviews.decide(ids["gewoon"], editor, 0, "note", note=NOTE)
+    store.reviews.decide(ids["splits"], editor, 0, "note", note=SPLITS_NOTE)
     return ids
 
 
@@ -86,6 +97,8 @@ def assert_safe(rows: list[list], ids: dict[str, int], line_break: str = "\r\n")
     assert by_id[ids["nul"]][2] == 'Idee met NUL; "quotes" #innoverheid\n\ntekst na de titel'
     assert by_id[ids["evil"]][2] == "'" + EVIL + "\n\n#innoverheid klik hier"
     assert by_id[ids["gewoon"]][9] == f'notitie met NUL; nog "meer"{line_break}regel twee'
+    assert by_id[ids["splits"]][2] == SPLITS_DEFUSED + "\n\n#innoverheid"
+    assert by_id[ids["splits"]][9] == SPLITS_NOTE_DEFUSED.replace("\r\n", line_break)
 
 
 @pytest.mark.parametrize(("dialect", "delimiter", "bom"), [("excel-nl", ";", "\ufeff"), ("rfc4180", ",", "")])
@@ -93,6 +106,27 @@ def test_csv_in_both_dialects_reads_back_whole_and_defused(store, hostile, diale
     text = export(store, dialect=dialect).decode("utf-8")
     assert text.startswith(bom) and "\x00" not in text
     assert_safe(list(csv.reader(io.StringIO(text[len(bom):], newline=""), delimiter=delimiter)), hostile)
+
+
+def formula_cells(rows: list[list[str]]) -> list[str]:
+    """Cells a spreadsheet could read as a formula: = + - @ first, behind any quotes it takes off as
+    text delimiters, '=' also behind spaces (LibreOffice's "trim spaces")."""
+    return [cell for row in rows for cell in row
+            if cell.lstrip('"')[:1] in ("=", "+", "-", "@") or cell.lstrip(' "')[:1] == "="]
+
+
+@pytest.mark.parametrize(("dialect", "delimiter"), [("excel-nl", ","), ("excel-nl", "\t"), ("rfc4180", ";"), ("rfc4180", "\t")])
+def test_csv_read_with_another_separator_starts_no_formula(store, hostile, dialect, delimiter):
+    """A facilitator's spreadsheet may split the file on another list separator than its own: a
+    ',' ';' or tab inside a text then starts a cell, and a line break in quotes it no longer sees
+    starts a row. Python's reader, like LibreOffice's (test_export_libreoffice.py), takes quotes
+    as delimiters only at the start of a cell."""
+    text = export(store, dialect=dialect).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    assert len(rows) > 1 + len(hostile)   # split, as the facilitator would see it
+    assert formula_cells(rows) == []
+    # what splits it is there as written: ", - zegt Piet" and the list's dashes
+    assert ' - zegt Piet' in text and "\n'- meer ruimte" in text
 
 
 def test_xlsx_reads_back_whole_and_defused(store, hostile):
@@ -118,10 +152,10 @@ def test_raw_is_cleaned_too_but_not_defused(store, hostile):
         ("\x01=1+1", "=1+1", "'=1+1"),
         ("\x00-2", "-2", "'-2"),
         ("\x1b@SUM(A1)", "@SUM(A1)", "'@SUM(A1)"),
-        ("\r\n=1", "\r\n=1", "'\r\n=1"),        # CR is kept (line breaks), and defused at the start
-        ("\r=1", "\r=1", "'\r=1"),
+        ("\r\n=1", "\r\n=1", "'\r\n'=1"),      # CR is kept (line breaks), defused at the start and before '='
+        ("\r=1", "\r=1", "'\r'=1"),
         ("a\rb\r\nc\x00\nd", "a\rb\r\nc\nd", "a\rb\r\nc\nd"),
-        ("\t=1", "\t=1", "'\t=1"),           # tab stays, and is defused
+        ("\t=1", "\t=1", "'\t'=1"),         # tab stays, and is defused; read with tab, '=1' is a cell
         ("\x85\x7f+31", "+31", "'+31"),      # C1 controls and DEL too
         ("idee\u200b\u202e", "idee\u200b\u202e", "idee\u200b\u202e"),   # format characters are not control characters
     ],
@@ -131,3 +165,27 @@ def test_clean_then_defuse(value, cleaned, defused):
 
     assert clean(value) == cleaned
     assert defuse(clean(value)) == defused
+
+
+@pytest.mark.parametrize(
+    ("value", "defused"),
+    [
+        ("Goed idee,=2+3", "Goed idee,'=2+3"),          # read with ',' a cell starts after the comma
+        ("Ander idee;-7*6", "Ander idee;'-7*6"),
+        ("a\t@SUM(1)", "a\t'@SUM(1)"),
+        ("regel\n+1", "regel\n'+1"),                   # a line break in quotes may end a row
+        ('citaat,"=1+1"', 'citaat,\'"=1+1"'),            # the quote is taken off as a delimiter
+        ('a;""-1', "a;'\"\"-1"),
+        ("spatie, =1+1", "spatie,' =1+1"),              # LibreOffice's "trim spaces" takes the space off
+        (" =1", "' =1"),
+        ('"=1', "'\"=1"),
+        ("Goed idee, - zegt Piet", "Goed idee, - zegt Piet"),   # '-' or '+' after a space is text
+        ("a, +1; @x", "a, +1; @x"),
+        ("café-overleg; 3-2=1, 2+2", "café-overleg; 3-2=1, 2+2"),
+        ("e-mail@gemeente.nl", "e-mail@gemeente.nl"),
+    ],
+)
+def test_defuse_where_another_separator_starts_a_cell(value, defused):
+    from harvester.export import defuse
+
+    assert defuse(value) == defused

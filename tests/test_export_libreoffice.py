@@ -13,7 +13,7 @@ from harvester.export import ExportOptions, write_export
 
 from .conftest import require_program
 from .test_export import HEADER, HOSTILE, LABELS, TEXT_1, fill
-from .test_export_control import CONTROL, EVIL, harvest_hostile
+from .test_export_control import CONTROL, EVIL, export, harvest_hostile
 
 # LibreOffice's CSV import options (help.libreoffice.org, "CSV Filter Options"): field separator 59 (;),
 # text delimiter 34 ("), character set 76 (UTF-8), start at line 1; token 6 is the language (1043: Dutch).
@@ -82,6 +82,29 @@ def test_libreoffice_reads_a_csv_with_nul_and_control_formulas_whole_and_defused
     sheet = openpyxl.load_workbook(tmp_path / "out" / "vijandig.xlsx").active
     assert "f" not in {c.data_type for row in sheet.iter_rows() for c in row}
     _assert_defused([[c.value for c in row] for row in sheet.iter_rows()], len(ids))
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize(("dialect", "separators"), [("excel-nl", "44"), ("excel-nl", "9"), ("rfc4180", "59"),
+                                                     ("rfc4180", "9"), ("excel-nl", "44/59/9")])
+def test_libreoffice_reads_a_csv_with_another_separator_and_calculates_nothing(
+        server, store, write_config, tmp_path, dialect, separators):
+    """A facilitator's list separator is not the file's (',' for excel-nl, ';' for rfc4180, or tab):
+    the formulas after a ',' ';' tab or line break inside a text start cells now, and stay text.
+    Formulas evaluated (token 13) and spaces trimmed (token 11), the reader most eager to calculate."""
+    soffice = require_program("soffice")
+    harvest_hostile(server, store, write_config)
+    source = tmp_path / "ander-scheidingsteken.csv"
+    source.write_bytes(export(store, dialect=dialect))
+    _soffice(soffice, tmp_path, source, "xlsx", f"--infilter=CSV:{separators},34,76,1,,1043,false,false,false,false,true,-1,true")
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "ander-scheidingsteken.xlsx").active
+    rows = list(sheet.iter_rows())
+    # the header in one cell (split on the file's own separator as well: in twelve)
+    assert len([c for c in rows[0] if c.value]) == (len(HEADER) if "/" in separators else 1)
+    cells = [c for row in rows for c in row if isinstance(c.value, str)]
+    assert [c.value for c in cells if c.data_type == "f"] == []
+    # text after a separator and a space stays as written
+    assert any("- zegt Piet" in c.value and "'- zegt Piet" not in c.value for c in cells)
 
 
 @pytest.mark.libreoffice
