@@ -235,7 +235,7 @@ class InitiativeStore:
             where += " AND (i.published, i.post_id) < (?, ?)"
             params += list(before)
         rows = self.db.execute(
-            f"""SELECT i.post_id, p.title, p.text, coalesce(nullif(a.display_name, ''), a.key), i.published, i.via, i.evidence
+            f"""SELECT i.post_id, p.title, p.text, coalesce(nullif(a.display_name, ''), a.handle, a.key), i.published, i.via, i.evidence
                 FROM post_initiatives i JOIN posts p ON p.id = i.post_id LEFT JOIN authors a ON a.id = p.author_id
                 WHERE {where} ORDER BY i.published DESC, i.post_id DESC LIMIT ?""", [*params, limit]).fetchall()
         return [InitiativePost(*r) for r in rows]
