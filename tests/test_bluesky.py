@@ -19,6 +19,8 @@ from harvester.cli import main
 from harvester.collectors import bluesky
 from harvester.collectors.http import Fetcher
 from harvester.config import ConfigError, load_config
+from harvester.export import author_cell
+from harvester.models import ExportQuery
 from harvester.privacy.hashing import fingerprint
 from harvester.jobs.harvest import run_source
 from harvester.jobs.mastodon_recheck import recheck
@@ -407,11 +409,22 @@ def test_a_new_handle_keeps_one_author_and_the_old_handle_still_finds_them(fake,
     assert store.db.execute("SELECT key, display_name, handle FROM authors WHERE display_name = 'Anne de Boer'"
                             ).fetchall() == [(did, "Anne de Boer", "anne.example.nl")]
     assert {p.author for p in store.posts.latest() if p.key.startswith(f"at://{did}/")} == {"anne.example.nl"}
+    assert {author_cell(r.author_key, r.author_name, None, r.author_handle)
+            for r in store.exports.rows(ExportQuery()) if r.author_key == did} == {"Anne de Boer (anne.example.nl)"}
     # the old handle is in the address of the post stored under it: it leads to the DID
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "forget", "anne.bsky.social"])
     assert result.exit_code == 0, result.output
     assert "posts verwijderd: 2" in result.output and store.posts.count() == 1
 
+
+def test_forget_refuses_a_handle_that_named_two_accounts(fake, harvest, store, tmp_path):
+    first, second = did_of("eerste"), did_of("tweede")
+    fake.add(post_of("3la", first, "anne.bsky.social", created_at=minutes_ago(90)),
+             post_of("3lb", second, "anne.bsky.social", created_at=minutes_ago(30)))   # the handle passed on
+    harvest()
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "forget", "anne.bsky.social"])
+    assert result.exit_code == 2 and first in result.output and second in result.output
+    assert store.posts.count() == 2 and not store.forget.suppressed_authors()
 
 def test_the_migration_rekeys_bluesky_authors_by_did_and_old_suppressions_hold(fake, write_config, tmp_path):
     from harvester.privacy.hashing import keyed_fingerprint
