@@ -24,10 +24,11 @@ Posts are normalised like Mastodon's: hashtags, mentions and links come from the
 (byte ranges in UTF-8), not from the text; the HTML is built from the text and those facets. An
 author is keyed by their DID, the account's one lasting name: a handle can change, and every
 account whose handle does not verify is shown as `handle.invalid`. The handle is kept beside it
-for people to read. An author with the self-label `!no-unauthenticated` (shown to signed-in users
-only) has opted out, like Mastodon's #nobot: the collector names their DID in `Batch.opted_out`, and the keep-check
-(harvester.privacy.keep) leaves their posts out and has what is stored of them forgotten. Like
-every collector, it decides nothing else about privacy (tombstones, suppressed authors).
+for people to read. An author with the self-label `!no-unauthenticated` (shown to signed-in
+users only) has opted out, like Mastodon's #nobot: the collector names their DID in
+`Batch.opted_out`, and the keep-check (harvester.privacy.keep) leaves their posts out and has
+what is stored of them forgotten. Like every collector, it decides nothing else about privacy
+(tombstones, suppressed authors).
 """
 
 from __future__ import annotations

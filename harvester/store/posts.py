@@ -130,7 +130,8 @@ class PostStore:
         )
 
     def _upsert_author(self, author: Author) -> int:
-        """The author's row by key, with what the newest post says of them (a new handle, a new name)."""
+        """The author's row by key, updated with what the post being stored says of them (a new
+        handle, a new name)."""
         self.db.execute(
             "INSERT INTO authors (key, display_name, profile_url, bot, handle) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET display_name = excluded.display_name,"
