@@ -133,10 +133,10 @@ def build_charter(store: Store, themes: ThemeSet, *, statuses: tuple[str, ...] =
 def _idea(row, secret: bytes | None) -> Idea:
     text = f"{row.title}\n\n{row.text}" if row.title else row.text
     if secret:
-        author, scrub = author_pseudonym(row.author_key, row.author_name, secret)
+        author, scrub = author_pseudonym(row.author_key, row.author_name, secret, row.author_handle)
         text = scrub(pseudonymize_mentions(text, secret))
     else:
-        author = author_cell(row.author_key, row.author_name, None)
+        author = author_cell(row.author_key, row.author_name, None, row.author_handle)
     published = local_iso(row.published_at)
     return Idea(row.post_id, clean(text).strip(), clean(author), None if secret else web_url(row.url),
                 f"{published[8:10]}-{published[5:7]}-{published[:4]}" if published else None)

@@ -175,15 +175,17 @@ def write_export(
     return _write_csv(header, rows, out, options, progress)
 
 
-def author_cell(author_key: str | None, author_name: str | None, secret: bytes | None) -> str:
+def author_cell(author_key: str | None, author_name: str | None, secret: bytes | None,
+                handle: str | None = None) -> str:
     """How an idea's author is named: 'Name (account)', one of the two, or with `secret` a keyed
-    pseudonym. An author that retention pseudonymised already keeps the stored pseudonym, the one
-    `secret` gives the same person's newer posts."""
+    pseudonym (of the key: a Bluesky author keeps theirs when the handle changes). An author that
+    retention pseudonymised already keeps the stored pseudonym, the one `secret` gives the same
+    person's newer posts."""
     if author_key and author_key.startswith(PSEUDONYM_PREFIX):
         return author_name or ""
     if secret:
         return pseudonym(secret, author_key) if author_key else ""
-    return author_label(author_name, author_key)
+    return author_label(author_name, author_key, handle)
 
 
 def pseudonymize_mentions(text: str, secret: bytes) -> str:
@@ -191,7 +193,8 @@ def pseudonymize_mentions(text: str, secret: bytes) -> str:
     return MENTION.sub(lambda m: "@" + pseudonym(secret, m.group(1)), text)
 
 
-def author_pseudonym(author_key: str | None, author_name: str | None, secret: bytes) -> tuple[str, Scrubber]:
+def author_pseudonym(author_key: str | None, author_name: str | None, secret: bytes,
+                     handle: str | None = None) -> tuple[str, Scrubber]:
     """A pseudonymised export's author cell, and what puts that same pseudonym where the author's
     account or display name is written out in their post or its note (after
     `pseudonymize_mentions`, which already gave `@account` it): the author column alone would hide
@@ -199,7 +202,8 @@ def author_pseudonym(author_key: str | None, author_name: str | None, secret: by
     pseudonymised has nothing left to find: it scrubbed their post and note with the name it knew."""
     cell = author_cell(author_key, author_name, secret)
     if author_key and not author_key.startswith(PSEUDONYM_PREFIX):
-        return cell, Scrubber(cell, keys=(author_key,), names=(author_name or "",))
+        return cell, Scrubber(cell, keys=(author_key, handle or ""), names=(author_name or "",),
+                              handles=(handle or "",))
     return cell, Scrubber(cell)
 
 
@@ -222,18 +226,18 @@ def _cells(
     names: dict[str, str] = {}   # an export holds few distinct lists of themes
     # the last authors' pseudonyms and scrubbers; bounded, so a million rows keep memory flat
     authors = lru_cache(maxsize=AUTHORS_CACHED)(partial(author_pseudonym, secret=secret))
-    for (post_id, themes, score, title, text, author_key, author_name, sources, url, published, status, note,
+    for (post_id, themes, score, title, text, author_key, author_name, handle, sources, url, published, status, note,
          duplicates, idea_group) in rows:
         if title:
             text = f"{title}\n\n{text}"
         if pseudonymize:
-            author, scrub = authors(author_key, author_name)
+            author, scrub = authors(author_key, author_name, handle=handle)
             text = scrub(pseudonymize_mentions(text, secret))  # type: ignore[arg-type]
             if note:
                 note = scrub(pseudonymize_mentions(note, secret))  # type: ignore[arg-type]
             url = None   # a post's link names its author
         else:
-            author = author_cell(author_key, author_name, None)
+            author = author_cell(author_key, author_name, None, handle)
         theme_names = names.get(themes)
         if theme_names is None:
             theme_names = names[themes] = ", ".join(labels.get(t, t) for t in themes.split(",")) if themes else ""

@@ -52,19 +52,23 @@ class Action(DomainWord):
 
 @dataclass(frozen=True)
 class Author:
-    key: str                      # Mastodon acct with domain, Bluesky handle, or a feed author's name or URL
+    key: str                      # Mastodon acct with domain, Bluesky DID, or a feed author's name or URL
     display_name: str | None = None
     profile_url: str | None = None
     bot: bool = False
+    handle: str | None = None     # Bluesky: the handle as last seen (None while it does not verify)
 
 
-def author_label(name: str | None, key: str | None) -> str:
-    """How an author is named to people: 'Kees (kees@mastodon.nl)'. A feed author known only by
-    name has the key 'Kees van Dijk (blog.example.nl)', which already holds the name: then the key
-    alone, not 'Kees van Dijk (Kees van Dijk (blog.example.nl))'."""
-    if name and key and name != key and not key.startswith(f"{name} ("):
-        return f"{name} ({key})"
-    return key or name or ""
+def author_label(name: str | None, key: str | None, handle: str | None = None) -> str:
+    """How an author is named to people: 'Kees (kees@mastodon.nl)'. A Bluesky author is keyed by
+    their DID, which means nothing to a reader: the handle stands in for it while there is one
+    ('Kees (kees.bsky.social)'). A feed author known only by name has the key
+    'Kees van Dijk (blog.example.nl)', which already holds the name: then the key alone, not
+    'Kees van Dijk (Kees van Dijk (blog.example.nl))'."""
+    account = handle or key
+    if name and account and name != account and not account.startswith(f"{name} ("):
+        return f"{name} ({account})"
+    return account or name or ""
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,7 @@ class ExportRow(NamedTuple):
     text: str
     author_key: str | None
     author_name: str | None
+    author_handle: str | None             # a Bluesky author's handle (the key is the DID)
     sources: str                          # source names, ', '-separated
     url: str | None
     published_at: str | None              # as stored (UTC)

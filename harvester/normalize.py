@@ -132,6 +132,7 @@ def tidy(post: Post) -> Post:
     if author is not None:
         author = replace(author, key=clean(author.key, MAX_KEY, one_line=True) or "",
                          display_name=clean(author.display_name, MAX_NAME, one_line=True) or None,
+                         handle=clean(author.handle, MAX_KEY, one_line=True) or None,
                          profile_url=web_url(author.profile_url))
     return replace(
         post, title=clean(post.title, MAX_TITLE, one_line=True) or None, text=clean(post.text, MAX_TEXT) or "",

@@ -19,6 +19,8 @@ from harvester.cli import main
 from harvester.collectors import bluesky
 from harvester.collectors.http import Fetcher
 from harvester.config import ConfigError, load_config
+from harvester.export import author_cell
+from harvester.models import ExportQuery
 from harvester.privacy.hashing import fingerprint
 from harvester.jobs.harvest import run_source
 from harvester.jobs.mastodon_recheck import recheck
@@ -90,7 +92,8 @@ def test_a_post_with_facets_becomes_tags_mentions_links_and_html(fake, harvest, 
     assert result.status == "ok" and result.counts.new == 1
     row = store.db.execute(
         "SELECT p.key, p.kind, p.url, p.text, p.content_html, p.language, p.links, p.mentions, p.in_reply_to,"
-        " p.replies_count, p.reblogs_count, p.favourites_count, a.key, a.display_name, a.profile_url, g.remote_id"
+        " p.replies_count, p.reblogs_count, p.favourites_count, a.key, a.display_name, a.profile_url, g.remote_id,"
+        " a.handle"
         " FROM posts p JOIN authors a ON a.id = p.author_id JOIN sightings g ON g.post_id = p.id").fetchone()
     did = did_of("marieke.bsky.social")
     assert row[:4] == (view["uri"], "bluesky", "https://bsky.app/profile/marieke.bsky.social/post/3lbidee", text)
@@ -101,7 +104,7 @@ def test_a_post_with_facets_becomes_tags_mentions_links_and_html(fake, harvest, 
     assert json.loads(row[6]) == ["https://example.nl/plan", f"https://bsky.app/profile/{did_of('carla.bsky.social')}/post/3kquoted"]
     assert json.loads(row[7]) == ["bert.overheid.nl"]
     assert row[8] == parent and row[9:12] == (2, 5, 11)
-    assert row[12:] == ("marieke.bsky.social", "Marieke van Dam", f"https://bsky.app/profile/{did}", view["uri"])
+    assert row[12:] == (did, "Marieke van Dam", f"https://bsky.app/profile/{did}", view["uri"], "marieke.bsky.social")
     tags = [r[0] for r in store.db.execute("SELECT tag FROM post_tags ORDER BY tag")]
     assert tags == ["innoverheid", "lanceerplatform"]      # facet tag and the record's own tags
 
@@ -180,7 +183,7 @@ def test_opted_out_authors_are_never_stored_and_their_stored_posts_are_forgotten
              make_post("3lniet", handle="prive.bsky.social", author_labels=("!no-unauthenticated",)))
     first = harvest()
     assert first.counts.new == 1 and first.counts.skipped == 1
-    assert [r[0] for r in store.db.execute("SELECT key FROM authors")] == ["welkom.bsky.social"]
+    assert [r[0] for r in store.db.execute("SELECT handle FROM authors")] == ["welkom.bsky.social"]
     # the author sets the label later: what was stored of them goes, and they stay suppressed
     fake.add(make_post("3lwel2", handle="welkom.bsky.social", created_at=minutes_ago(1),
                        author_labels=("!no-unauthenticated",)))
@@ -362,6 +365,110 @@ def test_forget_a_bluesky_author_by_handle_did_or_address(fake, harvest, store, 
     fake.posts[f"at://{did_of('anne.example.nl')}/app.bsky.feed.post/3ld"]["author"]["did"] = did
     again = harvest()
     assert again.counts.new == 0 and store.posts.count() == 1
+
+
+def post_of(rkey: str, did: str, handle: str, **kwargs) -> dict:
+    """A post view of the account `did` while the AppView shows it with `handle` (`handle.invalid`
+    while its handle does not verify)."""
+    view = make_post(rkey, handle=handle, **kwargs)
+    view["uri"] = f"at://{did}/app.bsky.feed.post/{rkey}"
+    view["author"]["did"] = did
+    for label in view["author"]["labels"]:
+        label.update(src=did, uri=f"at://{did}/app.bsky.actor.profile/self")
+    return view
+
+
+def test_accounts_shown_as_handle_invalid_stay_apart_and_opt_out_alone(fake, harvest, store, tmp_path):
+    anna, bert = did_of("anna.example.nl"), did_of("bert.example.nl")
+    fake.add(post_of("3la", anna, "handle.invalid", text="Idee van Anna #innoverheid", display_name="Anna"),
+             post_of("3lb", bert, "handle.invalid", text="Idee van Bert #innoverheid", display_name="Bert"))
+    assert harvest().counts.new == 2
+    assert store.db.execute("SELECT key, display_name, handle FROM authors ORDER BY key").fetchall() == sorted(
+        [(anna, "Anna", None), (bert, "Bert", None)])
+    # Bert opts out: his post goes; Anna's stays, and so do her posts in that run and after it
+    fake.add(post_of("3lb2", bert, "handle.invalid", created_at=minutes_ago(3), author_labels=("!no-unauthenticated",)),
+             post_of("3la2", anna, "handle.invalid", created_at=minutes_ago(2), text="Nog een idee #innoverheid"))
+    second = harvest()
+    assert second.status == "ok" and second.counts.new == 1
+    fake.add(post_of("3la3", anna, "handle.invalid", created_at=minutes_ago(1), text="Een derde idee #innoverheid"))
+    assert harvest().counts.new == 1
+    assert keys(store) == [f"at://{anna}/app.bsky.feed.post/{rkey}" for rkey in ("3la", "3la2", "3la3")]
+    assert [r[0] for r in store.db.execute("SELECT key FROM authors")] == [anna]
+    # 'handle.invalid' names no one: forgetting it is refused, and nothing goes
+    refused = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "forget", "handle.invalid"])
+    assert refused.exit_code != 0 and "DID" in refused.output and store.posts.count() == 3
+
+
+def test_a_new_handle_keeps_one_author_and_the_old_handle_still_finds_them(fake, harvest, store, tmp_path):
+    did = did_of("anne.bsky.social")
+    fake.add(post_of("3la", did, "anne.bsky.social", display_name="Anne de Boer", created_at=minutes_ago(300)),
+             make_post("3lx", handle="bert.bsky.social", created_at=minutes_ago(100)))
+    harvest()          # the next run starts after Bert's post: Anne's first one is not seen again
+    fake.add(post_of("3lb", did, "anne.example.nl", display_name="Anne de Boer", created_at=minutes_ago(1)))
+    assert harvest().counts.new == 1
+    assert store.db.execute("SELECT key, display_name, handle FROM authors WHERE display_name = 'Anne de Boer'"
+                            ).fetchall() == [(did, "Anne de Boer", "anne.example.nl")]
+    assert {p.author for p in store.posts.latest() if p.key.startswith(f"at://{did}/")} == {"anne.example.nl"}
+    assert {author_cell(r.author_key, r.author_name, None, r.author_handle)
+            for r in store.exports.rows(ExportQuery()) if r.author_key == did} == {"Anne de Boer (anne.example.nl)"}
+    # the old handle is in the address of the post stored under it: it leads to the DID
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "forget", "anne.bsky.social"])
+    assert result.exit_code == 0, result.output
+    assert "posts verwijderd: 2" in result.output and store.posts.count() == 1
+
+
+def test_forget_refuses_a_handle_that_named_two_accounts(fake, harvest, store, tmp_path):
+    first, second = did_of("eerste"), did_of("tweede")
+    fake.add(post_of("3la", first, "anne.bsky.social", created_at=minutes_ago(90)),
+             post_of("3lb", second, "anne.bsky.social", created_at=minutes_ago(30)))   # the handle passed on
+    harvest()
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "forget", "anne.bsky.social"])
+    assert result.exit_code == 2 and first in result.output and second in result.output
+    assert store.posts.count() == 2 and not store.forget.suppressed_authors()
+
+def test_the_migration_rekeys_bluesky_authors_by_did_and_old_suppressions_hold(fake, write_config, tmp_path):
+    from harvester.privacy.hashing import keyed_fingerprint
+    from harvester.store.schema import MIGRATIONS, V_BLUESKY_DIDS
+
+    anne, bert, carla, dave, zoe = (did_of(f"{n}.bsky.social") for n in ("anne", "bert", "carla", "dave", "zoe"))
+    path = tmp_path / "harvester.db"
+    with Store(path, migrate=False) as old:
+        old.migrate(MIGRATIONS[:MIGRATIONS.index(V_BLUESKY_DIDS)])
+        # as the collector keyed them by handle: Anne split by a change of handle, and one
+        # 'handle.invalid' row holding the posts of Bert and Carla, last seen as Carla
+        for key, name, did in (("anne.bsky.social", "Anne", anne), ("anne.example.nl", "Anne de Boer", anne),
+                               ("handle.invalid", "Carla", carla)):
+            old.db.execute("INSERT INTO authors (key, display_name, profile_url) VALUES (?, ?, ?)",
+                           [key, name, f"https://bsky.app/profile/{did}"])
+        for rkey, did, actor, author in (("3la", anne, "anne.bsky.social", 1), ("3lb", anne, "anne.example.nl", 2),
+                                         ("3lc", bert, bert, 3), ("3ld", carla, carla, 3)):
+            old.db.execute(
+                "INSERT INTO posts (key, kind, url, text, author_id, content_hash, first_seen_at, last_seen_at,"
+                " changed_at) VALUES (?, 'bluesky', ?, 'Een idee', ?, 'h', 't', 't', 't')",
+                [f"at://{did}/app.bsky.feed.post/{rkey}", f"https://bsky.app/profile/{actor}/post/{rkey}", author])
+        # suppressions keyed by handle: a forget of a handle nothing was stored of, and the one the
+        # old opt-out of a 'handle.invalid' account left
+        old.db.conn.executemany("INSERT INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'author', ?, 't')",
+                                [(keyed_fingerprint(SECRET.encode(), "zoe.bsky.social"), "forget"),
+                                 (keyed_fingerprint(SECRET.encode(), "handle.invalid"), "optout")])
+        old.db.conn.commit()
+    with Store(path) as store:
+        assert store.db.execute("SELECT key, display_name, handle FROM authors ORDER BY key").fetchall() == sorted(
+            [(anne, "Anne de Boer", "anne.example.nl"), (bert, None, None), (carla, "Carla", None)])
+        assert store.db.execute(
+            "SELECT count(*) FROM posts p JOIN authors a ON a.id = p.author_id WHERE p.key LIKE 'at://' || a.key || '/%'"
+        ).fetchone()[0] == 4
+        fake.add(post_of("3le", zoe, "zoe.bsky.social"), post_of("3lf", dave, "handle.invalid"),
+                 post_of("3lg", anne, "anne.example.nl"))
+        config = load_config(write_config(source_toml(fake.url)))
+        with Fetcher(config.harvest) as fetcher:
+            (result,) = [run_source(store, config, s, fetcher) for s in config.sources]
+        assert result.counts.new == 2 and result.counts.skipped == 1
+        assert store.db.execute("SELECT count(*) FROM authors").fetchone()[0] == 4
+        forgot = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "forget", "anne.bsky.social"])
+        assert forgot.exit_code == 0, forgot.output
+        assert "posts verwijderd: 3" in forgot.output
+        assert sorted(k.split("/")[2] for k in keys(store)) == sorted([bert, carla, dave])
 
 
 def test_sigkill_between_pages_then_a_new_run_no_duplicate_no_gap(fake, write_config, tmp_path):

@@ -11,16 +11,17 @@ PASSWORD = "geheim-wachtwoord-1"
 
 def add_post(store: Store, n: int, text: str = "", *, html: str | None = None, source: str = "mastodon-nl",
              language: str = "nl", published_at: str | None = None, scores: dict[str, float] | None = None,
-             confidence: float | None = 0.5, author: str = "ambtenaar@mastodon.nl",
+             confidence: float | None = 0.5, author: str | None = "ambtenaar@mastodon.nl",
              author_name: str = "Ambtenaar") -> int:
-    """Store post number `n` as seen on `source`, classified with `scores` (themes >= 0.5 assigned)."""
+    """Store post number `n` as seen on `source`, classified with `scores` (themes >= 0.5 assigned).
+    Without `author` no author row is written: what a test of an old schema can still store."""
     text = text or f"Idee {n}: laat teams zelf experimenteren met nieuwe werkvormen #innoverheid"
     src = store.sources.get(source) or store.sources.sync(source, "mastodon", "https://mastodon.example")
     post = Post(
         key=f"https://mastodon.example/@a/{n}", kind="mastodon", url=f"https://mastodon.example/@a/{n}",
         content_html=html if html is not None else f"<p>{text}</p>", text=text, language=language,
         published_at=published_at or f"2026-11-{1 + n % 20:02d}T10:{n % 60:02d}:00+00:00",
-        tags=("innoverheid",), author=Author(author, display_name=author_name),
+        tags=("innoverheid",), author=Author(author, display_name=author_name) if author else None,
     )
     store.posts.upsert(post, src.id)
     post_id = store.db.execute("SELECT id FROM posts WHERE key = ?", [post.key]).fetchone()[0]

@@ -46,7 +46,8 @@ class Batch:
     auth_required: bool | None = None      # Mastodon: instance wants a token (None: unknown)
     ratelimit: tuple[int | None, str | None] | None = None     # (remaining, reset) as last seen
     cursor: Cursor | None = None           # moves only together with these posts
-    opted_out: tuple[str, ...] = ()        # accts seen opting out: their posts stay out, what is stored of them is forgotten
+    opted_out: tuple[str, ...] = ()        # author keys (acct, DID) seen opting out: their posts stay out,
+                                           # what is stored of them is forgotten
 
 
 class Collector(Protocol):

@@ -22,10 +22,13 @@ together or not at all.
 
 Posts are normalised like Mastodon's: hashtags, mentions and links come from the record's facets
 (byte ranges in UTF-8), not from the text; the HTML is built from the text and those facets. An
-author with the self-label `!no-unauthenticated` (shown to signed-in users only) has opted out,
-like Mastodon's #nobot: the collector names their handle in `Batch.opted_out`, and the keep-check
-(harvester.privacy.keep) leaves their posts out and has what is stored of them forgotten. Like
-every collector, it decides nothing else about privacy (tombstones, suppressed authors).
+author is keyed by their DID, the account's one lasting name: a handle can change, and every
+account whose handle does not verify is shown as `handle.invalid`. The handle is kept beside it
+for people to read. An author with the self-label `!no-unauthenticated` (shown to signed-in
+users only) has opted out, like Mastodon's #nobot: the collector names their DID in
+`Batch.opted_out`, and the keep-check (harvester.privacy.keep) leaves their posts out and has
+what is stored of them forgotten. Like every collector, it decides nothing else about privacy
+(tombstones, suppressed authors).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ OVERLAP = timedelta(minutes=10)      # re-read below the newest post, for posts 
 UNTIL_MARGIN = timedelta(seconds=1)  # stored times have whole seconds: `until` is exclusive
 RATELIMIT_RESERVE = 5                # stop paging (or wait for the reset) when this few requests are left
 OPT_OUT_LABEL = "!no-unauthenticated"
+INVALID_HANDLE = "handle.invalid"    # what the AppView shows for a handle that does not verify: no one's name
 WEB = "https://bsky.app"
 POST_COLLECTION = "app.bsky.feed.post"
 SESSION_ERRORS = {"ExpiredToken", "InvalidToken"}   # with 400 or 401: the session needs renewing
@@ -73,7 +77,7 @@ def web_url(at_uri: str, handle: str | None = None) -> str | None:
     parts = at_uri.removeprefix("at://").split("/")
     if not at_uri.startswith("at://") or len(parts) != 3 or parts[1] != POST_COLLECTION:
         return None
-    actor = handle if handle and handle != "handle.invalid" else parts[0]
+    actor = handle if handle and handle != INVALID_HANDLE else parts[0]
     return f"{profile_url(actor)}/post/{parts[2]}"
 
 
@@ -256,10 +260,10 @@ class _TagRun:
 
 
 def opted_out(views: list) -> tuple[str, ...]:
-    """Handles of the authors among post views who ask to be shown to signed-in users only (collect and recheck)."""
-    handles = [v["author"]["handle"].lower() for v in views if isinstance(v, dict) and isinstance(v.get("author"), dict)
-               and isinstance(v["author"].get("handle"), str) and _opted_out(v)]
-    return tuple(dict.fromkeys(handles))
+    """DIDs of the authors among post views who ask to be shown to signed-in users only (collect and recheck)."""
+    dids = [v["author"]["did"] for v in views if isinstance(v, dict) and isinstance(v.get("author"), dict)
+            and isinstance(v["author"].get("did"), str) and _opted_out(v)]
+    return tuple(dict.fromkeys(dids))
 
 
 def post(view: dict) -> Post:
@@ -268,6 +272,8 @@ def post(view: dict) -> Post:
     author = view["author"]
     record = view["record"]
     did, handle = author["did"], author["handle"].lower()
+    if not isinstance(did, str) or not did.startswith("did:"):
+        raise ValueError(f"geen DID van de auteur: {did!r}")
     url = web_url(uri, handle)
     if url is None:
         raise ValueError(f"geen uri van een post: {uri!r}")
@@ -299,7 +305,8 @@ def post(view: dict) -> Post:
         replies_count=view.get("replyCount"),
         reblogs_count=view.get("repostCount"),
         favourites_count=view.get("likeCount"),
-        author=Author(key=handle, display_name=author.get("displayName") or None, profile_url=profile_url(did)),
+        author=Author(key=did, display_name=author.get("displayName") or None, profile_url=profile_url(did),
+                      handle=handle if handle != INVALID_HANDLE else None),
     ))
 
 

@@ -57,7 +57,7 @@ class PostFacts:
     tags: tuple[str, ...] = ()      # lower case, without '#'
     mentions: tuple[str, ...] = ()  # accounts as stored (name@instance)
     links: tuple[str, ...] = ()
-    author: str | None = None       # the author's key (a Mastodon account is name@instance)
+    author: str | None = None       # the author's account: name@instance, a Bluesky handle, else the key
 
 
 @dataclass(frozen=True)

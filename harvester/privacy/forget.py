@@ -12,9 +12,12 @@ Who an author is, is every key the collectors could store for them: the Mastodon
 `Name (site)` (as the feed collector stores it), the profile URL of their row, and the row the
 retention job pseudonymised (`pseudonyms.pseudonymous_key`). Mastodon statuses
 harvested through a tag feed carry no author, only their URL (`https://instance/@name/123`), so
-an acct also matches posts by URL. A Bluesky author is stored by handle with the profile URL of
-their DID (`https://bsky.app/profile/did:plc:...`), so a handle, a DID or either profile URL finds
-them, also after a change of handle, and both are suppressed.
+an acct also matches posts by URL. A Bluesky author is stored by DID, with the profile URL of
+that DID (`https://bsky.app/profile/did:plc:...`) and the handle last seen: a DID or its profile URL
+finds them directly; a handle (or a bsky.app address with one) is first looked up in what the
+store holds, the handle their row has now or the address of a post stored under an old one, and
+must lead to one DID. DID, profile URL and handle are all suppressed. `handle.invalid`, what
+Bluesky shows for any handle that does not verify, names no one and is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..collectors.bluesky import INVALID_HANDLE
 from ..errors import UsageError
 from ..store import Store
 from ..store.mastodon import DeletedPost
@@ -76,6 +80,14 @@ def acct_from_url(url: str | None) -> str | None:
     return canonical(f"{name or user}@{domain or host}")
 
 
+def _invalid_handle(value: str) -> bool:
+    """`handle.invalid` (also as `@handle.invalid` or in a bsky.app address): every account whose
+    handle does not verify is shown so, so it names no one."""
+    m = _BSKY_URL.match(value.strip())
+    actor = m.group(1) if m else value.strip().removeprefix("@")
+    return canonical(actor) == INVALID_HANDLE
+
+
 def bluesky_keys(value: str | None) -> set[str]:
     """A Bluesky author's keys in a DID, a handle or a bsky.app address: the handle, or the DID and
     its profile URL (how the collector stores them); empty for anything else."""
@@ -87,7 +99,7 @@ def bluesky_keys(value: str | None) -> set[str]:
         return set()
     if DID.match(actor):
         return {canonical(actor), canonical(BSKY_PROFILE + actor)}
-    return {canonical(actor)} if BSKY_HANDLE.match(actor) else set()
+    return {canonical(actor)} if BSKY_HANDLE.match(actor) and canonical(actor) != INVALID_HANDLE else set()
 
 
 def did_of_at_uri(uri: str | None) -> str | None:
@@ -104,6 +116,9 @@ def parse_author(value: str) -> AuthorRequest:
     if not value:
         raise BadAuthor("geef een auteur op: een Mastodon-account (naam@instance), een Bluesky-handle of -DID, "
                         "een profiel-URL of een feedauteur")
+    if _invalid_handle(value):
+        raise BadAuthor("'handle.invalid' is geen auteur: Bluesky toont zo elk account waarvan de handle niet "
+                        "klopt; geef de DID (did:plc:...) of het adres van een post van die auteur")
     if value.lower().startswith(("http://", "https://")):
         if not urlsplit(value).hostname:
             raise BadAuthor(f"geen geldige URL: {value!r}")
@@ -138,6 +153,12 @@ def forget(store: Store, secret: bytes, request: AuthorRequest, *, dry_run: bool
             raise BadAuthor(f"de naam {request.name!r} komt bij meer dan één site voor; kies er één: "
                             + ", ".join(repr(r.key) for r in rows))
         keys.add(canonical(rows[0].key))
+    for handle in sorted(k for k in request.keys if _is_bluesky_handle(k)):
+        dids = store.forget.bluesky_dids(handle)
+        if len(dids) > 1:
+            raise BadAuthor(f"de Bluesky-handle {handle!r} hoorde hier bij meer dan één account; kies er één: "
+                            + ", ".join(dids))
+        keys |= {k for did in dids for k in bluesky_keys(did)}
     try:
         with store.atomic():
             result = _forget(store, secret, keys, reason="forget")
@@ -184,7 +205,7 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
         lookup = keys | {_profile_url(k) for k in keys if ACCT.match(k)}
         lookup |= {pseudonymous_key(secret, k) for k in keys} if secret else set()
         authors = store.forget.authors_matching(lookup)
-        found = {canonical(v) for a in authors for v in (a.key, a.profile_url)
+        found = {canonical(v) for a in authors for v in (a.key, a.profile_url, a.handle)
                  if v and not v.startswith(PSEUDONYM_PREFIX)}
         found |= {acct for acct in map(acct_from_url, found | keys) if acct}
         found |= {k for v in found if v.startswith(BSKY_PROFILE) for k in bluesky_keys(v)}
@@ -195,7 +216,7 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
     posts = store.forget.posts_of([a.id for a in authors], accts)
     names = {a.display_name for a in authors if a.display_name}
     names |= {m.group(1) for k in keys if (m := FEED_NAME_KEY.match(k))}
-    bluesky = sorted(k for k in keys if DID.match(k) or (BSKY_HANDLE.match(k) and not k.startswith("@")))
+    bluesky = sorted(k for k in keys if DID.match(k) or _is_bluesky_handle(k))
     handles = [a.split("@")[0] for a in accts] + [k for k in bluesky if not DID.match(k)]   # as @mentions
     plan = ForgetPlan(
         posts=posts, author_ids=[a.id for a in authors], accts=accts, bluesky=bluesky,
@@ -205,6 +226,11 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
         blank=REMOVED,
     )
     return ForgetResult(store.forget.apply(plan, reason=reason), tuple(sorted(keys)))
+
+
+def _is_bluesky_handle(key: str) -> bool:
+    """A canonical key that is a Bluesky handle (a bare domain name: no other collector stores one)."""
+    return bool(BSKY_HANDLE.match(key)) and not key.startswith("@")
 
 
 def _texts(posts: Iterable[PostText]) -> list[str | None]:

@@ -8,9 +8,11 @@ left out when
 - a tombstone names it: the fingerprint of its key, its former key or its address (deleted at the
   source, forgotten, pseudonymised; a Mastodon tag feed names a status by its address, not its
   uri; a feed entry forgotten while keys were bare ids is known by that id);
-- its author is suppressed (forgotten or opted out earlier): their key, profile URL, the acct in
-  the post's address or the DID in a Bluesky post's at:// uri matches a keyed fingerprint
-  (harvester.privacy.hashing); a Bluesky author who changed handle is still known by the DID;
+- its author is suppressed (forgotten or opted out earlier): their key, profile URL, Bluesky
+  handle, the acct in the post's address or the DID in a Bluesky post's at:// uri matches a keyed
+  fingerprint (harvester.privacy.hashing); a Bluesky author who changed handle is still known by
+  the DID, and one suppressed by handle alone (before the handle was known with a DID) by the
+  handle while they have it. `handle.invalid` is no one's handle and never tested;
 - its author opted out in this very batch (`Batch.opted_out`: the collector read the signal,
   e.g. #nobot in a Mastodon bio, `!no-unauthenticated` on a Bluesky account).
 
@@ -61,13 +63,13 @@ class KeepCheck:
         return not (addresses & self.tombstones) and not self._by_suppressed_author(post)
 
     def _by_suppressed_author(self, post: Post) -> bool:
-        """By key, profile URL, the acct in the post's address, or the DID in its at:// uri."""
+        """By key, profile URL, Bluesky handle, the acct in the post's address, or the DID in its at:// uri."""
         if not self.authors:
             return False
         author = post.author
         candidates = {acct_from_url(post.url), acct_from_url(post.key), *bluesky_keys(did_of_at_uri(post.key))}
         if author:
-            candidates |= {author.key, author.profile_url, acct_from_url(author.profile_url)}
+            candidates |= {author.key, author.profile_url, acct_from_url(author.profile_url), author.handle}
         return any(self._hit(c) for c in {canonical(c) for c in candidates if c})
 
     def _hit(self, value: str | None) -> bool:

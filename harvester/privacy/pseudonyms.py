@@ -28,10 +28,11 @@ def pseudonymous_key(secret: bytes, key: str) -> str:
 class Identity:
     """What names the author of one post: their author row and the post's own addresses."""
 
-    author_key: str | None          # authors.key: name@instance, a profile URL, or "Name (host)"
+    author_key: str | None          # authors.key: name@instance, a DID, a profile URL, or "Name (host)"
     display_name: str | None
     profile_url: str | None
     post_addresses: tuple[str, ...]  # the post's key, url and the sightings' urls (they hold @name)
+    bluesky_handle: str | None = None   # authors.handle: a Bluesky author is keyed by DID, named by this
 
     @property
     def handle(self) -> str | None:
@@ -43,5 +44,6 @@ class Identity:
 
     def scrubber(self, replacement: str) -> Scrubber:
         """Replaces every way this post names its author (in text or HTML) by `replacement`."""
-        return Scrubber(replacement, keys=(*self.post_addresses, self.profile_url or "", self.author_key or ""),
-                        names=(self.display_name or "",), handles=(self.handle or "",))
+        return Scrubber(replacement, keys=(*self.post_addresses, self.profile_url or "", self.author_key or "",
+                                           self.bluesky_handle or ""),
+                        names=(self.display_name or "",), handles=(self.handle or "", self.bluesky_handle or ""))

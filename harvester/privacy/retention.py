@@ -82,10 +82,10 @@ def plan(post: DuePost, secret: bytes) -> PseudonymPlan:
     an unknown participant.
     """
     identity = Identity(post.author_key, post.display_name, post.profile_url,
-                        tuple(u for u in (post.key, post.url, *post.sighted) if u))
+                        tuple(u for u in (post.key, post.url, *post.sighted) if u), post.handle)
     name = pseudonym(secret, post.author_key or post.key)
     scrub = identity.scrubber(name)
-    own = {m.lower() for m in (post.author_key, identity.handle) if m}
+    own = {m.lower() for m in (post.author_key, identity.handle, post.handle) if m}
     words = post.words
     return PseudonymPlan(
         post_id=post.id, key=pseudonymous_key(secret, post.key), original_author_id=post.author_id,

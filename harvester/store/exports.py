@@ -48,7 +48,7 @@ class ExportStore:
             themes = ("(SELECT group_concat(theme, ',') FROM (SELECT theme FROM themes t"
                       " WHERE t.post_id = p.id ORDER BY t.position, t.theme))")
             score = "(SELECT max(score) FROM themes t WHERE t.post_id = p.id)"
-        columns = f"""p.id, coalesce({themes}, ''), round({score}, 3), p.title, p.text, a.key, a.display_name,
+        columns = f"""p.id, coalesce({themes}, ''), round({score}, 3), p.title, p.text, a.key, a.display_name, a.handle,
             coalesce((SELECT group_concat(name, ', ') FROM (SELECT s.name FROM sightings g
                       JOIN sources s ON s.id = g.source_id WHERE g.post_id = p.id ORDER BY g.source_id)), ''),
             p.url, p.published_at, coalesce(r.status, 'nieuw'), r.note,

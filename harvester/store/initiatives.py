@@ -37,7 +37,7 @@ class PendingPost:
     tags: list[str]
     mentions: list[str]
     links: list[str]
-    author: str | None
+    author: str | None                # the account as people write it: a Bluesky handle, not the DID
     published: str
 
 
@@ -131,7 +131,7 @@ class InitiativeStore:
         rows = self.db.execute(
             f"""SELECT p.id, p.title, p.text,
                        (SELECT json_group_array(tag) FROM post_tags WHERE post_id = p.id), p.mentions, p.links,
-                       (SELECT key FROM authors WHERE id = p.author_id), {_WHEN}
+                       (SELECT coalesce(handle, key) FROM authors WHERE id = p.author_id), {_WHEN}
                 {self._pending(since)} AND p.id > ? ORDER BY p.id LIMIT ?""", [since, after_id, limit]).fetchall()
         return [PendingPost(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4]), json.loads(r[5]), r[6], r[7])
                 for r in rows]
@@ -235,7 +235,7 @@ class InitiativeStore:
             where += " AND (i.published, i.post_id) < (?, ?)"
             params += list(before)
         rows = self.db.execute(
-            f"""SELECT i.post_id, p.title, p.text, coalesce(nullif(a.display_name, ''), a.key), i.published, i.via, i.evidence
+            f"""SELECT i.post_id, p.title, p.text, coalesce(nullif(a.display_name, ''), a.handle, a.key), i.published, i.via, i.evidence
                 FROM post_initiatives i JOIN posts p ON p.id = i.post_id LEFT JOIN authors a ON a.id = p.author_id
                 WHERE {where} ORDER BY i.published DESC, i.post_id DESC LIMIT ?""", [*params, limit]).fetchall()
         return [InitiativePost(*r) for r in rows]

@@ -130,12 +130,14 @@ class PostStore:
         )
 
     def _upsert_author(self, author: Author) -> int:
+        """The author's row by key, updated with what the post being stored says of them (a new
+        handle, a new name)."""
         self.db.execute(
-            "INSERT INTO authors (key, display_name, profile_url, bot) VALUES (?, ?, ?, ?)"
+            "INSERT INTO authors (key, display_name, profile_url, bot, handle) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET display_name = excluded.display_name,"
-            " profile_url = excluded.profile_url, bot = excluded.bot"
+            " profile_url = excluded.profile_url, bot = excluded.bot, handle = excluded.handle"
             " WHERE authors.pseudonymized_at IS NULL",
-            [author.key, author.display_name, author.profile_url, int(author.bot)],
+            [author.key, author.display_name, author.profile_url, int(author.bot), author.handle],
         )
         return self.db.execute("SELECT id FROM authors WHERE key = ?", [author.key]).fetchone()[0]
 
@@ -146,7 +148,7 @@ class PostStore:
         """The most recently published posts, newest first."""
         rows = self.db.execute(
             """
-            SELECT p.id, p.key, p.kind, p.url, p.title, p.text, a.key, p.published_at,
+            SELECT p.id, p.key, p.kind, p.url, p.title, p.text, coalesce(a.handle, a.key), p.published_at,
                    (SELECT json_group_array(tag) FROM (SELECT tag FROM post_tags WHERE post_id = p.id ORDER BY tag)),
                    (SELECT json_group_array(name) FROM (SELECT s.name FROM sightings g JOIN sources s ON s.id = g.source_id
                       WHERE g.post_id = p.id ORDER BY s.name))

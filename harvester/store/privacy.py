@@ -69,6 +69,7 @@ class DuePost:
     profile_url: str | None
     bot: bool
     sighted: tuple[str, ...]          # the urls of its sightings (they hold @name)
+    handle: str | None = None         # a Bluesky author's handle (the key is the DID)
 
 
 @dataclass(frozen=True)
@@ -120,12 +121,12 @@ class PrivacyStore:
         names the author (what harvester.privacy.retention plans their pseudonyms from)."""
         rows = self.db.execute(
             "SELECT p.id, p.key, p.url, p.title, p.text, p.content_html, p.spoiler_text, p.links, p.mentions,"
-            f" a.id, a.key, a.display_name, a.profile_url, a.bot {_DUE} ORDER BY p.id", [cutoff]
+            f" a.id, a.key, a.display_name, a.profile_url, a.bot, a.handle {_DUE} ORDER BY p.id", [cutoff]
         ).fetchall()
         return [
             DuePost(*r[:3], Words(*r[3:7], tuple(json.loads(r[7])), tuple(json.loads(r[8]))), *r[9:13], bool(r[13]),
                     tuple(u for (u,) in self.db.execute(
-                        "SELECT url FROM sightings WHERE post_id = ? AND url IS NOT NULL", [r[0]])))
+                        "SELECT url FROM sightings WHERE post_id = ? AND url IS NOT NULL", [r[0]])), r[14])
             for r in rows
         ]
 
@@ -265,6 +266,7 @@ class AuthorRow:
     key: str
     display_name: str | None
     profile_url: str | None
+    handle: str | None                # Bluesky: the handle last seen (the key is the DID)
 
 
 @dataclass(frozen=True)
@@ -346,7 +348,7 @@ class ForgetStore:
     def authors_matching(self, keys: set[str]) -> list[AuthorRow]:
         """Authors whose key or profile URL is one of the canonical `keys`."""
         rows = self.db.execute(
-            "SELECT id, key, display_name, profile_url FROM authors"
+            "SELECT id, key, display_name, profile_url, handle FROM authors"
             " WHERE canonical(key) IN (SELECT value FROM json_each(?1))"
             " OR canonical(profile_url) IN (SELECT value FROM json_each(?1)) ORDER BY id",
             [json.dumps(sorted(keys))],
@@ -356,11 +358,24 @@ class ForgetStore:
     def feed_authors_named(self, name: str) -> list[AuthorRow]:
         """Feed authors stored by name only, `Name (site)`, whatever the site."""
         rows = self.db.execute(
-            "SELECT id, key, display_name, profile_url FROM authors"
+            "SELECT id, key, display_name, profile_url, handle FROM authors"
             " WHERE canonical(display_name) = ? AND canonical(key) LIKE ? ESCAPE '\\' ORDER BY key",
             [canonical(name), _like_prefix(canonical(name) + " (")],
         ).fetchall()
         return [AuthorRow(*r) for r in rows]
+
+    def bluesky_dids(self, handle: str) -> list[str]:
+        """The DIDs a Bluesky handle stood for here: authors who have it now, and the authors of posts
+        stored under it (a post's address names the handle it was harvested with, so an old
+        handle is found too)."""
+        rows = self.db.execute(
+            "SELECT key FROM authors WHERE canonical(handle) = ?1 AND key LIKE 'did:%'"
+            " UNION SELECT substr(key, 6, instr(substr(key, 6), '/') - 1) FROM posts"
+            " WHERE kind = 'bluesky' AND key LIKE 'at://did:%/%' AND canonical(url) LIKE ?2 ESCAPE '\\'"
+            " ORDER BY 1",
+            [canonical(handle), _like_prefix(f"https://bsky.app/profile/{canonical(handle)}/post/")],
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def posts_of(self, author_ids: list[int], accts: list[str]) -> list[PostText]:
         """The authors' posts, and statuses of the accts stored without an author (Mastodon tag feeds)."""

@@ -642,4 +642,40 @@ WHERE (SELECT count(*) FROM idea_group_members m WHERE m.group_id = idea_groups.
 """
 
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS, V_MOVEMENT, V_LONE_GROUPS]
+# Bluesky authors by DID. The collector used to key them by handle, but the AppView shows every
+# account whose handle does not verify as `handle.invalid`, which made different people one author
+# (one's opt-out removed the others' posts), and a changed handle made one person two. Every
+# Bluesky post's at:// uri holds its author's DID, so each DID among the stored posts becomes one
+# author row, keyed by it, and the posts move to it. Name, bot flag and handle come from the old
+# row whose profile address names that DID (the newest such row: the handle last seen), never from
+# a row that stood for someone else; `handle.invalid` is no handle. Old rows left without posts
+# go. Pseudonymised posts keep their pseudonym row. The initiative counts count authors, so they
+# are made again.
+V_BLUESKY_DIDS = """
+ALTER TABLE authors ADD COLUMN handle TEXT;
+CREATE TEMP TABLE bluesky_dids AS
+SELECT p.id AS post_id, substr(p.key, 6, instr(substr(p.key, 6), '/') - 1) AS did
+FROM posts p JOIN authors a ON a.id = p.author_id
+WHERE p.kind = 'bluesky' AND p.key LIKE 'at://did:%/%' AND a.pseudonymized_at IS NULL;
+INSERT OR IGNORE INTO authors (key, profile_url)
+SELECT DISTINCT did, 'https://bsky.app/profile/' || did FROM bluesky_dids ORDER BY did;
+UPDATE authors SET (display_name, bot, handle) = (
+    SELECT o.display_name, o.bot, nullif(o.key, 'handle.invalid') FROM authors o
+    WHERE o.profile_url = authors.profile_url AND o.key NOT LIKE 'did:%' AND o.pseudonymized_at IS NULL
+    ORDER BY o.id DESC LIMIT 1)
+WHERE key IN (SELECT did FROM bluesky_dids) AND EXISTS (
+    SELECT 1 FROM authors o
+    WHERE o.profile_url = authors.profile_url AND o.key NOT LIKE 'did:%' AND o.pseudonymized_at IS NULL);
+UPDATE posts SET author_id = (
+    SELECT a.id FROM bluesky_dids d JOIN authors a ON a.key = d.did WHERE d.post_id = posts.id)
+WHERE id IN (SELECT post_id FROM bluesky_dids);
+DELETE FROM authors
+WHERE key NOT LIKE 'did:%' AND key NOT LIKE '%://%' AND profile_url LIKE 'https://bsky.app/profile/did:%'
+  AND pseudonymized_at IS NULL AND NOT EXISTS (SELECT 1 FROM posts WHERE posts.author_id = authors.id);
+UPDATE initiative_matching SET summarised_at = NULL WHERE summarised_at IS NOT NULL;
+DROP TABLE temp.bluesky_dids;
+"""
+
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS, V_MOVEMENT, V_LONE_GROUPS,
+                         V_BLUESKY_DIDS]

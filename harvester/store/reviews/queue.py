@@ -191,7 +191,7 @@ class QueueStore:
             f"""
             SELECT p.id, p.url, p.title, p.content_html, p.text, p.spoiler_text,
                    coalesce(c.language, p.language), {DATE_KEY},
-                   coalesce(a.display_name, a.key), c.confidence, c.is_dutch, c.reasons
+                   coalesce(a.display_name, a.handle, a.key), c.confidence, c.is_dutch, c.reasons
             FROM posts p LEFT JOIN authors a ON a.id = p.author_id
                  LEFT JOIN classifications c ON c.post_id = p.id
             WHERE p.id IN ({marks})
