@@ -126,21 +126,26 @@ def clean(value: str) -> str:
     return CONTROL.sub("", value) if CONTROL.search(value) else value
 
 
-def defuse(value: str) -> str:
+def defuse(value: str, *, inside: bool = True) -> str:
     """OWASP's advice against CSV injection: an apostrophe in front of a cell that could start a
-    formula, and in front of every place inside it where a spreadsheet reading the file with
-    another separator could start a cell with one (quoting the cell does not help: such a reader
-    does not see the quotes). The one place an export defuses, for CSV and XLSX alike (an XLSX
-    saved as CSV meets the same readers); only after `clean`, or a dropped control character
-    could uncover a formula."""
-    if FORMULA_INSIDE.search(value):   # searching first: `sub` costs a microsecond even when nothing matches
+    formula, and (`inside`, for CSV) in front of every place inside it where a spreadsheet reading
+    the file with another separator could start a cell with one (quoting the cell does not help:
+    such a reader does not see the quotes). An XLSX cell is a typed string that no separator
+    splits, so there only its start is defused, and "€ 25,- per" or a dash list stay as written.
+    Only after `clean`, or a dropped control character could uncover a formula."""
+    if inside and FORMULA_INSIDE.search(value):   # searching first: `sub` costs a microsecond even when nothing matches
         value = FORMULA_INSIDE.sub(r"\1'", value)
     return "'" + value if FORMULA_START.match(value) else value
 
 
 def safe_text(value: str) -> str:
-    """A text cell of a spreadsheet export: cleaned, then defused."""
+    """A text cell of a CSV export: cleaned, then defused."""
     return defuse(clean(value))
+
+
+def safe_cell_text(value: str) -> str:
+    """A text cell of an XLSX export: cleaned, then defused at its start."""
+    return defuse(clean(value), inside=False)
 
 
 def local_iso(stamp: str | None) -> str | None:
@@ -221,7 +226,7 @@ def _cells(
 ) -> Iterator[list]:
     """Stored rows as the cells of the file: theme names, author, Dutch time, pseudonyms, text
     cleaned and (unless `raw`) defused. The hot loop of every export, so it stays plain."""
-    safe = clean if options.raw else safe_text
+    safe = clean if options.raw else safe_text if options.format == "csv" else safe_cell_text
     pseudonymize = options.pseudonymize
     names: dict[str, str] = {}   # an export holds few distinct lists of themes
     # the last authors' pseudonyms and scrubbers; bounded, so a million rows keep memory flat
