@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
+from urllib.parse import urlparse
 
 
 class DomainWord(StrEnum):
@@ -95,8 +96,8 @@ class Post:
     favourites_count: int | None = None
     author: Author | None = None
     # a key the same post may be stored under from before keys had their present form (a feed
-    # entry's bare id): the store takes that row over, if only this source saw it, and a tombstone
-    # of it still holds
+    # entry's bare id): the store takes that row over if only sources of the post's site saw it,
+    # and a tombstone of it still holds
     former_key: str | None = None
 
 
@@ -112,6 +113,17 @@ class RunCounts:
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+def site_of(url: str) -> str:
+    """The site a source belongs to, as named in the keys of its feed's entries: the host, with a
+    port if the URL names one.
+
+    Entries numbered by a site are the same entries in every feed of that site, so the store also
+    asks it when it decides whether a row under a bare id can only be one post.
+    """
+    parts = urlparse(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or url
 
 
 @dataclass(frozen=True)

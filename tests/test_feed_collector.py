@@ -466,6 +466,29 @@ def test_a_post_stored_under_its_bare_id_keeps_its_row(server, second_server, st
     assert store.db.execute("SELECT text FROM posts WHERE key = '1'").fetchone() == ("door elkaar",)
 
 
+def test_a_bare_id_row_that_only_feeds_of_its_site_saw_is_taken_over(server, store, harvest):
+    """A site's feed and its tag feed both saw entry 42, and a source since renamed (a new source
+    row) saw entry 7: one site numbers its entries alike in every feed, so the rows take the new
+    keys and keep their ids instead of being stored a second time."""
+    from harvester.models import Post
+
+    old = {name: store.sources.sync(name, "feed", server.url(f"/{name}.xml")).id for name in ("alles", "tag", "oud")}
+    both = Post(key="42", kind="feed", content_html="oud", text="oud")
+    store.posts.upsert(both, old["alles"])
+    store.posts.upsert(both, old["tag"])
+    store.posts.upsert(Post(key="7", kind="feed", content_html="oud", text="oud"), old["oud"])
+    ids = dict(store.db.execute("SELECT key, id FROM posts").fetchall())
+    for path in ("/alles.xml", "/tag.xml"):
+        server.route(path, Reply(200, numbered_rss("gemeente-a.nl", ("42", "Idee"), ("7", "Zeven")), RSS))
+
+    results = harvest(sources_toml(server, ("alles", "/alles.xml"), ("tag", "/tag.xml")))
+
+    assert [(r.counts.new, r.counts.updated) for r in results.values()] == [(0, 2), (0, 0)]
+    site = server.base_url.removeprefix("http://")
+    assert dict(store.db.execute("SELECT key, id FROM posts").fetchall()) == {
+        f"42 ({site})": ids["42"], f"7 ({site})": ids["7"]}
+
+
 def test_a_tombstone_of_a_bare_id_still_holds(server, store, harvest):
     from harvester.privacy.hashing import fingerprint
 

@@ -19,7 +19,7 @@ import feedparser
 from feedparser.namespaces.mediarss import Namespace as MediaRss
 
 from ..config import Config, Source
-from ..models import Author, Post
+from ..models import Author, Post, site_of
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import to_utc_iso
 from .base import Batch, SourceState, without_future_times
@@ -63,18 +63,10 @@ def collect(source: Source, state: SourceState, fetcher: Fetcher, config: Config
     if response.status != 200:
         reason = STATUS_TEXT.get(response.status, "onverwacht antwoord")
         raise FetchError(f"HTTP {response.status} ({reason}) bij {response.url}")
+    # the site of the configured URL, not of where redirects led: a feed that moves keeps its keys
     batch = parse(response, config.tags, match=getattr(source, "match", "tags"), site=site_of(state.row.configured_url))
     batch.moved_to = moved_to
     yield batch
-
-
-def site_of(url: str) -> str:
-    """The site a feed belongs to, as named in its entries' keys: the host, with a port if the URL names one.
-
-    Taken from the configured URL, not from where redirects led, so that a feed that moves keeps its keys.
-    """
-    parts = urlparse(url)
-    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or url
 
 
 def parse(response: Response, tags: list[str], *, match: str = "tags", site: str) -> Batch:

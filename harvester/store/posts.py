@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from ..models import Author, Post
+from ..models import Author, Post, site_of
 from ..timeutil import utcnow
 
 
@@ -98,9 +98,8 @@ class PostStore:
     def _stored_as(self, post: Post, source_id: int) -> tuple[int, str, str, str] | None:
         """(id, content_hash, key, kind) of the row holding this post, if one does.
 
-        Usually the row with the post's key, else the row with its `former_key` that this source
-        alone has seen: it takes the new key. (A row under the old key seen by two sources may hold
-        two sources' posts at once; it stays as it is, and each source's post gets a row of its own.)
+        Usually the row with the post's key, else the row with its `former_key` that only sources of
+        this source's site have seen (see `_former_row`): it takes the new key.
         A Mastodon status has a second name: an instance's tag feed (`/tags/NAME.rss`) gives it its
         web address as guid, while the API names it by its `uri`. So a Mastodon post also finds the
         feed row keyed by its `url`, and a feed entry the Mastodon row with that `url`: one status
@@ -108,11 +107,7 @@ class PostStore:
         """
         row = self.db.execute("SELECT id, content_hash, key, kind FROM posts WHERE key = ?", [post.key]).fetchone()
         if row is None and post.former_key:
-            row = self.db.execute(
-                "SELECT id, content_hash, key, kind FROM posts p WHERE key = ? AND kind = ?"
-                " AND EXISTS (SELECT 1 FROM sightings WHERE post_id = p.id AND source_id = ?)"
-                " AND NOT EXISTS (SELECT 1 FROM sightings WHERE post_id = p.id AND source_id <> ?)",
-                [post.former_key, post.kind, source_id, source_id]).fetchone()
+            row = self._former_row(post, source_id)
         if row is None and post.kind == "mastodon" and post.url:
             row = self.db.execute("SELECT id, content_hash, key, kind FROM posts WHERE key = ? AND kind = 'feed'",
                                   [post.url]).fetchone()
@@ -120,6 +115,22 @@ class PostStore:
             row = self.db.execute("SELECT id, content_hash, key, kind FROM posts WHERE url = ? AND kind = 'mastodon'",
                                   [post.key]).fetchone()
         return row
+
+    def _former_row(self, post: Post, source_id: int) -> tuple[int, str, str, str] | None:
+        """The row stored under the post's `former_key` (a feed entry's bare id), if it can only be
+        this post: every source that saw it belongs to this source's site, the one the new key names.
+
+        A site's feed and its tag feed, a source added later or a renamed source (a new source row)
+        all number the site's entries alike, so their row is this entry. A row that sources of two
+        sites saw may hold two entries written over each other: it stays as it is.
+        """
+        row = self.db.execute("SELECT id, content_hash, key, kind FROM posts WHERE key = ? AND kind = ?",
+                              [post.former_key, post.kind]).fetchone()
+        if row is None:
+            return None
+        urls = self.db.execute("SELECT configured_url FROM sources WHERE id = ?"
+                               " OR id IN (SELECT source_id FROM sightings WHERE post_id = ?)", [source_id, row[0]])
+        return row if len({site_of(url) for (url,) in urls}) == 1 else None
 
     def _sighted(self, post_id: int, source_id: int, post: Post, now: str) -> None:
         self.db.execute(
