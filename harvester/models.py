@@ -115,15 +115,22 @@ class RunCounts:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def site_of(url: str) -> str:
-    """The site a source belongs to, as named in the keys of its feed's entries: the host, with a
-    port if the URL names one.
+    """The site a source belongs to, as named in the keys of its feed's entries: the host without a
+    leading `www.`, with the port if the URL names one other than its scheme's default.
 
     Entries numbered by a site are the same entries in every feed of that site, so the store also
-    asks it when it decides whether a row under a bare id can only be one post.
+    asks it when it decides whether a row under a bare id can only be one post. What a site's
+    address may lose or gain without becoming another site (`www.`, http becoming https, a port
+    written out) is left out, so that an administrator who edits the URL that way, for instance to
+    where a permanent redirect leads, keeps the keys, and tombstones of them still hold.
     """
     parts = urlparse(url)
-    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or url
+    host = (parts.hostname or url).removeprefix("www.")
+    return f"{host}:{parts.port}" if parts.port not in (None, DEFAULT_PORTS.get(parts.scheme)) else host
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import pytest
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.jobs.harvest import log_line, run_source, run_sources
+from harvester.models import site_of
 
 from .conftest import DATA
 from .localserver import LocalServer, Reply, Request
@@ -487,6 +488,29 @@ def test_a_bare_id_row_that_only_feeds_of_its_site_saw_is_taken_over(server, sto
     site = server.base_url.removeprefix("http://")
     assert dict(store.db.execute("SELECT key, id FROM posts").fetchall()) == {
         f"42 ({site})": ids["42"], f"7 ({site})": ids["7"]}
+
+
+def test_www_scheme_and_default_port_do_not_change_a_site(store):
+    """An administrator who drops `www.`, switches to https or writes the port out (for instance
+    after a permanent redirect told them to) points the source at the same site: its numbered
+    entries keep their keys, and a tag feed written otherwise names them alike."""
+    import httpx
+
+    from harvester.collectors.feed import parse
+    from harvester.collectors.http import Response
+
+    body = numbered_rss("gemeente-a.nl", ("42", "Idee"))
+    urls = [("alles", "http://www.gemeente-a.nl/feed"), ("alles", "https://gemeente-a.nl/feed"),
+            ("alles", "https://gemeente-a.nl:443/feed"), ("tag", "http://gemeente-a.nl:80/tag/innoverheid/feed")]
+    outcomes = []
+    for name, url in urls:
+        row = store.sources.sync(name, "feed", url)
+        batch = parse(Response(200, httpx.Headers(RSS), body, url, None), ["innoverheid"],
+                      site=site_of(row.configured_url))
+        outcomes += [store.posts.upsert(post, row.id) for post in batch.posts]
+
+    assert outcomes == ["new", "unchanged", "unchanged", "unchanged"]
+    assert stored_keys(store) == {"42 (gemeente-a.nl)"}
 
 
 def test_a_tombstone_of_a_bare_id_still_holds(server, store, harvest):
