@@ -118,6 +118,11 @@ class RunCounts:
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def site_key(entry_id: str, site: str) -> str:
+    """The key of a feed entry whose id is unique within its site only: `42 (gemeente-a.nl)`."""
+    return f"{entry_id} ({site})"
+
+
 def site_of(url: str) -> str:
     """The site a source belongs to, as named in the keys of its feed's entries: the host without a
     leading `www.`, with the port if the URL names one other than its scheme's default.

@@ -513,6 +513,23 @@ def test_www_scheme_and_default_port_do_not_change_a_site(store):
     assert stored_keys(store) == {"42 (gemeente-a.nl)"}
 
 
+def test_a_source_pointed_at_another_host_keeps_its_posts(server, store, harvest):
+    """The same feed reached by another name (a domain renamed, the new address a permanent
+    redirect led to): the keys of the source's numbered entries follow the new site in the same
+    transaction as the source, so the next run stores nothing again."""
+    server.route("/feed.xml", Reply(200, numbered_rss("gemeente-a.nl", ("42", "Idee"), ("7", "Zeven")), RSS))
+    harvest(sources_toml(server, ("gemeente", "/feed.xml")))
+    ids = dict(store.db.execute("SELECT key, id FROM posts").fetchall())
+    moved = sources_toml(server, ("gemeente", "/feed.xml")).replace("127.0.0.1", "localhost")
+
+    result = harvest(moved)["gemeente"]
+
+    assert (result.status, result.counts.new, result.counts.unchanged) == ("ok", 0, 2)
+    old_site, new_site = (site_of(server.base_url.replace("127.0.0.1", host)) for host in ("127.0.0.1", "localhost"))
+    assert dict(store.db.execute("SELECT key, id FROM posts").fetchall()) == {
+        f"42 ({new_site})": ids[f"42 ({old_site})"], f"7 ({new_site})": ids[f"7 ({old_site})"]}
+
+
 def test_a_tombstone_of_a_bare_id_still_holds(server, store, harvest):
     from harvester.privacy.hashing import fingerprint
 

@@ -133,6 +133,25 @@ def test_changed_config_url_resets_cache_state(store):
     assert (moved.url, moved.etag, moved.last_modified) == ("https://elsewhere.example/feed", None, None)
 
 
+def test_a_source_moved_to_another_site_renames_only_keys_no_one_else_holds(store):
+    """Moving a source renames `id (old site)` keys of the posts only it saw. A post another source
+    saw too keeps its key (that source still names it so), and so does one whose new key another
+    row already has: the entry finds that row, and the unique key is not broken."""
+    moving = store.sources.sync("gemeente", "feed", "https://gemeente-a.nl/feed")
+    tag = store.sources.sync("tag", "feed", "https://gemeente-a.nl/tag/feed")
+    there = store.sources.sync("nieuw", "feed", "https://gemeente-ab.nl/feed")
+    for key, source_ids in [("1 (gemeente-a.nl)", [moving.id]), ("2 (gemeente-a.nl)", [moving.id, tag.id]),
+                            ("3 (gemeente-a.nl)", [moving.id]), ("3 (gemeente-ab.nl)", [there.id]),
+                            ("https://gemeente-a.nl/4", [moving.id])]:
+        for source_id in source_ids:
+            store.posts.upsert(make_post(key), source_id)
+
+    store.sources.sync("gemeente", "feed", "https://gemeente-ab.nl/feed")
+
+    assert {r[0] for r in store.db.execute("SELECT key FROM posts")} == {
+        "1 (gemeente-ab.nl)", "2 (gemeente-a.nl)", "3 (gemeente-a.nl)", "3 (gemeente-ab.nl)", "https://gemeente-a.nl/4"}
+
+
 def test_verdicts_are_replaced_and_those_of_deleted_posts_skipped(store):
     source = store.sources.sync("blog", "feed", "https://example.org/feed")
     for n in (1, 2, 3):

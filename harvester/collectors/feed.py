@@ -19,7 +19,7 @@ import feedparser
 from feedparser.namespaces.mediarss import Namespace as MediaRss
 
 from ..config import Config, Source
-from ..models import Author, Post, site_of
+from ..models import Author, Post, site_key, site_of
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import to_utc_iso
 from .base import Batch, SourceState, without_future_times
@@ -134,7 +134,7 @@ def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | 
     """
     link = (entry.get("link") or "").strip() or None
     identity = (entry.get("id") or "").strip() or link or ""
-    key = f"{identity} ({site})" if identity and not GLOBAL_ID.match(identity) else identity
+    key = site_key(identity, site) if identity and not GLOBAL_ID.match(identity) else identity
     content_html, language = _content(entry)
     extracted = extract(content_html)
     title = _title(entry)

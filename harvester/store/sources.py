@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from ..models import SourceRow
+from ..models import SourceRow, site_key, site_of
 from ..timeutil import utcnow
 
 
@@ -13,7 +13,11 @@ class SourceStore:
         self.db = db
 
     def sync(self, name: str, type: str, configured_url: str) -> SourceRow:
-        """Make sure a configured source has its row; a changed URL in the config starts afresh."""
+        """Make sure a configured source has its row; a changed URL in the config starts afresh.
+
+        A URL on another site also renames the keys that name the old site (see `_move_site_keys`),
+        in the same transaction, so that no run sees the source moved and its posts not.
+        """
         row = self.get(name)
         if row is None:
             self.db.execute(
@@ -21,13 +25,34 @@ class SourceStore:
                 [name, type, configured_url, configured_url, utcnow()],
             )
         elif row.configured_url != configured_url or row.type != type:
-            # the administrator pointed the source elsewhere: forget redirect, 410 and cache state
-            self.db.execute(
-                "UPDATE sources SET type = ?, configured_url = ?, url = ?, etag = NULL, last_modified = NULL,"
-                " gone_at = NULL, auth_required = 0 WHERE id = ?",
-                [type, configured_url, configured_url, row.id],
-            )
+            with self.db.atomic():
+                # the administrator pointed the source elsewhere: forget redirect, 410 and cache state
+                self.db.execute(
+                    "UPDATE sources SET type = ?, configured_url = ?, url = ?, etag = NULL, last_modified = NULL,"
+                    " gone_at = NULL, auth_required = 0 WHERE id = ?",
+                    [type, configured_url, configured_url, row.id],
+                )
+                if site_of(row.configured_url) != site_of(configured_url):
+                    self._move_site_keys(row.id, site_of(row.configured_url), site_of(configured_url))
         return self.get(name)  # type: ignore[return-value]
+
+    def _move_site_keys(self, source_id: int, old_site: str, new_site: str) -> None:
+        """Give the feed posts that only this source has seen, keyed `id (old site)`, the key
+        `id (new site)` that its entries get from now on, so that they are not stored a second time.
+
+        A post that other sources saw too keeps its key: they still name it so. So does a post whose
+        new key another row already has (the source was here before): the entry finds that row.
+        """
+        old_end, new_end = site_key("", old_site), site_key("", new_site)
+        self.db.execute(
+            "UPDATE posts SET key = substr(key, 1, length(key) - length(:old)) || :new"
+            " WHERE kind = 'feed' AND substr(key, -length(:old)) = :old"
+            " AND id IN (SELECT post_id FROM sightings GROUP BY post_id"
+            "            HAVING min(source_id) = :source AND max(source_id) = :source)"
+            " AND NOT EXISTS (SELECT 1 FROM posts taken"
+            "                 WHERE taken.key = substr(posts.key, 1, length(posts.key) - length(:old)) || :new)",
+            {"old": old_end, "new": new_end, "source": source_id},
+        )
 
     def names(self) -> list[str]:
         """Every source posts may have been seen on, configured now or before, by name."""
