@@ -471,6 +471,48 @@ def test_the_migration_rekeys_bluesky_authors_by_did_and_old_suppressions_hold(f
         assert sorted(k.split("/")[2] for k in keys(store)) == sorted([bert, carla, dave])
 
 
+def _old_bluesky_store(path: Path) -> Store:
+    """A database as it was before V_BLUESKY_DIDS, when Bluesky authors were keyed by handle."""
+    from harvester.store.schema import MIGRATIONS, V_BLUESKY_DIDS
+
+    old = Store(path, migrate=False)
+    old.migrate(MIGRATIONS[:MIGRATIONS.index(V_BLUESKY_DIDS)])
+    return old
+
+
+def _old_post(old: Store, key: str, url: str | None, author_id: int, last_seen: str = "t") -> None:
+    old.db.execute("INSERT INTO posts (key, kind, url, text, author_id, content_hash, first_seen_at, last_seen_at,"
+                   " changed_at) VALUES (?, 'bluesky', ?, 'Een idee', ?, 'h', 't', ?, 't')",
+                   [key, url, author_id, last_seen])
+
+
+def test_an_optout_by_did_after_the_migration_finds_posts_pseudonymised_by_handle(tmp_path):
+    from harvester.privacy.forget import optout
+    from harvester.privacy.hashing import keyed_fingerprint, pseudonym
+    from harvester.privacy.pseudonyms import pseudonymous_key
+
+    secret, alice = SECRET.encode(), did_of("alice.nl")
+    with _old_bluesky_store(tmp_path / "h.db") as old:
+        # Alice, keyed by her handle: a post as alice.nl that retention pseudonymised (a row keyed
+        # by a keyed hash of that handle, the post without its addresses), one as alice.nl it left,
+        # and one after she became alice.example
+        for key in ("alice.nl", "alice.example"):
+            old.db.execute("INSERT INTO authors (key, display_name, profile_url) VALUES (?, 'Alice', ?)",
+                           [key, f"https://bsky.app/profile/{alice}"])
+        old.db.execute("INSERT INTO authors (key, display_name, pseudonymized_at) VALUES (?, ?, 't')",
+                       [pseudonymous_key(secret, "alice.nl"), pseudonym(secret, "alice.nl")])
+        _old_post(old, pseudonymous_key(secret, f"at://{alice}/app.bsky.feed.post/3la"), None, 3)
+        _old_post(old, f"at://{alice}/app.bsky.feed.post/3lb", "https://bsky.app/profile/alice.nl/post/3lb", 1)
+        _old_post(old, f"at://{alice}/app.bsky.feed.post/3lc", "https://bsky.app/profile/alice.example/post/3lc", 2)
+        old.db.conn.commit()
+    with Store(tmp_path / "h.db") as store:
+        counts = optout(store, secret, alice)
+        assert counts is not None and counts.posts == 3 and counts.authors == 2
+        assert store.posts.count() == 0 and store.db.execute("SELECT count(*) FROM authors").fetchone()[0] == 0
+        assert keyed_fingerprint(secret, alice) in store.forget.suppressed_authors()
+        assert store.db.execute("SELECT count(*) FROM bluesky_former_handles").fetchone()[0] == 0
+
+
 def test_sigkill_between_pages_then_a_new_run_no_duplicate_no_gap(fake, write_config, tmp_path):
     n = 450
     fake.add(*(make_post(f"3l{i:04d}", text=f"idee {i} #innoverheid", created_at=minutes_ago(900 - i)) for i in range(n)))

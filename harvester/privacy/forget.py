@@ -17,7 +17,9 @@ that DID (`https://bsky.app/profile/did:plc:...`) and the handle last seen: a DI
 finds them directly; a handle (or a bsky.app address with one) is first looked up in what the
 store holds, the handle their row has now or the address of a post stored under an old one, and
 must lead to one DID. DID, profile URL and handle are all suppressed. `handle.invalid`, what
-Bluesky shows for any handle that does not verify, names no one and is refused.
+Bluesky shows for any handle that does not verify, names no one and is refused. Posts retention
+pseudonymised while authors were keyed by handle hang on a pseudonym of that handle, so a DID
+also brings the handles V_BLUESKY_DIDS found for it (`bluesky_former_handles`).
 """
 
 from __future__ import annotations
@@ -177,7 +179,8 @@ def optout(store: Store, secret: bytes | None, acct: str) -> ForgetCounts | None
     be written; the caller reports that. The caller compacts the file afterwards.
     """
     key = canonical(acct)
-    if not store.forget.author_exists([key, *([pseudonymous_key(secret, key)] if secret else [])]):
+    names = [key, *store.forget.former_handles([key])]
+    if not store.forget.author_exists([*names, *([pseudonymous_key(secret, k) for k in names] if secret else [])]):
         return None
     with store.atomic():
         return _forget(store, secret, {key}, reason="optout").counts
@@ -209,6 +212,7 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
                  if v and not v.startswith(PSEUDONYM_PREFIX)}
         found |= {acct for acct in map(acct_from_url, found | keys) if acct}
         found |= {k for v in found if v.startswith(BSKY_PROFILE) for k in bluesky_keys(v)}
+        found |= set(store.forget.former_handles(sorted(k for k in found | keys if DID.match(k))))
         if found <= keys:
             break
         keys |= found

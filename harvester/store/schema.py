@@ -649,10 +649,26 @@ WHERE (SELECT count(*) FROM idea_group_members m WHERE m.group_id = idea_groups.
 # author row, keyed by it, and the posts move to it. Name, bot flag and handle come from the old
 # row whose profile address names that DID (the newest such row: the handle last seen), never from
 # a row that stood for someone else; `handle.invalid` is no handle. Old rows left without posts
-# go. Pseudonymised posts keep their pseudonym row. The initiative counts count authors, so they
-# are made again.
+# go. Pseudonymised posts keep their pseudonym row, keyed by a keyed hash of the handle of then;
+# so that forgetting the DID still finds it, the (DID, handle) pairs the old rows and the posts'
+# addresses show are kept in bluesky_former_handles (only while some pseudonym row exists: without
+# one nothing needs them). The initiative counts count authors, so they are made again.
 V_BLUESKY_DIDS = """
 ALTER TABLE authors ADD COLUMN handle TEXT;
+CREATE TABLE bluesky_former_handles (
+    did TEXT NOT NULL,
+    handle TEXT NOT NULL,
+    PRIMARY KEY (did, handle)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO bluesky_former_handles (did, handle)
+SELECT did, handle FROM (
+    SELECT substr(profile_url, 26) AS did, lower(key) AS handle FROM authors
+    WHERE key NOT LIKE 'did:%' AND key NOT LIKE '%://%' AND profile_url LIKE 'https://bsky.app/profile/did:%'
+    UNION
+    SELECT substr(key, 6, instr(substr(key, 6), '/') - 1), lower(substr(url, 26, instr(substr(url, 26), '/') - 1))
+    FROM posts WHERE kind = 'bluesky' AND key LIKE 'at://did:%/%' AND url LIKE 'https://bsky.app/profile/%/post/%'
+      AND url NOT LIKE 'https://bsky.app/profile/did:%')
+WHERE handle NOT IN ('', 'handle.invalid') AND EXISTS (SELECT 1 FROM authors WHERE pseudonymized_at IS NOT NULL);
 CREATE TEMP TABLE bluesky_dids AS
 SELECT p.id AS post_id, substr(p.key, 6, instr(substr(p.key, 6), '/') - 1) AS did
 FROM posts p JOIN authors a ON a.id = p.author_id
