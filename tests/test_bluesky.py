@@ -513,6 +513,31 @@ def test_an_optout_by_did_after_the_migration_finds_posts_pseudonymised_by_handl
         assert store.db.execute("SELECT count(*) FROM bluesky_former_handles").fetchone()[0] == 0
 
 
+def _migration_steps(path: Path, posts: int) -> int:
+    """How much work (thousands of SQLite VM steps) V_BLUESKY_DIDS does for `posts` posts of
+    `posts // 10` authors: counted, not timed, so the figure does not depend on the machine."""
+    with _old_bluesky_store(path) as old:
+        authors = posts // 10
+        old.db.conn.executemany("INSERT INTO authors (key, display_name, profile_url) VALUES (?, ?, ?)",
+                                [(f"u{i}.bsky.social", f"U {i}", f"https://bsky.app/profile/{did_of(str(i))}")
+                                 for i in range(authors)])
+        for i in range(posts):
+            _old_post(old, f"at://{did_of(str(i % authors))}/app.bsky.feed.post/{i}",
+                      f"https://bsky.app/profile/u{i % authors}.bsky.social/post/{i}", i % authors + 1)
+        old.db.conn.commit()
+        steps = []
+        old.db.conn.set_progress_handler(lambda: steps.append(1), 1000)
+        assert old.migrate() == 1
+        assert old.db.execute("SELECT count(DISTINCT author_id) FROM posts").fetchone()[0] == authors
+        return len(steps)
+
+
+def test_the_migration_grows_with_the_posts_not_with_their_square(tmp_path):
+    # it runs under the write lock while the file is opened: a quadratic plan held 40,000 posts for 38 s
+    small, large = _migration_steps(tmp_path / "small.db", 2000), _migration_steps(tmp_path / "large.db", 4000)
+    assert large < 3 * small, (small, large)
+
+
 def test_sigkill_between_pages_then_a_new_run_no_duplicate_no_gap(fake, write_config, tmp_path):
     n = 450
     fake.add(*(make_post(f"3l{i:04d}", text=f"idee {i} #innoverheid", created_at=minutes_ago(900 - i)) for i in range(n)))
