@@ -513,6 +513,26 @@ def test_an_optout_by_did_after_the_migration_finds_posts_pseudonymised_by_handl
         assert store.db.execute("SELECT count(*) FROM bluesky_former_handles").fetchone()[0] == 0
 
 
+def test_forgetting_a_did_leaves_its_handle_free_for_the_next_owner(tmp_path):
+    from harvester.privacy.forget import forget, parse_author
+    from harvester.privacy.keep import KeepCheck
+
+    secret, alice, next_owner = SECRET.encode(), did_of("alice.nl"), did_of("opvolger")
+
+    def view(did: str, handle: str, rkey: str) -> dict:
+        return post_of(rkey, did, handle, text="Een idee #innoverheid")
+
+    with Store(tmp_path / "h.db") as store:
+        store.posts.upsert(bluesky.post(view(alice, "alice.nl", "3la")), store.sources.sync("b", "bluesky", "x").id)
+        assert forget(store, secret, parse_author(alice)).counts.posts == 1
+        forget(store, secret, parse_author("zoe.bsky.social"))      # nothing stored: only the handle is known
+        check = KeepCheck(secret, store.forget.suppressed_authors(), store.forget.tombstones())
+        kept = check.filter([bluesky.post(view(next_owner, "alice.nl", "3lb")),     # alice.nl passed on
+                             bluesky.post(view(alice, "alice.example", "3lc")),     # Alice, with a new handle
+                             bluesky.post(view(did_of("zoe"), "zoe.bsky.social", "3ld"))])
+        assert [p.key for p in kept] == [f"at://{next_owner}/app.bsky.feed.post/3lb"]
+
+
 def _migration_steps(path: Path, posts: int) -> int:
     """How much work (thousands of SQLite VM steps) V_BLUESKY_DIDS does for `posts` posts of
     `posts // 10` authors: counted, not timed, so the figure does not depend on the machine."""
