@@ -533,6 +533,23 @@ def test_forgetting_a_did_leaves_its_handle_free_for_the_next_owner(tmp_path):
         assert [p.key for p in kept] == [f"at://{next_owner}/app.bsky.feed.post/3lb"]
 
 
+def test_the_migration_takes_the_handle_last_seen(tmp_path):
+    bob = did_of("bob")
+    with _old_bluesky_store(tmp_path / "h.db") as old:
+        for key in ("bob.old", "bob.new"):
+            old.db.execute("INSERT INTO authors (key, display_name, profile_url) VALUES (?, ?, ?)",
+                           [key, f"Bob ({key})", f"https://bsky.app/profile/{bob}"])
+        # Bob posted as bob.old, then as bob.new, then as bob.old again: the older row was seen last
+        for rkey, handle, author, seen in (("1", "bob.old", 1, "2026-01-01"), ("2", "bob.new", 2, "2026-02-01"),
+                                           ("3", "bob.old", 1, "2026-03-01")):
+            _old_post(old, f"at://{bob}/app.bsky.feed.post/{rkey}", f"https://bsky.app/profile/{handle}/post/{rkey}",
+                      author, seen)
+        old.db.conn.commit()
+    with Store(tmp_path / "h.db") as store:
+        assert store.db.execute("SELECT key, display_name, handle FROM authors").fetchall() == [
+            (bob, "Bob (bob.old)", "bob.old")]
+
+
 def _migration_steps(path: Path, posts: int) -> int:
     """How much work (thousands of SQLite VM steps) V_BLUESKY_DIDS does for `posts` posts of
     `posts // 10` authors: counted, not timed, so the figure does not depend on the machine."""

@@ -647,7 +647,8 @@ WHERE (SELECT count(*) FROM idea_group_members m WHERE m.group_id = idea_groups.
 # (one's opt-out removed the others' posts), and a changed handle made one person two. Every
 # Bluesky post's at:// uri holds its author's DID, so each DID among the stored posts becomes one
 # author row, keyed by it, and the posts move to it. Name, bot flag and handle come from the old
-# row whose profile address names that DID (the newest such row: the handle last seen), never from
+# row whose profile address names that DID (the one whose posts were seen last: the handle last
+# seen; a row is made when a handle is first seen, so the newest row is not that), never from
 # a row that stood for someone else; `handle.invalid` is no handle. Old rows left without posts
 # go. Pseudonymised posts keep their pseudonym row, keyed by a keyed hash of the handle of then;
 # so that forgetting the DID still finds it, the (DID, handle) pairs the old rows and the posts'
@@ -678,7 +679,8 @@ INSERT OR IGNORE INTO authors (key, profile_url)
 SELECT DISTINCT did, 'https://bsky.app/profile/' || did FROM temp.bluesky_dids ORDER BY did;
 UPDATE authors SET display_name = o.display_name, bot = o.bot, handle = o.handle
 FROM (SELECT substr(profile_url, 26) AS did, display_name, bot, nullif(key, 'handle.invalid') AS handle,
-             row_number() OVER (PARTITION BY profile_url ORDER BY id DESC) AS newest
+             row_number() OVER (PARTITION BY profile_url ORDER BY
+                 (SELECT max(last_seen_at) FROM posts WHERE posts.author_id = authors.id) DESC, id DESC) AS newest
       FROM authors
       WHERE profile_url LIKE 'https://bsky.app/profile/did:%' AND key NOT LIKE 'did:%'
         AND pseudonymized_at IS NULL) AS o
