@@ -471,6 +471,110 @@ def test_the_migration_rekeys_bluesky_authors_by_did_and_old_suppressions_hold(f
         assert sorted(k.split("/")[2] for k in keys(store)) == sorted([bert, carla, dave])
 
 
+def _old_bluesky_store(path: Path) -> Store:
+    """A database as it was before V_BLUESKY_DIDS, when Bluesky authors were keyed by handle."""
+    from harvester.store.schema import MIGRATIONS, V_BLUESKY_DIDS
+
+    old = Store(path, migrate=False)
+    old.migrate(MIGRATIONS[:MIGRATIONS.index(V_BLUESKY_DIDS)])
+    return old
+
+
+def _old_post(old: Store, key: str, url: str | None, author_id: int, last_seen: str = "t") -> None:
+    old.db.execute("INSERT INTO posts (key, kind, url, text, author_id, content_hash, first_seen_at, last_seen_at,"
+                   " changed_at) VALUES (?, 'bluesky', ?, 'Een idee', ?, 'h', 't', ?, 't')",
+                   [key, url, author_id, last_seen])
+
+
+def test_an_optout_by_did_after_the_migration_finds_posts_pseudonymised_by_handle(tmp_path):
+    from harvester.privacy.forget import optout
+    from harvester.privacy.hashing import keyed_fingerprint, pseudonym
+    from harvester.privacy.pseudonyms import pseudonymous_key
+
+    secret, alice = SECRET.encode(), did_of("alice.nl")
+    with _old_bluesky_store(tmp_path / "h.db") as old:
+        # Alice, keyed by her handle: a post as alice.nl that retention pseudonymised (a row keyed
+        # by a keyed hash of that handle, the post without its addresses), one as alice.nl it left,
+        # and one after she became alice.example
+        for key in ("alice.nl", "alice.example"):
+            old.db.execute("INSERT INTO authors (key, display_name, profile_url) VALUES (?, 'Alice', ?)",
+                           [key, f"https://bsky.app/profile/{alice}"])
+        old.db.execute("INSERT INTO authors (key, display_name, pseudonymized_at) VALUES (?, ?, 't')",
+                       [pseudonymous_key(secret, "alice.nl"), pseudonym(secret, "alice.nl")])
+        _old_post(old, pseudonymous_key(secret, f"at://{alice}/app.bsky.feed.post/3la"), None, 3)
+        _old_post(old, f"at://{alice}/app.bsky.feed.post/3lb", "https://bsky.app/profile/alice.nl/post/3lb", 1)
+        _old_post(old, f"at://{alice}/app.bsky.feed.post/3lc", "https://bsky.app/profile/alice.example/post/3lc", 2)
+        old.db.conn.commit()
+    with Store(tmp_path / "h.db") as store:
+        counts = optout(store, secret, alice)
+        assert counts is not None and counts.posts == 3 and counts.authors == 2
+        assert store.posts.count() == 0 and store.db.execute("SELECT count(*) FROM authors").fetchone()[0] == 0
+        assert keyed_fingerprint(secret, alice) in store.forget.suppressed_authors()
+        assert store.db.execute("SELECT count(*) FROM bluesky_former_handles").fetchone()[0] == 0
+
+
+def test_forgetting_a_did_leaves_its_handle_free_for_the_next_owner(tmp_path):
+    from harvester.privacy.forget import forget, parse_author
+    from harvester.privacy.keep import KeepCheck
+
+    secret, alice, next_owner = SECRET.encode(), did_of("alice.nl"), did_of("opvolger")
+
+    def view(did: str, handle: str, rkey: str) -> dict:
+        return post_of(rkey, did, handle, text="Een idee #innoverheid")
+
+    with Store(tmp_path / "h.db") as store:
+        store.posts.upsert(bluesky.post(view(alice, "alice.nl", "3la")), store.sources.sync("b", "bluesky", "x").id)
+        assert forget(store, secret, parse_author(alice)).counts.posts == 1
+        forget(store, secret, parse_author("zoe.bsky.social"))      # nothing stored: only the handle is known
+        check = KeepCheck(secret, store.forget.suppressed_authors(), store.forget.tombstones())
+        kept = check.filter([bluesky.post(view(next_owner, "alice.nl", "3lb")),     # alice.nl passed on
+                             bluesky.post(view(alice, "alice.example", "3lc")),     # Alice, with a new handle
+                             bluesky.post(view(did_of("zoe"), "zoe.bsky.social", "3ld"))])
+        assert [p.key for p in kept] == [f"at://{next_owner}/app.bsky.feed.post/3lb"]
+
+
+def test_the_migration_takes_the_handle_last_seen(tmp_path):
+    bob = did_of("bob")
+    with _old_bluesky_store(tmp_path / "h.db") as old:
+        for key in ("bob.old", "bob.new"):
+            old.db.execute("INSERT INTO authors (key, display_name, profile_url) VALUES (?, ?, ?)",
+                           [key, f"Bob ({key})", f"https://bsky.app/profile/{bob}"])
+        # Bob posted as bob.old, then as bob.new, then as bob.old again: the older row was seen last
+        for rkey, handle, author, seen in (("1", "bob.old", 1, "2026-01-01"), ("2", "bob.new", 2, "2026-02-01"),
+                                           ("3", "bob.old", 1, "2026-03-01")):
+            _old_post(old, f"at://{bob}/app.bsky.feed.post/{rkey}", f"https://bsky.app/profile/{handle}/post/{rkey}",
+                      author, seen)
+        old.db.conn.commit()
+    with Store(tmp_path / "h.db") as store:
+        assert store.db.execute("SELECT key, display_name, handle FROM authors").fetchall() == [
+            (bob, "Bob (bob.old)", "bob.old")]
+
+
+def _migration_steps(path: Path, posts: int) -> int:
+    """How much work (thousands of SQLite VM steps) V_BLUESKY_DIDS does for `posts` posts of
+    `posts // 10` authors: counted, not timed, so the figure does not depend on the machine."""
+    with _old_bluesky_store(path) as old:
+        authors = posts // 10
+        old.db.conn.executemany("INSERT INTO authors (key, display_name, profile_url) VALUES (?, ?, ?)",
+                                [(f"u{i}.bsky.social", f"U {i}", f"https://bsky.app/profile/{did_of(str(i))}")
+                                 for i in range(authors)])
+        for i in range(posts):
+            _old_post(old, f"at://{did_of(str(i % authors))}/app.bsky.feed.post/{i}",
+                      f"https://bsky.app/profile/u{i % authors}.bsky.social/post/{i}", i % authors + 1)
+        old.db.conn.commit()
+        steps = []
+        old.db.conn.set_progress_handler(lambda: steps.append(1), 1000)
+        assert old.migrate() == 1
+        assert old.db.execute("SELECT count(DISTINCT author_id) FROM posts").fetchone()[0] == authors
+        return len(steps)
+
+
+def test_the_migration_grows_with_the_posts_not_with_their_square(tmp_path):
+    # it runs under the write lock while the file is opened: a quadratic plan held 40,000 posts for 38 s
+    small, large = _migration_steps(tmp_path / "small.db", 2000), _migration_steps(tmp_path / "large.db", 4000)
+    assert large < 3 * small, (small, large)
+
+
 def test_sigkill_between_pages_then_a_new_run_no_duplicate_no_gap(fake, write_config, tmp_path):
     n = 450
     fake.add(*(make_post(f"3l{i:04d}", text=f"idee {i} #innoverheid", created_at=minutes_ago(900 - i)) for i in range(n)))

@@ -16,8 +16,12 @@ an acct also matches posts by URL. A Bluesky author is stored by DID, with the p
 that DID (`https://bsky.app/profile/did:plc:...`) and the handle last seen: a DID or its profile URL
 finds them directly; a handle (or a bsky.app address with one) is first looked up in what the
 store holds, the handle their row has now or the address of a post stored under an old one, and
-must lead to one DID. DID, profile URL and handle are all suppressed. `handle.invalid`, what
-Bluesky shows for any handle that does not verify, names no one and is refused.
+must lead to one DID. The DID and its profile URL are suppressed, the handle only when no DID is
+known (a forget of a handle nothing is stored of): a handle can pass to someone else. It is still
+scrubbed from notes and other posts' mentions. `handle.invalid`, what
+Bluesky shows for any handle that does not verify, names no one and is refused. Posts retention
+pseudonymised while authors were keyed by handle hang on a pseudonym of that handle, so a DID
+also brings the handles V_BLUESKY_DIDS found for it (`bluesky_former_handles`).
 """
 
 from __future__ import annotations
@@ -177,7 +181,8 @@ def optout(store: Store, secret: bytes | None, acct: str) -> ForgetCounts | None
     be written; the caller reports that. The caller compacts the file afterwards.
     """
     key = canonical(acct)
-    if not store.forget.author_exists([key, *([pseudonymous_key(secret, key)] if secret else [])]):
+    names = [key, *store.forget.former_handles([key])]
+    if not store.forget.author_exists([*names, *([pseudonymous_key(secret, k) for k in names] if secret else [])]):
         return None
     with store.atomic():
         return _forget(store, secret, {key}, reason="optout").counts
@@ -209,6 +214,7 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
                  if v and not v.startswith(PSEUDONYM_PREFIX)}
         found |= {acct for acct in map(acct_from_url, found | keys) if acct}
         found |= {k for v in found if v.startswith(BSKY_PROFILE) for k in bluesky_keys(v)}
+        found |= set(store.forget.former_handles(sorted(k for k in found | keys if DID.match(k))))
         if found <= keys:
             break
         keys |= found
@@ -220,12 +226,20 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
     handles = [a.split("@")[0] for a in accts] + [k for k in bluesky if not DID.match(k)]   # as @mentions
     plan = ForgetPlan(
         posts=posts, author_ids=[a.id for a in authors], accts=accts, bluesky=bluesky,
-        author_hashes=sorted(keyed_fingerprint(secret, k) for k in keys) if secret else [],
+        author_hashes=sorted(keyed_fingerprint(secret, k) for k in _suppressed(keys)) if secret else [],
         tombstones=sorted({fingerprint(p.key) for p in posts}),
         scrub=Scrubber(REMOVED, keys=keys, names=names, handles=handles, quoted=_texts(posts)),
         blank=REMOVED,
     )
     return ForgetResult(store.forget.apply(plan, reason=reason), tuple(sorted(keys)))
+
+
+def _suppressed(keys: set[str]) -> set[str]:
+    """The keys to suppress: a Bluesky handle only when no DID is known, for a handle passes on to
+    whoever registers it next, and that person was never asked to be forgotten."""
+    if any(DID.match(k) for k in keys):
+        return {k for k in keys if not _is_bluesky_handle(k)}
+    return keys
 
 
 def _is_bluesky_handle(key: str) -> bool:

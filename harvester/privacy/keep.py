@@ -11,8 +11,8 @@ left out when
 - its author is suppressed (forgotten or opted out earlier): their key, profile URL, Bluesky
   handle, the acct in the post's address or the DID in a Bluesky post's at:// uri matches a keyed
   fingerprint (harvester.privacy.hashing); a Bluesky author who changed handle is still known by
-  the DID, and one suppressed by handle alone (before the handle was known with a DID) by the
-  handle while they have it. `handle.invalid` is no one's handle and never tested;
+  the DID, and one suppressed by handle alone (forgotten by a handle no DID was known for) by
+  the handle while they have it; a forget that knows the DID leaves the handle free. `handle.invalid` is no one's handle and never tested;
 - its author opted out in this very batch (`Batch.opted_out`: the collector read the signal,
   e.g. #nobot in a Mastodon bio, `!no-unauthenticated` on a Bluesky account).
 

@@ -367,14 +367,23 @@ class ForgetStore:
     def bluesky_dids(self, handle: str) -> list[str]:
         """The DIDs a Bluesky handle stood for here: authors who have it now, and the authors of posts
         stored under it (a post's address names the handle it was harvested with, so an old
-        handle is found too)."""
+        handle is found too), and those V_BLUESKY_DIDS recorded it for."""
         rows = self.db.execute(
             "SELECT key FROM authors WHERE canonical(handle) = ?1 AND key LIKE 'did:%'"
+            " UNION SELECT did FROM bluesky_former_handles WHERE handle = ?1"
             " UNION SELECT substr(key, 6, instr(substr(key, 6), '/') - 1) FROM posts"
             " WHERE kind = 'bluesky' AND key LIKE 'at://did:%/%' AND canonical(url) LIKE ?2 ESCAPE '\\'"
             " ORDER BY 1",
             [canonical(handle), _like_prefix(f"https://bsky.app/profile/{canonical(handle)}/post/")],
         ).fetchall()
+        return [r[0] for r in rows]
+
+    def former_handles(self, dids: list[str]) -> list[str]:
+        """The handles these DIDs had when authors were keyed by handle (V_BLUESKY_DIDS kept them):
+        the posts retention pseudonymised then hang on a keyed hash of such a handle."""
+        rows = self.db.execute(
+            "SELECT DISTINCT handle FROM bluesky_former_handles WHERE did IN (SELECT value FROM json_each(?))"
+            " ORDER BY handle", [json.dumps(dids)]).fetchall()
         return [r[0] for r in rows]
 
     def posts_of(self, author_ids: list[int], accts: list[str]) -> list[PostText]:
@@ -408,6 +417,8 @@ class ForgetStore:
         GroupStore(self.db).dissolve_lone()
         self.db.execute("DELETE FROM authors WHERE id IN (SELECT value FROM json_each(?))",
                         [json.dumps(plan.author_ids)])
+        self.db.execute("DELETE FROM bluesky_former_handles WHERE did IN (SELECT value FROM json_each(?))",
+                        [json.dumps(plan.bluesky)])
         accts = json.dumps(sorted(plan.accts + plan.bluesky))
         counts.mentions = self.db.execute(
             "UPDATE posts SET mentions = (SELECT json_group_array(value) FROM json_each(posts.mentions)"

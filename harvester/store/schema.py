@@ -647,28 +647,47 @@ WHERE (SELECT count(*) FROM idea_group_members m WHERE m.group_id = idea_groups.
 # (one's opt-out removed the others' posts), and a changed handle made one person two. Every
 # Bluesky post's at:// uri holds its author's DID, so each DID among the stored posts becomes one
 # author row, keyed by it, and the posts move to it. Name, bot flag and handle come from the old
-# row whose profile address names that DID (the newest such row: the handle last seen), never from
+# row whose profile address names that DID (the one whose posts were seen last: the handle last
+# seen; a row is made when a handle is first seen, so the newest row is not that), never from
 # a row that stood for someone else; `handle.invalid` is no handle. Old rows left without posts
-# go. Pseudonymised posts keep their pseudonym row. The initiative counts count authors, so they
-# are made again.
+# go. Pseudonymised posts keep their pseudonym row, keyed by a keyed hash of the handle of then;
+# so that forgetting the DID still finds it, the (DID, handle) pairs the old rows and the posts'
+# addresses show are kept in bluesky_former_handles (only while some pseudonym row exists: without
+# one nothing needs them). The initiative counts count authors, so they are made again.
 V_BLUESKY_DIDS = """
 ALTER TABLE authors ADD COLUMN handle TEXT;
-CREATE TEMP TABLE bluesky_dids AS
-SELECT p.id AS post_id, substr(p.key, 6, instr(substr(p.key, 6), '/') - 1) AS did
+CREATE TABLE bluesky_former_handles (
+    did TEXT NOT NULL,
+    handle TEXT NOT NULL,
+    PRIMARY KEY (did, handle)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO bluesky_former_handles (did, handle)
+SELECT did, handle FROM (
+    SELECT substr(profile_url, 26) AS did, lower(key) AS handle FROM authors
+    WHERE key NOT LIKE 'did:%' AND key NOT LIKE '%://%' AND profile_url LIKE 'https://bsky.app/profile/did:%'
+    UNION
+    SELECT substr(key, 6, instr(substr(key, 6), '/') - 1), lower(substr(url, 26, instr(substr(url, 26), '/') - 1))
+    FROM posts WHERE kind = 'bluesky' AND key LIKE 'at://did:%/%' AND url LIKE 'https://bsky.app/profile/%/post/%'
+      AND url NOT LIKE 'https://bsky.app/profile/did:%')
+WHERE handle NOT IN ('', 'handle.invalid') AND EXISTS (SELECT 1 FROM authors WHERE pseudonymized_at IS NOT NULL);
+CREATE TEMP TABLE bluesky_dids (post_id INTEGER PRIMARY KEY, did TEXT NOT NULL);
+INSERT INTO temp.bluesky_dids (post_id, did)
+SELECT p.id, substr(p.key, 6, instr(substr(p.key, 6), '/') - 1)
 FROM posts p JOIN authors a ON a.id = p.author_id
 WHERE p.kind = 'bluesky' AND p.key LIKE 'at://did:%/%' AND a.pseudonymized_at IS NULL;
 INSERT OR IGNORE INTO authors (key, profile_url)
-SELECT DISTINCT did, 'https://bsky.app/profile/' || did FROM bluesky_dids ORDER BY did;
-UPDATE authors SET (display_name, bot, handle) = (
-    SELECT o.display_name, o.bot, nullif(o.key, 'handle.invalid') FROM authors o
-    WHERE o.profile_url = authors.profile_url AND o.key NOT LIKE 'did:%' AND o.pseudonymized_at IS NULL
-    ORDER BY o.id DESC LIMIT 1)
-WHERE key IN (SELECT did FROM bluesky_dids) AND EXISTS (
-    SELECT 1 FROM authors o
-    WHERE o.profile_url = authors.profile_url AND o.key NOT LIKE 'did:%' AND o.pseudonymized_at IS NULL);
-UPDATE posts SET author_id = (
-    SELECT a.id FROM bluesky_dids d JOIN authors a ON a.key = d.did WHERE d.post_id = posts.id)
-WHERE id IN (SELECT post_id FROM bluesky_dids);
+SELECT DISTINCT did, 'https://bsky.app/profile/' || did FROM temp.bluesky_dids ORDER BY did;
+UPDATE authors SET display_name = o.display_name, bot = o.bot, handle = o.handle
+FROM (SELECT substr(profile_url, 26) AS did, display_name, bot, nullif(key, 'handle.invalid') AS handle,
+             row_number() OVER (PARTITION BY profile_url ORDER BY
+                 (SELECT max(last_seen_at) FROM posts WHERE posts.author_id = authors.id) DESC, id DESC) AS newest
+      FROM authors
+      WHERE profile_url LIKE 'https://bsky.app/profile/did:%' AND key NOT LIKE 'did:%'
+        AND pseudonymized_at IS NULL) AS o
+WHERE o.newest = 1 AND authors.key = o.did;
+UPDATE posts SET author_id = a.id
+FROM temp.bluesky_dids d JOIN authors a ON a.key = d.did
+WHERE d.post_id = posts.id;
 DELETE FROM authors
 WHERE key NOT LIKE 'did:%' AND key NOT LIKE '%://%' AND profile_url LIKE 'https://bsky.app/profile/did:%'
   AND pseudonymized_at IS NULL AND NOT EXISTS (SELECT 1 FROM posts WHERE posts.author_id = authors.id);
