@@ -513,21 +513,39 @@ def test_www_scheme_and_default_port_do_not_change_a_site(store):
     assert stored_keys(store) == {"42 (gemeente-a.nl)"}
 
 
-def test_a_source_pointed_at_another_host_keeps_its_posts(server, store, harvest):
-    """The same feed reached by another name (a domain renamed, the new address a permanent
-    redirect led to): the keys of the source's numbered entries follow the new site in the same
-    transaction as the source, so the next run stores nothing again."""
+def test_a_source_pointed_where_its_redirect_led_keeps_its_posts(server, store, harvest):
+    """The feed moved to another host and said so with a permanent redirect; the administrator
+    then writes the new address in the config. The keys of the source's numbered entries follow
+    the new site in the same transaction as the source, so the next run stores nothing again."""
+    moved_url = server.url("/feed.xml").replace("127.0.0.1", "localhost")
+    server.route("/old.xml", Reply(301, b"", {"Location": moved_url}))
     server.route("/feed.xml", Reply(200, numbered_rss("gemeente-a.nl", ("42", "Idee"), ("7", "Zeven")), RSS))
-    harvest(sources_toml(server, ("gemeente", "/feed.xml")))
+    harvest(sources_toml(server, ("gemeente", "/old.xml")))
     ids = dict(store.db.execute("SELECT key, id FROM posts").fetchall())
-    moved = sources_toml(server, ("gemeente", "/feed.xml")).replace("127.0.0.1", "localhost")
+    assert store.sources.get("gemeente").url == moved_url
 
-    result = harvest(moved)["gemeente"]
+    result = harvest(sources_toml(server, ("gemeente", "/feed.xml")).replace("127.0.0.1", "localhost"))["gemeente"]
 
     assert (result.status, result.counts.new, result.counts.unchanged) == ("ok", 0, 2)
-    old_site, new_site = (site_of(server.base_url.replace("127.0.0.1", host)) for host in ("127.0.0.1", "localhost"))
+    old_site, new_site = site_of(server.url("/old.xml")), site_of(moved_url)
     assert dict(store.db.execute("SELECT key, id FROM posts").fetchall()) == {
         f"42 ({new_site})": ids[f"42 ({old_site})"], f"7 ({new_site})": ids[f"7 ({old_site})"]}
+
+
+def test_a_source_name_given_to_another_site_leaves_the_old_posts_alone(server, store, harvest):
+    """Without a redirect to it, a new host may be another site that numbers its entries too:
+    its entry 7 is a post of its own, and the old site's entry 7 keeps its row and decisions."""
+    server.route("/feed.xml", Reply(200, numbered_rss("gemeente-a.nl", ("7", "Zeven van A")), RSS))
+    harvest(sources_toml(server, ("gemeente", "/feed.xml")))
+    (old_key, old_id), = store.db.execute("SELECT key, id FROM posts").fetchall()
+    server.route("/feed.xml", Reply(200, numbered_rss("gemeente-b.nl", ("7", "Iets anders van B")), RSS))
+
+    result = harvest(sources_toml(server, ("gemeente", "/feed.xml")).replace("127.0.0.1", "localhost"))["gemeente"]
+
+    assert result.counts.new == 1
+    rows = dict(store.db.execute("SELECT key, text FROM posts").fetchall())
+    assert rows[old_key].startswith("Zeven van A") and len(rows) == 2
+    assert store.db.execute("SELECT id FROM posts WHERE key = ?", [old_key]).fetchone()[0] == old_id
 
 
 def test_a_tombstone_of_a_bare_id_still_holds(server, store, harvest):

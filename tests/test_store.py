@@ -134,7 +134,8 @@ def test_changed_config_url_resets_cache_state(store):
 
 
 def test_a_source_moved_to_another_site_renames_only_keys_no_one_else_holds(store):
-    """Moving a source renames `id (old site)` keys of the posts only it saw. A post another source
+    """Moving a source where its redirect led renames `id (old site)` keys of the posts only it saw
+    (without a redirect nothing is renamed: tests/test_feed_collector.py). A post another source
     saw too keeps its key (that source still names it so), and so does one whose new key another
     row already has: the entry finds that row, and the unique key is not broken."""
     moving = store.sources.sync("gemeente", "feed", "https://gemeente-a.nl/feed")
@@ -146,6 +147,7 @@ def test_a_source_moved_to_another_site_renames_only_keys_no_one_else_holds(stor
         for source_id in source_ids:
             store.posts.upsert(make_post(key), source_id)
 
+    store.sources.set_url(moving.id, "https://gemeente-ab.nl/feed")   # a permanent redirect led there
     store.sources.sync("gemeente", "feed", "https://gemeente-ab.nl/feed")
 
     assert {r[0] for r in store.db.execute("SELECT key FROM posts")} == {

@@ -15,8 +15,11 @@ class SourceStore:
     def sync(self, name: str, type: str, configured_url: str) -> SourceRow:
         """Make sure a configured source has its row; a changed URL in the config starts afresh.
 
-        A URL on another site also renames the keys that name the old site (see `_move_site_keys`),
-        in the same transaction, so that no run sees the source moved and its posts not.
+        A URL on the site that a permanent redirect already led this source to also renames the keys
+        that name the old site (see `_move_site_keys`), in the same transaction, so that no run sees
+        the source moved and its posts not. Without that evidence the new URL may be another site
+        that reuses the source's name, whose entry 7 is not the old site's entry 7: the old keys stay,
+        and at worst entries are stored once more.
         """
         row = self.get(name)
         if row is None:
@@ -32,8 +35,9 @@ class SourceStore:
                     " gone_at = NULL, auth_required = 0 WHERE id = ?",
                     [type, configured_url, configured_url, row.id],
                 )
-                if site_of(row.configured_url) != site_of(configured_url):
-                    self._move_site_keys(row.id, site_of(row.configured_url), site_of(configured_url))
+                old_site, new_site = site_of(row.configured_url), site_of(configured_url)
+                if old_site != new_site and site_of(row.url) == new_site:
+                    self._move_site_keys(row.id, old_site, new_site)
         return self.get(name)  # type: ignore[return-value]
 
     def _move_site_keys(self, source_id: int, old_site: str, new_site: str) -> None:
