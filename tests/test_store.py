@@ -176,3 +176,13 @@ def test_verdicts_are_replaced_and_those_of_deleted_posts_skipped(store):
         "SELECT post_id, model_version, reasons, confidence, classified_at FROM classifications ORDER BY post_id").fetchall()
     assert verdicts == [(first, "m2", "{}", 0.2, "2026-12-01T10:00:00Z"),
                         (second, "m1", "{}", 0.4, "2026-11-30T10:00:00Z")]
+
+
+def test_an_sqlite_too_old_for_the_schema_is_refused_in_dutch(tmp_path, monkeypatch):
+    import sqlite3
+
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    with pytest.raises(StoreError, match="SQLite 3.31.1; de harvester heeft minstens 3.33.0 nodig"):
+        Store(tmp_path / "h.db")
+    assert not (tmp_path / "h.db").exists()

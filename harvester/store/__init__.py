@@ -37,6 +37,10 @@ from .sources import SourceStore
 from .users import UserStore
 
 BUSY_TIMEOUT_MS = 10_000
+# the oldest SQLite the schema and its queries run on: UPDATE ... FROM (3.33, migration
+# V_BLUESKY_DIDS), count(*) FILTER (3.30), window functions (3.25). Python carries its own SQLite;
+# Debian 12 has 3.40, Ubuntu 20.04 3.31
+MIN_SQLITE = (3, 33, 0)
 # a second process waits this long for a migration another one runs (a million posts: ~1 minute)
 MIGRATION_WAIT_S = 600
 
@@ -91,6 +95,9 @@ def _statements(script: str) -> list[str]:
 class Store:
     def __init__(self, path: str | Path, *, migrate: bool = True):
         self.path = Path(path)
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise StoreError(f"deze Python gebruikt SQLite {sqlite3.sqlite_version}; de harvester heeft minstens "
+                             f"{'.'.join(map(str, MIN_SQLITE))} nodig (zie docs/deploy.md)")
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
