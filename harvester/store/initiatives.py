@@ -116,10 +116,11 @@ class InitiativeStore:
         self.db.conn.commit()
 
     def _pending(self, since: str) -> str:
-        # after the first pass only posts changed since it can be pending: the index on changed_at finds them
+        # after the first pass only posts changed since it can be pending: the index on changed_at finds them.
+        # A post changed in the same millisecond as its text was read is read again (>=): it may be the edit
         source = "posts p INDEXED BY posts_changed_at" if since else "posts p"
         return (f"FROM {source} LEFT JOIN matched_posts m ON m.post_id = p.id"
-                " WHERE p.changed_at > ? AND (m.post_id IS NULL OR p.changed_at > m.matched_at)")
+                " WHERE p.changed_at > ? AND (m.post_id IS NULL OR p.changed_at >= m.matched_at)")
 
     def count_pending(self) -> int:
         since = self.matched_through()
