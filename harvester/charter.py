@@ -20,7 +20,7 @@ from typing import BinaryIO
 from .errors import UsageError
 from .export import AMSTERDAM, author_cell, author_pseudonym, clean, local_iso, pseudonymize_mentions
 from .models import ExportQuery, Status
-from .normalize import web_url
+from .normalize import http_url
 from .nlp.themes import ThemeSet
 from .related import representative_order
 from .store import Store
@@ -138,7 +138,7 @@ def _idea(row, secret: bytes | None) -> Idea:
     else:
         author = author_cell(row.author_key, row.author_name, None, row.author_handle)
     published = local_iso(row.published_at)
-    return Idea(row.post_id, clean(text).strip(), clean(author), None if secret else web_url(row.url),
+    return Idea(row.post_id, clean(text).strip(), clean(author), None if secret else http_url(row.url),
                 f"{published[8:10]}-{published[5:7]}-{published[:4]}" if published else None)
 
 

@@ -6,7 +6,7 @@ is what NLP, search and exports use: paragraph breaks kept, entities decoded, Un
 `tidy` is the last step of every collector: titles, names and texts lose their control characters
 (a feed that is not well formed can carry a NUL) and are capped in length (the caps below; see
 docs/security.md), so no source can make a post, or a page of the queue, arbitrarily large; a
-post's link and its author's profile link are kept only as web addresses (`web_url`), since
+post's link and its author's profile link are kept only as web addresses (`http_url`), since
 documents and spreadsheets make them clickable.
 """
 
@@ -133,17 +133,17 @@ def tidy(post: Post) -> Post:
         author = replace(author, key=clean(author.key, MAX_KEY, one_line=True) or "",
                          display_name=clean(author.display_name, MAX_NAME, one_line=True) or None,
                          handle=clean(author.handle, MAX_KEY, one_line=True) or None,
-                         profile_url=web_url(author.profile_url))
+                         profile_url=http_url(author.profile_url))
     return replace(
         post, title=clean(post.title, MAX_TITLE, one_line=True) or None, text=clean(post.text, MAX_TEXT) or "",
-        content_html=clean(post.content_html, MAX_HTML) or "", url=web_url(post.url),
+        content_html=clean(post.content_html, MAX_HTML) or "", url=http_url(post.url),
         spoiler_text=clean(post.spoiler_text, MAX_NAME, one_line=True) or None, author=author)
 
 
-_WEB_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f-\x9f]+", re.IGNORECASE)
+_HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f-\x9f]+", re.IGNORECASE)
 
 
-def web_url(value: str | None) -> str | None:
+def http_url(value: str | None) -> str | None:
     """`value` if it is an http(s) address without spaces or control characters, else None.
 
     A feed can carry any link (`javascript:`, `file:`, `smb://`, an office macro link); a charter
@@ -151,7 +151,7 @@ def web_url(value: str | None) -> str | None:
     the reader's login. What is not a web address is dropped where posts come in, and again where
     a stored link goes into a document."""
     value = (value or "").strip()
-    return value if _WEB_URL.fullmatch(value) else None
+    return value if _HTTP_URL.fullmatch(value) else None
 
 
 def _unique(items) -> list[str]:
