@@ -20,7 +20,8 @@ from harvester.initiatives.network import graph, layout, summarise, write_networ
 from harvester.models import Classification
 from harvester.store import Store
 
-from .initiativesdata import POSTS, store_all, store_post
+from .initiativesdata import POSTS, collected_post, store_all, store_post
+from .races import uncommitted_edit
 
 CONSULTATION = ("innoverheid", "lanceerplatform")
 
@@ -177,6 +178,30 @@ def test_an_edited_post_is_matched_again(tmp_path):
         new = store_post(store, 2, "joost@mastodon.nl", "<p>Ook de Ynnovators waren er #innoverheid</p>")
         assert step.update(store, config).matched == 1
         assert [i for i, _, _ in store.initiatives.initiatives_of(new)] == ["Ynnovate"]
+
+
+def test_an_edit_committed_after_its_old_text_was_read_is_matched_again(tmp_path, monkeypatch):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        step.update(store, config)   # the catalogue is known: the pass below only reads before it writes
+        post_id = store_post(store, 1, "eva@mastodon.nl", "<p>Op naar het Slimmernetwerk Café #innoverheid</p>")
+        edit = collected_post(1, "eva@mastodon.nl", "<p>Op naar de Stampijfabriek #innoverheid</p>")
+        with uncommitted_edit(store.path, "mastodon-nl", edit) as commit:
+            match = step.match_post
+
+            def match_then_commit(matcher, post):
+                found = match(matcher, post)
+                assert "Slimmernetwerk" in post.text   # the old text: the edit was not committed
+                commit()
+                return found
+
+            monkeypatch.setattr(step, "match_post", match_then_commit)
+            assert step.update(store, config).matched == 1
+        monkeypatch.undo()
+        assert [i for i, _, _ in store.initiatives.initiatives_of(post_id)] == ["Slimmernetwerk"]
+        assert step.update(store, config).matched == 1
+        assert [i for i, _, _ in store.initiatives.initiatives_of(post_id)] == ["Stampijfabriek"]
+        assert step.update(store, config).matched == 0
 
 
 def test_a_changed_list_rematches_every_post(tmp_path):

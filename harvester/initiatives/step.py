@@ -18,7 +18,7 @@ import networkx as nx
 from ..config import Config
 from ..store import Store
 from ..store.initiatives import PendingPost, PostMatch
-from ..timeutil import to_utc_iso, utcnow
+from ..timeutil import to_utc_iso
 from .catalogue import Catalogue, CandidateDecision, Decision, load_catalogue
 from .matching import Matcher, PostFacts
 from .network import graph, summarise
@@ -56,12 +56,11 @@ def update(store: Store, config: Config, progress: Progress | None = None) -> Up
     through = to_utc_iso(datetime.now(UTC) - LOOK_BACK)
     done, after = 0, 0
     while True:
-        read_at = utcnow()
         posts = store.initiatives.pending(limit=PAGE, after_id=after)
         if not posts:
             break
         after = posts[-1].id
-        store.initiatives.save([match_post(matcher, p) for p in posts], read_at)
+        store.initiatives.save([match_post(matcher, p) for p in posts], seen={p.id: p.changed_at for p in posts})
         done += len(posts)
         if progress:
             progress(done, total)
