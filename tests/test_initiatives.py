@@ -124,6 +124,30 @@ def test_a_bad_list_gets_a_dutch_error(tmp_path):
         load_catalogue(path)
 
 
+@pytest.mark.parametrize("key, value, said", [
+    ("hashtags", "challenge", "de hashtag '#challenge'"),
+    ("accounts", "@info@kl.nl", "het account '@info@kl.nl'"),
+    ("domains", "www.kl.nl", "het domein 'kl.nl'"),
+])
+def test_a_term_under_two_initiatives_gets_a_dutch_error(tmp_path, key, value, said):
+    """Matching gives the term to the first initiative: the second one's entry would be dead without a word."""
+    path = tmp_path / "initiatives.toml"
+    path.write_text(f'[[initiatives]]\nname = "Ynnovate"\n{key} = ["{value}"]\n'
+                    f'[[initiatives]]\nname = "Kennisland"\n{key} = ["{value.upper()}"]\n', encoding="utf-8")
+    with pytest.raises(InitiativesError) as error:
+        load_catalogue(path)
+    assert str(error.value) == f"{path}: initiatives[1] (Kennisland): {said} hoort al bij 'Ynnovate'"
+
+
+def test_a_hashtag_that_is_another_initiatives_name_gets_a_dutch_error(tmp_path):
+    path = tmp_path / "initiatives.toml"
+    path.write_text('[[initiatives]]\nname = "Ynnovate"\nhashtags = ["kennisland"]\n'
+                    '[[initiatives]]\nname = "Kennisland"\n', encoding="utf-8")
+    with pytest.raises(InitiativesError, match=r"initiatives\[0\] \(Ynnovate\): de hashtag '#kennisland' is de naam "
+                                               r"van 'Kennisland'"):
+        load_catalogue(path)
+
+
 # ---- the step: matches, candidates, re-matching ---------------------------------------------
 
 def config_with(tmp_path: Path, initiatives: Path | None = None):

@@ -153,6 +153,7 @@ def parse_catalogue(raw: dict, source: str, where: str) -> Catalogue:
         raise InitiativesError(f"{where}: schrijf initiatieven als [[initiatives]]-tabellen")
     initiatives: list[Initiative] = []
     seen: dict[str, str] = {}
+    claimed: dict[tuple[str, str], str] = {}     # (kind, hashtag, account or domain) -> initiative
     for n, item in enumerate(items):
         at = f"{where}: initiatives[{n}]"
         if not isinstance(item, dict):
@@ -178,7 +179,20 @@ def parse_catalogue(raw: dict, source: str, where: str) -> Catalogue:
             other = seen.setdefault(squash(written), initiative.name)
             if other != initiative.name:
                 raise InitiativesError(f"{at}: de naam {written!r} hoort al bij {other!r}")
+        # matching gives a post to the first initiative claiming its term: the second one's would be dead
+        for kind, written in ([("de hashtag", f"#{t}") for t in initiative.hashtags]
+                              + [("het account", f"@{a}") for a in initiative.accounts]
+                              + [("het domein", d) for d in initiative.domains]):
+            other = claimed.setdefault((kind, written), initiative.name)
+            if other != initiative.name:
+                raise InitiativesError(f"{at}: {kind} {written!r} hoort al bij {other!r}")
         initiatives.append(initiative)
+    for n, initiative in enumerate(initiatives):     # a hashtag is matched before the names inside hashtags
+        for tag in initiative.hashtags:
+            other = seen.get(squash(tag), initiative.name)
+            if other != initiative.name:
+                raise InitiativesError(f"{where}: initiatives[{n}] ({initiative.name}): de hashtag '#{tag}' is de "
+                                       f"naam van {other!r}")
     candidates = raw.get("candidates", {})
     if not isinstance(candidates, dict) or set(candidates) - {"ignore_domains", "ignore_hashtags"}:
         raise InitiativesError(f"{where}: [candidates] kent alleen ignore_domains en ignore_hashtags")
