@@ -374,6 +374,41 @@ def test_a_forgotten_account_leaves_the_candidates(tmp_path):
         assert store.initiatives.candidates(limit=10) == []
 
 
+def test_a_forgotten_account_takes_the_initiative_named_after_it_along(tmp_path):
+    """An editor confirmed a mentioned account as an initiative under the account's own name and added a
+    hashtag to it; once the person is forgotten no initiative, count, decision or audit line holds the account."""
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        for n, author in ((1, "anna@mastodon.nl"), (2, "bert@social.overheid.nl")):
+            store_post(store, n, author, '<p>Goed gesprek met <span class="h-card"><a href="https://mastodon.nl/@pieter" '
+                                         'class="u-url mention">@<span>pieter</span></a></span> over #pietersplan '
+                                         '#innoverheid</p>')
+        step.update(store, config)
+        editor = store.users.add("eva", "redacteur", "niet-gebruikt")
+        store.initiatives.decide("account", "pieter@mastodon.nl", "@pieter@mastodon.nl", "bevestigd", "@Pieter@mastodon.nl",
+                                 editor)
+        store.initiatives.decide("hashtag", "pietersplan", "#pietersplan", "alias", "@Pieter@mastodon.nl", editor)
+        step.update(store, config)
+        assert [s.initiative for s in store.initiatives.stats()] == ["@Pieter@mastodon.nl"]
+    result = CliRunner().invoke(main, ["forget", "--config", str(config.path), "pieter@mastodon.nl"],
+                                env={"HARVESTER_SECRET": "een-geheime-sleutel-van-lengte"})
+    assert result.exit_code == 0, result.output
+    with Store(config.db_path) as store:
+        # gone at once, before any pass, and not back after one
+        assert store.initiatives.stats() == [] and store.initiatives.decisions() == []
+        step.update(store, config)
+        assert "@Pieter@mastodon.nl" not in step.catalogue(store, config).names()
+        assert store.initiatives.stats() == [] and store.initiatives.decisions() == []
+        assert store.db.execute("SELECT count(*) FROM post_initiatives").fetchone()[0] == 0
+        trail = [json.loads(after) for (after,) in store.db.execute(
+            "SELECT after FROM review_events WHERE action LIKE 'initiative%' ORDER BY id")]
+        assert [(t["decision"], t["initiative"]) for t in trail] == [("bevestigd", "[verwijderd]"),
+                                                                     ("alias", "[verwijderd]")]
+        assert not any("pieter@" in json.dumps(t).lower() for t in trail)
+        # the hashtag is proposed again: editors decide on it anew
+        assert [c.label for c in store.initiatives.candidates(limit=10)] == ["#pietersplan"]
+
+
 def test_the_background_job_matches_and_rematches_after_an_edit_of_the_list(tmp_path, caplog):
     import logging
     import threading

@@ -132,6 +132,21 @@ def test_a_redacteur_confirms_and_dismisses(site):
     assert actions == ["initiative_bevestigd", "initiative_alias", "initiative_afgewezen", "initiative_undo"]
 
 
+def test_an_account_is_not_filled_in_as_the_name_of_a_new_initiative(site):
+    """A mentioned account may be a person: editors type the initiative's name rather than keep theirs."""
+    server, config = site
+    with Store(config.db_path) as store:
+        for n, author in ((30, "anna@mastodon.nl"), (31, "bert@social.overheid.nl")):
+            store_post(store, n, author, '<p>Goed gesprek met <span class="h-card"><a href="https://mastodon.nl/@pieter" '
+                                         'class="u-url mention">@<span>pieter</span></a></span> #innoverheid</p>')
+        step.update(store, config)
+    c, _ = client(server, "eva")
+    page = c.get("/initiatieven/kandidaten").text
+    name_field = r'value="{}">\s*<input type="hidden" name="action" value="confirm">\s*<label for="naam-\d+">[^<]*<input [^>]*'
+    assert 'name="name" value=""' in re.search(name_field.format("pieter@mastodon.nl"), page).group()
+    assert 'name="name" value="grandparade"' in re.search(name_field.format("grandparade"), page).group()
+
+
 def test_a_lezer_looks_but_cannot_decide(site):
     server, _ = site
     c, csrf = client(server, "lex")
