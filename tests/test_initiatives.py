@@ -253,6 +253,24 @@ def test_deciding_twice_is_refused(tmp_path):
             store.initiatives.decide("naam", "grandparade", "Grand Parade", "bevestigd", "Grand Parade", b)
 
 
+def test_other_consultation_tags_rematch_every_post(tmp_path):
+    """The consultation's own tags are evidence of nothing: a tag added to them stops matching old posts too."""
+    own = tmp_path / "initiatives.toml"
+    own.write_text('[[initiatives]]\nname = "Ynnovate"\nhashtags = ["ynnovate"]\n', encoding="utf-8")
+    config = config_with(tmp_path, own)
+    with Store(config.db_path) as store:
+        old = store_post(store, 1, "a@mastodon.nl", "<p>Mijn idee voor de overheid #innoverheid #ynnovate</p>")
+        step.update(store, config)
+        assert store.initiatives.initiatives_of(old) == [("Ynnovate", "hashtag", "ynnovate")]
+    config.path.write_text(config.path.read_text(encoding="utf-8")
+                           + '[harvest]\ntags = ["innoverheid", "lanceerplatform", "ynnovate"]\n', encoding="utf-8")
+    config = load_config(config.path)
+    with Store(config.db_path) as store:
+        new = store_post(store, 2, "b@mastodon.nl", "<p>Mijn idee voor de overheid #innoverheid #ynnovate</p>")
+        assert step.update(store, config).rematched
+        assert store.initiatives.initiatives_of(old) == store.initiatives.initiatives_of(new) == []
+
+
 def test_counts_carry_themes_and_drop_deleted_posts(tmp_path):
     config = config_with(tmp_path)
     with Store(config.db_path) as store:

@@ -1,8 +1,9 @@
 """The catalogue of initiatives: config/initiatives.toml, plus what editors confirmed in the app.
 
 Pure: reading and checking the file, merging the editors' decisions into it, and a digest of the
-result. The digest is stored with the matches (harvester.store.initiatives), so a changed file or
-a new decision is noticed and every post is matched again.
+result with the consultation's tags. The digest is stored with the matches
+(harvester.store.initiatives), so a changed file, a new decision or other tags are noticed and every
+post is matched again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import re
 import tomllib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -83,10 +85,11 @@ class Catalogue:
     source: str = ""                    # the file's text (for the digest)
     decisions: tuple[CandidateDecision, ...] = field(default=())
 
-    @property
-    def digest(self) -> str:
-        """Changes whenever matching could give another answer: the file, or an editor's decision."""
-        material = json.dumps([self.source, [list(d.__dict__.values()) for d in self.decisions]], ensure_ascii=False)
+    def digest(self, tags: Iterable[str]) -> str:
+        """Changes whenever matching could give another answer: the file, an editor's decision, or
+        the consultation's own `tags` (evidence of nothing, and never a candidate)."""
+        material = json.dumps([self.source, [list(d.__dict__.values()) for d in self.decisions], sorted(set(tags))],
+                              ensure_ascii=False)
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
     def by_slug(self, value: str) -> Initiative | None:
