@@ -253,6 +253,50 @@ def test_deciding_twice_is_refused(tmp_path):
             store.initiatives.decide("naam", "grandparade", "Grand Parade", "bevestigd", "Grand Parade", b)
 
 
+def test_an_addition_follows_its_initiative_by_alias_and_never_brings_a_gone_one_back(tmp_path):
+    own = tmp_path / "initiatives.toml"
+    own.write_text('[[initiatives]]\nname = "Slimmernetwerk"\n', encoding="utf-8")
+    config = config_with(tmp_path, own)
+    with Store(config.db_path) as store:
+        editor = store.users.add("eva", "redacteur", "x")
+        first = store_post(store, 1, "anna@mastodon.nl", "<p>Vanavond het #sncafe in Utrecht, over Slimmernetwerk.</p>")
+        second = store_post(store, 2, "bram@mastodon.nl", "<p>Goed gesprek op het #sncafe #innoverheid</p>")
+        step.update(store, config)
+        store.initiatives.decide("hashtag", "sncafe", "#sncafe", "alias", "Slimmernetwerk", editor)
+        step.update(store, config)
+        # renamed in the file, the old name kept as an alias: one initiative, with the editor's hashtag
+        own.write_text('[[initiatives]]\nname = "Slimmernetwerk Nederland"\naliases = ["Slimmernetwerk"]\n',
+                       encoding="utf-8")
+        step.update(store, config)
+        assert step.catalogue(store, config).names() == ["Slimmernetwerk Nederland"]
+        assert [(s.initiative, s.posts) for s in store.initiatives.stats()] == [("Slimmernetwerk Nederland", 2)]
+        assert store.initiatives.initiatives_of(second) == [("Slimmernetwerk Nederland", "hashtag", "sncafe")]
+        # deleted from the file: the editor's addition waits, it does not bring the initiative back
+        own.write_text('[[initiatives]]\nname = "Ynnovate"\n', encoding="utf-8")
+        step.update(store, config)
+        catalogue = step.catalogue(store, config)
+        assert catalogue.names() == ["Ynnovate"]
+        assert [(d.term, d.initiative) for d in catalogue.unapplied] == [("sncafe", "Slimmernetwerk")]
+        assert store.initiatives.stats() == [] and store.initiatives.initiatives_of(first) == []
+        # a confirmation undone takes its initiative along, additions to it or not
+        for n, author in ((5, "anna@mastodon.nl"), (6, "bram@mastodon.nl")):
+            store_post(store, n, author, "<p>Op naar de Grand Parade! #gp2026 #innoverheid</p>")
+        step.update(store, config)
+        store.initiatives.decide("naam", "grandparade", "Grand Parade", "bevestigd", "Grand Parade", editor)
+        store.initiatives.decide("hashtag", "gp2026", "#gp2026", "alias", "Grand Parade", editor)
+        step.update(store, config)
+        assert [(s.initiative, s.posts) for s in store.initiatives.stats()] == [("Grand Parade", 2)]
+        store.initiatives.undo("naam", "grandparade", editor)
+        step.update(store, config)
+        assert step.catalogue(store, config).names() == ["Ynnovate"]
+        assert store.initiatives.stats() == []
+        assert [c.label for c in store.initiatives.candidates(limit=10)] == ["Grand Parade"]
+        # confirmed again: the waiting addition applies again, whatever the order of the decisions
+        store.initiatives.decide("naam", "grandparade", "Grand Parade", "bevestigd", "Grand Parade", editor)
+        step.update(store, config)
+        assert step.catalogue(store, config).named("grand parade").hashtags == ("gp2026",)
+
+
 def test_other_consultation_tags_rematch_every_post(tmp_path):
     """The consultation's own tags are evidence of nothing: a tag added to them stops matching old posts too."""
     own = tmp_path / "initiatives.toml"

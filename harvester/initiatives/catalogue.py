@@ -84,6 +84,8 @@ class Catalogue:
     ignore_hashtags: tuple[str, ...] = ()
     source: str = ""                    # the file's text (for the digest)
     decisions: tuple[CandidateDecision, ...] = field(default=())
+    # additions to an initiative that is not (or no longer) in the list: they wait until it is back
+    unapplied: tuple[CandidateDecision, ...] = field(default=())
 
     def digest(self, tags: Iterable[str]) -> str:
         """Changes whenever matching could give another answer: the file, an editor's decision, or
@@ -98,22 +100,47 @@ class Catalogue:
     def names(self) -> list[str]:
         return [i.name for i in self.initiatives]
 
+    def named(self, written: str) -> Initiative | None:
+        """The initiative with this name or alias, compared as `squash` does."""
+        wanted = squash(written)
+        return next((i for i in self.initiatives if wanted in {squash(w) for w in (i.name, *i.aliases)}), None)
+
     def with_decisions(self, decisions: list[CandidateDecision]) -> Catalogue:
-        """The file's initiatives with the editors' confirmed initiatives and aliases added."""
+        """The file's initiatives with the editors' confirmed initiatives and additions.
+
+        A decision names its initiative as it was called then; it finds it by name or alias, so an
+        initiative renamed in the file with its old name kept as an alias keeps what editors added.
+        Confirmations go first: an addition finds a confirmed initiative whatever the order they
+        were decided in. An addition whose initiative is gone (deleted from the file, renamed
+        without the old name as alias, its confirmation undone) does not bring it back: it waits in
+        `unapplied`, and applies again once the initiative is back.
+        """
         initiatives = list(self.initiatives)
-        index = {squash(i.name): n for n, i in enumerate(initiatives)}
-        for d in decisions:
+        index: dict[str, int] = {}      # squashed name or alias -> place in `initiatives`
+
+        def remember(n: int) -> None:
+            for written in (initiatives[n].name, *initiatives[n].aliases):
+                index.setdefault(squash(written), n)
+
+        for n in range(len(initiatives)):
+            remember(n)
+        unapplied = []
+        for d in sorted(decisions, key=lambda d: d.decision != Decision.CONFIRMED):
             if d.decision == Decision.DISMISSED or not d.initiative:
                 continue
-            term = d.label if d.kind == TermKind.NAME else d.term
             n = index.get(squash(d.initiative))
+            if n is None and d.decision != Decision.CONFIRMED:
+                unapplied.append(d)
+                continue
             if n is None:
-                index[squash(d.initiative)] = len(initiatives)
                 initiatives.append(Initiative(d.initiative))
                 n = len(initiatives) - 1
-            if d.kind != TermKind.NAME or squash(term) != squash(d.initiative):
+                remember(n)
+            term = d.label if d.kind == TermKind.NAME else d.term
+            if d.kind != TermKind.NAME or squash(term) not in index:     # a name already known adds nothing
                 initiatives[n] = initiatives[n].with_term(d.kind, term)
-        return replace(self, initiatives=tuple(initiatives), decisions=tuple(decisions))
+                remember(n)
+        return replace(self, initiatives=tuple(initiatives), decisions=tuple(decisions), unapplied=tuple(unapplied))
 
 
 def squash(value: str) -> str:
