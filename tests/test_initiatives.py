@@ -20,7 +20,7 @@ from harvester.initiatives.network import graph, layout, summarise, write_networ
 from harvester.models import Classification
 from harvester.store import Store
 
-from .initiativesdata import POSTS, store_all, store_post
+from .initiativesdata import POSTS, store_all, store_mentions_of_pieter, store_post
 
 CONSULTATION = ("innoverheid", "lanceerplatform")
 
@@ -407,13 +407,17 @@ def test_initiatives_and_network_commands(tmp_path):
     assert result.exit_code == 2 and "onbekend formaat" in result.output
 
 
+def forget(config, who: str) -> None:
+    """`harvester forget` as the admin runs it."""
+    result = CliRunner().invoke(main, ["forget", "--config", str(config.path), who],
+                                env={"HARVESTER_SECRET": "een-geheime-sleutel-van-lengte"})
+    assert result.exit_code == 0, result.output
+
+
 def test_a_forgotten_account_leaves_the_candidates(tmp_path):
     config = config_with(tmp_path)
     with Store(config.db_path) as store:
-        for n, author in ((1, "anna@mastodon.nl"), (2, "bert@social.overheid.nl")):
-            store_post(store, n, author, '<p>Goed gesprek met <span class="h-card"><a href="https://mastodon.nl/@pieter" '
-                                         'class="u-url mention">@<span>pieter</span></a></span> over het charter '
-                                         '#innoverheid</p>')
+        store_mentions_of_pieter(store, "het charter")
         for n, author in ((3, "anna@mastodon.nl"), (4, "bert@social.overheid.nl")):
             store_post(store, n, author, '<p>Mooi stuk van @anne.bsky.social over open data #innoverheid</p>')
             store.db.execute("UPDATE posts SET mentions = json_array('anne.bsky.social') WHERE id = ?", [n])
@@ -422,9 +426,7 @@ def test_a_forgotten_account_leaves_the_candidates(tmp_path):
         editor = store.users.add("eva", "redacteur", "niet-gebruikt")
         store.initiatives.decide("account", "pieter@mastodon.nl", "@pieter@mastodon.nl", "afgewezen", None, editor)
     for who in ("pieter@mastodon.nl", "anne.bsky.social"):     # a Mastodon account and a Bluesky handle
-        result = CliRunner().invoke(main, ["forget", "--config", str(config.path), who],
-                                    env={"HARVESTER_SECRET": "een-geheime-sleutel-van-lengte"})
-        assert result.exit_code == 0, result.output
+        forget(config, who)
     with Store(config.db_path) as store:
         assert store.initiatives.candidates(limit=10) == []
         for name in ("pieter", "anne"):
@@ -441,10 +443,7 @@ def test_a_forgotten_account_takes_the_initiative_named_after_it_along(tmp_path)
     hashtag to it; once the person is forgotten no initiative, count, decision or audit line holds the account."""
     config = config_with(tmp_path)
     with Store(config.db_path) as store:
-        for n, author in ((1, "anna@mastodon.nl"), (2, "bert@social.overheid.nl")):
-            store_post(store, n, author, '<p>Goed gesprek met <span class="h-card"><a href="https://mastodon.nl/@pieter" '
-                                         'class="u-url mention">@<span>pieter</span></a></span> over #pietersplan '
-                                         '#innoverheid</p>')
+        store_mentions_of_pieter(store, "#pietersplan")
         step.update(store, config)
         editor = store.users.add("eva", "redacteur", "niet-gebruikt")
         store.initiatives.decide("account", "pieter@mastodon.nl", "@pieter@mastodon.nl", "bevestigd", "@Pieter@mastodon.nl",
@@ -452,9 +451,7 @@ def test_a_forgotten_account_takes_the_initiative_named_after_it_along(tmp_path)
         store.initiatives.decide("hashtag", "pietersplan", "#pietersplan", "alias", "@Pieter@mastodon.nl", editor)
         step.update(store, config)
         assert [s.initiative for s in store.initiatives.stats()] == ["@Pieter@mastodon.nl"]
-    result = CliRunner().invoke(main, ["forget", "--config", str(config.path), "pieter@mastodon.nl"],
-                                env={"HARVESTER_SECRET": "een-geheime-sleutel-van-lengte"})
-    assert result.exit_code == 0, result.output
+    forget(config, "pieter@mastodon.nl")
     with Store(config.db_path) as store:
         # gone at once, before any pass, and not back after one
         assert store.initiatives.stats() == [] and store.initiatives.decisions() == []

@@ -14,7 +14,7 @@ from harvester.initiatives import step
 from harvester.store import Store
 from harvester.web import ServerThread
 
-from .initiativesdata import store_all, store_post
+from .initiativesdata import store_all, store_mentions_of_pieter, store_post
 from .webdata import add_user, csrf_of, login, write_web_config
 
 HOSTILE = "<script>alert(1)</script>"
@@ -136,9 +136,7 @@ def test_an_account_is_not_filled_in_as_the_name_of_a_new_initiative(site):
     """A mentioned account may be a person: editors type the initiative's name rather than keep theirs."""
     server, config = site
     with Store(config.db_path) as store:
-        for n, author in ((30, "anna@mastodon.nl"), (31, "bert@social.overheid.nl")):
-            store_post(store, n, author, '<p>Goed gesprek met <span class="h-card"><a href="https://mastodon.nl/@pieter" '
-                                         'class="u-url mention">@<span>pieter</span></a></span> #innoverheid</p>')
+        store_mentions_of_pieter(store, "het charter", first=30)
         step.update(store, config)
     c, _ = client(server, "eva")
     page = c.get("/initiatieven/kandidaten").text
