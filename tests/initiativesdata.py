@@ -70,3 +70,12 @@ def store_post(store: Store, n: int, author: str, html: str, *, published_at: st
 
 def store_all(store: Store) -> list[int]:
     return [store_post(store, n, author, html) for n, (author, html) in enumerate(POSTS, start=1)]
+
+
+def store_mentions_of_pieter(store: Store, about: str, *, first: int = 1) -> list[int]:
+    """Posts `first` and `first + 1` by two authors, each mentioning @pieter@mastodon.nl (a person) and
+    `about`: enough for his account to become a candidate."""
+    html = ('<p>Goed gesprek met <span class="h-card"><a href="https://mastodon.nl/@pieter" class="u-url mention">'
+            f'@<span>pieter</span></a></span> over {about} #innoverheid</p>')
+    return [store_post(store, n, author, html)
+            for n, author in ((first, "anna@mastodon.nl"), (first + 1, "bert@social.overheid.nl"))]

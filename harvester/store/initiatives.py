@@ -325,24 +325,42 @@ class InitiativeStore:
         """A forgotten author's account (Mastodon acct, Bluesky handle or DID) leaves the candidates,
         the decisions, the evidence of matches and the audit trail of decisions on it (its term and
         label become `blank`; call inside the forget's transaction); the posts that named it are
-        matched again."""
+        matched again. An initiative an editor named after the account goes too, with every
+        decision adding to it, its matches and counts (the audit trail keeps `blank` for its name):
+        that initiative is the person."""
         accts_json = json.dumps(sorted(a.lower() for a in accts))
         for column in ("before", "after"):
+            initiative = f"json_extract({column}, '$.initiative')"
             self.db.execute(
                 f"UPDATE review_events SET {column} = json_set({column}, '$.term', ?2, '$.label', ?2)"
                 f" WHERE action LIKE 'initiative%' AND {column} IS NOT NULL"
                 f" AND json_extract({column}, '$.kind') = 'account'"
                 f" AND lower(json_extract({column}, '$.term')) IN (SELECT value FROM json_each(?1))",
                 [accts_json, blank])
+            self.db.execute(
+                f"UPDATE review_events SET {column} = json_set({column}, '$.initiative', ?2)"
+                f" WHERE action LIKE 'initiative%' AND {column} IS NOT NULL"
+                f" AND {_forgotten(initiative)}",
+                [accts_json, blank])
         # those posts did not change, so the next pass must look at every post again
         self.db.execute("UPDATE initiative_matching SET matched_through = ''")
         for sql in (
             "DELETE FROM matched_posts WHERE post_id IN (SELECT post_id FROM post_terms WHERE kind = 'account'"
             " AND term IN (SELECT value FROM json_each(?1)) UNION SELECT post_id FROM post_initiatives"
-            " WHERE via = 'account' AND evidence IN (SELECT value FROM json_each(?1)))",
+            " WHERE via = 'account' AND evidence IN (SELECT value FROM json_each(?1))"
+            f" UNION SELECT post_id FROM post_initiatives WHERE {_forgotten('initiative')})",
             "DELETE FROM post_terms WHERE kind = 'account' AND term IN (SELECT value FROM json_each(?1))",
-            "DELETE FROM post_initiatives WHERE via = 'account' AND evidence IN (SELECT value FROM json_each(?1))",
+            "DELETE FROM post_initiatives WHERE via = 'account' AND evidence IN (SELECT value FROM json_each(?1))"
+            f" OR {_forgotten('initiative')}",
             "DELETE FROM initiative_candidates WHERE kind = 'account' AND term IN (SELECT value FROM json_each(?1))",
-            "DELETE FROM initiative_decisions WHERE kind = 'account' AND term IN (SELECT value FROM json_each(?1))",
+            "DELETE FROM initiative_decisions WHERE kind = 'account' AND term IN (SELECT value FROM json_each(?1))"
+            f" OR {_forgotten('initiative')}",
+            f"DELETE FROM initiative_stats WHERE {_forgotten('initiative')}",
+            f"DELETE FROM initiative_edges WHERE {_forgotten('source')} OR {_forgotten('target')}",
         ):
             self.db.execute(sql, [accts_json])
+
+
+def _forgotten(expression: str) -> str:
+    """SQL: `expression` is one of the forgotten accounts in ?1 (a JSON list), with or without '@'."""
+    return f"lower(ltrim({expression}, '@')) IN (SELECT value FROM json_each(?1))"
