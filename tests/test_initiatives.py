@@ -245,6 +245,33 @@ def test_counts_carry_themes_and_drop_deleted_posts(tmp_path):
         assert "Slimmernetwerk" not in {s.initiative for s in store.initiatives.stats()}
 
 
+def test_posts_rejected_as_spam_leave_the_counts_and_the_candidates(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        eva = store.users.add("eva", "redacteur", "x")
+        store_post(store, 1, "anna@mastodon.nl", "<p>Mooie middag bij Ynnovate en Kennisland. #innoverheid</p>")
+        spam = store_post(store, 2, "spambot@mastodon.nl",
+                          "<p>Koop nu! Ynnovate Kennisland Stampijfabriek korting #innoverheid</p>")
+        bots = [store_post(store, 2 + n, f"bot{n}@spam.example", "<p>Goedkope zonnepanelen #koopnu #innoverheid</p>")
+                for n in (1, 2)]
+        step.update(store, config)
+        assert ("hashtag", "koopnu") in {(c.kind, c.term) for c in store.initiatives.candidates(limit=10)}
+        for post_id in (spam, *bots):
+            store.reviews.decide(post_id, eva, 0, "reject", reason="spam")
+        # the editors' verdict alone makes the next pass count again: no other post has to arrive
+        assert step.update(store, config).summarised
+        assert [(s.initiative, s.posts) for s in store.initiatives.stats()] == [("Kennisland", 1), ("Ynnovate", 1)]
+        assert [(e.source, e.target, e.posts) for e in store.initiatives.edges()] == [("Kennisland", "Ynnovate", 1)]
+        assert store.initiatives.candidates(limit=10) == []
+        # taking the verdict back counts the post again
+        store.reviews.decide(spam, eva, 1, "undo")
+        assert step.update(store, config).summarised
+        assert "Stampijfabriek" in {s.initiative for s in store.initiatives.stats()}
+        # a note changes nothing the counts read
+        store.reviews.decide(spam, eva, 2, "note", note="toch spam?")
+        assert not step.update(store, config).summarised
+
+
 # ---- the network ----------------------------------------------------------------------------
 
 def test_edges_and_weights():
