@@ -378,6 +378,19 @@ def test_initiatives_and_network_commands(tmp_path):
     assert result.exit_code == 2 and "onbekend formaat" in result.output
 
 
+def test_the_table_shows_dutch_time(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        store_post(store, 1, "anna@mastodon.nl", "<p>Naar Ynnovate #innoverheid</p>", published_at="2026-11-30T23:30:00+00:00")
+    result = CliRunner().invoke(main, ["initiatives", "--config", str(config.path)])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith("Ynnovate"))
+    assert row.split()[1:] == ["1", "1", "2026-12-01", "00:30", "2026-12-01", "00:30"]
+    # the JSON keeps the stored UTC
+    result = CliRunner().invoke(main, ["initiatives", "--config", str(config.path), "--json"])
+    assert json.loads(result.stdout)[0]["first_seen"] == "2026-11-30T23:30:00+00:00"
+
+
 def test_a_forgotten_account_leaves_the_candidates(tmp_path):
     config = config_with(tmp_path)
     with Store(config.db_path) as store:
