@@ -448,3 +448,17 @@ def test_the_background_job_matches_and_rematches_after_an_edit_of_the_list(tmp_
     assert "job=initiatives status=failed" in caplog.text and "initiatives[0].name" in caplog.text
     with Store(config.db_path) as store:
         assert {s.initiative for s in store.initiatives.stats()} >= {"Ynnovate", "PUUR"}
+        store_post(store, 50, "anna@mastodon.nl", "<p>Weer naar Ynnovate #innoverheid</p>")
+    # ... and `harvester status`, where the admin looks, says what is wrong and what waits
+    status = CliRunner().invoke(main, ["status", "--config", str(config.path)])
+    assert status.exit_code == 0, status.output
+    assert "Initiatieven: laatst geteld 20" in status.output and "nog te koppelen: 1 posts" in status.output
+    assert f"fout: {own}: initiatives[0].name: ontbreekt" in status.output
+    assert "koppelt geen posts aan initiatieven tot dit bestand klopt" in status.output
+    reported = json.loads(CliRunner().invoke(main, ["status", "--config", str(config.path), "--json"]).stdout)
+    assert reported["initiatives"]["pending"] == 1 and "initiatives[0].name" in reported["initiatives"]["error"]
+    # mended, the job runs again and status has nothing to report
+    shutil.copy(DEFAULTS / "initiatives.toml", own)
+    assert jobs.match()
+    status = CliRunner().invoke(main, ["status", "--config", str(config.path)]).output
+    assert "nog te koppelen: 0 posts" in status and "fout:" not in status
