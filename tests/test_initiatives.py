@@ -3,6 +3,7 @@ list, the network's edges and weights, and the files for Gephi read back with ne
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -226,6 +227,20 @@ def test_a_changed_list_rematches_every_post(tmp_path):
         assert ("Grand Parade", "domein", "grandparade.example") in store.initiatives.initiatives_of(ids[4])
         # known now: no longer a candidate
         assert store.initiatives.candidates(limit=50) == []
+
+
+def test_matches_made_by_older_rules_or_other_tags_are_made_again(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        store_post(store, 1, "anna@mastodon.nl", "<p>Zo kunnen we beter werken. #innoverheid</p>")
+        step.update(store, config)
+        # as a database whose matches older rules made from the same list ('beter werken' counted)
+        store.initiatives.reset(step.catalogue(store, config).digest)
+        assert step.update(store, config).rematched
+        assert step.update(store, config) == step.UpdateResult(False, 0, False)
+        # another consultation tag is evidence of nothing any more, or of something now
+        other = dataclasses.replace(config, harvest=dataclasses.replace(config.harvest, tags=["innoverheid"]))
+        assert step.update(store, other).rematched
 
 
 def test_an_editors_decision_joins_the_list_and_is_audited(tmp_path):

@@ -17,6 +17,7 @@ no Kennisland).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from urllib.parse import urlsplit
 
 from .catalogue import Catalogue, Initiative, TermKind, host_of, squash
 
+# the rules below: raise it when the same list would find other things in the same posts, so a
+# database whose matches were made by older rules has every post matched again
+RULES = 2
 # small words that may sit inside a name of several capitalised words (Beter Werken in het Openbaar Bestuur)
 PARTICLES = {"van", "de", "der", "den", "het", "in", "voor", "en", "op", "te", "ter", "aan", "'t", "of", "&"}
 # these join only a longer name ('Beter Werken in het Openbaar Bestuur', not 'Stampijfabriek in Den Haag')
@@ -96,6 +100,13 @@ class Matcher:
             self._index(initiative)
         self.order = {name: n for n, name in enumerate(catalogue.names())}
 
+    @property
+    def digest(self) -> str:
+        """What the matches depend on: the catalogue, the consultation's tags (no evidence) and
+        the rules. Kept with the matches; another one has every post matched again."""
+        material = f"{RULES}\n{self.catalogue.digest}\n{' '.join(sorted(self.consultation_tags))}"
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
     def _index(self, initiative: Initiative) -> None:
         name = initiative.name
         for account in initiative.accounts:
@@ -162,9 +173,9 @@ class Matcher:
         and 'BeterWerken' are one name, and 'Burgemeester Academie' is 'Burgemeesteracademie'; only
         spaces, hyphens, dots and underscores may stand between a name's words. A name must carry the
         capitals the list gives it ('beter werken' is ordinary Dutch), unless it is a whole hashtag
-        or handle (#beterwerken, @ynnovate).
-        A CamelCase hashtag counts with its words apart (#SlimmernetwerkCafe), the consultation's tags
-        not at all. Links are left out (a name in a URL is the domain's business).
+        or handle (#beterwerken, @ynnovate). A CamelCase hashtag counts with its words apart
+        (#SlimmernetwerkCafe), the consultation's tags not at all. Links are left out (a name in a
+        URL is the domain's business).
         """
         words = self._words(_URL.sub(lambda m: " " * len(m.group()), text))
         spans, i = [], 0
@@ -179,8 +190,8 @@ class Matcher:
                 if key not in self.beginnings:
                     break
                 initiative = self.names.get(key)
-                written = text[words[i][0]:words[j][1]]
-                if initiative is not None and ((j == i and words[i][3]) or self._written_as_name(key, written)):
+                if initiative is not None and ((j == i and words[i][3])
+                                               or self._written_as_name(key, text[words[i][0]:words[j][1]])):
                     found = (j, initiative)
             if found is None:
                 i += 1
@@ -197,9 +208,9 @@ class Matcher:
 
     def _words(self, text: str) -> list[tuple[int, int, str, bool, bool]]:
         """(start, end, folded word, a whole hashtag or handle, joins the word before) of each word;
-        CamelCase hashtags in their words. A handle (@ynnovate) is written as a name in any case, like a
-        hashtag. A word joins the one before when only a space, hyphen, dot or
-        underscore stands between them."""
+        CamelCase hashtags in their words. A handle (@ynnovate) is written as a name in any case, like
+        a hashtag. A word joins the one before when only a space, hyphen, dot or underscore stands
+        between them."""
         words = []
         for start, end, word, whole in self._raw_words(text):
             joins = bool(words) and _GAP.fullmatch(text, words[-1][1], start) is not None
