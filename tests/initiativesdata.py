@@ -3,9 +3,12 @@ stored the way the collectors store them (HTML through harvester.normalize.extra
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from harvester.models import Author, Post
 from harvester.normalize import extract
 from harvester.store import Store
+from harvester.timeutil import to_utc_iso
 
 # (author, HTML as a Mastodon instance or a blog feed sends it)
 POSTS = [
@@ -49,14 +52,16 @@ POSTS = [
 
 
 def collected_post(n: int, author: str, html: str, *, published_at: str | None = None) -> Post:
-    """Post `n` as a collector hands it over (source `mastodon-nl`)."""
+    """Post `n` as a collector hands it over (source `mastodon-nl`), published on 1 + n November at
+    9:n (later n: that many days and minutes after 1 November 9:00)."""
     extracted = extract(html)
     kind = "feed" if author.startswith("http") else "mastodon"
     return Post(
         key=f"https://mastodon.nl/users/x/statuses/{n}", kind=kind, url=f"https://mastodon.nl/@x/{n}",
         content_html=html, text=extracted.text, tags=extracted.tags, links=extracted.links,
         mentions=tuple(m if "@" in m else f"{m}@mastodon.nl" for m in extracted.mentions),
-        published_at=published_at or f"2026-11-{1 + n:02d}T09:{n:02d}:00+00:00", author=Author(author, author.split("@")[0]),
+        published_at=published_at or to_utc_iso(datetime(2026, 11, 1, 9, tzinfo=UTC) + timedelta(days=n, minutes=n)),
+        author=Author(author, author.split("@")[0]),
     )
 
 

@@ -3,6 +3,7 @@ list, the network's edges and weights, and the files for Gephi read back with ne
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -43,18 +44,18 @@ def names(matcher: Matcher, post: PostFacts) -> dict[str, tuple[str, str]]:
 
 def test_names_and_aliases_in_running_text(matcher):
     found = names(matcher, facts("Vanmiddag met de Ynnovators en mensen van Ambtenaren  Netwerk Nederland "
-                                 "gesproken over ruimte voor de professional. Mooi initiatief van de burgermeesteracademie!"))
+                                 "gesproken over ruimte voor de professional. Mooi initiatief van de Burgermeesteracademie!"))
     assert found == {
         "Ynnovate": ("naam", "Ynnovators"),
         "Ambtenaren Netwerk Nederland": ("naam", "Ambtenaren Netwerk Nederland"),
-        "Burgemeesteracademie": ("naam", "burgermeesteracademie"),
+        "Burgemeesteracademie": ("naam", "Burgermeesteracademie"),
     }
 
 
 def test_spacing_and_case_do_not_matter_but_words_must_be_whole(matcher):
     assert "Ambtenaar 2.0" in names(matcher, facts("Lid van ambtenaar20 sinds 2009"))
     assert "Ambtenaar 2.0" in names(matcher, facts("Via AMBTENAAR 2.0 kwam ik hier terecht"))
-    assert "Slimmernetwerk" in names(matcher, facts("het slimmer   netwerk organiseert weer een café"))
+    assert "Slimmernetwerk" in names(matcher, facts("het Slimmer   Netwerk organiseert weer een café"))
     # a name inside another word is no mention of it
     assert names(matcher, facts("Ynnovatesque plannen en een slimmernetwerkje van collega's")) == {}
 
@@ -63,10 +64,40 @@ def test_inside_hashtags(matcher):
     text = "Dit is precies waar #BeterWerkenInHetOpenbaarBestuur voor staat. Ook #BeterWerken doet mee."
     assert names(matcher, facts(text, tags=["beterwerkeninhetopenbaarbestuur", "beterwerken"])) == {
         "Beter Werken in het Openbaar Bestuur": ("hashtag", "beterwerkeninhetopenbaarbestuur")}
-    # a lower-case tag that starts with a longer name; in the text alone the CamelCase words count
-    assert names(matcher, facts("Meedoen? #ynnovatechallenge", tags=["ynnovatechallenge"])) == {
-        "Ynnovate": ("hashtag", "ynnovatechallenge")}
+    # a tag must be the whole name: one that only starts with it is another word, or a candidate;
+    # in the text the CamelCase words count
+    assert names(matcher, facts("Het #kennislandschap verandert", tags=["kennislandschap"])) == {}
+    post = facts("Meedoen? #ynnovatechallenge", tags=["ynnovatechallenge"])
+    assert names(matcher, post) == {}
+    assert [t.key for t in matcher.terms(post)] == ["ynnovatechallenge"]
+    assert names(matcher, facts("Meedoen? #YnnovateChallenge", tags=["ynnovatechallenge"])) == {
+        "Ynnovate": ("naam", "Ynnovate")}
     assert names(matcher, facts("Terug van de #SlimmernetwerkCafe")) == {"Slimmernetwerk": ("naam", "Slimmernetwerk")}
+
+
+def test_ordinary_dutch_is_no_initiative(matcher):
+    # names made of ordinary words count in running text only with their capitals
+    for text in ("Dat zou misschien beter werken dan de persberichten die nu drie keer worden herschreven.",
+                 "Beter werken voor onze inwoners, daar gaat het om.",
+                 "We bouwen een slimmer netwerk van regiogemeenten.",
+                 "Een doetank van bewoners en ambtenaren in de wijk",
+                 "Nederland als kennisland: investeer in onderwijs"):
+        assert names(matcher, facts(text)) == {}, text
+    found = names(matcher, facts("Met de Doetank van BETER WERKEN en een Beter-Werken-sessie bij Kennisland"))
+    assert found == {"Beter Werken in het Openbaar Bestuur": ("naam", "BETER WERKEN"), "Doetanks": ("naam", "Doetank"),
+                     "Kennisland": ("naam", "Kennisland")}
+    # a whole hashtag or handle is written as a name in any case
+    assert set(names(matcher, facts("Gisteren met @ynnovate #beterwerken #doetank", tags=["beterwerken", "doetank"]))) \
+        == {"Ynnovate", "Beter Werken in het Openbaar Bestuur", "Doetanks"}
+    # a name the list writes in lower case counts in any case
+    assert "Ambtenaar 2.0" in names(matcher, facts("Lid van ambtenaar20 sinds 2009"))
+
+
+def test_a_name_written_apart_is_found_whatever_else_the_list_holds():
+    text = "Vandaag de tweede dag van de Burgemeester Academie in Zwolle."
+    for others in ([], [{"name": "Beter Werken in het Openbaar Bestuur"}]):
+        m = Matcher(parse_catalogue({"initiatives": [{"name": "Burgemeesteracademie"}, *others]}, "", "test"), CONSULTATION)
+        assert names(m, facts(text)) == {"Burgemeesteracademie": ("naam", "Burgemeester Academie")}, others
 
 
 def test_abbreviations_match_in_capitals_only(matcher):
@@ -247,6 +278,20 @@ def test_a_changed_list_rematches_every_post(tmp_path):
         assert store.initiatives.candidates(limit=50) == []
 
 
+def test_matches_made_by_older_rules_or_other_tags_are_made_again(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        store_post(store, 1, "anna@mastodon.nl", "<p>Zo kunnen we beter werken. #innoverheid</p>")
+        step.update(store, config)
+        # as a database whose matches older rules made from the same list ('beter werken' counted)
+        store.initiatives.reset(step.catalogue(store, config).digest)
+        assert step.update(store, config).rematched
+        assert step.update(store, config) == step.UpdateResult(False, 0, False)
+        # another consultation tag is evidence of nothing any more, or of something now
+        other = dataclasses.replace(config, harvest=dataclasses.replace(config.harvest, tags=["innoverheid"]))
+        assert step.update(store, other).rematched
+
+
 def test_an_editors_decision_joins_the_list_and_is_audited(tmp_path):
     config = config_with(tmp_path)
     with Store(config.db_path) as store:
@@ -356,6 +401,33 @@ def test_counts_carry_themes_and_drop_deleted_posts(tmp_path):
         assert "Slimmernetwerk" not in {s.initiative for s in store.initiatives.stats()}
 
 
+def test_posts_rejected_as_spam_leave_the_counts_and_the_candidates(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        eva = store.users.add("eva", "redacteur", "x")
+        store_post(store, 1, "anna@mastodon.nl", "<p>Mooie middag bij Ynnovate en Kennisland. #innoverheid</p>")
+        spam = store_post(store, 2, "spambot@mastodon.nl",
+                          "<p>Koop nu! Ynnovate Kennisland Stampijfabriek korting #innoverheid</p>")
+        bots = [store_post(store, 2 + n, f"bot{n}@spam.example", "<p>Goedkope zonnepanelen #koopnu #innoverheid</p>")
+                for n in (1, 2)]
+        step.update(store, config)
+        assert ("hashtag", "koopnu") in {(c.kind, c.term) for c in store.initiatives.candidates(limit=10)}
+        for post_id in (spam, *bots):
+            store.reviews.decide(post_id, eva, 0, "reject", reason="spam")
+        # the editors' verdict alone makes the next pass count again: no other post has to arrive
+        assert step.update(store, config).summarised
+        assert [(s.initiative, s.posts) for s in store.initiatives.stats()] == [("Kennisland", 1), ("Ynnovate", 1)]
+        assert [(e.source, e.target, e.posts) for e in store.initiatives.edges()] == [("Kennisland", "Ynnovate", 1)]
+        assert store.initiatives.candidates(limit=10) == []
+        # taking the verdict back counts the post again
+        store.reviews.decide(spam, eva, 1, "undo")
+        assert step.update(store, config).summarised
+        assert "Stampijfabriek" in {s.initiative for s in store.initiatives.stats()}
+        # a note changes nothing the counts read
+        store.reviews.decide(spam, eva, 2, "note", note="toch spam?")
+        assert not step.update(store, config).summarised
+
+
 # ---- the network ----------------------------------------------------------------------------
 
 def test_edges_and_weights():
@@ -437,6 +509,19 @@ def forget(config, who: str) -> None:
     result = CliRunner().invoke(main, ["forget", "--config", str(config.path), who],
                                 env={"HARVESTER_SECRET": "een-geheime-sleutel-van-lengte"})
     assert result.exit_code == 0, result.output
+
+
+def test_the_table_shows_dutch_time(tmp_path):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        store_post(store, 1, "anna@mastodon.nl", "<p>Naar Ynnovate #innoverheid</p>", published_at="2026-11-30T23:30:00+00:00")
+    result = CliRunner().invoke(main, ["initiatives", "--config", str(config.path)])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith("Ynnovate"))
+    assert row.split()[1:] == ["1", "1", "2026-12-01", "00:30", "2026-12-01", "00:30"]
+    # the JSON keeps the stored UTC
+    result = CliRunner().invoke(main, ["initiatives", "--config", str(config.path), "--json"])
+    assert json.loads(result.stdout)[0]["first_seen"] == "2026-11-30T23:30:00+00:00"
 
 
 def test_a_forgotten_account_leaves_the_candidates(tmp_path):
@@ -521,3 +606,17 @@ def test_the_background_job_matches_and_rematches_after_an_edit_of_the_list(tmp_
     assert "job=initiatives status=failed" in caplog.text and "initiatives[0].name" in caplog.text
     with Store(config.db_path) as store:
         assert {s.initiative for s in store.initiatives.stats()} >= {"Ynnovate", "PUUR"}
+        store_post(store, 50, "anna@mastodon.nl", "<p>Weer naar Ynnovate #innoverheid</p>")
+    # ... and `harvester status`, where the admin looks, says what is wrong and what waits
+    status = CliRunner().invoke(main, ["status", "--config", str(config.path)])
+    assert status.exit_code == 0, status.output
+    assert "Initiatieven: laatst geteld 20" in status.output and "nog te koppelen: 1 posts" in status.output
+    assert f"fout: {own}: initiatives[0].name: ontbreekt" in status.output
+    assert "koppelt geen posts aan initiatieven tot dit bestand klopt" in status.output
+    reported = json.loads(CliRunner().invoke(main, ["status", "--config", str(config.path), "--json"]).stdout)
+    assert reported["initiatives"]["pending"] == 1 and "initiatives[0].name" in reported["initiatives"]["error"]
+    # mended, the job runs again and status has nothing to report
+    shutil.copy(DEFAULTS / "initiatives.toml", own)
+    assert jobs.match()
+    status = CliRunner().invoke(main, ["status", "--config", str(config.path)]).output
+    assert "nog te koppelen: 0 posts" in status and "fout:" not in status

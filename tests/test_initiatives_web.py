@@ -184,3 +184,37 @@ def test_a_decision_needs_the_csrf_token_and_a_login(site):
                                                      "action": "dismiss"}).status_code == 403
     anonymous = httpx.Client(base_url=server.url, timeout=10)
     assert anonymous.get("/initiatieven", follow_redirects=False).status_code == 303
+
+
+def test_dates_in_dutch_time_and_an_initiative_called_kandidaten(tmp_path):
+    from harvester.config import load_config
+
+    config = write_web_config(tmp_path)
+    (tmp_path / "initiatives.toml").write_text('[[initiatives]]\nname = "Ynnovate"\n[[initiatives]]\nname = "Kandidaten"\n',
+                                               encoding="utf-8")
+    with config.path.open("a", encoding="utf-8") as f:
+        f.write(f'[initiatives]\nfile = "{tmp_path / "initiatives.toml"}"\n')
+    config = load_config(config.path)
+    with Store(config.db_path) as store:
+        add_user(store, "eva", "redacteur")
+        # 23:30 UTC on 30 November is half past midnight on 1 December in the Netherlands
+        store_post(store, 1, "anna@mastodon.nl", "<p>Naar Ynnovate en de Kandidaten #innoverheid</p>",
+                   published_at="2026-11-30T23:30:00+00:00")
+        step.update(store, config)
+    server = ServerThread(config).start()
+    try:
+        c, _ = client(server, "eva")
+        overview = c.get("/initiatieven").text
+        row = re.search(r'Ynnovate</a></th>.*?</tr>', overview, re.S).group()
+        assert re.findall(r"<td>([^<]*)</td>", row)[-2:] == ["01-12-2026", "01-12-2026"]
+        page = c.get("/initiatieven/ynnovate").text
+        assert "01-12-2026 tot en met 01-12-2026" in page and "anna · 01-12-2026 ·" in page
+        assert "30-11-2026" not in page + overview
+        # the initiative and the candidates page each have an address of their own
+        assert '<a href="/initiatieven/kandidaten-2">Kandidaten</a>' in overview
+        assert '<a href="/initiatieven/kandidaten-2">Kandidaten</a>' in page
+        own = c.get("/initiatieven/kandidaten-2")
+        assert own.status_code == 200 and "<h1>Kandidaten</h1>" in own.text
+        assert "Bevestig een kandidaat" in c.get("/initiatieven/kandidaten").text
+    finally:
+        server.stop()

@@ -66,8 +66,9 @@ def status(config, as_json: bool) -> None:
     weg is of drie minuten geen teken van leven gaf); het model in gebruik, de drempel
     per thema en het termgewicht met waar die vandaan komen, en de beslissingen sinds de laatste
     training (van `retrain_after`); de laatste opschoning (wanneer, hoeveel verwijderd, wanneer
-    gepseudonimiseerd, of dat mislukte zonder geheime sleutel). Een bron die steeds faalt, toont
-    wanneer hij het weer probeert (volgende poging).
+    gepseudonimiseerd, of dat mislukte zonder geheime sleutel); de initiatieven (wanneer geteld,
+    hoeveel posts nog te koppelen, en de fout als het bestand met initiatieven onbruikbaar is). Een
+    bron die steeds faalt, toont wanneer hij het weer probeert (volgende poging).
     """
     with open_store(config) as store:
         rows = store.runs.status()
@@ -75,11 +76,12 @@ def status(config, as_json: bool) -> None:
         stopped = scheduler is not None and abandoned(scheduler)
         purge = store.privacy.last_purge()
         model = _model(config, store)
+        initiatives = _initiatives(config, store)
     if as_json:
         sources = [{**dataclasses.asdict(r), "next_attempt_at": _next_attempt(config, r)} for r in rows]
         scheduler_json = {**dataclasses.asdict(scheduler), "running": not stopped} if scheduler else None
-        click.echo(json.dumps({"scheduler": scheduler_json, "purge": purge, "model": model, "sources": sources},
-                              ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"scheduler": scheduler_json, "purge": purge, "model": model,
+                               "initiatives": initiatives, "sources": sources}, ensure_ascii=False, indent=2))
         return
     if scheduler and stopped:
         click.echo(f"Achtergrondtaak: draait niet meer: geen teken van leven sinds {scheduler.heartbeat_at} "
@@ -97,6 +99,7 @@ def status(config, as_json: bool) -> None:
     else:
         click.echo("Opschonen: nog nooit gedaan (`harvester purge`, of de achtergrondtaak elke purge_hours)")
     _echo_model(model)
+    _echo_initiatives(initiatives)
     if not rows:
         click.echo("Nog geen bronnen in de database: draai eerst `harvester init` of `harvester collect`.")
         return
@@ -165,6 +168,29 @@ def _echo_model(model: dict) -> None:
     if last != since:
         line += f"; sinds de laatste training (een model dat niet in gebruik kwam): {last}"
     click.echo(f"{line} van {after} (bij {after} traint de achtergrondtaak opnieuw)")
+
+
+def _initiatives(config, store) -> dict:
+    """The initiatives job: when it last made the counts, the posts it has still to link, and what
+    is wrong with the initiatives file. The job fails on a broken file at every pass until it is
+    fixed, so the file is checked here as the job reads it, like the themes file above."""
+    from ..initiatives.catalogue import InitiativesError, load_catalogue
+
+    result = {"summarised_at": store.initiatives.summarised_at(), "pending": store.initiatives.count_pending(),
+              "error": None}
+    try:
+        load_catalogue(config.initiatives.file)
+    except InitiativesError as e:
+        result["error"] = e.describe()
+    return result
+
+
+def _echo_initiatives(initiatives: dict) -> None:
+    click.echo(f"Initiatieven: laatst geteld {initiatives['summarised_at'] or '-'}, "
+               f"nog te koppelen: {initiatives['pending']} posts")
+    if initiatives["error"]:
+        click.echo(f"  fout: {initiatives['error']}")
+        click.echo("  de achtergrondtaak koppelt geen posts aan initiatieven tot dit bestand klopt")
 
 
 def _next_attempt(config, row) -> str | None:

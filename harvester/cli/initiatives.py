@@ -8,6 +8,7 @@ from dataclasses import asdict
 import click
 
 from ..config import Config
+from ..timeutil import dutch_time
 from .common import interactive, open_store, with_config
 
 
@@ -63,8 +64,9 @@ def initiatives(config: Config, candidates: bool, as_json: bool) -> None:
     if not items:
         click.echo("Geen kandidaten." if candidates else "Geen initiatieven.")
         return
-    cells = [[str(i[f] if i[f] is not None else "-")[:19 if f.endswith("_seen") else None] for f in fields]
-             for i in items]
+    # the days as people here read them: Dutch time (the JSON keeps the stored UTC)
+    cells = [[dutch_time(i[f]) if f.endswith("_seen") and i[f] else str(i[f] if i[f] is not None else "-")
+              for f in fields] for i in items]
     widths = [max(len(h), *(len(c[n]) for c in cells)) for n, h in enumerate(header)]
     for line in [list(header), *cells]:
         click.echo("  ".join(c.ljust(w) if n < len(widths) - 1 else c for n, (c, w) in enumerate(zip(line, widths)))

@@ -1,9 +1,8 @@
 """The catalogue of initiatives: config/initiatives.toml, plus what editors confirmed in the app.
 
 Pure: reading and checking the file, merging the editors' decisions into it, and a digest of the
-result with the consultation's tags. The digest is stored with the matches
-(harvester.store.initiatives), so a changed file, a new decision or other tags are noticed and every
-post is matched again.
+result, which the Matcher's digest includes (harvester.initiatives.matching): it is stored with the
+matches, so a changed file or a new decision is noticed and every post is matched again.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import json
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -54,10 +52,6 @@ class Initiative:
     accounts: tuple[str, ...] = ()      # lower case, name@instance
     domains: tuple[str, ...] = ()       # lower case, without 'www.'
 
-    @property
-    def slug(self) -> str:
-        return slug(self.name)
-
     def with_term(self, kind: str, term: str) -> Initiative:
         """This initiative with one more alias, hashtag, account or domain."""
         field_name = {TermKind.NAME: "aliases", TermKind.HASHTAG: "hashtags", TermKind.ACCOUNT: "accounts",
@@ -87,15 +81,11 @@ class Catalogue:
     # additions to an initiative that is not (or no longer) in the list: they wait until it is back
     unapplied: tuple[CandidateDecision, ...] = field(default=())
 
-    def digest(self, tags: Iterable[str]) -> str:
-        """Changes whenever matching could give another answer: the file, an editor's decision, or
-        the consultation's own `tags` (evidence of nothing, and never a candidate)."""
-        material = json.dumps([self.source, [list(d.__dict__.values()) for d in self.decisions], sorted(set(tags))],
-                              ensure_ascii=False)
+    @property
+    def digest(self) -> str:
+        """Changes whenever the list could give another answer: the file, or an editor's decision."""
+        material = json.dumps([self.source, [list(d.__dict__.values()) for d in self.decisions]], ensure_ascii=False)
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
-
-    def by_slug(self, value: str) -> Initiative | None:
-        return next((i for i in self.initiatives if i.slug == value), None)
 
     def names(self) -> list[str]:
         return [i.name for i in self.initiatives]

@@ -7,10 +7,17 @@ posts from the store and takes the answers back.
 Evidence, strongest first: the initiative's account wrote or was mentioned; a link to its domain;
 one of its hashtags; its name or an alias in the text or inside a hashtag. The consultation's own
 tags (#innoverheid, #lanceerplatform) are evidence of nothing: every post carries one.
+
+Many names are ordinary Dutch ('Beter Werken', 'Slimmer Netwerk', 'Doetank', 'PUUR'): in running
+text a name counts only where it is written as one, with the capitals the list gives it (or all in
+capitals) or as a whole hashtag or handle; a name the list writes in lower case counts in any case.
+A hashtag counts whole: a tag that merely starts with a name is another word (#kennislandschap is
+no Kennisland).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
@@ -18,10 +25,9 @@ from urllib.parse import urlsplit
 
 from .catalogue import Catalogue, Initiative, TermKind, host_of, squash
 
-# names of at most this many capitals are abbreviations: in running text only in capitals
-ABBREVIATION = re.compile(r"[A-Z0-9]{2,5}")
-# a hashtag's lower-case squashed form may start with a name this long or longer (#ynnovatechallenge)
-PREFIX_FROM = 6
+# the rules below: raise it when the same list would find other things in the same posts, so a
+# database whose matches were made by older rules has every post matched again
+RULES = 2
 # small words that may sit inside a name of several capitalised words (Beter Werken in het Openbaar Bestuur)
 PARTICLES = {"van", "de", "der", "den", "het", "in", "voor", "en", "op", "te", "ter", "aan", "'t", "of", "&"}
 # these join only a longer name ('Beter Werken in het Openbaar Bestuur', not 'Stampijfabriek in Den Haag')
@@ -86,13 +92,20 @@ class Matcher:
         self.domains: dict[str, str] = {}
         self.hashtags: dict[str, str] = {}
         self.names: dict[str, str] = {}          # squashed name -> initiative
-        self.prefixes: list[tuple[str, str]] = []
-        self.abbreviations: set[str] = set()     # squashed names that match in capitals only
+        # squashed name -> where its written forms have capitals (positions in the squashed name);
+        # running text must have the capitals of one of them
+        self.capitals: dict[str, set[frozenset[int]]] = {}
         self.beginnings: set[str] = set()        # every squashed name's beginnings: where to stop looking
-        self.longest = 1                          # words in the longest name
         for initiative in catalogue.initiatives:
             self._index(initiative)
         self.order = {name: n for n, name in enumerate(catalogue.names())}
+
+    @property
+    def digest(self) -> str:
+        """What the matches depend on: the catalogue, the consultation's tags (no evidence) and
+        the rules. Kept with the matches; another one has every post matched again."""
+        material = f"{RULES}\n{self.catalogue.digest}\n{' '.join(sorted(self.consultation_tags))}"
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
     def _index(self, initiative: Initiative) -> None:
         name = initiative.name
@@ -105,12 +118,8 @@ class Matcher:
         for written in (initiative.name, *initiative.aliases):
             key = squash(written)
             self.names.setdefault(key, name)
-            if len(key) >= PREFIX_FROM:
-                self.prefixes.append((key, name))
+            self.capitals.setdefault(key, set()).add(_capitals(written))
             self.beginnings.update(key[:n] for n in range(1, len(key) + 1))
-            if ABBREVIATION.fullmatch(written):
-                self.abbreviations.add(key)
-            self.longest = max(self.longest, len(_TOKEN.findall(written)))
 
     # ---- matching ------------------------------------------------------------------------
 
@@ -147,39 +156,42 @@ class Matcher:
         return self.domains[domain] if domain else None
 
     def tag_initiative(self, tag: str) -> str | None:
-        """The initiative a hashtag means: listed as its hashtag, its name run together, or a tag
-        that starts with a longer name (#ynnovatechallenge). None for the consultation's tags."""
+        """The initiative a hashtag means: listed as its hashtag, or its name run together, in any
+        case. Only the whole tag counts: #ynnovatechallenge is a candidate of its own, and
+        #kennislandschap is a word. None for the consultation's tags."""
         tag = tag.lower()
         if tag in self.consultation_tags:
             return None
         if tag in self.hashtags:
             return self.hashtags[tag]
-        key = squash(tag)
-        if key in self.names:
-            return self.names[key]
-        return next((name for prefix, name in self.prefixes if key.startswith(prefix)), None)
+        return self.names.get(squash(tag))
 
     def _name_spans(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, initiative) of each name or alias in the text, longest first, not overlapping.
 
-        The text's words are compared run-together and case-folded, so 'Beter Werken', 'beter-werken'
-        and 'BeterWerken' are one name; only spaces, hyphens, dots and underscores may stand between a
-        name's words. A CamelCase hashtag counts with its words apart (#SlimmernetwerkCafe), the
-        consultation's tags not at all. Links are left out (a name in a URL is the domain's business).
+        The text's words are compared run-together and case-folded, so 'Beter Werken', 'Beter-Werken'
+        and 'BeterWerken' are one name, and 'Burgemeester Academie' is 'Burgemeesteracademie'; only
+        spaces, hyphens, dots and underscores may stand between a name's words. A name must carry the
+        capitals the list gives it ('beter werken' is ordinary Dutch), unless it is a whole hashtag
+        or handle (#beterwerken, @ynnovate). A CamelCase hashtag counts with its words apart
+        (#SlimmernetwerkCafe), the consultation's tags not at all. Links are left out (a name in a
+        URL is the domain's business).
         """
         words = self._words(_URL.sub(lambda m: " " * len(m.group()), text))
         spans, i = [], 0
         while i < len(words):
             found, key = None, ""
-            for j in range(i, min(len(words), i + self.longest)):
+            # no limit on the words: the names' beginnings end the search, and a name may be written
+            # in more words than the list has (each word adds a letter to `key`)
+            for j in range(i, len(words)):
                 if j > i and not words[j][4]:
                     break
                 key += words[j][2]
                 if key not in self.beginnings:
                     break
                 initiative = self.names.get(key)
-                if initiative is not None and (key not in self.abbreviations or words[i][3]
-                                               or text[words[i][0]:words[j][1]].isupper()):
+                if initiative is not None and ((j == i and words[i][3])
+                                               or self._written_as_name(key, text[words[i][0]:words[j][1]])):
                     found = (j, initiative)
             if found is None:
                 i += 1
@@ -189,10 +201,16 @@ class Matcher:
             i = j + 1
         return spans
 
+    def _written_as_name(self, key: str, written: str) -> bool:
+        """Whether `written` (the words as in the text) has the capitals of one of the list's forms of `key`."""
+        upper = _capitals(written)
+        return any(required <= upper for required in self.capitals[key])
+
     def _words(self, text: str) -> list[tuple[int, int, str, bool, bool]]:
-        """(start, end, folded word, a whole hashtag, joins the word before) of each word; CamelCase
-        hashtags in their words. A word joins the one before when only a space, hyphen, dot or
-        underscore stands between them."""
+        """(start, end, folded word, a whole hashtag or handle, joins the word before) of each word;
+        CamelCase hashtags in their words. A handle (@ynnovate) is written as a name in any case, like
+        a hashtag. A word joins the one before when only a space, hyphen, dot or underscore stands
+        between them."""
         words = []
         for start, end, word, whole in self._raw_words(text):
             joins = bool(words) and _GAP.fullmatch(text, words[-1][1], start) is not None
@@ -215,7 +233,7 @@ class Matcher:
                         continue
                 words.append((start, m.end(), _fold(word), True))
             else:
-                words.append((start, m.end(), _fold(word), False))
+                words.append((start, m.end(), _fold(word), bool(start) and text[start - 1] == "@"))
         return words
 
     # ---- candidates ----------------------------------------------------------------------
@@ -305,6 +323,17 @@ def _opens_sentence(text: str, at: int) -> bool:
     while at >= 0 and text[at] in " \t":
         at -= 1
     return at < 0 or text[at] in _SENTENCE_BREAKS
+
+
+def _capitals(written: str) -> frozenset[int]:
+    """Where `written` has capitals, as positions in its squashed form ('Beter Werken': 0 and 5)."""
+    positions, at = set(), 0
+    for c in written:
+        folded = squash(c)
+        if folded and c.isupper():
+            positions.add(at)
+        at += len(folded)
+    return frozenset(positions)
 
 
 def _fold(word: str) -> str:

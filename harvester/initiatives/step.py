@@ -2,9 +2,9 @@
 
 The only place that knows both sides (like harvester.jobs.classify for themes). `update` is what the
 background job runs after each harvest and what `harvester initiatives` runs first: it notices a
-changed catalogue (the file or an editor's decision) or other consultation tags by its digest and
-then matches every post again; otherwise only new and edited posts. When anything changed it makes
-the counts, the network and the candidates anew.
+changed catalogue (the file or an editor's decision), other consultation tags or newer matching
+rules by the Matcher's digest and then matches every post again; otherwise only new and edited
+posts. When anything changed it makes the counts, the network and the candidates anew.
 """
 
 from __future__ import annotations
@@ -45,12 +45,10 @@ def catalogue(store: Store, config: Config) -> Catalogue:
 
 def update(store: Store, config: Config, progress: Progress | None = None) -> UpdateResult:
     """Match what is pending (everything, when the catalogue changed), then summarise if needed."""
-    current = catalogue(store, config)
-    digest = current.digest(config.tags)
-    rematched = store.initiatives.digest() != digest
+    matcher = Matcher(catalogue(store, config), config.tags)
+    rematched = store.initiatives.digest() != matcher.digest
     if rematched:
-        store.initiatives.reset(digest)
-    matcher = Matcher(current, config.tags)
+        store.initiatives.reset(matcher.digest)
     total = store.initiatives.count_pending() if progress else 0
     # what this pass will have matched: every post changed before it started. A harvest's
     # transaction may commit a post stamped a little earlier, so the next pass looks an hour back.

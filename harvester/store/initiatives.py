@@ -21,6 +21,9 @@ from .users import User
 
 # a post's place in time wherever it is shown: when it was published, else when it was first seen
 _WHEN = "coalesce(p.published_at, p.first_seen_at)"
+# posts the editors rejected as spam count nowhere: not in the counts, the network or the candidates
+_NOT_SPAM = ("NOT EXISTS (SELECT 1 FROM reviews r WHERE r.post_id = {post} AND r.reject_reason = 'spam'"
+             " AND r.status = 'afgewezen')")
 
 
 class AlreadyDecided(UsageError):
@@ -179,10 +182,7 @@ class InitiativeStore:
         rejected as spam do not count."""
         yield from self.db.execute(
             "SELECT i.post_id, p.author_id, i.initiative, i.published FROM post_initiatives i"
-            " JOIN posts p ON p.id = i.post_id"
-            " WHERE NOT EXISTS (SELECT 1 FROM reviews r WHERE r.post_id = i.post_id AND r.reject_reason = 'spam'"
-            "                   AND r.status = 'afgewezen')"
-            " ORDER BY i.post_id")
+            f" JOIN posts p ON p.id = i.post_id WHERE {_NOT_SPAM.format(post='i.post_id')} ORDER BY i.post_id")
 
     def theme_counts(self) -> dict[str, dict[str, int]]:
         """initiative -> theme -> posts: a reviewed post with the editor's themes, another with the model's."""
@@ -199,7 +199,8 @@ class InitiativeStore:
         return counts
 
     def save_summary(self, stats: Sequence[InitiativeStats], edges: Sequence[Edge], *, min_authors: int) -> None:
-        """Replace the counts, the network and the candidates (terms used by `min_authors` or more authors)."""
+        """Replace the counts, the network and the candidates (terms used by `min_authors` or more
+        authors, in posts not rejected as spam)."""
         with self.db.atomic():
             conn = self.db.conn
             conn.execute("DELETE FROM initiative_stats")
@@ -218,7 +219,7 @@ class InitiativeStore:
                            (SELECT x.label FROM post_terms x WHERE x.kind = t.kind AND x.term = t.term
                             GROUP BY x.label ORDER BY count(*) DESC, x.label LIMIT 1),
                            count(*), count(DISTINCT coalesce(p.author_id, -p.id)), max({_WHEN})
-                    FROM post_terms t JOIN posts p ON p.id = t.post_id
+                    FROM post_terms t JOIN posts p ON p.id = t.post_id WHERE {_NOT_SPAM.format(post='t.post_id')}
                     GROUP BY t.kind, t.term HAVING count(DISTINCT coalesce(p.author_id, -p.id)) >= ?""",
                 [min_authors])
             conn.execute("UPDATE initiative_matching SET summarised_at = ?", [utcnow()])
@@ -272,8 +273,8 @@ class InitiativeStore:
 
     def _examples(self, kind: str, term: str, limit: int) -> list[int]:
         return [r[0] for r in self.db.execute(
-            "SELECT post_id FROM post_terms WHERE kind = ? AND term = ? ORDER BY post_id DESC LIMIT ?",
-            [kind, term, limit])]
+            "SELECT t.post_id FROM post_terms t WHERE t.kind = ? AND t.term = ?"
+            f" AND {_NOT_SPAM.format(post='t.post_id')} ORDER BY t.post_id DESC LIMIT ?", [kind, term, limit])]
 
     def decide(self, kind: str, term: str, label: str, decision: str, initiative: str | None, user: User) -> None:
         """Record an editor's decision on a candidate and its line in the audit trail, together.

@@ -8,6 +8,7 @@ records decisions. Everyone logged in may look; only a redacteur may decide.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from urllib.parse import urlencode
 
@@ -32,6 +33,8 @@ KIND_LABELS = {TermKind.NAME: "Naam", TermKind.HASHTAG: "Hashtag", TermKind.ACCO
                TermKind.DOMAIN: "Domein"}
 DECISION_LABELS = {Decision.CONFIRMED: "bevestigd als nieuw initiatief", Decision.ALIAS: "toegevoegd aan",
                    Decision.DISMISSED: "afgewezen"}
+# addresses under /initiatieven/ that are pages of their own, not an initiative's
+OWN_PAGES = {"kandidaten"}
 
 
 def _catalogue(request: Request) -> Catalogue | None:
@@ -41,6 +44,22 @@ def _catalogue(request: Request) -> Catalogue | None:
     except InitiativesError as e:
         log.warning("initiatieven niet geladen: %s", e)
         return None
+
+
+def _addresses(catalogue: Catalogue | None, stats: list[InitiativeStats]) -> dict[str, str]:
+    """Each initiative's page address under /initiatieven/: its slug, unless that is one of our own
+    pages (an initiative called Kandidaten): then the slug with the first free '-2', '-3', ….
+    Slugs of different initiatives differ (their names do, run together), so these do too."""
+    names = list(dict.fromkeys([*(catalogue.names() if catalogue else ()), *(s.initiative for s in stats)]))
+    taken = OWN_PAGES | {slug(name) for name in names}
+    addresses = {}
+    for name in names:
+        address = slug(name)
+        if address in OWN_PAGES:
+            address = next(f"{address}-{n}" for n in itertools.count(2) if f"{address}-{n}" not in taken)
+            taken.add(address)
+        addresses[name] = address
+    return addresses
 
 
 def _network(request: Request, stats: list[InitiativeStats]) -> Drawing:
@@ -64,7 +83,7 @@ async def overview(request: Request) -> Response:
     return render(request, "initiatives.html", stats=stats, quiet=quiet, drawing=drawn,
                   edges=store.initiatives.edges(), summarised_at=store.initiatives.summarised_at(),
                   broken=catalogue is None, candidates=store.initiatives.candidate_count(),
-                  slug_of={s.initiative: slug(s.initiative) for s in stats})
+                  address_of=_addresses(catalogue, stats))
 
 
 @auth.login_required(Role.READER)
@@ -72,11 +91,13 @@ async def initiative_page(request: Request) -> Response:
     store = request.app.state.store
     catalogue = _catalogue(request)
     wanted = request.path_params["slug"]
-    initiative = catalogue.by_slug(wanted) if catalogue else None
-    stats = next((s for s in store.initiatives.stats() if slug(s.initiative) == wanted), None)
-    name = initiative.name if initiative else stats.initiative if stats else None
+    all_stats = store.initiatives.stats()
+    address_of = _addresses(catalogue, all_stats)
+    name = next((name for name, address in address_of.items() if address == wanted), None)
     if name is None:
         return render(request, "error.html", 404, message="Dit initiatief staat niet (meer) in de lijst.")
+    initiative = next((i for i in catalogue.initiatives if i.name == name), None) if catalogue else None
+    stats = next((s for s in all_stats if s.initiative == name), None)
     before = _cursor(request.query_params.get("voor"))
     posts = store.initiatives.posts_of(name, limit=PAGE_SIZE + 1, before=before)
     more = len(posts) > PAGE_SIZE
@@ -86,7 +107,7 @@ async def initiative_page(request: Request) -> Response:
     links = [(e.target if e.source == name else e.source, e) for e in store.initiatives.edges() if name in (e.source, e.target)]
     return render(request, "initiative.html", name=name, initiative=initiative, stats=stats, posts=posts,
                   next_url=next_url, first_page=before is None, links=links, kind_labels=KIND_LABELS,
-                  slug_of=slug)
+                  address_of=address_of)
 
 
 def _cursor(value: str | None) -> tuple[str, int] | None:

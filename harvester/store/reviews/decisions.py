@@ -190,6 +190,9 @@ class DecisionStore:
             [post_id, user.id, user.name, now, action, json.dumps(current.decision(), ensure_ascii=False),
              json.dumps(after.decision(), ensure_ascii=False), undoes, suggested],
         )
+        if (after.status, after.themes, after.reject_reason) != (current.status, current.themes, current.reject_reason):
+            # the initiatives' counts leave out spam and carry the editors' themes: made anew at the next pass
+            self.db.execute("UPDATE initiative_matching SET summarised_at = NULL WHERE summarised_at IS NOT NULL")
         return self.state(post_id)
 
     def _original(self, post_id: int, target: int | None) -> int | None:
