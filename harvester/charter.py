@@ -6,7 +6,8 @@ of ideas (a group of related posts counts once) and the ideas, each group with i
 representative post first, each post with its author (or pseudonym) and link. The writers turn
 that into Markdown, ODF text (odfpy) or Word (python-docx). Harvested text stays plain text in
 every format: Markdown escapes its markup characters, ODF and Word get it as text nodes, never as
-markup, and control characters (which XML cannot hold) are dropped.
+markup, and the characters XML cannot hold (`normalize.writable`) are dropped, also from posts
+stored before `tidy` dropped them.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from datetime import datetime
 from typing import BinaryIO
 
 from .errors import UsageError
-from .export import AMSTERDAM, author_cell, author_pseudonym, clean, local_iso, pseudonymize_mentions
+from .export import AMSTERDAM, author_cell, author_pseudonym, local_iso, pseudonymize_mentions
 from .models import ExportQuery, Status
-from .normalize import http_url
+from .normalize import http_url, writable
 from .nlp.themes import ThemeSet
 from .related import representative_order
 from .store import Store
@@ -41,7 +42,7 @@ class CharterError(UsageError):
 @dataclass(frozen=True)
 class Idea:
     post_id: int
-    text: str               # title, blank line, text; cleaned of control characters
+    text: str               # title, blank line, text; writable (`normalize.writable`)
     author: str             # name, account, or pseudonym ('' unknown)
     url: str | None         # None with pseudonyms: a post's link names its author
     published: str | None   # Dutch time, 'dd-mm-jjjj'
@@ -138,7 +139,7 @@ def _idea(row, secret: bytes | None) -> Idea:
     else:
         author = author_cell(row.author_key, row.author_name, None, row.author_handle)
     published = local_iso(row.published_at)
-    return Idea(row.post_id, clean(text).strip(), clean(author), None if secret else http_url(row.url),
+    return Idea(row.post_id, writable(text).strip(), writable(author), None if secret else http_url(row.url),
                 f"{published[8:10]}-{published[5:7]}-{published[:4]}" if published else None)
 
 

@@ -1,4 +1,5 @@
-"""LibreOffice opens the charter's ODT and DOCX: converted to text, every theme heading and a known idea are there."""
+"""LibreOffice opens the charter's ODT and DOCX: converted to text, every theme heading and a known idea are there,
+also when a stored post holds a character XML cannot hold."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from .test_charter import LABELS, THEMES
 @pytest.mark.parametrize("fmt", ["odt", "docx"])
 def test_libreoffice_reads_every_theme_and_a_known_idea(store, tmp_path, fmt):
     soffice = require_program("soffice")
-    fill_charter(store)
+    ids = fill_charter(store)
+    # stored before `tidy` dropped it: a U+FFFF pasted from a PDF (python-docx refused the whole document)
+    with store.db.conn:
+        store.db.execute("UPDATE posts SET text = ? WHERE id = ?", [IDEAS["open"].replace(" ", " \uffff", 1), ids["open"]])
     source = tmp_path / f"conceptcharter.{fmt}"
     with source.open("wb") as out:
         write_charter(build_charter(store, THEMES), fmt, out)
