@@ -12,7 +12,7 @@ from ..charter import build_charter, charter_format, statuses_of, write_charter
 from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
-from .common import EXIT_USAGE, fail, open_store, with_config
+from .common import check_out_folder, open_store, with_config
 
 
 @click.command()
@@ -29,8 +29,7 @@ def charter(config, out: Path, statuses: tuple[str, ...], pseudonymize: bool) ->
     """Maak de conceptcharter: per thema de ideeën, verwante ideeën bij elkaar."""
     fmt = charter_format(out.name)
     themes = load_themes(config.nlp.themes)
-    if not out.parent.is_dir():
-        fail(f"harvester charter: map {out.parent} bestaat niet", EXIT_USAGE)
+    check_out_folder(out)
     secret = load_secret(config.privacy.secret_env) if pseudonymize else None
     with open_store(config) as store:
         document = build_charter(store, themes, statuses=statuses_of(statuses), secret=secret)
