@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
+from .dutch import counted
 from .errors import UsageError
 from .export import AMSTERDAM, author_cell, author_pseudonym, local_iso, pseudonymize_mentions
 from .models import ExportQuery, Status
@@ -74,6 +75,16 @@ class Charter:
     figures: Figures        # the whole harvest, as on the overview
     ideas: int              # ideas in this document (a group once, a post in two themes once)
     sections: list[ThemeSection]
+
+    @property
+    def themes_with_ideas(self) -> int:
+        """Themes that hold at least one idea; "Zonder thema" is no theme."""
+        return sum(1 for s in self.sections if s.id and s.groups)
+
+    @property
+    def unthemed(self) -> int:
+        """Ideas in "Zonder thema"."""
+        return sum(s.count for s in self.sections if not s.id)
 
 
 def dutch_date(moment: datetime) -> str:
@@ -162,7 +173,7 @@ def figure_lines(charter: Charter) -> list[str]:
 
 
 def count_line(section: ThemeSection) -> str:
-    return f"{section.count} {'idee' if section.count == 1 else 'ideeën'}"
+    return counted(section.count, "idee", "ideeën")
 
 
 def group_heading(n: int, group: IdeaGroup) -> str:

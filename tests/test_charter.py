@@ -18,7 +18,7 @@ from harvester.privacy.hashing import pseudonym
 from harvester.nlp.themes import load_themes
 
 from .charterdata import IDEAS, fill_charter
-from .webdata import add_post
+from .webdata import add_post, add_user
 from .conftest import ROOT
 
 THEMES = load_themes(ROOT / "config" / "themes.toml")
@@ -173,6 +173,26 @@ def test_cli_writes_the_charter_and_refuses_a_pdf(ids, write_config, tmp_path):
     assert "3 ideeën" in result.output and Document(str(out)).paragraphs
     result = CliRunner().invoke(main, ["charter", "--config", str(config), "--out", str(tmp_path / "c.pdf")])
     assert result.exit_code == 2 and "eindigt op" in result.output and not (tmp_path / "c.pdf").exists()
+
+
+def test_cli_counts_ideas_and_the_themes_that_hold_them(store, write_config, tmp_path):
+    """The closing line counts the themes with ideas ("Zonder thema" is none), nouns in the right number."""
+    config = write_config(f'[nlp]\nthemes = "{ROOT / "config" / "themes.toml"}"\n')
+    out = tmp_path / "charter.md"
+
+    def closing_line() -> str:
+        result = CliRunner().invoke(main, ["charter", "--config", str(config), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    editor = add_user(store, "eva", "redacteur")
+    alone = add_post(store, 1, "Eén loket voor alle vergunningen.", scores={})
+    store.reviews.decide(alone, editor, 0, "accept")
+    assert closing_line() == f"conceptcharter met 1 idee (zonder thema) geschreven naar {out}\n"
+    store.reviews.decide(add_post(store, 2, "Open data als standaard.", scores={"open_overheid": 0.9}), editor, 0, "accept")
+    assert closing_line() == f"conceptcharter met 2 ideeën (1 zonder thema) in 1 thema geschreven naar {out}\n"
+    store.reviews.decide(alone, editor, 1, "set_themes", themes=["cultuur", "structuur"])
+    assert closing_line() == f"conceptcharter met 2 ideeën in 3 thema's geschreven naar {out}\n"
 
 
 def test_cli_and_app_pseudonymize_with_the_configured_key(ids, write_config, tmp_path, monkeypatch):

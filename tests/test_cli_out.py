@@ -1,5 +1,6 @@
 """The commands that write a file (--out) refuse a name or folder they cannot use at once, in Dutch,
-before any work: `harvester network` used to run its whole matching pass and then end in a traceback."""
+before any work (`harvester network` used to run its whole matching pass and then end in a
+traceback), and say what they wrote in Dutch that counts right."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from click.testing import CliRunner
 from harvester.cli import main
 from harvester.store import Store
 
-from .initiativesdata import store_all
+from .initiativesdata import store_all, store_post
 
 
 @pytest.fixture
@@ -50,3 +51,14 @@ def test_charter_and_export_into_a_missing_folder(tmp_path, config, command, nam
     result = CliRunner().invoke(main, [command, "--config", str(config), "--out", str(out)])
     assert result.exit_code == 2
     assert result.output == f"harvester {command}: map {out.parent} bestaat niet\n"
+
+
+def test_network_says_one_link_in_the_singular(tmp_path, write_config):
+    config = write_config()
+    with Store(tmp_path / "harvester.db") as store:
+        store_post(store, 1, "jeroen@mastodon.nl",
+                   "<p>Vandaag bij Ynnovate gehoord hoe het Slimmernetwerk samenwerkt. #innoverheid</p>")
+    out = tmp_path / "netwerk.gexf"
+    result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Netwerk met 2 initiatieven en 1 verbinding geschreven naar {out}.\n"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from ..charter import build_charter, charter_format, statuses_of, write_charter
+from ..charter import Charter, build_charter, charter_format, statuses_of, write_charter
+from ..dutch import counted
 from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
@@ -42,4 +43,16 @@ def charter(config, out: Path, statuses: tuple[str, ...], pseudonymize: bool) ->
     except BaseException:
         os.unlink(tmp)
         raise
-    click.echo(f"conceptcharter met {document.ideas} ideeën in {len(document.sections)} thema's geschreven naar {out}")
+    click.echo(f"conceptcharter met {contents(document)} geschreven naar {out}")
+
+
+def contents(document: Charter) -> str:
+    """What the document holds, for the closing line: '3 ideeën in 2 thema's', '4 ideeën (1 zonder
+    thema) in 3 thema's', '1 idee (zonder thema)'. The themes are those with ideas: a theme without
+    any is in the document with '0 ideeën', but the line says where the ideas are."""
+    text = counted(document.ideas, "idee", "ideeën")
+    if document.unthemed:
+        text += " (zonder thema)" if document.unthemed == document.ideas else f" ({document.unthemed} zonder thema)"
+    if document.themes_with_ideas:
+        text += " in " + counted(document.themes_with_ideas, "thema", "thema's")
+    return text

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..config import Config
+from ..dutch import counted
 from .common import check_out_folder, interactive, open_store, with_config
 
 
@@ -89,5 +90,6 @@ def network(config: Config, out: Path) -> None:
         _update(config, store)
         g = step.network(store)
     written = write_network(g, out)
-    click.echo(f"Netwerk met {g.number_of_nodes()} initiatieven en {g.number_of_edges()} verbindingen geschreven naar "
+    click.echo(f"Netwerk met {counted(g.number_of_nodes(), 'initiatief', 'initiatieven')} en "
+               f"{counted(g.number_of_edges(), 'verbinding', 'verbindingen')} geschreven naar "
                + " en ".join(str(p) for p in written) + ".")
