@@ -4,7 +4,8 @@
 figures, then per theme (in the order of the themes file) its label and description, the number
 of ideas (a group of related posts counts once) and the ideas, each group with its most
 representative post first, each post with its author (or pseudonym) and link. The writers turn
-that into Markdown, ODF text (odfpy) or Word (python-docx). Harvested text stays plain text in
+that into Markdown, ODF text (odfpy) or Word (python-docx); ODF and Word say their text is Dutch
+(`LANGUAGE`), so a spelling check reads it as such. Harvested text stays plain text in
 every format: Markdown escapes its markup characters, ODF and Word get it as text nodes, never as
 markup, and the characters XML cannot hold (`normalize.writable`) are dropped, also from posts
 stored before `tidy` dropped them.
@@ -31,6 +32,7 @@ from .movement import ALL_TIME
 
 FORMATS = ("md", "odt", "docx")
 TITLE = "Concept charter innovatieve overheid"
+LANGUAGE = ("nl", "NL")   # the documents' text: Dutch as written in the Netherlands (BCP 47, ODF's language and country)
 NO_THEME = "Zonder thema"
 MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
           "oktober", "november", "december"]
@@ -224,11 +226,18 @@ def write_markdown(charter: Charter, out: BinaryIO) -> None:
 
 def write_odt(charter: Charter, out: BinaryIO) -> None:
     from odf import teletype
+    from odf.dc import Language
     from odf.opendocument import OpenDocumentText
-    from odf.style import ParagraphProperties, Style, TextProperties
+    from odf.style import DefaultStyle, ParagraphProperties, Style, TextProperties
     from odf.text import A, H, P
 
     doc = OpenDocumentText()
+    # the text's language, which every paragraph style inherits: the spelling check reads Dutch
+    # (without it, the language of whoever opens the file); and the document's own
+    dutch = DefaultStyle(family="paragraph")
+    dutch.addElement(TextProperties(language=LANGUAGE[0], country=LANGUAGE[1]))
+    doc.styles.addElement(dutch)
+    doc.meta.addElement(Language(text="-".join(LANGUAGE)))
     styles = {}
     for name, size, bold, level in (("Title", "24pt", True, None), ("Heading_20_1", "18pt", True, 1),
                                     ("Heading_20_2", "13pt", True, 2)):
@@ -284,12 +293,17 @@ def write_docx(charter: Charter, out: BinaryIO) -> None:
     from docx import Document
     from docx.enum.text import WD_BREAK
     from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
     from docx.shared import Pt, RGBColor
     from docx.text.paragraph import Paragraph
 
     doc = Document()
     doc.core_properties.title = TITLE
-    doc.core_properties.language = "nl-NL"
+    doc.core_properties.language = "-".join(LANGUAGE)
+    # the text's language is not the metadata's: Word proofreads by the run properties every style
+    # inherits (w:docDefaults), and python-docx's template says en-US there
+    [lang] = doc.styles.element.xpath("w:docDefaults/w:rPrDefault/w:rPr/w:lang")
+    lang.set(qn("w:val"), "-".join(LANGUAGE))
     # python-docx's add_paragraph looks for the body's closing section properties among all
     # paragraphs and `paragraph.style = ...` searches every style for the default one, each time:
     # quadratic, minutes for 10,000 ideas. Each paragraph goes straight before the section

@@ -8,8 +8,11 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 from docx import Document
+from docx.oxml.ns import qn
 from odf import teletype
+from odf.dc import Language
 from odf.opendocument import load as load_odt
+from odf.style import DefaultStyle, TextProperties
 from odf.text import H, P
 
 from harvester.charter import build_charter, charter_format, CharterError, write_charter
@@ -140,6 +143,24 @@ def test_docx_holds_every_theme_heading_and_the_ideas_as_text(store, ids):
     texts = [p.text for p in doc.paragraphs]
     assert IDEAS["open"] in texts and any(t.startswith("Ambtenaar (open@mastodon.nl)") for t in texts)
     assert "Kop <b>vet</b> en *nadruk* met [een link](http://evil.example) en =SOM(A1)\n# geen kop" in texts
+
+
+def test_word_and_odf_say_their_text_is_dutch(store, ids):
+    """The language every style inherits (what a spelling check reads), not only the metadata's
+    (LibreOffice's reading: test_charter_libreoffice.py)."""
+    charter = build_charter(store, THEMES)
+    out = io.BytesIO()
+    write_charter(charter, "docx", out)
+    doc = Document(io.BytesIO(out.getvalue()))
+    assert [lang.get(qn("w:val")) for lang in doc.styles.element.xpath(".//w:lang")] == ["nl-NL"]
+    assert doc.core_properties.language == "nl-NL"
+    out = io.BytesIO()
+    write_charter(charter, "odt", out)
+    odt = load_odt(io.BytesIO(out.getvalue()))
+    [default] = [s for s in odt.styles.getElementsByType(DefaultStyle) if s.getAttribute("family") == "paragraph"]
+    [text] = default.getElementsByType(TextProperties)
+    assert (text.getAttribute("language"), text.getAttribute("country")) == ("nl", "NL")
+    assert [teletype.extractText(e) for e in odt.meta.getElementsByType(Language)] == ["nl-NL"]
 
 
 def test_characters_xml_cannot_hold_never_reach_the_xml(store, ids):
