@@ -14,9 +14,12 @@ import re
 import tomllib
 from pathlib import Path
 
+from .errors import UsageError
 
-class TomlError(ValueError):
-    """A file that is no valid TOML or no UTF-8; the Dutch message leaves naming the file to the caller."""
+
+class TomlError(UsageError):
+    """A file that is no valid TOML or no UTF-8; the Dutch message leaves naming the file to the
+    caller, which raises its own error (ConfigError, ThemesError, InitiativesError) with it."""
 
 
 # tomllib's message, then "(at line L, column C)" or "(at end of document)"
