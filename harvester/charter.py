@@ -4,9 +4,11 @@
 figures, then per theme (in the order of the themes file) its label and description, the number
 of ideas (a group of related posts counts once) and the ideas, each group with its most
 representative post first, each post with its author (or pseudonym) and link. The writers turn
-that into Markdown, ODF text (odfpy) or Word (python-docx). Harvested text stays plain text in
+that into Markdown, ODF text (odfpy) or Word (python-docx); ODF and Word say their text is Dutch
+(`LANGUAGE`), so a spelling check reads it as such. Harvested text stays plain text in
 every format: Markdown escapes its markup characters, ODF and Word get it as text nodes, never as
-markup, and control characters (which XML cannot hold) are dropped.
+markup, and the characters XML cannot hold (`normalize.writable`) are dropped, also from posts
+stored before `tidy` dropped them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
+from .dutch import counted
 from .errors import UsageError
-from .export import AMSTERDAM, author_cell, author_pseudonym, clean, local_iso, pseudonymize_mentions
+from .export import AMSTERDAM, author_cell, author_pseudonym, local_iso, pseudonymize_mentions
 from .models import ExportQuery, Status
-from .normalize import http_url
+from .normalize import http_url, writable
 from .nlp.themes import ThemeSet
 from .related import representative_order
 from .store import Store
@@ -29,6 +32,7 @@ from .movement import ALL_TIME
 
 FORMATS = ("md", "odt", "docx")
 TITLE = "Concept charter innovatieve overheid"
+LANGUAGE = ("nl", "NL")   # the documents' text: Dutch as written in the Netherlands (BCP 47, ODF's language and country)
 NO_THEME = "Zonder thema"
 MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
           "oktober", "november", "december"]
@@ -41,7 +45,7 @@ class CharterError(UsageError):
 @dataclass(frozen=True)
 class Idea:
     post_id: int
-    text: str               # title, blank line, text; cleaned of control characters
+    text: str               # title, blank line, text; writable (`normalize.writable`)
     author: str             # name, account, or pseudonym ('' unknown)
     url: str | None         # None with pseudonyms: a post's link names its author
     published: str | None   # Dutch time, 'dd-mm-jjjj'
@@ -73,6 +77,16 @@ class Charter:
     figures: Figures        # the whole harvest, as on the overview
     ideas: int              # ideas in this document (a group once, a post in two themes once)
     sections: list[ThemeSection]
+
+    @property
+    def themes_with_ideas(self) -> int:
+        """Themes that hold at least one idea; "Zonder thema" is no theme."""
+        return sum(1 for s in self.sections if s.id and s.groups)
+
+    @property
+    def unthemed(self) -> int:
+        """Ideas in "Zonder thema"."""
+        return sum(s.count for s in self.sections if not s.id)
 
 
 def dutch_date(moment: datetime) -> str:
@@ -138,7 +152,7 @@ def _idea(row, secret: bytes | None) -> Idea:
     else:
         author = author_cell(row.author_key, row.author_name, None, row.author_handle)
     published = local_iso(row.published_at)
-    return Idea(row.post_id, clean(text).strip(), clean(author), None if secret else http_url(row.url),
+    return Idea(row.post_id, writable(text).strip(), writable(author), None if secret else http_url(row.url),
                 f"{published[8:10]}-{published[5:7]}-{published[:4]}" if published else None)
 
 
@@ -161,7 +175,7 @@ def figure_lines(charter: Charter) -> list[str]:
 
 
 def count_line(section: ThemeSection) -> str:
-    return f"{section.count} {'idee' if section.count == 1 else 'ideeën'}"
+    return counted(section.count, "idee", "ideeën")
 
 
 def group_heading(n: int, group: IdeaGroup) -> str:
@@ -212,11 +226,18 @@ def write_markdown(charter: Charter, out: BinaryIO) -> None:
 
 def write_odt(charter: Charter, out: BinaryIO) -> None:
     from odf import teletype
+    from odf.dc import Language
     from odf.opendocument import OpenDocumentText
-    from odf.style import ParagraphProperties, Style, TextProperties
+    from odf.style import DefaultStyle, ParagraphProperties, Style, TextProperties
     from odf.text import A, H, P
 
     doc = OpenDocumentText()
+    # the text's language, which every paragraph style inherits: the spelling check reads Dutch
+    # (without it, the language of whoever opens the file); and the document's own
+    dutch = DefaultStyle(family="paragraph")
+    dutch.addElement(TextProperties(language=LANGUAGE[0], country=LANGUAGE[1]))
+    doc.styles.addElement(dutch)
+    doc.meta.addElement(Language(text="-".join(LANGUAGE)))
     styles = {}
     for name, size, bold, level in (("Title", "24pt", True, None), ("Heading_20_1", "18pt", True, 1),
                                     ("Heading_20_2", "13pt", True, 2)):
@@ -272,12 +293,17 @@ def write_docx(charter: Charter, out: BinaryIO) -> None:
     from docx import Document
     from docx.enum.text import WD_BREAK
     from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
     from docx.shared import Pt, RGBColor
     from docx.text.paragraph import Paragraph
 
     doc = Document()
     doc.core_properties.title = TITLE
-    doc.core_properties.language = "nl-NL"
+    doc.core_properties.language = "-".join(LANGUAGE)
+    # the text's language is not the metadata's: Word proofreads by the run properties every style
+    # inherits (w:docDefaults), and python-docx's template says en-US there
+    [lang] = doc.styles.element.xpath("w:docDefaults/w:rPrDefault/w:rPr/w:lang")
+    lang.set(qn("w:val"), "-".join(LANGUAGE))
     # python-docx's add_paragraph looks for the body's closing section properties among all
     # paragraphs and `paragraph.style = ...` searches every style for the default one, each time:
     # quadratic, minutes for 10,000 ideas. Each paragraph goes straight before the section

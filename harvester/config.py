@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .errors import UsageError
+from .tomlfile import TomlError, read_toml
 
 # looked for in the working folder, in this order, when neither --config nor HARVESTER_CONFIG says
 # which file: what `harvester init` writes, then the repository's layout
@@ -222,11 +222,11 @@ def load_config(path: str | Path | None = None) -> Config:
     if path is None:
         return parse_config({}, None)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw, _ = read_toml(path)
     except FileNotFoundError:
         raise ConfigError(path, "", "bestand niet gevonden") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(path, "", f"geen geldige TOML: {e}") from None
+    except TomlError as e:
+        raise ConfigError(path, "", str(e)) from None
     return parse_config(raw, path)
 
 

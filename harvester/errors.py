@@ -12,6 +12,7 @@ The tree; each class lives beside the code that raises it:
     ├── UsageError                       exit status 2: what was asked or configured cannot be done
     │   ├── ConfigError                  harvester.config: the config file
     │   ├── ThemesError                  harvester.nlp.themes: the themes file
+    │   ├── TomlError                    harvester.tomlfile: TOML syntax, re-raised by the loaders
     │   ├── ModelError                   harvester.nlp.pipeline: a model directory
     │   ├── DataError                    harvester.nlp.training: a labelled-data file
     │   ├── StoreError                   harvester.store: a database file it cannot use

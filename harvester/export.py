@@ -6,8 +6,9 @@ typed by a person through `parse_day`, then `check` against the known themes and
 The store streams one row per idea (or per idea and theme) from one SQL query; `_cells` turns each
 into the cells of the file (theme names, author, Dutch time, pseudonyms), and `csv.writer` or
 openpyxl's write-only mode writes them as they come, so memory stays flat however large the
-export. Every text cell is cleaned of control characters (`clean`), then defused against formula
-injection (`defuse`); README.md ("Exporteren") documents the columns, dialects and pseudonyms.
+export. Every text cell loses the characters no spreadsheet can hold (`normalize.writable`: NUL, which
+cuts a cell short in many readers, the other control characters, U+FFFE/U+FFFF), then is defused
+against formula injection (`defuse`); README.md ("Exporteren") documents the columns, dialects and pseudonyms.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import BinaryIO
 from .errors import UsageError
 from .privacy.hashing import pseudonym
 from .models import ExportQuery, ExportRow, Status, author_label
-from .normalize import MENTION
+from .normalize import MENTION, writable
 from .privacy.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from . import timeutil
 from .privacy.scrub import Scrubber
@@ -49,8 +50,6 @@ FORMULA_START = re.compile(rf"{FORMULA}|[\t\r]")
 # the file's (the facilitator's list separator is unknown) after a ',' ';' or tab, and after a
 # line break in quotes that such a reader does not see (it ends the row there, LibreOffice does)
 FORMULA_INSIDE = re.compile(rf"([,;\t\r\n])(?={FORMULA})")
-# control characters (Unicode Cc) but the line breaks and tab: dropped from every text an export writes
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 PROGRESS_EVERY = 1000
 AUTHORS_CACHED = 16_384   # authors whose pseudonym and scrubber (~1.4 kB) a pseudonymised export keeps
 
@@ -117,35 +116,29 @@ def parse_day(text: str, name: str) -> date:
         raise ExportError(f"{name}: {problem}") from None
 
 
-def clean(value: str) -> str:
-    """A text without control characters, before it goes into a spreadsheet cell: NUL (which
-    cuts a cell short in many readers) and the rest of C0, DEL and C1 are dropped. Tab, LF and CR
-    stay: they are the text's own layout, CSV quotes a cell holding LF or CR, and XLSX reads a CR
-    as LF. A cell that starts with tab or CR is then defused like one starting with '=', and one
-    holding them like one holding ';'."""
-    return CONTROL.sub("", value) if CONTROL.search(value) else value
-
-
 def defuse(value: str, *, inside: bool = True) -> str:
     """OWASP's advice against CSV injection: an apostrophe in front of a cell that could start a
     formula, and (`inside`, for CSV) in front of every place inside it where a spreadsheet reading
     the file with another separator could start a cell with one (quoting the cell does not help:
     such a reader does not see the quotes). An XLSX cell is a typed string that no separator
     splits, so there only its start is defused, and "€ 25,- per" or a dash list stay as written.
-    Only after `clean`, or a dropped control character could uncover a formula."""
+    Only after `writable`, or a dropped control character could uncover a formula. Tab, LF and CR
+    stay in a cell (the text's own layout; CSV quotes a cell holding LF or CR, XLSX reads a CR as
+    LF): a cell that starts with tab or CR is defused like one starting with '=', and one holding
+    them like one holding ';'."""
     if inside and FORMULA_INSIDE.search(value):   # searching first: `sub` costs a microsecond even when nothing matches
         value = FORMULA_INSIDE.sub(r"\1'", value)
     return "'" + value if FORMULA_START.match(value) else value
 
 
 def safe_text(value: str) -> str:
-    """A text cell of a CSV export: cleaned, then defused."""
-    return defuse(clean(value))
+    """A text cell of a CSV export: made writable, then defused."""
+    return defuse(writable(value))
 
 
 def safe_cell_text(value: str) -> str:
-    """A text cell of an XLSX export: cleaned, then defused at its start."""
-    return defuse(clean(value), inside=False)
+    """A text cell of an XLSX export: made writable, then defused at its start."""
+    return defuse(writable(value), inside=False)
 
 
 def local_iso(stamp: str | None) -> str | None:
@@ -226,7 +219,7 @@ def _cells(
 ) -> Iterator[list]:
     """Stored rows as the cells of the file: theme names, author, Dutch time, pseudonyms, text
     cleaned and (unless `raw`) defused. The hot loop of every export, so it stays plain."""
-    safe = clean if options.raw else safe_text if options.format == "csv" else safe_cell_text
+    safe = writable if options.raw else safe_text if options.format == "csv" else safe_cell_text
     pseudonymize = options.pseudonymize
     names: dict[str, str] = {}   # an export holds few distinct lists of themes
     # the last authors' pseudonyms and scrubbers; bounded, so a million rows keep memory flat
@@ -290,7 +283,7 @@ def _write_xlsx(
     sheet.append(header)
 
     def text(value: str) -> str | WriteOnlyCell | None:
-        # cleaned already (_cells): XML cannot hold most control characters, openpyxl would refuse the row
+        # writable already (_cells): openpyxl refuses a text XML cannot hold, and with it the file
         if not value:
             return None   # an empty cell, not an empty string
         if value[:1] != "=" and value not in ERROR_CODES:

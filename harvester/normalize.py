@@ -3,8 +3,9 @@
 The original HTML is kept as harvested (the review app sanitises it for display); the plain text
 is what NLP, search and exports use: paragraph breaks kept, entities decoded, Unicode NFC.
 
-`tidy` is the last step of every collector: titles, names and texts lose their control characters
-(a feed that is not well formed can carry a NUL) and are capped in length (the caps below; see
+`tidy` is the last step of every collector: titles, names and texts lose the characters no
+document can hold (`UNWRITABLE`: a feed that is not well formed can carry a NUL, a text pasted from
+a PDF a U+FFFF) and are capped in length (the caps below; see
 docs/security.md), so no source can make a post, or a page of the queue, arbitrarily large; a
 post's link and its author's profile link are kept only as web addresses (`http_url`), since
 documents and spreadsheets make them clickable.
@@ -35,6 +36,12 @@ SKIP_TAGS = {"script", "style", "template", "noscript", "head", "title"}
 HASHTAG = re.compile(r"(?<![\w/&#])#(\w+)", re.UNICODE)
 MENTION = re.compile(r"(?<![\w/@])@(\w[\w.-]*(?:@[\w-]+(?:\.[\w-]+)+)?)", re.UNICODE)
 URL = re.compile(r"https?://[^\s<>\"'\u00a0]+", re.IGNORECASE)
+# The characters no text we store or write keeps: the control characters (Unicode Cc: C0, DEL, C1)
+# but tab, LF and CR, lone surrogates, and the noncharacters U+FFFE and U+FFFF. XML 1.0, and so
+# Word, XLSX and ODF, cannot hold C0, the surrogates or those two (python-docx and openpyxl refuse
+# the whole file, odfpy writes U+FFFD); DEL and C1 it can, but they mean nothing in a post, and a
+# spreadsheet or CSV reader may cut a cell at a NUL or let a control character hide a formula.
+UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class _TextExtractor(HTMLParser):
@@ -112,15 +119,18 @@ def extract(html: str) -> Extracted:
     )
 
 
+def writable(value: str) -> str:
+    """`value` without the `UNWRITABLE` characters: what `tidy` stores, and what every export and
+    charter writes (a post stored before a character joined the set still holds it)."""
+    return UNWRITABLE.sub("", value) if UNWRITABLE.search(value) else value   # searching first: most texts hold none
+
+
 def clean(value: str | None, limit: int, *, one_line: bool = False) -> str | None:
-    """`value` without control characters (tab and newline stay in a text; in one line they become
-    spaces) and lone surrogates, cut to `limit` characters."""
+    """`value` without `UNWRITABLE` characters (tab and line breaks stay in a text, as newlines; in
+    one line they become spaces), cut to `limit` characters."""
     if value is None:
         return None
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    kept = "\t\n" if not one_line else ""
-    value = "".join(c if c in kept or unicodedata.category(c) not in ("Cc", "Cs") else
-                    (" " if one_line and c in "\t\n" else "") for c in value)
+    value = writable(value.replace("\r\n", "\n").replace("\r", "\n"))
     if one_line:
         value = " ".join(value.split())
     return value if len(value) <= limit else value[:limit - 1] + "…"

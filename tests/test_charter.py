@@ -8,8 +8,11 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 from docx import Document
+from docx.oxml.ns import qn
 from odf import teletype
+from odf.dc import Language
 from odf.opendocument import load as load_odt
+from odf.style import DefaultStyle, TextProperties
 from odf.text import H, P
 
 from harvester.charter import build_charter, charter_format, CharterError, write_charter
@@ -18,7 +21,7 @@ from harvester.privacy.hashing import pseudonym
 from harvester.nlp.themes import load_themes
 
 from .charterdata import IDEAS, fill_charter
-from .webdata import add_post
+from .webdata import add_post, add_user
 from .conftest import ROOT
 
 THEMES = load_themes(ROOT / "config" / "themes.toml")
@@ -142,14 +145,39 @@ def test_docx_holds_every_theme_heading_and_the_ideas_as_text(store, ids):
     assert "Kop <b>vet</b> en *nadruk* met [een link](http://evil.example) en =SOM(A1)\n# geen kop" in texts
 
 
-def test_control_characters_never_reach_the_xml(store, ids):
-    store.db.execute("UPDATE posts SET text = ? WHERE id = ?", ["Nul\x00 en bel\x07 weg", ids["open"]])
+def test_word_and_odf_say_their_text_is_dutch(store, ids):
+    """The language every style inherits (what a spelling check reads), not only the metadata's
+    (LibreOffice's reading: test_charter_libreoffice.py)."""
     charter = build_charter(store, THEMES)
-    for fmt in ("odt", "docx"):
-        out = io.BytesIO()
-        write_charter(charter, fmt, out)
-        assert out.getvalue()
-    assert any(i.text == "Nul en bel weg" for s in charter.sections for g in s.groups for i in g.ideas)
+    out = io.BytesIO()
+    write_charter(charter, "docx", out)
+    doc = Document(io.BytesIO(out.getvalue()))
+    assert [lang.get(qn("w:val")) for lang in doc.styles.element.xpath(".//w:lang")] == ["nl-NL"]
+    assert doc.core_properties.language == "nl-NL"
+    out = io.BytesIO()
+    write_charter(charter, "odt", out)
+    odt = load_odt(io.BytesIO(out.getvalue()))
+    [default] = [s for s in odt.styles.getElementsByType(DefaultStyle) if s.getAttribute("family") == "paragraph"]
+    [text] = default.getElementsByType(TextProperties)
+    assert (text.getAttribute("language"), text.getAttribute("country")) == ("nl", "NL")
+    assert [teletype.extractText(e) for e in odt.meta.getElementsByType(Language)] == ["nl-NL"]
+
+
+def test_characters_xml_cannot_hold_never_reach_the_xml(store, ids):
+    """A post stored with a NUL, a bell or the noncharacters U+FFFF and U+FFFE (pasted from a PDF;
+    `tidy` drops them from new posts): Word and ODF get the text without them, not a crash."""
+    with store.db.conn:
+        store.db.execute("UPDATE posts SET text = ? WHERE id = ?",
+                         ["Nul\x00 en bel\x07 weg\uffff, uit een pdf\ufffe", ids["open"]])
+        store.db.execute("UPDATE authors SET display_name = ? WHERE key = ?", ["Ambtenaar\uffff", "open@mastodon.nl"])
+    charter = build_charter(store, THEMES)
+    out = io.BytesIO()
+    write_charter(charter, "docx", out)
+    texts = [p.text for p in Document(io.BytesIO(out.getvalue())).paragraphs]
+    assert "Nul en bel weg, uit een pdf" in texts and any(t.startswith("Ambtenaar (open@mastodon.nl)") for t in texts)
+    out = io.BytesIO()
+    write_charter(charter, "odt", out)
+    assert "Nul en bel weg, uit een pdf" in odt_text(out.getvalue())[1]   # not U+FFFD, as odfpy would write
 
 
 def test_format_follows_the_extension():
@@ -166,6 +194,26 @@ def test_cli_writes_the_charter_and_refuses_a_pdf(ids, write_config, tmp_path):
     assert "3 ideeën" in result.output and Document(str(out)).paragraphs
     result = CliRunner().invoke(main, ["charter", "--config", str(config), "--out", str(tmp_path / "c.pdf")])
     assert result.exit_code == 2 and "eindigt op" in result.output and not (tmp_path / "c.pdf").exists()
+
+
+def test_cli_counts_ideas_and_the_themes_that_hold_them(store, write_config, tmp_path):
+    """The closing line counts the themes with ideas ("Zonder thema" is none), nouns in the right number."""
+    config = write_config(f'[nlp]\nthemes = "{ROOT / "config" / "themes.toml"}"\n')
+    out = tmp_path / "charter.md"
+
+    def closing_line() -> str:
+        result = CliRunner().invoke(main, ["charter", "--config", str(config), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    editor = add_user(store, "eva", "redacteur")
+    alone = add_post(store, 1, "Eén loket voor alle vergunningen.", scores={})
+    store.reviews.decide(alone, editor, 0, "accept")
+    assert closing_line() == f"conceptcharter met 1 idee (zonder thema) geschreven naar {out}\n"
+    store.reviews.decide(add_post(store, 2, "Open data als standaard.", scores={"open_overheid": 0.9}), editor, 0, "accept")
+    assert closing_line() == f"conceptcharter met 2 ideeën (1 zonder thema) in 1 thema geschreven naar {out}\n"
+    store.reviews.decide(alone, editor, 1, "set_themes", themes=["cultuur", "structuur"])
+    assert closing_line() == f"conceptcharter met 2 ideeën in 3 thema's geschreven naar {out}\n"
 
 
 def test_cli_and_app_pseudonymize_with_the_configured_key(ids, write_config, tmp_path, monkeypatch):

@@ -1,7 +1,8 @@
 """Control characters never break an export or hide a formula (issue 16, points 3 and 4).
 
-A feed that is not well-formed keeps a NUL byte in a title (feedparser's loose mode) and a
-control character in front of a formula; an editor's note holds a NUL. They come in over real
+A feed that is not well-formed keeps a NUL byte in a title (feedparser's loose mode), a U+FFFF
+(which XML, so XLSX, cannot hold) and a control character in front of a formula; an editor's
+note holds a NUL. They come in over real
 HTTP through the harvest loop (which cleans them since issue 16; the titles are then put back as
 a post stored before that holds them), and go out through `write_export` as CSV in both dialects and as
 XLSX, read back with Python's csv module and openpyxl (LibreOffice: test_export_libreoffice.py).
@@ -33,7 +34,7 @@ SPLITS_DEFUSED = "Goed idee,'=2+3;'=7*6, @SUM(1;2),'\"=3+3\" en,' =4+4; - zegt P
 FEED = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Blog</title><link>https://blog.example/</link>
 <item><guid>https://blog.example/nul</guid><link>https://blog.example/nul</link>
-  <title>Idee\x00 met NUL; "quotes" #innoverheid</title><description>tekst na de titel</description>
+  <title>Idee\x00 met NUL\xef\xbf\xbf; "quotes" #innoverheid</title><description>tekst na de titel</description>
   <pubDate>Tue, 14 May 2013 22:30:00 GMT</pubDate></item>
 <item><guid>https://blog.example/evil</guid><link>https://blog.example/evil</link>
   <title>\x01""" + EVIL.encode() + b"""</title><description>#innoverheid \x0bklik\x1b hier</description></item>
@@ -48,7 +49,8 @@ NOTE = "notitie\x00 met NUL; nog \"meer\"\r\nregel twee"
 # a line break in quotes ends the row for a reader with another separator; a tab ends a cell for one with tab
 SPLITS_NOTE = "lijstje:\n- meer ruimte\n=5+5\tnaam\t+6+6\r\n@SUM(1)"
 SPLITS_NOTE_DEFUSED = "lijstje:\n'- meer ruimte\n'=5+5\tnaam\t'+6+6\r\n'@SUM(1)"
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")   # everything but tab, LF and CR
+# control characters but tab, LF and CR, and the two noncharacters XML 1.0 cannot hold
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def harvest_hostile(server, store, write_config) -> dict[str, int]:
@@ -64,7 +66,8 @@ def harvest_hostile(server, store, write_config) -> dict[str, int]:
     # and the export must be safe for it as well
     assert not CONTROL.search(titles[ids["nul"]] + titles[ids["evil"]])
     with store.db.conn:
-        store.db.execute("UPDATE posts SET title = ? WHERE id = ?", ['Idee\x00 met NUL; "quotes" #innoverheid', ids["nul"]])
+        store.db.execute("UPDATE posts SET title = ? WHERE id = ?",
+                         ['Idee\x00 met NUL\uffff; "quotes" #innoverheid\ufffe', ids["nul"]])
         store.db.execute("UPDATE posts SET title = ? WHERE id = ?", ["\x01" + EVIL, ids["evil"]])
     editor = store.users.add("redacteur", "redacteur", "niet-gebruikt")
     store.reviews.decide(ids["gewoon"], editor, 0, "note", note=NOTE)
@@ -160,13 +163,16 @@ def test_raw_is_cleaned_too_but_not_defused(store, hostile):
         ("\t=1", "\t=1", "'\t'=1"),         # tab stays, and is defused; read with tab, '=1' is a cell
         ("\x85\x7f+31", "+31", "'+31"),      # C1 controls and DEL too
         ("idee\u200b\u202e", "idee\u200b\u202e", "idee\u200b\u202e"),   # format characters are not control characters
+        ("\uffff=1\ufffe", "=1", "'=1"),   # noncharacters XML cannot hold
+        ("idee \ufdd0\U0001ffff", "idee \ufdd0\U0001ffff", "idee \ufdd0\U0001ffff"),   # those it can stay
     ],
 )
-def test_clean_then_defuse(value, cleaned, defused):
-    from harvester.export import clean, defuse
+def test_writable_then_defuse(value, cleaned, defused):
+    from harvester.export import defuse
+    from harvester.normalize import writable
 
-    assert clean(value) == cleaned
-    assert defuse(clean(value)) == defused
+    assert writable(value) == cleaned
+    assert defuse(writable(value)) == defused
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,7 @@ def test_titles_names_and_texts_are_cleaned_and_capped_at_harvest(server, write_
 
 
 def test_clean_keeps_tabs_and_newlines_in_texts_only():
-    assert clean("a\tb\nc\x00d\x1be\u0085f\ud800", 100) == "a\tb\ncdef"
+    assert clean("a\tb\nc\x00d\x1be\u0085f\ud800g\uffffh\ufffe", 100) == "a\tb\ncdefgh"
     assert clean("a\tb\n c\r\nd", 100, one_line=True) == "a b c d"
     assert clean("x" * 10, 5) == "xxxx…"
 

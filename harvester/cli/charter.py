@@ -8,11 +8,12 @@ from pathlib import Path
 
 import click
 
-from ..charter import build_charter, charter_format, statuses_of, write_charter
+from ..charter import Charter, build_charter, charter_format, statuses_of, write_charter
+from ..dutch import counted
 from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
-from .common import EXIT_USAGE, fail, open_store, with_config
+from .common import check_out_folder, open_store, with_config
 
 
 @click.command()
@@ -29,8 +30,7 @@ def charter(config, out: Path, statuses: tuple[str, ...], pseudonymize: bool) ->
     """Maak de conceptcharter: per thema de ideeën, verwante ideeën bij elkaar."""
     fmt = charter_format(out.name)
     themes = load_themes(config.nlp.themes)
-    if not out.parent.is_dir():
-        fail(f"harvester charter: map {out.parent} bestaat niet", EXIT_USAGE)
+    check_out_folder(out)
     secret = load_secret(config.privacy.secret_env) if pseudonymize else None
     with open_store(config) as store:
         document = build_charter(store, themes, statuses=statuses_of(statuses), secret=secret)
@@ -43,4 +43,16 @@ def charter(config, out: Path, statuses: tuple[str, ...], pseudonymize: bool) ->
     except BaseException:
         os.unlink(tmp)
         raise
-    click.echo(f"conceptcharter met {document.ideas} ideeën in {len(document.sections)} thema's geschreven naar {out}")
+    click.echo(f"conceptcharter met {contents(document)} geschreven naar {out}")
+
+
+def contents(document: Charter) -> str:
+    """What the document holds, for the closing line: '3 ideeën in 2 thema's', '4 ideeën (1 zonder
+    thema) in 3 thema's', '1 idee (zonder thema)'. The themes are those with ideas: a theme without
+    any is in the document with '0 ideeën', but the line says where the ideas are."""
+    text = counted(document.ideas, "idee", "ideeën")
+    if document.unthemed:
+        text += " (zonder thema)" if document.unthemed == document.ideas else f" ({document.unthemed} zonder thema)"
+    if document.themes_with_ideas:
+        text += " in " + counted(document.themes_with_ideas, "thema", "thema's")
+    return text

@@ -11,15 +11,16 @@ import contextlib
 import functools
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import click
 
 from ..config import Config, load_config
-from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError, UsageError
 from ..store import Store
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "config_args", "config_option", "exit_on_error", "fail",
-           "interactive", "open_store", "with_config", "with_config_file"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "check_out_folder", "config_args", "config_option",
+           "exit_on_error", "fail", "interactive", "open_store", "with_config", "with_config_file"]
 
 
 config_option = click.option(
@@ -63,6 +64,13 @@ def with_config_file(command: Callable) -> Callable:
 def config_args(config: Config) -> str:
     """`--config FILE ` for a command line shown to the user ('' when no file was read)."""
     return f"--config {config.path} " if config.path is not None else ""
+
+
+def check_out_folder(out: Path) -> None:
+    """Refuse an --out whose folder does not exist, before the command does any work: a typo in
+    the path would otherwise cost a whole run and end in Python's English OSError."""
+    if not out.parent.is_dir():
+        raise UsageError(f"map {out.parent} bestaat niet")
 
 
 def open_store(config: Config) -> Store:

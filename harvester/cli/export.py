@@ -13,7 +13,7 @@ from ..export import DIALECTS, FORMATS, ExportOptions, parse_day, write_export
 from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
-from .common import EXIT_USAGE, fail, interactive, open_store, with_config
+from .common import check_out_folder, fail, interactive, open_store, with_config
 
 
 @click.command()
@@ -50,8 +50,7 @@ def export(config, out: Path, fmt: str | None, dialect: str, statuses: tuple[str
     )
     theme_set = load_themes(config.nlp.themes)
     secret = load_secret(config.privacy.secret_env) if pseudonymize else None
-    if not out.parent.is_dir():
-        fail(f"harvester export: map {out.parent} bestaat niet", EXIT_USAGE)
+    check_out_folder(out)
     labels = {t.id: t.label for t in theme_set.themes}
     with open_store(config) as store:
         options.check(themes=theme_set.ids, sources={*store.sources.names(), *(s.name for s in config.sources)})

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
 from ..config import Config
+from ..dutch import counted
 from ..timeutil import dutch_time
-from .common import interactive, open_store, with_config
+from .common import check_out_folder, interactive, open_store, with_config
 
 
 def _update(config: Config, store) -> None:
@@ -74,19 +76,22 @@ def initiatives(config: Config, candidates: bool, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Bestand: .gexf of .graphml (voor Gephi), of .csv (dan twee bestanden: NAAM-knopen.csv "
                    "en NAAM-verbindingen.csv).")
 @with_config
-def network(config: Config, out: str) -> None:
+def network(config: Config, out: Path) -> None:
     """Schrijf het netwerk van initiatieven: een knoop per initiatief (met het aantal posts en auteurs),
     een verbinding waar één post of één auteur beide noemt, gewogen naar posts."""
     from ..initiatives import step
-    from ..initiatives.network import write_network
+    from ..initiatives.network import network_format, write_network
 
+    network_format(out)   # a wrong name or folder stops here, not after the matching
+    check_out_folder(out)
     with open_store(config) as store:
         _update(config, store)
         g = step.network(store)
     written = write_network(g, out)
-    click.echo(f"Netwerk met {g.number_of_nodes()} initiatieven en {g.number_of_edges()} verbindingen geschreven naar "
+    click.echo(f"Netwerk met {counted(g.number_of_nodes(), 'initiatief', 'initiatieven')} en "
+               f"{counted(g.number_of_edges(), 'verbinding', 'verbindingen')} geschreven naar "
                + " en ".join(str(p) for p in written) + ".")

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import UsageError
 from ..models import DomainWord
+from ..tomlfile import TomlError, read_toml
 
 ACCOUNT = re.compile(r"@?([\w.-]+@[\w-]+(?:\.[\w-]+)+)")
 DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
@@ -155,12 +155,11 @@ def load_catalogue(path: str | Path) -> Catalogue:
     """Read and check an initiatives file; InitiativesError (Dutch) names what is wrong."""
     path = Path(path)
     try:
-        source = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(source)
+        raw, source = read_toml(path)
     except FileNotFoundError:
         raise InitiativesError(f"{path}: bestand met initiatieven niet gevonden") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InitiativesError(f"{path}: geen geldige TOML: {e}") from None
+    except TomlError as e:
+        raise InitiativesError(f"{path}: {e}") from None
     return parse_catalogue(raw, source, str(path))
 
 

@@ -169,13 +169,20 @@ def drawing(g: nx.Graph, width: int = 760, height: int = 520, margin: int = 70) 
     return Drawing(width, height, nodes, edges)
 
 
+def network_format(path: Path) -> str:
+    """The format a file name asks for by its extension (one of FORMATS); callers check it before
+    they spend a matching pass on a file they cannot write."""
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise InitiativesError(f"{path}: onbekend formaat; kies een bestandsnaam op {', '.join(FORMATS)}")
+    return suffix
+
+
 def write_network(g: nx.Graph, path: str | Path) -> list[Path]:
     """Write the network for Gephi by the file's extension: .gexf, .graphml, or .csv (a table of
     nodes beside the file, FILE-knopen.csv, and one of edges, FILE-verbindingen.csv)."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise InitiativesError(f"{path}: onbekend formaat; kies een bestandsnaam op {', '.join(FORMATS)}")
+    suffix = network_format(path)
     if suffix == ".gexf":
         nx.write_gexf(g, path)
         return [path]

@@ -6,11 +6,11 @@ Pure: reads the file it is given and nothing else. The file's comments document 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from ..tomlfile import TomlError, read_toml
 
 ID_RE = re.compile(r"^[a-z0-9_]+$")
 
@@ -60,11 +60,11 @@ class ThemeSet:
 def load_themes(path: str | Path) -> ThemeSet:
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw, _ = read_toml(path)
     except FileNotFoundError:
         raise ThemesError(f"{path}: bestand niet gevonden") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ThemesError(f"{path}: geen geldige TOML: {e}") from None
+    except TomlError as e:
+        raise ThemesError(f"{path}: {e}") from None
     return parse_themes(raw, str(path))
 
 

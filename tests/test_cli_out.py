@@ -1,0 +1,64 @@
+"""The commands that write a file (--out) refuse a name or folder they cannot use at once, in Dutch,
+before any work (`harvester network` used to run its whole matching pass and then end in a
+traceback), and say what they wrote in Dutch that counts right."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from harvester.cli import main
+from harvester.store import Store
+
+from .initiativesdata import store_all, store_post
+
+
+@pytest.fixture
+def config(tmp_path, write_config):
+    path = write_config()
+    with Store(tmp_path / "harvester.db") as store:
+        store_all(store)
+    return path
+
+
+def pending(tmp_path) -> int:
+    with Store(tmp_path / "harvester.db") as store:
+        return store.initiatives.count_pending()
+
+
+@pytest.mark.parametrize("name", ["netwerk.gexf", "netwerk.graphml", "netwerk.csv"])
+def test_network_into_a_missing_folder_stops_before_matching(tmp_path, config, name):
+    before = pending(tmp_path)
+    assert before > 0
+    out = tmp_path / "bestaat-niet" / name
+    result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output == f"harvester network: map {out.parent} bestaat niet\n"
+    assert pending(tmp_path) == before   # no matching pass was spent on it
+
+
+def test_network_with_an_unknown_format_stops_before_matching(tmp_path, config):
+    before = pending(tmp_path)
+    out = tmp_path / "bestaat-niet" / "netwerk.png"   # the format is named first, as `harvester charter` does
+    result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 2 and "onbekend formaat" in result.output and "Traceback" not in result.output
+    assert pending(tmp_path) == before
+
+
+@pytest.mark.parametrize(("command", "name"), [("charter", "charter.odt"), ("export", "ideeen.csv")])
+def test_charter_and_export_into_a_missing_folder(tmp_path, config, command, name):
+    out = tmp_path / "bestaat-niet" / name
+    result = CliRunner().invoke(main, [command, "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.output == f"harvester {command}: map {out.parent} bestaat niet\n"
+
+
+def test_network_says_one_link_in_the_singular(tmp_path, write_config):
+    config = write_config()
+    with Store(tmp_path / "harvester.db") as store:
+        store_post(store, 1, "jeroen@mastodon.nl",
+                   "<p>Vandaag bij Ynnovate gehoord hoe het Slimmernetwerk samenwerkt. #innoverheid</p>")
+    out = tmp_path / "netwerk.gexf"
+    result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Netwerk met 2 initiatieven en 1 verbinding geschreven naar {out}.\n"
