@@ -120,11 +120,12 @@ def serve(config: Config, *, beside: Service | None = None, on_started: Callable
     Returns the exit status; raises AlreadyRunning when another process has the database.
     """
     stop = threading.Event()
+    jobs = Jobs(config, stop)
+    # built before the lock is taken: a schedule that cannot be built must not leave the lock behind
+    scheduler = build_scheduler(config, jobs)
     lock = DatabaseLock(config)
     lock.acquire()
-    jobs = Jobs(config, stop)
     jobs.model.start()   # while the first sources are fetched
-    scheduler = build_scheduler(config, jobs)
     status = 0
     with stop_on_signals(stop):
         try:
