@@ -8,6 +8,7 @@ that names the file, the key and the problem, instead of being silently ignored.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import types
@@ -28,6 +29,11 @@ DB_ENV = "HARVESTER_DB"
 # (the build maps the repository's config/ there, see setup.py); in a checkout, config/ itself
 _PACKAGE = Path(__file__).resolve().parent
 DEFAULTS = _PACKAGE / "defaults" if (_PACKAGE / "defaults").is_dir() else _PACKAGE.parent / "config"
+# the longest periods a setting may name, far beyond any use and well within what date arithmetic
+# and the scheduler hold (a year 1,000,000 days from now does not exist)
+MAX_DAYS = 36500            # a hundred years: as good as "never" for retention
+MAX_HOURS = 87600.0         # ten years, for the schedule's intervals
+MAX_SECONDS = 86400.0       # a day, for a request's time-outs and waits (a socket refuses ~1e12)
 
 
 class ConfigError(UsageError):
@@ -288,8 +294,7 @@ def _parse_sources(items: object, path: Path | str) -> list[Source]:
         if not source.name or not source.name.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(path, f"{where}.name", "alleen letters, cijfers, '-' en '_'")
         seen.add(source.name)
-        if source.interval_minutes <= 0:
-            raise ConfigError(path, f"{where}.interval_minutes", "moet groter zijn dan 0")
+        _check_period(source.interval_minutes, MAX_HOURS * 60, "tien jaar", path, f"{where}.interval_minutes")
         if isinstance(source, FeedSource):
             _check_url(source.url, path, f"{where}.url")
             if source.match not in ("tags", "all"):
@@ -315,20 +320,20 @@ def _check(config: Config, path: Path | str) -> None:
         if not bare or not all(c.isalnum() or c == "_" for c in bare):
             raise ConfigError(path, "harvest.tags", f"{tag!r} is geen hashtag")
     _check_url(config.harvest.user_agent_contact, path, "harvest.user_agent_contact")
-    for key in ("timeout_seconds", "max_request_seconds", "max_response_mb", "max_wait_seconds"):
-        if getattr(config.harvest, key) <= 0:
-            raise ConfigError(path, f"harvest.{key}", "moet groter zijn dan 0")
-    for key in ("backfill_days", "max_pages", "recheck_days"):
-        if getattr(config.harvest, key) < 1:
-            raise ConfigError(path, f"harvest.{key}", "moet minstens 1 zijn")
+    for key in ("timeout_seconds", "max_request_seconds", "max_wait_seconds"):
+        _check_period(getattr(config.harvest, key), MAX_SECONDS, "een dag", path, f"harvest.{key}")
+    if config.harvest.max_response_mb <= 0:
+        raise ConfigError(path, "harvest.max_response_mb", "moet groter zijn dan 0")
+    if config.harvest.max_pages < 1:
+        raise ConfigError(path, "harvest.max_pages", "moet minstens 1 zijn")
+    for key in ("backfill_days", "recheck_days"):
+        _check_days(getattr(config.harvest, key), path, f"harvest.{key}")
     for key in ("recheck_hours", "purge_hours", "max_backoff_hours"):
-        if getattr(config.schedule, key) <= 0:
-            raise ConfigError(path, f"schedule.{key}", "moet groter zijn dan 0")
+        _check_period(getattr(config.schedule, key), MAX_HOURS, "tien jaar", path, f"schedule.{key}")
     if config.schedule.jitter_seconds < 0:
         raise ConfigError(path, "schedule.jitter_seconds", "mag niet negatief zijn")
     for key in ("retention_days", "pseudonymize_accepted_after_days"):
-        if getattr(config.privacy, key) < 1:
-            raise ConfigError(path, f"privacy.{key}", "moet minstens 1 zijn")
+        _check_days(getattr(config.privacy, key), path, f"privacy.{key}")
     for key in ("decision_weight", "retrain_after"):
         if getattr(config.nlp, key) < 1:
             raise ConfigError(path, f"nlp.{key}", "moet minstens 1 zijn")
@@ -340,6 +345,16 @@ def _check(config: Config, path: Path | str) -> None:
         raise ConfigError(path, "web.login_hashes_at_once", "moet minstens 1 zijn")
     if config.web.max_body_kb < 16:
         raise ConfigError(path, "web.max_body_kb", "moet minstens 16 zijn")
+
+
+def _check_period(value: float, most: float, spoken: str, path: Path | str, key: str) -> None:
+    if not 0 < value <= most:
+        raise ConfigError(path, key, f"moet groter zijn dan 0 en hoogstens {most:g} ({spoken}), niet {value:g}")
+
+
+def _check_days(value: int, path: Path | str, key: str) -> None:
+    if not 1 <= value <= MAX_DAYS:
+        raise ConfigError(path, key, f"moet minstens 1 en hoogstens {MAX_DAYS} (honderd jaar) zijn, niet {value}")
 
 
 def _check_url(url: str, path: Path | str, key: str) -> None:
@@ -378,6 +393,8 @@ def _coerce(value: object, hint: object, path: Path | str, key: str) -> object:
         raise TypeError(f"unsupported config type {hint}")
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, float) and not math.isfinite(value):   # TOML has inf and nan
+        raise ConfigError(path, key, f"moet een eindig getal zijn, niet {value!r}")
     if hint is int and isinstance(value, bool) or not isinstance(value, hint):  # type: ignore[arg-type]
         name = {str: "tekst", int: "een geheel getal", float: "een getal", bool: "true of false"}[hint]  # type: ignore[index]
         raise ConfigError(path, key, f"moet {name} zijn, niet {value!r}")

@@ -247,6 +247,9 @@ class RunResult:
     error: str | None = None      # Dutch, as `harvester status` shows it
     duration: float = 0.0         # seconds
     run_id: int | None = None
+    # an author who opted out was forgotten: the caller compacts the file (Store.privacy.compact),
+    # the scheduler behind its write gate, as VACUUM holds the write lock for seconds
+    forgot_authors: bool = False
 
     @property
     def failed(self) -> bool:

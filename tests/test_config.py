@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
 from harvester.config import ConfigError, FeedSource, MastodonSource, load_config
+from harvester.jobs.jobs import Jobs
+from harvester.jobs.service import build_scheduler
 
 from .conftest import ROOT
 
@@ -31,6 +35,20 @@ def test_shipped_config_is_valid_and_has_both_source_types():
         ("[[sources]]\nname='a'\ntype='mastodon'\ninstance='https://x.nl'\ninterval_minutes=true\n",
          "sources[0].interval_minutes", "moet een getal zijn"),
         ("[nonsense]\n", "nonsense", "onbekende sectie"),
+        # TOML has inf and nan; date arithmetic and the scheduler end somewhere
+        ("[schedule]\npurge_hours = inf\n", "schedule.purge_hours", "moet een eindig getal zijn, niet inf"),
+        ("[schedule]\nrecheck_hours = nan\n", "schedule.recheck_hours", "moet een eindig getal zijn, niet nan"),
+        ("[harvest]\ntimeout_seconds = -inf\n", "harvest.timeout_seconds", "eindig"),
+        ("[schedule]\npurge_hours = 1e12\n", "schedule.purge_hours", "hoogstens 87600 (tien jaar), niet 1e+12"),
+        ("[schedule]\nmax_backoff_hours = 87601\n", "schedule.max_backoff_hours", "hoogstens 87600"),
+        ("[harvest]\nmax_wait_seconds = 1e12\n", "harvest.max_wait_seconds", "hoogstens 86400 (een dag)"),
+        ("[harvest]\nbackfill_days = 1000000\n", "harvest.backfill_days", "hoogstens 36500"),
+        ("[privacy]\nretention_days = 1000000000\n", "privacy.retention_days",
+         "moet minstens 1 en hoogstens 36500 (honderd jaar) zijn, niet 1000000000"),
+        ("[privacy]\npseudonymize_accepted_after_days = 36501\n", "privacy.pseudonymize_accepted_after_days",
+         "hoogstens 36500"),
+        ("[[sources]]\nname='a'\ntype='feed'\nurl='https://x.nl/f'\ninterval_minutes=6e9\n",
+         "sources[0] (a).interval_minutes", "hoogstens 5.256e+06 (tien jaar)"),
         ("[harvest\n", "", "geen geldige TOML"),
     ],
 )
@@ -62,3 +80,45 @@ def test_config_from_environment_and_db_override(tmp_path, monkeypatch):
     config = load_config()
     assert config.path == path
     assert config.db_path == tmp_path / "env.db"
+
+
+def test_the_longest_periods_allowed_work_in_the_purge_and_the_schedule(tmp_path):
+    """The limits are what the commands can compute with: a purge with the longest retention, and
+    the background job's schedule with the longest intervals."""
+    path = tmp_path / "h.toml"
+    path.write_text(f"""
+[database]
+path = "{tmp_path / 'h.db'}"
+[harvest]
+backfill_days = 36500
+recheck_days = 36500
+[schedule]
+recheck_hours = 87600
+purge_hours = 87600
+max_backoff_hours = 87600
+[privacy]
+retention_days = 36500
+pseudonymize_accepted_after_days = 36500
+[[sources]]
+name = "blog"
+type = "feed"
+url = "https://blog.example/feed"
+interval_minutes = 5256000
+""")
+    for args in (["purge", "--dry-run"], ["purge"]):
+        result = CliRunner().invoke(main, ["--config", str(path), *args], env={"HARVESTER_SECRET": "s" * 32})
+        assert result.exit_code == 0, result.output
+        assert "ouder dan 36500 dagen" in result.output
+    config = load_config(path)
+    scheduler = build_scheduler(config, Jobs(config, threading.Event()))
+    assert {job.id for job in scheduler.get_jobs()} >= {"collect:blog", "recheck", "purge"}
+
+
+def test_run_refuses_an_endless_interval_in_one_line_and_takes_no_lock(tmp_path):
+    path = tmp_path / "h.toml"
+    path.write_text(f'[database]\npath = "{tmp_path / "h.db"}"\n[schedule]\npurge_hours = inf\n')
+    result = CliRunner().invoke(main, ["--config", str(path), "run"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().endswith("schedule.purge_hours: moet een eindig getal zijn, niet inf")
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "h.db").exists()

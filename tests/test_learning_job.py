@@ -3,8 +3,14 @@ follows `harvester models use` while it runs: `harvester run` as a real process,
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import pytest
+
+from harvester.config import load_config
+from harvester.jobs.model import ModelLoader, ModelUnavailable
+from harvester.nlp import load_themes
 from harvester.store import Store
 
 from .learningdata import OPEN, SAMEN, decide, project_files
@@ -74,3 +80,22 @@ jitter_seconds = 0
     assert len([line for line in lines if "status=started" in line]) == 1   # once, not at every collection
     assert f"job=model status=loaded version={version}" in err
     assert "job=model status=loaded version=themes-test" in err
+
+
+def test_a_model_that_failed_to_load_is_tried_again_and_an_edited_themes_file_is_read(write_config, model_dir,
+                                                                                     tmp_path):
+    """Fixing a broken themes file while the job runs is enough: no restart."""
+    themes, _ = project_files(tmp_path)
+    good = themes.read_text(encoding="utf-8")
+    themes.write_text("dit is geen toml\n" + good, encoding="utf-8")   # a slip while editing
+    config = load_config(write_config(f'[nlp]\nmodel = "{model_dir}"\nthemes = "{themes}"\n'))
+    loader, stop = ModelLoader(config), threading.Event()
+    with Store(config.db_path) as store:
+        with pytest.raises(ModelUnavailable, match="geen geldige TOML"):
+            loader.get(stop, store)
+        themes.write_text(good, encoding="utf-8")
+        fixed = loader.get(stop, store).themes
+        assert fixed == load_themes(themes)
+        project_files(tmp_path, thresholds=False)     # edited again: the thresholds taken out
+        edited = loader.get(stop, store).themes
+        assert edited == load_themes(themes) != fixed

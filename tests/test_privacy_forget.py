@@ -19,7 +19,7 @@ from harvester.cli import main
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.privacy.forget import acct_from_url, parse_author
-from harvester.jobs.harvest import run_source
+from harvester.jobs.harvest import run_sources
 from harvester.privacy.hashing import keyed_fingerprint
 from harvester.privacy.scrub import REMOVED, Scrubber
 from harvester.models import Classification
@@ -63,8 +63,8 @@ def harvested_by(store, config_path: Path):
     config = load_config(config_path)
 
     def harvest():
-        with Fetcher(config.harvest) as fetcher:
-            return {s.name: run_source(store, config, s, fetcher) for s in config.sources}
+        with Fetcher(config.harvest) as fetcher:   # as `harvester collect`: it compacts after an opt-out
+            return {r.source: r for r in run_sources(store, config, config.sources, fetcher)}
 
     return config_path, harvest
 

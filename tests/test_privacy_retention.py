@@ -264,7 +264,7 @@ url = "{server.url('/feed.xml')}"
 def test_the_period_must_be_at_least_a_day(write_config):
     config = write_config("[privacy]\npseudonymize_accepted_after_days = 0\n")
     result = CliRunner().invoke(main, ["--config", str(config), "purge"])
-    assert result.exit_code == 2 and "privacy.pseudonymize_accepted_after_days: moet minstens 1 zijn" in result.output
+    assert result.exit_code == 2 and "privacy.pseudonymize_accepted_after_days: moet minstens 1 en hoogstens 36500" in result.output
 
 
 def test_the_scrubber_finds_the_author_and_nobody_else():

@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -278,6 +279,40 @@ def test_a_lock_with_a_stale_heartbeat_from_another_host_is_taken_over(server, w
     query_write(db, "INSERT INTO scheduler_lock (id, pid, host, heartbeat_at) VALUES (1, 1, 'elders', ?)", (utcnow(),))
     refused = harvester(config, "run", "--once")
     assert refused.returncode == 1 and "proces 1 op elders" in refused.stderr
+
+
+def test_a_long_run_once_keeps_its_heartbeat_fresh_and_its_lock(server, write_config, db):
+    """A cron run busy for longer than a heartbeat beats as `harvester run` does, so neither status
+    nor the next cron run takes it for abandoned (here the heartbeat every 0.2 s instead of 30 s)."""
+    answer = threading.Event()
+
+    def slow(request: Request) -> Reply:
+        answer.wait(30)
+        return Reply(200, rss([1]), {"Content-Type": "application/rss+xml; charset=utf-8"})
+
+    server.route("/slow.rss", slow)
+    config = write_config(feed_source("traag", server.url("/slow.rss")), timeout_seconds=40)
+    fast_beat = "import harvester.jobs.lock as lock; lock.HEARTBEAT_SECONDS = 0.2; from harvester.cli import main; main()"
+    first = subprocess.Popen([sys.executable, "-c", fast_beat, "--config", str(config), "run", "--once"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: query(db, "SELECT pid FROM scheduler_lock") == [(first.pid,)], what="the lock")
+        beats: set[str] = set()
+
+        def beating() -> bool:
+            beats.update(row[0] for row in query(db, "SELECT heartbeat_at FROM scheduler_lock"))
+            return len(beats) >= 3
+
+        wait_for(beating, timeout=20, what="the heartbeat to move while the source still answers")
+        assert first.poll() is None
+        second = harvester(config, "run", "--once")
+        assert second.returncode == 1 and f"proces {first.pid}" in second.stderr
+    finally:
+        answer.set()
+        out, err = first.communicate(timeout=30)
+    assert first.returncode == 0, err
+    assert "source=traag status=ok new=1" in err
+    assert query(db, "SELECT count(*) FROM scheduler_lock") == [(0,)]
 
 
 def test_once_exit_statuses(server, write_config, db, tmp_path):

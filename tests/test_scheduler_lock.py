@@ -13,7 +13,7 @@ import pytest
 
 from harvester.config import load_config
 from harvester.models import Post, RunCounts
-from harvester.jobs.lock import AlreadyRunning, DatabaseLock
+from harvester.jobs.lock import AlreadyRunning, DatabaseLock, abandoned
 from harvester.store import Store
 from harvester.store.lock import LockHolder
 
@@ -105,12 +105,15 @@ def test_a_heartbeat_blocked_by_a_long_write_is_retried_later_not_fatal(write_co
         assert s.scheduler_lock.holder() is None
 
 
-def test_a_live_process_on_this_host_keeps_its_lock_even_with_an_old_heartbeat_until_stale(write_config):
+def test_a_live_process_on_this_host_keeps_its_lock_however_old_its_heartbeat(write_config):
+    """A cron run busy for hours, or a hung job, is still running: a second scheduler must not start
+    beside it, and `harvester status` calls it running."""
     config = load_config(write_config())
     with Store(config.db_path) as s:
-        # our own parent process is alive; its heartbeat is one minute old (within the stale limit)
+        # our own parent process is alive; its heartbeat is a day old (far beyond the stale limit)
         s.scheduler_lock.acquire(os.getppid(), socket.gethostname(), lambda holder: False)
         s.db.execute("UPDATE scheduler_lock SET heartbeat_at = ?",
-                     [(datetime.now(UTC) - timedelta(minutes=1)).isoformat(timespec="milliseconds")])
+                     [(datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="milliseconds")])
+        assert not abandoned(s.scheduler_lock.holder())
     with pytest.raises(AlreadyRunning, match=f"proces {os.getppid()} op {socket.gethostname()}"):
         DatabaseLock(config).acquire()

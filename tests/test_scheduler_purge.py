@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import threading
@@ -9,11 +10,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from harvester.collectors.http import Fetcher
+from harvester.config import load_config
+from harvester.jobs.harvest import run_source
+from harvester.jobs.jobs import Jobs
 from harvester.privacy.hashing import pseudonym
 from harvester.models import Author, Post
 from harvester.jobs.gate import WriteGate
 from harvester.store import Store
 
+from .mastodon_fake import FakeInstance, make_status
 from .test_scheduler import HARVESTER, query, stop, wait_for
 
 SECRET = "een-geheime-sleutel-voor-tests-0123456789"
@@ -143,6 +149,53 @@ def test_the_compaction_waits_for_running_collections_and_goes_before_new_ones()
     for thread in (first, compact, second):
         thread.join(5)
     assert order == ["eerste start", "eerste end", "compact", "tweede start", "tweede end"]
+
+
+def test_the_recheck_and_an_opt_out_compact_behind_the_gate_too(server, write_config, caplog):
+    """Their VACUUM holds the write lock as long as the purge's: it waits for a running collection
+    as the purge does, instead of making it fail on a locked database."""
+    caplog.set_level(logging.INFO, logger="harvester.run")
+    fake = FakeInstance(server)
+    fake.add(*(make_status(str(100 + i), username=name, text=f"Idee van {name}")
+               for i, name in enumerate(("anne", "bert", "carla"))))
+    config = load_config(write_config(f'[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n'))
+    (source,) = config.sources
+    with Store(config.db_path) as store, Fetcher(config.harvest) as fetcher:
+        assert run_source(store, config, source, fetcher).counts.new == 3
+    jobs = Jobs(config, threading.Event())
+
+    def beside_a_collection(job: Callable[[], bool]) -> bool:
+        """Run `job` while a collection is busy; True once it ran, with its compaction after the collection."""
+        busy, done = threading.Event(), threading.Event()
+        outcome: list[bool] = []
+
+        def collection() -> None:
+            with jobs.gate.shared():
+                busy.set()
+                done.wait(10)
+
+        collecting = threading.Thread(target=collection)
+        collecting.start()
+        busy.wait(5)
+        running = threading.Thread(target=lambda: outcome.append(job()))
+        running.start()
+        try:
+            wait_until(lambda: jobs.gate._waiting)   # the compaction waits for the collection
+            assert "job=compact" not in caplog.text
+        finally:
+            done.set()
+            collecting.join(5)
+            running.join(10)
+        return outcome == [True] and "job=compact status=ok" in caplog.text
+
+    fake.delete("100")   # anne's
+    assert beside_a_collection(jobs.recheck)
+    assert query(config.db_path, "SELECT count(*) FROM posts WHERE text LIKE '%anne%'") == [(0,)]
+    caplog.clear()
+    fake.statuses["101"]["account"]["note"] = "<p>Niet archiveren #nobot</p>"
+    assert beside_a_collection(lambda: jobs.collect(source, respect_backoff=False))
+    assert query(config.db_path, "SELECT count(*) FROM posts WHERE text LIKE '%bert%'") == [(0,)]
+    assert query(config.db_path, "PRAGMA freelist_count") == [(0,)]
 
 
 def wait_until(condition, timeout: float = 5.0) -> None:

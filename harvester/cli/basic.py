@@ -63,7 +63,7 @@ def status(config, as_json: bool) -> None:
     """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout.
 
     Daarboven: of de achtergrondtaak draait (pid, host, hartslag; "draait niet meer" als het proces
-    weg is of drie minuten geen teken van leven gaf); het model in gebruik, de drempel
+    weg is, of op een andere host drie minuten geen teken van leven gaf); het model in gebruik, de drempel
     per thema en het termgewicht met waar die vandaan komen, en de beslissingen sinds de laatste
     training (van `retrain_after`); de laatste opschoning (wanneer, hoeveel verwijderd, wanneer
     gepseudonimiseerd, of dat mislukte zonder geheime sleutel); de initiatieven (wanneer geteld,

@@ -26,6 +26,8 @@ def recheck(config: Config) -> None:
     """
     with open_store(config) as store, Fetcher(config.harvest) as fetcher:
         result = run_recheck(store, config, fetcher)
+        if result.removed:
+            store.privacy.compact()
     click.echo(f"Gecontroleerd: {result.checked} posts, verwijderd bij de bron: {result.deleted}, "
                f"bijgewerkt na een bewerking: {result.updated}.")
     if result.opted_out:

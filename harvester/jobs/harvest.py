@@ -40,7 +40,10 @@ def run_sources(
     fetcher = fetcher or Fetcher(config.harvest)
     try:
         for source in sources:
-            yield run_source(store, config, source, fetcher)
+            result = run_source(store, config, source, fetcher)
+            if result.forgot_authors:
+                store.privacy.compact()
+            yield result
     finally:
         if own_fetcher:
             fetcher.close()
@@ -50,6 +53,9 @@ def run_source(
     store: Store, config: Config, source: Source, fetcher: Fetcher, should_stop: Callable[[], bool] | None = None
 ) -> RunResult:
     """One run of one source, recorded in `runs` from start to finish (or left 'running' by a crash).
+
+    It does not compact the file after forgetting an author who opted out: the caller does
+    (`forgot_authors`), the scheduler once no other job writes.
 
     `should_stop` (the scheduler's stop flag) is asked between batches: a stopping process ends the
     run there, with everything stored so far and the run 'partial', instead of mid-transaction.
@@ -93,8 +99,6 @@ def run_source(
         store.runs.finish(run_id, "failed", counts, "onderbroken: het programma werd gestopt tijdens deze run")
         raise
     counts.requests = fetcher.requests - requests_before
-    if removed:
-        store.privacy.compact()
     if error:
         # batches stored before the failure stay stored (and their cursor with them)
         status = "partial" if stored_any else "failed"
@@ -103,7 +107,7 @@ def run_source(
         status = "failed" if gone else "partial" if problems else "not_modified" if not_modified else "ok"
         message = "; ".join(problems) or None
     store.runs.finish(run_id, status, counts, message)
-    return RunResult(source.name, status, counts, message, time.monotonic() - started, run_id)
+    return RunResult(source.name, status, counts, message, time.monotonic() - started, run_id, forgot_authors=removed)
 
 
 def _skip_reason(source: Source, row: SourceRow) -> str | None:

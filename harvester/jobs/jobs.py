@@ -98,6 +98,8 @@ class Jobs:
                 log.info(harvest.log_line(result))
         except JobFailed:
             return False
+        if result.forgot_authors and not self._compact():
+            return False
         if result.counts.new or result.counts.updated:
             self.classify()
             self.match()
@@ -249,7 +251,24 @@ class Jobs:
                 log.info(logfmt(job="recheck", status="partial" if result.problems else "ok", checked=result.checked,
                                 deleted=result.deleted, duration=seconds(time.monotonic() - started),
                                 error="; ".join(result.problems) or None))
-                return not result.problems
+        except JobFailed:
+            return False
+        compacted = self._compact() if result.removed else True
+        return compacted and not result.problems
+
+    def _compact(self) -> bool:
+        """Rewrite the file after a recheck or an opt-out removed posts, so their text is gone from it.
+
+        VACUUM holds the write lock as long as the purge's does, so it waits at the gate as the purge
+        does: outside it, a collection writing meanwhile would fail on a locked database (and one
+        that fails before its run row is written leaves no trace in `harvester status`).
+        """
+        try:
+            with self.gate.exclusive(), self._run(job="compact") as store:
+                started = time.monotonic()
+                store.privacy.compact()
+                log.info(logfmt(job="compact", status="ok", duration=seconds(time.monotonic() - started)))
+                return True
         except JobFailed:
             return False
 

@@ -1,5 +1,9 @@
 """One scheduler per database: the `scheduler_lock` row, refreshed by a heartbeat, taken over when
-its owner died (a process gone on this host, or no heartbeat for STALE_AFTER_SECONDS)."""
+its owner died (a process gone on this host; on another host, no heartbeat for STALE_AFTER_SECONDS).
+
+`harvester run`/`up` and `run --once` beat every HEARTBEAT_SECONDS from their main thread. A holder
+on this host whose process still lives keeps the lock however old its heartbeat: it may be busy or
+hung, and running a second scheduler beside it is what the lock is there to prevent."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from ..timeutil import parse_iso
 log = logging.getLogger("harvester.run")
 
 HEARTBEAT_SECONDS = 30.0
-# a lock whose heartbeat is older than this belongs to a process that is gone or hung
+# a lock on another host whose heartbeat is older than this belongs to a process that is gone or hung
 STALE_AFTER_SECONDS = 180.0
 # SIGTERM to exit: systemd and docker wait 10 s before they kill
 # the lock connection must not sit behind a stuck writer when we leave
@@ -45,10 +49,11 @@ def pid_alive(pid: int) -> bool:
 
 
 def abandoned(holder: LockHolder) -> bool:
-    """Whether the lock's owner is gone: its process died on this host, or its heartbeat stopped.
-    A new scheduler takes such a lock over, and `harvester status` no longer calls it running."""
-    if holder.host == socket.gethostname() and not pid_alive(holder.pid):
-        return True
+    """Whether the lock's owner is gone: its process died on this host, or (on another host, whose
+    processes we cannot see) its heartbeat stopped. A new scheduler takes such a lock over, and
+    `harvester status` no longer calls it running."""
+    if holder.host == socket.gethostname():
+        return not pid_alive(holder.pid)
     age = datetime.now(UTC) - parse_iso(holder.heartbeat_at)
     return age.total_seconds() > STALE_AFTER_SECONDS
 

@@ -15,8 +15,9 @@ Editors' notes that quote a deleted post lose the quote first (harvester.privacy
 A status that is still there and was edited since it was stored (`edited_at`) updates the post, so
 edits of posts older than a collector run's newest page are picked up too. A status whose author
 has opted out since (harvester.collectors.mastodon, `opted_out`) makes the store forget that author
-(harvester.privacy.forget.optout). When anything was removed, the file is compacted, so the text is gone
-from the search index and the file too.
+(harvester.privacy.forget.optout). When anything was removed (`RecheckResult.removed`), the caller
+compacts the file, so the text is gone from the search index and the file too: the scheduler does
+that behind its write gate, as VACUUM holds the write lock for seconds.
 
 `recheck(store, config, fetcher)` is what `harvester recheck` and the scheduler call.
 """
@@ -48,6 +49,11 @@ class RecheckResult:
     updated: int = 0                      # edited at the source since they were stored
     opted_out: int = 0                    # authors who opted out since: their posts were removed
     problems: list[str] = field(default_factory=list)   # per instance, in Dutch
+
+    @property
+    def removed(self) -> bool:
+        """Whether posts were removed: the file wants compacting."""
+        return bool(self.deleted or self.opted_out)
 
 
 def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
@@ -100,8 +106,6 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
         result.deleted += 1
     if opted_out:
         result.opted_out = _forget_opted_out(store, config, sorted(opted_out), result.problems)
-    if result.deleted or result.opted_out:
-        store.privacy.compact()
     return result
 
 

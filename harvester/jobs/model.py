@@ -1,9 +1,10 @@
 """The classifier the background job uses: loaded in a thread of its own, reloaded when another
-model becomes active."""
+model becomes active, when the themes file changed, and after a load that failed."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from .. import learning
@@ -20,9 +21,11 @@ class ModelLoader:
     """Loads the classifier in a background thread, so collecting starts without waiting for spaCy.
 
     The model is the active one (`learning.active_model`); when another becomes active (a
-    retraining, or `harvester models use` while the job runs), the next classification loads it.
-    A model or themes file that cannot be loaded fails every classification (and says why in its
-    log line), while collection goes on; the posts wait as pending until the model is fixed.
+    retraining, or `harvester models use` while the job runs), or the themes file was changed, the
+    next classification loads it. A model or themes file that cannot be loaded fails the
+    classification (and says why in its log line), while collection goes on; the next
+    classification tries again, so once the file is fixed the pending posts are classified without
+    a restart.
     """
 
     def __init__(self, config: Config):
@@ -33,6 +36,7 @@ class ModelLoader:
         self._ready = threading.Event()
         self._classifier: Classifier | None = None
         self._path: str | None = None     # the loaded model's directory ('' = shipped)
+        self._themes_file: tuple[int, int] | None = None   # the themes file read (mtime, size)
         self._error: str | None = None
 
     def start(self) -> None:
@@ -52,6 +56,8 @@ class ModelLoader:
             self._ready.set()
 
     def _load(self, active: learning.ActiveModel) -> None:
+        # before reading: an edit while loading is seen by the next classification
+        self._themes_file = _file_state(self.config.nlp.themes)
         try:
             self._classifier = Classifier.load(active.path or None, load_themes(self.config.nlp.themes))
             self._error = None
@@ -73,7 +79,8 @@ class ModelLoader:
         if store is not None:
             active = learning.active_model(store, self.config)
             with self._swap_lock:
-                if active.path != self._path:
+                if (self._error or active.path != self._path
+                        or _file_state(self.config.nlp.themes) != self._themes_file):
                     self._load(active)
                     if not self._error:
                         log.info(logfmt(job="model", status="loaded", version=active.version))
@@ -84,3 +91,12 @@ class ModelLoader:
 
 class ModelUnavailable(HarvesterError):
     pass
+
+
+def _file_state(path: str) -> tuple[int, int] | None:
+    """A file's modification time and size (cheap to ask on every classification); None if missing."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
@@ -24,8 +25,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ..config import Config, ScheduleConfig, Source
+from . import lock as scheduler_lock
 from .jobs import Jobs
-from .lock import HEARTBEAT_SECONDS, DatabaseLock
+from .lock import DatabaseLock
 
 log = logging.getLogger("harvester.run")
 
@@ -118,11 +120,12 @@ def serve(config: Config, *, beside: Service | None = None, on_started: Callable
     Returns the exit status; raises AlreadyRunning when another process has the database.
     """
     stop = threading.Event()
+    jobs = Jobs(config, stop)
+    # built before the lock is taken: a schedule that cannot be built must not leave the lock behind
+    scheduler = build_scheduler(config, jobs)
     lock = DatabaseLock(config)
     lock.acquire()
-    jobs = Jobs(config, stop)
     jobs.model.start()   # while the first sources are fetched
-    scheduler = build_scheduler(config, jobs)
     status = 0
     with stop_on_signals(stop):
         try:
@@ -135,9 +138,9 @@ def serve(config: Config, *, beside: Service | None = None, on_started: Callable
         log.info("achtergrondtaak gestart: %d bronnen, database %s", len(enabled_sources(config)), config.db_path)
         if on_started:
             on_started()
-        while not stop.wait(HEARTBEAT_SECONDS):
+        while not stop.wait(scheduler_lock.HEARTBEAT_SECONDS):
             if not lock.beat():
-                log.error("een ander proces heeft de database overgenomen; deze achtergrondtaak stopt")
+                _taken_over()
                 status = 1
                 break
         log.info("stoppen: geen nieuwe runs meer, lopende runs ronden af")
@@ -173,14 +176,31 @@ def run_once(config: Config) -> int:
         tasks.append(pool.submit(_after, tasks[:], jobs.recheck))
         tasks.append(pool.submit(_after, tasks[:], functools.partial(jobs.learn, wait=True)))
         tasks.append(pool.submit(_after, tasks[:], functools.partial(jobs.purge, when_due=True)))
-        while not stop.is_set() and not all(t.done() for t in tasks):
-            futures.wait(tasks, timeout=0.2)
+        kept = _wait_beating(lock, stop, lambda: not futures.wait(tasks, timeout=0.2).not_done)
         # a classification another task handed over may still be busy: let it finish unless stopped
-        while not stop.is_set() and not jobs.running.wait_idle(0.2):
-            pass
+        kept = kept and _wait_beating(lock, stop, lambda: jobs.running.wait_idle(0.2))
         pool.shutdown(wait=False, cancel_futures=True)
-        ok = all(t.result() for t in tasks if t.done() and not t.cancelled())
+        ok = kept and all(t.result() for t in tasks if t.done() and not t.cancelled())
         return _finish(jobs, lock, 0 if ok else 1)
+
+
+def _wait_beating(lock: DatabaseLock, stop: threading.Event, done: Callable[[], bool]) -> bool:
+    """Wait until `done()` (which itself waits a moment) or `stop`, refreshing the heartbeat as `serve`
+    does, so a long cron run is not mistaken for an abandoned one. False when another process took
+    the lock over; `stop` is then set, so the jobs end."""
+    next_beat = time.monotonic() + scheduler_lock.HEARTBEAT_SECONDS
+    while not stop.is_set() and not done():
+        if time.monotonic() >= next_beat:
+            next_beat = time.monotonic() + scheduler_lock.HEARTBEAT_SECONDS
+            if not lock.beat():
+                _taken_over()
+                stop.set()
+                return False
+    return True
+
+
+def _taken_over() -> None:
+    log.error("een ander proces heeft de database overgenomen; deze achtergrondtaak stopt")
 
 
 def _after(tasks: list[futures.Future], job: Callable[[], bool]) -> bool:
