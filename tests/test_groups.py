@@ -8,6 +8,7 @@ import pytest
 
 from harvester.models import ExportQuery
 from harvester.privacy.forget import deleted_at_source, forget, optout, parse_author
+from harvester.privacy.retention import purge_expired
 from harvester.store import Store
 from harvester.store.groups import GroupError
 from harvester.store.schema import MIGRATIONS, V_LONE_GROUPS
@@ -115,7 +116,7 @@ def opted_out(store, post_id):
 def purged(store, post_id):
     """Retention's purge: the other posts were accepted, so only this one is old and never accepted."""
     store.db.execute("UPDATE posts SET first_seen_at = ? WHERE id = ?", [OLD, post_id])
-    store.privacy.purge("2021-01-01T00:00:00.000+00:00")
+    purge_expired(store, "2021-01-01T00:00:00.000+00:00")
 
 
 def deleted_at_the_source(store, post_id):

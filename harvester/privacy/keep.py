@@ -6,7 +6,7 @@ so a tombstone or suppression written while a run goes on holds for its next bat
 left out when
 
 - a tombstone names it: the fingerprint of its key, its former key or its address (deleted at the
-  source, forgotten, pseudonymised; a Mastodon tag feed names a status by its address, not its
+  source, forgotten, purged, pseudonymised; a Mastodon tag feed names a status by its address, not its
   uri; a feed entry forgotten while keys were bare ids is known by that id);
 - its author is suppressed (forgotten or opted out earlier): their key, profile URL, Bluesky
   handle, the acct in the post's address or the DID in a Bluesky post's at:// uri matches a keyed

@@ -1,8 +1,9 @@
 """The retention policy in one call: what `harvester purge` and the scheduler's purge job both run.
 
-Two steps, then one compaction: posts no editor accepted go after `[privacy] retention_days`;
-accepted ones get a pseudonym instead of their author after `pseudonymize_accepted_after_days`
-(both counted from the first harvest, `posts.first_seen_at`). The first step never needs the
+Two steps, then one compaction: posts no editor accepted go after `[privacy] retention_days`,
+leaving tombstones so that a source still listing them (a blog's feed keeps old entries) does not
+store them again as new posts; accepted ones get a pseudonym instead of their author after
+`pseudonymize_accepted_after_days` (both counted from the first harvest, `posts.first_seen_at`). The first step never needs the
 secret, so a missing secret stops only the second, which is then recorded as failed.
 The compaction (FTS optimize, VACUUM) takes the database's write lock for as long as it rewrites
 the file, so it runs only when a step changed something; the scheduler holds its other jobs back
@@ -16,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..config import Config
 from ..store import Store
-from ..store.privacy import DuePost, Pseudonymized, PseudonymPlan, Words
+from ..store.privacy import DuePost, ExpiredPost, Pseudonymized, PseudonymPlan, Words
 from ..timeutil import to_utc_iso
 from .hashing import SecretMissing, fingerprint, load_secret, pseudonym
 from .pseudonyms import Identity, pseudonymous_key
@@ -50,8 +51,8 @@ def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult
             problems.append(f"pseudonimiseren mislukt: {len(due.posts)} geaccepteerde posts wachten op een "
                             f"pseudoniem, maar de geheime sleutel ontbreekt: {e}")
     if dry_run:
-        return PurgeResult(store.privacy.expired_posts(purge_before), due, problems=problems)
-    deleted = store.privacy.purge(purge_before)
+        return PurgeResult([p.id for p in store.privacy.expired_posts(purge_before)], due, problems=problems)
+    deleted = purge_expired(store, purge_before)
     if secret is not None:
         done = pseudonymize(store, pseudonymize_before, secret)
     else:
@@ -63,6 +64,23 @@ def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult
         store.privacy.compact()
         result.compacted = True
     return result
+
+
+def purge_expired(store: Store, cutoff: str) -> list[int]:
+    """Remove the posts first seen before `cutoff` that no editor accepted, with their tombstones,
+    in one transaction (an editor's acceptance meanwhile keeps a post); returns their ids."""
+    with store.atomic():
+        expired = store.privacy.expired_posts(cutoff)
+        store.privacy.purge([p.id for p in expired], sorted({t for p in expired for t in tombstones(p)}))
+    return [p.id for p in expired]
+
+
+def tombstones(post: ExpiredPost) -> set[str]:
+    """Plain fingerprints, as a deletion at the source leaves: of the key, and of a Mastodon or
+    Bluesky post's web addresses (a tag feed names a status by its address). A feed entry's link
+    is not its own: entries of one feed may share one, and its tombstone would keep them all out."""
+    addresses = post.addresses if post.kind in ("mastodon", "bluesky") else ()
+    return {fingerprint(a) for a in (post.key, *addresses)}
 
 
 def pseudonymize(store: Store, cutoff: str, secret: bytes) -> Pseudonymized:

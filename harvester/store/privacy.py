@@ -25,7 +25,9 @@ from .posts import content_digest
 
 # never accepted: no review at all, or a review with any other status
 _EXPIRED = (
-    "SELECT p.id FROM posts p LEFT JOIN reviews r ON r.post_id = p.id"
+    "SELECT p.id, p.key, p.kind, p.url,"
+    " (SELECT json_group_array(g.url) FROM sightings g WHERE g.post_id = p.id AND g.url IS NOT NULL)"
+    " FROM posts p LEFT JOIN reviews r ON r.post_id = p.id"
     " WHERE p.first_seen_at < ? AND (r.status IS NULL OR r.status != 'geaccepteerd') ORDER BY p.id"
 )
 # accepted, old, and still under their original key (a pseudonymised post's key starts with PREFIX)
@@ -33,6 +35,16 @@ _DUE = (
     "FROM posts p JOIN reviews r ON r.post_id = p.id LEFT JOIN authors a ON a.id = p.author_id"
     f" WHERE r.status = 'geaccepteerd' AND p.first_seen_at < ? AND substr(p.key, 1, {len(PREFIX)}) != '{PREFIX}'"
 )
+
+
+@dataclass(frozen=True)
+class ExpiredPost:
+    """A post retention removes, with what a harvest could bring it back by."""
+
+    id: int
+    key: str
+    kind: str
+    addresses: tuple[str, ...]        # its web address and those of its sightings, besides its key
 
 
 @dataclass(frozen=True)
@@ -91,25 +103,29 @@ class PrivacyStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def expired_posts(self, cutoff: str) -> list[int]:
-        """Ids of posts first seen before `cutoff` (ISO 8601 UTC) that no editor accepted."""
-        return [r[0] for r in self.db.execute(_EXPIRED, [cutoff])]
+    def expired_posts(self, cutoff: str) -> list[ExpiredPost]:
+        """Posts first seen before `cutoff` (ISO 8601 UTC) that no editor accepted."""
+        return [ExpiredPost(post_id, key, kind, tuple(sorted({url, *json.loads(sighted)} - {None, key})))
+                for post_id, key, kind, url, sighted in self.db.execute(_EXPIRED, [cutoff])]
 
-    def purge(self, cutoff: str) -> list[int]:
-        """Delete the expired posts and authors left without posts; returns the ids removed.
+    def purge(self, post_ids: list[int], tombstones: list[str]) -> None:
+        """Delete the posts retention chose and the authors left without posts, and keep the
+        tombstones it decided on, so that a source still listing a post does not bring it back.
 
         A group of ideas left with one post is dissolved with them. One audit event records the
         count only: the trail must not keep what was purged.
         """
         with self.db.atomic():
-            ids = self.expired_posts(cutoff)
             self.db.execute(
-                "DELETE FROM posts WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
+                "DELETE FROM posts WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(post_ids)])
             self.db.execute(
                 "DELETE FROM authors WHERE NOT EXISTS (SELECT 1 FROM posts WHERE posts.author_id = authors.id)")
             GroupStore(self.db).dissolve_lone()
-            self._audit("purge", {"count": len(ids)})
-        return ids
+            now = utcnow()
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'post', 'purged', ?)",
+                [(h, now) for h in tombstones])
+            self._audit("purge", {"count": len(post_ids)})
 
     def due_for_pseudonym(self, cutoff: str) -> Pseudonymized:
         """Accepted posts first seen before `cutoff` that still carry their author (what a dry run shows)."""
@@ -336,7 +352,7 @@ class ForgetStore:
 
     def tombstones(self) -> frozenset[str]:
         """Fingerprints of post keys and addresses never to store again (deleted at the source,
-        forgotten, pseudonymised)."""
+        forgotten, purged, pseudonymised)."""
         return frozenset(r[0] for r in self.db.execute("SELECT hash FROM suppressions WHERE kind = 'post'"))
 
     def author_exists(self, keys: list[str]) -> bool:
