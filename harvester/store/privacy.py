@@ -11,7 +11,7 @@ so a day's work costs one VACUUM.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 import sqlite_utils
@@ -350,10 +350,13 @@ class ForgetStore:
         """Keyed fingerprints of authors never to harvest again (forgotten, opted out)."""
         return frozenset(r[0] for r in self.db.execute("SELECT hash FROM suppressions WHERE kind = 'author'"))
 
-    def tombstones(self) -> frozenset[str]:
-        """Fingerprints of post keys and addresses never to store again (deleted at the source,
-        forgotten, purged, pseudonymised)."""
-        return frozenset(r[0] for r in self.db.execute("SELECT hash FROM suppressions WHERE kind = 'post'"))
+    def tombstoned(self, hashes: Iterable[str]) -> frozenset[str]:
+        """Those of these fingerprints that are tombstones: post keys and addresses never to store
+        again (deleted at the source, forgotten, purged, pseudonymised). Asked for a batch's posts
+        only, through the index on the hash: the purge leaves one per post nobody accepted."""
+        return frozenset(r[0] for r in self.db.execute(
+            "SELECT hash FROM suppressions WHERE kind = 'post' AND hash IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(hashes))]))
 
     def author_exists(self, keys: list[str]) -> bool:
         """Whether an author row has one of these exact keys (accts are stored canonical)."""
