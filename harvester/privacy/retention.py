@@ -12,6 +12,7 @@ while this runs (harvester.jobs.gate.WriteGate).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -71,16 +72,18 @@ def purge_expired(store: Store, cutoff: str) -> list[int]:
     in one transaction (an editor's acceptance meanwhile keeps a post); returns their ids."""
     with store.atomic():
         expired = store.privacy.expired_posts(cutoff)
-        store.privacy.purge([p.id for p in expired], sorted({t for p in expired for t in tombstones(p)}))
+        buried = {t for p in expired for t in tombstones(p.kind, p.key, p.addresses)}
+        store.privacy.purge([p.id for p in expired], sorted(buried))
     return [p.id for p in expired]
 
 
-def tombstones(post: ExpiredPost) -> set[str]:
-    """Plain fingerprints, as a deletion at the source leaves: of the key, and of a Mastodon or
-    Bluesky post's web addresses (a tag feed names a status by its address). A feed entry's link
-    is not its own: entries of one feed may share one, and its tombstone would keep them all out."""
-    addresses = post.addresses if post.kind in ("mastodon", "bluesky") else ()
-    return {fingerprint(a) for a in (post.key, *addresses)}
+def tombstones(kind: str, key: str, addresses: Iterable[str | None]) -> set[str]:
+    """What keeps a removed or renamed post out of later harvests: plain fingerprints, as a deletion
+    at the source leaves, of its key and of a Mastodon or Bluesky post's web addresses (a tag feed
+    names a status by its address). A feed entry's link is not its own: entries of one feed may
+    share one, and its tombstone would keep them all out."""
+    own = addresses if kind in ("mastodon", "bluesky") else ()
+    return {fingerprint(a) for a in (key, *own) if a}
 
 
 def pseudonymize(store: Store, cutoff: str, secret: bytes) -> Pseudonymized:
@@ -95,8 +98,8 @@ def plan(post: DuePost, secret: bytes) -> PseudonymPlan:
 
     The author's name, acct, @handle and addresses in title, text, HTML, content warning and the
     editor's note become the pseudonym; links that name the author go; mentions of the author become
-    the pseudonym; tombstones (plain fingerprints of the old key and every address) keep a new
-    harvest from storing the post again. A post without an author gets a pseudonym of its own:
+    the pseudonym; tombstones of the old key (and addresses, see `tombstones`) keep a new harvest
+    from storing the post again. A post without an author gets a pseudonym of its own:
     an unknown participant.
     """
     identity = Identity(post.author_key, post.display_name, post.profile_url,
@@ -113,5 +116,6 @@ def plan(post: DuePost, secret: bytes) -> PseudonymPlan:
             content_html=scrub(words.content_html),
             spoiler_text=scrub(words.spoiler_text) if words.spoiler_text else words.spoiler_text,
             links=tuple(link for link in words.links if scrub(link) == link),
-            mentions=tuple(name if m.lower() in own else m for m in words.mentions)), tombstones=frozenset(fingerprint(a) for a in {post.key, post.url, *post.sighted} if a),
+            mentions=tuple(name if m.lower() in own else m for m in words.mentions)),
+        tombstones=frozenset(tombstones(post.kind, post.key, (post.url, *post.sighted))),
     )

@@ -73,6 +73,7 @@ class DuePost:
 
     id: int
     key: str
+    kind: str
     url: str | None
     words: Words
     author_id: int | None
@@ -136,13 +137,13 @@ class PrivacyStore:
         """The accepted posts first seen before `cutoff` that still carry their author, with all that
         names the author (what harvester.privacy.retention plans their pseudonyms from)."""
         rows = self.db.execute(
-            "SELECT p.id, p.key, p.url, p.title, p.text, p.content_html, p.spoiler_text, p.links, p.mentions,"
+            "SELECT p.id, p.key, p.kind, p.url, p.title, p.text, p.content_html, p.spoiler_text, p.links, p.mentions,"
             f" a.id, a.key, a.display_name, a.profile_url, a.bot, a.handle {_DUE} ORDER BY p.id", [cutoff]
         ).fetchall()
         return [
-            DuePost(*r[:3], Words(*r[3:7], tuple(json.loads(r[7])), tuple(json.loads(r[8]))), *r[9:13], bool(r[13]),
+            DuePost(*r[:4], Words(*r[4:8], tuple(json.loads(r[8])), tuple(json.loads(r[9]))), *r[10:14], bool(r[14]),
                     tuple(u for (u,) in self.db.execute(
-                        "SELECT url FROM sightings WHERE post_id = ? AND url IS NOT NULL", [r[0]])), r[14])
+                        "SELECT url FROM sightings WHERE post_id = ? AND url IS NOT NULL", [r[0]])), r[15])
             for r in rows
         ]
 
