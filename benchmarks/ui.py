@@ -126,7 +126,7 @@ def fill(store: Store, posts: int, seed: int = 7) -> None:
             conn.executemany("INSERT INTO sightings (post_id, source_id, remote_id, first_seen_at, last_seen_at)"
                              " VALUES (?,?,?,?,?)", sightings)
             conn.executemany("INSERT INTO classifications (post_id, model_version, language, is_dutch, confidence,"
-                             " reasons, classified_at) VALUES (?,?,?,?,?,?,?)", classes)
+                             " reasons, post_changed_at) VALUES (?,?,?,?,?,?,?)", classes)
             conn.executemany("INSERT INTO post_themes (post_id, theme, score, assigned) VALUES (?,?,?,?)", scores)
             conn.executemany("INSERT INTO reviews (post_id, status, themes, reject_reason, duplicate_of, version,"
                              " updated_by, updated_at) VALUES (?,?,?,?,?,?,?,?)", reviews)

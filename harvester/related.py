@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from .nlp.related import TermExtractor
 from .store import Store
-from .timeutil import utcnow
 
 PAGE = 2_000          # posts read and written at a time
 QUERY_TERMS = 24      # the post's rarest terms the index is asked for
@@ -40,13 +39,13 @@ def index_pending(store: Store, extractor: TermExtractor, progress: Callable[[in
     """Index the terms of posts never indexed or changed since; returns how many."""
     done, after = 0, 0
     while True:
-        read_at = utcnow()
         rows = store.related.pending(limit=PAGE, after_id=after)
         if not rows:
             return done
-        after = rows[-1][0]
-        terms = extractor.terms(text for _, text in rows)
-        store.related.save_many([(post_id, t) for (post_id, _), t in zip(rows, terms)], indexed_at=read_at)
+        after = rows[-1].post_id
+        terms = extractor.terms(row.text for row in rows)
+        store.related.save_many([(row.post_id, t) for row, t in zip(rows, terms)],
+                                seen={row.post_id: row.changed_at for row in rows})
         done += len(rows)
         if progress:
             progress(len(rows))

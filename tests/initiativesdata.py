@@ -48,20 +48,34 @@ POSTS = [
 ]
 
 
-def store_post(store: Store, n: int, author: str, html: str, *, published_at: str | None = None) -> int:
-    """Store post `n` as a collector would; returns its id."""
+def collected_post(n: int, author: str, html: str, *, published_at: str | None = None) -> Post:
+    """Post `n` as a collector hands it over (source `mastodon-nl`)."""
     extracted = extract(html)
-    source = store.sources.get("mastodon-nl") or store.sources.sync("mastodon-nl", "mastodon", "https://mastodon.nl")
     kind = "feed" if author.startswith("http") else "mastodon"
-    post = Post(
+    return Post(
         key=f"https://mastodon.nl/users/x/statuses/{n}", kind=kind, url=f"https://mastodon.nl/@x/{n}",
         content_html=html, text=extracted.text, tags=extracted.tags, links=extracted.links,
         mentions=tuple(m if "@" in m else f"{m}@mastodon.nl" for m in extracted.mentions),
         published_at=published_at or f"2026-11-{1 + n:02d}T09:{n:02d}:00+00:00", author=Author(author, author.split("@")[0]),
     )
+
+
+def store_post(store: Store, n: int, author: str, html: str, *, published_at: str | None = None) -> int:
+    """Store post `n` as a collector would; returns its id."""
+    source = store.sources.get("mastodon-nl") or store.sources.sync("mastodon-nl", "mastodon", "https://mastodon.nl")
+    post = collected_post(n, author, html, published_at=published_at)
     store.posts.upsert(post, source.id)
     return store.db.execute("SELECT id FROM posts WHERE key = ?", [post.key]).fetchone()[0]
 
 
 def store_all(store: Store) -> list[int]:
     return [store_post(store, n, author, html) for n, (author, html) in enumerate(POSTS, start=1)]
+
+
+def store_mentions_of_pieter(store: Store, about: str, *, first: int = 1) -> list[int]:
+    """Posts `first` and `first + 1` by two authors, each mentioning @pieter@mastodon.nl (a person) and
+    `about`: enough for his account to become a candidate."""
+    html = ('<p>Goed gesprek met <span class="h-card"><a href="https://mastodon.nl/@pieter" class="u-url mention">'
+            f'@<span>pieter</span></a></span> over {about} #innoverheid</p>')
+    return [store_post(store, n, author, html)
+            for n, author in ((first, "anna@mastodon.nl"), (first + 1, "bert@social.overheid.nl"))]

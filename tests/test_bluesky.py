@@ -25,6 +25,7 @@ from harvester.privacy.hashing import fingerprint
 from harvester.jobs.harvest import run_source
 from harvester.jobs.mastodon_recheck import recheck
 from harvester.store import Store
+from harvester.store.schema import MIGRATIONS, V_BLUESKY, V_BLUESKY_DIDS
 from harvester.store.reviews.search import lemma_text
 
 from .bluesky_fake import FakeBluesky, did_of, make_post
@@ -428,7 +429,6 @@ def test_forget_refuses_a_handle_that_named_two_accounts(fake, harvest, store, t
 
 def test_the_migration_rekeys_bluesky_authors_by_did_and_old_suppressions_hold(fake, write_config, tmp_path):
     from harvester.privacy.hashing import keyed_fingerprint
-    from harvester.store.schema import MIGRATIONS, V_BLUESKY_DIDS
 
     anne, bert, carla, dave, zoe = (did_of(f"{n}.bsky.social") for n in ("anne", "bert", "carla", "dave", "zoe"))
     path = tmp_path / "harvester.db"
@@ -473,7 +473,6 @@ def test_the_migration_rekeys_bluesky_authors_by_did_and_old_suppressions_hold(f
 
 def _old_bluesky_store(path: Path) -> Store:
     """A database as it was before V_BLUESKY_DIDS, when Bluesky authors were keyed by handle."""
-    from harvester.store.schema import MIGRATIONS, V_BLUESKY_DIDS
 
     old = Store(path, migrate=False)
     old.migrate(MIGRATIONS[:MIGRATIONS.index(V_BLUESKY_DIDS)])
@@ -553,8 +552,6 @@ def test_the_migration_takes_the_handle_last_seen(tmp_path):
 def _migration_steps(path: Path, posts: int) -> int:
     """How much work (thousands of SQLite VM steps) V_BLUESKY_DIDS does for `posts` posts of
     `posts // 10` authors: counted, not timed, so the figure does not depend on the machine."""
-    from harvester.store.schema import MIGRATIONS, V_BLUESKY_DIDS
-
     with _old_bluesky_store(path) as old:
         authors = posts // 10
         old.db.conn.executemany("INSERT INTO authors (key, display_name, profile_url) VALUES (?, ?, ?)",
@@ -611,7 +608,6 @@ def test_config_keys_and_a_secret_written_in_by_mistake(write_config):
 
 
 def test_the_migration_widens_the_checks_in_place_for_every_connection(tmp_path):
-    from harvester.store.schema import MIGRATIONS, V_BLUESKY
 
     path = tmp_path / "h.db"
     before = MIGRATIONS[:MIGRATIONS.index(V_BLUESKY)]

@@ -181,12 +181,15 @@ def test_a_file_filled_before_migration_4_exports_the_same(tmp_path):
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
                                            " AND name NOT LIKE 'sqlite%' AND name NOT LIKE '%fts%'"
                                            " AND name NOT IN ('export_cells', 'effective_themes')")]
+        renamed = {("classifications", "classified_at"): "post_changed_at"}   # by V_SEEN_CHANGES: old -> current
         with db.conn:
             for table in tables:
-                columns = {r[1] for r in db.execute(f"PRAGMA main.table_info({table})")}
-                columns &= {r[1] for r in db.execute(f"PRAGMA current.table_info({table})")}
-                names = ", ".join(sorted(columns))
-                db.execute(f"INSERT INTO main.{table} ({names}) SELECT {names} FROM current.{table}")
+                old_columns = sorted(r[1] for r in db.execute(f"PRAGMA main.table_info({table})"))
+                current_columns = {r[1] for r in db.execute(f"PRAGMA current.table_info({table})")}
+                pairs = [(c, renamed.get((table, c), c)) for c in old_columns]
+                pairs = [(o, c) for o, c in pairs if c in current_columns]
+                db.execute(f"INSERT INTO main.{table} ({', '.join(o for o, _ in pairs)})"
+                           f" SELECT {', '.join(c for _, c in pairs)} FROM current.{table}")
         db.execute("DETACH DATABASE current")
         assert db.execute("SELECT count(*) FROM export_cells").fetchone() == (16,)
     with Store(old) as store:

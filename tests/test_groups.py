@@ -184,8 +184,8 @@ def test_the_migration_dissolves_the_groups_that_deletions_left_too_small(tmp_pa
     path = tmp_path / "harvester.db"
     with Store(path, migrate=False) as old:
         old.migrate(MIGRATIONS[:MIGRATIONS.index(V_LONE_GROUPS)])
-        # no authors: the current code writes columns that later migrations add to `authors`
-        posts = [add_post(old, n, author=None) for n in range(1, 10)]
+        # no authors, no verdicts: the current code writes columns that later migrations add
+        posts = [add_post(old, n, author=None, confidence=None) for n in range(1, 10)]
         eva = add_user(old, "eva", "redacteur")
         pair, three, emptied, whole = (old.groups.group(posts[a:b], eva) for a, b in ((0, 2), (2, 5), (5, 7), (7, 9)))
         old.reviews.decide(posts[1], eva, 0, "accept", themes=["cultuur"], note="goed idee")

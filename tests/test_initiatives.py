@@ -20,7 +20,8 @@ from harvester.initiatives.network import graph, layout, summarise, write_networ
 from harvester.models import Classification
 from harvester.store import Store
 
-from .initiativesdata import POSTS, store_all, store_post
+from .initiativesdata import POSTS, collected_post, store_all, store_mentions_of_pieter, store_post
+from .races import uncommitted_edit
 
 CONSULTATION = ("innoverheid", "lanceerplatform")
 
@@ -124,6 +125,30 @@ def test_a_bad_list_gets_a_dutch_error(tmp_path):
         load_catalogue(path)
 
 
+@pytest.mark.parametrize("key, value, said", [
+    ("hashtags", "challenge", "de hashtag '#challenge'"),
+    ("accounts", "@info@kl.nl", "het account '@info@kl.nl'"),
+    ("domains", "www.kl.nl", "het domein 'kl.nl'"),
+])
+def test_a_term_under_two_initiatives_gets_a_dutch_error(tmp_path, key, value, said):
+    """Matching gives the term to the first initiative: the second one's entry would be dead without a word."""
+    path = tmp_path / "initiatives.toml"
+    path.write_text(f'[[initiatives]]\nname = "Ynnovate"\n{key} = ["{value}"]\n'
+                    f'[[initiatives]]\nname = "Kennisland"\n{key} = ["{value.upper()}"]\n', encoding="utf-8")
+    with pytest.raises(InitiativesError) as error:
+        load_catalogue(path)
+    assert str(error.value) == f"{path}: initiatives[1] (Kennisland): {said} hoort al bij 'Ynnovate'"
+
+
+def test_a_hashtag_that_is_another_initiatives_name_gets_a_dutch_error(tmp_path):
+    path = tmp_path / "initiatives.toml"
+    path.write_text('[[initiatives]]\nname = "Ynnovate"\nhashtags = ["kennisland"]\n'
+                    '[[initiatives]]\nname = "Kennisland"\n', encoding="utf-8")
+    with pytest.raises(InitiativesError, match=r"initiatives\[0\] \(Ynnovate\): de hashtag '#kennisland' is de naam "
+                                               r"van 'Kennisland'"):
+        load_catalogue(path)
+
+
 # ---- the step: matches, candidates, re-matching ---------------------------------------------
 
 def config_with(tmp_path: Path, initiatives: Path | None = None):
@@ -179,6 +204,30 @@ def test_an_edited_post_is_matched_again(tmp_path):
         assert [i for i, _, _ in store.initiatives.initiatives_of(new)] == ["Ynnovate"]
 
 
+def test_an_edit_committed_after_its_old_text_was_read_is_matched_again(tmp_path, monkeypatch):
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        step.update(store, config)   # the catalogue is known: the pass below only reads before it writes
+        post_id = store_post(store, 1, "eva@mastodon.nl", "<p>Op naar het Slimmernetwerk Café #innoverheid</p>")
+        edit = collected_post(1, "eva@mastodon.nl", "<p>Op naar de Stampijfabriek #innoverheid</p>")
+        with uncommitted_edit(store.path, "mastodon-nl", edit) as commit:
+            match = step.match_post
+
+            def match_then_commit(matcher, post):
+                found = match(matcher, post)
+                assert "Slimmernetwerk" in post.text   # the old text: the edit was not committed
+                commit()
+                return found
+
+            monkeypatch.setattr(step, "match_post", match_then_commit)
+            assert step.update(store, config).matched == 1
+        monkeypatch.undo()
+        assert [i for i, _, _ in store.initiatives.initiatives_of(post_id)] == ["Slimmernetwerk"]
+        assert step.update(store, config).matched == 1
+        assert [i for i, _, _ in store.initiatives.initiatives_of(post_id)] == ["Stampijfabriek"]
+        assert step.update(store, config).matched == 0
+
+
 def test_a_changed_list_rematches_every_post(tmp_path):
     own = tmp_path / "initiatives.toml"
     shutil.copy(DEFAULTS / "initiatives.toml", own)
@@ -227,6 +276,68 @@ def test_deciding_twice_is_refused(tmp_path):
         store.initiatives.decide("naam", "grandparade", "Grand Parade", "afgewezen", None, a)
         with pytest.raises(AlreadyDecided):
             store.initiatives.decide("naam", "grandparade", "Grand Parade", "bevestigd", "Grand Parade", b)
+
+
+def test_an_addition_follows_its_initiative_by_alias_and_never_brings_a_gone_one_back(tmp_path):
+    own = tmp_path / "initiatives.toml"
+    own.write_text('[[initiatives]]\nname = "Slimmernetwerk"\n', encoding="utf-8")
+    config = config_with(tmp_path, own)
+    with Store(config.db_path) as store:
+        editor = store.users.add("eva", "redacteur", "x")
+        first = store_post(store, 1, "anna@mastodon.nl", "<p>Vanavond het #sncafe in Utrecht, over Slimmernetwerk.</p>")
+        second = store_post(store, 2, "bram@mastodon.nl", "<p>Goed gesprek op het #sncafe #innoverheid</p>")
+        step.update(store, config)
+        store.initiatives.decide("hashtag", "sncafe", "#sncafe", "alias", "Slimmernetwerk", editor)
+        step.update(store, config)
+        # renamed in the file, the old name kept as an alias: one initiative, with the editor's hashtag
+        own.write_text('[[initiatives]]\nname = "Slimmernetwerk Nederland"\naliases = ["Slimmernetwerk"]\n',
+                       encoding="utf-8")
+        step.update(store, config)
+        assert step.catalogue(store, config).names() == ["Slimmernetwerk Nederland"]
+        assert [(s.initiative, s.posts) for s in store.initiatives.stats()] == [("Slimmernetwerk Nederland", 2)]
+        assert store.initiatives.initiatives_of(second) == [("Slimmernetwerk Nederland", "hashtag", "sncafe")]
+        # deleted from the file: the editor's addition waits, it does not bring the initiative back
+        own.write_text('[[initiatives]]\nname = "Ynnovate"\n', encoding="utf-8")
+        step.update(store, config)
+        catalogue = step.catalogue(store, config)
+        assert catalogue.names() == ["Ynnovate"]
+        assert [(d.term, d.initiative) for d in catalogue.unapplied] == [("sncafe", "Slimmernetwerk")]
+        assert store.initiatives.stats() == [] and store.initiatives.initiatives_of(first) == []
+        # a confirmation undone takes its initiative along, additions to it or not
+        for n, author in ((5, "anna@mastodon.nl"), (6, "bram@mastodon.nl")):
+            store_post(store, n, author, "<p>Op naar de Grand Parade! #gp2026 #innoverheid</p>")
+        step.update(store, config)
+        store.initiatives.decide("naam", "grandparade", "Grand Parade", "bevestigd", "Grand Parade", editor)
+        store.initiatives.decide("hashtag", "gp2026", "#gp2026", "alias", "Grand Parade", editor)
+        step.update(store, config)
+        assert [(s.initiative, s.posts) for s in store.initiatives.stats()] == [("Grand Parade", 2)]
+        store.initiatives.undo("naam", "grandparade", editor)
+        step.update(store, config)
+        assert step.catalogue(store, config).names() == ["Ynnovate"]
+        assert store.initiatives.stats() == []
+        assert [c.label for c in store.initiatives.candidates(limit=10)] == ["Grand Parade"]
+        # confirmed again: the waiting addition applies again, whatever the order of the decisions
+        store.initiatives.decide("naam", "grandparade", "Grand Parade", "bevestigd", "Grand Parade", editor)
+        step.update(store, config)
+        assert step.catalogue(store, config).named("grand parade").hashtags == ("gp2026",)
+
+
+def test_other_consultation_tags_rematch_every_post(tmp_path):
+    """The consultation's own tags are evidence of nothing: a tag added to them stops matching old posts too."""
+    own = tmp_path / "initiatives.toml"
+    own.write_text('[[initiatives]]\nname = "Ynnovate"\nhashtags = ["ynnovate"]\n', encoding="utf-8")
+    config = config_with(tmp_path, own)
+    with Store(config.db_path) as store:
+        old = store_post(store, 1, "a@mastodon.nl", "<p>Mijn idee voor de overheid #innoverheid #ynnovate</p>")
+        step.update(store, config)
+        assert store.initiatives.initiatives_of(old) == [("Ynnovate", "hashtag", "ynnovate")]
+    config.path.write_text(config.path.read_text(encoding="utf-8")
+                           + '[harvest]\ntags = ["innoverheid", "lanceerplatform", "ynnovate"]\n', encoding="utf-8")
+    config = load_config(config.path)
+    with Store(config.db_path) as store:
+        new = store_post(store, 2, "b@mastodon.nl", "<p>Mijn idee voor de overheid #innoverheid #ynnovate</p>")
+        assert step.update(store, config).rematched
+        assert store.initiatives.initiatives_of(old) == store.initiatives.initiatives_of(new) == []
 
 
 def test_counts_carry_themes_and_drop_deleted_posts(tmp_path):
@@ -321,13 +432,17 @@ def test_initiatives_and_network_commands(tmp_path):
     assert result.exit_code == 2 and "onbekend formaat" in result.output
 
 
+def forget(config, who: str) -> None:
+    """`harvester forget` as the admin runs it."""
+    result = CliRunner().invoke(main, ["forget", "--config", str(config.path), who],
+                                env={"HARVESTER_SECRET": "een-geheime-sleutel-van-lengte"})
+    assert result.exit_code == 0, result.output
+
+
 def test_a_forgotten_account_leaves_the_candidates(tmp_path):
     config = config_with(tmp_path)
     with Store(config.db_path) as store:
-        for n, author in ((1, "anna@mastodon.nl"), (2, "bert@social.overheid.nl")):
-            store_post(store, n, author, '<p>Goed gesprek met <span class="h-card"><a href="https://mastodon.nl/@pieter" '
-                                         'class="u-url mention">@<span>pieter</span></a></span> over het charter '
-                                         '#innoverheid</p>')
+        store_mentions_of_pieter(store, "het charter")
         for n, author in ((3, "anna@mastodon.nl"), (4, "bert@social.overheid.nl")):
             store_post(store, n, author, '<p>Mooi stuk van @anne.bsky.social over open data #innoverheid</p>')
             store.db.execute("UPDATE posts SET mentions = json_array('anne.bsky.social') WHERE id = ?", [n])
@@ -336,9 +451,7 @@ def test_a_forgotten_account_leaves_the_candidates(tmp_path):
         editor = store.users.add("eva", "redacteur", "niet-gebruikt")
         store.initiatives.decide("account", "pieter@mastodon.nl", "@pieter@mastodon.nl", "afgewezen", None, editor)
     for who in ("pieter@mastodon.nl", "anne.bsky.social"):     # a Mastodon account and a Bluesky handle
-        result = CliRunner().invoke(main, ["forget", "--config", str(config.path), who],
-                                    env={"HARVESTER_SECRET": "een-geheime-sleutel-van-lengte"})
-        assert result.exit_code == 0, result.output
+        forget(config, who)
     with Store(config.db_path) as store:
         assert store.initiatives.candidates(limit=10) == []
         for name in ("pieter", "anne"):
@@ -348,6 +461,36 @@ def test_a_forgotten_account_leaves_the_candidates(tmp_path):
         assert "pieter" not in after and json.loads(after)["decision"] == "afgewezen"
         step.update(store, config)
         assert store.initiatives.candidates(limit=10) == []
+
+
+def test_a_forgotten_account_takes_the_initiative_named_after_it_along(tmp_path):
+    """An editor confirmed a mentioned account as an initiative under the account's own name and added a
+    hashtag to it; once the person is forgotten no initiative, count, decision or audit line holds the account."""
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        store_mentions_of_pieter(store, "#pietersplan")
+        step.update(store, config)
+        editor = store.users.add("eva", "redacteur", "niet-gebruikt")
+        store.initiatives.decide("account", "pieter@mastodon.nl", "@pieter@mastodon.nl", "bevestigd", "@Pieter@mastodon.nl",
+                                 editor)
+        store.initiatives.decide("hashtag", "pietersplan", "#pietersplan", "alias", "@Pieter@mastodon.nl", editor)
+        step.update(store, config)
+        assert [s.initiative for s in store.initiatives.stats()] == ["@Pieter@mastodon.nl"]
+    forget(config, "pieter@mastodon.nl")
+    with Store(config.db_path) as store:
+        # gone at once, before any pass, and not back after one
+        assert store.initiatives.stats() == [] and store.initiatives.decisions() == []
+        step.update(store, config)
+        assert "@Pieter@mastodon.nl" not in step.catalogue(store, config).names()
+        assert store.initiatives.stats() == [] and store.initiatives.decisions() == []
+        assert store.db.execute("SELECT count(*) FROM post_initiatives").fetchone()[0] == 0
+        trail = [json.loads(after) for (after,) in store.db.execute(
+            "SELECT after FROM review_events WHERE action LIKE 'initiative%' ORDER BY id")]
+        assert [(t["decision"], t["initiative"]) for t in trail] == [("bevestigd", "[verwijderd]"),
+                                                                     ("alias", "[verwijderd]")]
+        assert not any("pieter@" in json.dumps(t).lower() for t in trail)
+        # the hashtag is proposed again: editors decide on it anew
+        assert [c.label for c in store.initiatives.candidates(limit=10)] == ["#pietersplan"]
 
 
 def test_the_background_job_matches_and_rematches_after_an_edit_of_the_list(tmp_path, caplog):

@@ -14,7 +14,7 @@ from harvester.initiatives import step
 from harvester.store import Store
 from harvester.web import ServerThread
 
-from .initiativesdata import store_all, store_post
+from .initiativesdata import store_all, store_mentions_of_pieter, store_post
 from .webdata import add_user, csrf_of, login, write_web_config
 
 HOSTILE = "<script>alert(1)</script>"
@@ -130,6 +130,39 @@ def test_a_redacteur_confirms_and_dismisses(site):
     with Store(config.db_path) as store:
         actions = [r[0] for r in store.db.execute("SELECT action FROM review_events WHERE post_id IS NULL ORDER BY id")]
     assert actions == ["initiative_bevestigd", "initiative_alias", "initiative_afgewezen", "initiative_undo"]
+
+
+def test_an_account_is_not_filled_in_as_the_name_of_a_new_initiative(site):
+    """A mentioned account may be a person: editors type the initiative's name rather than keep theirs."""
+    server, config = site
+    with Store(config.db_path) as store:
+        store_mentions_of_pieter(store, "het charter", first=30)
+        step.update(store, config)
+    c, _ = client(server, "eva")
+    page = c.get("/initiatieven/kandidaten").text
+    name_field = r'value="{}">\s*<input type="hidden" name="action" value="confirm">\s*<label for="naam-\d+">[^<]*<input [^>]*'
+    assert 'name="name" value=""' in re.search(name_field.format("pieter@mastodon.nl"), page).group()
+    assert 'name="name" value="grandparade"' in re.search(name_field.format("grandparade"), page).group()
+
+
+def test_a_new_initiative_is_no_alias_and_a_gone_one_stays_gone(site):
+    server, config = site
+    c, csrf = client(server, "eva")
+    # an alias of a known initiative is no new initiative
+    form = {"csrf": csrf, "kind": "hashtag", "term": "xsstest", "action": "confirm", "name": "beter  werken"}
+    taken = c.post("/initiatieven/kandidaten", data=form)
+    assert taken.status_code == 400
+    assert "Beter Werken in het Openbaar Bestuur staat al in de lijst (als beter werken)" in taken.text
+    # an addition to a confirmation taken back waits, and the page says so
+    confirm = {"csrf": csrf, "kind": "hashtag", "term": "grandparade", "action": "confirm", "name": "Grand Parade"}
+    alias = {"csrf": csrf, "kind": "domein", "term": "grandparade.example", "action": "alias", "initiative": "Grand Parade"}
+    for form in (confirm, alias, {**confirm, "action": "undo"}):
+        assert c.post("/initiatieven/kandidaten", data=form, follow_redirects=True).status_code == 200
+    with Store(config.db_path) as store:
+        step.update(store, config)
+    assert c.get("/initiatieven/grand-parade").status_code == 404
+    decisions = c.get("/initiatieven/kandidaten").text.split('id="besluiten"')[1]
+    assert "Niet toegepast: Grand Parade staat niet (meer) in de lijst." in decisions
 
 
 def test_a_lezer_looks_but_cannot_decide(site):

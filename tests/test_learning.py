@@ -56,7 +56,7 @@ def test_retrain_refits_a_threshold_switches_and_models_use_goes_back(config, tm
         assert (row.learned_from, row.decisions, row.held_back) == (40, 50, 10)
         assert row.score is not None and row.current_score is not None and row.score >= row.current_score
         # the posts no editor decided wait for the new model
-        assert sorted(p for p, _ in store.classifications.pending()) == waiting
+        assert sorted(p.post_id for p in store.classifications.pending()) == waiting
         assert learning.decisions_since(store) == 0
     saved = tmp_path / row.path
     meta = json.loads((saved / "meta.json").read_text())["harvester"]
@@ -111,8 +111,8 @@ def test_models_use_says_which_posts_wait_for_classification_and_why(tmp_path, w
         changed = add_post(store, 5, confidence=None)
         verdict = Classification(scores={"cultuur": 0.9}, assigned=("cultuur",), reasons={}, language="nl",
                                  is_dutch=True, confidence=0.9, model_version=shipped)
-        # classified by the shipped model, but its text was read before the post last changed
-        store.classifications.save_many([(changed, verdict)], classified_at="2000-01-01T00:00:00.000+00:00")
+        # classified by the shipped model, but from a text the post had before its last change
+        store.classifications.save_many([(changed, verdict)], seen={changed: "2000-01-01T00:00:00.000+00:00"})
     result = run(config, "models", "use", shipped)
     assert result.exit_code == 0, result.output
     assert result.output == (
@@ -122,7 +122,7 @@ def test_models_use_says_which_posts_wait_for_classification_and_why(tmp_path, w
         "na de classificatie door dit model.\n")
     with Store(tmp_path / "harvester.db") as store:
         assert store.classifications.count_pending() == 4
-        store.classifications.save_many([(p, verdict) for p, _ in store.classifications.pending()])
+        store.classifications.save_many([(p.post_id, verdict) for p in store.classifications.pending()])
     assert run(config, "models", "use", shipped).output.endswith(
         "is nu in gebruik. Er wachten geen posts op classificatie.\n")
     with Store(tmp_path / "harvester.db") as store:   # away to another model and back, before classifying

@@ -15,11 +15,11 @@ def unreviewed_versions(db: Path) -> set[str]:
     """Models whose verdicts the collected posts carry (none of them is decided)."""
     return {r[0] for r in query(db, "SELECT c.model_version FROM classifications c JOIN sightings g ON g.post_id ="
                                     " c.post_id JOIN sources s ON s.id = g.source_id AND s.name = 'tagfeed'"
-                                    " WHERE c.classified_at <> ''")}
+                                    " WHERE c.post_changed_at <> ''")}
 
 
 def stale(db: Path) -> int:
-    return query(db, "SELECT count(*) FROM classifications WHERE classified_at = ''")[0][0]
+    return query(db, "SELECT count(*) FROM classifications WHERE post_changed_at = ''")[0][0]
 
 
 def test_the_job_retrains_after_retrain_after_decisions_and_follows_models_use(server, write_config, model_dir,

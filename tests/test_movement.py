@@ -92,7 +92,7 @@ def test_the_initiatives_the_posts_name_join_the_figures(store):
         PostMatch(first, "2026-11-02T10:00:00+00:00", [("Ambtenaar 2.0", "naam", "ambtenaar 2.0"),
                                                        ("Ynnovate", "hashtag", "#ynnovate")], []),
         PostMatch(second, "2026-11-10T10:00:00+00:00", [("Ynnovate", "naam", "ynnovate")], []),
-    ], matched_at="2026-11-20T00:00:00+00:00")
+    ])
     mv = movement(store, datetime(2026, 11, 20, tzinfo=UTC), weeks=3)
     assert mv.total.initiatives == 2
     assert [w.figures.initiatives for w in mv.weeks] == [2, 1, 0]

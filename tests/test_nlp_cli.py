@@ -20,6 +20,7 @@ from harvester.store import Store
 from .conftest import ROOT
 from .learningdata import NONE, PLACES, decide
 from .nlpdata import THEMES, THEMES_TOML, TRAINING, write_jsonl, write_project_files
+from .races import uncommitted_edit
 
 
 @pytest.fixture
@@ -64,7 +65,8 @@ def test_stale_posts_are_classified_again_after_an_edit(store, model_dir):
     assert store.posts.upsert(post("https://mastodon.example/s/1",
                                    "Alle besluiten staan nu openbaar als open data online, transparant voor iedereen."),
                               source.id) == "updated"
-    assert store.classifications.pending() == [(b, "Alle besluiten staan nu openbaar als open data online, transparant voor iedereen.")]
+    assert [(p.post_id, p.text) for p in store.classifications.pending()] == [
+        (b, "Alle besluiten staan nu openbaar als open data online, transparant voor iedereen.")]
     seen = []
     assert classify_pending(store, classifier, progress=lambda done, total: seen.append((done, total))) == 1
     assert seen == [(1, 1)]
@@ -72,6 +74,30 @@ def test_stale_posts_are_classified_again_after_an_edit(store, model_dir):
     reasons = json.loads(store.db.execute("SELECT reasons FROM classifications WHERE post_id = ?", [b]).fetchone()[0])
     assert "open data" in reasons["open_overheid"]
     assert classify_pending(store, classifier, include_all=True) == 2
+
+
+def test_an_edit_committed_after_its_old_text_was_read_is_classified_again(store, model_dir, monkeypatch):
+    """The edit was stamped before the pass read the post, and committed after: its verdict is of
+    the old text, so the post must stay pending (it did not when verdicts recorded the pass's clock)."""
+    classifier = Classifier.load(model_dir, THEMES)
+    (new,) = fill(store, ["Lekker weertje vandaag."])   # never classified: the next pass reads it
+    edited = post("https://mastodon.example/s/0", "Alle besluiten staan nu openbaar als open data online.")
+    with uncommitted_edit(store.path, "test", edited) as commit:
+        classify = classifier.classify
+
+        def classify_then_commit(texts):
+            verdicts = list(classify(texts))
+            assert texts == ["Lekker weertje vandaag."]   # the old text: the edit was not committed
+            commit()
+            return iter(verdicts)
+
+        monkeypatch.setattr(classifier, "classify", classify_then_commit)
+        assert classify_pending(store, classifier, workers=1) == 1
+    monkeypatch.undo()
+    assert store.classifications.count_pending() == 1
+    assert classify_pending(store, classifier) == 1
+    assert verdicts(store) == {new: ("open_overheid",)}
+    assert classify_pending(store, classifier) == 0
 
 
 def test_worker_pool_gives_the_same_verdicts(store, model_dir, monkeypatch):

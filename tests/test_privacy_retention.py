@@ -83,7 +83,7 @@ def raw_bytes(db) -> bytes:
 
 def test_an_old_accepted_idea_keeps_its_text_and_loses_its_author_everywhere(store, write_config, tmp_path):
     config, ids = seed(store, write_config)
-    store.db.execute("INSERT INTO classifications (post_id, model_version, is_dutch, confidence, reasons, classified_at)"
+    store.db.execute("INSERT INTO classifications (post_id, model_version, is_dutch, confidence, reasons, post_changed_at)"
                      " VALUES (?, 'test', 1, 0.5, ?, ?)", [ids["accepted"], json.dumps({"cultuur": ["vries"]}), OLD])
     store.db.conn.commit()
     # the related-ideas terms and the initiative terms hold the name too, until the purge

@@ -6,10 +6,12 @@ import json
 
 import pytest
 
+from harvester.models import Author, Post
 from harvester.nlp.related import TermExtractor
 from harvester.related import index_pending, related_ideas, score_pairs
 
 from .conftest import DATA
+from .races import uncommitted_edit
 from .webdata import add_post, add_user
 
 PAIRS = [json.loads(line) for line in (DATA / "related" / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -80,6 +82,28 @@ def test_an_edited_post_is_indexed_again(store, extractor):
     store.db.execute("UPDATE posts SET text = 'Nu over hackathons', changed_at = '9999' WHERE id = ?", [post])
     assert index_pending(store, extractor) == 1
     assert store.related.terms([post])[post] == ["hackathons"]
+
+
+def test_an_edit_committed_after_its_old_text_was_read_is_indexed_again(store, extractor, monkeypatch):
+    post = add_post(store, 1, "Een eerste versie over proeftuinen", confidence=None)
+    edit = Post(key="https://mastodon.example/@a/1", kind="mastodon", url="https://mastodon.example/@a/1",
+                content_html="<p>Nu over hackathons</p>", text="Nu over hackathons", language="nl",
+                tags=("innoverheid",), author=Author("ambtenaar@mastodon.nl", display_name="Ambtenaar"))
+    with uncommitted_edit(store.path, "mastodon-nl", edit) as commit:
+        terms = extractor.terms
+
+        def terms_then_commit(texts):
+            found = terms(list(texts))
+            commit()
+            return found
+
+        monkeypatch.setattr(extractor, "terms", terms_then_commit)
+        assert index_pending(store, extractor) == 1
+    monkeypatch.undo()
+    assert "proeftuin" in store.related.terms([post])[post]   # of the text that was read
+    assert index_pending(store, extractor) == 1
+    assert store.related.terms([post])[post] == ["hackathons"]
+    assert index_pending(store, extractor) == 0
 
 
 def test_the_vocabulary_counts_posts_per_term_through_edits_and_deletions(store, extractor):

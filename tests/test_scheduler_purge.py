@@ -13,7 +13,6 @@ from harvester.privacy.hashing import pseudonym
 from harvester.models import Author, Post
 from harvester.jobs.gate import WriteGate
 from harvester.store import Store
-from harvester.timeutil import utcnow
 
 from .test_scheduler import HARVESTER, query, stop, wait_for
 
@@ -31,7 +30,7 @@ def seed(db: Path) -> None:
         with store.atomic():
             store.db.execute("UPDATE posts SET first_seen_at = ?", [OLD])
             store.db.execute("INSERT INTO classifications (post_id, model_version, language, is_dutch, confidence,"
-                             " classified_at) SELECT id, 'test', 'nl', 1, 0.5, ? FROM posts", [utcnow()])
+                             " post_changed_at) SELECT id, 'test', 'nl', 1, 0.5, changed_at FROM posts")
         accepted = store.db.execute("SELECT id FROM posts WHERE key = 'https://blog.example/2'").fetchone()[0]
         store.reviews.decide(accepted, store.users.add("redactie", "redacteur", "x"), 0, "accept", themes=["cultuur"])
 

@@ -7,7 +7,8 @@ import pytest
 
 from harvester.models import Author, Classification, Post
 from harvester.store import Store, StoreError, _statements
-from harvester.store.schema import MIGRATIONS
+from harvester.store.classifications import PendingCounts
+from harvester.store.schema import MIGRATIONS, V_SEEN_CHANGES
 
 
 def make_post(key="https://example.org/1", text="Een idee voor #innoverheid", **kw) -> Post:
@@ -162,20 +163,49 @@ def test_verdicts_are_replaced_and_those_of_deleted_posts_skipped(store):
     store.classifications.save_many([
         (first, Classification({"cultuur": 0.9, "structuur": 0.2}, ("cultuur",), {"cultuur": ["lef"]}, "nl", True, 0.8, "m1")),
         (second, Classification({"cultuur": 0.1, "structuur": 0.7}, ("structuur",), {}, "nl", True, 0.4, "m1")),
-    ], classified_at="2026-11-30T10:00:00Z")
+    ], seen={first: "2026-11-30T10:00:00Z"})   # second: as it is now
     store.db.execute("DELETE FROM posts WHERE id = ?", [gone])
     # a new theme set: structuur is gone, leiderschap is new
     store.classifications.save_many([
         (first, Classification({"cultuur": 0.3, "leiderschap": 0.6}, ("leiderschap",), {}, "nl", True, 0.2, "m2")),
         (gone, Classification({"cultuur": 0.5, "leiderschap": 0.5}, (), {}, "en", False, 0.9, "m2")),
-    ], classified_at="2026-12-01T10:00:00Z")
+    ], seen={first: "2026-12-01T10:00:00Z", gone: "2026-12-01T10:00:00Z"})
     themes = store.db.execute("SELECT post_id, theme, score, assigned FROM post_themes ORDER BY post_id, theme").fetchall()
     assert themes == [(first, "cultuur", 0.3, 0), (first, "leiderschap", 0.6, 1),
                       (second, "cultuur", 0.1, 0), (second, "structuur", 0.7, 1)]
     verdicts = store.db.execute(
-        "SELECT post_id, model_version, reasons, confidence, classified_at FROM classifications ORDER BY post_id").fetchall()
+        "SELECT post_id, model_version, reasons, confidence, post_changed_at FROM classifications ORDER BY post_id").fetchall()
+    changed = store.db.execute("SELECT changed_at FROM posts WHERE id = ?", [second]).fetchone()[0]
     assert verdicts == [(first, "m2", "{}", 0.2, "2026-12-01T10:00:00Z"),
-                        (second, "m1", "{}", 0.4, "2026-11-30T10:00:00Z")]
+                        (second, "m1", "{}", 0.4, changed)]
+
+
+def test_the_upgrade_keeps_what_is_pending_and_what_is_not(tmp_path):
+    """Rows stamped with a pass's clock become rows of the change they were made from: current ones
+    stay current, stale ones (and a verdict a model switch set aside) stay pending."""
+    path = tmp_path / "harvester.db"
+    with Store(path, migrate=False) as old:
+        old.migrate(MIGRATIONS[:MIGRATIONS.index(V_SEEN_CHANGES)])
+        source = old.sources.sync("blog", "feed", "https://example.org/feed")
+        for n in range(4):
+            old.posts.upsert(make_post(key=f"https://example.org/{n}"), source.id)
+        old.db.execute("UPDATE posts SET changed_at = '2026-12-01T10:00:00.000+00:00'")
+        current, stale, same_moment, set_aside = [r[0] for r in old.db.execute("SELECT id FROM posts ORDER BY id")]
+        stamps = {current: "2026-12-01T10:00:05.000+00:00", stale: "2026-12-01T09:00:00.000+00:00",
+                  same_moment: "2026-12-01T10:00:00.000+00:00", set_aside: ""}
+        for post_id, at in stamps.items():
+            old.db.execute("INSERT INTO classifications (post_id, model_version, is_dutch, confidence, classified_at)"
+                           " VALUES (?, 'm1', 1, 0.5, ?)", [post_id, at])
+            if at:
+                old.db.execute("INSERT INTO related_terms (post_id, terms, indexed_at) VALUES (?, '[]', ?)", [post_id, at])
+                old.db.execute("INSERT INTO matched_posts (post_id, matched_at) VALUES (?, ?)", [post_id, at])
+        old.db.conn.commit()
+    with Store(path) as store:
+        assert [p.post_id for p in store.classifications.pending()] == [stale, set_aside]
+        assert store.classifications.count_pending_by_verdict("m1") == PendingCounts(never=0, switched=1, changed=1)
+        assert [p.post_id for p in store.related.pending(limit=10)] == [stale, set_aside]
+        # matching read a post changed in the same millisecond again
+        assert [p.id for p in store.initiatives.pending(limit=10)] == [stale, same_moment, set_aside]
 
 
 def test_an_sqlite_too_old_for_the_schema_is_refused_in_dutch(tmp_path, monkeypatch):

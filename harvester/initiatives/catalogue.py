@@ -1,8 +1,9 @@
 """The catalogue of initiatives: config/initiatives.toml, plus what editors confirmed in the app.
 
 Pure: reading and checking the file, merging the editors' decisions into it, and a digest of the
-result. The digest is stored with the matches (harvester.store.initiatives), so a changed file or
-a new decision is noticed and every post is matched again.
+result with the consultation's tags. The digest is stored with the matches
+(harvester.store.initiatives), so a changed file, a new decision or other tags are noticed and every
+post is matched again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import re
 import tomllib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -82,11 +84,14 @@ class Catalogue:
     ignore_hashtags: tuple[str, ...] = ()
     source: str = ""                    # the file's text (for the digest)
     decisions: tuple[CandidateDecision, ...] = field(default=())
+    # additions to an initiative that is not (or no longer) in the list: they wait until it is back
+    unapplied: tuple[CandidateDecision, ...] = field(default=())
 
-    @property
-    def digest(self) -> str:
-        """Changes whenever matching could give another answer: the file, or an editor's decision."""
-        material = json.dumps([self.source, [list(d.__dict__.values()) for d in self.decisions]], ensure_ascii=False)
+    def digest(self, tags: Iterable[str]) -> str:
+        """Changes whenever matching could give another answer: the file, an editor's decision, or
+        the consultation's own `tags` (evidence of nothing, and never a candidate)."""
+        material = json.dumps([self.source, [list(d.__dict__.values()) for d in self.decisions], sorted(set(tags))],
+                              ensure_ascii=False)
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
     def by_slug(self, value: str) -> Initiative | None:
@@ -95,22 +100,47 @@ class Catalogue:
     def names(self) -> list[str]:
         return [i.name for i in self.initiatives]
 
+    def named(self, written: str) -> Initiative | None:
+        """The initiative with this name or alias, compared as `squash` does."""
+        wanted = squash(written)
+        return next((i for i in self.initiatives if wanted in {squash(w) for w in (i.name, *i.aliases)}), None)
+
     def with_decisions(self, decisions: list[CandidateDecision]) -> Catalogue:
-        """The file's initiatives with the editors' confirmed initiatives and aliases added."""
+        """The file's initiatives with the editors' confirmed initiatives and additions.
+
+        A decision names its initiative as it was called then; it finds it by name or alias, so an
+        initiative renamed in the file with its old name kept as an alias keeps what editors added.
+        Confirmations go first: an addition finds a confirmed initiative whatever the order they
+        were decided in. An addition whose initiative is gone (deleted from the file, renamed
+        without the old name as alias, its confirmation undone) does not bring it back: it waits in
+        `unapplied`, and applies again once the initiative is back.
+        """
         initiatives = list(self.initiatives)
-        index = {squash(i.name): n for n, i in enumerate(initiatives)}
-        for d in decisions:
+        index: dict[str, int] = {}      # squashed name or alias -> place in `initiatives`
+
+        def remember(n: int) -> None:
+            for written in (initiatives[n].name, *initiatives[n].aliases):
+                index.setdefault(squash(written), n)
+
+        for n in range(len(initiatives)):
+            remember(n)
+        unapplied = []
+        for d in sorted(decisions, key=lambda d: d.decision != Decision.CONFIRMED):
             if d.decision == Decision.DISMISSED or not d.initiative:
                 continue
-            term = d.label if d.kind == TermKind.NAME else d.term
             n = index.get(squash(d.initiative))
+            if n is None and d.decision != Decision.CONFIRMED:
+                unapplied.append(d)
+                continue
             if n is None:
-                index[squash(d.initiative)] = len(initiatives)
                 initiatives.append(Initiative(d.initiative))
                 n = len(initiatives) - 1
-            if d.kind != TermKind.NAME or squash(term) != squash(d.initiative):
+                remember(n)
+            term = d.label if d.kind == TermKind.NAME else d.term
+            if d.kind != TermKind.NAME or squash(term) not in index:     # a name already known adds nothing
                 initiatives[n] = initiatives[n].with_term(d.kind, term)
-        return replace(self, initiatives=tuple(initiatives), decisions=tuple(decisions))
+                remember(n)
+        return replace(self, initiatives=tuple(initiatives), decisions=tuple(decisions), unapplied=tuple(unapplied))
 
 
 def squash(value: str) -> str:
@@ -153,6 +183,7 @@ def parse_catalogue(raw: dict, source: str, where: str) -> Catalogue:
         raise InitiativesError(f"{where}: schrijf initiatieven als [[initiatives]]-tabellen")
     initiatives: list[Initiative] = []
     seen: dict[str, str] = {}
+    claimed: dict[tuple[str, str], str] = {}     # (kind, hashtag, account or domain) -> initiative
     for n, item in enumerate(items):
         at = f"{where}: initiatives[{n}]"
         if not isinstance(item, dict):
@@ -178,7 +209,20 @@ def parse_catalogue(raw: dict, source: str, where: str) -> Catalogue:
             other = seen.setdefault(squash(written), initiative.name)
             if other != initiative.name:
                 raise InitiativesError(f"{at}: de naam {written!r} hoort al bij {other!r}")
+        # matching gives a post to the first initiative claiming its term: the second one's would be dead
+        for kind, written in ([("de hashtag", f"#{t}") for t in initiative.hashtags]
+                              + [("het account", f"@{a}") for a in initiative.accounts]
+                              + [("het domein", d) for d in initiative.domains]):
+            other = claimed.setdefault((kind, written), initiative.name)
+            if other != initiative.name:
+                raise InitiativesError(f"{at}: {kind} {written!r} hoort al bij {other!r}")
         initiatives.append(initiative)
+    for n, initiative in enumerate(initiatives):     # a hashtag is matched before the names inside hashtags
+        for tag in initiative.hashtags:
+            other = seen.get(squash(tag), initiative.name)
+            if other != initiative.name:
+                raise InitiativesError(f"{where}: initiatives[{n}] ({initiative.name}): de hashtag '#{tag}' is de "
+                                       f"naam van {other!r}")
     candidates = raw.get("candidates", {})
     if not isinstance(candidates, dict) or set(candidates) - {"ignore_domains", "ignore_hashtags"}:
         raise InitiativesError(f"{where}: [candidates] kent alleen ignore_domains en ignore_hashtags")

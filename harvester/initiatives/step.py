@@ -2,9 +2,9 @@
 
 The only place that knows both sides (like harvester.jobs.classify for themes). `update` is what the
 background job runs after each harvest and what `harvester initiatives` runs first: it notices a
-changed catalogue (the file or an editor's decision) by its digest and then matches every post
-again; otherwise only new and edited posts. When anything changed it makes the counts, the
-network and the candidates anew.
+changed catalogue (the file or an editor's decision) or other consultation tags by its digest and
+then matches every post again; otherwise only new and edited posts. When anything changed it makes
+the counts, the network and the candidates anew.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import networkx as nx
 from ..config import Config
 from ..store import Store
 from ..store.initiatives import PendingPost, PostMatch
-from ..timeutil import to_utc_iso, utcnow
+from ..timeutil import to_utc_iso
 from .catalogue import Catalogue, CandidateDecision, Decision, load_catalogue
 from .matching import Matcher, PostFacts
 from .network import graph, summarise
@@ -46,9 +46,10 @@ def catalogue(store: Store, config: Config) -> Catalogue:
 def update(store: Store, config: Config, progress: Progress | None = None) -> UpdateResult:
     """Match what is pending (everything, when the catalogue changed), then summarise if needed."""
     current = catalogue(store, config)
-    rematched = store.initiatives.digest() != current.digest
+    digest = current.digest(config.tags)
+    rematched = store.initiatives.digest() != digest
     if rematched:
-        store.initiatives.reset(current.digest)
+        store.initiatives.reset(digest)
     matcher = Matcher(current, config.tags)
     total = store.initiatives.count_pending() if progress else 0
     # what this pass will have matched: every post changed before it started. A harvest's
@@ -56,12 +57,11 @@ def update(store: Store, config: Config, progress: Progress | None = None) -> Up
     through = to_utc_iso(datetime.now(UTC) - LOOK_BACK)
     done, after = 0, 0
     while True:
-        read_at = utcnow()
         posts = store.initiatives.pending(limit=PAGE, after_id=after)
         if not posts:
             break
         after = posts[-1].id
-        store.initiatives.save([match_post(matcher, p) for p in posts], read_at)
+        store.initiatives.save([match_post(matcher, p) for p in posts], seen={p.id: p.changed_at for p in posts})
         done += len(posts)
         if progress:
             progress(done, total)

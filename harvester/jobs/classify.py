@@ -17,7 +17,7 @@ from pathlib import Path
 from ..models import Classification
 from ..nlp import Classifier, ThemeSet
 from ..store import Store
-from ..timeutil import utcnow
+from ..store.posts import PostText
 
 PAGE = 50_000          # posts read from the database at a time
 CHUNK = 1_000          # posts per task sent to a worker (and per write transaction)
@@ -75,9 +75,10 @@ def classify_pending(
             gc.freeze()
             context = multiprocessing.get_context("fork" if can_fork else None)
             pool = context.Pool(workers, initializer=_init_worker, initargs=(classifier.spec,))
-        for read_at, ids, verdicts in _verdicts(store, classifier, include_all, pool):
-            store.classifications.save_many(list(zip(ids, verdicts)), classified_at=read_at)
-            done += len(ids)
+        for chunk, verdicts in _verdicts(store, classifier, include_all, pool):
+            store.classifications.save_many([(row.post_id, verdict) for row, verdict in zip(chunk, verdicts)],
+                                            seen={row.post_id: row.changed_at for row in chunk})
+            done += len(chunk)
             if progress:
                 progress(done, total)
     finally:
@@ -90,17 +91,15 @@ def classify_pending(
     return done
 
 
-def _verdicts(store: Store, classifier: Classifier, include_all: bool, pool) -> Iterator[tuple[str, list[int], list[Classification]]]:
-    """(time the texts were read, post ids, verdicts) per chunk, in id order."""
+def _verdicts(store: Store, classifier: Classifier, include_all: bool, pool) -> Iterator[tuple[list[PostText], list[Classification]]]:
+    """(posts as read, their verdicts) per chunk, in id order."""
     after = 0
     while True:
-        read_at = utcnow()
         rows = store.classifications.pending(include_all=include_all, limit=PAGE, after_id=after)
         if not rows:
             return
-        after = rows[-1][0]
+        after = rows[-1].post_id
         chunks = [rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK)]
-        texts = ([text for _, text in chunk] for chunk in chunks)
+        texts = ([row.text for row in chunk] for chunk in chunks)
         results = pool.imap(_classify_chunk, texts) if pool else (list(classifier.classify(t)) for t in texts)
-        for chunk, verdicts in zip(chunks, results):
-            yield read_at, [post_id for post_id, _ in chunk], verdicts
+        yield from zip(chunks, results)

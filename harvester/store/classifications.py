@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlite_utils
 
 from ..models import Classification
-from ..timeutil import utcnow
 from .exports import refresh_themes
+from .posts import PostText
+
+# a verdict is current while it was made from the post's current change; '' (set aside by a switch
+# of model) is no change, so such a post is pending too
+_PENDING = "(c.post_id IS NULL OR c.post_changed_at <> p.changed_at)"
 
 
 @dataclass(frozen=True)
@@ -35,15 +39,16 @@ class ClassificationStore:
         """Replace the post's verdict and its per-theme scores."""
         self.save_many([(post_id, result)])
 
-    def save_many(self, verdicts: Sequence[tuple[int, Classification]], classified_at: str | None = None) -> None:
+    def save_many(self, verdicts: Sequence[tuple[int, Classification]], seen: Mapping[int, str] | None = None) -> None:
         """Replace the verdicts of many posts in one transaction (executemany: the classify step's hot path).
 
-        `classified_at` should be when the texts were read, so that a post edited while it was being
-        classified still counts as stale. Posts deleted in the meantime are skipped, not an error.
-        Rows are updated in place (an upsert costs less than delete and insert), and a post's rows
-        for themes its verdict no longer has are removed.
+        `seen` holds per post the `changed_at` of the text classified (`pending`); the verdict
+        records it, so a post edited after its text was read stays pending. A post not in `seen`
+        is taken to be classified as it is now. Posts deleted in the meantime are skipped, not an
+        error. Rows are updated in place (an upsert costs less than delete and insert), and a
+        post's rows for themes its verdict no longer has are removed.
         """
-        at = classified_at or utcnow()
+        seen = seen or {}
         with self.db.atomic():   # BEGIN IMMEDIATE: no post can go between this check and the writes
             conn = self.db.conn
             ids = json.dumps([post_id for post_id, _ in verdicts])
@@ -61,12 +66,13 @@ class ClassificationStore:
                 )
             conn.executemany(
                 "INSERT INTO classifications"
-                " (post_id, model_version, language, is_dutch, confidence, reasons, classified_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (post_id) DO UPDATE SET"
+                " (post_id, model_version, language, is_dutch, confidence, reasons, post_changed_at)"
+                " SELECT ?, ?, ?, ?, ?, ?, coalesce(?, changed_at) FROM posts WHERE id = ?"
+                " ON CONFLICT (post_id) DO UPDATE SET"
                 " model_version = excluded.model_version, language = excluded.language, is_dutch = excluded.is_dutch,"
-                " confidence = excluded.confidence, reasons = excluded.reasons, classified_at = excluded.classified_at",
+                " confidence = excluded.confidence, reasons = excluded.reasons, post_changed_at = excluded.post_changed_at",
                 [(post_id, r.model_version, r.language, int(r.is_dutch), r.confidence,
-                  json.dumps(r.reasons, ensure_ascii=False), at) for post_id, r in verdicts],
+                  json.dumps(r.reasons, ensure_ascii=False), seen.get(post_id), post_id) for post_id, r in verdicts],
             )
             conn.executemany(
                 "INSERT INTO post_themes (post_id, theme, score, assigned) VALUES (?, ?, ?, ?)"
@@ -78,22 +84,22 @@ class ClassificationStore:
 
     def pending(
         self, *, include_all: bool = False, limit: int | None = None, after_id: int = 0
-    ) -> list[tuple[int, str]]:
-        """(post id, text) of posts never classified or edited since; every post with include_all.
+    ) -> list[PostText]:
+        """Posts never classified or edited since; every post with include_all.
 
         Ordered by id; pass the last id seen as `after_id` to read the next page.
         """
-        stale = "" if include_all else "AND (c.post_id IS NULL OR c.classified_at < p.changed_at)"
-        sql = (f"SELECT p.id, p.text FROM posts p LEFT JOIN classifications c ON c.post_id = p.id"
+        stale = "" if include_all else f"AND {_PENDING}"
+        sql = (f"SELECT p.id, p.text, p.changed_at FROM posts p LEFT JOIN classifications c ON c.post_id = p.id"
                f" WHERE p.id > ? {stale} ORDER BY p.id")
-        return self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), [after_id]).fetchall()
+        rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), [after_id]).fetchall()
+        return [PostText(*row) for row in rows]
 
     def count_pending(self, *, include_all: bool = False) -> int:
         if include_all:
             return self.db.execute("SELECT count(*) FROM posts").fetchone()[0]
         return self.db.execute(
-            "SELECT count(*) FROM posts p LEFT JOIN classifications c ON c.post_id = p.id"
-            " WHERE c.post_id IS NULL OR c.classified_at < p.changed_at"
+            f"SELECT count(*) FROM posts p LEFT JOIN classifications c ON c.post_id = p.id WHERE {_PENDING}"
         ).fetchone()[0]
 
     def count_pending_by_verdict(self, model_version: str) -> PendingCounts:
@@ -103,10 +109,10 @@ class ClassificationStore:
         kind: its post did not change."""
         never, switched, changed = self.db.execute(
             "SELECT count(*) FILTER (WHERE c.post_id IS NULL),"
-            " count(*) FILTER (WHERE c.model_version <> ? OR c.classified_at = ''),"
-            " count(*) FILTER (WHERE c.model_version = ? AND c.classified_at <> '')"
-            " FROM posts p LEFT JOIN classifications c ON c.post_id = p.id"
-            " WHERE c.post_id IS NULL OR c.classified_at < p.changed_at", [model_version, model_version],
+            " count(*) FILTER (WHERE c.model_version <> ? OR c.post_changed_at = ''),"
+            " count(*) FILTER (WHERE c.model_version = ? AND c.post_changed_at <> '')"
+            f" FROM posts p LEFT JOIN classifications c ON c.post_id = p.id WHERE {_PENDING}",
+            [model_version, model_version],
         ).fetchone()
         return PendingCounts(never, switched, changed)
 
@@ -127,10 +133,10 @@ class ClassificationStore:
         return self.db.execute(sql + " AND updated_at > ?", [since]).fetchone()[0]
 
     def mark_unreviewed_stale(self, model_version: str) -> int:
-        """Verdicts of another model on posts no editor decided become stale (classified_at ''), so the
+        """Verdicts of another model on posts no editor decided become stale (post_changed_at ''), so the
         next classification redoes them with the active model; returns how many."""
         with self.db.atomic():
             return self.db.execute(
-                "UPDATE classifications SET classified_at = '' WHERE model_version <> ? AND classified_at <> ''"
+                "UPDATE classifications SET post_changed_at = '' WHERE model_version <> ? AND post_changed_at <> ''"
                 " AND post_id NOT IN (SELECT post_id FROM reviews WHERE status <> 'nieuw')", [model_version]
             ).rowcount

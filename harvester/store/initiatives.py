@@ -9,7 +9,7 @@ catalogue changed, after which every post is pending again.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -39,6 +39,7 @@ class PendingPost:
     links: list[str]
     author: str | None                # the account as people write it: a Bluesky handle, not the DID
     published: str
+    changed_at: str                   # the change read: its matches record it (`save`)
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,10 @@ class InitiativeStore:
 
     def _pending(self, since: str) -> str:
         # after the first pass only posts changed since it can be pending: the index on changed_at finds them.
-        # A post changed in the same millisecond as its text was read is read again (>=): it may be the edit
+        # A post's matches are current while they were made from its current change.
         source = "posts p INDEXED BY posts_changed_at" if since else "posts p"
         return (f"FROM {source} LEFT JOIN matched_posts m ON m.post_id = p.id"
-                " WHERE p.changed_at > ? AND (m.post_id IS NULL OR p.changed_at >= m.matched_at)")
+                " WHERE p.changed_at > ? AND (m.post_id IS NULL OR m.post_changed_at <> p.changed_at)")
 
     def count_pending(self) -> int:
         since = self.matched_through()
@@ -132,14 +133,16 @@ class InitiativeStore:
         rows = self.db.execute(
             f"""SELECT p.id, p.title, p.text,
                        (SELECT json_group_array(tag) FROM post_tags WHERE post_id = p.id), p.mentions, p.links,
-                       (SELECT coalesce(handle, key) FROM authors WHERE id = p.author_id), {_WHEN}
+                       (SELECT coalesce(handle, key) FROM authors WHERE id = p.author_id), {_WHEN}, p.changed_at
                 {self._pending(since)} AND p.id > ? ORDER BY p.id LIMIT ?""", [since, after_id, limit]).fetchall()
-        return [PendingPost(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4]), json.loads(r[5]), r[6], r[7])
+        return [PendingPost(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4]), json.loads(r[5]), r[6], r[7], r[8])
                 for r in rows]
 
-    def save(self, results: Sequence[PostMatch], matched_at: str) -> None:
-        """Replace the matches and terms of these posts; `matched_at` is when their texts were read,
-        so a post edited meanwhile stays pending. Posts deleted meanwhile are skipped."""
+    def save(self, results: Sequence[PostMatch], seen: Mapping[int, str] | None = None) -> None:
+        """Replace the matches and terms of these posts. `seen`: per post the `changed_at` of the
+        text matched (`PendingPost.changed_at`), so a post edited after it was read stays pending;
+        a post not in it is taken as it is now. Posts deleted meanwhile are skipped."""
+        seen = seen or {}
         with self.db.atomic():
             conn = self.db.conn
             ids = json.dumps([r.post_id for r in results])
@@ -154,9 +157,10 @@ class InitiativeStore:
                              [(r.post_id, *m, r.published) for r in results for m in r.matches])
             conn.executemany("INSERT OR IGNORE INTO post_terms (post_id, kind, term, label) VALUES (?, ?, ?, ?)",
                              [(r.post_id, *t) for r in results for t in r.terms])
-            conn.executemany("INSERT INTO matched_posts (post_id, matched_at) VALUES (?, ?) ON CONFLICT (post_id)"
-                             " DO UPDATE SET matched_at = excluded.matched_at",
-                             [(r.post_id, matched_at) for r in results])
+            conn.executemany("INSERT INTO matched_posts (post_id, post_changed_at)"
+                             " SELECT ?, coalesce(?, changed_at) FROM posts WHERE id = ?"
+                             " ON CONFLICT (post_id) DO UPDATE SET post_changed_at = excluded.post_changed_at",
+                             [(r.post_id, seen.get(r.post_id), r.post_id) for r in results])
             if results:
                 conn.execute("UPDATE initiative_matching SET summarised_at = NULL")
 
@@ -321,24 +325,42 @@ class InitiativeStore:
         """A forgotten author's account (Mastodon acct, Bluesky handle or DID) leaves the candidates,
         the decisions, the evidence of matches and the audit trail of decisions on it (its term and
         label become `blank`; call inside the forget's transaction); the posts that named it are
-        matched again."""
+        matched again. An initiative an editor named after the account goes too, with every
+        decision adding to it, its matches and counts (the audit trail keeps `blank` for its name):
+        that initiative is the person."""
         accts_json = json.dumps(sorted(a.lower() for a in accts))
         for column in ("before", "after"):
+            initiative = f"json_extract({column}, '$.initiative')"
             self.db.execute(
                 f"UPDATE review_events SET {column} = json_set({column}, '$.term', ?2, '$.label', ?2)"
                 f" WHERE action LIKE 'initiative%' AND {column} IS NOT NULL"
                 f" AND json_extract({column}, '$.kind') = 'account'"
                 f" AND lower(json_extract({column}, '$.term')) IN (SELECT value FROM json_each(?1))",
                 [accts_json, blank])
+            self.db.execute(
+                f"UPDATE review_events SET {column} = json_set({column}, '$.initiative', ?2)"
+                f" WHERE action LIKE 'initiative%' AND {column} IS NOT NULL"
+                f" AND {_forgotten(initiative)}",
+                [accts_json, blank])
         # those posts did not change, so the next pass must look at every post again
         self.db.execute("UPDATE initiative_matching SET matched_through = ''")
         for sql in (
             "DELETE FROM matched_posts WHERE post_id IN (SELECT post_id FROM post_terms WHERE kind = 'account'"
             " AND term IN (SELECT value FROM json_each(?1)) UNION SELECT post_id FROM post_initiatives"
-            " WHERE via = 'account' AND evidence IN (SELECT value FROM json_each(?1)))",
+            " WHERE via = 'account' AND evidence IN (SELECT value FROM json_each(?1))"
+            f" UNION SELECT post_id FROM post_initiatives WHERE {_forgotten('initiative')})",
             "DELETE FROM post_terms WHERE kind = 'account' AND term IN (SELECT value FROM json_each(?1))",
-            "DELETE FROM post_initiatives WHERE via = 'account' AND evidence IN (SELECT value FROM json_each(?1))",
+            "DELETE FROM post_initiatives WHERE via = 'account' AND evidence IN (SELECT value FROM json_each(?1))"
+            f" OR {_forgotten('initiative')}",
             "DELETE FROM initiative_candidates WHERE kind = 'account' AND term IN (SELECT value FROM json_each(?1))",
-            "DELETE FROM initiative_decisions WHERE kind = 'account' AND term IN (SELECT value FROM json_each(?1))",
+            "DELETE FROM initiative_decisions WHERE kind = 'account' AND term IN (SELECT value FROM json_each(?1))"
+            f" OR {_forgotten('initiative')}",
+            f"DELETE FROM initiative_stats WHERE {_forgotten('initiative')}",
+            f"DELETE FROM initiative_edges WHERE {_forgotten('source')} OR {_forgotten('target')}",
         ):
             self.db.execute(sql, [accts_json])
+
+
+def _forgotten(expression: str) -> str:
+    """SQL: `expression` is one of the forgotten accounts in ?1 (a JSON list), with or without '@'."""
+    return f"lower(ltrim({expression}, '@')) IN (SELECT value FROM json_each(?1))"

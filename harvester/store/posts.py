@@ -6,11 +6,24 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlite_utils
 
 from ..models import Author, Post, site_of
 from ..timeutil import utcnow
+
+
+class PostText(NamedTuple):
+    """A post's text as a pass (classification, related terms) reads it, and the change it is of.
+
+    What the pass makes from it records `changed_at`, not the pass's clock: a harvest stamps each
+    post of a page as it writes it and commits the page at the end, so a pass that read between
+    the two would have stamped its row later than an edit it never saw."""
+
+    post_id: int
+    text: str
+    changed_at: str
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,14 @@ terms (FTS5's bm25), by other authors, not rejected and no duplicate. harvester.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sqlite_utils
 
-from ..timeutil import utcnow
+from .posts import PostText
+
+# terms are current while they were made from the post's current change
+_PENDING = "(t.post_id IS NULL OR t.post_changed_at <> p.changed_at)"
 
 
 def fts_terms(terms: Sequence[str]) -> str:
@@ -23,28 +26,29 @@ class RelatedStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def pending(self, *, limit: int, after_id: int = 0) -> list[tuple[int, str]]:
-        """(post id, title and text) of posts without terms or changed since, in id order."""
-        return self.db.execute(
-            "SELECT p.id, coalesce(p.title || char(10), '') || p.text FROM posts p"
-            " LEFT JOIN related_terms t ON t.post_id = p.id"
-            " WHERE p.id > ? AND (t.post_id IS NULL OR t.indexed_at < p.changed_at) ORDER BY p.id LIMIT ?",
+    def pending(self, *, limit: int, after_id: int = 0) -> list[PostText]:
+        """Posts without terms or changed since, in id order, with their title before the text."""
+        rows = self.db.execute(
+            "SELECT p.id, coalesce(p.title || char(10), '') || p.text, p.changed_at FROM posts p"
+            f" LEFT JOIN related_terms t ON t.post_id = p.id WHERE p.id > ? AND {_PENDING} ORDER BY p.id LIMIT ?",
             [after_id, int(limit)]).fetchall()
+        return [PostText(*row) for row in rows]
 
     def count_pending(self) -> int:
         return self.db.execute(
-            "SELECT count(*) FROM posts p LEFT JOIN related_terms t ON t.post_id = p.id"
-            " WHERE t.post_id IS NULL OR t.indexed_at < p.changed_at").fetchone()[0]
+            f"SELECT count(*) FROM posts p LEFT JOIN related_terms t ON t.post_id = p.id WHERE {_PENDING}").fetchone()[0]
 
-    def save_many(self, rows: Sequence[tuple[int, list[str]]], indexed_at: str | None = None) -> None:
-        """Replace the terms of these posts in one transaction; posts deleted meanwhile are skipped."""
-        at = indexed_at or utcnow()
+    def save_many(self, rows: Sequence[tuple[int, list[str]]], seen: Mapping[int, str] | None = None) -> None:
+        """Replace the terms of these posts in one transaction; posts deleted meanwhile are skipped.
+        `seen`: per post the `changed_at` of the text the terms came from (`pending`), so a post
+        edited after it was read stays pending; a post not in it is taken as it is now."""
+        seen = seen or {}
         with self.db.atomic():
             self.db.conn.executemany(
-                "INSERT INTO related_terms (post_id, terms, indexed_at) SELECT ?, ?, ? WHERE EXISTS"
-                " (SELECT 1 FROM posts WHERE id = ?) ON CONFLICT (post_id) DO UPDATE SET"
-                " terms = excluded.terms, indexed_at = excluded.indexed_at",
-                [(post_id, json.dumps(terms, ensure_ascii=False), at, post_id) for post_id, terms in rows])
+                "INSERT INTO related_terms (post_id, terms, post_changed_at)"
+                " SELECT ?, ?, coalesce(?, changed_at) FROM posts WHERE id = ?"
+                " ON CONFLICT (post_id) DO UPDATE SET terms = excluded.terms, post_changed_at = excluded.post_changed_at",
+                [(post_id, json.dumps(terms, ensure_ascii=False), seen.get(post_id), post_id) for post_id, terms in rows])
 
     def terms(self, post_ids: Sequence[int]) -> dict[int, list[str]]:
         if not post_ids:

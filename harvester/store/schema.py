@@ -696,6 +696,27 @@ DROP TABLE temp.bluesky_dids;
 """
 
 
+# What a verdict, a post's related terms and its initiative matches were made from: the post's
+# changed_at as the pass read its text, not the pass's clock. A harvest stamps each post of a page
+# when it writes it and commits the page at the end, so a pass that read the page's posts in
+# between stamped its rows later than the edit it never saw, and the edit was never read. Rows
+# that were current (stamped at or after the post's change; initiatives: after it) take the
+# post's changed_at; older ones keep their value and stay pending, as does the '' of a verdict a
+# model switch set aside; initiative matches stamped in the millisecond of the change were pending
+# and get '' (no change), so they stay so.
+V_SEEN_CHANGES = """
+ALTER TABLE classifications RENAME COLUMN classified_at TO post_changed_at;
+UPDATE classifications SET post_changed_at = (SELECT changed_at FROM posts WHERE posts.id = classifications.post_id)
+WHERE post_changed_at >= (SELECT changed_at FROM posts WHERE posts.id = classifications.post_id);
+ALTER TABLE related_terms RENAME COLUMN indexed_at TO post_changed_at;
+UPDATE related_terms SET post_changed_at = (SELECT changed_at FROM posts WHERE posts.id = related_terms.post_id)
+WHERE post_changed_at >= (SELECT changed_at FROM posts WHERE posts.id = related_terms.post_id);
+ALTER TABLE matched_posts RENAME COLUMN matched_at TO post_changed_at;
+UPDATE matched_posts SET post_changed_at = coalesce(
+    (SELECT changed_at FROM posts WHERE posts.id = matched_posts.post_id AND changed_at < matched_posts.post_changed_at), '');
+"""
+
+
 # A post's id is never used twice. Without AUTOINCREMENT SQLite numbers a new row max(id) + 1, so
 # when the newest post went (a recheck, forget, an opt-out, the purge) the next post harvested got
 # its id, and whatever still named the old one by id took the new one for it: an editor's open page
@@ -727,4 +748,4 @@ INSERT INTO sqlite_sequence (name, seq) SELECT 'posts', max(
 
 
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS, V_MOVEMENT, V_LONE_GROUPS,
-                         V_BLUESKY_DIDS, V_POST_IDS]
+                         V_BLUESKY_DIDS, V_SEEN_CHANGES, V_POST_IDS]

@@ -122,7 +122,7 @@ def _candidates_page(request: Request, message: str = "", problem: bool = False,
                   rows=store.initiatives.candidates(limit=CANDIDATES_SHOWN),
                   names=sorted(catalogue.names(), key=str.casefold) if catalogue else [],
                   decisions=store.initiatives.decisions(), kind_labels=KIND_LABELS, decision_labels=DECISION_LABELS,
-                  max_name=MAX_NAME)
+                  waiting={(d.kind, d.term) for d in catalogue.unapplied} if catalogue else set(), max_name=MAX_NAME)
 
 
 @auth.login_required(Role.EDITOR)
@@ -143,21 +143,23 @@ async def decide(request: Request) -> Response:
     if catalogue is None:
         return _candidates_page(request, "Het bestand met initiatieven is onbruikbaar; vraag de beheerder het te "
                                          "herstellen.", True, 503)
-    known = {squash(n): n for n in catalogue.names()}
     initiative: str | None = None
     if action == "confirm":
         initiative = " ".join(str(form.get("name", "")).split())
         if not squash(initiative) or len(initiative) > MAX_NAME:
             return _candidates_page(request, f"Geef het nieuwe initiatief een naam van hoogstens {MAX_NAME} tekens.",
                                     True, 400)
-        if squash(initiative) in known:
-            return _candidates_page(request, f"{known[squash(initiative)]} staat al in de lijst: kies ‘toevoegen "
-                                             "aan’ om dit als alias toe te voegen.", True, 400)
+        known = catalogue.named(initiative)
+        if known is not None:
+            also = "" if squash(known.name) == squash(initiative) else f" (als {initiative})"
+            return _candidates_page(request, f"{known.name} staat al in de lijst{also}: kies ‘toevoegen aan’ om "
+                                             "dit als alias toe te voegen.", True, 400)
         decision = Decision.CONFIRMED
     elif action == "alias":
-        initiative = known.get(squash(str(form.get("initiative", ""))))
-        if initiative is None:
+        chosen = catalogue.named(str(form.get("initiative", "")))
+        if chosen is None:
             return _candidates_page(request, "Kies het initiatief waar dit bij hoort.", True, 400)
+        initiative = chosen.name
         decision = Decision.ALIAS
     elif action == "dismiss":
         decision = Decision.DISMISSED
