@@ -525,7 +525,7 @@ def test_forgetting_a_did_leaves_its_handle_free_for_the_next_owner(tmp_path):
         store.posts.upsert(bluesky.post(view(alice, "alice.nl", "3la")), store.sources.sync("b", "bluesky", "x").id)
         assert forget(store, secret, parse_author(alice)).counts.posts == 1
         forget(store, secret, parse_author("zoe.bsky.social"))      # nothing stored: only the handle is known
-        check = KeepCheck(secret, store.forget.suppressed_authors(), store.forget.tombstones())
+        check = KeepCheck(secret, store.forget.suppressed_authors(), store.forget.tombstoned)
         kept = check.filter([bluesky.post(view(next_owner, "alice.nl", "3lb")),     # alice.nl passed on
                              bluesky.post(view(alice, "alice.example", "3lc")),     # Alice, with a new handle
                              bluesky.post(view(did_of("zoe"), "zoe.bsky.social", "3ld"))])

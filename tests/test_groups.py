@@ -8,6 +8,7 @@ import pytest
 
 from harvester.models import ExportQuery
 from harvester.privacy.forget import deleted_at_source, forget, optout, parse_author
+from harvester.privacy.retention import purge_expired
 from harvester.store import Store
 from harvester.store.groups import GroupError
 from harvester.store.schema import MIGRATIONS, V_LONE_GROUPS
@@ -77,18 +78,25 @@ def test_a_forgotten_post_leaves_its_group(store, posts):
     assert store.groups.members(group) == posts[1:3]
 
 
-def test_a_new_post_with_a_deleted_posts_id_has_no_group_history(store, posts):
-    """SQLite gives the id of the newest post, once deleted (forget, purge), to the next one stored."""
-    eva = add_user(store, "eva", "redacteur")
-    store.groups.group(posts[-2:], eva)
-    # harvested and grouped before the newcomer came (times a millisecond apart cannot tell them apart)
-    store.db.execute("UPDATE posts SET first_seen_at = '2026-11-30T08:00:00.000+00:00'")
-    store.db.execute("UPDATE idea_group_events SET at = '2026-11-30T09:00:00.000+00:00'")
-    store.db.execute("DELETE FROM posts WHERE id = ?", [posts[-1]])
-    newcomer = add_post(store, 99, author="nieuw@mastodon.nl")
-    assert newcomer == posts[-1]
-    assert store.groups.history_of_post(newcomer) == []
-    assert [e.action for e in store.groups.history_of_post(posts[-2])] == ["group"]
+def test_a_post_that_took_a_deleted_posts_id_before_v_post_ids_has_no_group_history(tmp_path):
+    """Before V_POST_IDS SQLite gave the id of the newest post, once deleted (forget, purge), to the
+    next one stored; such a post, still in the file after the upgrade, has no group history."""
+    from harvester.store.schema import V_POST_IDS
+
+    path = tmp_path / "h.db"
+    with Store(path, migrate=False) as store:
+        store.migrate(MIGRATIONS[:MIGRATIONS.index(V_POST_IDS)])
+        posts = [add_post(store, n, author=f"p{n}@mastodon.nl") for n in range(1, 4)]
+        store.groups.group(posts[-2:], add_user(store, "eva", "redacteur"))
+        # harvested and grouped before the newcomer came (times a millisecond apart cannot tell them apart)
+        store.db.execute("UPDATE posts SET first_seen_at = '2026-11-30T08:00:00.000+00:00'")
+        store.db.execute("UPDATE idea_group_events SET at = '2026-11-30T09:00:00.000+00:00'")
+        store.db.execute("DELETE FROM posts WHERE id = ?", [posts[-1]])
+        newcomer = add_post(store, 99, author="nieuw@mastodon.nl")
+        assert newcomer == posts[-1]
+    with Store(path) as store:
+        assert store.groups.history_of_post(newcomer) == []
+        assert [e.action for e in store.groups.history_of_post(posts[-2])] == ["group"]
 
 
 # --- deleting posts: a group left with one post is no group -------------------------------------
@@ -108,7 +116,7 @@ def opted_out(store, post_id):
 def purged(store, post_id):
     """Retention's purge: the other posts were accepted, so only this one is old and never accepted."""
     store.db.execute("UPDATE posts SET first_seen_at = ? WHERE id = ?", [OLD, post_id])
-    store.privacy.purge("2021-01-01T00:00:00.000+00:00")
+    purge_expired(store, "2021-01-01T00:00:00.000+00:00")
 
 
 def deleted_at_the_source(store, post_id):

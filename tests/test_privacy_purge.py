@@ -7,7 +7,14 @@ import json
 from click.testing import CliRunner
 
 from harvester.cli import main
+from harvester.config import load_config
+from harvester.jobs.harvest import run_sources
 from harvester.models import Author, Post
+from harvester.privacy.hashing import fingerprint
+from harvester.privacy.keep import KeepCheck
+from harvester.privacy.retention import purge_expired
+
+from .localserver import Reply
 
 OLD = "2020-01-01T00:00:00.000+00:00"
 
@@ -93,3 +100,59 @@ def test_nothing_expired_changes_no_post(store, write_config):
     assert result.exit_code == 0, result.output
     assert "Verwijderd: 0 posts" in result.output
     assert store.db.execute("SELECT count(*) FROM posts").fetchone()[0] == 1
+
+
+FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Ideeënblog</title><link>https://blog.example/</link>{items}</channel></rss>"""
+ITEM = """<item><title>{title}</title><link>https://blog.example/ideeen</link><guid>https://blog.example/?p={n}</guid>
+<pubDate>{date}</pubDate><author>jan@example.org (Jan de Vries)</author>
+<description>{title}, een idee van Jan de Vries #innoverheid</description></item>"""
+OLD_ITEM = ITEM.format(n=1, title="Oud idee", date="Mon, 01 Jun 2026 10:00:00 +0000")
+NEW_ITEM = ITEM.format(n=2, title="Nieuw idee", date="Mon, 07 Dec 2026 08:00:00 +0000")
+
+
+def test_a_purged_feed_entry_still_in_the_feed_is_not_stored_again(server, store, write_config):
+    """A blog's feed keeps old entries: the next harvest after the purge brought a rejected one back
+    as a new post (status nieuw, a fresh first_seen_at, so its author's name never expired)."""
+    items = [OLD_ITEM]
+    server.route("/feed", lambda request: Reply(200, FEED.format(items="".join(items)),
+                                                {"Content-Type": "application/rss+xml"}))
+    config = write_config("[privacy]\nretention_days = 30\n\n[[sources]]\nname = \"blog\"\ntype = \"feed\"\n"
+                          f"url = \"{server.url('/feed')}\"\nmatch = \"all\"\n")
+
+    def harvest():
+        (result,) = run_sources(store, load_config(config), load_config(config).sources)
+        return result
+
+    assert harvest().counts.new == 1
+    (old_id,) = store.db.execute("SELECT id FROM posts").fetchone()
+    store.reviews.decide(old_id, store.users.add("redactie", "redacteur", "x"), 0, "reject", reason="spam")
+    store.db.execute("UPDATE posts SET first_seen_at = ? WHERE id = ?", [OLD, old_id])
+    store.db.conn.commit()
+    assert run(config).exit_code == 0
+
+    items.append(NEW_ITEM)       # the blog posts something new; the old entry is still in its feed
+    result = harvest()
+    assert (result.status, result.counts.new, result.counts.skipped) == ("ok", 1, 1)
+    # the new entry shares the old one's link: a link is no feed entry's own, so it is not kept out
+    assert store.db.execute("SELECT key FROM posts").fetchall() == [("https://blog.example/?p=2",)]
+    assert store.db.execute("SELECT key FROM authors").fetchall() == [("Jan de Vries (blog.example)",)]
+    assert harvest().counts.new == 0
+    # what keeps it out is the fingerprint of its key, as after a deletion at the source: no name, no text
+    assert store.db.execute("SELECT hash, kind, reason FROM suppressions").fetchall() == [
+        (fingerprint("https://blog.example/?p=1"), "post", "purged")]
+
+
+def test_a_purged_mastodon_status_is_kept_out_by_its_address_too(store):
+    """A Mastodon tag feed names a status by its web address, not its uri (the recheck's tombstones do the same)."""
+    uri, address = "https://mastodon.example/users/anne/statuses/7", "https://mastodon.example/@anne/7"
+    source = store.sources.sync("mastodon-nl", "mastodon", "https://mastodon.example").id
+    store.posts.upsert(Post(key=uri, kind="mastodon", url=address, content_html="<p>Idee</p>", text="Idee",
+                            author=Author("anne@mastodon.example", display_name="Anne")), source)
+    store.db.execute("UPDATE posts SET first_seen_at = ?", [OLD])
+    store.db.conn.commit()
+    assert len(purge_expired(store, "2021-01-01T00:00:00.000+00:00")) == 1
+    check = KeepCheck.load(store, "HARVESTER_SECRET")
+    tag_feed_copy = Post(key=address, kind="feed", url=address, content_html="<p>Idee</p>", text="Idee")
+    assert check.filter([tag_feed_copy]) == []
+    assert {r[0] for r in store.db.execute("SELECT reason FROM suppressions")} == {"purged"}

@@ -16,6 +16,8 @@ from harvester.initiatives import step
 from harvester.nlp.related import TermExtractor
 from harvester.related import index_pending
 from harvester.privacy.hashing import fingerprint, keyed_fingerprint, pseudonym
+from harvester.privacy.keep import KeepCheck
+from harvester.privacy.retention import pseudonymize
 from harvester.models import Author, Post
 from harvester.store import Store
 from harvester.store.posts import content_hash
@@ -259,6 +261,19 @@ url = "{server.url('/feed.xml')}"
         assert conn.execute("SELECT new, skipped FROM runs ORDER BY id DESC LIMIT 1").fetchone() == (0, 1)
     finally:
         conn.close()
+
+
+def test_a_pseudonymised_feed_entry_keeps_no_other_entry_with_its_link_out(store):
+    """Entries of one feed may share a link (a site's page of ideas): only the key is the entry's own."""
+    source = store.sources.sync("blog", "feed", "https://blog.example/feed").id
+    link = "https://blog.example/ideeen"
+    old = add(store, source, Post(key="https://blog.example/?p=1", kind="feed", url=link, content_html="<p>Oud</p>",
+                                  text="Oud idee", author=Author("Jan (blog.example)", display_name="Jan")), old=True)
+    accept(store, old)
+    assert pseudonymize(store, "2021-01-01T00:00:00.000+00:00", SECRET.encode()).posts == [old]
+    again = Post(key="https://blog.example/?p=1", kind="feed", url=link, content_html="<p>Oud</p>", text="Oud idee")
+    newer = replace(again, key="https://blog.example/?p=2", text="Nieuw idee")
+    assert KeepCheck.load(store, "HARVESTER_SECRET").filter([again, newer]) == [newer]
 
 
 def test_the_period_must_be_at_least_a_day(write_config):

@@ -216,3 +216,64 @@ def test_an_sqlite_too_old_for_the_schema_is_refused_in_dutch(tmp_path, monkeypa
     with pytest.raises(StoreError, match="SQLite 3.31.1; de harvester heeft minstens 3.33.0 nodig"):
         Store(tmp_path / "h.db")
     assert not (tmp_path / "h.db").exists()
+
+
+def _deleted_at_the_source(store, post_id: int) -> None:
+    from harvester.privacy.forget import deleted_at_source
+
+    key = store.db.execute("SELECT key FROM posts WHERE id = ?", [post_id]).fetchone()[0]
+    deleted_at_source(store, post_id, key, ["blog"])
+
+
+def _add(store, n: int) -> int:
+    source = store.sources.sync("blog", "feed", "https://example.org/feed")
+    store.posts.upsert(make_post(key=f"https://example.org/{n}", text=f"Idee {n} #innoverheid"), source.id)
+    return store.db.execute("SELECT id FROM posts WHERE key = ?", [f"https://example.org/{n}"]).fetchone()[0]
+
+
+def test_a_deleted_posts_id_is_never_given_to_another_post(tmp_path):
+    """The newest post deleted (here at its source; forget, opt-out and purge alike), the next post
+    harvested once got its id, and an editor's open page of the old one then decided on the new one."""
+    path = tmp_path / "h.db"
+    with Store(path) as s:
+        _add(s, 1)
+        newest = _add(s, 2)
+        _deleted_at_the_source(s, newest)
+        s.privacy.compact()              # VACUUM keeps the mark
+    with Store(path) as s:
+        assert _add(s, 3) == newest + 1
+        user = s.users.add("redactie", "redacteur", "wachtwoord-lang-genoeg")
+        with pytest.raises(KeyError):
+            s.reviews.decide(newest, user, 0, "reject", reason="spam")   # the page of the deleted post
+        assert s.db.execute("SELECT count(*) FROM reviews").fetchone() == (0,)
+
+
+def test_an_old_file_keeps_its_ids_and_gives_none_twice_after_the_upgrade(tmp_path):
+    """A file from before V_POST_IDS: the ids it still names (posts, the idea-group history, the
+    duplicate decisions in the audit trail) are not given again, not even those of posts deleted
+    before the upgrade."""
+    from harvester.store.schema import V_POST_IDS
+
+    path = tmp_path / "h.db"
+    with Store(path, migrate=False) as s:
+        s.migrate(MIGRATIONS[:MIGRATIONS.index(V_POST_IDS)])
+        first, second, third, original = (_add(s, n) for n in (1, 2, 3, 4))
+        user = s.users.add("redactie", "redacteur", "wachtwoord-lang-genoeg")
+        s.groups.group([second, third], user)
+        s.reviews.decide(first, user, 0, "duplicate", duplicate_of=original)
+        _deleted_at_the_source(s, original)  # the audit trail still names it as the original of `first`
+        _deleted_at_the_source(s, third)     # the group is dissolved: its history still names `third`
+    with Store(path) as s:
+        assert s.schema_version == len(MIGRATIONS)
+        assert s.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert s.db.execute("PRAGMA foreign_key_check").fetchall() == []
+        sql = s.db.execute("SELECT sql FROM sqlite_schema WHERE name = 'posts'").fetchone()[0]
+        assert sql.count("AUTOINCREMENT") == 1
+        # what was there is there, under the same ids, and found by search as before
+        assert [r[0] for r in s.db.execute("SELECT id FROM posts ORDER BY id")] == [first, second]
+        assert [r[0] for r in s.db.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH 'idee'"
+                                           " ORDER BY rowid")] == [first, second]
+        newer = _add(s, 5)
+        assert newer == original + 1
+        _deleted_at_the_source(s, newer)
+        assert _add(s, 6) == newer + 1

@@ -23,7 +23,8 @@ def purge(config: Config, dry_run: bool) -> None:
 
     Oud is: langer geleden voor het eerst opgehaald. Met de post verdwijnen tags, classificatie,
     beoordeling en de tekst uit de zoekindex en uit het bestand; auteurs zonder overgebleven posts
-    ook. Geaccepteerde ideeën houden hun tekst, maar hun auteur wordt een pseudoniem (daarvoor is de
+    ook. Een verwijderde post wordt niet opnieuw opgeslagen, ook niet als de bron hem nog toont
+    (een tombstone: alleen een hash van zijn sleutel). Geaccepteerde ideeën houden hun tekst, maar hun auteur wordt een pseudoniem (daarvoor is de
     geheime sleutel nodig; ontbreekt die, dan wordt wel verwijderd en eindigt purge met status 1).
     """
     privacy = config.privacy

@@ -6,7 +6,7 @@ so a tombstone or suppression written while a run goes on holds for its next bat
 left out when
 
 - a tombstone names it: the fingerprint of its key, its former key or its address (deleted at the
-  source, forgotten, pseudonymised; a Mastodon tag feed names a status by its address, not its
+  source, forgotten, purged, pseudonymised; a Mastodon tag feed names a status by its address, not its
   uri; a feed entry forgotten while keys were bare ids is known by that id);
 - its author is suppressed (forgotten or opted out earlier): their key, profile URL, Bluesky
   handle, the acct in the post's address or the DID in a Bluesky post's at:// uri matches a keyed
@@ -22,7 +22,7 @@ address, or a Bluesky at:// uri by its DID).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from ..models import Post
@@ -35,12 +35,14 @@ from .hashing import SecretMissing, canonical, fingerprint, keyed_fingerprint, l
 class KeepCheck:
     secret: bytes | None
     authors: frozenset[str]           # keyed fingerprints of suppressed authors
-    tombstones: frozenset[str]        # fingerprints of post keys and addresses never to store again
+    tombstoned: Callable[[Iterable[str]], frozenset[str]]   # which of these post fingerprints are tombstones
 
     @classmethod
     def load(cls, store: Store, secret_env: str) -> KeepCheck:
         """What the store says must stay out, and the key to test authors with.
 
+        The suppressed authors are read at once (they are few); the tombstones, one per post the
+        purge removed, are asked for per batch, only those of its posts.
         SecretMissing when authors are suppressed but the key is not set: without it their posts
         cannot be recognised, and storing nothing is better than storing them.
         """
@@ -51,16 +53,16 @@ class KeepCheck:
             if authors:
                 raise
             secret = None
-        return cls(secret, authors, store.forget.tombstones())
+        return cls(secret, authors, store.forget.tombstoned)
 
     def filter(self, posts: Iterable[Post], opted_out: Iterable[str] = ()) -> list[Post]:
         """The posts that may be stored, cleaned of suppressed authors."""
         gone = {canonical(acct) for acct in opted_out}
-        return [self.clean(p) for p in posts if self.keeps(p) and not (p.author and canonical(p.author.key) in gone)]
-
-    def keeps(self, post: Post) -> bool:
-        addresses = {fingerprint(a) for a in (post.key, post.former_key, post.url) if a}
-        return not (addresses & self.tombstones) and not self._by_suppressed_author(post)
+        named = [(p, {fingerprint(a) for a in (p.key, p.former_key, p.url) if a}) for p in posts]
+        buried = self.tombstoned(set().union(*(prints for _, prints in named)))
+        return [self.clean(p) for p, prints in named
+                if not prints & buried and not self._by_suppressed_author(p)
+                and not (p.author and canonical(p.author.key) in gone)]
 
     def _by_suppressed_author(self, post: Post) -> bool:
         """By key, profile URL, Bluesky handle, the acct in the post's address, or the DID in its at:// uri."""

@@ -1,8 +1,9 @@
 """The retention policy in one call: what `harvester purge` and the scheduler's purge job both run.
 
-Two steps, then one compaction: posts no editor accepted go after `[privacy] retention_days`;
-accepted ones get a pseudonym instead of their author after `pseudonymize_accepted_after_days`
-(both counted from the first harvest, `posts.first_seen_at`). The first step never needs the
+Two steps, then one compaction: posts no editor accepted go after `[privacy] retention_days`,
+leaving tombstones so that a source still listing them (a blog's feed keeps old entries) does not
+store them again as new posts; accepted ones get a pseudonym instead of their author after
+`pseudonymize_accepted_after_days` (both counted from the first harvest, `posts.first_seen_at`). The first step never needs the
 secret, so a missing secret stops only the second, which is then recorded as failed.
 The compaction (FTS optimize, VACUUM) takes the database's write lock for as long as it rewrites
 the file, so it runs only when a step changed something; the scheduler holds its other jobs back
@@ -11,12 +12,13 @@ while this runs (harvester.jobs.gate.WriteGate).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..config import Config
 from ..store import Store
-from ..store.privacy import DuePost, Pseudonymized, PseudonymPlan, Words
+from ..store.privacy import DuePost, ExpiredPost, Pseudonymized, PseudonymPlan, Words
 from ..timeutil import to_utc_iso
 from .hashing import SecretMissing, fingerprint, load_secret, pseudonym
 from .pseudonyms import Identity, pseudonymous_key
@@ -50,8 +52,8 @@ def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult
             problems.append(f"pseudonimiseren mislukt: {len(due.posts)} geaccepteerde posts wachten op een "
                             f"pseudoniem, maar de geheime sleutel ontbreekt: {e}")
     if dry_run:
-        return PurgeResult(store.privacy.expired_posts(purge_before), due, problems=problems)
-    deleted = store.privacy.purge(purge_before)
+        return PurgeResult([p.id for p in store.privacy.expired_posts(purge_before)], due, problems=problems)
+    deleted = purge_expired(store, purge_before)
     if secret is not None:
         done = pseudonymize(store, pseudonymize_before, secret)
     else:
@@ -63,6 +65,25 @@ def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult
         store.privacy.compact()
         result.compacted = True
     return result
+
+
+def purge_expired(store: Store, cutoff: str) -> list[int]:
+    """Remove the posts first seen before `cutoff` that no editor accepted, with their tombstones,
+    in one transaction (an editor's acceptance meanwhile keeps a post); returns their ids."""
+    with store.atomic():
+        expired = store.privacy.expired_posts(cutoff)
+        buried = {t for p in expired for t in tombstones(p.kind, p.key, p.addresses)}
+        store.privacy.purge([p.id for p in expired], sorted(buried))
+    return [p.id for p in expired]
+
+
+def tombstones(kind: str, key: str, addresses: Iterable[str | None]) -> set[str]:
+    """What keeps a removed or renamed post out of later harvests: plain fingerprints, as a deletion
+    at the source leaves, of its key and of a Mastodon or Bluesky post's web addresses (a tag feed
+    names a status by its address). A feed entry's link is not its own: entries of one feed may
+    share one, and its tombstone would keep them all out."""
+    own = addresses if kind in ("mastodon", "bluesky") else ()
+    return {fingerprint(a) for a in (key, *own) if a}
 
 
 def pseudonymize(store: Store, cutoff: str, secret: bytes) -> Pseudonymized:
@@ -77,8 +98,8 @@ def plan(post: DuePost, secret: bytes) -> PseudonymPlan:
 
     The author's name, acct, @handle and addresses in title, text, HTML, content warning and the
     editor's note become the pseudonym; links that name the author go; mentions of the author become
-    the pseudonym; tombstones (plain fingerprints of the old key and every address) keep a new
-    harvest from storing the post again. A post without an author gets a pseudonym of its own:
+    the pseudonym; tombstones of the old key (and addresses, see `tombstones`) keep a new harvest
+    from storing the post again. A post without an author gets a pseudonym of its own:
     an unknown participant.
     """
     identity = Identity(post.author_key, post.display_name, post.profile_url,
@@ -95,5 +116,6 @@ def plan(post: DuePost, secret: bytes) -> PseudonymPlan:
             content_html=scrub(words.content_html),
             spoiler_text=scrub(words.spoiler_text) if words.spoiler_text else words.spoiler_text,
             links=tuple(link for link in words.links if scrub(link) == link),
-            mentions=tuple(name if m.lower() in own else m for m in words.mentions)), tombstones=frozenset(fingerprint(a) for a in {post.key, post.url, *post.sighted} if a),
+            mentions=tuple(name if m.lower() in own else m for m in words.mentions)),
+        tombstones=frozenset(tombstones(post.kind, post.key, (post.url, *post.sighted))),
     )

@@ -136,7 +136,8 @@ class GroupStore:
 
     def history_of_post(self, post_id: int) -> list[GroupEvent]:
         """Every grouping event that named this post, oldest first. Events from before the post was
-        stored named another post: SQLite gives a deleted post's id (forget, purge) to a new one."""
+        stored named another post: before migration V_POST_IDS SQLite gave a deleted post's id
+        (forget, purge) to the next one stored, and such posts are still in older files."""
         return [_event(r) for r in self.db.execute(
             f"SELECT {_EVENT_COLUMNS} FROM idea_group_events e"
             " WHERE (EXISTS (SELECT 1 FROM json_each(e.posts) WHERE value = ?1)"

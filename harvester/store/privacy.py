@@ -11,7 +11,7 @@ so a day's work costs one VACUUM.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 import sqlite_utils
@@ -25,7 +25,9 @@ from .posts import content_digest
 
 # never accepted: no review at all, or a review with any other status
 _EXPIRED = (
-    "SELECT p.id FROM posts p LEFT JOIN reviews r ON r.post_id = p.id"
+    "SELECT p.id, p.key, p.kind, p.url,"
+    " (SELECT json_group_array(g.url) FROM sightings g WHERE g.post_id = p.id AND g.url IS NOT NULL)"
+    " FROM posts p LEFT JOIN reviews r ON r.post_id = p.id"
     " WHERE p.first_seen_at < ? AND (r.status IS NULL OR r.status != 'geaccepteerd') ORDER BY p.id"
 )
 # accepted, old, and still under their original key (a pseudonymised post's key starts with PREFIX)
@@ -33,6 +35,16 @@ _DUE = (
     "FROM posts p JOIN reviews r ON r.post_id = p.id LEFT JOIN authors a ON a.id = p.author_id"
     f" WHERE r.status = 'geaccepteerd' AND p.first_seen_at < ? AND substr(p.key, 1, {len(PREFIX)}) != '{PREFIX}'"
 )
+
+
+@dataclass(frozen=True)
+class ExpiredPost:
+    """A post retention removes, with what a harvest could bring it back by."""
+
+    id: int
+    key: str
+    kind: str
+    addresses: tuple[str, ...]        # its web address and those of its sightings, besides its key
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,7 @@ class DuePost:
 
     id: int
     key: str
+    kind: str
     url: str | None
     words: Words
     author_id: int | None
@@ -91,25 +104,29 @@ class PrivacyStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def expired_posts(self, cutoff: str) -> list[int]:
-        """Ids of posts first seen before `cutoff` (ISO 8601 UTC) that no editor accepted."""
-        return [r[0] for r in self.db.execute(_EXPIRED, [cutoff])]
+    def expired_posts(self, cutoff: str) -> list[ExpiredPost]:
+        """Posts first seen before `cutoff` (ISO 8601 UTC) that no editor accepted."""
+        return [ExpiredPost(post_id, key, kind, tuple(sorted({url, *json.loads(sighted)} - {None, key})))
+                for post_id, key, kind, url, sighted in self.db.execute(_EXPIRED, [cutoff])]
 
-    def purge(self, cutoff: str) -> list[int]:
-        """Delete the expired posts and authors left without posts; returns the ids removed.
+    def purge(self, post_ids: list[int], tombstones: list[str]) -> None:
+        """Delete the posts retention chose and the authors left without posts, and keep the
+        tombstones it decided on, so that a source still listing a post does not bring it back.
 
         A group of ideas left with one post is dissolved with them. One audit event records the
         count only: the trail must not keep what was purged.
         """
         with self.db.atomic():
-            ids = self.expired_posts(cutoff)
             self.db.execute(
-                "DELETE FROM posts WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
+                "DELETE FROM posts WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(post_ids)])
             self.db.execute(
                 "DELETE FROM authors WHERE NOT EXISTS (SELECT 1 FROM posts WHERE posts.author_id = authors.id)")
             GroupStore(self.db).dissolve_lone()
-            self._audit("purge", {"count": len(ids)})
-        return ids
+            now = utcnow()
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'post', 'purged', ?)",
+                [(h, now) for h in tombstones])
+            self._audit("purge", {"count": len(post_ids)})
 
     def due_for_pseudonym(self, cutoff: str) -> Pseudonymized:
         """Accepted posts first seen before `cutoff` that still carry their author (what a dry run shows)."""
@@ -120,13 +137,13 @@ class PrivacyStore:
         """The accepted posts first seen before `cutoff` that still carry their author, with all that
         names the author (what harvester.privacy.retention plans their pseudonyms from)."""
         rows = self.db.execute(
-            "SELECT p.id, p.key, p.url, p.title, p.text, p.content_html, p.spoiler_text, p.links, p.mentions,"
+            "SELECT p.id, p.key, p.kind, p.url, p.title, p.text, p.content_html, p.spoiler_text, p.links, p.mentions,"
             f" a.id, a.key, a.display_name, a.profile_url, a.bot, a.handle {_DUE} ORDER BY p.id", [cutoff]
         ).fetchall()
         return [
-            DuePost(*r[:3], Words(*r[3:7], tuple(json.loads(r[7])), tuple(json.loads(r[8]))), *r[9:13], bool(r[13]),
+            DuePost(*r[:4], Words(*r[4:8], tuple(json.loads(r[8])), tuple(json.loads(r[9]))), *r[10:14], bool(r[14]),
                     tuple(u for (u,) in self.db.execute(
-                        "SELECT url FROM sightings WHERE post_id = ? AND url IS NOT NULL", [r[0]])), r[14])
+                        "SELECT url FROM sightings WHERE post_id = ? AND url IS NOT NULL", [r[0]])), r[15])
             for r in rows
         ]
 
@@ -334,10 +351,13 @@ class ForgetStore:
         """Keyed fingerprints of authors never to harvest again (forgotten, opted out)."""
         return frozenset(r[0] for r in self.db.execute("SELECT hash FROM suppressions WHERE kind = 'author'"))
 
-    def tombstones(self) -> frozenset[str]:
-        """Fingerprints of post keys and addresses never to store again (deleted at the source,
-        forgotten, pseudonymised)."""
-        return frozenset(r[0] for r in self.db.execute("SELECT hash FROM suppressions WHERE kind = 'post'"))
+    def tombstoned(self, hashes: Iterable[str]) -> frozenset[str]:
+        """Those of these fingerprints that are tombstones: post keys and addresses never to store
+        again (deleted at the source, forgotten, purged, pseudonymised). Asked for a batch's posts
+        only, through the index on the hash: the purge leaves one per post nobody accepted."""
+        return frozenset(r[0] for r in self.db.execute(
+            "SELECT hash FROM suppressions WHERE kind = 'post' AND hash IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(hashes))]))
 
     def author_exists(self, keys: list[str]) -> bool:
         """Whether an author row has one of these exact keys (accts are stored canonical)."""

@@ -717,5 +717,35 @@ UPDATE matched_posts SET post_changed_at = coalesce(
 """
 
 
+# A post's id is never used twice. Without AUTOINCREMENT SQLite numbers a new row max(id) + 1, so
+# when the newest post went (a recheck, forget, an opt-out, the purge) the next post harvested got
+# its id, and whatever still named the old one by id took the new one for it: an editor's open page
+# (its form sends the id), the idea-group history, an export's id column, a /posts/N link. A rebuild
+# of `posts` cannot be done here: foreign_keys cannot be switched off inside the migration's
+# transaction, so dropping the table would cascade into every table that refers to it. AUTOINCREMENT
+# is therefore written into the table's SQL as V_BLUESKY widened its CHECKs: the stored rows stay
+# as they are; only how SQLite picks the next id changes, from then on one past the highest it ever
+# gave, kept in sqlite_sequence. That table exists once any AUTOINCREMENT table was created, hence
+# the one made and dropped here, after the RESET (this also changes the schema cookie, so other
+# connections read the new SQL). The mark starts at the highest post id the file still names: its
+# posts, the idea-group history and duplicate decisions in the audit trail. An id deleted before
+# this migration and named nowhere cannot be known, and nothing can mistake it either.
+V_POST_IDS = """
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql, 'id INTEGER PRIMARY KEY,', 'id INTEGER PRIMARY KEY AUTOINCREMENT,')
+WHERE type = 'table' AND name = 'posts';
+PRAGMA writable_schema = RESET;
+CREATE TABLE post_ids_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);
+DROP TABLE post_ids_sequence;
+INSERT INTO sqlite_sequence (name, seq) SELECT 'posts', max(
+    (SELECT coalesce(max(id), 0) FROM posts),
+    (SELECT coalesce(max(j.value), 0) FROM idea_group_events e, json_each(e.posts) j),
+    (SELECT coalesce(max(j.value), 0) FROM idea_group_events e, json_each(e.members) j),
+    (SELECT coalesce(max(max(coalesce(json_extract(before, '$.duplicate_of'), 0),
+                             coalesce(json_extract(after, '$.duplicate_of'), 0))), 0)
+     FROM review_events));
+"""
+
+
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS, V_MOVEMENT, V_LONE_GROUPS,
-                         V_BLUESKY_DIDS, V_SEEN_CHANGES]
+                         V_BLUESKY_DIDS, V_SEEN_CHANGES, V_POST_IDS]
