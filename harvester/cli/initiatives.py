@@ -25,7 +25,8 @@ def _update(config: Config, store) -> None:
     else:
         result = step.update(store, config)
     if result.rematched:
-        click.echo(f"Nieuwe of gewijzigde lijst met initiatieven: {result.matched} posts opnieuw gekoppeld.", err=True)
+        click.echo(f"De lijst met initiatieven, de tags van de consultatie of de koppelregels zijn veranderd: "
+                   f"{counted(result.matched, 'post', 'posts')} opnieuw gekoppeld.", err=True)
 
 
 @click.command()
@@ -37,8 +38,9 @@ def _update(config: Config, store) -> None:
 def initiatives(config: Config, candidates: bool, as_json: bool) -> None:
     """De initiatieven waar posts over gaan, met hun aantal posts en auteurs en eerste en laatste post.
 
-    Koppelt eerst nieuwe en gewijzigde posts; is de lijst met initiatieven (het bestand of een besluit
-    van de redactie) veranderd, dan alle posts opnieuw.
+    Koppelt eerst nieuwe en gewijzigde posts; zijn de lijst met initiatieven (het bestand of een
+    besluit van de redactie), de tags van de consultatie ([harvest] tags) of de koppelregels van een
+    nieuwe versie veranderd, dan alle posts opnieuw.
     """
     from ..initiatives import step
 
