@@ -1,6 +1,7 @@
 """The commands that write a file (--out) refuse a name or folder they cannot use at once, in Dutch,
 before any work (`harvester network` used to run its whole matching pass and then end in a
-traceback), and say what they wrote in Dutch that counts right."""
+traceback), say what they wrote in Dutch that counts right, and when writing fails say why in Dutch
+and leave no half file."""
 
 from __future__ import annotations
 
@@ -62,3 +63,39 @@ def test_network_says_one_link_in_the_singular(tmp_path, write_config):
     result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Netwerk met 2 initiatieven en 1 verbinding geschreven naar {out}.\n"
+
+
+def test_a_network_pair_that_cannot_be_written_changes_neither_file(tmp_path, config):
+    # a real failure even for root (who may write in a read-only folder): a folder where the second file goes
+    out = tmp_path / "netwerk.csv"
+    nodes, edges = tmp_path / "netwerk-knopen.csv", tmp_path / "netwerk-verbindingen.csv"
+    nodes.write_text("het vorige netwerk\n", encoding="utf-8")
+    edges.mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.output.endswith(f"harvester network: {edges} is niet geschreven: er staat een map met die naam; "
+                                  "er is geen bestand gemaakt of vervangen\n")
+    assert "Traceback" not in result.output
+    assert nodes.read_text(encoding="utf-8") == "het vorige netwerk\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before   # no temporary file left
+
+
+def test_a_network_into_a_read_only_folder_fails_in_dutch(tmp_path, config):
+    folder = tmp_path / "alleen-lezen"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "proef").touch()
+        pytest.skip("this user writes in a read-only folder too (root, with CAP_DAC_OVERRIDE)")
+    except PermissionError:
+        pass
+    out = folder / "netwerk.gexf"
+    try:
+        result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    finally:
+        folder.chmod(0o755)
+    assert result.exit_code == 1, result.output
+    assert result.output.endswith(f"harvester network: {out} is niet geschreven: geen toestemming om in die map te "
+                                  "schrijven; er is geen bestand gemaakt of vervangen\n")
+    assert list(folder.iterdir()) == []

@@ -12,6 +12,7 @@ draws the SVG itself from the coordinates (harvester.web.initiatives).
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from ..files import replacing
 from ..models import InitiativeEdge as Edge, InitiativeStats
 from .catalogue import InitiativesError, slug
 
@@ -180,26 +182,32 @@ def network_format(path: Path) -> str:
 
 def write_network(g: nx.Graph, path: str | Path) -> list[Path]:
     """Write the network for Gephi by the file's extension: .gexf, .graphml, or .csv (a table of
-    nodes beside the file, FILE-knopen.csv, and one of edges, FILE-verbindingen.csv)."""
+    nodes beside the file, FILE-knopen.csv, and one of edges, FILE-verbindingen.csv). Each file is
+    written whole or not at all (`replacing`); a failure is a WriteFailed."""
     path = Path(path)
     suffix = network_format(path)
-    if suffix == ".gexf":
-        nx.write_gexf(g, path)
-        return [path]
-    if suffix == ".graphml":
-        nx.write_graphml(g, path)
+    if suffix in (".gexf", ".graphml"):
+        with replacing(path) as stream:
+            (nx.write_gexf if suffix == ".gexf" else nx.write_graphml)(g, stream)
         return [path]
     nodes, edges = path.with_name(f"{path.stem}-knopen.csv"), path.with_name(f"{path.stem}-verbindingen.csv")
     # Gephi's spreadsheet import: Id and Label for nodes; Source, Target, Type and Weight for edges
-    with nodes.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow(["Id", "Label", "Posts", "Authors"])
-        out.writerows([n, _cell(d["label"]), d["posts"], d["authors"]] for n, d in g.nodes(data=True))
-    with edges.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow(["Source", "Target", "Type", "Weight", "Together", "Authors"])
-        out.writerows([a, b, "Undirected", d["weight"], d["together"], d["authors"]] for a, b, d in g.edges(data=True))
+    with replacing(nodes) as node_file, replacing(edges) as edge_file:
+        node_file.write(_csv(["Id", "Label", "Posts", "Authors"],
+                             ([n, _cell(d["label"]), d["posts"], d["authors"]] for n, d in g.nodes(data=True))))
+        edge_file.write(_csv(["Source", "Target", "Type", "Weight", "Together", "Authors"],
+                             ([a, b, "Undirected", d["weight"], d["together"], d["authors"]]
+                              for a, b, d in g.edges(data=True))))
     return [nodes, edges]
+
+
+def _csv(header: list[str], rows: Iterable[list[object]]) -> bytes:
+    """A CSV file's bytes, UTF-8 (a network is one row per initiative or link: small enough to hold)."""
+    text = io.StringIO(newline="")
+    out = csv.writer(text)
+    out.writerow(header)
+    out.writerows(rows)
+    return text.getvalue().encode("utf-8")
 
 
 def _cell(value: str) -> str:
