@@ -5,8 +5,10 @@ and leave no half file."""
 
 from __future__ import annotations
 
+import networkx as nx
 import pytest
 from click.testing import CliRunner
+from lxml import etree
 
 from harvester.cli import main
 from harvester.store import Store
@@ -63,6 +65,26 @@ def test_network_says_one_link_in_the_singular(tmp_path, write_config):
     result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Netwerk met 2 initiatieven en 1 verbinding geschreven naar {out}.\n"
+
+
+@pytest.mark.parametrize("name", ["netwerk.gexf", "netwerk.graphml", "netwerk.csv"])
+def test_names_with_characters_xml_cannot_hold_give_a_readable_file(tmp_path, config, name):
+    # an editor confirms a candidate under a name pasted from a PDF: a control character, U+FFFE, U+FFFF
+    with Store(tmp_path / "harvester.db") as store:
+        editor = store.users.add("eva", "redacteur", "x")
+        store.initiatives.decide("hashtag", "grandparade", "#grandparade", "bevestigd",
+                                 "Grand\x01 Parade\ufffe\uffff\x1b", editor)
+    out = tmp_path / name
+    result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    if out.suffix == ".csv":
+        nodes = (tmp_path / "netwerk-knopen.csv").read_text(encoding="utf-8").splitlines()
+        assert "grand-parade,Grand Parade,3,3" in nodes
+        return
+    etree.parse(str(out))   # lxml refuses what an XML reader (Gephi) would
+    back = (nx.read_gexf if out.suffix == ".gexf" else nx.read_graphml)(out)
+    assert back.nodes["grand-parade"]["label"] == "Grand Parade"
+    assert back.nodes["ynnovate"]["label"] == "Ynnovate"
 
 
 def test_a_network_pair_that_cannot_be_written_changes_neither_file(tmp_path, config):

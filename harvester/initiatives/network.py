@@ -6,7 +6,9 @@ the posts naming both, and the posts naming one of the two by an author who also
 
 networkx lays the graph out (a spring layout with a fixed seed over nodes and edges in a fixed
 order: the same data gives the same picture) and writes GEXF and GraphML for Gephi; the review app
-draws the SVG itself from the coordinates (harvester.web.initiatives).
+draws the SVG itself from the coordinates (harvester.web.initiatives). The labels lose the characters
+XML cannot hold (`writable`) as the graph is built: networkx writes them as they are, and a name an
+editor pasted or a file escaped would make the whole file unreadable.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import networkx as nx
 
 from ..files import replacing
 from ..models import InitiativeEdge as Edge, InitiativeStats
+from ..normalize import writable
 from .catalogue import InitiativesError, slug
 
 LAYOUT_SEED = 18
@@ -69,10 +72,11 @@ def summarise(rows: Iterable[tuple[int, int | None, str, str]],
 
 
 def graph(stats: Sequence[InitiativeStats], edges: Sequence[Edge]) -> nx.Graph:
-    """The network: a node per initiative with posts (id: its slug, label: its name), an edge per link."""
+    """The network: a node per initiative with posts (id: its slug, label: its name as a file can hold
+    it), an edge per link. The slugs, the only other text, are words and dashes."""
     g = nx.Graph()
     for s in sorted(stats, key=lambda s: slug(s.initiative)):
-        g.add_node(slug(s.initiative), label=s.initiative, posts=s.posts, authors=s.authors)
+        g.add_node(slug(s.initiative), label=writable(s.initiative), posts=s.posts, authors=s.authors)
     for e in sorted(edges, key=lambda e: (slug(e.source), slug(e.target))):
         if g.has_node(slug(e.source)) and g.has_node(slug(e.target)):
             g.add_edge(slug(e.source), slug(e.target), weight=e.posts, together=e.together, authors=e.authors)
