@@ -67,6 +67,18 @@ def test_network_says_one_link_in_the_singular(tmp_path, write_config):
     assert result.stdout == f"Netwerk met 2 initiatieven en 1 verbinding geschreven naar {out}.\n"
 
 
+@pytest.mark.parametrize(("command", "name"), [("network", "netwerk.gexf"), ("charter", "charter.odt"),
+                                               ("export", "ideeen.csv")])
+def test_an_out_that_is_a_folder_is_refused_in_dutch(tmp_path, config, command, name):
+    before = pending(tmp_path)
+    out = tmp_path / name
+    out.mkdir()
+    result = CliRunner().invoke(main, [command, "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output == f"harvester {command}: {out} is een map; geef de naam van het bestand dat gemaakt moet worden\n"
+    assert pending(tmp_path) == before
+
+
 @pytest.mark.parametrize("name", ["netwerk.gexf", "netwerk.graphml", "netwerk.csv"])
 def test_names_with_characters_xml_cannot_hold_give_a_readable_file(tmp_path, config, name):
     # an editor confirms a candidate under a name pasted from a PDF: a control character, U+FFFE, U+FFFF

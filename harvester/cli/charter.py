@@ -12,12 +12,11 @@ from ..files import replacing
 from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
-from .common import check_out_folder, open_store, with_config
+from .common import check_out_folder, open_store, out_option, with_config
 
 
 @click.command()
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Het document dat gemaakt wordt: .md, .odt (OpenDocument) of .docx (Word).")
+@out_option("Het document dat gemaakt wordt: .md, .odt (OpenDocument) of .docx (Word).")
 @click.option("--status", "statuses", multiple=True, metavar="STATUS",
               help=f"Ideeën met deze beoordeling ({Status.ACCEPTED}, {Status.NEW} of {Status.REJECTED}); "
                    f"herhaalbaar. Standaard {Status.ACCEPTED}.")

@@ -12,12 +12,11 @@ from ..files import replacing
 from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
-from .common import check_out_folder, fail, interactive, open_store, with_config
+from .common import check_out_folder, fail, interactive, open_store, out_option, with_config
 
 
 @click.command()
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Het bestand dat gemaakt wordt (een bestaand bestand wordt pas aan het eind vervangen).")
+@out_option("Het bestand dat gemaakt wordt (een bestaand bestand wordt pas aan het eind vervangen).")
 @click.option("--format", "fmt", metavar="|".join(FORMATS), default=None,
               help="Bestandsformaat; standaard xlsx als --out op .xlsx eindigt, anders csv.")
 @click.option("--dialect", metavar="|".join(DIALECTS), default="excel-nl", show_default=True,
