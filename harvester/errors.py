@@ -28,6 +28,7 @@ The tree; each class lives beside the code that raises it:
     ├── AlreadyRunning                   harvester.jobs.lock: a second scheduler
     ├── ModelUnavailable                 harvester.jobs.model
     ├── JobFailed                        harvester.jobs.jobs
+    ├── WriteFailed                      harvester.files: an --out file could not be written
     └── BodyTooLarge                     harvester.web.app
 """
 

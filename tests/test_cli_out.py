@@ -1,11 +1,14 @@
 """The commands that write a file (--out) refuse a name or folder they cannot use at once, in Dutch,
 before any work (`harvester network` used to run its whole matching pass and then end in a
-traceback), and say what they wrote in Dutch that counts right."""
+traceback), say what they wrote in Dutch that counts right, and when writing fails say why in Dutch
+and leave no half file."""
 
 from __future__ import annotations
 
+import networkx as nx
 import pytest
 from click.testing import CliRunner
+from lxml import etree
 
 from harvester.cli import main
 from harvester.store import Store
@@ -62,3 +65,71 @@ def test_network_says_one_link_in_the_singular(tmp_path, write_config):
     result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Netwerk met 2 initiatieven en 1 verbinding geschreven naar {out}.\n"
+
+
+@pytest.mark.parametrize(("command", "name"), [("network", "netwerk.gexf"), ("charter", "charter.odt"),
+                                               ("export", "ideeen.csv")])
+def test_an_out_that_is_a_folder_is_refused_in_dutch(tmp_path, config, command, name):
+    before = pending(tmp_path)
+    out = tmp_path / name
+    out.mkdir()
+    result = CliRunner().invoke(main, [command, "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output == f"harvester {command}: {out} is een map; geef de naam van het bestand dat gemaakt moet worden\n"
+    assert pending(tmp_path) == before
+
+
+@pytest.mark.parametrize("name", ["netwerk.gexf", "netwerk.graphml", "netwerk.csv"])
+def test_names_with_characters_xml_cannot_hold_give_a_readable_file(tmp_path, config, name):
+    # an editor confirms a candidate under a name pasted from a PDF: a control character, U+FFFE, U+FFFF
+    with Store(tmp_path / "harvester.db") as store:
+        editor = store.users.add("eva", "redacteur", "x")
+        store.initiatives.decide("hashtag", "grandparade", "#grandparade", "bevestigd",
+                                 "Grand\x01 Parade\ufffe\uffff\x1b", editor)
+    out = tmp_path / name
+    result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    if out.suffix == ".csv":
+        nodes = (tmp_path / "netwerk-knopen.csv").read_text(encoding="utf-8").splitlines()
+        assert "grand-parade,Grand Parade,3,3" in nodes
+        return
+    etree.parse(str(out))   # lxml refuses what an XML reader (Gephi) would
+    back = (nx.read_gexf if out.suffix == ".gexf" else nx.read_graphml)(out)
+    assert back.nodes["grand-parade"]["label"] == "Grand Parade"
+    assert back.nodes["ynnovate"]["label"] == "Ynnovate"
+
+
+def test_a_network_pair_that_cannot_be_written_changes_neither_file(tmp_path, config):
+    # a real failure even for root (who may write in a read-only folder): a folder where the second file goes
+    out = tmp_path / "netwerk.csv"
+    nodes, edges = tmp_path / "netwerk-knopen.csv", tmp_path / "netwerk-verbindingen.csv"
+    nodes.write_text("het vorige netwerk\n", encoding="utf-8")
+    edges.mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.output.endswith(f"harvester network: {edges} is niet geschreven: er staat een map met die naam; "
+                                  "er is geen bestand gemaakt of vervangen\n")
+    assert "Traceback" not in result.output
+    assert nodes.read_text(encoding="utf-8") == "het vorige netwerk\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before   # no temporary file left
+
+
+def test_a_network_into_a_read_only_folder_fails_in_dutch(tmp_path, config):
+    folder = tmp_path / "alleen-lezen"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "proef").touch()
+        pytest.skip("this user writes in a read-only folder too (root, with CAP_DAC_OVERRIDE)")
+    except PermissionError:
+        pass
+    out = folder / "netwerk.gexf"
+    try:
+        result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    finally:
+        folder.chmod(0o755)
+    assert result.exit_code == 1, result.output
+    assert result.output.endswith(f"harvester network: {out} is niet geschreven: geen toestemming om in die map te "
+                                  "schrijven; er is geen bestand gemaakt of vervangen\n")
+    assert list(folder.iterdir()) == []

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
 from ..charter import Charter, build_charter, charter_format, statuses_of, write_charter
 from ..dutch import counted
+from ..files import replacing
 from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
-from .common import check_out_folder, open_store, with_config
+from .common import check_out_folder, open_store, out_option, with_config
 
 
 @click.command()
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Het document dat gemaakt wordt: .md, .odt (OpenDocument) of .docx (Word).")
+@out_option("Het document dat gemaakt wordt: .md, .odt (OpenDocument) of .docx (Word).")
 @click.option("--status", "statuses", multiple=True, metavar="STATUS",
               help=f"Ideeën met deze beoordeling ({Status.ACCEPTED}, {Status.NEW} of {Status.REJECTED}); "
                    f"herhaalbaar. Standaard {Status.ACCEPTED}.")
@@ -34,15 +32,8 @@ def charter(config, out: Path, statuses: tuple[str, ...], pseudonymize: bool) ->
     secret = load_secret(config.privacy.secret_env) if pseudonymize else None
     with open_store(config) as store:
         document = build_charter(store, themes, statuses=statuses_of(statuses), secret=secret)
-    # a temporary file beside the target, renamed at the end: a failed run leaves no half document
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            write_charter(document, fmt, stream)
-        os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with replacing(out) as stream:   # a failed run leaves no half document
+        write_charter(document, fmt, stream)
     click.echo(f"conceptcharter met {contents(document)} geschreven naar {out}")
 
 

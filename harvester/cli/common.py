@@ -20,7 +20,7 @@ from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError, UsageErro
 from ..store import Store
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "check_out_folder", "config_args", "config_option",
-           "exit_on_error", "fail", "interactive", "open_store", "with_config", "with_config_file"]
+           "exit_on_error", "fail", "interactive", "open_store", "out_option", "with_config", "with_config_file"]
 
 
 config_option = click.option(
@@ -66,11 +66,19 @@ def config_args(config: Config) -> str:
     return f"--config {config.path} " if config.path is not None else ""
 
 
+def out_option(help: str) -> Callable:
+    """--out FILE, the file a command writes. A folder is refused by `check_out_folder`, in Dutch:
+    click's own check (dir_okay=False) would say it in English."""
+    return click.option("--out", required=True, type=click.Path(path_type=Path), metavar="FILE", help=help)
+
+
 def check_out_folder(out: Path) -> None:
-    """Refuse an --out whose folder does not exist, before the command does any work: a typo in
-    the path would otherwise cost a whole run and end in Python's English OSError."""
+    """Refuse an --out that is a folder or whose folder does not exist, before the command does any
+    work: a typo in the path would otherwise cost a whole run and end in Python's English OSError."""
     if not out.parent.is_dir():
         raise UsageError(f"map {out.parent} bestaat niet")
+    if out.is_dir():
+        raise UsageError(f"{out} is een map; geef de naam van het bestand dat gemaakt moet worden")
 
 
 def open_store(config: Config) -> Store:

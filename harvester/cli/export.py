@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import tempfile
 from pathlib import Path
 
 import click
 
 from ..export import DIALECTS, FORMATS, ExportOptions, parse_day, write_export
+from ..files import replacing
 from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
-from .common import check_out_folder, fail, interactive, open_store, with_config
+from .common import check_out_folder, fail, interactive, open_store, out_option, with_config
 
 
 @click.command()
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Het bestand dat gemaakt wordt (een bestaand bestand wordt pas aan het eind vervangen).")
+@out_option("Het bestand dat gemaakt wordt (een bestaand bestand wordt pas aan het eind vervangen).")
 @click.option("--format", "fmt", metavar="|".join(FORMATS), default=None,
               help="Bestandsformaat; standaard xlsx als --out op .xlsx eindigt, anders csv.")
 @click.option("--dialect", metavar="|".join(DIALECTS), default="excel-nl", show_default=True,
@@ -54,10 +52,8 @@ def export(config, out: Path, fmt: str | None, dialect: str, statuses: tuple[str
     labels = {t.id: t.label for t in theme_set.themes}
     with open_store(config) as store:
         options.check(themes=theme_set.ids, sources={*store.sources.names(), *(s.name for s in config.sources)})
-        # a temporary file beside the target, renamed at the end: a failed export leaves no half file
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
         try:
-            with os.fdopen(fd, "wb") as stream:
+            with replacing(out) as stream:   # a failed export leaves no half file
                 if interactive():
                     with click.progressbar(length=store.exports.count(options.query()), label="Exporteren",
                                            file=click.get_text_stream("stderr")) as bar:
@@ -65,12 +61,6 @@ def export(config, out: Path, fmt: str | None, dialect: str, statuses: tuple[str
                                              labels=labels)
                 else:
                     count = write_export(store, options, stream, secret=secret, labels=labels)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(tmp, out)
-        except BaseException as e:
-            os.unlink(tmp)
-            if isinstance(e, (sqlite3.Error, OSError)):
-                fail(f"export mislukt, er is geen bestand gemaakt: {e}")
-            raise
+        except sqlite3.Error as e:
+            fail(f"export mislukt, er is geen bestand gemaakt: {e}")
     click.echo(f"{count} {'regels' if per_theme else 'ideeën'} geëxporteerd naar {out}")

@@ -11,7 +11,7 @@ import click
 from ..config import Config
 from ..dutch import counted
 from ..timeutil import dutch_time
-from .common import check_out_folder, interactive, open_store, with_config
+from .common import check_out_folder, interactive, open_store, out_option, with_config
 
 
 def _update(config: Config, store) -> None:
@@ -78,9 +78,8 @@ def initiatives(config: Config, candidates: bool, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Bestand: .gexf of .graphml (voor Gephi), of .csv (dan twee bestanden: NAAM-knopen.csv "
-                   "en NAAM-verbindingen.csv).")
+@out_option("Bestand: .gexf of .graphml (voor Gephi), of .csv (dan twee bestanden: NAAM-knopen.csv "
+            "en NAAM-verbindingen.csv).")
 @with_config
 def network(config: Config, out: Path) -> None:
     """Schrijf het netwerk van initiatieven: een knoop per initiatief (met het aantal posts en auteurs),

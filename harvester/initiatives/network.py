@@ -6,12 +6,15 @@ the posts naming both, and the posts naming one of the two by an author who also
 
 networkx lays the graph out (a spring layout with a fixed seed over nodes and edges in a fixed
 order: the same data gives the same picture) and writes GEXF and GraphML for Gephi; the review app
-draws the SVG itself from the coordinates (harvester.web.initiatives).
+draws the SVG itself from the coordinates (harvester.web.initiatives). The labels lose the characters
+XML cannot hold (`writable`) as the graph is built: networkx writes them as they are, and a name an
+editor pasted or a file escaped would make the whole file unreadable.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -21,7 +24,9 @@ from pathlib import Path
 
 import networkx as nx
 
+from ..files import replacing
 from ..models import InitiativeEdge as Edge, InitiativeStats
+from ..normalize import writable
 from .catalogue import InitiativesError, slug
 
 LAYOUT_SEED = 18
@@ -67,10 +72,11 @@ def summarise(rows: Iterable[tuple[int, int | None, str, str]],
 
 
 def graph(stats: Sequence[InitiativeStats], edges: Sequence[Edge]) -> nx.Graph:
-    """The network: a node per initiative with posts (id: its slug, label: its name), an edge per link."""
+    """The network: a node per initiative with posts (id: its slug, label: its name as a file can hold
+    it), an edge per link. The slugs, the only other text, are words and dashes."""
     g = nx.Graph()
     for s in sorted(stats, key=lambda s: slug(s.initiative)):
-        g.add_node(slug(s.initiative), label=s.initiative, posts=s.posts, authors=s.authors)
+        g.add_node(slug(s.initiative), label=writable(s.initiative), posts=s.posts, authors=s.authors)
     for e in sorted(edges, key=lambda e: (slug(e.source), slug(e.target))):
         if g.has_node(slug(e.source)) and g.has_node(slug(e.target)):
             g.add_edge(slug(e.source), slug(e.target), weight=e.posts, together=e.together, authors=e.authors)
@@ -180,26 +186,32 @@ def network_format(path: Path) -> str:
 
 def write_network(g: nx.Graph, path: str | Path) -> list[Path]:
     """Write the network for Gephi by the file's extension: .gexf, .graphml, or .csv (a table of
-    nodes beside the file, FILE-knopen.csv, and one of edges, FILE-verbindingen.csv)."""
+    nodes beside the file, FILE-knopen.csv, and one of edges, FILE-verbindingen.csv). Each file is
+    written whole or not at all (`replacing`); a failure is a WriteFailed."""
     path = Path(path)
     suffix = network_format(path)
-    if suffix == ".gexf":
-        nx.write_gexf(g, path)
-        return [path]
-    if suffix == ".graphml":
-        nx.write_graphml(g, path)
+    if suffix in (".gexf", ".graphml"):
+        with replacing(path) as stream:
+            (nx.write_gexf if suffix == ".gexf" else nx.write_graphml)(g, stream)
         return [path]
     nodes, edges = path.with_name(f"{path.stem}-knopen.csv"), path.with_name(f"{path.stem}-verbindingen.csv")
     # Gephi's spreadsheet import: Id and Label for nodes; Source, Target, Type and Weight for edges
-    with nodes.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow(["Id", "Label", "Posts", "Authors"])
-        out.writerows([n, _cell(d["label"]), d["posts"], d["authors"]] for n, d in g.nodes(data=True))
-    with edges.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow(["Source", "Target", "Type", "Weight", "Together", "Authors"])
-        out.writerows([a, b, "Undirected", d["weight"], d["together"], d["authors"]] for a, b, d in g.edges(data=True))
+    with replacing(nodes) as node_file, replacing(edges) as edge_file:
+        node_file.write(_csv(["Id", "Label", "Posts", "Authors"],
+                             ([n, _cell(d["label"]), d["posts"], d["authors"]] for n, d in g.nodes(data=True))))
+        edge_file.write(_csv(["Source", "Target", "Type", "Weight", "Together", "Authors"],
+                             ([a, b, "Undirected", d["weight"], d["together"], d["authors"]]
+                              for a, b, d in g.edges(data=True))))
     return [nodes, edges]
+
+
+def _csv(header: list[str], rows: Iterable[list[object]]) -> bytes:
+    """A CSV file's bytes, UTF-8 (a network is one row per initiative or link: small enough to hold)."""
+    text = io.StringIO(newline="")
+    out = csv.writer(text)
+    out.writerow(header)
+    out.writerows(rows)
+    return text.getvalue().encode("utf-8")
 
 
 def _cell(value: str) -> str:
