@@ -278,6 +278,21 @@ def test_a_changed_list_rematches_every_post(tmp_path):
         assert store.initiatives.candidates(limit=50) == []
 
 
+def test_the_command_tells_of_a_rematch_only_when_posts_were_matched_again(tmp_path):
+    own = tmp_path / "initiatives.toml"
+    shutil.copy(DEFAULTS / "initiatives.toml", own)
+    config = config_with(tmp_path, own)
+    command = ["initiatives", "--config", str(config.path)]
+    first = CliRunner().invoke(main, command)   # a new database: a first digest, nothing to match again
+    assert first.exit_code == 0 and "veranderd" not in first.stderr
+    with Store(config.db_path) as store:
+        store_all(store)
+    own.write_text(own.read_text(encoding="utf-8") + '\n[[initiatives]]\nname = "Grand Parade"\n', encoding="utf-8")
+    changed = CliRunner().invoke(main, command)
+    assert changed.exit_code == 0
+    assert f"zijn veranderd: {len(POSTS)} posts opnieuw gekoppeld" in changed.stderr
+
+
 def test_matches_made_by_older_rules_or_other_tags_are_made_again(tmp_path):
     config = config_with(tmp_path)
     with Store(config.db_path) as store:

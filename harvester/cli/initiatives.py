@@ -24,7 +24,7 @@ def _update(config: Config, store) -> None:
             result = step.update(store, config, lambda n, _: bar.update(n - bar.pos))
     else:
         result = step.update(store, config)
-    if result.rematched:
+    if result.rematched and result.matched:
         click.echo(f"De lijst met initiatieven, de tags van de consultatie of de koppelregels zijn veranderd: "
                    f"{counted(result.matched, 'post', 'posts')} opnieuw gekoppeld.", err=True)
 
