@@ -97,3 +97,24 @@ def test_taking_one_post_out_of_two_dissolves_the_group_as_a_deletion_does(tmp_p
         assert f"groep {kept} opgeheven omdat er een bericht uit verwijderd is; post {ids[2]} staat weer los" in page
     with Store(config.db_path) as store:
         assert store.groups.groups_of(ids) == {}
+
+
+def test_an_authors_name_in_the_related_list_is_isolated_and_shortened(tmp_path):
+    """docs/security.md: names in <bdi> (a right-to-left override ends with the name), at most 120 characters."""
+    name = "\u202eAmbtenaar " + "x" * 189
+    config = write_web_config(tmp_path)
+    with Store(config.db_path) as store:
+        add_user(store, "eva", "redacteur")
+        first = add_post(store, 1, "Laat teams zelf experimenteren met nieuwe werkvormen in de gemeente #innoverheid")
+        other = add_post(store, 2, "Teams moeten experimenteren met werkvormen in elke gemeente #innoverheid",
+                         author="spoof@mastodon.example", author_name=name)
+        rest = [add_post(store, n, f"Iets heel anders over fietspaden nummer {n} #innoverheid",
+                         author=f"p{n}@m.example") for n in range(3, 8)]
+        shared = ["team", "experimenteren", "werkvorm", "gemeente"]
+        store.related.save_many([(first, shared), (other, shared)] + [(p, ["fietspad", f"nummer{p}"]) for p in rest])
+    with own_site(config) as c:
+        login(c, "eva")
+        page = c.get(f"/posts/{first}").text
+    entry = re.search(rf'<li>[^<]*<input[^>]*value="{other}">.*?</li>', page, re.S).group(0)
+    shown = re.search("<bdi>(\u202e[^<]*)</bdi>", entry)
+    assert shown and len(shown.group(1)) <= 120 and "; \u202e" not in entry

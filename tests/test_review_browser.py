@@ -18,6 +18,7 @@ from harvester.store import Store
 from harvester.web import ServerThread
 
 from .test_web_browser import browser  # noqa: F401  (the module's chromium, launched the same way)
+from .test_web_store import edit_at_source
 from .webdata import PASSWORD, add_post, add_user, write_web_config
 
 pytestmark = pytest.mark.browser
@@ -61,7 +62,9 @@ def site(tmp_path_factory):
             add_post(store, n, f"Zonderjs idee {n} #innoverheid", published_at=f"2026-09-{n - 110:02d}T10:00:00+00:00")
         add_post(store, 128, "Zonderthema in bulk, het model ziet niets #innoverheid", scores={"cultuur": 0.2})
         add_post(store, 129, "Zonderthema in bulk, met cultuur #innoverheid")
-        assert store.posts.count() == 129
+        add_post(store, 130, "Regeleinden in een notitie #innoverheid")
+        add_post(store, 131, "Bronwijziging: laat teams zelf experimenteren #innoverheid")
+        assert store.posts.count() == 131
     server = ServerThread(config).start()
     yield server, config
     server.stop()
@@ -371,3 +374,30 @@ def test_bulk_accept_leaves_posts_without_a_suggestion(page, site):
     page.wait_for_selector("text=1 post(s) bijgewerkt")
     assert "1 post(s) zonder voorgesteld thema zijn overgeslagen" in page.inner_text("main")
     assert state(site, 128).status == "nieuw" and state(site, 129).status == "geaccepteerd"
+
+
+def test_a_note_that_fits_the_field_is_saved_and_a_text_edited_meanwhile_is_not_decided(browser, page, site):
+    note = "\n".join(["Besproken in de werkgroep; zie ook het idee van de provincie over open data."] * 30)[:1990]
+    context = browser.new_context(base_url=site[0].url, java_script_enabled=False)
+    try:   # without JavaScript the browser sends each line break as CRLF; the field counted it as one
+        plain = context.new_page()
+        log_in(plain, then="/posts/130")
+        plain.fill("#notitie-130", note)
+        assert len(plain.input_value("#notitie-130")) == 1990
+        plain.click("#post-130 button[value=note]")
+        plain.wait_for_url("**actie=note**")
+        assert state(site, 130).note == note
+    finally:
+        context.close()
+    # with JavaScript: the author edits post 131 at the source while it is on the editor's screen
+    log_in(page, then="/?q=bronwijziging")
+    with Store(site[1].db_path) as store:
+        edit_at_source(store, 131, 131, "Bronwijziging: koop nu goedkope zonnepanelen in onze webshop #innoverheid")
+    page.focus("#post-131")
+    page.keyboard.press("a")
+    message = page.locator("#post-131 .problem.message")
+    assert message.inner_text().startswith("Niet opgeslagen: de tekst van deze post is intussen gewijzigd")
+    assert "zonnepanelen" in page.inner_text("#post-131 .content") and state(site, 131).version == 0
+    page.keyboard.press("a")   # now she has read the new text
+    page.wait_for_selector('#post-131[data-version="1"]')
+    assert state(site, 131).status == "geaccepteerd"

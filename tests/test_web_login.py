@@ -23,6 +23,7 @@ from harvester.cli import main
 from harvester.store import Store
 from harvester.web.auth import LoginRules, LoginThrottle
 
+from .conftest import ROOT
 from .webdata import PASSWORD, csrf_of, login, start_site
 
 WRONG = "fout-wachtwoord-123"
@@ -149,6 +150,15 @@ def test_the_owner_gets_in_within_a_minute_after_an_attack(site):
         now += timedelta(seconds=60)
         throttle.clock = lambda: now
         assert attempt(owner, token, "eva", PASSWORD).status_code == 303
+
+
+def test_the_docs_state_the_longest_wait_the_throttle_imposes():
+    """README and docs/security.md tell admins and editors how long a throttled login waits."""
+    seconds = int(LoginRules().max_wait.total_seconds())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    security = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    assert f"waits 2, 4, 8 … seconds\n  (at most {seconds} seconds)" in readme
+    assert f"| longest wait | {seconds} s |" in security
 
 
 def test_login_failures_stay_small_after_a_thousand_unique_long_names(site):

@@ -79,7 +79,7 @@ def test_duplicate_needs_another_existing_post(store, editor):
 def test_bulk_skips_stale_posts_and_does_the_rest(store, editor):
     posts = [add_post(store, n) for n in range(3)]
     store.reviews.decide(posts[1], editor, 0, "note", note="x")
-    done, stale = store.reviews.decide_many({p: 0 for p in posts}, editor, "accept")
+    done, stale, gone = store.reviews.decide_many({p: 0 for p in posts}, editor, "accept")
     assert done == [posts[0], posts[2]]
     assert [s.post_id for s in stale] == [posts[1]]
     assert store.reviews.state(posts[1]).status == "nieuw"
@@ -192,3 +192,54 @@ def test_state_and_event_land_together_or_not_at_all(store, editor):
     assert len(events(store, post)) == 1
     assert not store.db.conn.in_transaction
     assert store.reviews.decide(post, editor, 1, "reject", reason="spam").version == 2
+
+
+def edit_at_source(store, n: int, post_id: int, text: str) -> None:
+    """Post `n` edited by its author and harvested again, in a later millisecond than its last change."""
+    from harvester.timeutil import utcnow
+
+    before = store.reviews.item(post_id).changed_at
+    while utcnow() <= before:
+        pass
+    add_post(store, n, text)
+    assert store.reviews.item(post_id).changed_at > before
+
+
+def delete_at_source(store, post_id: int) -> None:
+    from harvester.privacy.forget import deleted_at_source
+
+    key = store.db.execute("SELECT key FROM posts WHERE id = ?", [post_id]).fetchone()[0]
+    deleted_at_source(store, post_id, key, ["mastodon-nl"])
+
+
+def test_a_text_edited_since_the_editor_read_it_is_stale(store, editor):
+    post = add_post(store, 1, "Laat teams zelf experimenteren #innoverheid")
+    other = add_post(store, 2)
+    read = {p: store.reviews.item(p).changed_at for p in (post, other)}
+    edit_at_source(store, 1, post, "Koop nu goedkope zonnepanelen in onze webshop #innoverheid")
+    with pytest.raises(StaleReview) as refused:
+        store.reviews.decide(post, editor, 0, "accept", seen=read[post])
+    assert refused.value.edited and store.reviews.state(post).version == 0
+    done, stale, gone = store.reviews.decide_many({post: 0, other: 0}, editor, "accept", seen=read)
+    assert (done, [s.post_id for s in stale], gone) == ([other], [post], [])
+    # with the text it shows now, the decision is saved
+    state = store.reviews.decide(post, editor, 0, "accept", seen=store.reviews.item(post).changed_at)
+    assert state.status == "geaccepteerd"
+
+
+def test_bulk_skips_posts_deleted_meanwhile_and_does_the_rest(store, editor):
+    posts = [add_post(store, n) for n in range(3)]
+    delete_at_source(store, posts[1])
+    done, stale, gone = store.reviews.decide_many({p: 0 for p in posts}, editor, "reject", reason="spam")
+    assert (done, stale, gone) == ([posts[0], posts[2]], [], [posts[1]])
+    assert [store.reviews.state(p).status for p in (posts[0], posts[2])] == ["afgewezen", "afgewezen"]
+
+
+def test_undo_cannot_bring_back_a_link_to_a_deleted_original(store, editor):
+    original, copy = add_post(store, 1), add_post(store, 2)
+    store.reviews.decide(copy, editor, 0, "duplicate", duplicate_of=original)
+    store.reviews.decide(copy, editor, 1, "reopen")
+    delete_at_source(store, original)
+    with pytest.raises(ValueError, match=f"post {original} bestaat niet meer"):
+        store.reviews.decide(copy, editor, 2, "undo")
+    assert (store.reviews.state(copy).status, store.reviews.state(copy).version) == ("nieuw", 2)

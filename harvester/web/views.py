@@ -12,7 +12,7 @@ from starlette.routing import Route
 from ..learning import YOUNG_BELOW
 from ..models import Action, Role, Status
 from ..store.reviews import (
-    REJECT_REASONS, NothingToUndo, QueueFilter, QueuePage, ReviewState, SearchError, StaleReview,
+    REJECT_REASONS, NothingToUndo, QueueFilter, QueuePage, SearchError, StaleReview,
 )
 from ..store.users import UserExists, name_problem
 from . import auth, params as parse
@@ -20,7 +20,7 @@ from .groups import related_context
 
 PAGE_SIZE = 25
 # query parameters that report what just happened; links from the page leave them off
-NOTICES = ("after", "done", "stale", "zonder", "besloten", "actie", "naar", "bulkfout", "groep", "ontgroepeerd")
+NOTICES = ("after", "done", "stale", "zonder", "weg", "besloten", "actie", "naar", "bulkfout", "groep", "ontgroepeerd")
 # the queue's filter as query parameters (a bulk decision over the filter carries them)
 FILTER_PARAMS = ("status", "theme", "source", "lang", "from", "to", "q", "sort")
 # a decision over a whole filter: asked to confirm above CONFIRM_ABOVE posts, refused above BULK_MAX
@@ -172,7 +172,8 @@ async def queue(request: Request) -> Response:
     if params.get("done") is not None:
         bulk = (parse.optional_integer(params.get("done"), "done") or 0,
                 parse.optional_integer(params.get("stale"), "stale") or 0,
-                parse.optional_integer(params.get("zonder"), "zonder") or 0)
+                parse.optional_integer(params.get("zonder"), "zonder") or 0,
+                parse.optional_integer(params.get("weg"), "weg") or 0)
     here = f"/?{urlencode(kept + ([('after', params['after'])] if params.get('after') else []))}"
     # a decision made without JavaScript lands on the next post; its message goes with that post
     landing = parse.optional_integer(params.get("naar"), "naar", minimum=1)
@@ -245,12 +246,15 @@ async def decide(request: Request) -> Response:
     if action == "accept_without_theme":   # the editor confirmed it
         action, themes = Action.SET_THEMES, []
     version = parse.optional_integer(form.get("version"), "De versie")
+    # the changed_at of the text the editor read: a text edited since is stale, like a colleague's decision
+    seen = str(form.get("changed_at") or "") or None
+    note = _one_newline(str(form.get("note", "")))
     reason = str(form.get("reason") or "")
     original = _original_of(form) if action == Action.DUPLICATE else None
     message, status_code, confirm_empty = "", 200, False
     if version is None or (known and any(t not in known for t in themes)):
         message, status_code = "Ongeldig formulier: laad de pagina opnieuw.", 400
-    elif action == "note" and len(str(form.get("note", ""))) > MAX_NOTE:
+    elif action == "note" and len(note) > MAX_NOTE:
         message, status_code = f"Een notitie heeft hoogstens {MAX_NOTE} tekens.", 400
     elif action == Action.REJECT and not reason:
         message, status_code = "Kies eerst een reden om af te wijzen.", 400
@@ -262,31 +266,44 @@ async def decide(request: Request) -> Response:
         try:
             store.reviews.decide(
                 post_id, request.state.user, version, action, themes=themes, reason=reason or None,
-                duplicate_of=original,
-                note=str(form.get("note", "")))
+                duplicate_of=original, note=note, seen=seen)
             message = f"Post {post_id}: {ACTION_LABELS[action]}."
         except StaleReview as e:
-            message, status_code = _stale_message(e.current), 409
+            message, status_code = _stale_message(e), 409
         except NothingToUndo:
             message, status_code = "Er is niets meer om ongedaan te maken.", 409
         except KeyError:
-            return render(request, "error.html", 404, message=f"Post {post_id} bestaat niet (meer).")
+            gone = f"Post {post_id} bestaat niet (meer)."
+            if _is_fetch(request):   # app.js shows a short text as a message and keeps the card
+                return PlainTextResponse(f"Niet opgeslagen: {gone}", status_code=404)
+            return render(request, "error.html", 404, message=gone)
         except ValueError as e:
             message, status_code = f"Niet opgeslagen: {e}.", 400
+    item = store.reviews.item(post_id)
+    # a refused decision keeps what the editor typed, marked as not saved, over the stored state
+    typed = {}
+    if status_code != 200 and item is not None:
+        if "note" in form and (note.strip() or None) != item.review.note:
+            typed["unsaved_note"] = note
+        typed["unsaved_duplicate"] = str(form.get("duplicate_of") or "")[:20]
     if _is_fetch(request):
-        item = store.reviews.item(post_id)
         return render(request, "_item.html", status_code, item=item, here=here, message=message,
-                      problem=status_code != 200, confirm_empty=confirm_empty,
+                      problem=status_code != 200, confirm_empty=confirm_empty, **typed,
                       next_post=parse.optional_integer(form.get("volgende"), "De volgende post", minimum=1))
     if status_code == 200:
         # without JavaScript: back where the editor was, on the next post, with what was done
         landing = parse.optional_integer(form.get("volgende"), "De volgende post", minimum=1) or post_id
         return RedirectResponse(_with_params(here, {"besloten": post_id, "actie": action, "naar": landing})
                                 + f"#post-{landing}", status_code=303)
-    item = store.reviews.item(post_id)
     return render(request, "post.html", status_code, item=item, history=store.reviews.history(post_id),
                   candidates=store.reviews.duplicate_candidates(post_id), here=here, message=message,
-                  problem=True, confirm_empty=confirm_empty, back=_back_link(here))
+                  problem=True, confirm_empty=confirm_empty, back=_back_link(here), **typed)
+
+
+def _one_newline(text: str) -> str:
+    """`text` with each line break as one character: a form sends CRLF for the textarea's line
+    breaks, which its maxlength counts as one, so a note that fits the field must fit here too."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _original_of(form) -> int | None:
@@ -323,7 +340,11 @@ def _back_link(here: str) -> str:
     return auth.safe_next(terug, "/")
 
 
-def _stale_message(current: ReviewState) -> str:
+def _stale_message(stale: StaleReview) -> str:
+    if stale.edited:
+        return ("Niet opgeslagen: de tekst van deze post is intussen gewijzigd (bijvoorbeeld door de auteur). "
+                "Hieronder staat de nieuwe tekst; beslis opnieuw als dat nodig is.")
+    current = stale.current
     who = current.updated_by or "iemand anders"
     return (f"Niet opgeslagen: {who} heeft deze post intussen gewijzigd (nu: "
             f"{STATUS_LABELS[current.status].lower()}). Hieronder staat de nieuwe stand; beslis opnieuw als dat nodig is.")
@@ -358,18 +379,21 @@ async def bulk(request: Request) -> Response:
         for value in form.getlist("pagina" if scope == "pagina" else "select"):
             post_id, _, version = str(value).partition(":")
             versions[parse.post_id(post_id)] = parse.integer(version, "De versie")
+    # per post on the page the changed_at of the text shown: one edited since is skipped as stale
+    # (over a filter the editor saw no texts: it decides on the posts as they are now)
+    seen = {}
+    for value in form.getlist("changed_at") if scope != "filter" else ():
+        post_id, _, changed = str(value).partition(":")
+        seen[parse.post_id(post_id)] = changed
     if not versions:   # back to the queue, which says what is missing
         return RedirectResponse(_with_params(here, {"bulkfout": "leeg"}), status_code=303)
     # accepting "the suggestion" of a post without one would save it without a theme, unasked:
     # those are left for the editor to decide one by one
     skipped = store.reviews.without_suggestion(versions) if action == "accept" else set()
-    try:
-        done, stale = store.reviews.decide_many({k: v for k, v in versions.items() if k not in skipped},
-                                                request.state.user, action, reason=reason or None)
-    except KeyError:
-        return render(request, "error.html", 404, message="Een van de posts bestaat niet (meer).", back=here)
-    return RedirectResponse(_with_params(here, {"done": len(done), "stale": len(stale), "zonder": len(skipped)}),
-                            status_code=303)
+    done, stale, gone = store.reviews.decide_many({k: v for k, v in versions.items() if k not in skipped},
+                                                  request.state.user, action, seen=seen, reason=reason or None)
+    return RedirectResponse(_with_params(here, {"done": len(done), "stale": len(stale), "zonder": len(skipped),
+                                                "weg": len(gone)}), status_code=303)
 
 
 # ---- accounts ------------------------------------------------------------------------------

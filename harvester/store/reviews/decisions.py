@@ -3,7 +3,9 @@
 Every decision appends a row to `review_events` (who, when, state before, state after) and updates
 `reviews` in the same transaction. `reviews.version` counts a post's events: a writer names the
 version it saw, and a different one means someone else decided in between (`StaleReview`), so
-nothing is silently overwritten. Undo is a new event that restores an earlier state.
+nothing is silently overwritten. A writer may also name the post's `changed_at` it saw: a text
+edited at the source since then is stale too, so no decision is saved for a text its editor did
+not read. Undo is a new event that restores an earlier state.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ REJECT_REASONS = ("geen_idee", "off_topic", "spam")
 
 
 class StaleReview(HarvesterError):
-    """The post changed since the editor saw it; `current` is its state now."""
+    """The post changed since the editor saw it; `current` is its state now. `edited`: its text
+    changed (at the source), not its review."""
 
-    def __init__(self, post_id: int, current: ReviewState):
+    def __init__(self, post_id: int, current: ReviewState, edited: bool = False):
         super().__init__(f"post {post_id} is intussen gewijzigd (versie {current.version})")
-        self.post_id, self.current = post_id, current
+        self.post_id, self.current, self.edited = post_id, current, edited
 
 
 class NothingToUndo(HarvesterError):
@@ -104,8 +107,9 @@ class DecisionStore:
 
     def decide(self, post_id: int, user: User, expected_version: int, action: str, *,
                themes: list[str] | None = None, reason: str | None = None,
-               duplicate_of: int | None = None, note: str | None = None) -> ReviewState:
-        """Apply one decision, if the post is still at `expected_version`; returns the new state.
+               duplicate_of: int | None = None, note: str | None = None, seen: str | None = None) -> ReviewState:
+        """Apply one decision, if the post is still at `expected_version` (and, given `seen`, its
+        text still the one changed at `seen`); returns the new state.
 
         accept: status geaccepteerd with `themes`, or the model's suggestion when none are given;
         set_themes: geaccepteerd with exactly `themes`; reject: afgewezen for `reason`;
@@ -115,27 +119,40 @@ class DecisionStore:
         if not Action.has(action):
             raise ValueError(f"onbekende actie {action!r}")
         with self.db.atomic():
-            return self._decide(post_id, user, expected_version, action, themes, reason, duplicate_of, note)
+            return self._decide(post_id, user, expected_version, action, themes, reason, duplicate_of, note, seen)
 
-    def decide_many(self, versions: dict[int, int], user: User, action: str, **kwargs) -> tuple[list[int], list[StaleReview]]:
-        """The same decision on several posts in one transaction; stale ones are skipped and returned."""
-        done, stale = [], []
+    def decide_many(self, versions: dict[int, int], user: User, action: str, *, seen: dict[int, str] | None = None,
+                    **kwargs) -> tuple[list[int], list[StaleReview], list[int]]:
+        """The same decision on several posts in one transaction (`seen`: per post the `changed_at`
+        its editor saw). Stale posts and posts deleted meanwhile are skipped: returns the posts
+        decided, the stale ones and the deleted ones."""
+        done, stale, gone = [], [], []
+        seen = seen or {}
         with self.db.atomic():
             for post_id, version in versions.items():
+                if not self._exists(post_id):
+                    gone.append(post_id)
+                    continue
                 try:
                     self._decide(post_id, user, version, action, kwargs.get("themes"), kwargs.get("reason"),
-                                 kwargs.get("duplicate_of"), kwargs.get("note"))
+                                 kwargs.get("duplicate_of"), kwargs.get("note"), seen.get(post_id))
                     done.append(post_id)
                 except StaleReview as e:
                     stale.append(e)
-        return done, stale
+        return done, stale, gone
 
-    def _decide(self, post_id, user, expected_version, action, themes, reason, duplicate_of, note) -> ReviewState:
-        if self.db.execute("SELECT 1 FROM posts WHERE id = ?", [post_id]).fetchone() is None:
+    def _exists(self, post_id: int | None) -> bool:
+        return self.db.execute("SELECT 1 FROM posts WHERE id = ?", [post_id]).fetchone() is not None
+
+    def _decide(self, post_id, user, expected_version, action, themes, reason, duplicate_of, note, seen) -> ReviewState:
+        changed = self.db.execute("SELECT changed_at FROM posts WHERE id = ?", [post_id]).fetchone()
+        if changed is None:
             raise KeyError(post_id)
         current = self.state(post_id)
         if current.version != expected_version:
             raise StaleReview(post_id, current)
+        if seen is not None and seen != changed[0]:
+            raise StaleReview(post_id, current, edited=True)
         undoes = None
         if action == Action.ACCEPT:
             chosen = tuple(themes) if themes else self._suggested(post_id)
@@ -148,8 +165,7 @@ class DecisionStore:
                 raise ValueError(f"onbekende reden {reason!r}")
             after = replace(current, status=Status.REJECTED, themes=(), reject_reason=reason, duplicate_of=None)
         elif action == Action.DUPLICATE:
-            if duplicate_of == post_id or self.db.execute(
-                    "SELECT 1 FROM posts WHERE id = ?", [duplicate_of]).fetchone() is None:
+            if duplicate_of == post_id or not self._exists(duplicate_of):
                 raise ValueError(f"post {duplicate_of} bestaat niet of is deze post zelf")
             after = replace(current, status=Status.DUPLICATE, reject_reason=None, duplicate_of=duplicate_of)
         elif action == Action.NOTE:
@@ -165,6 +181,10 @@ class DecisionStore:
             if target is None:
                 raise NothingToUndo(post_id)
             undoes, before = target[0], json.loads(target[1])
+            if before["status"] == Status.DUPLICATE and not self._exists(before["duplicate_of"]):
+                # its original was deleted since (at the source, or forgotten): the link cannot come back
+                raise ValueError(f"post {before['duplicate_of']} bestaat niet meer, dus deze post kan niet weer"
+                                 " een duplicaat ervan worden")
             after = replace(current, status=Status(before["status"]), themes=tuple(before["themes"]),
                             reject_reason=before["reject_reason"], duplicate_of=before["duplicate_of"],
                             note=before["note"])

@@ -64,6 +64,7 @@ class QueueItem:
     confidence: float | None
     is_dutch: bool | None
     review: ReviewState
+    changed_at: str                    # when its text last changed: a decision names it (StaleReview)
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ class QueueStore:
             f"""
             SELECT p.id, p.url, p.title, p.content_html, p.text, p.spoiler_text,
                    coalesce(c.language, p.language), {DATE_KEY},
-                   coalesce(a.display_name, a.handle, a.key), c.confidence, c.is_dutch, c.reasons
+                   coalesce(a.display_name, a.handle, a.key), c.confidence, c.is_dutch, c.reasons, p.changed_at
             FROM posts p LEFT JOIN authors a ON a.id = p.author_id
                  LEFT JOIN classifications c ON c.post_id = p.id
             WHERE p.id IN ({marks})
@@ -227,6 +228,7 @@ class QueueStore:
             by_id[r[0]] = QueueItem(
                 *r[:9], sources=sources.get(r[0], []), suggestions=suggestions, confidence=r[9],
                 is_dutch=None if r[10] is None else bool(r[10]), review=states.get(r[0], ReviewState()),
+                changed_at=r[12],
             )
         return [by_id[i] for i in post_ids if i in by_id]
 
