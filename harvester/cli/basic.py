@@ -74,13 +74,17 @@ def init(folder: str | None, config_file: str | None) -> None:
 def status(config, as_json: bool) -> None:
     """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout.
 
+    Een run die als lopend staat terwijl de achtergrondtaak niet meer draait, heet onderbroken.
     Daarboven: of de achtergrondtaak draait (pid, host, hartslag; "draait niet meer" als het proces
-    weg is, of op een andere host drie minuten geen teken van leven gaf); het model in gebruik, de drempel
-    per thema en het termgewicht met waar die vandaan komen, en de beslissingen sinds de laatste
-    training (van `retrain_after`); de laatste opschoning (wanneer, hoeveel verwijderd, wanneer
-    gepseudonimiseerd, of dat mislukte zonder geheime sleutel); de initiatieven (wanneer geteld,
-    hoeveel posts nog te koppelen, en de fout als het bestand met initiatieven onbruikbaar is). Een
-    bron die steeds faalt, toont wanneer hij het weer probeert (volgende poging).
+    weg is, of op een andere host drie minuten geen teken van leven gaf); per taak die niet bij één
+    bron hoort (hercontrole, compacteren, classificeren, hertrainen, initiatieven koppelen,
+    opschonen) de laatste keer en of die lukte, en zo niet de fout en het laatste succes; het model
+    in gebruik, de drempel per thema en het termgewicht met waar die vandaan komen, en de
+    beslissingen sinds de laatste training (van `retrain_after`); de laatste opschoning (wanneer,
+    hoeveel verwijderd, wanneer gepseudonimiseerd, of dat mislukte zonder geheime sleutel); de
+    initiatieven (wanneer geteld, hoeveel posts nog te koppelen, en de fout als het bestand met
+    initiatieven onbruikbaar is). Een bron die steeds faalt, toont wanneer hij het weer probeert
+    (volgende poging).
     """
     with open_store(config) as store:
         rows = store.runs.status()
