@@ -144,7 +144,8 @@ def status(config, as_json: bool) -> None:
 
 def _run_state(status: str | None, scheduler_alive: bool) -> str | None:
     """A run still marked running whose process is gone was interrupted: it stays marked so until its
-    source runs again (harvester.store.runs), and only the scheduler lock tells whether its owner lives."""
+    source runs again (harvester.store.runs), and only the scheduler lock tells whether its owner
+    lives (a `harvester collect` by hand takes none, so its run in progress reads as interrupted too)."""
     return "interrupted" if status == "running" and not scheduler_alive else status
 
 

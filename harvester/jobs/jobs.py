@@ -161,6 +161,7 @@ class Jobs:
             return False
 
     def _classify_with_model(self, store: Store) -> None:
+        """Apart from `_classify_pending`, so that every way through it ends in the job's recorded outcome."""
         classifier = self.model.get(self.stop, store)
         if classifier is None:   # asked to stop while the model loaded
             return
