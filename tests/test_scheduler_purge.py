@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import sqlite3
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from harvester.cli import main
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.jobs.harvest import run_source
@@ -216,3 +221,34 @@ def test_a_failing_purge_is_logged_and_the_scheduler_goes_on(write_config, tmp_p
     assert "ERROR job=purge status=partial deleted=0 pseudonymized=0 compacted=no" in lines[1]
     assert all("geheime sleutel ontbreekt" in line for line in lines)
     assert texts(db) == [("bewaaridee", "Joost")]
+
+
+def test_a_purge_that_crashes_shows_in_status_and_the_last_purge_that_worked_stays(write_config, tmp_path, caplog,
+                                                                                   monkeypatch):
+    """Another process holds the write lock past the busy timeout (a long manual write): the purge
+    fails, and `harvester status` says so, beside the last purge that did its work."""
+    caplog.set_level(logging.INFO, logger="harvester.run")
+    db = tmp_path / "harvester.db"
+    seed(db)
+    path = config_file(write_config)
+    monkeypatch.setenv("HARVESTER_SECRET", SECRET)
+    jobs = Jobs(load_config(path), threading.Event())
+    assert jobs.purge()
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    outcome: list[bool] = []
+    failing = threading.Thread(target=lambda: outcome.append(jobs.purge()))
+    failing.start()
+    try:
+        wait_until(lambda: "job=purge status=failed" in caplog.text, timeout=30)
+    finally:
+        blocker.execute("ROLLBACK")   # the failure is recorded once the lock is free again
+        failing.join(30)
+    assert outcome == [False]
+    text = CliRunner().invoke(main, ["--config", str(path), "status"]).output
+    line = next(line for line in text.splitlines() if line.startswith("  opschonen:"))
+    assert "(MISLUKT), laatst gelukt: " in line
+    assert "    fout: interne fout: OperationalError: database is locked" in text
+    assert "Opschonen: laatste keer" in text and "1 posts verwijderd" in text
+    purge = json.loads(CliRunner().invoke(main, ["--config", str(path), "status", "--json"]).output)["jobs"]["purge"]
+    assert purge["status"] == "failed" and purge["ok_at"] < purge["at"]

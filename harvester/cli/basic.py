@@ -11,12 +11,24 @@ import click
 
 from ..jobs.backoff import next_attempt
 from ..jobs.lock import abandoned
+from ..store.jobs import JobOutcome
 from ..timeutil import to_utc_iso
 from ..config import config_path, load_config
+from .collect import STATUS_TEXT
 from .common import EXIT_USAGE, config_option, decimal, fail, open_store, with_config
 
 
 STARTER = Path(__file__).resolve().parent.parent / "starter.toml"
+
+# the background jobs that are not per source, as `harvester status` names them
+JOB_NAMES = {
+    "recheck": "hercontrole (verwijderd of bewerkt bij de bron)",
+    "compact": "bestand compacteren",
+    "classify": "classificeren",
+    "retrain": "hertrainen",
+    "initiatives": "initiatieven koppelen",
+    "purge": "opschonen",
+}
 
 
 @click.command()
@@ -62,26 +74,34 @@ def init(folder: str | None, config_file: str | None) -> None:
 def status(config, as_json: bool) -> None:
     """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout.
 
+    Een run die als lopend staat terwijl de achtergrondtaak niet meer draait, heet onderbroken.
     Daarboven: of de achtergrondtaak draait (pid, host, hartslag; "draait niet meer" als het proces
-    weg is, of op een andere host drie minuten geen teken van leven gaf); het model in gebruik, de drempel
-    per thema en het termgewicht met waar die vandaan komen, en de beslissingen sinds de laatste
-    training (van `retrain_after`); de laatste opschoning (wanneer, hoeveel verwijderd, wanneer
-    gepseudonimiseerd, of dat mislukte zonder geheime sleutel); de initiatieven (wanneer geteld,
-    hoeveel posts nog te koppelen, en de fout als het bestand met initiatieven onbruikbaar is). Een
-    bron die steeds faalt, toont wanneer hij het weer probeert (volgende poging).
+    weg is, of op een andere host drie minuten geen teken van leven gaf); per taak die niet bij één
+    bron hoort (hercontrole, compacteren, classificeren, hertrainen, initiatieven koppelen,
+    opschonen) de laatste keer en of die lukte, en zo niet de fout en het laatste succes; het model
+    in gebruik, de drempel per thema en het termgewicht met waar die vandaan komen, en de
+    beslissingen sinds de laatste training (van `retrain_after`); de laatste opschoning (wanneer,
+    hoeveel verwijderd, wanneer gepseudonimiseerd, of dat mislukte zonder geheime sleutel); de
+    initiatieven (wanneer geteld, hoeveel posts nog te koppelen, en de fout als het bestand met
+    initiatieven onbruikbaar is). Een bron die steeds faalt, toont wanneer hij het weer probeert
+    (volgende poging).
     """
     with open_store(config) as store:
         rows = store.runs.status()
         scheduler = store.scheduler_lock.holder()
         stopped = scheduler is not None and abandoned(scheduler)
         purge = store.privacy.last_purge()
+        jobs = store.job_outcomes.latest()
         model = _model(config, store)
         initiatives = _initiatives(config, store)
+    alive = scheduler is not None and not stopped
     if as_json:
-        sources = [{**dataclasses.asdict(r), "next_attempt_at": _next_attempt(config, r)} for r in rows]
+        sources = [{**dataclasses.asdict(r), "last_run_status": _run_state(r.last_run_status, alive),
+                    "next_attempt_at": _next_attempt(config, r)} for r in rows]
         scheduler_json = {**dataclasses.asdict(scheduler), "running": not stopped} if scheduler else None
-        click.echo(json.dumps({"scheduler": scheduler_json, "purge": purge, "model": model,
-                               "initiatives": initiatives, "sources": sources}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"scheduler": scheduler_json, "jobs": {j.job: dataclasses.asdict(j) for j in jobs},
+                               "purge": purge, "model": model, "initiatives": initiatives, "sources": sources},
+                              ensure_ascii=False, indent=2))
         return
     if scheduler and stopped:
         click.echo(f"Achtergrondtaak: draait niet meer: geen teken van leven sinds {scheduler.heartbeat_at} "
@@ -91,6 +111,7 @@ def status(config, as_json: bool) -> None:
                    f"laatste teken van leven {scheduler.heartbeat_at}")
     else:
         click.echo("Achtergrondtaak: draait niet (start met `harvester run` of `harvester up`)")
+    _echo_jobs(jobs)
     if purge:
         click.echo(f"Opschonen: laatste keer {purge['at']}, {purge['deleted']} posts verwijderd; "
                    f"laatst gepseudonimiseerd: {purge['pseudonymized_at'] or '-'} ({purge['pseudonymized']} posts)")
@@ -104,7 +125,7 @@ def status(config, as_json: bool) -> None:
         click.echo("Nog geen bronnen in de database: draai eerst `harvester init` of `harvester collect`.")
         return
     for r in rows:
-        state = "weg (410)" if r.gone else (r.last_run_status or "nog niet gedraaid")
+        state = "weg (410)" if r.gone else STATUS_TEXT.get(_run_state(r.last_run_status, alive), "nog niet gedraaid")
         click.echo(f"{r.name} [{r.type}] {r.url}")
         click.echo(f"  laatste run: {r.last_run_at or '-'} ({state}), laatste succes: {r.last_success_at or '-'}, "
                    f"nieuw: {r.new_in_last_run}, fouten op rij: {r.consecutive_failures}")
@@ -119,6 +140,26 @@ def status(config, as_json: bool) -> None:
         retry = _next_attempt(config, r)
         if retry:
             click.echo(f"  volgende poging: niet voor {retry} (wacht langer na elke fout op rij)")
+
+
+def _run_state(status: str | None, scheduler_alive: bool) -> str | None:
+    """A run still marked running whose process is gone was interrupted: it stays marked so until its
+    source runs again (harvester.store.runs), and only the scheduler lock tells whether its owner
+    lives (a `harvester collect` by hand takes none, so its run in progress reads as interrupted too)."""
+    return "interrupted" if status == "running" and not scheduler_alive else status
+
+
+def _echo_jobs(jobs: list[JobOutcome]) -> None:
+    """The last pass of each job that is not per source; while it is not `ok`, its problem and the
+    last pass that went well."""
+    by_job = {j.job: j for j in jobs}
+    for job, name in JOB_NAMES.items():
+        if (j := by_job.get(job)) is None:
+            continue
+        line = f"  {name}: laatste keer {j.at} ({STATUS_TEXT[j.status]})"
+        click.echo(line if j.status == "ok" else f"{line}, laatst gelukt: {j.ok_at or '-'}")
+        if j.error:
+            click.echo(f"    fout: {j.error}")
 
 
 def _model(config, store) -> dict:

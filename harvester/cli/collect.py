@@ -12,12 +12,15 @@ from ..models import RunResult
 from ..store import Store
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, interactive, open_store, with_config_file
 
+# how a run's or a job's status reads, here and in `harvester status`
 STATUS_TEXT = {
     "ok": "gelukt",
     "partial": "deels gelukt",
     "failed": "MISLUKT",
     "not_modified": "ongewijzigd sinds vorige keer",
     "skipped": "overgeslagen",
+    "running": "loopt nog",
+    "interrupted": "onderbroken: het proces stopte tijdens deze run",
 }
 
 

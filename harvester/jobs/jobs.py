@@ -64,7 +64,9 @@ class Jobs:
 
     @contextmanager
     def _run(self, **job: str) -> Iterator[Store]:
-        """A job run: counted for the stop bound, with its own Store; an exception becomes a log line."""
+        """A job run: counted for the stop bound, with its own Store; an exception becomes a log line,
+        and for a job that is not per source (`job=`) its outcome in `harvester status` too (a
+        source's run records its own failure in `runs`)."""
         started = time.monotonic()
         with self.running.one():
             try:
@@ -74,7 +76,18 @@ class Jobs:
                 # an error the harvester expects (no model, an unusable initiatives file) says so itself
                 error = str(e) if isinstance(e, HarvesterError) else f"interne fout: {type(e).__name__}: {e}"
                 log.error(logfmt(**job, status="failed", duration=seconds(time.monotonic() - started), error=error))
+                if "job" in job:
+                    self._failed(job["job"], error)
                 raise JobFailed from e
+
+    def _failed(self, job: str, error: str) -> None:
+        """Record a failed pass on a Store of its own: the job's may be what broke. When the database
+        itself refuses (locked too long, read-only), the log line above is all that is left."""
+        try:
+            with Store(self.config.db_path) as store:
+                store.job_outcomes.record(job, "failed", error)
+        except Exception as e:
+            log.warning("uitkomst van %s niet vastgelegd in de database: %s", job, e)
 
     def _fetcher(self) -> Fetcher:
         # pauses between retries end at once when we are asked to stop
@@ -119,6 +132,7 @@ class Jobs:
             with self.gate.shared(), self._run(job="initiatives") as store:
                 started = time.monotonic()
                 result = step.update(store, self.config)
+                store.job_outcomes.record("initiatives", "ok")
                 if result.matched or result.summarised:
                     log.info(logfmt(job="initiatives", status="ok", matched=result.matched,
                                     rematched="yes" if result.rematched else "no",
@@ -139,23 +153,27 @@ class Jobs:
         try:
             with self.gate.shared(), self._run(job="classify") as store:
                 self._index_related(store)
-                if not store.classifications.count_pending():
-                    return True
-                classifier = self.model.get(self.stop, store)
-                if classifier is None:
-                    return True
-                started = time.monotonic()
-                # in-process: forking a worker pool from a threaded scheduler is not safe. The
-                # memory zone frees the strings spaCy learnt from these texts (new numbers, names,
-                # URLs); without it the vocabulary of a process running for weeks only grows.
-                with classifier.nlp.memory_zone():
-                    done = classify_pending(store, classifier, workers=1)
-                if done:
-                    log.info(logfmt(job="classify", status="ok", classified=done,
-                                    duration=seconds(time.monotonic() - started)))
+                if store.classifications.count_pending():
+                    self._classify_with_model(store)
+                store.job_outcomes.record("classify", "ok")
                 return True
         except JobFailed:
             return False
+
+    def _classify_with_model(self, store: Store) -> None:
+        """Apart from `_classify_pending`, so that every way through it ends in the job's recorded outcome."""
+        classifier = self.model.get(self.stop, store)
+        if classifier is None:   # asked to stop while the model loaded
+            return
+        started = time.monotonic()
+        # in-process: forking a worker pool from a threaded scheduler is not safe. The
+        # memory zone frees the strings spaCy learnt from these texts (new numbers, names,
+        # URLs); without it the vocabulary of a process running for weeks only grows.
+        with classifier.nlp.memory_zone():
+            done = classify_pending(store, classifier, workers=1)
+        if done:
+            log.info(logfmt(job="classify", status="ok", classified=done,
+                            duration=seconds(time.monotonic() - started)))
 
     def _index_related(self, store: Store) -> None:
         """The related-idea terms of new and changed posts (harvester.related), in the classify job's turn."""
@@ -186,6 +204,8 @@ class Jobs:
                     since = learning.decisions_since(store)
                     if not training and since >= self.config.nlp.retrain_after:
                         job = learning.prepare(store, self.config)
+                    if job is None and not training:   # a training started records its outcome when it ends
+                        store.job_outcomes.record("retrain", "ok")
                 if job is not None:
                     log.info(logfmt(job="retrain", status="started", decisions=since, learned=len(job.learn),
                                     held_back=len(job.held), current=job.current_version))
@@ -212,6 +232,7 @@ class Jobs:
                 return
             with self.gate.shared(), self._run(job="retrain") as store:
                 row = learning.register(store, self.config, job, outcome)
+                store.job_outcomes.record("retrain", "ok")
             log.info(logfmt(job="retrain", status="switched" if row.active else "kept", candidate=row.version,
                             current=job.current_version, candidate_score=row.score, current_score=row.current_score,
                             refitted=len(outcome.refitted), term_weight=outcome.term_weight,
@@ -221,8 +242,10 @@ class Jobs:
         except JobFailed:
             pass
         except Exception as e:
+            error = f"{type(e).__name__}: {e}"
             log.error(logfmt(job="retrain", status="failed", candidate=job.version,
-                             duration=seconds(time.monotonic() - started), error=f"{type(e).__name__}: {e}"))
+                             duration=seconds(time.monotonic() - started), error=error))
+            self._failed("retrain", f"training van {job.version} mislukt: {error}")
 
     def _train_elsewhere(self, job: learning.TrainingJob) -> learning.Outcome | None:
         """learning.train_candidate in a spawned process (forking a threaded process is unsafe);
@@ -248,9 +271,10 @@ class Jobs:
             with self.gate.shared(), self._run(job="recheck") as store, self._fetcher() as fetcher:
                 started = time.monotonic()
                 result = run_recheck(store, self.config, fetcher)
-                log.info(logfmt(job="recheck", status="partial" if result.problems else "ok", checked=result.checked,
-                                deleted=result.deleted, duration=seconds(time.monotonic() - started),
-                                error="; ".join(result.problems) or None))
+                status, error = ("partial" if result.problems else "ok"), "; ".join(result.problems) or None
+                store.job_outcomes.record("recheck", status, error)
+                log.info(logfmt(job="recheck", status=status, checked=result.checked,
+                                deleted=result.deleted, duration=seconds(time.monotonic() - started), error=error))
         except JobFailed:
             return False
         compacted = self._compact() if result.removed else True
@@ -267,6 +291,7 @@ class Jobs:
             with self.gate.exclusive(), self._run(job="compact") as store:
                 started = time.monotonic()
                 store.privacy.compact()
+                store.job_outcomes.record("compact", "ok")
                 log.info(logfmt(job="compact", status="ok", duration=seconds(time.monotonic() - started)))
                 return True
         except JobFailed:
@@ -293,10 +318,12 @@ class Jobs:
                 with self.gate.exclusive():
                     started = time.monotonic()
                     result = retention.purge(store, self.config)
-                line = logfmt(job="purge", status="partial" if result.problems else "ok", deleted=len(result.deleted),
+                status, error = ("partial" if result.problems else "ok"), "; ".join(result.problems) or None
+                store.job_outcomes.record("purge", status, error)
+                line = logfmt(job="purge", status=status, deleted=len(result.deleted),
                               pseudonymized=len(result.pseudonymized.posts),
                               compacted="yes" if result.compacted else "no",
-                              duration=seconds(time.monotonic() - started), error="; ".join(result.problems) or None)
+                              duration=seconds(time.monotonic() - started), error=error)
                 (log.error if result.problems else log.info)(line)
                 return not result.problems
         except JobFailed:

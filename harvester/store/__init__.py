@@ -22,6 +22,7 @@ from .cursors import CursorStore
 from .exports import ExportStore
 from .groups import GroupStore
 from .initiatives import InitiativeStore
+from .jobs import JobOutcomeStore
 from .lock import SchedulerLockStore
 from .mastodon import MastodonStore
 from .model_versions import ModelStore
@@ -117,6 +118,7 @@ class Store:
         self.sources = SourceStore(self.db)
         self.posts = PostStore(self.db)
         self.runs = RunStore(self.db)
+        self.job_outcomes = JobOutcomeStore(self.db)
         self.classifications = ClassificationStore(self.db)
         self.exports = ExportStore(self.db)
         self.users = UserStore(self.db)

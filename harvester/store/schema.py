@@ -747,5 +747,22 @@ INSERT INTO sqlite_sequence (name, seq) SELECT 'posts', max(
 """
 
 
+# The last outcome of each background job that is not per source (recheck, purge, classification,
+# retraining, initiatives, compaction), for `harvester status`: a source's runs have their own
+# history in `runs`, but these jobs left only a log line, so a recheck that could not reach an
+# instance or a purge that crashed was visible nowhere the admin is told to look. One row per job,
+# overwritten by its next pass: the audit trail (append-only, one row per administrative action)
+# would grow by a row for every pass of jobs that run many times an hour.
+V_JOB_OUTCOMES = """
+CREATE TABLE job_outcomes (
+    job TEXT PRIMARY KEY,              -- recheck, purge, classify, retrain, initiatives, compact
+    at TEXT NOT NULL,                  -- when the last pass ended
+    status TEXT NOT NULL CHECK (status IN ('ok', 'partial', 'failed')),
+    error TEXT,                        -- the last pass's problem, in Dutch (NULL when it went well)
+    ok_at TEXT                         -- when a pass last went well
+);
+"""
+
+
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS, V_MOVEMENT, V_LONE_GROUPS,
-                         V_BLUESKY_DIDS, V_SEEN_CHANGES, V_POST_IDS]
+                         V_BLUESKY_DIDS, V_SEEN_CHANGES, V_POST_IDS, V_JOB_OUTCOMES]
