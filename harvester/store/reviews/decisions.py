@@ -9,6 +9,7 @@ nothing is silently overwritten. Undo is a new event that restores an earlier st
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
 
 import sqlite_utils
@@ -117,20 +118,24 @@ class DecisionStore:
         with self.db.atomic():
             return self._decide(post_id, user, expected_version, action, themes, reason, duplicate_of, note)
 
-    def decide_many(self, versions: dict[int, int], user: User, action: str, **kwargs) -> tuple[list[int], list[StaleReview]]:
-        """The same decision on several posts in one transaction; stale ones are skipped and returned."""
+    def decide_many(self, versions: dict[int, int], user: User, action: str, *, within: Collection[str] | None = None,
+                    **kwargs) -> tuple[list[int], list[StaleReview]]:
+        """The same decision on several posts in one transaction; stale ones are skipped and returned.
+        An accept of the model's suggestion keeps only the themes in `within`, when given: which
+        themes may be saved is the caller's policy (the app: the configured ones)."""
         done, stale = [], []
         with self.db.atomic():
             for post_id, version in versions.items():
                 try:
                     self._decide(post_id, user, version, action, kwargs.get("themes"), kwargs.get("reason"),
-                                 kwargs.get("duplicate_of"), kwargs.get("note"))
+                                 kwargs.get("duplicate_of"), kwargs.get("note"), within=within)
                     done.append(post_id)
                 except StaleReview as e:
                     stale.append(e)
         return done, stale
 
-    def _decide(self, post_id, user, expected_version, action, themes, reason, duplicate_of, note) -> ReviewState:
+    def _decide(self, post_id, user, expected_version, action, themes, reason, duplicate_of, note, *,
+                within: Collection[str] | None = None) -> ReviewState:
         if self.db.execute("SELECT 1 FROM posts WHERE id = ?", [post_id]).fetchone() is None:
             raise KeyError(post_id)
         current = self.state(post_id)
@@ -138,7 +143,7 @@ class DecisionStore:
             raise StaleReview(post_id, current)
         undoes = None
         if action == Action.ACCEPT:
-            chosen = tuple(themes) if themes else self._suggested(post_id)
+            chosen = tuple(themes) if themes else self._suggested(post_id, within)
             after = replace(current, status=Status.ACCEPTED, themes=chosen, reject_reason=None, duplicate_of=None)
         elif action == Action.SET_THEMES:
             after = replace(current, status=Status.ACCEPTED, themes=tuple(dict.fromkeys(themes or ())),
@@ -214,6 +219,8 @@ class DecisionStore:
                              " een duplicaat van het nieuwe origineel")
         return target
 
-    def _suggested(self, post_id: int) -> tuple[str, ...]:
+    def _suggested(self, post_id: int, within: Collection[str] | None = None) -> tuple[str, ...]:
+        """The themes the model assigned, best first; only those in `within` when given."""
         return tuple(r[0] for r in self.db.execute(
-            "SELECT theme FROM post_themes WHERE post_id = ? AND assigned = 1 ORDER BY score DESC", [post_id]))
+            "SELECT theme FROM post_themes WHERE post_id = ? AND assigned = 1 ORDER BY score DESC", [post_id])
+            if within is None or r[0] in within)

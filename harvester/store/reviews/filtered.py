@@ -9,8 +9,10 @@ count with the time it was made).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 from ...models import Status
@@ -64,12 +66,15 @@ class FilteredStore(QueueStore):
             f"SELECT p.id, coalesce(r.version, 0) {base} WHERE {' AND '.join(where) or '1'}"
             f" ORDER BY {order} LIMIT {int(limit)}", params).fetchall())
 
-    def without_suggestion(self, post_ids) -> set[int]:
-        """Those of the posts the model assigned no theme (an accept of the suggestion would save none)."""
+    def without_suggestion(self, post_ids, within: Collection[str] | None = None) -> set[int]:
+        """Those of the posts the model assigned no theme, or none in `within` when given (an accept
+        of the suggestion would save none; `DecisionStore.decide_many` keeps to `within` alike)."""
         ids = list(post_ids)
         if not ids:
             return set()
         marks = ", ".join("?" * len(ids))
+        only = "" if within is None else " AND theme IN (SELECT value FROM json_each(?))"
         suggested = {r[0] for r in self.db.execute(
-            f"SELECT DISTINCT post_id FROM post_themes WHERE assigned = 1 AND post_id IN ({marks})", ids)}
+            f"SELECT DISTINCT post_id FROM post_themes WHERE assigned = 1 AND post_id IN ({marks}){only}",
+            ids + ([] if within is None else [json.dumps(sorted(within))]))}
         return set(ids) - suggested
