@@ -61,7 +61,9 @@ def site(tmp_path_factory):
             add_post(store, n, f"Zonderjs idee {n} #innoverheid", published_at=f"2026-09-{n - 110:02d}T10:00:00+00:00")
         add_post(store, 128, "Zonderthema in bulk, het model ziet niets #innoverheid", scores={"cultuur": 0.2})
         add_post(store, 129, "Zonderthema in bulk, met cultuur #innoverheid")
-        assert store.posts.count() == 129
+        for n in range(130, 133):
+            add_post(store, n, f"Eigenbesluit {n}: eerst op de kaart, dan de hele pagina #innoverheid")
+        assert store.posts.count() == 132
     server = ServerThread(config).start()
     yield server, config
     server.stop()
@@ -371,3 +373,17 @@ def test_bulk_accept_leaves_posts_without_a_suggestion(page, site):
     page.wait_for_selector("text=1 post(s) bijgewerkt")
     assert "1 post(s) zonder voorgesteld thema zijn overgeslagen" in page.inner_text("main")
     assert state(site, 128).status == "nieuw" and state(site, 129).status == "geaccepteerd"
+
+
+def test_bulk_over_the_page_after_a_decision_on_a_card_is_not_a_colleagues(page, site):
+    """The page's versions in the bulk form follow a card decided in place: the editor's own accept is
+    no change by "iemand anders", and the page's bulk decision applies to that post too."""
+    log_in(page, then="/?q=eigenbesluit")
+    page.click("#post-131 button[value=accept]")
+    page.wait_for_selector("#post-131.status-geaccepteerd")
+    page.select_option("#bulk-bereik", "pagina")
+    page.select_option("#bulk-reden", "spam")
+    page.click("#bulk button[value=reject]")
+    page.wait_for_selector("text=3 post(s) bijgewerkt")
+    assert "iemand anders" not in page.inner_text("main")
+    assert [state(site, n).status for n in (130, 131, 132)] == ["afgewezen"] * 3

@@ -69,6 +69,9 @@
     template.innerHTML = text.trim();
     const fresh = template.content.firstElementChild;
     article.replaceWith(fresh);
+    // the bulk form names the version of each post on the page as loaded: this one's is the card's now
+    const onPage = document.querySelector(`#bulk input[name=pagina][value^="${fresh.dataset.id}:"]`);
+    if (onPage) onPage.value = `${fresh.dataset.id}:${fresh.dataset.version}`;
     const note = fresh.querySelector(".ok, .problem");
     say(note ? note.textContent.trim() : "");
     if (response.ok && action !== "undo") undoStack.push(fresh.dataset.id);
