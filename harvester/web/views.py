@@ -174,6 +174,9 @@ async def queue(request: Request) -> Response:
                 parse.optional_integer(params.get("stale"), "stale") or 0,
                 parse.optional_integer(params.get("zonder"), "zonder") or 0)
     here = f"/?{urlencode(kept + ([('after', params['after'])] if params.get('after') else []))}"
+    # least certain first lists (and counts, and decides over) classified posts only; newest first all
+    newest_url = (f"/?{urlencode([(k, v) for k, v in kept if k in FILTER_PARAMS and k != 'sort'] + [('sort', 'date')])}"
+                  if flt.sort == "confidence" else None)
     # a decision made without JavaScript lands on the next post; its message goes with that post
     landing = parse.optional_integer(params.get("naar"), "naar", minimum=1)
     landing_message = _decided_message(params, landing) if landing else ""
@@ -184,7 +187,7 @@ async def queue(request: Request) -> Response:
                   counted=None if search_problem else request.app.state.counter.count(store, flt),
                   filter_query=urlencode([(k, v) for k, v in kept if k in FILTER_PARAMS]),
                   bulk_problem=BULK_PROBLEMS.get(params.get("bulkfout", "")),
-                  first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"),
+                  first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"), newest_url=newest_url,
                   sources=store.sources.names(), languages=LANGUAGES, bulk=bulk,
                   date_from=params.get("from", ""), date_to=params.get("to", ""),
                   young=(learned, YOUNG_BELOW) if young and "sort" not in params else None)

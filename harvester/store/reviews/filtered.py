@@ -35,10 +35,12 @@ class Totals:
 
 class FilteredStore(QueueStore):
     def totals(self, flt: QueueFilter, cap: int | None = None, budget_ms: float | None = None) -> Totals | None:
-        """Posts per status under `flt` whatever its status (the filter's other parts apply).
+        """Posts per status under `flt` whatever its status (the filter's other parts apply), the
+        posts its sort lists (least certain first: classified ones only), so the count is of the
+        posts a decision over the filter (`matching`) acts on.
         With `cap`, at most that many posts are counted; with `budget_ms`, None when the count
         takes longer (a filter that matches few of many posts reads many to find its cap)."""
-        key, base, where, params, _ = self._select(replace(flt, status=None, sort="date"))
+        key, base, where, params, _ = self._select(replace(flt, status=None))
         limit = f" LIMIT {int(cap)}" if cap else ""
         sql = (f"SELECT status, count(*) FROM (SELECT coalesce(r.status, 'nieuw') AS status {base}"
                f" WHERE {' AND '.join(where) or '1'}{limit}) GROUP BY status")
