@@ -10,6 +10,7 @@ our Dutch line gets it in Dutch, with the line and column, from the fixed set of
 from __future__ import annotations
 
 import ast
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -63,6 +64,17 @@ def read_toml(path: Path) -> tuple[dict, str]:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as e:
         raise TomlError(dutch_message(str(e))) from None
+
+
+def file_state(path: str | Path) -> tuple[int, int] | None:
+    """A file's modification time and size: cheap enough to ask on every use, so whoever keeps what
+    it read from an edited file (the classifier, the review app's themes) sees that it changed and
+    reads it anew, without a restart. None if the file is missing."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def dutch_message(error: str) -> str:

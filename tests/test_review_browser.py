@@ -64,7 +64,9 @@ def site(tmp_path_factory):
         add_post(store, 129, "Zonderthema in bulk, met cultuur #innoverheid")
         add_post(store, 130, "Regeleinden in een notitie #innoverheid")
         add_post(store, 131, "Bronwijziging: laat teams zelf experimenteren #innoverheid")
-        assert store.posts.count() == 131
+        for n in range(132, 135):
+            add_post(store, n, f"Eigenbesluit {n}: eerst op de kaart, dan de hele pagina #innoverheid")
+        assert store.posts.count() == 134
     server = ServerThread(config).start()
     yield server, config
     server.stop()
@@ -401,3 +403,23 @@ def test_a_note_that_fits_the_field_is_saved_and_a_text_edited_meanwhile_is_not_
     page.keyboard.press("a")   # now she has read the new text
     page.wait_for_selector('#post-131[data-version="1"]')
     assert state(site, 131).status == "geaccepteerd"
+
+
+def test_bulk_over_the_page_after_a_decision_on_a_card_is_not_a_colleagues(page, site):
+    """The page's versions and texts in the bulk form follow a card decided in place: the editor's own
+    accept is no change by "iemand anders", nor is a text she has read on the card since it was
+    edited at the source, and the page's bulk decision applies to that post too."""
+    log_in(page, then="/?q=eigenbesluit")
+    with Store(site[1].db_path) as store:
+        edit_at_source(store, 133, 133, "Eigenbesluit 133: bewerkt door de auteur #innoverheid")
+    page.click("#post-133 button[value=accept]")   # refused: the card shows the new text
+    page.wait_for_selector("#post-133 .problem.message")
+    assert "bewerkt door de auteur" in page.inner_text("#post-133 .content")
+    page.click("#post-133 button[value=accept]")
+    page.wait_for_selector("#post-133.status-geaccepteerd")
+    page.select_option("#bulk-bereik", "pagina")
+    page.select_option("#bulk-reden", "spam")
+    page.click("#bulk button[value=reject]")
+    page.wait_for_selector("text=3 post(s) bijgewerkt")
+    assert "iemand anders" not in page.inner_text("main")
+    assert [state(site, n).status for n in (132, 133, 134)] == ["afgewezen"] * 3

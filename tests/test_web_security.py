@@ -248,7 +248,7 @@ def test_overview_lists_each_theme_once_with_model_and_editor_counts(tmp_path):
     with own_site(config) as c:
         login(c, "eva")
         page = c.get("/overzicht").text
-    rows = re.findall(r'<th scope="row"><a href="/\?status=alle&amp;theme=(\w+)">[^<]*</a></th>'
+    rows = re.findall(r'<th scope="row"><a href="/\?status=alle&amp;theme=(\w+)&amp;sort=date">[^<]*</a></th>'
                       r'<td class="num">(\d+)</td><td class="num">(\d+)</td>', page)
     assert len(rows) == 8 and len({theme for theme, *_ in rows}) == 8
     counts = {theme: (int(a), int(b)) for theme, a, b in rows}

@@ -31,7 +31,7 @@ def test_a_count_past_the_cap_runs_apart_and_is_kept(tmp_path, monkeypatch):
         first = counter.count(store, flt)
         assert first.totals is None and first.more_than == 3      # not counted yet: at least the cap
         deadline = time.monotonic() + 10
-        while (counted := counter.count(store, QueueFilter())).totals is None:   # same filter, status aside
+        while (counted := counter.count(store, QueueFilter(sort="confidence"))).totals is None:   # status aside
             assert time.monotonic() < deadline, "the background count did not finish"
             time.sleep(0.02)
         assert counted.totals.total == 7 and counted.at is not None and counter.running is None
@@ -120,3 +120,39 @@ def test_a_failed_or_old_overview_count_is_not_kept(tmp_path, monkeypatch):
         assert (await count.figures())[0].total == 2   # too old to show: the visit waits for the new count
 
     asyncio.run(visits())
+
+
+def test_the_bulk_count_is_of_the_posts_listed_and_decided_over(tmp_path):
+    """While the model is young the queue lists least certain first: classified posts only. The
+    progress line and "alle posts onder dit filter (N)" count those, the posts a bulk decision over
+    the filter acts on; newest first (the overview's links) lists and counts them all."""
+    import re
+
+    server, config = start_site(tmp_path, {"eva": "redacteur"})
+    try:
+        with Store(config.db_path) as store:
+            for n in range(1, 6):
+                add_post(store, n, confidence=0.5 if n <= 3 else None)   # 4 and 5: not classified yet
+
+        def listed(page: str) -> tuple[list[str], str, str]:
+            return (re.findall(r'<article class="item[^"]*" id="post-(\d+)"', page),
+                    " ".join(re.sub("<[^>]+>", " ", re.search(r'id="voortgang">(.*?)</p>', page, re.S)[1]).split()),
+                    " ".join(re.search(r'<option value="filter">(.*?)</option>', page, re.S)[1].split()))
+
+        with httpx.Client(base_url=server.url) as c:
+            csrf = login(c, "eva")
+            page = c.get("/").text
+            assert listed(page) == (["1", "2", "3"], "0 van 3 beoordeeld onder dit filter (0%); nieuw: 3.",
+                                    "alle posts onder dit filter (3)")
+            newest = re.search(r'<a href="([^"]+)">nieuwste eerst</a> toont ook de andere', page)[1].replace("&amp;", "&")
+            overview = re.search(r'<a href="([^"]+)">Nieuw</a></th><td class="num">5<', c.get("/overzicht").text)
+            for url in (newest, overview[1].replace("&amp;", "&")):
+                assert listed(c.get(url).text) == (["5", "4", "3", "2", "1"],
+                                                   "0 van 5 beoordeeld onder dit filter (0%); nieuw: 5.",
+                                                   "alle posts onder dit filter (5)")
+            filter_query = re.search(r'name="filter" value="([^"]*)"', page)[1].replace("&amp;", "&")
+            done = c.post("/bulk", data={"csrf": csrf, "next": "/", "bereik": "filter", "filter": filter_query,
+                                         "action": "reject", "reason": "spam"}, follow_redirects=True)
+            assert "3 post(s) bijgewerkt." in done.text
+    finally:
+        server.stop()

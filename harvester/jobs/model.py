@@ -4,7 +4,6 @@ model becomes active, when the themes file changed, and after a load that failed
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 from .. import learning
@@ -12,6 +11,7 @@ from ..config import Config
 from ..errors import HarvesterError
 from ..nlp import Classifier, ModelError, ThemesError, load_themes
 from ..store import Store
+from ..tomlfile import file_state
 from .logfmt import logfmt
 
 log = logging.getLogger("harvester.run")
@@ -57,7 +57,7 @@ class ModelLoader:
 
     def _load(self, active: learning.ActiveModel) -> None:
         # before reading: an edit while loading is seen by the next classification
-        self._themes_file = _file_state(self.config.nlp.themes)
+        self._themes_file = file_state(self.config.nlp.themes)
         try:
             self._classifier = Classifier.load(active.path or None, load_themes(self.config.nlp.themes))
             self._error = None
@@ -80,7 +80,7 @@ class ModelLoader:
             active = learning.active_model(store, self.config)
             with self._swap_lock:
                 if (self._error or active.path != self._path
-                        or _file_state(self.config.nlp.themes) != self._themes_file):
+                        or file_state(self.config.nlp.themes) != self._themes_file):
                     self._load(active)
                     if not self._error:
                         log.info(logfmt(job="model", status="loaded", version=active.version))
@@ -92,11 +92,3 @@ class ModelLoader:
 class ModelUnavailable(HarvesterError):
     pass
 
-
-def _file_state(path: str) -> tuple[int, int] | None:
-    """A file's modification time and size (cheap to ask on every classification); None if missing."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size

@@ -26,10 +26,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Config
 from ..errors import HarvesterError
-from ..nlp.themes import ThemesError, load_themes
 from ..store import Store
 from ..timeutil import dutch_time
 from . import auth, charter, exports, groups, guide, initiatives, movement, params, views
+from .themes import ConfiguredThemes
 from .totals import Counter
 from .sanitize import safe_html
 
@@ -178,15 +178,6 @@ class BodyLimit:
 PROXY = {"proxy_headers": True, "forwarded_allow_ips": "127.0.0.1"}
 
 
-def theme_labels(config: Config) -> list[tuple[str, str, str]]:
-    """(id, label, description) of the configured themes; [] (ids shown as they are) if the file is unusable."""
-    try:
-        return [(t.id, t.label, " ".join(t.description.split())) for t in load_themes(config.nlp.themes).themes]
-    except ThemesError as e:
-        log.warning("thema's niet geladen: %s", e)
-        return []
-
-
 def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     """The review app for `config`; pass `store` only from the thread that will serve it."""
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
@@ -213,7 +204,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
         params.BadParameter: bad_parameter, HTTPException: http_error, Exception: server_error})
     app.state.config = config
     app.state.templates = templates
-    app.state.themes = theme_labels(config)
+    app.state.themes = ConfiguredThemes(config.nlp.themes)
     app.state.counter = Counter(config.db_path)
     app.state.overview_count = movement.OverviewCount(config.db_path)
     app.state.login_throttle = auth.LoginThrottle()

@@ -72,7 +72,7 @@ async def export_page(request: Request) -> Response:
 @auth.login_required(Role.READER)
 async def download(request: Request) -> Response:
     config: Config = request.app.state.config
-    themes = request.app.state.themes
+    themes = request.app.state.themes.labels()
     try:
         options = export_options(request.query_params)
         options.check(themes=[t[0] for t in themes] or None, sources=request.app.state.store.sources.names())

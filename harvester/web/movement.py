@@ -74,7 +74,7 @@ def _log_failure(task: asyncio.Task) -> None:
 
 async def _context(request: Request) -> dict:
     ov, mv = await request.app.state.overview_count.figures()
-    themes = request.app.state.themes
+    themes = request.app.state.themes.labels()
     theme_ids = [t[0] for t in themes]
     seen = set(ov.suggested_per_theme) | set(ov.accepted_per_theme) | {t for w in mv.weeks for t in w.per_theme}
     theme_ids += sorted(seen - set(theme_ids))

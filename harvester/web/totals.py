@@ -45,7 +45,7 @@ class Counter:
         self.lock = threading.Lock()
 
     def count(self, store: Store, flt: QueueFilter) -> Counted:
-        key = replace(flt, status=None, sort="date")
+        key = replace(flt, status=None)   # every status; the sort stays: it decides which posts are listed
         with self.lock:
             kept = self.kept.get(key)
             if kept and time.monotonic() - kept[0] < KEEP_SECONDS:   # counted lately: that count

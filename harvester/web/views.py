@@ -54,12 +54,12 @@ ROLE_LABELS = {Role.READER: "Lezer (alleen lezen)", Role.EDITOR: "Redacteur (beo
 
 def render(request: Request, template: str, status_code: int = 200, **context) -> Response:
     app = request.app
-    themes = app.state.themes
+    themes = app.state.themes.labels()
     context.update(
         user=getattr(request.state, "user", None), csrf=getattr(request.state, "csrf", ""),
         themes=themes, theme_labels={t[0]: t[1] for t in themes}, status_labels=STATUS_LABELS,
         reason_labels=REASON_LABELS, action_labels=ACTION_LABELS, path=request.url.path,
-        confidence_help=CONFIDENCE_HELP, search_help=SEARCH_HELP,
+        confidence_help=CONFIDENCE_HELP, search_help=SEARCH_HELP, themes_problem=app.state.themes.problem,
     )
     return app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
 
@@ -175,6 +175,9 @@ async def queue(request: Request) -> Response:
                 parse.optional_integer(params.get("zonder"), "zonder") or 0,
                 parse.optional_integer(params.get("weg"), "weg") or 0)
     here = f"/?{urlencode(kept + ([('after', params['after'])] if params.get('after') else []))}"
+    # least certain first lists (and counts, and decides over) classified posts only; newest first all
+    newest_url = (f"/?{urlencode([(k, v) for k, v in kept if k in FILTER_PARAMS and k != 'sort'] + [('sort', 'date')])}"
+                  if flt.sort == "confidence" else None)
     # a decision made without JavaScript lands on the next post; its message goes with that post
     landing = parse.optional_integer(params.get("naar"), "naar", minimum=1)
     landing_message = _decided_message(params, landing) if landing else ""
@@ -185,7 +188,7 @@ async def queue(request: Request) -> Response:
                   counted=None if search_problem else request.app.state.counter.count(store, flt),
                   filter_query=urlencode([(k, v) for k, v in kept if k in FILTER_PARAMS]),
                   bulk_problem=BULK_PROBLEMS.get(params.get("bulkfout", "")),
-                  first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"),
+                  first_url=f"/?{urlencode(kept)}", here=here, first_page=not params.get("after"), newest_url=newest_url,
                   sources=store.sources.names(), languages=LANGUAGES, bulk=bulk,
                   date_from=params.get("from", ""), date_to=params.get("to", ""),
                   young=(learned, YOUNG_BELOW) if young and "sort" not in params else None)
@@ -238,7 +241,7 @@ async def decide(request: Request) -> Response:
     form = await request.form()
     store = request.app.state.store
     here = auth.safe_next(str(form.get("next", "")), f"/posts/{post_id}")
-    known = {t[0] for t in request.app.state.themes}
+    known = request.app.state.themes.ids()
     themes = [str(t) for t in form.getlist("themes")]
     action = str(form.get("action", ""))
     # the card's theme toggles were in the form: no theme ticked means none, not "the suggestion"
@@ -387,11 +390,15 @@ async def bulk(request: Request) -> Response:
         seen[parse.post_id(post_id)] = changed
     if not versions:   # back to the queue, which says what is missing
         return RedirectResponse(_with_params(here, {"bulkfout": "leeg"}), status_code=303)
+    # the suggestion is saved with the configured themes only, as a decision one by one is (a model
+    # trained before a theme was removed still suggests it); none configured: the file is unusable
+    known = request.app.state.themes.ids() or None
     # accepting "the suggestion" of a post without one would save it without a theme, unasked:
     # those are left for the editor to decide one by one
-    skipped = store.reviews.without_suggestion(versions) if action == "accept" else set()
+    skipped = store.reviews.without_suggestion(versions, within=known) if action == "accept" else set()
     done, stale, gone = store.reviews.decide_many({k: v for k, v in versions.items() if k not in skipped},
-                                                  request.state.user, action, seen=seen, reason=reason or None)
+                                                  request.state.user, action, seen=seen, within=known,
+                                                  reason=reason or None)
     return RedirectResponse(_with_params(here, {"done": len(done), "stale": len(stale), "zonder": len(skipped),
                                                 "weg": len(gone)}), status_code=303)
 

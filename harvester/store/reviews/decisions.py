@@ -11,6 +11,7 @@ not read. Undo is a new event that restores an earlier state.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
 
 import sqlite_utils
@@ -122,10 +123,12 @@ class DecisionStore:
             return self._decide(post_id, user, expected_version, action, themes, reason, duplicate_of, note, seen)
 
     def decide_many(self, versions: dict[int, int], user: User, action: str, *, seen: dict[int, str] | None = None,
-                    **kwargs) -> tuple[list[int], list[StaleReview], list[int]]:
+                    within: Collection[str] | None = None, **kwargs) -> tuple[list[int], list[StaleReview], list[int]]:
         """The same decision on several posts in one transaction (`seen`: per post the `changed_at`
         its editor saw). Stale posts and posts deleted meanwhile are skipped: returns the posts
-        decided, the stale ones and the deleted ones."""
+        decided, the stale ones and the deleted ones. An accept of the model's suggestion keeps only
+        the themes in `within`, when given: which themes may be saved is the caller's policy (the
+        app: the configured ones)."""
         done, stale, gone = [], [], []
         seen = seen or {}
         with self.db.atomic():
@@ -135,7 +138,7 @@ class DecisionStore:
                     continue
                 try:
                     self._decide(post_id, user, version, action, kwargs.get("themes"), kwargs.get("reason"),
-                                 kwargs.get("duplicate_of"), kwargs.get("note"), seen.get(post_id))
+                                 kwargs.get("duplicate_of"), kwargs.get("note"), seen.get(post_id), within=within)
                     done.append(post_id)
                 except StaleReview as e:
                     stale.append(e)
@@ -144,7 +147,8 @@ class DecisionStore:
     def _exists(self, post_id: int | None) -> bool:
         return self.db.execute("SELECT 1 FROM posts WHERE id = ?", [post_id]).fetchone() is not None
 
-    def _decide(self, post_id, user, expected_version, action, themes, reason, duplicate_of, note, seen) -> ReviewState:
+    def _decide(self, post_id, user, expected_version, action, themes, reason, duplicate_of, note, seen, *,
+                within: Collection[str] | None = None) -> ReviewState:
         changed = self.db.execute("SELECT changed_at FROM posts WHERE id = ?", [post_id]).fetchone()
         if changed is None:
             raise KeyError(post_id)
@@ -155,7 +159,7 @@ class DecisionStore:
             raise StaleReview(post_id, current, edited=True)
         undoes = None
         if action == Action.ACCEPT:
-            chosen = tuple(themes) if themes else self._suggested(post_id)
+            chosen = tuple(themes) if themes else self._suggested(post_id, within)
             after = replace(current, status=Status.ACCEPTED, themes=chosen, reject_reason=None, duplicate_of=None)
         elif action == Action.SET_THEMES:
             after = replace(current, status=Status.ACCEPTED, themes=tuple(dict.fromkeys(themes or ())),
@@ -234,6 +238,8 @@ class DecisionStore:
                              " een duplicaat van het nieuwe origineel")
         return target
 
-    def _suggested(self, post_id: int) -> tuple[str, ...]:
+    def _suggested(self, post_id: int, within: Collection[str] | None = None) -> tuple[str, ...]:
+        """The themes the model assigned, best first; only those in `within` when given."""
         return tuple(r[0] for r in self.db.execute(
-            "SELECT theme FROM post_themes WHERE post_id = ? AND assigned = 1 ORDER BY score DESC", [post_id]))
+            "SELECT theme FROM post_themes WHERE post_id = ? AND assigned = 1 ORDER BY score DESC", [post_id])
+            if within is None or r[0] in within)

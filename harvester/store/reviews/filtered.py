@@ -9,8 +9,10 @@ count with the time it was made).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 from ...models import Status
@@ -33,10 +35,12 @@ class Totals:
 
 class FilteredStore(QueueStore):
     def totals(self, flt: QueueFilter, cap: int | None = None, budget_ms: float | None = None) -> Totals | None:
-        """Posts per status under `flt` whatever its status (the filter's other parts apply).
+        """Posts per status under `flt` whatever its status (the filter's other parts apply), the
+        posts its sort lists (least certain first: classified ones only), so the count is of the
+        posts a decision over the filter (`matching`) acts on.
         With `cap`, at most that many posts are counted; with `budget_ms`, None when the count
         takes longer (a filter that matches few of many posts reads many to find its cap)."""
-        key, base, where, params, _ = self._select(replace(flt, status=None, sort="date"))
+        key, base, where, params, _ = self._select(replace(flt, status=None))
         limit = f" LIMIT {int(cap)}" if cap else ""
         sql = (f"SELECT status, count(*) FROM (SELECT coalesce(r.status, 'nieuw') AS status {base}"
                f" WHERE {' AND '.join(where) or '1'}{limit}) GROUP BY status")
@@ -64,12 +68,15 @@ class FilteredStore(QueueStore):
             f"SELECT p.id, coalesce(r.version, 0) {base} WHERE {' AND '.join(where) or '1'}"
             f" ORDER BY {order} LIMIT {int(limit)}", params).fetchall())
 
-    def without_suggestion(self, post_ids) -> set[int]:
-        """Those of the posts the model assigned no theme (an accept of the suggestion would save none)."""
+    def without_suggestion(self, post_ids, within: Collection[str] | None = None) -> set[int]:
+        """Those of the posts the model assigned no theme, or none in `within` when given (an accept
+        of the suggestion would save none; `DecisionStore.decide_many` keeps to `within` alike)."""
         ids = list(post_ids)
         if not ids:
             return set()
         marks = ", ".join("?" * len(ids))
+        only = "" if within is None else " AND theme IN (SELECT value FROM json_each(?))"
         suggested = {r[0] for r in self.db.execute(
-            f"SELECT DISTINCT post_id FROM post_themes WHERE assigned = 1 AND post_id IN ({marks})", ids)}
+            f"SELECT DISTINCT post_id FROM post_themes WHERE assigned = 1 AND post_id IN ({marks}){only}",
+            ids + ([] if within is None else [json.dumps(sorted(within))]))}
         return set(ids) - suggested

@@ -69,6 +69,13 @@
     template.innerHTML = text.trim();
     const fresh = template.content.firstElementChild;
     article.replaceWith(fresh);
+    // the bulk form names the version and the text's change of each post on the page as loaded:
+    // this one's are the card's now (she has seen its text as it is)
+    const onPage = document.querySelector(`#bulk input[name=pagina][value^="${fresh.dataset.id}:"]`);
+    if (onPage) onPage.value = `${fresh.dataset.id}:${fresh.dataset.version}`;
+    const seenOnPage = document.querySelector(`#bulk input[name=changed_at][value^="${fresh.dataset.id}:"]`);
+    const seenOnCard = fresh.querySelector("input[name=changed_at]");
+    if (seenOnPage && seenOnCard) seenOnPage.value = `${fresh.dataset.id}:${seenOnCard.value}`;
     const note = fresh.querySelector(".ok, .problem");
     say(note ? note.textContent.trim() : "");
     if (response.ok && action !== "undo") undoStack.push(fresh.dataset.id);
