@@ -308,8 +308,11 @@ def refit_thresholds(written: list[tuple[str, list[str]]], learn: list[Decision]
                      weight: int, epochs: int, term_weight: float) -> dict[str, float]:
     """Per theme with at least MIN_POSITIVES among the learned decisions: the threshold chosen
     (`choose_threshold`) on out-of-fold scores of those decisions (fold = post id % FOLDS), with
-    the candidate's term weight."""
-    due = [t for t in themes.ids if sum(t in labels for *_, labels in learn) >= MIN_POSITIVES]
+    the candidate's term weight. Not for a theme whose threshold the themes file sets: that one is
+    used whatever the model carries, so refitting it would cost fold trainings and report a
+    threshold nobody uses."""
+    due = [t.id for t in themes.themes
+           if t.threshold is None and sum(t.id in labels for *_, labels in learn) >= MIN_POSITIVES]
     if not due:
         return {}
     scored: list[tuple[dict[str, float], list[str]]] = []

@@ -250,6 +250,22 @@ def test_the_term_weight_stays_and_says_why_when_the_decisions_cannot_choose(tmp
     assert untabled.weight == 0.1 and untabled.table == {} and "geen drempels per termgewicht" in untabled.kept
 
 
+def test_a_threshold_the_themes_file_sets_is_not_refitted(config, tmp_path):
+    """The file's threshold is the one used: retraining neither spends fold trainings on it nor
+    reports a refitted one that status would contradict."""
+    project_files(tmp_path, thresholds=True)    # every theme: threshold = 0.45 in the file
+    with Store(tmp_path / "harvester.db") as store:
+        decide(store, [(t, ["samenwerking"]) for t in SAMEN] + [(t, []) for t in NONE[:10]])
+    result = run(config, "retrain")
+    assert result.exit_code == 0, result.output
+    assert "Drempels opnieuw bepaald" not in result.output
+    with Store(tmp_path / "harvester.db") as store:
+        (row,) = store.models.all()
+    meta = json.loads((tmp_path / row.path / "meta.json").read_text())["harvester"]
+    assert FROM_DECISIONS not in meta["threshold_sources"].values()
+    assert "drempel samenwerking: 0,45 (themabestand)" in run(config, "status").output
+
+
 def test_retrain_without_decisions_says_so(config, tmp_path):
     result = run(config, "retrain")
     assert result.exit_code == 0, result.output
