@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import statistics
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,6 +109,45 @@ def decisions_since(store: Store) -> int:
     return store.classifications.count_decisions(since=max(read) if read else None)
 
 
+@dataclass(frozen=True)
+class DroppedThemes:
+    """Themes of decisions that the themes file no longer has (removed or renamed since)."""
+
+    themes: dict[str, int] = field(default_factory=dict)   # theme id -> decisions that carried it
+    skipped: int = 0    # accepted posts left without a known theme: not learned from
+
+    def text(self) -> str:
+        """What was left out, in Dutch ('' when nothing)."""
+        if not self.themes:
+            return ""
+        named = ", ".join(f"{theme} ({n} keer)" for theme, n in sorted(self.themes.items()))
+        text = f"Weggelaten uit de beslissingen, want het themabestand kent ze niet meer: {named}"
+        if self.skipped:
+            text += f"; {self.skipped} geaccepteerde posts hielden geen bekend thema over en tellen niet mee"
+        return text + "."
+
+
+def known_themes_only(decisions: list[Decision], known: Collection[str]) -> tuple[list[Decision], DroppedThemes]:
+    """The decisions with only the themes `known` (the themes file's now), and what was dropped.
+
+    A theme removed or renamed in the themes file lives on in the editors' decisions; training on it
+    fails, so no retraining (the one that would follow the new file) could ever succeed. An accepted
+    post whose themes are all unknown is skipped rather than learned as a post without a theme:
+    the editor did find a theme in it.
+    """
+    kept: list[Decision] = []
+    dropped: Counter[str] = Counter()
+    skipped = 0
+    for post_id, text, themes in decisions:
+        ours = [t for t in themes if t in known]
+        dropped.update(t for t in themes if t not in known)
+        if themes and not ours:
+            skipped += 1
+        else:
+            kept.append((post_id, text, ours))
+    return kept, DroppedThemes(dict(dropped), skipped)
+
+
 # ---- training -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -126,6 +168,7 @@ class TrainingJob:
     read_at: str
     decision_weight: int
     epochs: int = EPOCHS
+    dropped: DroppedThemes = DroppedThemes()
 
 
 @dataclass(frozen=True)
@@ -142,9 +185,10 @@ class Outcome:
 
 
 def prepare(store: Store, config: Config, *, epochs: int | None = None) -> TrainingJob:
-    """Read what a training needs; the only reads it does."""
+    """Read what a training needs; the only reads it does. Themes the themes file no longer has
+    are dropped from the decisions (`known_themes_only`)."""
     read_at = utcnow()
-    decisions = store.classifications.decisions()
+    decisions, dropped = known_themes_only(store.classifications.decisions(), load_themes(config.nlp.themes).ids)
     current = active_model(store, config)
     models = config.db_path.parent / "models"
     version = unused_version(models)
@@ -154,13 +198,14 @@ def prepare(store: Store, config: Config, *, epochs: int | None = None) -> Train
         current_path=current.path, current_version=current.version, base_path=config.nlp.model,
         learn=[d for d in decisions if not held_back(d[0])], held=[d for d in decisions if held_back(d[0])],
         decisions=len(decisions), read_at=read_at, decision_weight=config.nlp.decision_weight, epochs=epochs or EPOCHS,
+        dropped=dropped,
     )
 
 
 def unused_version(models: Path) -> str:
     """A new version, its directory under `models` made at once so that no other training (the
     background job, `harvester train`) takes it while this one trains: the time of training, with
-    -2, -3, ... when another took that second. A training that fails leaves the directory empty."""
+    -2, -3, ... when another took that second. A training that fails removes it (`discard`)."""
     models.mkdir(parents=True, exist_ok=True)
     version = base = new_version()
     n = 1
@@ -173,6 +218,12 @@ def unused_version(models: Path) -> str:
             version = f"{base}-{n}"
 
 
+def discard(job: TrainingJob) -> None:
+    """Remove a training's directory after it failed or was stopped: no version is recorded for it,
+    so nothing would ever list or remove it (a killed training may have left part of a model)."""
+    shutil.rmtree(job.output, ignore_errors=True)
+
+
 def weighted(written: list[tuple[str, list[str]]], decisions: list[Decision], weight: int) -> list[tuple[str, list[str]]]:
     return written + [(text, themes) for _, text, themes in decisions] * weight
 
@@ -180,8 +231,17 @@ def weighted(written: list[tuple[str, list[str]]], decisions: list[Decision], we
 def train_candidate(job: TrainingJob) -> Outcome:
     """Train, refit thresholds, save, and score candidate and current model on the held-back decisions.
 
-    No database: this runs in a process of its own under the background job.
+    No database: this runs in a process of its own under the background job. When it fails, the
+    version's directory is removed (`discard`).
     """
+    try:
+        return _train_and_score(job)
+    except BaseException:
+        discard(job)
+        raise
+
+
+def _train_and_score(job: TrainingJob) -> Outcome:
     themes = load_themes(job.themes_path)
     written = read_jsonl(job.training_path, themes.ids) + themes.examples()
     try:
@@ -308,8 +368,11 @@ def refit_thresholds(written: list[tuple[str, list[str]]], learn: list[Decision]
                      weight: int, epochs: int, term_weight: float) -> dict[str, float]:
     """Per theme with at least MIN_POSITIVES among the learned decisions: the threshold chosen
     (`choose_threshold`) on out-of-fold scores of those decisions (fold = post id % FOLDS), with
-    the candidate's term weight."""
-    due = [t for t in themes.ids if sum(t in labels for *_, labels in learn) >= MIN_POSITIVES]
+    the candidate's term weight. Not for a theme whose threshold the themes file sets: that one is
+    used whatever the model carries, so refitting it would cost fold trainings and report a
+    threshold nobody uses."""
+    due = [t.id for t in themes.themes
+           if t.threshold is None and sum(t.id in labels for *_, labels in learn) >= MIN_POSITIVES]
     if not due:
         return {}
     scored: list[tuple[dict[str, float], list[str]]] = []

@@ -250,6 +250,70 @@ def test_the_term_weight_stays_and_says_why_when_the_decisions_cannot_choose(tmp
     assert untabled.weight == 0.1 and untabled.table == {} and "geen drempels per termgewicht" in untabled.kept
 
 
+def test_a_threshold_the_themes_file_sets_is_not_refitted(config, tmp_path):
+    """The file's threshold is the one used: retraining neither spends fold trainings on it nor
+    reports a refitted one that status would contradict."""
+    project_files(tmp_path, thresholds=True)    # every theme: threshold = 0.45 in the file
+    with Store(tmp_path / "harvester.db") as store:
+        decide(store, [(t, ["samenwerking"]) for t in SAMEN] + [(t, []) for t in NONE[:10]])
+    result = run(config, "retrain")
+    assert result.exit_code == 0, result.output
+    assert "Drempels opnieuw bepaald" not in result.output
+    with Store(tmp_path / "harvester.db") as store:
+        (row,) = store.models.all()
+    meta = json.loads((tmp_path / row.path / "meta.json").read_text())["harvester"]
+    assert FROM_DECISIONS not in meta["threshold_sources"].values()
+    assert "drempel samenwerking: 0,45 (themabestand)" in run(config, "status").output
+
+
+def without_cultuur(tmp_path) -> None:
+    """The operator takes the theme cultuur out of the themes file (the test themes' last one)."""
+    themes = tmp_path / "themes.toml"
+    text = themes.read_text(encoding="utf-8")
+    themes.write_text(text[:text.index('[[themes]]\nid = "cultuur"')], encoding="utf-8")
+
+
+def test_a_theme_gone_from_the_themes_file_is_dropped_from_the_decisions(config, tmp_path):
+    """Decisions carrying a theme the file no longer has would stop every retraining; the theme is
+    left out of them instead, and a failed training leaves no empty version directory behind."""
+    with Store(tmp_path / "harvester.db") as store:
+        # ids 1-30 samenwerking, 31-40 cultuur only, 41-50 rejected (ids % 5 == 0 held back)
+        decide(store, [(t, ["samenwerking"]) for t in SAMEN] + [(t, ["cultuur"]) for t in OPEN[:10]]
+               + [(t, []) for t in NONE[:10]])
+    without_cultuur(tmp_path)
+    # the training texts still name cultuur: this training fails
+    failed = CliRunner().invoke(main, ["retrain", "--config", str(config)])
+    assert failed.exit_code == 2 and "onbekend thema 'cultuur'" in failed.output
+    assert list((tmp_path / "models").iterdir()) == []
+    training = tmp_path / "training.jsonl"
+    training.write_text("".join(line + "\n" for line in training.read_text(encoding="utf-8").splitlines()
+                                if "cultuur" not in json.loads(line)["themes"]), encoding="utf-8")
+
+    result = run(config, "retrain")
+    assert result.exit_code == 0, result.output
+    assert ("Weggelaten uit de beslissingen, want het themabestand kent ze niet meer: cultuur (10 keer); 10 "
+            "geaccepteerde posts hielden geen bekend thema over en tellen niet mee.") in result.output
+    assert "Trainen op 32 beslissingen" in result.output and "8 beslissingen blijven achter" in result.output
+    with Store(tmp_path / "harvester.db") as store:
+        (row,) = store.models.all()
+    assert row.active and (row.learned_from, row.held_back) == (32, 8)
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [row.version.removeprefix("themes-")]
+
+    trained = run(config, "train", "--from-reviews", "--epochs", "5")
+    assert trained.exit_code == 0, trained.output
+    assert "het themabestand kent ze niet meer: cultuur (10 keer)" in trained.output
+    assert "32 beoordeelde posts van redacteuren toegevoegd" in trained.output
+
+
+def test_a_decision_keeps_its_known_themes_and_one_left_without_any_is_skipped():
+    decisions = [(1, "a", ["samenwerking", "cultuur"]), (2, "b", ["cultuur"]), (3, "c", [])]
+    kept, dropped = learning.known_themes_only(decisions, {"samenwerking"})
+    assert kept == [(1, "a", ["samenwerking"]), (3, "c", [])]   # a rejected post stays a post without a theme
+    assert dropped == learning.DroppedThemes({"cultuur": 2}, skipped=1)
+    assert learning.known_themes_only(decisions, {"samenwerking", "cultuur"}) == (decisions, learning.DroppedThemes())
+    assert learning.DroppedThemes().text() == ""
+
+
 def test_retrain_without_decisions_says_so(config, tmp_path):
     result = run(config, "retrain")
     assert result.exit_code == 0, result.output

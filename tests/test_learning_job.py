@@ -3,13 +3,20 @@ follows `harvester models use` while it runs: `harvester run` as a real process,
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
+import signal
 import threading
 from pathlib import Path
 
 import pytest
 
+from harvester import learning
 from harvester.config import load_config
+from harvester.jobs.jobs import Jobs
 from harvester.jobs.model import ModelLoader, ModelUnavailable
+from harvester.jobs.service import run_once
 from harvester.nlp import load_themes
 from harvester.store import Store
 
@@ -99,3 +106,61 @@ def test_a_model_that_failed_to_load_is_tried_again_and_an_edited_themes_file_is
         project_files(tmp_path, thresholds=False)     # edited again: the thresholds taken out
         edited = loader.get(stop, store).themes
         assert edited == load_themes(themes) != fixed
+
+
+@pytest.fixture
+def learning_config(write_config, model_dir, tmp_path, monkeypatch, caplog):
+    """A config whose job retrains after 6 decisions, with 10 in the store; the job's log captured."""
+    monkeypatch.setattr(learning, "EPOCHS", 10)   # the job reads it when it prepares a training
+    caplog.set_level(logging.INFO, logger="harvester.run")
+    themes, training = project_files(tmp_path)
+    config = load_config(write_config(f'[nlp]\nmodel = "{model_dir}"\nthemes = "{themes}"\ntraining = "{training}"\n'
+                                      "retrain_after = 6\n"))
+    with Store(config.db_path) as store:
+        decide(store, [(t, ["samenwerking"]) for t in SAMEN[:10]])
+    return config
+
+
+def retrain_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "job=retrain" in r.getMessage()]
+
+
+def test_a_killed_training_process_fails_the_retraining_and_the_next_one_runs(learning_config, caplog):
+    """The kernel's OOM killer or an admin ends the training process: the job says so and does not
+    wait for it forever (run --once would never end and keep the lock), and the next one trains."""
+    stop = threading.Event()
+    jobs = Jobs(learning_config, stop)
+    results: list[bool] = []
+    waiter = threading.Thread(target=lambda: results.append(jobs.learn(wait=True)), daemon=True)
+    waiter.start()
+    try:
+        found: list[multiprocessing.Process] = []
+        wait_for(lambda: found.extend(multiprocessing.active_children()) or found, timeout=30,
+                 what="the training process")
+        (child,) = found
+        os.kill(child.pid, signal.SIGKILL)
+        waiter.join(60)
+        assert not waiter.is_alive(), "learn(wait=True) still waits for a killed training"
+    finally:
+        if waiter.is_alive():   # end the job's threads, so that a failure does not hang the run
+            stop.set()
+            waiter.join(10)
+    assert results == [False]
+    (failed,) = [line for line in retrain_lines(caplog) if "status=failed" in line]
+    assert "het trainingsproces stopte onverwacht (exitcode -9)" in failed
+    models = learning_config.db_path.parent / "models"
+    assert list(models.iterdir()) == []   # the version's directory went with it
+
+    assert jobs.learn(wait=True) is True   # the next pass trains again, and records it
+    with Store(learning_config.db_path) as store:
+        (row,) = store.models.all()
+    assert row.active and [p.name for p in models.iterdir()] == [row.version.removeprefix("themes-")]
+
+
+def test_run_once_exits_1_when_its_retraining_failed(learning_config, caplog, tmp_path):
+    without_cultuur = tmp_path / "themes.toml"   # the training texts still name cultuur: the training fails
+    text = without_cultuur.read_text(encoding="utf-8")
+    without_cultuur.write_text(text[:text.index('[[themes]]\nid = "cultuur"')], encoding="utf-8")
+    assert run_once(learning_config) == 1
+    failed = [r.getMessage() for r in caplog.records if "status=failed" in r.getMessage()]
+    assert len(failed) == 1 and "job=retrain" in failed[0] and "onbekend thema 'cultuur'" in failed[0], failed

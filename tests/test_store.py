@@ -9,6 +9,9 @@ from harvester.models import Author, Classification, Post
 from harvester.store import Store, StoreError, _statements
 from harvester.store.classifications import PendingCounts
 from harvester.store.schema import MIGRATIONS, V_SEEN_CHANGES
+from harvester.timeutil import utcnow
+
+from .learningdata import decide
 
 
 def make_post(key="https://example.org/1", text="Een idee voor #innoverheid", **kw) -> Post:
@@ -277,3 +280,27 @@ def test_an_old_file_keeps_its_ids_and_gives_none_twice_after_the_upgrade(tmp_pa
         assert newer == original + 1
         _deleted_at_the_source(s, newer)
         assert _add(s, 6) == newer + 1
+
+
+def test_only_changes_to_what_a_training_reads_count_as_new_decisions(store):
+    """A note, another reject reason or a change undone leave the training set as it was and count
+    for nothing; a withdrawn decision (reopened, marked duplicate) changes it and counts."""
+    ids = decide(store, [("Samen in Utrecht", ["samenwerking"])] * 4 + [("Regen in Zwolle", [])] * 2)
+    since = utcnow()
+    while utcnow() == since:   # the events below are later than `since`, as after a real training
+        pass
+    eva = store.users.get("eva")
+
+    def act(post_id, action, **kw):
+        store.reviews.decide(post_id, eva, store.reviews.state(post_id).version, action, **kw)
+
+    act(ids[0], "note", note="besproken in het teamoverleg")
+    act(ids[1], "reopen")
+    act(ids[2], "set_themes", themes=["open_overheid"])
+    act(ids[3], "set_themes", themes=["open_overheid"])
+    act(ids[3], "undo")
+    act(ids[4], "reject", reason="spam")
+    act(ids[5], "duplicate", duplicate_of=ids[0])
+    decide(store, [("Open data in Delft", ["open_overheid"])], first=100)
+    assert store.classifications.count_decisions(since=since) == 4   # reopened, new themes, duplicate, new
+    assert store.classifications.count_decisions() == 5

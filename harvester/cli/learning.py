@@ -109,6 +109,8 @@ def retrain(config) -> None:
         job = learning.prepare(store, config)
         click.echo(f"Trainen op {len(job.learn)} beslissingen (elk {job.decision_weight} keer) en de geschreven "
                    f"teksten; {len(job.held)} beslissingen blijven achter om op te meten...")
+        if job.dropped.themes:
+            click.echo(job.dropped.text())
         outcome = learning.train_candidate(job)
         row = learning.register(store, config, job, outcome)
     click.echo(f"Overeenstemming met de achtergehouden beslissingen: nieuw model {row.version} {decimal(row.score, 3)}, "

@@ -17,7 +17,7 @@ from ..nlp import (
     Classifier, evaluate as measure, format_report, load_themes,
     read_jsonl, read_writers, split, train as fit,
 )
-from ..learning import held_back, term_weight_on_decisions, unused_version
+from ..learning import held_back, known_themes_only, term_weight_on_decisions, unused_version
 from ..nlp.classifier import FROM_DECISIONS, FROM_DEFAULT, FROM_ROUNDS
 from ..nlp.evidence import TERM_WEIGHT
 from ..nlp.pipeline import set_term_weight
@@ -89,7 +89,9 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     if from_reviews:
         with open_store(config) as store:
             read_at = utcnow()
-            decided = store.classifications.decisions()
+            decided, dropped = known_themes_only(store.classifications.decisions(), themes.ids)
+        if dropped.themes:
+            click.echo(dropped.text())
         # the held-back fifth stays unlearned, so that every version is scored on decisions it never saw
         reviewed = [(text, themes) for post_id, text, themes in decided if not held_back(post_id)]
         decisions = len(decided)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 
 from .. import learning
 from ..privacy import retention
@@ -39,6 +40,26 @@ class JobFailed(HarvesterError):
     """A job run ended in an exception (already logged)."""
 
 
+class TrainingFailed(HarvesterError):
+    """The training process ended without a trained model: its error, or how it stopped."""
+
+
+def error_text(e: BaseException) -> str:
+    """A failure as a job's log line says it: an error the harvester expects (no model, an unusable
+    initiatives file) says so itself; anything else is named as an internal error."""
+    return str(e) if isinstance(e, HarvesterError) else f"interne fout: {type(e).__name__}: {e}"
+
+
+def _train_in_child(job: learning.TrainingJob, results: Connection) -> None:
+    """The training process: the outcome, or the text of what went wrong (an exception need not
+    survive pickling), through `results`."""
+    try:
+        reply: tuple[bool, object] = (True, learning.train_candidate(job))
+    except Exception as e:
+        reply = (False, error_text(e))
+    results.send(reply)
+
+
 
 class Jobs:
     """The work the scheduler calls; every run opens and closes its own Store and Fetcher.
@@ -60,6 +81,7 @@ class Jobs:
         # one training at a time, in a process of its own; `_trainer` is its thread in this one
         self._learn_lock = threading.Lock()
         self._trainer: threading.Thread | None = None
+        self._trained = True   # whether the latest training ended well (or is still running)
         self._terms: TermExtractor | None = None   # the related-idea terms, loaded at first use
 
     @contextmanager
@@ -73,8 +95,7 @@ class Jobs:
                 with Store(self.config.db_path) as store:
                     yield store
             except Exception as e:
-                # an error the harvester expects (no model, an unusable initiatives file) says so itself
-                error = str(e) if isinstance(e, HarvesterError) else f"interne fout: {type(e).__name__}: {e}"
+                error = error_text(e)
                 log.error(logfmt(**job, status="failed", duration=seconds(time.monotonic() - started), error=error))
                 if "job" in job:
                     self._failed(job["job"], error)
@@ -188,9 +209,9 @@ class Jobs:
         """Start a retraining when `[nlp] retrain_after` decisions came in since the last one, and have
         the posts classified anew when the active model was switched (`harvester models use`).
 
-        Never waits for the training (`wait`: run --once does): it runs in a process of its own, and
-        this process holds neither the write gate nor a transaction meanwhile; it only reads at the
-        start and records the outcome at the end (`_train`).
+        Never waits for the training (`wait`: run --once does, and returns False when it failed):
+        it runs in a process of its own, and this process holds neither the write gate nor a
+        transaction meanwhile; it only reads at the start and records the outcome at the end (`_train`).
         """
         if self.stop.is_set():
             return True
@@ -208,7 +229,10 @@ class Jobs:
                         store.job_outcomes.record("retrain", "ok")
                 if job is not None:
                     log.info(logfmt(job="retrain", status="started", decisions=since, learned=len(job.learn),
-                                    held_back=len(job.held), current=job.current_version))
+                                    held_back=len(job.held), current=job.current_version,
+                                    unknown_themes=",".join(sorted(job.dropped.themes)) or None,
+                                    skipped=job.dropped.skipped or None))
+                    self._trained = True
                     self._trainer = threading.Thread(target=self._train, args=(job,), name="retrain", daemon=True)
                     self._trainer.start()
             except JobFailed:
@@ -218,15 +242,19 @@ class Jobs:
         if switched:
             self.classify()
         trainer = self._trainer
-        while wait and trainer is not None and trainer.is_alive() and not self.stop.is_set():
+        if not wait or trainer is None:
+            return True
+        while trainer.is_alive() and not self.stop.is_set():
             trainer.join(0.2)
-        return True
+        return self._trained
 
     def _train(self, job: learning.TrainingJob) -> None:
+        """Train in another process and record the outcome; `_trained` says whether that went well."""
         started = time.monotonic()
         try:
             outcome = self._train_elsewhere(job)
             if outcome is None:
+                learning.discard(job)
                 log.info(logfmt(job="retrain", status="stopped", candidate=job.version,
                                 duration=seconds(time.monotonic() - started)))
                 return
@@ -240,28 +268,46 @@ class Jobs:
             if row.active:
                 self.classify()   # the posts without a decision, by the new model
         except JobFailed:
-            pass
+            self._trained = False
         except Exception as e:
-            error = f"{type(e).__name__}: {e}"
+            self._trained = False
+            learning.discard(job)
+            error = error_text(e)
             log.error(logfmt(job="retrain", status="failed", candidate=job.version,
                              duration=seconds(time.monotonic() - started), error=error))
             self._failed("retrain", f"training van {job.version} mislukt: {error}")
 
     def _train_elsewhere(self, job: learning.TrainingJob) -> learning.Outcome | None:
         """learning.train_candidate in a spawned process (forking a threaded process is unsafe);
-        None when asked to stop first (the process is ended)."""
-        pool = multiprocessing.get_context("spawn").Pool(1)
+        None when asked to stop first (the process is ended).
+
+        One process and a pipe rather than a pool: a pool whose worker is killed (the kernel's OOM
+        killer, an admin) starts another and never answers, so the job would wait forever. Here the
+        pipe's end tells at once that the process is gone, and TrainingFailed says how it ended.
+        """
+        context = multiprocessing.get_context("spawn")
+        results, child_end = context.Pipe(duplex=False)
+        process = context.Process(target=_train_in_child, args=(job, child_end), name="retrain", daemon=True)
+        process.start()
+        child_end.close()   # the child holds the only writing end: its exit ends the pipe
         try:
-            pending = pool.apply_async(learning.train_candidate, (job,))
-            while True:
-                try:
-                    return pending.get(timeout=0.2)
-                except multiprocessing.TimeoutError:
-                    if self.stop.is_set():
-                        return None
+            while not results.poll(0.2):
+                if self.stop.is_set():
+                    return None
+            try:
+                trained, value = results.recv()
+            except EOFError:
+                process.join()
+                raise TrainingFailed(f"het trainingsproces stopte onverwacht (exitcode {process.exitcode}), "
+                                     "bijvoorbeeld door te weinig geheugen; de volgende ronde traint opnieuw") from None
+            if not trained:
+                raise TrainingFailed(str(value))
+            return value
         finally:
-            pool.terminate()
-            pool.join()
+            if process.is_alive():
+                process.terminate()
+            process.join()
+            results.close()
 
     def recheck(self) -> bool:
         """Ask the Mastodon instances whether recent posts still exist; False if one could not be asked."""

@@ -126,11 +126,25 @@ class ClassificationStore:
                 for post_id, text, status, themes in rows]
 
     def count_decisions(self, *, since: str | None = None) -> int:
-        """Decided posts (accepted or rejected); with `since`: those decided or changed after it."""
-        sql = "SELECT count(*) FROM reviews WHERE status IN ('geaccepteerd', 'afgewezen')"
+        """Decided posts (accepted or rejected); with `since`: the posts whose entry in `decisions`
+        differs from the one it had then (decided, given other themes, rejected or taken back).
+
+        Read from the audit trail: the state before a post's first event after `since` against its
+        state now. A note, a reject reason or a decision undone again changes nothing a training
+        reads, so it does not count; a withdrawn decision does.
+        """
         if since is None:
-            return self.db.execute(sql).fetchone()[0]
-        return self.db.execute(sql + " AND updated_at > ?", [since]).fetchone()[0]
+            return self.db.execute(
+                "SELECT count(*) FROM reviews WHERE status IN ('geaccepteerd', 'afgewezen')").fetchone()[0]
+        return self.db.execute(
+            "WITH first AS (SELECT post_id, min(id) AS id FROM review_events"
+            " WHERE post_id IS NOT NULL AND at > ? GROUP BY post_id)"
+            " SELECT count(*) FROM first f JOIN review_events e ON e.id = f.id JOIN reviews r ON r.post_id = f.post_id"
+            " WHERE CASE json_extract(e.before, '$.status') WHEN 'geaccepteerd' THEN json_extract(e.before, '$.themes')"
+            " WHEN 'afgewezen' THEN '[]' END"
+            " IS NOT CASE r.status WHEN 'geaccepteerd' THEN json(r.themes) WHEN 'afgewezen' THEN '[]' END",
+            [since],
+        ).fetchone()[0]
 
     def mark_unreviewed_stale(self, model_version: str) -> int:
         """Verdicts of another model on posts no editor decided become stale (post_changed_at ''), so the
