@@ -60,7 +60,9 @@ jitter_seconds = 0
         wait_for(lambda: runs(db, "tagfeed", "ok") >= 3 and unreviewed_versions(db) == {"themes-test"}, timeout=60,
                  what="three collections, classified by the configured model")
         assert query(db, "SELECT count(*) FROM models")[0][0] == 0
-        with Store(db) as store:
+        # in one transaction: the running job never sees the post before its verdict and decision (it
+        # would classify it as a new post, and the decided post would not carry the verdict decided on)
+        with Store(db) as store, store.atomic():
             decide(store, [(OPEN[0], ["open_overheid"])], first=600, skip_held_back=True)
         wait_for(lambda: query(db, "SELECT count(*) FROM models WHERE active = 1")[0][0] == 1, timeout=120,
                  what="a retrained model, switched to")
