@@ -5,6 +5,7 @@ mark in front: TOML does not allow one, so tomllib refused the whole file at "li
 Here the mark is no part of the text. tomllib says what is wrong in English; a person reading
 our Dutch line gets it in Dutch, with the line and column, from the fixed set of its messages
 (a message a later Python adds passes through in English, after the Dutch position).
+`read_edited` is the decoding alone, for the other files people edit (the labelled JSON lines).
 """
 
 from __future__ import annotations
@@ -53,17 +54,27 @@ _DUTCH = [(re.compile(english), dutch) for english, dutch in [
 def read_toml(path: Path) -> tuple[dict, str]:
     """The parsed file and its text (line ends as '\\n', without a byte-order mark). A missing file
     raises FileNotFoundError: the caller says which file it was looking for."""
+    try:
+        text = read_edited(path)
+    except ValueError as e:
+        raise TomlError(str(e)) from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as e:
+        raise TomlError(dutch_message(str(e))) from None
+
+
+def read_edited(path: Path) -> str:
+    """The text of a file people edit (TOML, JSON lines): UTF-8 with or without the byte-order mark
+    Notepad writes, line ends as '\\n'. Not UTF-8: a ValueError says in Dutch on which line; a
+    missing file raises FileNotFoundError."""
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        raise TomlError(f"geen UTF-8-tekst (regel {line}); sla het bestand op als UTF-8") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")   # as Python reads a text file
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as e:
-        raise TomlError(dutch_message(str(e))) from None
+        raise ValueError(f"geen UTF-8-tekst (regel {line}); sla het bestand op als UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")   # as Python reads a text file
 
 
 def file_state(path: str | Path) -> tuple[int, int] | None:

@@ -280,7 +280,7 @@ def test_the_reader_refuses_malformed_lines(tmp_path, line, problem):
     path.write_text('{"text": "Wij delen alles.", "themes": ["cultuur"]}\n' + line + "\n", encoding="utf-8")
     with pytest.raises(DataError, match=problem) as info:
         read_jsonl(path, CHARTER_IDS)
-    assert "x.jsonl:2" in str(info.value)
+    assert "x.jsonl, regel 2" in str(info.value)
 
 
 def test_the_reader_keeps_writers_and_ignores_other_keys(tmp_path):

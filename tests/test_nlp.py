@@ -405,11 +405,47 @@ def test_labelled_files_are_checked_line_by_line(tmp_path):
     assert read_jsonl(good, THEMES.ids) == TRAINING[:3]
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "a", "themes": []}\n{"text": "b", "themes": ["onbekend"]}\n', encoding="utf-8")
-    with pytest.raises(DataError, match=r"bad.jsonl:2: onbekend thema 'onbekend'"):
+    with pytest.raises(DataError, match=r"bad.jsonl, regel 2: onbekend thema 'onbekend'"):
         read_jsonl(bad, THEMES.ids)
     bad.write_text('{"text": "a"}\n', encoding="utf-8")
-    with pytest.raises(DataError, match=":1:"):
+    with pytest.raises(DataError, match="regel 1: verwacht"):
         read_jsonl(bad, THEMES.ids)
+
+
+GOOD_LINE = '{"text": "Samen met bewoners werken aan de wijk.", "themes": ["samenwerking"]}\n'
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (GOOD_LINE + '{"text": "x", "themes": ["cultuur"],}\n',
+     ", regel 2, kolom 37: geen geldige JSON: hier hoort een sleutel tussen dubbele aanhalingstekens (geen enkele, "
+     "en geen komma voor '}')"),
+    (GOOD_LINE + "{'text': 'x', 'themes': []}\n", ", regel 2, kolom 2: geen geldige JSON: hier hoort een sleutel tussen dubbele "
+     "aanhalingstekens (geen enkele, en geen komma voor '}')"),
+    ("\n" + GOOD_LINE + '{"text": "Open data", "themes": ["open_ov\n',
+     ", regel 3, kolom 34: geen geldige JSON: tekst niet afgesloten met een dubbel aanhalingsteken"),
+    (GOOD_LINE + GOOD_LINE.strip() + GOOD_LINE,
+     ", regel 2, kolom 79: geen geldige JSON: na het object hoort de regel te eindigen (één object per regel)"),
+    (GOOD_LINE.encode() + '{"text": "Café", "themes": []}\n'.encode("latin-1"),
+     ": geen UTF-8-tekst (regel 2); sla het bestand op als UTF-8"),
+    ("", ': geen teksten; verwacht per regel {"text": "...", "themes": [...]}'),
+    ("\n  \r\n", ': geen teksten; verwacht per regel {"text": "...", "themes": [...]}'),
+])
+def test_labelled_file_mistakes_are_named_in_dutch_with_the_line(tmp_path, body, message):
+    """Written by hand, in Notepad or Excel: each mistake in Dutch, with the line to look at; and a
+    file without texts is refused, not measured as a score of nothing."""
+    path = tmp_path / "eval.jsonl"
+    path.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+    with pytest.raises(DataError) as raised:
+        read_jsonl(path, THEMES.ids)
+    assert str(raised.value) == f"{path}{message}"
+
+
+def test_a_labelled_file_saved_with_a_byte_order_mark_and_windows_line_ends_is_read(tmp_path):
+    path = tmp_path / "notepad.jsonl"
+    path.write_bytes(("\ufeff" + GOOD_LINE + '{"text": "Een tekst met\u2028een regelscheiding", "themes": []}\n')
+                     .replace("\n", "\r\n").encode("utf-8"))
+    assert read_jsonl(path, THEMES.ids) == [("Samen met bewoners werken aan de wijk.", ["samenwerking"]),
+                                            ("Een tekst met\u2028een regelscheiding", [])]
 
 
 def test_split_is_reproducible_and_disjoint():

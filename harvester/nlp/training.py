@@ -13,7 +13,9 @@ from spacy.training import Example
 from spacy.util import minibatch
 from thinc.api import Adam
 
+from ..dutch import os_error
 from ..errors import UsageError
+from ..tomlfile import read_edited
 from .features import set_idf
 from .pipeline import TERM_EVIDENCE, TEXTCAT, build_pipeline, term_weight
 from .themes import ThemeSet
@@ -45,22 +47,28 @@ def read_writers(path: str | Path, known: Sequence[str] | None = None) -> list[s
 
 
 def _read_lines(path: str | Path, known: Sequence[str] | None) -> list[tuple[str, list[str], str]]:
+    """The labelled lines of a file people write, some in Notepad or Excel: a byte-order mark is no
+    part of it, and every mistake is named in Dutch with the file and the line. A file without a
+    single text is refused: measuring or training on it would report nothing as a score."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = read_edited(path)
     except FileNotFoundError:
         raise DataError(f"{path}: bestand niet gevonden") from None
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: geen UTF-8: {e}") from None
+    except OSError as e:
+        raise DataError(f"{path}: niet te lezen: {os_error(e)}") from None
+    except ValueError as e:
+        raise DataError(f"{path}: {e}") from None
     items: list[tuple[str, list[str], str]] = []
-    for number, line in enumerate(lines, start=1):
+    # split on line ends only: str.splitlines would also break a text at a \u2028 it holds
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
+        where = f"{path}, regel {number}"
         try:
             item = json.loads(line)
         except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{number}: geen geldige JSON: {e.msg}") from None
-        where = f"{path}:{number}"
+            raise DataError(f"{where}, kolom {e.colno}: geen geldige JSON: {_dutch_json(e.msg)}") from None
         if not isinstance(item, dict) or not {"text", "themes"} <= set(item):
             raise DataError(f'{where}: verwacht {{"text": "...", "themes": [...]}}')
         text, themes, writer = item["text"], item["themes"], item.get("writer", "")
@@ -76,7 +84,29 @@ def _read_lines(path: str | Path, known: Sequence[str] | None) -> list[tuple[str
         if not isinstance(writer, str):
             raise DataError(f"{where}: 'writer' moet tekst zijn")
         items.append((item["text"], list(item["themes"]), writer))
+    if not items:
+        raise DataError(f'{path}: geen teksten; verwacht per regel {{"text": "...", "themes": [...]}}')
     return items
+
+
+# json's messages (Python 3.11 on) in Dutch; the first that matches at the start. Another passes
+# through in English.
+_JSON_DUTCH = [
+    ("Expecting value", "hier hoort een waarde: tekst tussen dubbele aanhalingstekens, een lijst [...] of een getal"),
+    ("Expecting property name enclosed in double quotes",
+     "hier hoort een sleutel tussen dubbele aanhalingstekens (geen enkele, en geen komma voor '}')"),
+    ("Expecting ':' delimiter", "':' ontbreekt achter de sleutel"),
+    ("Expecting ',' delimiter", "',' ontbreekt tussen twee waarden"),
+    ("Unterminated string", "tekst niet afgesloten met een dubbel aanhalingsteken"),
+    ("Invalid control character", "een tab of ander stuurteken in een tekst (schrijf \\t of \\n)"),
+    ("Invalid \\", "ongeldige '\\'-code in een tekst (schrijf '\\\\' voor een losse '\\')"),
+    ("Extra data", "na het object hoort de regel te eindigen (één object per regel)"),
+    ("Illegal trailing comma", "een komma voor ']' of '}'"),
+]
+
+
+def _dutch_json(message: str) -> str:
+    return next((dutch for english, dutch in _JSON_DUTCH if message.startswith(english)), message)
 
 
 def split(items: Sequence[Labelled], held_out: float = 0.2, seed: int = 0) -> tuple[list[Labelled], list[Labelled]]:
