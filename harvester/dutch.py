@@ -11,6 +11,11 @@ def counted(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+def decimal(value: float | None, places: int = 2) -> str:
+    """A number as Dutch readers write it (0,35); '-' for none."""
+    return "-" if value is None else f"{value:.{places}f}".replace(".", ",")
+
+
 # the reasons the system gives most for refusing to read or write a file
 _OS_ERRORS = {
     errno.ENOSPC: "de schijf is vol",

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config
+from .dutch import decimal
 from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, load_themes, read_jsonl, train
 from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
 from .nlp.evidence import TERM_WEIGHT, Table, choose_term_weight
@@ -357,7 +358,7 @@ def judge(ours: list[float], theirs: list[float] | None) -> tuple[bool, str]:
     diffs = [a - b for a, b in zip(ours, theirs, strict=True)]
     margin = noise(diffs)
     held = len(ours)
-    measured = f"{mean(ours):.3f} tegen {mean(theirs):.3f}, meetruis ±{margin:.3f}"
+    measured = f"{decimal(mean(ours), 3)} tegen {decimal(mean(theirs), 3)}, meetruis ±{decimal(margin, 3)}"
     # unrounded, with room for float error: one post lost is exactly one standard error down
     if math.fsum(diffs) / held >= -margin - 1e-9:
         return True, f"niet slechter op {held} achtergehouden beslissingen ({measured}): gewisseld"

@@ -341,14 +341,14 @@ def test_the_gate_allows_the_noise_of_a_small_slice_and_refuses_a_clearly_worse_
     current = [1.0] * 18 + [0.0, 0.0]
     candidate = [1.0] * 16 + [0.0, 0.0, 1.0, 0.0]
     switch, reason = learning.judge(candidate, current)
-    assert switch and reason.startswith("niet slechter op 20 achtergehouden beslissingen (0.850 tegen 0.900, meetruis ±0.088)")
+    assert switch and reason.startswith("niet slechter op 20 achtergehouden beslissingen (0,850 tegen 0,900, meetruis ±0,088)")
     # wrong on half the posts the current model had right: worse beyond the noise
     clearly = [1.0] * 9 + [0.0] * 11
     switch, reason = learning.judge(clearly, current)
-    assert not switch and reason.startswith("slechter op 20 achtergehouden beslissingen (0.450 tegen 0.900")
+    assert not switch and reason.startswith("slechter op 20 achtergehouden beslissingen (0,450 tegen 0,900")
     # two posts lost and none gained: 0.1 down, beyond the 0.069 of noise
     switch, reason = learning.judge([1.0] * 18 + [0.0, 0.0], [1.0] * 20)
-    assert not switch and "(0.900 tegen 1.000, meetruis ±0.069)" in reason
+    assert not switch and "(0,900 tegen 1,000, meetruis ±0,069)" in reason
     # one post lost is exactly one standard error down, whatever the slice's size: not worse
     for held in (5, 6, 7, 15, 20):
         assert learning.judge([1.0] * (held - 1) + [0.0], [1.0] * held)[0], held

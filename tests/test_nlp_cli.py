@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -153,7 +154,8 @@ def test_evaluate_prints_metrics_and_json(nlp_config, tmp_path):
     assert set(metrics["per_theme"]["cultuur"]) == {"precision", "recall", "f1", "support"}
     assert metrics["none_accuracy"] == 1.0 and metrics["macro_f1"] == 1.0
     text = run("evaluate", str(eval_file), "--config", str(nlp_config)).output
-    assert "4 teksten" in text and "macro-F1 1.000" in text and "Open overheid" in text
+    assert "4 teksten" in text and "macro-F1 1,000" in text and "Open overheid" in text
+    assert not re.search(r"\d\.\d", text), text   # decimal commas throughout, as on every Dutch screen
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "x", "themes": ["geen_thema"]}\n', encoding="utf-8")
     failed = CliRunner().invoke(main, ["evaluate", str(bad), "--config", str(nlp_config)])
@@ -250,7 +252,7 @@ def test_train_from_reviews_lets_decisions_choose_the_term_weight(tmp_path, writ
     assert weight > TERM_WEIGHT and meta["term_weight_source"] == FROM_DECISIONS
     assert f"Termgewicht op basis van de beslissingen: {weight:.2f} (standaard 0,05)".replace("0.", "0,") in result.output
     # the report and the stored figures are those of the chosen weight's thresholds
-    assert meta["held_out"]["macro_f1"] == pytest.approx(float(result.output.split("macro-F1 ")[1].split()[0]), abs=1e-3)
+    assert meta["held_out"]["macro_f1"] == pytest.approx(float(result.output.split("macro-F1 ")[1].split()[0].replace(",", ".")), abs=1e-3)
 
 
 def test_shipped_model_classifies_out_of_the_box():

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from ..config import Config, load_config
+from ..dutch import decimal as decimal   # the commands' Dutch numbers, shared with learning and nlp
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError, UsageError
 from ..store import Store
 
@@ -106,8 +107,3 @@ def fail(message: str, status: int = EXIT_FAILED) -> None:
 def interactive() -> bool:
     """Progress bars only on a terminal; logs and cron get plain lines."""
     return sys.stderr.isatty()
-
-
-def decimal(value: float | None, places: int = 2) -> str:
-    """A number as Dutch readers write it (0,35); '-' for none."""
-    return "-" if value is None else f"{value:.{places}f}".replace(".", ",")

@@ -13,7 +13,7 @@ from spacy.training import Example
 from spacy.util import minibatch
 from thinc.api import Adam
 
-from ..dutch import os_error
+from ..dutch import decimal, os_error
 from ..errors import UsageError
 from ..tomlfile import read_edited
 from .features import set_idf
@@ -264,8 +264,9 @@ def format_report(metrics: dict, labels: dict[str, str] | None = None) -> str:
     labels = labels or {}
     rows = [f"{'thema':<18} {'precisie':>8} {'recall':>8} {'F1':>8} {'aantal':>7}"]
     for theme, m in metrics["per_theme"].items():
-        rows.append(f"{labels.get(theme, theme):<18} {m['precision']:>8.3f} {m['recall']:>8.3f} {m['f1']:>8.3f} {m['support']:>7}")
-    rows.append(f"micro-F1 {metrics['micro_f1']:.3f}   macro-F1 {metrics['macro_f1']:.3f}")
+        rows.append(f"{labels.get(theme, theme):<18} {decimal(m['precision'], 3):>8} {decimal(m['recall'], 3):>8} "
+                    f"{decimal(m['f1'], 3):>8} {m['support']:>7}")
+    rows.append(f"micro-F1 {decimal(metrics['micro_f1'], 3)}   macro-F1 {decimal(metrics['macro_f1'], 3)}")
     none = metrics["none_accuracy"]
-    rows.append("zonder thema terecht leeg: " + ("-" if none is None else f"{none:.1%}".replace(".", ",")))
+    rows.append("zonder thema terecht leeg: " + ("-" if none is None else f"{decimal(none * 100, 1)}%"))
     return "\n".join(rows)
