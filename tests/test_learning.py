@@ -22,6 +22,7 @@ from harvester.nlp.evidence import TERM_WEIGHT, TERM_WEIGHTS
 from harvester.nlp.thresholds import GRID, choose_threshold
 from harvester.store import Store
 from harvester.store.classifications import PendingCounts
+from harvester.timeutil import dutch_time
 
 from .learningdata import NONE, OPEN, PLACES, SAMEN, decide, project_files
 from .webdata import add_post, add_user
@@ -71,7 +72,8 @@ def test_retrain_refits_a_threshold_switches_and_models_use_goes_back(config, tm
 
     listed = run(config, "models").output.splitlines()
     assert listed[0].startswith("  themes-test  geconfigureerd") and "geleerd van 0 beslissingen" in listed[0]
-    assert listed[1].startswith(f"* {row.version}  gemaakt ") and "geleerd van 40 beslissingen" in listed[1]
+    # in the time people here read, as the review app shows it (stored in UTC)
+    assert listed[1].startswith(f"* {row.version}  gemaakt {dutch_time(row.created_at)}, geleerd van 40 beslissingen")
     assert "achtergehouden 10: " in listed[1] and "drempels: beslissingen 1, standaard 2" in listed[1]
     status = run(config, "status").output
     assert f"Model: {row.version} (gekozen uit `harvester models`), geleerd van 40 beslissingen" in status

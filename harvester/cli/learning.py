@@ -11,6 +11,7 @@ from ..config import Config
 from ..nlp import ThemesError, load_themes
 from ..nlp.classifier import resolve_thresholds
 from ..store.classifications import PendingCounts
+from ..timeutil import dutch_time
 from .common import EXIT_USAGE, config_option, decimal, fail, open_store, with_config
 
 
@@ -60,7 +61,7 @@ def list_versions(config) -> None:
         mark = "*" if r.active or (active.row is None and r.version == configured.version) else " "
         scores = (f"achtergehouden {r.held_back}: {decimal(r.score, 3)} (toen in gebruik {r.current_version}: "
                   f"{decimal(r.current_score, 3)})" if r.current_version else "niet gemeten op achtergehouden beslissingen")
-        click.echo(f"{mark} {r.version}  gemaakt {r.created_at[:16].replace('T', ' ')}, geleerd van {r.learned_from} "
+        click.echo(f"{mark} {r.version}  gemaakt {dutch_time(r.created_at)}, geleerd van {r.learned_from} "
                    f"beslissingen, {scores}, drempels: {threshold_summary(config, str(learning.model_path(config, r.path)))}")
         if r.reason:
             click.echo(f"    {r.reason}")
