@@ -417,15 +417,27 @@ def retrain(store: Store, config: Config, *, epochs: int | None = None) -> tuple
 
 
 def use(store: Store, config: Config, version: str) -> ActiveModel:
-    """Switch to `version`: one we trained, or the configured model's (back to `[nlp] model`)."""
+    """Switch to `version`: one we trained, or the configured model's (back to `[nlp] model`).
+
+    Only to a model that loads with the themes file as it is now, as classification will load it:
+    a version whose folder is gone, or that does not know a theme added since, would stop all
+    classification. ModelError (or ThemesError) says why, and nothing is switched."""
     row = store.models.get(version)
+    if row is not None:
+        path = str(model_path(config, row.path))
+    elif version == configured_model(config).version:
+        path = config.nlp.model
+    else:
+        raise KeyError(version)
+    try:
+        Classifier.load(path or None, load_themes(config.nlp.themes))
+    except ModelError as e:
+        raise ModelError(f"{version} niet in gebruik genomen: {e}") from None
     if row is not None:
         trained = row.reason.split(MANUAL)[0]
         store.models.activate(version, reason=f"{trained}{MANUAL}{utcnow()[:16].replace('T', ' ')} UTC")
-    elif version == configured_model(config).version:
-        store.models.activate(None)
     else:
-        raise KeyError(version)
+        store.models.activate(None)
     active = active_model(store, config)
     store.classifications.mark_unreviewed_stale(active.version)
     return active

@@ -22,6 +22,7 @@ from harvester.nlp.evidence import TERM_WEIGHT, TERM_WEIGHTS
 from harvester.nlp.thresholds import GRID, choose_threshold
 from harvester.store import Store
 from harvester.store.classifications import PendingCounts
+from harvester.store.model_versions import ModelVersion
 from harvester.timeutil import dutch_time
 
 from .learningdata import NONE, OPEN, PLACES, SAMEN, decide, project_files
@@ -130,6 +131,52 @@ def test_models_use_says_which_posts_wait_for_classification_and_why(tmp_path, w
     with Store(tmp_path / "harvester.db") as store:   # away to another model and back, before classifying
         store.classifications.mark_unreviewed_stale("test-2")
         assert store.classifications.count_pending_by_verdict(shipped) == PendingCounts(never=0, switched=4, changed=0)
+
+
+NEW_THEME = """
+[[themes]]
+id = "digitaal"
+label = "Digitaal"
+description = "Digitale dienstverlening."
+terms = ["digitaal", "app"]
+examples = ["Een app waarmee inwoners digitaal een vergunning aanvragen."]
+"""
+
+
+def test_models_use_refuses_a_model_that_cannot_load_and_status_shows_why(config, tmp_path, model_dir):
+    """A version whose folder is gone (a clean-up, a database restored without data/models), or one
+    that does not know a theme added since, would stop all classification: `models use` refuses it
+    and keeps the model in use; `status` names the error instead of showing default thresholds."""
+    shutil.copytree(model_dir, tmp_path / "models" / "kopie")
+    with Store(tmp_path / "harvester.db") as store:
+        store.models.add(ModelVersion(version="themes-kopie", path="models/kopie", created_at="",
+                                      learned_from=0, decisions=0, decisions_read_at=""))
+    shutil.rmtree(tmp_path / "models" / "kopie")
+    refused = CliRunner().invoke(main, ["models", "use", "themes-kopie", "--config", str(config)])
+    assert refused.exit_code == 2
+    assert refused.output == (
+        f"harvester models: modelfout: themes-kopie niet in gebruik genomen: {tmp_path / 'models' / 'kopie'}: "
+        "geen getraind model (config.cfg ontbreekt); train een nieuw model met `harvester retrain` (dat neemt het "
+        "in gebruik), of kies een ander met `harvester models use`\n")
+    with Store(tmp_path / "harvester.db") as store:
+        assert store.models.active() is None
+        store.models.activate("themes-kopie")   # switched before the folder went
+    status = run(config, "status").output
+    assert "Model: themes-kopie (gekozen uit `harvester models`)" in status
+    assert "  modelfout: " in status and "geen getraind model (config.cfg ontbreekt)" in status
+    assert "drempel" not in status
+
+    with Store(tmp_path / "harvester.db") as store:
+        store.models.activate(None)
+    with (tmp_path / "themes.toml").open("a", encoding="utf-8") as themes:
+        themes.write(NEW_THEME)
+    refused = CliRunner().invoke(main, ["models", "use", "themes-test", "--config", str(config)])
+    assert refused.exit_code == 2
+    assert ("themes-test niet in gebruik genomen: het model kent de thema's digitaal niet; train een nieuw model "
+            "met `harvester retrain`") in refused.output
+    status = run(config, "status").output
+    assert "Model: themes-test ([nlp] model)" in status
+    assert "  modelfout: het model kent de thema's digitaal niet; " in status and "drempel" not in status
 
 
 def test_a_worse_candidate_is_kept_but_not_switched_to(config, tmp_path):

@@ -136,7 +136,7 @@ def test_classify_refuses_a_missing_model_clearly(tmp_path, write_config):
     config = write_config(f'[nlp]\nmodel = "{tmp_path / "nergens"}"\nthemes = "{themes}"\n')
     result = CliRunner().invoke(main, ["classify", "--config", str(config)])
     assert result.exit_code == 2
-    assert "modelfout" in result.output and "harvester train" in result.output
+    assert "modelfout" in result.output and "`harvester retrain`" in result.output
 
 
 def test_evaluate_prints_metrics_and_json(nlp_config, tmp_path):

@@ -165,8 +165,8 @@ def _echo_jobs(jobs: list[JobOutcome]) -> None:
 def _model(config, store) -> dict:
     """The active model, its thresholds and their sources, and the decisions since it was trained."""
     from .. import learning   # loads spaCy: only here
-    from ..nlp import ThemesError, load_themes
-    from ..nlp.classifier import resolve_thresholds
+    from ..nlp import ModelError, ThemesError, load_themes
+    from ..nlp.classifier import check_saved, resolve_thresholds
 
     active = learning.active_model(store, config)
     row = active.row
@@ -185,9 +185,11 @@ def _model(config, store) -> dict:
     if weight:
         model["term_weight"] = {"value": weight[0], "source": weight[1]}
     try:
-        values, sources = resolve_thresholds(load_themes(config.nlp.themes), meta)
+        themes = load_themes(config.nlp.themes)
+        check_saved(active.path, themes, meta)   # what classification would refuse: no thresholds to show
+        values, sources = resolve_thresholds(themes, meta)
         model["thresholds"] = {t: {"value": v, "source": sources[t]} for t, v in values.items()}
-    except ThemesError as e:
+    except (ThemesError, ModelError) as e:
         model["error"] = e.describe()
     return model
 

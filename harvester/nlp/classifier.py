@@ -13,7 +13,7 @@ from .components import LANGUAGE, LANGUAGE_SCORE, TERM_HITS, WORDS
 from .features import (FORM_PREFIX, NORM, TERM_PREFIX, display_feature, doc_features, extractor_attrs,
                        feature_values, feature_weights)
 from .evidence import Table
-from .pipeline import TEXTCAT, ModelError, load_pipeline, term_weight
+from .pipeline import TEXTCAT, USABLE_MODEL, ModelError, load_pipeline, model_folder, term_weight
 from .themes import ThemeSet
 from .training import scores_before_evidence
 
@@ -49,17 +49,31 @@ def resolve_thresholds(themes: ThemeSet, meta: dict) -> tuple[dict[str, float], 
     return thresholds, origin
 
 
+def check_labels(labels: Iterable[str], themes: ThemeSet) -> None:
+    """Refuse a model that does not know a theme of the themes file (one added since it was trained):
+    it could never assign it."""
+    unknown = [t for t in themes.ids if t not in labels]
+    if unknown:
+        raise ModelError(f"het model kent de thema's {', '.join(unknown)} niet; {USABLE_MODEL}")
+
+
+def check_saved(model_dir: str | Path | None, themes: ThemeSet, meta: dict) -> None:
+    """What `Classifier.load` would refuse that shows without loading the model (which takes seconds,
+    too long for `harvester status`): no model in the folder, or a theme it does not know (the
+    labels spaCy lists in its meta.json)."""
+    model_folder(model_dir)
+    labels = (meta.get("labels") or {}).get(TEXTCAT)
+    if labels is not None:
+        check_labels(labels, themes)
+
+
 class Classifier:
     """A trained pipeline plus the current theme set (terms come from the themes file; thresholds from
     the themes file where it sets them, else from the model: `resolve_thresholds`)."""
 
     def __init__(self, nlp: Language, themes: ThemeSet, model_dir: str | Path | None = None):
         textcat = nlp.get_pipe(TEXTCAT)
-        unknown = [t for t in themes.ids if t not in textcat.labels]
-        if unknown:
-            raise ModelError(
-                f"het model kent de thema's {', '.join(unknown)} niet; train opnieuw met `harvester train`"
-            )
+        check_labels(textcat.labels, themes)
         nlp.get_pipe("theme_terms").set_terms(themes.terms)
         self.nlp = nlp
         self.themes = themes

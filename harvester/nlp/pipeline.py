@@ -92,6 +92,11 @@ class ModelError(UsageError):
     kind = "modelfout"
 
 
+# what to do about a model that cannot be used: `harvester train` alone puts nothing in use
+USABLE_MODEL = ("train een nieuw model met `harvester retrain` (dat neemt het in gebruik), "
+                "of kies een ander met `harvester models use`")
+
+
 def pipeline_config(themes: ThemeSet, *, textcat_model: dict | None = None) -> Config:
     """The untrained pipeline for a theme set: its terms go into the matcher's config."""
     config = Config().from_str(PIPELINE_CONFIG)
@@ -131,11 +136,17 @@ def set_term_weight(nlp: Language, weight: float) -> None:
         nlp.replace_pipe(TERM_EVIDENCE, "term_evidence", config={"weight": weight})
 
 
-def load_pipeline(model_dir: str | Path | None = None) -> Language:
-    """A trained pipeline from disk; None or '' means the model shipped in the package."""
+def model_folder(model_dir: str | Path | None = None) -> Path:
+    """The folder of a trained model (None or '': the one shipped), refused when it holds none."""
     path = Path(model_dir) if model_dir else SHIPPED_MODEL
     if not (path / "config.cfg").is_file():
-        raise ModelError(f"{path}: geen getraind model (config.cfg ontbreekt); draai `harvester train`")
+        raise ModelError(f"{path}: geen getraind model (config.cfg ontbreekt); {USABLE_MODEL}")
+    return path
+
+
+def load_pipeline(model_dir: str | Path | None = None) -> Language:
+    """A trained pipeline from disk; None or '' means the model shipped in the package."""
+    path = model_folder(model_dir)
     try:
         # the tokenizer is fully defined by the config: rebuilding it once is quicker than reading it back
         return spacy.load(path, exclude=["tokenizer"])
