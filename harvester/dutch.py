@@ -27,6 +27,7 @@ _OS_ERRORS = {
     errno.EISDIR: "is een map, geen bestand",
     errno.ENOTDIR: "een deel van het pad is geen map",
     errno.EIO: "lees- of schrijffout van de schijf",
+    errno.EFBIG: "het bestand wordt groter dan het systeem toestaat",
 }
 
 

@@ -26,6 +26,7 @@ The tree; each class lives beside the code that raises it:
     │   └── AuthRequired                 harvester.collectors.mastodon
     ├── StaleReview, NothingToUndo       harvester.store.reviews.decisions
     ├── AlreadyRunning                   harvester.jobs.lock: a second scheduler
+    ├── ModelNotSaved                    harvester.nlp.pipeline: a trained model not written (disk full)
     ├── ModelUnavailable                 harvester.jobs.model
     ├── JobFailed                        harvester.jobs.jobs
     ├── WriteFailed                      harvester.files: an --out file could not be written

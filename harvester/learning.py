@@ -31,7 +31,7 @@ from .dutch import decimal
 from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, load_themes, read_jsonl, train
 from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
 from .nlp.evidence import TERM_WEIGHT, Table, choose_term_weight
-from .nlp.pipeline import set_term_weight
+from .nlp.pipeline import save_pipeline, set_term_weight
 from .nlp.thresholds import agreement, choose_threshold
 from .nlp.training import new_version
 from .store import Store
@@ -270,8 +270,7 @@ def _train_and_score(job: TrainingJob) -> Outcome:
                                  term_weight=weight, term_weight_source=weight_source)
     if choice.table:
         nlp.meta["harvester"]["term_weights"] = {str(w): row for w, row in choice.table.items()}
-    Path(job.output).parent.mkdir(parents=True, exist_ok=True)
-    nlp.to_disk(job.output)
+    save_pipeline(nlp, job.output)
     candidate = Classifier(nlp, themes, job.output)
     ours = held_back_agreements(candidate, job.held)
     theirs = held_back_agreements(current, job.held) if current else None

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import resource
+import shutil
+import signal
 import tomllib
 
 import numpy
@@ -21,6 +25,7 @@ from harvester.nlp.classifier import (DEFAULT_THRESHOLD, FROM_DECISIONS, FROM_DE
                                       resolve_thresholds)
 from harvester.nlp.features import (CHAR_PREFIX, EXTRACTOR, NORM, char_features, doc_features, extractor_attrs,
                                     feature_values, feature_weights)
+from harvester.nlp.pipeline import ModelNotSaved, load_pipeline, save_pipeline
 from harvester.nlp.themes import parse_themes
 from harvester.nlp.thresholds import GRID, choose_thresholds, none_accuracy
 
@@ -446,6 +451,46 @@ def test_a_labelled_file_saved_with_a_byte_order_mark_and_windows_line_ends_is_r
                      .replace("\n", "\r\n").encode("utf-8"))
     assert read_jsonl(path, THEMES.ids) == [("Samen met bewoners werken aan de wijk.", ["samenwerking"]),
                                             ("Een tekst met\u2028een regelscheiding", [])]
+
+
+@contextlib.contextmanager
+def files_up_to(size: int):
+    """Writing a file beyond `size` bytes fails with a real OSError (EFBIG), as on a full disk; the
+    limit holds for root too, where permissions would not."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    signalled = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # an error, not the end of the process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, signalled)
+
+
+def test_a_model_that_cannot_be_written_is_a_dutch_error_and_leaves_nothing_behind(tmp_path, model_dir):
+    """The disk fills while a model is saved (its weights are megabytes; `harvester train`, `retrain`
+    and the background job save through save_pipeline): a Dutch error, no half-written folder, and
+    an earlier model in the folder (`train --output` again) stays as it was."""
+    nlp = load_pipeline(model_dir)
+    earlier = shutil.copytree(model_dir, tmp_path / "mijnmodel")
+    reserved = tmp_path / "models" / "20261207-100000"   # as unused_version sets a version aside
+    reserved.mkdir(parents=True)
+    with files_up_to(1_000_000), pytest.raises(ModelNotSaved) as raised:
+        save_pipeline(nlp, earlier)
+    assert raised.value.describe() == (f"modelfout: {earlier}: model niet bewaard: het bestand wordt groter dan "
+                                       "het systeem toestaat")
+    with files_up_to(1_000_000), pytest.raises(ModelNotSaved):
+        save_pipeline(nlp, reserved)
+    assert Classifier.load(earlier, THEMES).version == "themes-test"
+    assert not any(reserved.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mijnmodel", "models"]
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [reserved.name]
+    # with room, the model replaces what was there, whole
+    (earlier / "extra.txt").write_text("van het vorige model", encoding="utf-8")
+    save_pipeline(nlp, earlier)
+    save_pipeline(nlp, reserved)
+    assert not (earlier / "extra.txt").exists() and Classifier.load(reserved, THEMES).version == "themes-test"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mijnmodel", "models"]
 
 
 def test_split_is_reproducible_and_disjoint():

@@ -20,7 +20,7 @@ from ..nlp import (
 from ..learning import held_back, known_themes_only, term_weight_on_decisions, unused_version
 from ..nlp.classifier import FROM_DECISIONS, FROM_DEFAULT, FROM_ROUNDS
 from ..nlp.evidence import TERM_WEIGHT
-from ..nlp.pipeline import set_term_weight
+from ..nlp.pipeline import save_pipeline, set_term_weight
 from ..nlp.training import new_version, writer_thresholds
 from ..store.model_versions import ModelVersion
 from ..timeutil import utcnow
@@ -142,8 +142,7 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
         meta["term_weights"] = {str(w): th for w, th in table.items()}
         click.echo("Drempels: " + ", ".join(f"{labels[t]} {decimal(v)}" for t, v in thresholds.items()))
     target = Path(output) if output else config.db_path.parent / "models" / version
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nlp.to_disk(target)
+    save_pipeline(nlp, target)
     name = f"{nlp.meta['name']}-{version}"
     click.echo(f"Model {name} (getraind op alle {len(items)} voorbeelden) staat in {target}.")
     if output:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import spacy
 from spacy.language import Language
 from thinc.api import Config
 
-from ..errors import UsageError
+from ..dutch import os_error
+from ..errors import HarvesterError, UsageError
 from . import components, features  # noqa: F401 (registers the factories and the architecture)
 from .themes import ThemeSet
 
@@ -92,6 +95,13 @@ class ModelError(UsageError):
     kind = "modelfout"
 
 
+class ModelNotSaved(HarvesterError):
+    """A trained model that could not be written (a full disk, no permission); nothing half-written
+    is left of it."""
+
+    kind = "modelfout"
+
+
 # what to do about a model that cannot be used: `harvester train` alone puts nothing in use
 USABLE_MODEL = ("train een nieuw model met `harvester retrain` (dat neemt het in gebruik), "
                 "of kies een ander met `harvester models use`")
@@ -152,3 +162,26 @@ def load_pipeline(model_dir: str | Path | None = None) -> Language:
         return spacy.load(path, exclude=["tokenizer"])
     except (OSError, ValueError) as e:
         raise ModelError(f"{path}: model kan niet geladen worden: {e}") from None
+
+
+def save_pipeline(nlp: Language, target: str | Path) -> None:
+    """Write the model into a hidden folder beside `target`, then rename that to `target`: a
+    training that cannot finish writing (a full disk) leaves nothing of it, and no half-written
+    folder that looks like a model. `target` may be an empty folder (the version `unused_version`
+    set aside) or hold an earlier model (`harvester train --output` again), which is replaced whole."""
+    target = Path(target)
+    holding: Path | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        holding = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        nlp.to_disk(holding / "model")
+        if target.is_dir() and any(target.iterdir()):
+            target.rename(holding / "earlier")
+        (holding / "model").rename(target)   # over an empty folder, as rename allows
+    except OSError as e:
+        if holding is not None and (holding / "earlier").is_dir() and not target.exists():
+            (holding / "earlier").rename(target)   # the earlier model stays
+        raise ModelNotSaved(f"{target}: model niet bewaard: {os_error(e)}") from None
+    finally:
+        if holding is not None:
+            shutil.rmtree(holding, ignore_errors=True)
