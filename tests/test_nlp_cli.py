@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from harvester.jobs import classify as classify_step
 from harvester.jobs.classify import classify_pending
 from harvester.cli import main
+from harvester.config import load_config
 from harvester.models import Post
 from harvester.nlp import SHIPPED_MODEL, Classifier, load_themes
 from harvester.nlp.classifier import FROM_DECISIONS, FROM_ROUNDS, FROM_THEMES_FILE
@@ -189,6 +190,26 @@ def test_train_command_saves_a_versioned_model_and_learns_from_reviews(nlp_confi
         (row,) = store.models.all()
     assert (row.version, row.path, row.learned_from, row.active) == (classifier.version, f"models/{saved.name}", 2, False)
     assert f"harvester models use {classifier.version}" in result.output
+
+
+def test_train_output_is_named_as_the_config_file_must_hold_it(tmp_path, write_config, monkeypatch):
+    """Relative paths in a config file count from its folder, not from where the command ran: with
+    the config in config/harvester.toml, `--output mijnmodel` typed in the project folder is not
+    "mijnmodel" there (that is config/mijnmodel), and following the advice finds the model."""
+    themes, training = write_project_files(tmp_path)
+    body = write_config(f'[nlp]\nthemes = "{themes}"\ntraining = "{training}"\n').read_text(encoding="utf-8")
+    (tmp_path / "config").mkdir()
+    config = tmp_path / "config" / "harvester.toml"
+    config.write_text(body, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = run("train", "--epochs", "2", "--output", "mijnmodel", "--config", "config/harvester.toml")
+    assert result.exit_code == 0, result.output
+    assert f'[nlp] model = "{(tmp_path / "mijnmodel").as_posix()}" in config/harvester.toml' in result.output
+    # inside the config's folder: relative to it, as someone would write it; the advice followed finds it
+    result = run("train", "--epochs", "2", "--output", "config/modellen/m", "--config", "config/harvester.toml")
+    assert '[nlp] model = "modellen/m" in config/harvester.toml' in result.output
+    config.write_text(body.replace("[nlp]\n", '[nlp]\nmodel = "modellen/m"\n'), encoding="utf-8")
+    assert Classifier.load(load_config(config).nlp.model, THEMES).nlp.meta["version"]
 
 
 def test_train_chooses_thresholds_on_writers_the_model_did_not_read(tmp_path, write_config):

@@ -40,6 +40,15 @@ def load_classifier(config: Config) -> Classifier:
     return Classifier.load(active_model(config).path or None, load_themes(config.nlp.themes))
 
 
+def as_config_path(path: Path, config: Config) -> str:
+    """`path` as the config file must hold it: relative paths there count from the file's folder,
+    not from where the command ran; absolute when it lies outside that folder, or there is no file."""
+    path = path.resolve()
+    if config.path is not None and path.is_relative_to(folder := Path(config.path).resolve().parent):
+        return path.relative_to(folder).as_posix()
+    return path.as_posix()
+
+
 @click.command()
 @click.option("--all", "include_all", is_flag=True, help="Alle posts opnieuw, niet alleen nieuwe en gewijzigde.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -148,7 +157,8 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     if output:
         # without a config file there is none to name: say how to get one
         where = config.path if config.path is not None else "een harvester.toml (maak er een met `harvester init`)"
-        click.echo(f'Gebruik het met [nlp] model = "{target}" in {where}, daarna `harvester classify --all`.')
+        click.echo(f'Gebruik het met [nlp] model = "{as_config_path(target, config)}" in {where}, daarna '
+                   '`harvester classify --all`.')
         return
     # a version in data/models/ is listed by `harvester models`, and chosen there
     with open_store(config) as store:
