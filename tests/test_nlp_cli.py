@@ -161,6 +161,8 @@ def test_evaluate_prints_metrics_and_json(nlp_config, tmp_path):
     bad.write_text('{"text": "x", "themes": ["geen_thema"]}\n', encoding="utf-8")
     failed = CliRunner().invoke(main, ["evaluate", str(bad), "--config", str(nlp_config)])
     assert failed.exit_code == 2 and "bad.jsonl, regel 1: onbekend thema" in failed.output
+    folder = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--config", str(nlp_config)])
+    assert folder.exit_code == 2 and folder.output.endswith(f"{tmp_path}: niet te lezen: is een map, geen bestand\n")
 
 
 def test_train_command_saves_a_versioned_model_and_learns_from_reviews(nlp_config, tmp_path):
