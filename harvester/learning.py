@@ -31,7 +31,7 @@ from .dutch import decimal
 from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, load_themes, read_jsonl, train
 from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
 from .nlp.evidence import TERM_WEIGHT, Table, choose_term_weight
-from .nlp.pipeline import save_pipeline, set_term_weight
+from .nlp.pipeline import save_pipeline, set_term_weight, unfinished_folders
 from .nlp.thresholds import agreement, choose_threshold
 from .nlp.training import new_version
 from .store import Store
@@ -221,8 +221,10 @@ def unused_version(models: Path) -> str:
 
 def discard(job: TrainingJob) -> None:
     """Remove a training's directory after it failed or was stopped: no version is recorded for it,
-    so nothing would ever list or remove it (a killed training may have left part of a model)."""
-    shutil.rmtree(job.output, ignore_errors=True)
+    so nothing would ever list or remove it (a training killed while it saved may have left part of
+    a model in a hidden folder beside it, `unfinished_folders`)."""
+    for folder in [Path(job.output), *unfinished_folders(job.output)]:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def weighted(written: list[tuple[str, list[str]]], decisions: list[Decision], weight: int) -> list[tuple[str, list[str]]]:

@@ -420,3 +420,18 @@ def test_two_trainings_in_the_same_second_get_two_versions(tmp_path, monkeypatch
     first, second = learning.unused_version(tmp_path / "models"), learning.unused_version(tmp_path / "models")
     assert (first, second) == ("20261206-120000", "20261206-120000-2")
     assert (tmp_path / "models" / first).is_dir() and (tmp_path / "models" / second).is_dir()
+
+
+def test_discarding_a_training_removes_what_it_was_saving_and_nothing_of_another(config, tmp_path):
+    """A training killed while it saved (the background job ends it when asked to stop, or the
+    system did) leaves part of a model in save_pipeline's hidden folder: `discard` takes it too."""
+    with Store(tmp_path / "harvester.db") as store:
+        job = learning.prepare(store, load_config(config))
+    models = tmp_path / "models"
+    killed = models / f".{job.version}.unfinished-k1ll3d"
+    other = models / f".{job.version}-2.unfinished-0th3r"   # another training, still saving
+    for folder in (killed, other):
+        (folder / "model" / "vocab").mkdir(parents=True)
+        (folder / "model" / "vocab" / "strings.json").write_text("[]", encoding="utf-8")
+    learning.discard(job)
+    assert [p.name for p in models.iterdir()] == [other.name]

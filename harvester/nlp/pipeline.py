@@ -164,6 +164,16 @@ def load_pipeline(model_dir: str | Path | None = None) -> Language:
         raise ModelError(f"{path}: model kan niet geladen worden: {e}") from None
 
 
+UNFINISHED = ".unfinished-"   # in the name of the hidden folder a model is written into
+
+
+def unfinished_folders(target: str | Path) -> list[Path]:
+    """The hidden folders `save_pipeline` was writing `target` into when its process was killed
+    (it removes them itself when it fails)."""
+    target = Path(target)
+    return [p for p in target.parent.glob(f".*{UNFINISHED}*") if p.name.startswith(f".{target.name}{UNFINISHED}")]
+
+
 def save_pipeline(nlp: Language, target: str | Path) -> None:
     """Write the model into a hidden folder beside `target`, then rename that to `target`: a
     training that cannot finish writing (a full disk) leaves nothing of it, and no half-written
@@ -173,7 +183,7 @@ def save_pipeline(nlp: Language, target: str | Path) -> None:
     holding: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        holding = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        holding = Path(tempfile.mkdtemp(prefix=f".{target.name}{UNFINISHED}", dir=target.parent))
         nlp.to_disk(holding / "model")
         if target.is_dir() and any(target.iterdir()):
             target.rename(holding / "earlier")
