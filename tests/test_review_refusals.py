@@ -69,6 +69,32 @@ def test_a_stale_save_gives_the_typed_note_back_marked_as_not_saved(site, header
     assert note_field(page, 1) == "" and "niet opgeslagen" not in page
 
 
+@pytest.mark.parametrize("headers", [{}, FETCH], ids=["zonder-js", "met-js"])
+def test_a_refused_accept_shows_a_colleagues_note_not_the_untouched_box_as_typed(site, headers):
+    eva, csrf, (bea, bea_csrf), config = site
+    seen = form_of(eva.get("/posts/1").text, 1)
+    assert bea.post("/posts/1/decision", data={**form_of(bea.get("/posts/1").text, 1), "csrf": bea_csrf,
+                                               "action": "note", "note": "Bea: bespreken in workshop 2"}).status_code == 303
+    # eva never touched the note box: her form sends the empty note her page was shown with
+    response = eva.post("/posts/1/decision", headers=headers,
+                        data={**seen, "csrf": csrf, "action": "accept", "themes": "cultuur", "note": ""})
+    assert response.status_code == 409 and "bea heeft deze post intussen gewijzigd" in problem(response.text)
+    assert note_field(response.text, 1) == "Bea: bespreken in workshop 2"
+    assert "niet opgeslagen)" not in response.text
+
+
+def test_a_refused_note_keeps_the_typed_text_and_shows_the_colleagues_stored_note(site):
+    eva, csrf, (bea, bea_csrf), config = site
+    seen = form_of(eva.get("/posts/1").text, 1)
+    assert bea.post("/posts/1/decision", data={**form_of(bea.get("/posts/1").text, 1), "csrf": bea_csrf,
+                                               "action": "note", "note": "Bea: bespreken in workshop 2"}).status_code == 303
+    response = eva.post("/posts/1/decision", data={**seen, "csrf": csrf, "action": "note", "note": "Eva: al gedaan"})
+    assert response.status_code == 409
+    assert note_field(response.text, 1) == "Eva: al gedaan" and "(uw tekst, niet opgeslagen)" in response.text
+    assert "Opgeslagen notitie: Bea: bespreken in workshop 2" in html.unescape(response.text)
+    assert state(config, 1).note == "Bea: bespreken in workshop 2"
+
+
 def test_a_note_that_fits_the_field_is_saved_whatever_the_line_breaks(site):
     eva, csrf, _, config = site
     note = "\n".join(["Besproken in de werkgroep; zie ook het idee van de provincie over open data."] * 30)[:1990]

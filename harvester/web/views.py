@@ -283,10 +283,12 @@ async def decide(request: Request) -> Response:
         except ValueError as e:
             message, status_code = f"Niet opgeslagen: {e}.", 400
     item = store.reviews.item(post_id)
-    # a refused decision keeps what the editor typed, marked as not saved, over the stored state
+    # a refused decision keeps what the editor typed, marked as not saved, over the stored state; the
+    # note box is in the form of every button, so only the note action (the one that saves it) means
+    # the editor typed it: after any other refusal the note shown is the stored one, a colleague's too
     typed = {}
     if status_code != 200 and item is not None:
-        if "note" in form and (note.strip() or None) != item.review.note:
+        if action == "note" and (note.strip() or None) != item.review.note:
             typed["unsaved_note"] = note
         typed["unsaved_duplicate"] = str(form.get("duplicate_of") or "")[:20]
     if _is_fetch(request):
