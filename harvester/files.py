@@ -17,19 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from .dutch import os_error
 from .errors import HarvesterError
-
-# the failures people can act on, in their words; any other keeps the system's text
-REASONS = {
-    errno.EACCES: "geen toestemming om in die map te schrijven",
-    errno.EPERM: "geen toestemming om in die map te schrijven",
-    errno.EROFS: "die map staat op een schijf waarop niet geschreven kan worden",
-    errno.ENOSPC: "de schijf is vol",
-    errno.EDQUOT: "de schijfruimte van deze gebruiker is op",
-    errno.EFBIG: "het bestand wordt te groot voor deze schijf",
-    errno.EISDIR: "er staat een map met die naam",
-}
-
 
 class WriteFailed(HarvesterError):
     """A file could not be written; nothing was left behind (exit status 1)."""
@@ -37,28 +26,54 @@ class WriteFailed(HarvesterError):
 
 @contextlib.contextmanager
 def replacing(path: Path) -> Iterator[BinaryIO]:
-    """A binary stream whose bytes become `path` when the block ends without an error.
+    """A binary stream whose bytes become `path` when the block ends without an error."""
+    with replacing_together(path) as (stream,):
+        yield stream
 
-    Nest two to write a pair (a network's two CSV files): an error while writing either, or in the
-    inner one's rename, removes both temporary files and changes neither file."""
+
+@contextlib.contextmanager
+def replacing_together(*paths: Path) -> Iterator[tuple[BinaryIO, ...]]:
+    """One binary stream per path, for files that only make sense together (a network's two CSV
+    tables). Every file is written and on disk before the first rename, so a failure while writing,
+    a full disk included, changes none of them. Only a rename failing after an earlier one went
+    through (rare: renames in one folder do not need disk space) leaves that earlier file new; the
+    error then names it."""
+    made: list[tuple[Path, str, BinaryIO]] = []   # target, temporary file, its stream
+    replaced: list[Path] = []
+    failing: list[Path] = list(paths)   # while the caller writes, any of them
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise WriteFailed(_failed(path, e)) from e
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            yield stream
+        for path in paths:
+            failing = [path]
+            if path.is_dir():   # the one failing rename that is known beforehand: refused before any is made
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            made.append((path, tmp, os.fdopen(fd, "wb")))
+        failing = list(paths)
+        yield tuple(stream for _, _, stream in made)
+        for path, _, stream in made:
+            failing = [path]
             stream.flush()
-            os.fsync(stream.fileno())   # a full disk shows here, not after the rename
-        os.replace(tmp, path)
+            os.fsync(stream.fileno())   # a full disk shows here, before any rename
+            stream.close()
+        for path, tmp, _ in made:
+            failing = [path]
+            os.replace(tmp, path)
+            replaced.append(path)
     except BaseException as e:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        for _, tmp, stream in made:
+            with contextlib.suppress(OSError):   # closing flushes again, and fails again on a full disk
+                stream.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         if isinstance(e, OSError):
-            raise WriteFailed(_failed(path, e)) from e
+            raise WriteFailed(_failed(failing, e, replaced)) from e
         raise
 
 
-def _failed(path: Path, error: OSError) -> str:
-    reason = REASONS.get(error.errno or 0, error.strerror or str(error))
-    return f"{path} is niet geschreven: {reason}; er is geen bestand gemaakt of vervangen"
+def _failed(paths: list[Path], error: OSError, replaced: list[Path]) -> str:
+    names = " en ".join(str(p) for p in paths)
+    what = f"{names} {'is' if len(paths) == 1 else 'zijn'} niet geschreven: {os_error(error)}"
+    if replaced:
+        done = " en ".join(str(p) for p in replaced)
+        return f"{what}; {done} is wel al vervangen: schrijf opnieuw, dan horen de bestanden weer bij elkaar"
+    return f"{what}; er is geen bestand gemaakt of vervangen"

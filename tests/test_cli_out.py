@@ -5,6 +5,9 @@ and leave no half file."""
 
 from __future__ import annotations
 
+import errno
+import os
+
 import networkx as nx
 import pytest
 from click.testing import CliRunner
@@ -108,11 +111,53 @@ def test_a_network_pair_that_cannot_be_written_changes_neither_file(tmp_path, co
     before = sorted(p.name for p in tmp_path.iterdir())
     result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
     assert result.exit_code == 1, result.output
-    assert result.output.endswith(f"harvester network: {edges} is niet geschreven: er staat een map met die naam; "
+    assert result.output.endswith(f"harvester network: {edges} is niet geschreven: is een map, geen bestand; "
                                   "er is geen bestand gemaakt of vervangen\n")
     assert "Traceback" not in result.output
     assert nodes.read_text(encoding="utf-8") == "het vorige netwerk\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == before   # no temporary file left
+
+
+def failing_on_call(real, n: int, error: OSError):
+    """`real` (a system call) that raises `error` on its n-th call: a disk that fills up meanwhile."""
+    calls = []
+
+    def call(*args):
+        calls.append(args)
+        if len(calls) == n:
+            raise error
+        return real(*args)
+    return call
+
+
+def test_a_disk_full_while_writing_the_second_file_of_a_network_pair_changes_neither(tmp_path, config, monkeypatch):
+    out = tmp_path / "netwerk.csv"
+    nodes, edges = tmp_path / "netwerk-knopen.csv", tmp_path / "netwerk-verbindingen.csv"
+    nodes.write_text("vorige knopen\n", encoding="utf-8")
+    edges.write_text("vorige verbindingen\n", encoding="utf-8")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    monkeypatch.setattr(os, "fsync", failing_on_call(os.fsync, 2, OSError(errno.ENOSPC, "No space left on device")))
+    result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "is niet geschreven: de schijf is vol; er is geen bestand gemaakt of vervangen\n" in result.output
+    assert nodes.read_text(encoding="utf-8") == "vorige knopen\n"
+    assert edges.read_text(encoding="utf-8") == "vorige verbindingen\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before   # no temporary file left
+
+
+def test_a_failed_second_rename_of_a_network_pair_says_the_first_file_is_new(tmp_path, config, monkeypatch):
+    out = tmp_path / "netwerk.csv"
+    nodes, edges = tmp_path / "netwerk-knopen.csv", tmp_path / "netwerk-verbindingen.csv"
+    edges.write_text("vorige verbindingen\n", encoding="utf-8")
+    monkeypatch.setattr(os, "replace", failing_on_call(os.replace, 2, OSError(errno.EIO, "Input/output error")))
+    result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.output.endswith(f"harvester network: {edges} is niet geschreven: lees- of schrijffout van de schijf; "
+                                  f"{nodes} is wel al vervangen: schrijf opnieuw, dan horen de bestanden weer bij "
+                                  "elkaar\n")
+    assert nodes.read_text(encoding="utf-8").startswith("Id,Label")
+    assert edges.read_text(encoding="utf-8") == "vorige verbindingen\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_a_network_into_a_read_only_folder_fails_in_dutch(tmp_path, config):
@@ -130,6 +175,6 @@ def test_a_network_into_a_read_only_folder_fails_in_dutch(tmp_path, config):
     finally:
         folder.chmod(0o755)
     assert result.exit_code == 1, result.output
-    assert result.output.endswith(f"harvester network: {out} is niet geschreven: geen toestemming om in die map te "
-                                  "schrijven; er is geen bestand gemaakt of vervangen\n")
+    assert result.output.endswith(f"harvester network: {out} is niet geschreven: geen toestemming; "
+                                  "er is geen bestand gemaakt of vervangen\n")
     assert list(folder.iterdir()) == []

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from ..files import replacing
+from ..files import replacing, replacing_together
 from ..models import InitiativeEdge as Edge, InitiativeStats
 from ..normalize import writable
 from .catalogue import InitiativesError, slug
@@ -187,7 +187,8 @@ def network_format(path: Path) -> str:
 def write_network(g: nx.Graph, path: str | Path) -> list[Path]:
     """Write the network for Gephi by the file's extension: .gexf, .graphml, or .csv (a table of
     nodes beside the file, FILE-knopen.csv, and one of edges, FILE-verbindingen.csv). Each file is
-    written whole or not at all (`replacing`); a failure is a WriteFailed."""
+    written whole or not at all (`replacing`), and the CSV pair both or neither
+    (`replacing_together`: a full disk changes neither); a failure is a WriteFailed."""
     path = Path(path)
     suffix = network_format(path)
     if suffix in (".gexf", ".graphml"):
@@ -196,7 +197,7 @@ def write_network(g: nx.Graph, path: str | Path) -> list[Path]:
         return [path]
     nodes, edges = path.with_name(f"{path.stem}-knopen.csv"), path.with_name(f"{path.stem}-verbindingen.csv")
     # Gephi's spreadsheet import: Id and Label for nodes; Source, Target, Type and Weight for edges
-    with replacing(nodes) as node_file, replacing(edges) as edge_file:
+    with replacing_together(nodes, edges) as (node_file, edge_file):
         node_file.write(_csv(["Id", "Label", "Posts", "Authors"],
                              ([n, _cell(d["label"]), d["posts"], d["authors"]] for n, d in g.nodes(data=True))))
         edge_file.write(_csv(["Source", "Target", "Type", "Weight", "Together", "Authors"],
