@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from .dutch import decimal
 from .errors import UsageError
 from .tomlfile import TomlError, read_toml
 
@@ -348,8 +349,10 @@ def _check(config: Config, path: Path | str) -> None:
 
 
 def _check_period(value: float, most: float, spoken: str, path: Path | str, key: str) -> None:
+    """A period within its limit; the numbers as a Dutch reader writes them (not 5.256e+06 or 0.5)."""
     if not 0 < value <= most:
-        raise ConfigError(path, key, f"moet groter zijn dan 0 en hoogstens {most:g} ({spoken}), niet {value:g}")
+        shown = decimal(value, 0 if float(value).is_integer() else 2)
+        raise ConfigError(path, key, f"moet groter zijn dan 0 en hoogstens {most:.0f} ({spoken}), niet {shown}")
 
 
 def _check_days(value: int, path: Path | str, key: str) -> None:

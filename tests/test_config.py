@@ -39,7 +39,7 @@ def test_shipped_config_is_valid_and_has_both_source_types():
         ("[schedule]\npurge_hours = inf\n", "schedule.purge_hours", "moet een eindig getal zijn, niet inf"),
         ("[schedule]\nrecheck_hours = nan\n", "schedule.recheck_hours", "moet een eindig getal zijn, niet nan"),
         ("[harvest]\ntimeout_seconds = -inf\n", "harvest.timeout_seconds", "eindig"),
-        ("[schedule]\npurge_hours = 1e12\n", "schedule.purge_hours", "hoogstens 87600 (tien jaar), niet 1e+12"),
+        ("[schedule]\npurge_hours = 1e12\n", "schedule.purge_hours", "hoogstens 87600 (tien jaar), niet 1000000000000"),
         ("[schedule]\nmax_backoff_hours = 87601\n", "schedule.max_backoff_hours", "hoogstens 87600"),
         ("[harvest]\nmax_wait_seconds = 1e12\n", "harvest.max_wait_seconds", "hoogstens 86400 (een dag)"),
         ("[harvest]\nbackfill_days = 1000000\n", "harvest.backfill_days", "hoogstens 36500"),
@@ -48,7 +48,8 @@ def test_shipped_config_is_valid_and_has_both_source_types():
         ("[privacy]\npseudonymize_accepted_after_days = 36501\n", "privacy.pseudonymize_accepted_after_days",
          "hoogstens 36500"),
         ("[[sources]]\nname='a'\ntype='feed'\nurl='https://x.nl/f'\ninterval_minutes=6e9\n",
-         "sources[0] (a).interval_minutes", "hoogstens 5.256e+06 (tien jaar)"),
+         "sources[0] (a).interval_minutes", "hoogstens 5256000 (tien jaar), niet 6000000000"),
+        ("[harvest]\ntimeout_seconds = -0.5\n", "harvest.timeout_seconds", "groter zijn dan 0 en hoogstens 86400 (een dag), niet -0,50"),
         ("[harvest\n", "", "geen geldige TOML"),
     ],
 )
