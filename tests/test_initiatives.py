@@ -628,6 +628,9 @@ def test_the_background_job_matches_and_rematches_after_an_edit_of_the_list(tmp_
     assert "Initiatieven: laatst geteld 20" in status.output and "nog te koppelen: 1 posts" in status.output
     assert f"fout: {own}: initiatives[0].name: ontbreekt" in status.output
     assert "koppelt geen posts aan initiatieven tot dit bestand klopt" in status.output
+    # once: under Initiatieven, not again under the job's line, which keeps when it last went well
+    assert status.output.count("initiatives[0].name") == 1
+    assert "initiatieven koppelen: laatste keer 20" in status.output and "laatst gelukt: 20" in status.output
     reported = json.loads(CliRunner().invoke(main, ["status", "--config", str(config.path), "--json"]).stdout)
     assert reported["initiatives"]["pending"] == 1 and "initiatives[0].name" in reported["initiatives"]["error"]
     # mended, the job runs again and status has nothing to report

@@ -83,7 +83,7 @@ def status(config, as_json: bool) -> None:
     beslissingen sinds de laatste training (van `retrain_after`); de laatste opschoning (wanneer,
     hoeveel verwijderd, wanneer gepseudonimiseerd, of dat mislukte zonder geheime sleutel); de
     initiatieven (wanneer geteld, hoeveel posts nog te koppelen, en de fout als het bestand met
-    initiatieven onbruikbaar is). Een bron die steeds faalt, toont wanneer hij het weer probeert
+    initiatieven onbruikbaar is; die fout staat alleen daar, niet nog eens bij de taak). Een bron die steeds faalt, toont wanneer hij het weer probeert
     (volgende poging).
     """
     with open_store(config) as store:
@@ -111,7 +111,9 @@ def status(config, as_json: bool) -> None:
                    f"laatste teken van leven {scheduler.heartbeat_at}")
     else:
         click.echo("Achtergrondtaak: draait niet (start met `harvester run` of `harvester up`)")
-    _echo_jobs(jobs)
+    # a broken initiatives file: said under Initiatieven, checked now (also before the job first ran),
+    # not again as the job's error, which is that same file's error from the job's last pass
+    _echo_jobs(jobs, {"initiatives"} if initiatives["error"] else set())
     if purge:
         click.echo(f"Opschonen: laatste keer {purge['at']}, {purge['deleted']} posts verwijderd; "
                    f"laatst gepseudonimiseerd: {purge['pseudonymized_at'] or '-'} ({purge['pseudonymized']} posts)")
@@ -149,16 +151,17 @@ def _run_state(status: str | None, scheduler_alive: bool) -> str | None:
     return "interrupted" if status == "running" and not scheduler_alive else status
 
 
-def _echo_jobs(jobs: list[JobOutcome]) -> None:
+def _echo_jobs(jobs: list[JobOutcome], errors_shown_below: set[str]) -> None:
     """The last pass of each job that is not per source; while it is not `ok`, its problem and the
-    last pass that went well."""
+    last pass that went well. A job in `errors_shown_below` keeps its times but not its error: a
+    section further down shows that error as it is now, and it is said once."""
     by_job = {j.job: j for j in jobs}
     for job, name in JOB_NAMES.items():
         if (j := by_job.get(job)) is None:
             continue
         line = f"  {name}: laatste keer {j.at} ({STATUS_TEXT[j.status]})"
         click.echo(line if j.status == "ok" else f"{line}, laatst gelukt: {j.ok_at or '-'}")
-        if j.error:
+        if j.error and job not in errors_shown_below:
             click.echo(f"    fout: {j.error}")
 
 
