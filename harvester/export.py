@@ -218,7 +218,7 @@ def _cells(
     rows: Iterable[ExportRow], options: ExportOptions, secret: bytes | None, labels: Mapping[str, str]
 ) -> Iterator[list]:
     """Stored rows as the cells of the file: theme names, author, Dutch time, pseudonyms, text
-    cleaned and (unless `raw`) defused. The hot loop of every export, so it stays plain."""
+    made writable and (unless `raw`) defused. The hot loop of every export, so it stays plain."""
     safe = writable if options.raw else safe_text if options.format == "csv" else safe_cell_text
     pseudonymize = options.pseudonymize
     names: dict[str, str] = {}   # an export holds few distinct lists of themes

@@ -92,14 +92,15 @@ class InitiativeStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    # ---- the catalogue's digest ----------------------------------------------------------
+    # ---- the Matcher's digest ------------------------------------------------------------
 
     def digest(self) -> str | None:
         row = self.db.execute("SELECT catalogue_digest FROM initiative_matching WHERE id = 1").fetchone()
         return row[0] if row else None
 
     def reset(self, digest: str) -> None:
-        """Forget every match and term: they were made with another catalogue (`digest` is the new one's)."""
+        """Forget every match and term: they were made under another Matcher digest (catalogue,
+        consultation tags or matching rules); `digest` is the new one."""
         with self.db.atomic():
             for table in ("matched_posts", "post_initiatives", "post_terms"):
                 self.db.execute(f"DELETE FROM {table}")
