@@ -86,13 +86,19 @@ class Extracted:
     mentions: tuple[str, ...]
 
 
+def one_newline(text: str) -> str:
+    """`text` with every line break as "\\n": Windows (CRLF) and old Mac (CR) breaks count as one
+    character, as a browser counts them in a field's maxlength and as Python reads a text file."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def html_to_text(html: str) -> tuple[str, list[str]]:
     """Plain text of an HTML fragment (or of plain text), and the http(s) links it points to."""
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
     text = "".join(parser.parts)
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = one_newline(unicodedata.normalize("NFC", text)).replace("\u00a0", " ")
     lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return text, parser.links
@@ -130,7 +136,7 @@ def clean(value: str | None, limit: int, *, one_line: bool = False) -> str | Non
     one line they become spaces), cut to `limit` characters."""
     if value is None:
         return None
-    value = writable(value.replace("\r\n", "\n").replace("\r", "\n"))
+    value = writable(one_newline(value))
     if one_line:
         value = " ".join(value.split())
     return value if len(value) <= limit else value[:limit - 1] + "…"

@@ -17,6 +17,7 @@ import tomllib
 from pathlib import Path
 
 from .errors import UsageError
+from .normalize import one_newline
 
 
 class TomlError(UsageError):
@@ -74,7 +75,7 @@ def read_edited(path: Path) -> str:
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         raise ValueError(f"geen UTF-8-tekst (regel {line}); sla het bestand op als UTF-8") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")   # as Python reads a text file
+    return one_newline(text)   # as Python reads a text file
 
 
 def file_state(path: str | Path) -> tuple[int, int] | None:

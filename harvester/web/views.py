@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from ..learning import YOUNG_BELOW
 from ..models import Action, Role, Status
+from ..normalize import one_newline
 from ..store.reviews import (
     REJECT_REASONS, NothingToUndo, QueueFilter, QueuePage, SearchError, StaleReview,
 )
@@ -251,7 +252,9 @@ async def decide(request: Request) -> Response:
     version = parse.optional_integer(form.get("version"), "De versie")
     # the changed_at of the text the editor read: a text edited since is stale, like a colleague's decision
     seen = str(form.get("changed_at") or "") or None
-    note = _one_newline(str(form.get("note", "")))
+    # a form sends CRLF for the textarea's line breaks, which its maxlength counts as one: a note that
+    # fits the field must fit MAX_NOTE too
+    note = one_newline(str(form.get("note", "")))
     reason = str(form.get("reason") or "")
     original = _original_of(form) if action == Action.DUPLICATE else None
     message, status_code, confirm_empty = "", 200, False
@@ -303,12 +306,6 @@ async def decide(request: Request) -> Response:
     return render(request, "post.html", status_code, item=item, history=store.reviews.history(post_id),
                   candidates=store.reviews.duplicate_candidates(post_id), here=here, message=message,
                   problem=True, confirm_empty=confirm_empty, back=_back_link(here), **typed)
-
-
-def _one_newline(text: str) -> str:
-    """`text` with each line break as one character: a form sends CRLF for the textarea's line
-    breaks, which its maxlength counts as one, so a note that fits the field must fit here too."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _original_of(form) -> int | None:

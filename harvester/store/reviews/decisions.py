@@ -133,15 +133,14 @@ class DecisionStore:
         seen = seen or {}
         with self.db.atomic():
             for post_id, version in versions.items():
-                if not self._exists(post_id):
-                    gone.append(post_id)
-                    continue
                 try:
                     self._decide(post_id, user, version, action, kwargs.get("themes"), kwargs.get("reason"),
                                  kwargs.get("duplicate_of"), kwargs.get("note"), seen.get(post_id), within=within)
                     done.append(post_id)
                 except StaleReview as e:
                     stale.append(e)
+                except KeyError:   # deleted meanwhile: _decide looks the post up before it writes anything
+                    gone.append(post_id)
         return done, stale, gone
 
     def _exists(self, post_id: int | None) -> bool:
