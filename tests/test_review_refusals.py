@@ -49,12 +49,19 @@ def state(config, post_id: int):
         return store.reviews.state(post_id)
 
 
-@pytest.mark.parametrize("headers", [{}, FETCH], ids=["zonder-js", "met-js"])
-def test_a_stale_save_gives_the_typed_note_back_marked_as_not_saved(site, headers):
-    eva, csrf, (bea, bea_csrf), config = site
+def seen_before_bea(site, **decision) -> dict[str, str]:
+    """Eva's form of post 1 as her page showed it, before bea made `decision` on it."""
+    eva, _, (bea, bea_csrf), _ = site
     seen = form_of(eva.get("/posts/1").text, 1)
     assert bea.post("/posts/1/decision", data={**form_of(bea.get("/posts/1").text, 1), "csrf": bea_csrf,
-                                               "action": "accept", "themes": "cultuur"}).status_code == 303
+                                               **decision}).status_code == 303
+    return seen
+
+
+@pytest.mark.parametrize("headers", [{}, FETCH], ids=["zonder-js", "met-js"])
+def test_a_stale_save_gives_the_typed_note_back_marked_as_not_saved(site, headers):
+    eva, csrf, _, config = site
+    seen = seen_before_bea(site, action="accept", themes="cultuur")
     typed = "Lijkt op het idee van de gemeente Utrecht;\r\nbespreken in workshop 2."
     response = eva.post("/posts/1/decision", headers=headers,
                         data={**seen, "csrf": csrf, "action": "note", "note": typed, "duplicate_of": "3"})
@@ -71,10 +78,8 @@ def test_a_stale_save_gives_the_typed_note_back_marked_as_not_saved(site, header
 
 @pytest.mark.parametrize("headers", [{}, FETCH], ids=["zonder-js", "met-js"])
 def test_a_refused_accept_shows_a_colleagues_note_not_the_untouched_box_as_typed(site, headers):
-    eva, csrf, (bea, bea_csrf), config = site
-    seen = form_of(eva.get("/posts/1").text, 1)
-    assert bea.post("/posts/1/decision", data={**form_of(bea.get("/posts/1").text, 1), "csrf": bea_csrf,
-                                               "action": "note", "note": "Bea: bespreken in workshop 2"}).status_code == 303
+    eva, csrf, _, _ = site
+    seen = seen_before_bea(site, action="note", note="Bea: bespreken in workshop 2")
     # eva never touched the note box: her form sends the empty note her page was shown with
     response = eva.post("/posts/1/decision", headers=headers,
                         data={**seen, "csrf": csrf, "action": "accept", "themes": "cultuur", "note": ""})
@@ -84,10 +89,8 @@ def test_a_refused_accept_shows_a_colleagues_note_not_the_untouched_box_as_typed
 
 
 def test_a_refused_note_keeps_the_typed_text_and_shows_the_colleagues_stored_note(site):
-    eva, csrf, (bea, bea_csrf), config = site
-    seen = form_of(eva.get("/posts/1").text, 1)
-    assert bea.post("/posts/1/decision", data={**form_of(bea.get("/posts/1").text, 1), "csrf": bea_csrf,
-                                               "action": "note", "note": "Bea: bespreken in workshop 2"}).status_code == 303
+    eva, csrf, _, config = site
+    seen = seen_before_bea(site, action="note", note="Bea: bespreken in workshop 2")
     response = eva.post("/posts/1/decision", data={**seen, "csrf": csrf, "action": "note", "note": "Eva: al gedaan"})
     assert response.status_code == 409
     assert note_field(response.text, 1) == "Eva: al gedaan" and "(uw tekst, niet opgeslagen)" in response.text
