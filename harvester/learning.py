@@ -110,6 +110,20 @@ def decisions_since(store: Store) -> int:
     return store.classifications.count_decisions(since=max(read) if read else None)
 
 
+def decisions_to_learn(store: Store) -> int:
+    """The decisions that count towards the background job's next retraining: those since the newest
+    trained version read them, and after a failed retraining (its last outcome) only those since it
+    failed. A training the kernel killed for lack of memory, or one the themes file makes fail, would
+    otherwise start again after every collection; now it waits for as many new decisions as any
+    retraining does. A time back-off would need a setting of its own and would retry without anything
+    new to learn. `harvester retrain` still trains at once."""
+    read = [m.decisions_read_at for m in store.models.all()]
+    last = store.job_outcomes.get("retrain")
+    if last is not None and last.status == "failed":
+        read.append(last.at)
+    return store.classifications.count_decisions(since=max(read) if read else None)
+
+
 @dataclass(frozen=True)
 class DroppedThemes:
     """Themes of decisions that the themes file no longer has (removed or renamed since)."""
