@@ -233,11 +233,11 @@ def unused_version(models: Path) -> str:
             version = f"{base}-{n}"
 
 
-def discard(job: TrainingJob) -> None:
-    """Remove a training's directory after it failed or was stopped: no version is recorded for it,
-    so nothing would ever list or remove it (a training killed while it saved may have left part of
-    a model in a hidden folder beside it, `unfinished_folders`)."""
-    for folder in [Path(job.output), *unfinished_folders(job.output)]:
+def discard(version_folder: str | Path) -> None:
+    """Remove a training's version folder (`unused_version`'s) after it failed or was stopped: no
+    version is recorded for it, so nothing would ever list or remove it (a training killed while it
+    saved may have left part of a model in a hidden folder beside it, `unfinished_folders`)."""
+    for folder in [Path(version_folder), *unfinished_folders(version_folder)]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -254,7 +254,7 @@ def train_candidate(job: TrainingJob) -> Outcome:
     try:
         return _train_and_score(job)
     except BaseException:
-        discard(job)
+        discard(job.output)
         raise
 
 

@@ -258,7 +258,7 @@ class Jobs:
         try:
             outcome = self._train_elsewhere(job)
             if outcome is None:
-                learning.discard(job)
+                learning.discard(job.output)
                 log.info(logfmt(job="retrain", status="stopped", candidate=job.version,
                                 duration=seconds(time.monotonic() - started)))
                 return
@@ -274,10 +274,10 @@ class Jobs:
         except JobFailed:
             self._trained = False
             if row is None:   # not registered: no version row would ever list or remove the saved model
-                learning.discard(job)
+                learning.discard(job.output)
         except Exception as e:
             self._trained = False
-            learning.discard(job)
+            learning.discard(job.output)
             error = error_text(e)
             log.error(logfmt(job="retrain", status="failed", candidate=job.version,
                              duration=seconds(time.monotonic() - started), error=error))
