@@ -110,6 +110,20 @@ def decisions_since(store: Store) -> int:
     return store.classifications.count_decisions(since=max(read) if read else None)
 
 
+def decisions_to_learn(store: Store) -> int:
+    """The decisions that count towards the background job's next retraining: those since the newest
+    trained version read them, and after a failed retraining (its last outcome) only those since it
+    failed. A training the kernel killed for lack of memory, or one the themes file makes fail, would
+    otherwise start again after every collection; now it waits for as many new decisions as any
+    retraining does. A time back-off would need a setting of its own and would retry without anything
+    new to learn. `harvester retrain` still trains at once."""
+    read = [m.decisions_read_at for m in store.models.all()]
+    last = store.job_outcomes.get("retrain")
+    if last is not None and last.status == "failed":
+        read.append(last.at)
+    return store.classifications.count_decisions(since=max(read) if read else None)
+
+
 @dataclass(frozen=True)
 class DroppedThemes:
     """Themes of decisions that the themes file no longer has (removed or renamed since)."""
@@ -219,11 +233,11 @@ def unused_version(models: Path) -> str:
             version = f"{base}-{n}"
 
 
-def discard(job: TrainingJob) -> None:
-    """Remove a training's directory after it failed or was stopped: no version is recorded for it,
-    so nothing would ever list or remove it (a training killed while it saved may have left part of
-    a model in a hidden folder beside it, `unfinished_folders`)."""
-    for folder in [Path(job.output), *unfinished_folders(job.output)]:
+def discard(version_folder: str | Path) -> None:
+    """Remove a training's version folder (`unused_version`'s) after it failed or was stopped: no
+    version is recorded for it, so nothing would ever list or remove it (a training killed while it
+    saved may have left part of a model in a hidden folder beside it, `unfinished_folders`)."""
+    for folder in [Path(version_folder), *unfinished_folders(version_folder)]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -240,7 +254,7 @@ def train_candidate(job: TrainingJob) -> Outcome:
     try:
         return _train_and_score(job)
     except BaseException:
-        discard(job)
+        discard(job.output)
         raise
 
 

@@ -433,5 +433,5 @@ def test_discarding_a_training_removes_what_it_was_saving_and_nothing_of_another
     for folder in (killed, other):
         (folder / "model" / "vocab").mkdir(parents=True)
         (folder / "model" / "vocab" / "strings.json").write_text("[]", encoding="utf-8")
-    learning.discard(job)
+    learning.discard(job.output)
     assert [p.name for p in models.iterdir()] == [other.name]

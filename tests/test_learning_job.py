@@ -12,13 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from click.testing import CliRunner
+
 from harvester import learning
+from harvester.cli import main
 from harvester.config import load_config
 from harvester.jobs.jobs import Jobs
 from harvester.jobs.model import ModelLoader, ModelUnavailable
 from harvester.jobs.service import run_once
 from harvester.nlp import load_themes
+from harvester.store.model_versions import ModelVersion
 from harvester.store import Store
+from harvester.timeutil import utcnow
 
 from .learningdata import OPEN, SAMEN, decide, project_files
 from .test_scheduler import feed_source, growing_feed, harvester, query, runs, start, stop, wait_for
@@ -127,11 +132,8 @@ def retrain_lines(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if "job=retrain" in r.getMessage()]
 
 
-def test_a_killed_training_process_fails_the_retraining_and_the_next_one_runs(learning_config, caplog):
-    """The kernel's OOM killer or an admin ends the training process: the job says so and does not
-    wait for it forever (run --once would never end and keep the lock), and the next one trains."""
-    stop = threading.Event()
-    jobs = Jobs(learning_config, stop)
+def kill_the_training(jobs: Jobs, stop: threading.Event) -> list[bool]:
+    """learn(wait=True) with its training process killed (SIGKILL, as the OOM killer does); what it returned."""
     results: list[bool] = []
     waiter = threading.Thread(target=lambda: results.append(jobs.learn(wait=True)), daemon=True)
     waiter.start()
@@ -147,16 +149,78 @@ def test_a_killed_training_process_fails_the_retraining_and_the_next_one_runs(le
         if waiter.is_alive():   # end the job's threads, so that a failure does not hang the run
             stop.set()
             waiter.join(10)
-    assert results == [False]
+    return results
+
+
+def test_a_killed_training_process_fails_the_retraining_which_waits_for_new_decisions(learning_config, caplog):
+    """The kernel's OOM killer or an admin ends the training process: the job says so and does not
+    wait for it forever (run --once would never end and keep the lock). It does not train again
+    after every collection (the next one would run out of memory too), but after `retrain_after`
+    new decisions."""
+    stop = threading.Event()
+    jobs = Jobs(learning_config, stop)
+    assert kill_the_training(jobs, stop) == [False]
     (failed,) = [line for line in retrain_lines(caplog) if "status=failed" in line]
     assert "het trainingsproces stopte onverwacht (exitcode -9)" in failed
     models = learning_config.db_path.parent / "models"
     assert list(models.iterdir()) == []   # the version's directory went with it
 
-    assert jobs.learn(wait=True) is True   # the next pass trains again, and records it
+    # the next pass (after the next collection) trains nothing, and leaves the failure in status
+    assert jobs.learn(wait=True) is True
+    assert len([line for line in retrain_lines(caplog) if "status=started" in line]) == 1
     with Store(learning_config.db_path) as store:
-        (row,) = store.models.all()
-    assert row.active and [p.name for p in models.iterdir()] == [row.version.removeprefix("themes-")]
+        assert store.models.all() == []
+        assert store.job_outcomes.get("retrain").status == "failed"
+    by_hand = CliRunner().invoke(main, ["--config", str(learning_config.path), "retrain"])   # trains at once
+    assert by_hand.exit_code == 0, by_hand.output
+    with Store(learning_config.db_path) as store:
+        assert len(store.models.all()) == 1 and store.job_outcomes.get("retrain").status == "ok"
+        decide(store, [(t, ["open_overheid"]) for t in OPEN[:6]], first=100)
+    assert jobs.learn(wait=True) is True   # retrain_after new decisions: the job trains again, and records it
+    with Store(learning_config.db_path) as store:
+        assert len(store.models.all()) == 2 and store.job_outcomes.get("retrain").status == "ok"
+    assert len([line for line in retrain_lines(caplog) if "status=started" in line]) == 2
+
+
+def test_a_trained_model_that_could_not_be_registered_is_removed(learning_config, caplog):
+    """The model is saved but its version row cannot be written (here: the version is taken while it
+    trained): nothing would ever list or remove the folder, so it goes."""
+    stop = threading.Event()
+    jobs = Jobs(learning_config, stop)
+    results: list[bool] = []
+    waiter = threading.Thread(target=lambda: results.append(jobs.learn(wait=True)), daemon=True)
+    waiter.start()
+    models = learning_config.db_path.parent / "models"
+    folders: list[Path] = []
+    wait_for(lambda: models.is_dir() and (folders.extend(models.iterdir()) or folders), timeout=30,
+             what="the training's folder")
+    (folder,) = folders
+    with Store(learning_config.db_path) as store:
+        store.models.add(ModelVersion(
+            version=f"themes-{folder.name}", path="elders", created_at=utcnow(), learned_from=0, decisions=0,
+            decisions_read_at=utcnow(), held_back=0, score=None, current_version=None, current_score=None,
+            reason="bezet"), activate=False)
+    waiter.join(120)
+    assert not waiter.is_alive() and results == [False]
+    (failed,) = [line for line in retrain_lines(caplog) if "status=failed" in line]
+    assert "UNIQUE constraint failed" in failed
+    assert list(models.iterdir()) == []
+    with Store(learning_config.db_path) as store:
+        assert store.job_outcomes.get("retrain").status == "failed"
+
+
+def test_a_pass_without_enough_decisions_records_no_retraining(write_config, model_dir, tmp_path):
+    """Nothing was trained: `harvester status` must not say a retraining just went well."""
+    themes, training = project_files(tmp_path)
+    config = load_config(write_config(f'[nlp]\nmodel = "{model_dir}"\nthemes = "{themes}"\n'
+                                      f'training = "{training}"\nretrain_after = 6\n'))
+    with Store(config.db_path) as store:
+        decide(store, [(t, ["samenwerking"]) for t in SAMEN[:5]])
+    assert Jobs(config, threading.Event()).learn(wait=True) is True
+    with Store(config.db_path) as store:
+        assert store.job_outcomes.get("retrain") is None and store.models.all() == []
+    text = CliRunner().invoke(main, ["--config", str(config.path), "status"]).output
+    assert "hertrainen" not in text and "nieuwe beslissingen sinds de training: 5 van 6" in text
 
 
 def test_run_once_exits_1_when_its_retraining_failed(learning_config, caplog, tmp_path):

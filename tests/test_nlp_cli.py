@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import resource
+import threading
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -23,6 +26,7 @@ from .conftest import ROOT
 from .learningdata import NONE, PLACES, decide
 from .nlpdata import THEMES, THEMES_TOML, TRAINING, write_jsonl, write_project_files
 from .races import uncommitted_edit
+from .test_nlp import files_up_to
 
 
 @pytest.fixture
@@ -192,6 +196,30 @@ def test_train_command_saves_a_versioned_model_and_learns_from_reviews(nlp_confi
         (row,) = store.models.all()
     assert (row.version, row.path, row.learned_from, row.active) == (classifier.version, f"models/{saved.name}", 2, False)
     assert f"harvester models use {classifier.version}" in result.output
+
+
+def test_a_failed_train_leaves_no_empty_version_folder(nlp_config, tmp_path):
+    """The version folder is set aside before the final training: one that fails then (here the
+    disk fills once the folder is there) must not leave it behind empty, where `harvester models`
+    never lists it and nothing removes it."""
+    models = tmp_path / "models"
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+
+    def fill_the_disk_once_reserved() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if models.is_dir() and any(models.iterdir()):
+                resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, hard))   # for every thread: a full disk
+                return
+            time.sleep(0.005)
+
+    with files_up_to(soft):   # SIGXFSZ ignored (set from this thread), the limit restored afterwards
+        filler = threading.Thread(target=fill_the_disk_once_reserved, daemon=True)
+        filler.start()
+        with pytest.raises(OSError):
+            run("train", "--epochs", "2", "--config", str(nlp_config))
+        filler.join()
+    assert list(models.iterdir()) == []
 
 
 def test_train_output_is_named_as_the_config_file_must_hold_it(tmp_path, write_config, monkeypatch):

@@ -316,6 +316,24 @@ def test_an_opt_out_after_storing_removes_the_stored_posts(world, store, tmp_pat
     assert PHRASE.encode() not in raw_bytes(tmp_path) and NAME.encode() not in raw_bytes(tmp_path)
 
 
+def test_a_harvest_that_forgot_authors_compacts_the_file_once_after_its_last_source(world, store):
+    """VACUUM rewrites the whole file and holds the write lock meanwhile: once per harvest is enough."""
+    fake, _, harvest, _ = world
+    for status in fake.statuses.values():
+        if status["account"]["username"] == "annedv":
+            status["account"]["note"] = "<p>Geen archief graag #NoBot</p>"
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    try:
+        results = harvest()
+    finally:
+        store.db.conn.set_trace_callback(None)
+    assert results["nl"].forgot_authors and list(results) == ["nl", "tagfeed"]
+    vacuums = [i for i, sql in enumerate(statements) if sql.strip().upper() == "VACUUM"]
+    finished = [i for i, sql in enumerate(statements) if sql.startswith("UPDATE runs SET finished_at")]
+    assert len(vacuums) == 1 and len(finished) == 2 and vacuums[0] > finished[-1], (vacuums, finished)
+
+
 def test_an_opt_out_found_by_recheck_removes_the_stored_posts(world, store, tmp_path):
     fake, config_path, _, _ = world
     fake.statuses[sid(1)]["account"]["noindex"] = True

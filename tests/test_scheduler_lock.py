@@ -13,7 +13,7 @@ import pytest
 
 from harvester.config import load_config
 from harvester.models import Post, RunCounts
-from harvester.jobs.lock import AlreadyRunning, DatabaseLock, abandoned
+from harvester.jobs.lock import STALE_AFTER_SECONDS, AlreadyRunning, DatabaseLock, abandoned, boot_time
 from harvester.store import Store
 from harvester.store.lock import LockHolder
 
@@ -105,15 +105,36 @@ def test_a_heartbeat_blocked_by_a_long_write_is_retried_later_not_fatal(write_co
         assert s.scheduler_lock.holder() is None
 
 
-def test_a_live_process_on_this_host_keeps_its_lock_however_old_its_heartbeat(write_config):
-    """A cron run busy for hours, or a hung job, is still running: a second scheduler must not start
+def _hold_lock(store: Store, pid: int, heartbeat: datetime) -> LockHolder:
+    store.scheduler_lock.acquire(pid, socket.gethostname(), lambda holder: False)
+    store.db.execute("UPDATE scheduler_lock SET heartbeat_at = ?",
+                     [heartbeat.isoformat(timespec="milliseconds")])
+    return store.scheduler_lock.holder()
+
+
+def test_a_live_process_on_this_host_that_beat_since_the_boot_keeps_its_lock(write_config):
+    """A cron run busy for long, or a hung job, is still running: a second scheduler must not start
     beside it, and `harvester status` calls it running."""
+    booted = datetime.fromtimestamp(boot_time(), UTC)
+    # our own parent process is alive; its heartbeat is far beyond the stale limit but after the boot
+    heartbeat = max(booted + timedelta(seconds=5), datetime.now(UTC) - timedelta(hours=1))
+    assert datetime.now(UTC) - heartbeat > timedelta(seconds=STALE_AFTER_SECONDS)
     config = load_config(write_config())
     with Store(config.db_path) as s:
-        # our own parent process is alive; its heartbeat is a day old (far beyond the stale limit)
-        s.scheduler_lock.acquire(os.getppid(), socket.gethostname(), lambda holder: False)
-        s.db.execute("UPDATE scheduler_lock SET heartbeat_at = ?",
-                     [(datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="milliseconds")])
-        assert not abandoned(s.scheduler_lock.holder())
+        assert not abandoned(_hold_lock(s, os.getppid(), heartbeat))
     with pytest.raises(AlreadyRunning, match=f"proces {os.getppid()} op {socket.gethostname()}"):
         DatabaseLock(config).acquire()
+
+
+def test_a_heartbeat_from_before_the_boot_is_taken_over_though_its_pid_lives(write_config):
+    """After a reboot or power loss the row is still there and its pid may now belong to another
+    process: the lock must not block every start from then on."""
+    booted = datetime.fromtimestamp(boot_time(), UTC)
+    config = load_config(write_config())
+    with Store(config.db_path) as s:
+        assert abandoned(_hold_lock(s, os.getppid(), booted - timedelta(minutes=1)))
+    lock = DatabaseLock(config)
+    lock.acquire()
+    with Store(config.db_path) as s:
+        assert s.scheduler_lock.holder().pid == os.getpid()
+    lock.release()

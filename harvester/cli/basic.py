@@ -76,7 +76,8 @@ def status(config, as_json: bool) -> None:
 
     Een run die als lopend staat terwijl de achtergrondtaak niet meer draait, heet onderbroken.
     Daarboven: of de achtergrondtaak draait (pid, host, hartslag; "draait niet meer" als het proces
-    weg is, of op een andere host drie minuten geen teken van leven gaf); per taak die niet bij één
+    weg is of sinds de laatste herstart van de machine geen teken van leven gaf, of op een andere
+    host drie minuten niet); per taak die niet bij één
     bron hoort (hercontrole, compacteren, classificeren, hertrainen, initiatieven koppelen,
     opschonen) de laatste keer en of die lukte, en zo niet de fout en het laatste succes; het model
     in gebruik, de drempel per thema en het termgewicht met waar die vandaan komen, en de

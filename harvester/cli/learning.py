@@ -114,6 +114,7 @@ def retrain(config) -> None:
             click.echo(job.dropped.text())
         outcome = learning.train_candidate(job)
         row = learning.register(store, config, job, outcome)
+        store.job_outcomes.record("retrain", "ok")   # a failed retraining of the job is no longer the last word
     click.echo(f"Overeenstemming met de achtergehouden beslissingen: nieuw model {row.version} {decimal(row.score, 3)}, "
                f"model in gebruik {row.current_version} {decimal(row.current_score, 3)}.")
     if outcome.term_weight_kept:

@@ -136,22 +136,27 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
                           [c.assigned for c in trial.classify(text for text, _ in held_out)], themes.ids)
     click.echo(format_report(metrics, labels))
     version = unused_version(config.db_path.parent / "models") if not output else new_version()
-    items = labelled + always
-    nlp = fit(items, themes, epochs=epochs, version=version)
-    set_term_weight(nlp, weight)
-    meta = nlp.meta["harvester"]
-    meta["held_out"] = metrics
-    meta["from_reviews"] = from_reviews
-    meta["decisions"] = len(reviewed)
-    meta["term_weight"], meta["term_weight_source"] = weight, weight_source
-    if table:
-        thresholds = table[weight]
-        meta["thresholds"] = thresholds
-        meta["threshold_sources"] = dict.fromkeys(thresholds, FROM_ROUNDS)
-        meta["term_weights"] = {str(w): th for w, th in table.items()}
-        click.echo("Drempels: " + ", ".join(f"{labels[t]} {decimal(v)}" for t, v in thresholds.items()))
     target = Path(output) if output else config.db_path.parent / "models" / version
-    save_pipeline(nlp, target)
+    items = labelled + always
+    try:
+        nlp = fit(items, themes, epochs=epochs, version=version)
+        set_term_weight(nlp, weight)
+        meta = nlp.meta["harvester"]
+        meta["held_out"] = metrics
+        meta["from_reviews"] = from_reviews
+        meta["decisions"] = len(reviewed)
+        meta["term_weight"], meta["term_weight_source"] = weight, weight_source
+        if table:
+            thresholds = table[weight]
+            meta["thresholds"] = thresholds
+            meta["threshold_sources"] = dict.fromkeys(thresholds, FROM_ROUNDS)
+            meta["term_weights"] = {str(w): th for w, th in table.items()}
+            click.echo("Drempels: " + ", ".join(f"{labels[t]} {decimal(v)}" for t, v in thresholds.items()))
+        save_pipeline(nlp, target)
+    except BaseException:   # a failed fit, a full disk, Ctrl-C: the version set aside must not stay empty
+        if not output:
+            learning.discard(target)
+        raise
     name = f"{nlp.meta['name']}-{version}"
     click.echo(f"Model {name} (getraind op alle {len(items)} voorbeelden) staat in {target}.")
     if output:

@@ -35,18 +35,21 @@ COLLECTORS: dict[str, Collector] = {
 def run_sources(
     store: Store, config: Config, sources: Iterable[Source], fetcher: Fetcher | None = None
 ) -> Iterator[RunResult]:
-    """Run each source in turn, yielding its result as soon as it is stored; a failure stops nothing."""
+    """Run each source in turn, yielding its result as soon as it is stored; a failure stops nothing.
+    When a source forgot authors who opted out, the file is compacted once, after the last source."""
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher(config.harvest)
+    forgot = False
     try:
         for source in sources:
             result = run_source(store, config, source, fetcher)
-            if result.forgot_authors:
-                store.privacy.compact()
+            forgot = forgot or bool(result.forgot_authors)
             yield result
     finally:
         if own_fetcher:
             fetcher.close()
+        if forgot:   # also when stopped early: what was forgotten must not stay in the file's free pages
+            store.privacy.compact()
 
 
 def run_source(

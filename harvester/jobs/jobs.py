@@ -206,8 +206,12 @@ class Jobs:
             log.info(logfmt(job="related", status="ok", indexed=done))
 
     def learn(self, *, wait: bool = False) -> bool:
-        """Start a retraining when `[nlp] retrain_after` decisions came in since the last one, and have
-        the posts classified anew when the active model was switched (`harvester models use`).
+        """Start a retraining when `[nlp] retrain_after` decisions came in since the last one (or since
+        the last failed one: `learning.decisions_to_learn`), and have the posts classified anew when
+        the active model was switched (`harvester models use`).
+
+        The retraining's outcome in `harvester status` is that of a training (or of the check before
+        it, when that failed): a pass that found too few decisions trained nothing and says nothing.
 
         Never waits for the training (`wait`: run --once does, and returns False when it failed):
         it runs in a process of its own, and this process holds neither the write gate nor a
@@ -217,22 +221,21 @@ class Jobs:
             return True
         job = None
         switched = False
+        training = True   # another pass is looking: wait for the training it may start
         if self._learn_lock.acquire(blocking=False):
             try:
                 with self.gate.shared(), self._run(job="retrain") as store:
                     switched = self.model.outdated(store)
                     training = self._trainer is not None and self._trainer.is_alive()
-                    since = learning.decisions_since(store)
+                    since = learning.decisions_to_learn(store)
                     if not training and since >= self.config.nlp.retrain_after:
                         job = learning.prepare(store, self.config)
-                    if job is None and not training:   # a training started records its outcome when it ends
-                        store.job_outcomes.record("retrain", "ok")
                 if job is not None:
                     log.info(logfmt(job="retrain", status="started", decisions=since, learned=len(job.learn),
                                     held_back=len(job.held), current=job.current_version,
                                     unknown_themes=",".join(sorted(job.dropped.themes)) or None,
                                     skipped=job.dropped.skipped or None))
-                    self._trained = True
+                    self._trained = training = True
                     self._trainer = threading.Thread(target=self._train, args=(job,), name="retrain", daemon=True)
                     self._trainer.start()
             except JobFailed:
@@ -242,7 +245,7 @@ class Jobs:
         if switched:
             self.classify()
         trainer = self._trainer
-        if not wait or trainer is None:
+        if not wait or trainer is None or not training:   # `_trained` is then an earlier training's
             return True
         while trainer.is_alive() and not self.stop.is_set():
             trainer.join(0.2)
@@ -251,10 +254,11 @@ class Jobs:
     def _train(self, job: learning.TrainingJob) -> None:
         """Train in another process and record the outcome; `_trained` says whether that went well."""
         started = time.monotonic()
+        row = None
         try:
             outcome = self._train_elsewhere(job)
             if outcome is None:
-                learning.discard(job)
+                learning.discard(job.output)
                 log.info(logfmt(job="retrain", status="stopped", candidate=job.version,
                                 duration=seconds(time.monotonic() - started)))
                 return
@@ -269,9 +273,11 @@ class Jobs:
                 self.classify()   # the posts without a decision, by the new model
         except JobFailed:
             self._trained = False
+            if row is None:   # not registered: no version row would ever list or remove the saved model
+                learning.discard(job.output)
         except Exception as e:
             self._trained = False
-            learning.discard(job)
+            learning.discard(job.output)
             error = error_text(e)
             log.error(logfmt(job="retrain", status="failed", candidate=job.version,
                              duration=seconds(time.monotonic() - started), error=error))
@@ -299,7 +305,8 @@ class Jobs:
             except EOFError:
                 process.join()
                 raise TrainingFailed(f"het trainingsproces stopte onverwacht (exitcode {process.exitcode}), "
-                                     "bijvoorbeeld door te weinig geheugen; de volgende ronde traint opnieuw") from None
+                                     "bijvoorbeeld door te weinig geheugen; opnieuw na [nlp] retrain_after "
+                                     "nieuwe beslissingen, of nu met `harvester retrain`") from None
             if not trained:
                 raise TrainingFailed(str(value))
             return value

@@ -1,9 +1,13 @@
 """One scheduler per database: the `scheduler_lock` row, refreshed by a heartbeat, taken over when
-its owner died (a process gone on this host; on another host, no heartbeat for STALE_AFTER_SECONDS).
+its owner died (on this host: its process is gone, or its last heartbeat predates this machine's
+boot; on another host: no heartbeat for STALE_AFTER_SECONDS).
 
 `harvester run`/`up` and `run --once` beat every HEARTBEAT_SECONDS from their main thread. A holder
-on this host whose process still lives keeps the lock however old its heartbeat: it may be busy or
-hung, and running a second scheduler beside it is what the lock is there to prevent."""
+on this host whose process still lives, and that beat since the boot, keeps the lock however old its
+heartbeat: it may be busy or hung, and running a second scheduler beside it is what the lock is there
+to prevent. A heartbeat from before the boot cannot come from a process that lives now: after a
+reboot or power loss the old pid often belongs to some other process, and without the boot test the
+lock would be held forever."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import logging
 import os
 import socket
 import sqlite3
-from datetime import UTC, datetime
+import time
 
 from ..config import Config
 from ..errors import HarvesterError
@@ -48,14 +52,35 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def boot_time() -> float | None:
+    """When this machine started, in seconds since the epoch; None where the system does not say
+    (no CLOCK_BOOTTIME and no /proc/stat)."""
+    if hasattr(time, "CLOCK_BOOTTIME"):
+        return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith("btime "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def abandoned(holder: LockHolder) -> bool:
-    """Whether the lock's owner is gone: its process died on this host, or (on another host, whose
-    processes we cannot see) its heartbeat stopped. A new scheduler takes such a lock over, and
-    `harvester status` no longer calls it running."""
-    if holder.host == socket.gethostname():
-        return not pid_alive(holder.pid)
-    age = datetime.now(UTC) - parse_iso(holder.heartbeat_at)
-    return age.total_seconds() > STALE_AFTER_SECONDS
+    """Whether the lock's owner is gone: on this host its process died or its heartbeat predates the
+    boot (the pid may now belong to another process); on another host, whose processes we cannot
+    see, its heartbeat stopped. Where the boot time is unknown a heartbeat stopped on this host too
+    counts, as on another host. A new scheduler takes such a lock over, and `harvester status` no
+    longer calls it running."""
+    heartbeat = parse_iso(holder.heartbeat_at).timestamp()
+    stale = time.time() - heartbeat > STALE_AFTER_SECONDS
+    if holder.host != socket.gethostname():
+        return stale
+    if not pid_alive(holder.pid):
+        return True
+    booted = boot_time()
+    return stale if booted is None else heartbeat < booted
 
 
 class DatabaseLock:

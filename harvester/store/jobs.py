@@ -33,6 +33,10 @@ class JobOutcomeStore:
                 " ok_at = coalesce(excluded.ok_at, job_outcomes.ok_at)",
                 [job, now, status, error])
 
+    def get(self, job: str) -> JobOutcome | None:
+        row = self.db.execute("SELECT job, at, status, error, ok_at FROM job_outcomes WHERE job = ?", [job]).fetchone()
+        return JobOutcome(*row) if row else None
+
     def latest(self) -> list[JobOutcome]:
         return [JobOutcome(*row) for row in self.db.execute(
             "SELECT job, at, status, error, ok_at FROM job_outcomes ORDER BY job")]
