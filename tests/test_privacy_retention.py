@@ -145,6 +145,20 @@ def test_an_old_accepted_idea_keeps_its_text_and_loses_its_author_everywhere(sto
         assert trace.lower().encode() not in raw, trace
 
 
+def test_a_note_naming_the_author_that_was_cleared_since_is_scrubbed_from_the_trail(store, write_config, tmp_path):
+    config, ids = seed(store, write_config)
+    user = store.users.get("redactie")
+    version = store.reviews.state(ids["accepted"]).version
+    store.reviews.decide(ids["accepted"], user, version, "note", note="")
+    assert store.db.execute("SELECT note FROM reviews WHERE post_id = ?", [ids["accepted"]]).fetchone() == (None,)
+    assert purge(config).exit_code == 0
+    alias = pseudonym(SECRET.encode(), ACCT)
+    notes = {json.loads(state)["note"] for states in store.db.execute(
+        "SELECT before, after FROM review_events WHERE post_id = ?", [ids["accepted"]]) for state in states if state}
+    assert notes == {None, f"Mooi idee van {alias}"}
+    assert NAME.lower().encode() not in raw_bytes(tmp_path / "harvester.db").lower()
+
+
 def test_the_pseudonym_is_stable_and_only_the_old_posts_of_an_author_get_it(store, write_config):
     config, ids = seed(store, write_config)
     assert purge(config).exit_code == 0

@@ -190,7 +190,8 @@ class PrivacyStore:
                 note = self.db.execute("SELECT note FROM reviews WHERE post_id = ?", [post_id]).fetchone()
                 if note and note[0]:
                     self.db.execute("UPDATE reviews SET note = ? WHERE post_id = ?", [plan.scrub(note[0]), post_id])
-                    self._scrub_event_notes(post_id, plan.scrub)
+                # also when the note was cleared since: the earlier notes stay in the trail
+                self._scrub_event_notes(post_id, plan.scrub)
                 self.db.conn.executemany(
                     "INSERT OR IGNORE INTO suppressions (hash, kind, reason, created_at)"
                     " VALUES (?, 'post', 'pseudonymized', ?)", [(h, now) for h in sorted(plan.tombstones)])
