@@ -54,19 +54,23 @@ class Collector(Protocol):
     def __call__(self, source: Source, state: SourceState, fetcher: Fetcher, config: Config) -> Iterator[Batch]: ...
 
 
-def read_page(items: list, convert: Callable[[object], Post | None], name: Callable[[object], str]
-              ) -> tuple[list[Post], int, list[str]]:
+def read_page(items: list, convert: Callable[[object], Post | None], what: str) -> tuple[list[Post], int, list[str]]:
     """A page of API items as Posts, how many were left out on purpose (`convert` gave None), and a
-    problem (Dutch, naming the item with `name`) for each item that could not be read; the rest of
-    the page is kept."""
+    problem (Dutch) for each item that could not be read; the rest of the page is kept.
+
+    The problem names the item (`what`, e.g. "status") by its place on the page, never by its id or
+    address: those lead to the author, and the runs that keep the problems are not cleaned when that
+    author is forgotten or opts out. So the errors of `convert` name fields, not their values.
+    """
     posts: list[Post] = []
     skipped = 0
     problems: list[str] = []
-    for item in items:
+    for place, item in enumerate(items, 1):
         try:
             post = convert(item)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
-            problems.append(f"{name(item)} overgeslagen: onleesbaar ({type(e).__name__}: {e})")
+            problems.append(f"{what} {place} van {len(items)} op de pagina overgeslagen: onleesbaar "
+                            f"({type(e).__name__}: {e})")
             continue
         if post is None:
             skipped += 1

@@ -252,8 +252,7 @@ class _TagRun:
             page_cursor = next_cursor
 
     def _batch(self, views: list, cursor: Cursor) -> Batch:
-        posts, skipped, problems = read_page(
-            views, post, lambda view: f"post {view.get('uri') if isinstance(view, dict) else '?'}")
+        posts, skipped, problems = read_page(views, post, "post")
         posts, future = without_future_times(posts, f"de zoekresultaten voor #{self.tag} van {self.client.base}")
         return Batch(posts=posts, skipped=skipped, problems=problems + future, cursor=cursor, auth_required=False,
                      ratelimit=self.client.watch.last, opted_out=opted_out(views))
@@ -273,10 +272,10 @@ def post(view: dict) -> Post:
     record = view["record"]
     did, handle = author["did"], author["handle"].lower()
     if not isinstance(did, str) or not did.startswith("did:"):
-        raise ValueError(f"geen DID van de auteur: {did!r}")
+        raise ValueError("de auteur heeft geen DID")
     url = web_url(uri, handle)
     if url is None:
-        raise ValueError(f"geen uri van een post: {uri!r}")
+        raise ValueError("geen at://-adres van een post")
     text = unicodedata.normalize("NFC", record.get("text") or "")
     rich = RichText.read(text, record.get("facets"))
     links = list(rich.links)

@@ -263,7 +263,7 @@ class _GroupRun:
                 # page up to max_pages in every run; the cursor stays, so each next run costs one request
                 batch = self._batch(statuses, self.cursor, horizon=True)
                 batch.problems.append(
-                    f"{self.client.base} negeert max_id: de pagina vóór status {current} gaf geen oudere posts; "
+                    f"{self.client.base} negeert max_id: de pagina vóór de bewaarde positie gaf geen oudere posts; "
                     "het terughalen van oudere posts stopt voor deze run (de volgende run probeert het opnieuw)")
                 yield batch
                 return
@@ -284,7 +284,7 @@ class Normalizer:
     def posts(self, statuses: list) -> tuple[list[Post], int, list[str]]:
         """The page's posts, how many were left out on purpose, and what could not be read."""
         uris = {s.get("id"): s.get("uri") for s in statuses if isinstance(s, dict)}
-        return read_page(statuses, lambda item: self.post(item, uris), lambda item: f"status {_safe_id(item)}")
+        return read_page(statuses, lambda item: self.post(item, uris), "status")
 
     def post(self, item: dict, uris: dict) -> Post | None:
         """A status as a Post; a boost becomes the boosted post. None: not public."""
@@ -382,6 +382,3 @@ def _error_text(response: Response) -> str:
     except (ValueError, AttributeError):
         return response.body[:200].decode("utf-8", "replace")
 
-
-def _safe_id(item: object) -> str:
-    return str(item.get("id")) if isinstance(item, dict) else "?"
