@@ -358,6 +358,20 @@ def test_recheck_removes_deleted_posts_keeps_a_tombstone_and_forgets_who_opted_o
     assert views[3]["uri"] not in keys(store) and again.counts.skipped >= 1
 
 
+def test_a_refused_recheck_names_the_call_not_the_posts_it_asked_for(fake, harvest, store, write_config):
+    view = make_post("3la", handle="anne.bsky.social")
+    fake.add(view)
+    harvest()
+    fake.server.route("/xrpc/app.bsky.feed.getPosts", Reply(400, json.dumps(
+        {"error": "InvalidRequest", "message": "te veel"}), {"Content-Type": "application/json"}))
+    config = load_config(write_config(source_toml(fake.url)))
+    with Fetcher(config.harvest) as fetcher:
+        result = recheck(store, config, fetcher)
+    # the uris asked for hold the authors' DIDs; the job's outcome and the log outlive a forget
+    assert result.problems == [f"bsky: HTTP 400 bij {fake.url}/xrpc/app.bsky.feed.getPosts: InvalidRequest: te veel"]
+    assert store.posts.count() == 1
+
+
 @pytest.mark.parametrize("form", ["handle", "did", "url"])
 def test_forget_a_bluesky_author_by_handle_did_or_address(fake, harvest, store, tmp_path, form):
     anne = "anne.bsky.social"

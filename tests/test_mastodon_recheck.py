@@ -81,6 +81,18 @@ def test_older_servers_are_asked_status_by_status(server, setup, store):
     assert len(keys(store)) == 24
 
 
+def test_a_failed_status_request_names_the_route_not_the_status(server, setup, store):
+    fake = FakeInstance(server, batch_endpoint=False)
+    fake.add(make_status(sid(1)))
+    _, collect, check = setup({"nl": fake.url})
+    collect()
+    server.route(f"/api/v1/statuses/{sid(1)}", Reply(500, "kapot"))
+    result = check()
+    # the problem goes to the job's outcome and the log, which a forget does not clean: no status id in it
+    assert result.deleted == 0 and len(keys(store)) == 1
+    assert result.problems == [f"nl: serverfout HTTP 500 bij {fake.url}/api/v1/statuses/:id (na 3 pogingen)"]
+
+
 def test_a_post_gone_on_one_instance_but_shown_on_another_is_kept(server, setup, store):
     other_server = LocalServer().start()
     try:

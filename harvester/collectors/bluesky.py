@@ -130,7 +130,12 @@ class BlueskyClient:
         return session or self._create_session()
 
     def query(self, nsid: str, params: list[tuple[str, str]]) -> dict:
-        """GET an XRPC query; an expired session is renewed once, and the call made again."""
+        """GET an XRPC query; an expired session is renewed once, and the call made again.
+
+        Errors name the call without its parameters: getPosts asks by at:// address, which holds the
+        author's DID, and the errors are kept (runs, job outcomes, log) after that author is forgotten.
+        """
+        where = f"{self.base}/xrpc/{nsid}"
         session = self.sign_in()
         response = self._get(nsid, params, session)
         if _session_error(response):
@@ -139,10 +144,10 @@ class BlueskyClient:
                 raise BlueskyAuthError(f"{self.base} weigert ook de vernieuwde sessie voor {nsid} "
                                        f"(HTTP {response.status}: {_error_text(response)})")
         if response.status != 200:
-            raise FetchError(f"HTTP {response.status} bij {response.url}: {_error_text(response)}")
-        body = _json(response)
+            raise FetchError(f"HTTP {response.status} bij {where}: {_error_text(response)}")
+        body = _json(response, where)
         if not isinstance(body, dict):
-            raise FetchError(f"onverwacht antwoord van {response.url}: geen JSON-object")
+            raise FetchError(f"onverwacht antwoord van {where}: geen JSON-object")
         return body
 
     def _get(self, nsid: str, params: list[tuple[str, str]], session: Session) -> Response:
@@ -180,7 +185,7 @@ class BlueskyClient:
     def _keep(self, response: Response, what: str) -> Session:
         if response.status != 200:
             raise FetchError(f"{what} bij {self.base}: HTTP {response.status}: {_error_text(response)}")
-        body = _json(response)
+        body = _json(response, response.url)
         try:
             session = Session(str(body["accessJwt"]), str(body["refreshJwt"]), str(body["did"]))
         except (KeyError, TypeError):
@@ -412,11 +417,11 @@ def _param_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _json(response: Response) -> object:
+def _json(response: Response, where: str) -> object:
     try:
         return json.loads(response.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FetchError(f"onleesbaar antwoord van {response.url}: geen geldige JSON ({e})") from None
+        raise FetchError(f"onleesbaar antwoord van {where}: geen geldige JSON ({e})") from None
 
 
 def _error_name(response: Response) -> str:

@@ -154,7 +154,12 @@ def _ask(client: InstanceClient, ids: list[str]) -> dict[str, dict]:
         for status_id in chunk:
             if not client.room_for_more():
                 raise FetchError(f"rate limit van {client.base} bijna op; de recheck gaat de volgende keer verder")
-            body, _ = client.get_json(f"/api/v1/statuses/{status_id}", allow=(404, 410))
+            try:
+                body, _ = client.get_json(f"/api/v1/statuses/{status_id}", allow=(404, 410))
+            except FetchError as e:
+                # the id leads to the post's author; the job's outcome and the log, where this ends up,
+                # outlive a forget: name the route only
+                raise type(e)(str(e).replace(f"/api/v1/statuses/{status_id}", "/api/v1/statuses/:id")) from None
             if isinstance(body, dict):
                 found[status_id] = body
     return found
