@@ -15,7 +15,7 @@ from ..store.jobs import JobOutcome
 from ..timeutil import to_utc_iso
 from ..config import config_path, load_config
 from .collect import STATUS_TEXT
-from .common import EXIT_USAGE, config_option, decimal, fail, open_store, with_config
+from .common import EXIT_USAGE, config_option, decimal, fail, open_store, program, with_config
 
 
 STARTER = Path(__file__).resolve().parent.parent / "starter.toml"
@@ -63,8 +63,8 @@ def init(folder: str | None, config_file: str | None) -> None:
         click.echo(
             "Volgende stappen:\n"
             f"  1. Vul in {path} de bronnen in en zet ze aan (enabled = true).\n"
-            f"  2. Maak het eerste account: harvester {here}users add NAAM --role beheerder\n"
-            f"  3. Start het verzamelen en de beoordelingsapp: harvester {here}up"
+            f"  2. Maak het eerste account: {program()} {here}users add NAAM --role beheerder\n"
+            f"  3. Start het verzamelen en de beoordelingsapp: {program()} {here}up"
         )
 
 
