@@ -101,3 +101,11 @@ def test_status_tells_a_source_gone_from_the_config_from_one_not_run_yet(write_c
     by_name = {s["name"]: s for s in status(config, "--json")["sources"]}
     assert (by_name["oud"]["configured"], by_name["nieuw"]["configured"]) == (False, True)
     assert by_name["nieuw"]["last_run_status"] is None and by_name["oud"]["last_run_status"] == "failed"
+
+
+def test_status_where_there_is_no_database_says_so_and_creates_none(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == 2
+    assert "Nog geen database data/harvester.db: maak die met `harvester init`" in result.output
+    assert list(tmp_path.iterdir()) == []

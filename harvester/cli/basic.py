@@ -16,7 +16,7 @@ from ..store.jobs import JobOutcome
 from ..timeutil import to_utc_iso
 from ..config import config_path, load_config
 from .collect import STATUS_TEXT
-from .common import EXIT_USAGE, config_option, decimal, fail, open_store, program, with_config
+from .common import EXIT_USAGE, config_args, config_option, decimal, fail, open_store, program, with_config
 
 
 STARTER = Path(__file__).resolve().parent.parent / "starter.toml"
@@ -88,8 +88,11 @@ def status(config, as_json: bool) -> None:
     initiatieven onbruikbaar is; die fout staat alleen daar, niet nog eens bij de taak). Een bron die steeds faalt, toont wanneer hij het weer probeert
     (volgende poging). Een bron uit de configuratie zonder runs heet nog niet gedraaid; een bron
     die niet meer in de configuratie staat, wordt zo genoemd en niet als mislukt (in --json:
-    "configured").
+    "configured"). Is er nog geen database, dan zegt status dat (exitstatus 2) en maakt er geen.
     """
+    if not config.db_path.exists():   # opening it would create an empty one here
+        fail(f"Nog geen database {config.db_path}: maak die met `{program()} {config_args(config)}init` "
+             "(of `make run` in de checkout).", EXIT_USAGE)
     with open_store(config) as store:
         sources = _sources(config, store.runs.status())
         scheduler = store.scheduler_lock.holder()
