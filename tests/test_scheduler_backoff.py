@@ -71,6 +71,7 @@ def test_failures_in_a_row_delay_the_next_try_and_status_shows_when(write_config
 def test_status_says_whether_and_where_the_background_job_runs(write_config):
     config = load_config(write_config(SOURCE))
     runner = CliRunner()
+    assert runner.invoke(main, ["--config", str(config.path), "init"]).exit_code == 0
     assert "Achtergrondtaak: draait niet" in runner.invoke(main, ["--config", str(config.path), "status"]).output
     with Store(config.db_path) as store:
         store.scheduler_lock.acquire(4242, "server-1", lambda holder: False)

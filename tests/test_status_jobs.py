@@ -77,3 +77,35 @@ def test_a_run_whose_process_is_gone_shows_as_interrupted(write_config, tmp_path
         store.scheduler_lock.acquire(os.getpid(), socket.gethostname(), lambda holder: True)
     line, code = state()
     assert "(loopt nog)" in line and code == "running"
+
+
+def test_status_tells_a_source_gone_from_the_config_from_one_not_run_yet(write_config):
+    """Renaming a source leaves its old rows: they are no failure to fix, and the new name shows at once."""
+    source = """
+        [[sources]]
+        name = "{name}"
+        type = "feed"
+        url = "http://127.0.0.1:9/{name}.xml"
+        interval_minutes = 60
+        """
+    config = write_config(source.format(name="oud"))
+    assert CliRunner().invoke(main, ["--config", str(config), "collect"]).exit_code != 0   # nothing listens on port 9
+    write_config(source.format(name="nieuw"))
+
+    text = status(config)
+    sources = text[text.index("\nnieuw [feed]"):]
+    assert "nieuw [feed] http://127.0.0.1:9/nieuw.xml\n  laatste run: - (nog niet gedraaid)" in sources
+    old = sources[sources.index("oud [feed]"):]
+    assert "niet meer in de configuratie" in old
+    assert "MISLUKT" not in old and "laatste fout" not in old and "volgende poging" not in old
+    by_name = {s["name"]: s for s in status(config, "--json")["sources"]}
+    assert (by_name["oud"]["configured"], by_name["nieuw"]["configured"]) == (False, True)
+    assert by_name["nieuw"]["last_run_status"] is None and by_name["oud"]["last_run_status"] == "failed"
+
+
+def test_status_where_there_is_no_database_says_so_and_creates_none(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == 2
+    assert "Nog geen database data/harvester.db: maak die met `harvester init`" in result.output
+    assert list(tmp_path.iterdir()) == []

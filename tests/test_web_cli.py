@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import select
+import subprocess
+import sys
+import time
 
 import httpx
 from click.testing import CliRunner
@@ -36,8 +41,8 @@ def test_users_add_list_disable(tmp_path):
     assert short.exit_code == 2 and "minstens 10" in short.output
     bad_role = run(config, "users", "add", "piet", "--role", "admin", "--password-stdin", input=PASSWORD + "\n")
     assert bad_role.exit_code == 2
-    prompted = run(config, "users", "add", "bea", "--role", "beheerder", input=f"{PASSWORD}\n{PASSWORD}\n")
-    assert prompted.exit_code == 0, prompted.output
+    assert run(config, "users", "add", "bea", "--role", "beheerder", "--password-stdin",
+               input=PASSWORD + "\n").exit_code == 0
 
     listed = json.loads(run(config, "users", "list", "--json").output)
     assert [(u["name"], u["role"], u["disabled_at"]) for u in listed] == [("bea", "beheerder", None),
@@ -80,3 +85,65 @@ def test_beheerder_manages_accounts_in_the_app(tmp_path):
             assert refused.status_code == 401
     finally:
         server.stop()
+
+
+def test_the_first_account_hint_names_the_program_as_this_shell_can_run_it(tmp_path, monkeypatch):
+    """`make run` installs into .venv without activating it: a bare `harvester` is not found there."""
+    config = write_web_config(tmp_path)
+    venv_bin = tmp_path / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "harvester").write_text("#!/bin/sh\n")
+    (venv_bin / "harvester").chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", [str(venv_bin / "harvester")])
+    monkeypatch.setenv("PATH", str(tmp_path / "elders"))
+    hint = f".venv/bin/harvester --config {config.path} users add NAAM --role beheerder"
+    assert hint in run(config, "users", "list").output
+    assert "2. Maak het eerste account: .venv/bin/harvester --config" in \
+        CliRunner().invoke(main, ["init", str(tmp_path / "nieuw")]).output
+
+    monkeypatch.setenv("PATH", str(venv_bin))   # activated, or installed on PATH: the plain name works
+    assert f"`harvester --config {config.path} users add" in run(config, "users", "list").output
+
+
+def test_without_a_terminal_users_add_points_to_password_stdin(tmp_path):
+    """No terminal to ask on (cron, a pipe): getpass would warn in English and abort."""
+    config = write_web_config(tmp_path)
+    for command in (["users", "add", "bea", "--role", "beheerder"], ["users", "passwd", "bea"]):
+        refused = run(config, *command, input="")
+        assert refused.exit_code == 2, refused.output
+        assert "Geen terminal" in refused.output and "--password-stdin" in refused.output
+        assert "Warning" not in refused.output and "Aborted" not in refused.output
+    assert run(config, "users", "list", "--json").output.strip() == "[]"
+
+
+def test_on_a_terminal_users_add_asks_the_password_twice(tmp_path):
+    config = write_web_config(tmp_path)
+    keyboard, terminal = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from harvester.cli import main; main()", "--config", str(config.path),
+         "users", "add", "bea", "--role", "beheerder"],
+        stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True)
+    os.close(terminal)
+    shown = ""
+
+    def answer_when_shown(prompt: str) -> None:
+        """Type only once the prompt is there: getpass flushes what was typed before it."""
+        nonlocal shown
+        deadline = time.monotonic() + 30
+        while prompt not in shown:
+            assert time.monotonic() < deadline, f"no {prompt!r} in {shown!r}"
+            if select.select([keyboard], [], [], 0.5)[0]:
+                shown += os.read(keyboard, 1024).decode()
+        os.write(keyboard, f"{PASSWORD}\n".encode())
+
+    try:
+        answer_when_shown("Wachtwoord:")
+        answer_when_shown("Nogmaals:")
+        assert process.wait(timeout=30) == 0, shown
+    finally:
+        process.kill()
+        os.close(keyboard)
+    assert PASSWORD not in shown
+    with Store(config.db_path) as store:
+        assert check_password(store.users.password_hash(store.users.get("bea").id), PASSWORD)

@@ -11,11 +11,12 @@ import click
 
 from ..jobs.backoff import next_attempt
 from ..jobs.lock import abandoned
+from ..models import SourceStatus
 from ..store.jobs import JobOutcome
 from ..timeutil import to_utc_iso
 from ..config import config_path, load_config
 from .collect import STATUS_TEXT
-from .common import EXIT_USAGE, config_option, decimal, fail, open_store, with_config
+from .common import EXIT_USAGE, config_args, config_option, decimal, fail, open_store, program, with_config
 
 
 STARTER = Path(__file__).resolve().parent.parent / "starter.toml"
@@ -63,8 +64,8 @@ def init(folder: str | None, config_file: str | None) -> None:
         click.echo(
             "Volgende stappen:\n"
             f"  1. Vul in {path} de bronnen in en zet ze aan (enabled = true).\n"
-            f"  2. Maak het eerste account: harvester {here}users add NAAM --role beheerder\n"
-            f"  3. Start het verzamelen en de beoordelingsapp: harvester {here}up"
+            f"  2. Maak het eerste account: {program()} {here}users add NAAM --role beheerder\n"
+            f"  3. Start het verzamelen en de beoordelingsapp: {program()} {here}up"
         )
 
 
@@ -85,10 +86,15 @@ def status(config, as_json: bool) -> None:
     hoeveel verwijderd, wanneer gepseudonimiseerd, of dat mislukte zonder geheime sleutel); de
     initiatieven (wanneer geteld, hoeveel posts nog te koppelen, en de fout als het bestand met
     initiatieven onbruikbaar is; die fout staat alleen daar, niet nog eens bij de taak). Een bron die steeds faalt, toont wanneer hij het weer probeert
-    (volgende poging).
+    (volgende poging). Een bron uit de configuratie zonder runs heet nog niet gedraaid; een bron
+    die niet meer in de configuratie staat, wordt zo genoemd en niet als mislukt (in --json:
+    "configured"). Is er nog geen database, dan zegt status dat (exitstatus 2) en maakt er geen.
     """
+    if not config.db_path.exists():   # opening it would create an empty one here
+        fail(f"Nog geen database {config.db_path}: maak die met `{program()} {config_args(config)}init` "
+             "(of `make run` in de checkout).", EXIT_USAGE)
     with open_store(config) as store:
-        rows = store.runs.status()
+        sources = _sources(config, store.runs.status())
         scheduler = store.scheduler_lock.holder()
         stopped = scheduler is not None and abandoned(scheduler)
         purge = store.privacy.last_purge()
@@ -97,11 +103,12 @@ def status(config, as_json: bool) -> None:
         initiatives = _initiatives(config, store)
     alive = scheduler is not None and not stopped
     if as_json:
-        sources = [{**dataclasses.asdict(r), "last_run_status": _run_state(r.last_run_status, alive),
-                    "next_attempt_at": _next_attempt(config, r)} for r in rows]
+        sources_json = [{**dataclasses.asdict(r), "configured": configured,
+                         "last_run_status": _run_state(r.last_run_status, alive),
+                         "next_attempt_at": _next_attempt(config, r)} for r, configured in sources]
         scheduler_json = {**dataclasses.asdict(scheduler), "running": not stopped} if scheduler else None
         click.echo(json.dumps({"scheduler": scheduler_json, "jobs": {j.job: dataclasses.asdict(j) for j in jobs},
-                               "purge": purge, "model": model, "initiatives": initiatives, "sources": sources},
+                               "purge": purge, "model": model, "initiatives": initiatives, "sources": sources_json},
                               ensure_ascii=False, indent=2))
         return
     if scheduler and stopped:
@@ -124,12 +131,16 @@ def status(config, as_json: bool) -> None:
         click.echo("Opschonen: nog nooit gedaan (`harvester purge`, of de achtergrondtaak elke purge_hours)")
     _echo_model(model)
     _echo_initiatives(initiatives)
-    if not rows:
-        click.echo("Nog geen bronnen in de database: draai eerst `harvester init` of `harvester collect`.")
+    if not sources:
+        click.echo("Nog geen bronnen: vul ze in het configuratiebestand in (`harvester init` schrijft er een).")
         return
-    for r in rows:
-        state = "weg (410)" if r.gone else STATUS_TEXT.get(_run_state(r.last_run_status, alive), "nog niet gedraaid")
+    for r, configured in sources:
         click.echo(f"{r.name} [{r.type}] {r.url}")
+        if not configured:
+            click.echo(f"  niet meer in de configuratie: wordt niet meer opgehaald (laatste run: {r.last_run_at or '-'}, "
+                       f"laatste succes: {r.last_success_at or '-'})")
+            continue
+        state = "weg (410)" if r.gone else STATUS_TEXT.get(_run_state(r.last_run_status, alive), "nog niet gedraaid")
         click.echo(f"  laatste run: {r.last_run_at or '-'} ({state}), laatste succes: {r.last_success_at or '-'}, "
                    f"nieuw: {r.new_in_last_run}, fouten op rij: {r.consecutive_failures}")
         if r.auth_required and r.type == "bluesky":
@@ -143,6 +154,18 @@ def status(config, as_json: bool) -> None:
         retry = _next_attempt(config, r)
         if retry:
             click.echo(f"  volgende poging: niet voor {retry} (wacht langer na elke fout op rij)")
+
+
+def _sources(config, rows: list[SourceStatus]) -> list[tuple[SourceStatus, bool]]:
+    """The database's sources and the configured ones it has no row for yet (added since the last
+    `harvester init` or collection), by name, each with whether the config still has it. A source
+    renamed or removed from the config keeps its rows, but its last failure is nothing left to fix."""
+    configured = {s.name for s in config.sources}
+    known = {r.name for r in rows}
+    unseen = [SourceStatus(name=s.name, type=s.type, url=s.location, last_run_at=None, last_run_status=None,
+                           last_success_at=None, new_in_last_run=0, consecutive_failures=0, last_error=None)
+              for s in config.sources if s.name not in known]
+    return sorted(((r, r.name in configured) for r in [*rows, *unseen]), key=lambda pair: pair[0].name)
 
 
 def _run_state(status: str | None, scheduler_alive: bool) -> str | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +23,8 @@ from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError, UsageErro
 from ..store import Store
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "check_out_folder", "config_args", "config_option",
-           "exit_on_error", "fail", "interactive", "open_store", "out_option", "with_config", "with_config_file"]
+           "exit_on_error", "fail", "interactive", "open_store", "out_option", "program", "with_config",
+           "with_config_file"]
 
 
 config_option = click.option(
@@ -65,6 +68,25 @@ def with_config_file(command: Callable) -> Callable:
 def config_args(config: Config) -> str:
     """`--config FILE ` for a command line shown to the user ('' when no file was read)."""
     return f"--config {config.path} " if config.path is not None else ""
+
+
+def program() -> str:
+    """The harvester command as this shell can run it, for the command lines hints show.
+
+    `make run` installs into .venv without activating it, so a plain `harvester` there is "command
+    not found": when the running program is not the `harvester` found on PATH, the hint names its
+    path (relative to this folder when that is shorter). Run otherwise (python -m, tests) it says
+    `harvester`."""
+    running = Path(sys.argv[0])
+    if running.name != "harvester":
+        return "harvester"
+    found = shutil.which("harvester")
+    if found and Path(found).resolve() == running.resolve():
+        return "harvester"
+    absolute = running.absolute()
+    relative = os.path.relpath(absolute)
+    relative = relative if os.sep in relative else os.path.join(".", relative)
+    return min(relative, str(absolute), key=len)
 
 
 def out_option(help: str) -> Callable:

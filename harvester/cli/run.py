@@ -9,7 +9,7 @@ import click
 
 from ..config import Config
 from ..jobs.service import run_once, serve
-from .common import EXIT_FAILED, config_args, fail, open_store, with_config_file
+from .common import EXIT_FAILED, config_args, fail, open_store, program, with_config_file
 
 
 def setup_logging() -> None:
@@ -59,7 +59,7 @@ def up(config: Config) -> None:
         click.echo(f"Beoordelingsapp: {web.url}/  (stoppen: Ctrl-C)")
         if not has_users:
             click.echo("Nog geen accounts. Maak het eerste account (beheerder) aan met:\n"
-                       f"  harvester {config_args(config)}users add NAAM --role beheerder")
+                       f"  {program()} {config_args(config)}users add NAAM --role beheerder")
 
     try:
         status = serve(config, beside=web, on_started=started)

@@ -10,7 +10,7 @@ import click
 
 from ..models import Role
 from ..store.users import name_problem
-from .common import EXIT_USAGE, config_args, fail, open_store, with_config
+from .common import EXIT_USAGE, config_args, fail, open_store, program, with_config
 
 
 @click.command()
@@ -24,7 +24,7 @@ def serve(config, host: str | None, port: int | None) -> None:
     with open_store(config) as store:  # create or migrate the database first, with a clean error if that fails
         if not store.users.all():
             click.echo("Nog geen accounts. Maak de eerste aan met:\n"
-                       f"  harvester {config_args(config)}users add NAAM --role beheerder", err=True)
+                       f"  {program()} {config_args(config)}users add NAAM --role beheerder", err=True)
     run(config, host, port)
 
 
@@ -67,11 +67,15 @@ def users_passwd(config, name: str, password_stdin: bool) -> None:
 
 
 def _read_password(from_stdin: bool) -> str:
-    """A new password from stdin or a double prompt; refused (exit 2) when too weak."""
+    """A new password from stdin or a double prompt on a terminal; refused (exit 2) when too weak."""
     from ..web.auth import password_problem
 
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        # getpass would warn in English that the password may be echoed, then abort
+        fail("Geen terminal om het wachtwoord te vragen: geef het met --password-stdin op standaardinvoer "
+             "(de eerste regel).", EXIT_USAGE)
     else:
         password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt="Nogmaals")
     problem = password_problem(password)
@@ -91,7 +95,7 @@ def users_list(config, as_json: bool) -> None:
         click.echo(json.dumps([dataclasses.asdict(u) for u in rows], ensure_ascii=False, indent=2))
         return
     if not rows:
-        click.echo("Nog geen accounts: maak er een met `harvester users add NAAM --role beheerder`.")
+        click.echo(f"Nog geen accounts: maak er een met `{program()} {config_args(config)}users add NAAM --role beheerder`.")
     for u in rows:
         click.echo(f"{u.name}\t{u.role}\t{'actief' if u.active else 'uitgeschakeld sinds ' + u.disabled_at}")
 
