@@ -172,6 +172,8 @@ class SourceStatus:
     auth_required: bool = False
     ratelimit_remaining: int | None = None
     ratelimit_reset: str | None = None
+    last_run_pid: int | None = None    # the process that ran the last run (NULL: recorded before runs named it)
+    last_run_host: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from harvester.cli import main
 from harvester.config import ScheduleConfig, load_config
 from harvester.models import RunCounts
 from harvester.jobs.backoff import backoff_delay, backoff_until
+from harvester.jobs.lock import this_process
 from harvester.store import Store
 from harvester.timeutil import to_utc_iso
 
@@ -35,7 +36,7 @@ def test_the_wait_doubles_with_each_failure_up_to_the_cap():
 
 
 def record(store: Store, source_id: int, status: str, started: datetime) -> None:
-    run_id = store.runs.start(source_id)
+    run_id = store.runs.start(source_id, *this_process())
     store.runs.finish(run_id, status, RunCounts(), "serverfout HTTP 500" if status == "failed" else None)
     store.db.execute("UPDATE runs SET started_at = ? WHERE id = ?", [started.isoformat(timespec="milliseconds"), run_id])
 

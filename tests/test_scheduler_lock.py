@@ -13,7 +13,7 @@ import pytest
 
 from harvester.config import load_config
 from harvester.models import Post, RunCounts
-from harvester.jobs.lock import STALE_AFTER_SECONDS, AlreadyRunning, DatabaseLock, abandoned, boot_time
+from harvester.jobs.lock import STALE_AFTER_SECONDS, AlreadyRunning, DatabaseLock, abandoned, boot_time, this_process
 from harvester.store import Store
 from harvester.store.lock import LockHolder
 
@@ -74,7 +74,7 @@ def test_concurrent_writers_wait_for_each_other_instead_of_failing(tmp_path):
         with Store(path) as s:
             source = s.sources.sync("runs", "feed", "https://example.org/runs")
             for _ in range(150):
-                s.runs.finish(s.runs.start(source.id), "ok", RunCounts())
+                s.runs.finish(s.runs.start(source.id, *this_process()), "ok", RunCounts())
 
     threads = [threading.Thread(target=store_posts, args=(n,)) for n in range(2)]
     threads.append(threading.Thread(target=record_runs))

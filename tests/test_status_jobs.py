@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 
@@ -17,10 +18,14 @@ from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.jobs.harvest import run_source
 from harvester.jobs.jobs import Jobs
+from harvester.jobs.lock import STALE_AFTER_SECONDS, boot_time, run_abandoned
 from harvester.store import Store
+from harvester.store.lock import LockHolder
+from harvester.timeutil import to_utc_iso, utcnow
 
 from .localserver import Reply
 from .mastodon_fake import FakeInstance, make_status
+from .test_collect_cli import feed_source, harvester_process, wait_for
 
 
 def status(config_path, *args: str):
@@ -56,27 +61,69 @@ def test_a_recheck_that_cannot_ask_an_instance_shows_in_status_until_one_goes_we
     assert (recheck["status"], recheck["error"], recheck["ok_at"]) == ("ok", None, recheck["at"])
 
 
-def test_a_run_whose_process_is_gone_shows_as_interrupted(write_config, tmp_path):
+def run_state(config_path) -> tuple[str, str]:
+    """The source's line in `harvester status` and its last run's state in --json (one source)."""
+    line = next(line for line in status(config_path).splitlines() if "laatste run:" in line)
+    return line, status(config_path, "--json")["sources"][0]["last_run_status"]
+
+
+def test_a_collect_by_hand_reads_as_running_until_its_process_is_killed(server, write_config):
+    """`harvester collect` takes no scheduler lock: the process recorded with its run tells that the
+    run goes on, and once that process is killed, that it was interrupted, though a scheduler lives."""
+    server.route("/traag.rss", Reply(200, b"", delay=30))
+    path = write_config(feed_source("traag", server.url("/traag.rss")), timeout_seconds=60)
+    process = harvester_process(path)
+    try:
+        wait_for(lambda: server.requests_to("/traag.rss"))
+        line, code = run_state(path)
+        assert f"(loopt nog: proces {process.pid} op {socket.gethostname()})" in line and code == "running"
+        with Store(load_config(path).db_path) as store:
+            store.scheduler_lock.acquire(os.getpid(), socket.gethostname(), lambda holder: True)
+        process.kill()
+        process.wait()
+        line, code = run_state(path)
+        assert "(onderbroken: het proces stopte tijdens deze run)" in line and code == "interrupted"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_run_of_the_scheduler_lives_and_dies_with_its_lock(write_config):
+    """On another host only the scheduler's heartbeat can tell: its runs read as interrupted once
+    that stopped, as a run on this host does once its process is gone."""
     path = write_config('[[sources]]\nname = "blog"\ntype = "feed"\nurl = "http://127.0.0.1:9/feed"\n')
     config = load_config(path)
-    with Store(config.db_path) as store:
-        store.runs.start(store.sources.sync("blog", "feed", "http://127.0.0.1:9/feed").id)   # never finished
-
-    def state() -> tuple[str, str]:
-        line = next(line for line in status(path).splitlines() if "laatste run:" in line)
-        return line, status(path, "--json")["sources"][0]["last_run_status"]
-
-    line, code = state()   # stopped by SIGTERM: the lock was given up
-    assert "(onderbroken: het proces stopte tijdens deze run)" in line and code == "interrupted"
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    with Store(config.db_path) as store:   # killed: the lock names a process that is no more
-        store.scheduler_lock.acquire(int(gone.stdout), socket.gethostname(), lambda holder: True)
-    line, code = state()
+    with Store(config.db_path) as store:   # killed: its run is never finished
+        source = store.sources.sync("blog", "feed", "http://127.0.0.1:9/feed")
+        store.runs.start(source.id, int(gone.stdout), socket.gethostname())
+    line, code = run_state(path)
     assert "(onderbroken: het proces stopte tijdens deze run)" in line and code == "interrupted"
-    with Store(config.db_path) as store:   # a scheduler that lives may still be running it
-        store.scheduler_lock.acquire(os.getpid(), socket.gethostname(), lambda holder: True)
-    line, code = state()
-    assert "(loopt nog)" in line and code == "running"
+
+    with Store(config.db_path) as store:   # a scheduler elsewhere, beating: its run goes on
+        store.scheduler_lock.acquire(4242, "elders", lambda holder: True)
+        store.runs.start(source.id, 4242, "elders")
+    line, code = run_state(path)
+    assert "(loopt nog: proces 4242 op elders)" in line and code == "running"
+    with Store(config.db_path) as store:   # its heartbeat stopped
+        store.db.execute("UPDATE scheduler_lock SET heartbeat_at = ?",
+                         [to_utc_iso(datetime.now(UTC) - timedelta(seconds=STALE_AFTER_SECONDS + 60))])
+    assert run_state(path)[1] == "interrupted"
+
+
+def test_whether_a_run_lost_its_process():
+    here, now = socket.gethostname(), utcnow()
+    booted = to_utc_iso(datetime.fromtimestamp(boot_time(), UTC) - timedelta(minutes=1))
+    assert not run_abandoned(os.getpid(), here, now, None)
+    # begun before the boot: the pid that lives now is some other process's
+    assert run_abandoned(os.getppid(), here, booted, None)
+    # a process on another host cannot be seen from here: the source's next run closes it if it died
+    assert not run_abandoned(4242, "elders", now, None)
+    # a run recorded before runs named their process: only a scheduler that lives may be running it
+    assert run_abandoned(None, None, now, None)
+    scheduler = LockHolder(os.getpid(), here, now)
+    assert not run_abandoned(None, None, now, scheduler)
+    assert run_abandoned(None, None, now, LockHolder(4242, "elders", booted))
 
 
 def test_status_tells_a_source_gone_from_the_config_from_one_not_run_yet(write_config):

@@ -10,9 +10,10 @@ from pathlib import Path
 import click
 
 from ..jobs.backoff import next_attempt
-from ..jobs.lock import abandoned
+from ..jobs.lock import abandoned, run_abandoned
 from ..models import SourceStatus
 from ..store.jobs import JobOutcome
+from ..store.lock import LockHolder
 from ..timeutil import to_utc_iso
 from ..config import config_path, load_config
 from .collect import STATUS_TEXT
@@ -75,7 +76,8 @@ def init(folder: str | None, config_file: str | None) -> None:
 def status(config, as_json: bool) -> None:
     """Toon per bron: laatste run, laatste succes, nieuwe posts, fouten op rij, laatste fout.
 
-    Een run die als lopend staat terwijl de achtergrondtaak niet meer draait, heet onderbroken.
+    Een run die nog loopt, noemt het proces dat hem doet (ook een `harvester collect` met de hand);
+    is dat proces weg (gestopt, afgebroken of de machine sindsdien herstart), dan heet de run onderbroken.
     Daarboven: of de achtergrondtaak draait (pid, host, hartslag; "draait niet meer" als het proces
     weg is of sinds de laatste herstart van de machine geen teken van leven gaf, of op een andere
     host drie minuten niet); per taak die niet bij één
@@ -101,10 +103,9 @@ def status(config, as_json: bool) -> None:
         jobs = store.job_outcomes.latest()
         model = _model(config, store)
         initiatives = _initiatives(config, store)
-    alive = scheduler is not None and not stopped
     if as_json:
         sources_json = [{**dataclasses.asdict(r), "configured": configured,
-                         "last_run_status": _run_state(r.last_run_status, alive),
+                         "last_run_status": _run_state(r, scheduler),
                          "next_attempt_at": _next_attempt(config, r)} for r, configured in sources]
         scheduler_json = {**dataclasses.asdict(scheduler), "running": not stopped} if scheduler else None
         click.echo(json.dumps({"scheduler": scheduler_json, "jobs": {j.job: dataclasses.asdict(j) for j in jobs},
@@ -140,7 +141,10 @@ def status(config, as_json: bool) -> None:
             click.echo(f"  niet meer in de configuratie: wordt niet meer opgehaald (laatste run: {r.last_run_at or '-'}, "
                        f"laatste succes: {r.last_success_at or '-'})")
             continue
-        state = "weg (410)" if r.gone else STATUS_TEXT.get(_run_state(r.last_run_status, alive), "nog niet gedraaid")
+        run_state = _run_state(r, scheduler)
+        state = "weg (410)" if r.gone else STATUS_TEXT.get(run_state, "nog niet gedraaid")
+        if run_state == "running" and r.last_run_pid is not None and not r.gone:
+            state += f": proces {r.last_run_pid} op {r.last_run_host}"
         click.echo(f"  laatste run: {r.last_run_at or '-'} ({state}), laatste succes: {r.last_success_at or '-'}, "
                    f"nieuw: {r.new_in_last_run}, fouten op rij: {r.consecutive_failures}")
         if r.auth_required and r.type == "bluesky":
@@ -168,11 +172,12 @@ def _sources(config, rows: list[SourceStatus]) -> list[tuple[SourceStatus, bool]
     return sorted(((r, r.name in configured) for r in [*rows, *unseen]), key=lambda pair: pair[0].name)
 
 
-def _run_state(status: str | None, scheduler_alive: bool) -> str | None:
+def _run_state(r: SourceStatus, scheduler: LockHolder | None) -> str | None:
     """A run still marked running whose process is gone was interrupted: it stays marked so until its
-    source runs again (harvester.store.runs), and only the scheduler lock tells whether its owner
-    lives (a `harvester collect` by hand takes none, so its run in progress reads as interrupted too)."""
-    return "interrupted" if status == "running" and not scheduler_alive else status
+    source runs again (harvester.store.runs); its process, or the scheduler lock, tells which it is."""
+    if r.last_run_status == "running" and run_abandoned(r.last_run_pid, r.last_run_host, r.last_run_at, scheduler):
+        return "interrupted"
+    return r.last_run_status
 
 
 def _echo_jobs(jobs: list[JobOutcome], errors_shown_below: set[str]) -> None:

@@ -20,6 +20,7 @@ from ..privacy.forget import optout
 from ..privacy.hashing import SecretMissing
 from ..privacy.keep import KeepCheck
 from ..store import Store
+from .lock import this_process
 from .logfmt import logfmt, seconds
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def run_source(
     reason = _skip_reason(source, row)
     if reason:
         return RunResult(source.name, "skipped", RunCounts(), reason, time.monotonic() - started)
-    run_id = store.runs.start(row.id)
+    run_id = store.runs.start(row.id, *this_process())
     counts = RunCounts()
     try:
         secret = KeepCheck.load(store, config.privacy.secret_env).secret   # fail before the first request

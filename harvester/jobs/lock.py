@@ -7,7 +7,8 @@ on this host whose process still lives, and that beat since the boot, keeps the 
 heartbeat: it may be busy or hung, and running a second scheduler beside it is what the lock is there
 to prevent. A heartbeat from before the boot cannot come from a process that lives now: after a
 reboot or power loss the old pid often belongs to some other process, and without the boot test the
-lock would be held forever."""
+lock would be held forever. The same tests tell `harvester status` whether a run still marked
+running lost its process (`run_abandoned`): every run records its pid and host."""
 
 from __future__ import annotations
 
@@ -67,6 +68,24 @@ def boot_time() -> float | None:
     return None
 
 
+def this_process() -> tuple[int, str]:
+    """This process as the lock and the runs name their owner: its pid and its host."""
+    return os.getpid(), socket.gethostname()
+
+
+def process_gone(pid: int, host: str, alive_at: float) -> bool | None:
+    """Whether the process `pid` on `host`, alive at `alive_at` (seconds since the epoch), is gone:
+    its pid is free, or this machine booted since (the pid may now be some other process's). None
+    where that cannot be seen: on another host, or here while its pid is taken and the boot time
+    is unknown."""
+    if host != socket.gethostname():
+        return None
+    if not pid_alive(pid):
+        return True
+    booted = boot_time()
+    return None if booted is None else alive_at < booted
+
+
 def abandoned(holder: LockHolder) -> bool:
     """Whether the lock's owner is gone: on this host its process died or its heartbeat predates the
     boot (the pid may now belong to another process); on another host, whose processes we cannot
@@ -74,20 +93,30 @@ def abandoned(holder: LockHolder) -> bool:
     counts, as on another host. A new scheduler takes such a lock over, and `harvester status` no
     longer calls it running."""
     heartbeat = parse_iso(holder.heartbeat_at).timestamp()
-    stale = time.time() - heartbeat > STALE_AFTER_SECONDS
-    if holder.host != socket.gethostname():
-        return stale
-    if not pid_alive(holder.pid):
-        return True
-    booted = boot_time()
-    return stale if booted is None else heartbeat < booted
+    gone = process_gone(holder.pid, holder.host, heartbeat)
+    return time.time() - heartbeat > STALE_AFTER_SECONDS if gone is None else gone
+
+
+def run_abandoned(pid: int | None, host: str | None, started_at: str, scheduler: LockHolder | None) -> bool:
+    """Whether a run still marked running lost its process, for `harvester status` (the row stays
+    'running' until its source runs again). A run of the scheduler that holds the lock lives as that
+    lock does, whose heartbeat tells on another host too; any other run lives while its process
+    does and this machine has not restarted since the run began, so a `harvester collect` by hand
+    reads as running until it ends or dies. Such a run on another host cannot be seen from here and
+    counts as running. A run recorded before runs named their process has only the lock to go by."""
+    scheduler_lives = scheduler is not None and not abandoned(scheduler)
+    if pid is None or host is None:
+        return not scheduler_lives
+    if scheduler is not None and (scheduler.pid, scheduler.host) == (pid, host):
+        return not scheduler_lives
+    return bool(process_gone(pid, host, parse_iso(started_at).timestamp()))
 
 
 class DatabaseLock:
     """This process's claim on the scheduler_lock row, on its own connection (the main thread's)."""
 
     def __init__(self, config: Config):
-        self.pid, self.host = os.getpid(), socket.gethostname()
+        self.pid, self.host = this_process()
         self.store = Store(config.db_path)
         self.store.db.execute(f"PRAGMA busy_timeout = {LOCK_BUSY_TIMEOUT_MS}")
 

@@ -12,8 +12,9 @@ class RunStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def start(self, source_id: int) -> int:
-        """Record a run before any fetching, so a crash leaves a visible unfinished row.
+    def start(self, source_id: int, pid: int, host: str) -> int:
+        """Record a run before any fetching, so a crash leaves a visible unfinished row, with the
+        process that runs it (`pid` on `host`), which tells `harvester status` whether it still runs.
 
         A run of the same source still marked 'running' belonged to a process that died.
         """
@@ -24,7 +25,8 @@ class RunStore:
                 [source_id],
             )
             cursor = self.db.execute(
-                "INSERT INTO runs (source_id, started_at) VALUES (?, ?)", [source_id, utcnow()]
+                "INSERT INTO runs (source_id, started_at, pid, host) VALUES (?, ?, ?, ?)",
+                [source_id, utcnow(), pid, host],
             )
         return cursor.lastrowid
 
@@ -47,7 +49,8 @@ class RunStore:
         ).fetchone()[0]
 
     def status(self) -> list[SourceStatus]:
-        """Per source: last run, last success, new posts in the last run, failures in a row, last error."""
+        """Per source: last run (and its process), last success, new posts in the last run, failures in a
+        row, last error."""
         rows = self.db.execute(
             """
             SELECT s.id, s.name, s.type, s.url, s.gone_at, s.auth_required,
@@ -56,7 +59,8 @@ class RunStore:
                    (SELECT max(finished_at) FROM runs r WHERE r.source_id = s.id
                       AND r.status IN ('ok', 'partial', 'not_modified')),
                    (SELECT error FROM runs r WHERE r.source_id = s.id AND r.error IS NOT NULL
-                      ORDER BY r.id DESC LIMIT 1)
+                      ORDER BY r.id DESC LIMIT 1),
+                   last.pid, last.host
             FROM sources s
             LEFT JOIN runs last ON last.id = (SELECT max(id) FROM runs r WHERE r.source_id = s.id)
             ORDER BY s.name
@@ -68,7 +72,7 @@ class RunStore:
                 ratelimit_remaining=r[6], ratelimit_reset=r[7],
                 last_run_at=r[8], last_run_status=r[9], new_in_last_run=r[10] or 0,
                 last_success_at=r[11], last_error=r[12],
-                consecutive_failures=self.consecutive_failures(r[0]),
+                consecutive_failures=self.consecutive_failures(r[0]), last_run_pid=r[13], last_run_host=r[14],
             )
             for r in rows
         ]

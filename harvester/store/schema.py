@@ -764,5 +764,15 @@ CREATE TABLE job_outcomes (
 """
 
 
+# The process that runs a run, for `harvester status`: without it a run marked 'running' could be
+# judged only by the scheduler lock, so a `harvester collect` by hand (which takes no lock) read as
+# interrupted while it ran, and a run whose process was killed read as running while some scheduler
+# lived. Runs from before stay without one (NULL) and are judged by the lock as before.
+V_RUN_OWNERS = """
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN host TEXT;
+"""
+
+
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS, V_MOVEMENT, V_LONE_GROUPS,
-                         V_BLUESKY_DIDS, V_SEEN_CHANGES, V_POST_IDS, V_JOB_OUTCOMES]
+                         V_BLUESKY_DIDS, V_SEEN_CHANGES, V_POST_IDS, V_JOB_OUTCOMES, V_RUN_OWNERS]
