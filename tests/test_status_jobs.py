@@ -126,6 +126,30 @@ def test_whether_a_run_lost_its_process():
     assert run_abandoned(None, None, now, LockHolder(4242, "elders", booted))
 
 
+def test_a_source_whose_connection_cannot_be_set_up_shows_as_failed(server, write_config, monkeypatch):
+    """httpx reads a proxy from the environment as it sets up, before any source's run begins: that
+    failure is recorded for each source all the same, by `harvester collect` and by the background job."""
+    path = write_config(feed_source("blog", server.url("/blog.rss"))
+                        + feed_source("uit", server.url("/uit.rss")) + "enabled = false\n")
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, "http://proxy:poort")
+    result = CliRunner().invoke(main, ["--config", str(path), "collect"])
+    assert result.exit_code == 1, result.output
+    assert "blog: MISLUKT" in result.output and "fout: kon geen verbindingen opzetten" in result.output
+    assert "uit: overgeslagen" in result.output
+    text = status(path)
+    assert "laatste fout: kon geen verbindingen opzetten (InvalidURL" in text and "HTTPS_PROXY" in text
+    by_name = {s["name"]: s for s in status(path, "--json")["sources"]}
+    assert (by_name["blog"]["last_run_status"], by_name["blog"]["consecutive_failures"]) == ("failed", 1)
+    assert by_name["uit"]["last_run_status"] is None
+
+    config = load_config(path)
+    assert not Jobs(config, threading.Event()).collect(config.source("blog"), respect_backoff=False)
+    blog = next(s for s in status(path, "--json")["sources"] if s["name"] == "blog")
+    assert blog["consecutive_failures"] == 2 and blog["last_error"].startswith("kon geen verbindingen opzetten")
+    assert server.requests_to("/blog.rss") == []
+
+
 def test_status_tells_a_source_gone_from_the_config_from_one_not_run_yet(write_config):
     """Renaming a source leaves its old rows: they are no failure to fix, and the new name shows at once."""
     source = """

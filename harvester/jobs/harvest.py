@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from ..collectors import bluesky, feed, mastodon
 from ..collectors.base import Batch, Collector, SourceState
 from ..collectors.http import Fetcher, FetchError
-from ..config import Config, Source
+from ..config import Config, HarvestConfig, Source
 from ..models import RunCounts, RunResult, SourceRow
 from ..privacy.forget import optout
 from ..privacy.hashing import SecretMissing
@@ -39,7 +39,11 @@ def run_sources(
     """Run each source in turn, yielding its result as soon as it is stored; a failure stops nothing.
     When a source forgot authors who opted out, the file is compacted once, after the last source."""
     own_fetcher = fetcher is None
-    fetcher = fetcher or Fetcher(config.harvest)
+    try:
+        fetcher = fetcher or open_fetcher(config.harvest)
+    except FetchError as e:   # no source can be fetched, and each one's failure is recorded
+        yield from (record_failure(store, source, str(e)) for source in sources)
+        return
     forgot = False
     try:
         for source in sources:
@@ -65,10 +69,9 @@ def run_source(
     run there, with everything stored so far and the run 'partial', instead of mid-transaction.
     """
     started = time.monotonic()
-    row = store.sources.sync(source.name, source.type, source.location)
-    reason = _skip_reason(source, row)
-    if reason:
-        return RunResult(source.name, "skipped", RunCounts(), reason, time.monotonic() - started)
+    row, skipped = _sync(store, source)
+    if skipped:
+        return skipped
     run_id = store.runs.start(row.id, *this_process())
     counts = RunCounts()
     try:
@@ -112,6 +115,39 @@ def run_source(
         message = "; ".join(problems) or None
     store.runs.finish(run_id, status, counts, message)
     return RunResult(source.name, status, counts, message, time.monotonic() - started, run_id, forgot_authors=removed)
+
+
+def open_fetcher(config: HarvestConfig, sleep: Callable[[float], None] = time.sleep) -> Fetcher:
+    """A Fetcher, or a FetchError in Dutch when httpx cannot set one up: it reads the proxy and
+    certificate settings from the environment (HTTPS_PROXY, SSL_CERT_FILE), and one it cannot use
+    stops every source before the first request."""
+    try:
+        return Fetcher(config, sleep=sleep)
+    except Exception as e:
+        raise FetchError(f"kon geen verbindingen opzetten ({type(e).__name__}: {e}); controleer de "
+                         "instellingen voor proxy en certificaten in de omgeving, zoals HTTPS_PROXY en "
+                         "SSL_CERT_FILE") from e
+
+
+def record_failure(store: Store, source: Source, error: str) -> RunResult:
+    """A run of `source` that failed around its collector rather than in it (no connection could be
+    set up, the database refused the run's own row) is recorded as a failed run all the same:
+    otherwise it leaves no trace in `harvester status`, and the back-off would not count it. A run
+    still marked running for this source is closed as interrupted, as any new run does."""
+    row, skipped = _sync(store, source)
+    if skipped:   # a source that would not have run has not failed
+        return skipped
+    run_id = store.runs.start(row.id, *this_process())
+    store.runs.finish(run_id, "failed", RunCounts(), error)
+    return RunResult(source.name, "failed", RunCounts(), error, 0.0, run_id)
+
+
+def _sync(store: Store, source: Source) -> tuple[SourceRow, RunResult | None]:
+    """The source's row, brought in step with the config, and the result of a source that is skipped
+    (disabled, gone, no collector), which leaves no run."""
+    row = store.sources.sync(source.name, source.type, source.location)
+    reason = _skip_reason(source, row)
+    return row, RunResult(source.name, "skipped", RunCounts(), reason, 0.0) if reason else None
 
 
 def _skip_reason(source: Source, row: SourceRow) -> str | None:
