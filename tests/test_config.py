@@ -50,6 +50,15 @@ def test_shipped_config_is_valid_and_has_both_source_types():
         ("[[sources]]\nname='a'\ntype='feed'\nurl='https://x.nl/f'\ninterval_minutes=6e9\n",
          "sources[0] (a).interval_minutes", "hoogstens 5256000 (tien jaar), niet 6000000000"),
         ("[harvest]\ntimeout_seconds = -0.5\n", "harvest.timeout_seconds", "groter zijn dan 0 en hoogstens 86400 (een dag), niet -0,50"),
+        # retries within a run: each bounded, and their doubling pauses together at most an hour
+        ("[harvest]\nretries = 1000000000\n", "harvest.retries", "moet minstens 0 en hoogstens 10 zijn, niet 1000000000"),
+        ("[harvest]\nretries = -1\n", "harvest.retries", "minstens 0"),
+        ("[harvest]\nretry_backoff_seconds = 1e9\n", "harvest.retry_backoff_seconds",
+         "moet groter zijn dan 0 en hoogstens 60 (een minuut), niet 1000000000"),
+        ("[harvest]\nretry_backoff_seconds = 0\n", "harvest.retry_backoff_seconds", "groter zijn dan 0"),
+        ("[harvest]\nretry_backoff_seconds = nan\n", "harvest.retry_backoff_seconds", "eindig"),
+        ("[harvest]\nretries = 10\nretry_backoff_seconds = 4\n", "harvest.retries",
+         "met 4 s als eerste pauze duren de pauzes van 10 extra pogingen samen 68 minuten; dat mag hoogstens een uur"),
         ("[harvest\n", "", "geen geldige TOML"),
     ],
 )
@@ -113,6 +122,14 @@ interval_minutes = 5256000
     config = load_config(path)
     scheduler = build_scheduler(config, Jobs(config, threading.Event()))
     assert {job.id for job in scheduler.get_jobs()} >= {"collect:blog", "recheck", "purge"}
+
+
+def test_the_most_retries_and_the_longest_first_pause_allowed_each_load(tmp_path):
+    path = tmp_path / "h.toml"
+    for harvest in ("retries = 10\nretry_backoff_seconds = 3.5", "retries = 5\nretry_backoff_seconds = 60",
+                    "retries = 0\nretry_backoff_seconds = 60"):
+        path.write_text(f"[harvest]\n{harvest}\n")
+        load_config(path)
 
 
 def test_run_refuses_an_endless_interval_in_one_line_and_takes_no_lock(tmp_path):
