@@ -13,6 +13,7 @@ import os
 import re
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -387,6 +388,11 @@ def _check_retries(harvest: HarvestConfig, path: Path | str) -> None:
 
 
 def _check_url(url: str, path: Path | str, key: str) -> None:
+    """An http(s) address without control characters: urlparse lets a tab, a newline or a NUL
+    through, and a URL with one fails every run (or, in the User-Agent, splits the header)."""
+    control = next((i for i, c in enumerate(url) if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise ConfigError(path, key, f"bevat een stuurteken (zoals een tab of regeleinde) op plaats {control + 1}: {url!r}")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(path, key, f"geen http(s)-URL: {url!r}")
