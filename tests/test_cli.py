@@ -1,4 +1,6 @@
-"""The front door: `python -m harvester` is the `harvester` command."""
+"""The front door: `python -m harvester` is the `harvester` command, and `posts` and `users
+list`, which only look at the database, create none where there is none (as `status` does:
+tests/test_status_jobs.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+from click.testing import CliRunner
+
 from harvester import __version__
+from harvester.cli import main
 
 
 def harvester_module(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -27,3 +33,28 @@ def test_python_m_harvester_runs_the_harvester_command_under_its_name(tmp_path):
     # the group's error handling and exit status, as the installed script has them
     assert len(bad.stderr.splitlines()) == 1
     assert bad.stderr.startswith("harvester status: configuratiefout: bad.toml: harvest.tagz: onbekende sleutel")
+
+
+@pytest.mark.parametrize("command", [["posts"], ["posts", "--json"], ["users", "list"],
+                                     ["users", "list", "--json"]])
+def test_a_command_that_only_looks_says_there_is_no_database_and_creates_none(tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARVESTER_CONFIG", raising=False)
+    monkeypatch.delenv("HARVESTER_DB", raising=False)
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 2, result.output
+    assert result.output == "Nog geen database data/harvester.db: maak die met `harvester init` (of `make run` in de checkout).\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_with_a_config_the_hint_names_it_and_once_made_the_database_is_read(tmp_path, write_config):
+    config = write_config()
+    runner = CliRunner()
+    for command in (["posts"], ["users", "list"]):
+        result = runner.invoke(main, ["--config", str(config), *command])
+        assert result.exit_code == 2
+        assert f"maak die met `harvester --config {config} init`" in result.output
+    assert not (tmp_path / "harvester.db").exists()
+    assert runner.invoke(main, ["--config", str(config), "init"]).exit_code == 0
+    assert runner.invoke(main, ["--config", str(config), "posts", "--json"]).output == "[]\n"
+    assert "Nog geen accounts" in runner.invoke(main, ["--config", str(config), "users", "list"]).output

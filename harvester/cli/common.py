@@ -23,7 +23,7 @@ from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError, UsageErro
 from ..store import Store
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "check_out_folder", "config_args", "config_option",
-           "exit_on_error", "fail", "interactive", "open_store", "out_option", "program", "with_config",
+           "exit_on_error", "fail", "interactive", "open_existing_store", "open_store", "out_option", "program", "with_config",
            "with_config_file"]
 
 
@@ -107,6 +107,15 @@ def check_out_folder(out: Path) -> None:
 def open_store(config: Config) -> Store:
     """The configured database, created or migrated as needed (a StoreError ends the command)."""
     return Store(config.db_path)
+
+
+def open_existing_store(config: Config) -> Store:
+    """`open_store` for a command that only looks: where there is no database yet, it says so and how
+    to make one (exit 2), instead of creating an empty one that then reports an empty tool."""
+    if not config.db_path.exists():
+        fail(f"Nog geen database {config.db_path}: maak die met `{program()} {config_args(config)}init` "
+             "(of `make run` in de checkout).", EXIT_USAGE)
+    return open_store(config)
 
 
 @contextlib.contextmanager
