@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,8 +16,10 @@ from harvester import __version__
 from harvester.cli import main
 
 
-def harvester_module(*args: str, cwd) -> subprocess.CompletedProcess:
+def harvester_module(*args: str, cwd, path: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
+    if path is not None:
+        env["PATH"] = path
     return subprocess.run([sys.executable, "-m", "harvester", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
 
@@ -33,6 +36,17 @@ def test_python_m_harvester_runs_the_harvester_command_under_its_name(tmp_path):
     # the group's error handling and exit status, as the installed script has them
     assert len(bad.stderr.splitlines()) == 1
     assert bad.stderr.startswith("harvester status: configuratiefout: bad.toml: harvest.tagz: onbekende sleutel")
+
+
+
+def test_under_python_m_the_hints_name_python_m_harvester_as_this_shell_can_run_it(tmp_path):
+    python = Path(sys.executable)
+    hint = "Nog geen database data/harvester.db: maak die met `{} -m harvester init`"
+    on_path = harvester_module("posts", cwd=tmp_path, path=str(python.parent))
+    assert on_path.returncode == 2 and on_path.stderr.startswith(hint.format(python.name)), on_path.stderr
+    elsewhere = harvester_module("posts", cwd=tmp_path, path=str(tmp_path / "elders"))
+    assert elsewhere.stderr.startswith(hint.format(python.absolute())), elsewhere.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("command", [["posts"], ["posts", "--json"], ["users", "list"],

@@ -75,15 +75,25 @@ def program() -> str:
 
     `make run` installs into .venv without activating it, so a plain `harvester` there is "command
     not found": when the running program is not the `harvester` found on PATH, the hint names its
-    path (relative to this folder when that is shorter). Run otherwise (python -m, tests) it says
-    `harvester`."""
+    path (relative to this folder when that is shorter). Run as `python -m harvester`, mostly where
+    the script is not on PATH, the hint is that, with the Python that runs it named the same way.
+    Run otherwise (tests) it says `harvester`."""
     running = Path(sys.argv[0])
+    if running.name == "__main__.py" and running.parent.name == "harvester":
+        return f"{_as_typed(Path(sys.executable))} -m harvester"
     if running.name != "harvester":
         return "harvester"
-    found = shutil.which("harvester")
-    if found and Path(found).resolve() == running.resolve():
-        return "harvester"
-    absolute = running.absolute()
+    return _as_typed(running)
+
+
+def _as_typed(program_path: Path) -> str:
+    """A program as this shell can start it: its bare name when PATH finds it in the same folder, else
+    its path. The folders are compared, not the files: a venv's python is a link to the system's,
+    and only the one in the venv has the harvester."""
+    found = shutil.which(program_path.name)
+    absolute = program_path.absolute()
+    if found and Path(found).absolute().parent.resolve() == absolute.parent.resolve():
+        return program_path.name
     relative = os.path.relpath(absolute)
     relative = relative if os.sep in relative else os.path.join(".", relative)
     return min(relative, str(absolute), key=len)
