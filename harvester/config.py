@@ -13,6 +13,7 @@ import os
 import re
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -35,6 +36,11 @@ DEFAULTS = _PACKAGE / "defaults" if (_PACKAGE / "defaults").is_dir() else _PACKA
 MAX_DAYS = 36500            # a hundred years: as good as "never" for retention
 MAX_HOURS = 87600.0         # ten years, for the schedule's intervals
 MAX_SECONDS = 86400.0       # a day, for a request's time-outs and waits (a socket refuses ~1e12)
+# retries ride out a brief hiccup within a run; past that, the source's next run tries again. The
+# pause doubles on each further try, so the pauses of one request together have a ceiling as well
+MAX_RETRIES = 10
+MAX_RETRY_BACKOFF_SECONDS = 60.0    # the first pause
+MAX_RETRY_PAUSES = 3600.0           # all pauses of one request: an hour, longer than most sources' interval
 
 
 class ConfigError(UsageError):
@@ -323,18 +329,19 @@ def _check(config: Config, path: Path | str) -> None:
     _check_url(config.harvest.user_agent_contact, path, "harvest.user_agent_contact")
     for key in ("timeout_seconds", "max_request_seconds", "max_wait_seconds"):
         _check_period(getattr(config.harvest, key), MAX_SECONDS, "een dag", path, f"harvest.{key}")
+    _check_retries(config.harvest, path)
     if config.harvest.max_response_mb <= 0:
         raise ConfigError(path, "harvest.max_response_mb", "moet groter zijn dan 0")
     if config.harvest.max_pages < 1:
         raise ConfigError(path, "harvest.max_pages", "moet minstens 1 zijn")
     for key in ("backfill_days", "recheck_days"):
-        _check_days(getattr(config.harvest, key), path, f"harvest.{key}")
+        _check_whole(getattr(config.harvest, key), 1, MAX_DAYS, path, f"harvest.{key}", "honderd jaar")
     for key in ("recheck_hours", "purge_hours", "max_backoff_hours"):
         _check_period(getattr(config.schedule, key), MAX_HOURS, "tien jaar", path, f"schedule.{key}")
     if config.schedule.jitter_seconds < 0:
         raise ConfigError(path, "schedule.jitter_seconds", "mag niet negatief zijn")
     for key in ("retention_days", "pseudonymize_accepted_after_days"):
-        _check_days(getattr(config.privacy, key), path, f"privacy.{key}")
+        _check_whole(getattr(config.privacy, key), 1, MAX_DAYS, path, f"privacy.{key}", "honderd jaar")
     for key in ("decision_weight", "retrain_after"):
         if getattr(config.nlp, key) < 1:
             raise ConfigError(path, f"nlp.{key}", "moet minstens 1 zijn")
@@ -351,16 +358,41 @@ def _check(config: Config, path: Path | str) -> None:
 def _check_period(value: float, most: float, spoken: str, path: Path | str, key: str) -> None:
     """A period within its limit; the numbers as a Dutch reader writes them (not 5.256e+06 or 0.5)."""
     if not 0 < value <= most:
-        shown = decimal(value, 0 if float(value).is_integer() else 2)
-        raise ConfigError(path, key, f"moet groter zijn dan 0 en hoogstens {most:.0f} ({spoken}), niet {shown}")
+        raise ConfigError(path, key, f"moet groter zijn dan 0 en hoogstens {most:.0f} ({spoken}), niet {_shown(value)}")
 
 
-def _check_days(value: int, path: Path | str, key: str) -> None:
-    if not 1 <= value <= MAX_DAYS:
-        raise ConfigError(path, key, f"moet minstens 1 en hoogstens {MAX_DAYS} (honderd jaar) zijn, niet {value}")
+def _shown(value: float) -> str:
+    """A setting's number in an error as the reader wrote it, in Dutch: 5256000 or 0,05."""
+    return decimal(value, 0 if float(value).is_integer() else 2)
+
+
+def _check_whole(value: int, least: int, most: int, path: Path | str, key: str, spoken: str = "") -> None:
+    """A whole number within its bounds; `spoken` says what the ceiling means, where that helps."""
+    if not least <= value <= most:
+        ceiling = f"{most} ({spoken})" if spoken else str(most)
+        raise ConfigError(path, key, f"moet minstens {least} en hoogstens {ceiling} zijn, niet {value}")
+
+
+def _check_retries(harvest: HarvestConfig, path: Path | str) -> None:
+    """Retries and their first pause each within bounds, and together: the pause doubles on every
+    further try, so ten retries from a minute would hold the source's job for seventeen hours."""
+    _check_whole(harvest.retries, 0, MAX_RETRIES, path, "harvest.retries")
+    _check_period(harvest.retry_backoff_seconds, MAX_RETRY_BACKOFF_SECONDS, "een minuut", path,
+                  "harvest.retry_backoff_seconds")
+    pauses = harvest.retry_backoff_seconds * (2 ** harvest.retries - 1)
+    if pauses > MAX_RETRY_PAUSES:
+        raise ConfigError(path, "harvest.retries", (
+            f"met {_shown(harvest.retry_backoff_seconds)} s als eerste pauze duren de pauzes van {harvest.retries} "
+            f"extra pogingen samen {pauses / 60:.0f} minuten; dat mag hoogstens een uur zijn: kies minder pogingen "
+            "of een kortere retry_backoff_seconds"))
 
 
 def _check_url(url: str, path: Path | str, key: str) -> None:
+    """An http(s) address without control characters: urlparse lets a tab, a newline or a NUL
+    through, and a URL with one fails every run (or, in the User-Agent, splits the header)."""
+    control = next((i for i, c in enumerate(url) if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise ConfigError(path, key, f"bevat een stuurteken (zoals een tab of regeleinde) op plaats {control + 1}: {url!r}")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(path, key, f"geen http(s)-URL: {url!r}")

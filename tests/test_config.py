@@ -27,6 +27,15 @@ def test_shipped_config_is_valid_and_has_both_source_types():
         ("[harvest]\ntags = 'innoverheid'\n", "harvest.tags", "moet een lijst zijn"),
         ("[harvest]\ntimeout_seconds = 'snel'\n", "harvest.timeout_seconds", "moet een getal zijn"),
         ("[[sources]]\nname='a'\ntype='feed'\nurl='ftp://x'\n", "sources[0] (a).url", "geen http(s)-URL"),
+        # urlparse lets control characters through; the fetch would fail on every run
+        ('[[sources]]\nname="a"\ntype="feed"\nurl="https://x.nl/f\\teed"\n', "sources[0] (a).url",
+         r"bevat een stuurteken (zoals een tab of regeleinde) op plaats 15: 'https://x.nl/f\teed'"),
+        ('[[sources]]\nname="a"\ntype="feed"\nurl="https://x.nl/feed\\n"\n', "sources[0] (a).url", "stuurteken"),
+        ('[[sources]]\nname="a"\ntype="mastodon"\ninstance="https://x\\u0000.nl"\n', "sources[0] (a).instance",
+         "stuurteken"),
+        ('[[sources]]\nname="a"\ntype="bluesky"\nservice="https://bsky.social\\u007f"\n', "sources[0] (a).service",
+         "stuurteken"),
+        ('[harvest]\nuser_agent_contact="https://x.nl/\\r\\nX-Extra: 1"\n', "harvest.user_agent_contact", "stuurteken"),
         ("[[sources]]\nname='a'\ntype='feed'\nurl='https://x.nl/f'\n[[sources]]\nname='a'\ntype='feed'\nurl='https://y.nl/f'\n",
          "sources[1] (a).name", "twee keer"),
         ("[[sources]]\nname='a'\ntype='gopher'\n", "sources[0].type", "moet een van"),
@@ -50,6 +59,15 @@ def test_shipped_config_is_valid_and_has_both_source_types():
         ("[[sources]]\nname='a'\ntype='feed'\nurl='https://x.nl/f'\ninterval_minutes=6e9\n",
          "sources[0] (a).interval_minutes", "hoogstens 5256000 (tien jaar), niet 6000000000"),
         ("[harvest]\ntimeout_seconds = -0.5\n", "harvest.timeout_seconds", "groter zijn dan 0 en hoogstens 86400 (een dag), niet -0,50"),
+        # retries within a run: each bounded, and their doubling pauses together at most an hour
+        ("[harvest]\nretries = 1000000000\n", "harvest.retries", "moet minstens 0 en hoogstens 10 zijn, niet 1000000000"),
+        ("[harvest]\nretries = -1\n", "harvest.retries", "minstens 0"),
+        ("[harvest]\nretry_backoff_seconds = 1e9\n", "harvest.retry_backoff_seconds",
+         "moet groter zijn dan 0 en hoogstens 60 (een minuut), niet 1000000000"),
+        ("[harvest]\nretry_backoff_seconds = 0\n", "harvest.retry_backoff_seconds", "groter zijn dan 0"),
+        ("[harvest]\nretry_backoff_seconds = nan\n", "harvest.retry_backoff_seconds", "eindig"),
+        ("[harvest]\nretries = 10\nretry_backoff_seconds = 4\n", "harvest.retries",
+         "met 4 s als eerste pauze duren de pauzes van 10 extra pogingen samen 68 minuten; dat mag hoogstens een uur"),
         ("[harvest\n", "", "geen geldige TOML"),
     ],
 )
@@ -113,6 +131,14 @@ interval_minutes = 5256000
     config = load_config(path)
     scheduler = build_scheduler(config, Jobs(config, threading.Event()))
     assert {job.id for job in scheduler.get_jobs()} >= {"collect:blog", "recheck", "purge"}
+
+
+def test_the_most_retries_and_the_longest_first_pause_allowed_each_load(tmp_path):
+    path = tmp_path / "h.toml"
+    for harvest in ("retries = 10\nretry_backoff_seconds = 3.5", "retries = 5\nretry_backoff_seconds = 60",
+                    "retries = 0\nretry_backoff_seconds = 60"):
+        path.write_text(f"[harvest]\n{harvest}\n")
+        load_config(path)
 
 
 def test_run_refuses_an_endless_interval_in_one_line_and_takes_no_lock(tmp_path):

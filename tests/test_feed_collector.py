@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harvester.collectors.http import Fetcher
+from harvester.collectors.http import Fetcher, FetchError
 from harvester.config import load_config
 from harvester.jobs.harvest import log_line, run_source, run_sources
 from harvester.models import site_of
@@ -257,11 +257,15 @@ def test_a_body_that_does_not_unpack_fails_in_dutch_without_retrying(server, sto
     assert result.error.startswith(f"onleesbare compressie bij {server.url('/feed')}: ")
 
 
-def test_an_unusable_url_fails_in_dutch_without_retrying(server, store, harvest):
-    body = f'\n[[sources]]\nname = "blog"\ntype = "feed"\nurl = "{server.url("/fe")}\\u0001ed"\n'
-    result = harvest(body, retries=2)["blog"]
-    assert result.status == "failed" and result.counts.requests == 1
-    assert result.error == f"ongeldige URL {server.url('/fe') + chr(1) + 'ed'!r}: controleer de bron in de configuratie"
+def test_an_unusable_url_fails_in_dutch_without_retrying(server, write_config):
+    """The config refuses a control character in a source's own URL (tests/test_config.py); a URL
+    with one from anywhere else is refused by the fetcher, at once and in Dutch."""
+    url = server.url("/fe") + "\x01ed"
+    with Fetcher(load_config(write_config(retries=2)).harvest) as fetcher:
+        with pytest.raises(FetchError) as raised:
+            fetcher.get(url)
+        assert fetcher.requests == 1
+    assert str(raised.value) == f"ongeldige URL {url!r}: controleer de bron in de configuratie"
     assert server.requests == []
 
 

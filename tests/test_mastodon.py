@@ -277,6 +277,30 @@ def test_partly_closed_timelines_are_collected_with_a_warning(server, harvest, s
     assert store.sources.get("nl").auth_required
 
 
+def test_a_token_env_that_holds_no_token_is_collected_without_one_and_said_in_status(fake, harvest, store, monkeypatch,
+                                                                                      tmp_path):
+    """The config meant a token to be used: the public posts still come in, but the run is partial
+    and says which variable is empty, until it holds a token."""
+    fake.add(make_status(sid(1)))
+    for unset in (None, "  "):
+        if unset is None:
+            monkeypatch.delenv("NL_TOKEN", raising=False)
+        else:
+            monkeypatch.setenv("NL_TOKEN", unset)
+        (result,) = harvest({"nl": fake.url}, token_env="NL_TOKEN")
+        assert result.status == "partial", result.error
+        assert result.error == (f"de omgevingsvariabele NL_TOKEN uit token_env is niet gezet of leeg: opgehaald "
+                                f"zonder token, dus alleen wat {fake.url} aan iedereen toont")
+        assert "Authorization" not in fake.timeline_requests()[-1].headers
+    assert len(stored(store)) == 1
+    shown = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "status"]).output
+    assert "(deels gelukt)" in shown and "laatste fout: de omgevingsvariabele NL_TOKEN uit token_env" in shown
+    monkeypatch.setenv("NL_TOKEN", "geheim")
+    (again,) = harvest({"nl": fake.url}, token_env="NL_TOKEN")
+    assert (again.status, again.error) == ("ok", None)
+    assert fake.timeline_requests()[-1].headers["Authorization"] == "Bearer geheim"
+
+
 def test_auth_required_on_an_older_server_without_token_env(server, harvest):
     closed = FakeInstance(server)
     closed.scripted = [Reply(401, json.dumps({"error": "This API requires an authenticated user"}))]

@@ -17,7 +17,7 @@ from ..store.lock import LockHolder
 from ..timeutil import to_utc_iso
 from ..config import config_path, load_config
 from .collect import STATUS_TEXT
-from .common import EXIT_USAGE, config_args, config_option, decimal, fail, open_store, program, with_config
+from .common import EXIT_USAGE, config_option, decimal, fail, open_existing_store, open_store, program, with_config
 
 
 STARTER = Path(__file__).resolve().parent.parent / "starter.toml"
@@ -92,10 +92,7 @@ def status(config, as_json: bool) -> None:
     die niet meer in de configuratie staat, wordt zo genoemd en niet als mislukt (in --json:
     "configured"). Is er nog geen database, dan zegt status dat (exitstatus 2) en maakt er geen.
     """
-    if not config.db_path.exists():   # opening it would create an empty one here
-        fail(f"Nog geen database {config.db_path}: maak die met `{program()} {config_args(config)}init` "
-             "(of `make run` in de checkout).", EXIT_USAGE)
-    with open_store(config) as store:
+    with open_existing_store(config) as store:
         sources = _sources(config, store.runs.status())
         scheduler = store.scheduler_lock.holder()
         stopped = scheduler is not None and abandoned(scheduler)
@@ -283,8 +280,11 @@ def _next_attempt(config, row) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Eén JSON-lijst.")
 @with_config
 def posts(config, limit: int, as_json: bool) -> None:
-    """Toon de nieuwste opgeslagen posts."""
-    with open_store(config) as store:
+    """Toon de nieuwste opgeslagen posts.
+
+    Is er nog geen database, dan zegt posts dat (exitstatus 2) en maakt er geen.
+    """
+    with open_existing_store(config) as store:
         rows = store.posts.latest(limit)
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))

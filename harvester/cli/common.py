@@ -23,7 +23,7 @@ from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError, UsageErro
 from ..store import Store
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "check_out_folder", "config_args", "config_option",
-           "exit_on_error", "fail", "interactive", "open_store", "out_option", "program", "with_config",
+           "exit_on_error", "fail", "interactive", "open_existing_store", "open_store", "out_option", "program", "with_config",
            "with_config_file"]
 
 
@@ -75,15 +75,25 @@ def program() -> str:
 
     `make run` installs into .venv without activating it, so a plain `harvester` there is "command
     not found": when the running program is not the `harvester` found on PATH, the hint names its
-    path (relative to this folder when that is shorter). Run otherwise (python -m, tests) it says
-    `harvester`."""
+    path (relative to this folder when that is shorter). Run as `python -m harvester`, mostly where
+    the script is not on PATH, the hint is that, with the Python that runs it named the same way.
+    Run otherwise (tests) it says `harvester`."""
     running = Path(sys.argv[0])
+    if running.name == "__main__.py" and running.parent.name == "harvester":
+        return f"{_as_typed(Path(sys.executable))} -m harvester"
     if running.name != "harvester":
         return "harvester"
-    found = shutil.which("harvester")
-    if found and Path(found).resolve() == running.resolve():
-        return "harvester"
-    absolute = running.absolute()
+    return _as_typed(running)
+
+
+def _as_typed(program_path: Path) -> str:
+    """A program as this shell can start it: its bare name when PATH finds it in the same folder, else
+    its path. The folders are compared, not the files: a venv's python is a link to the system's,
+    and only the one in the venv has the harvester."""
+    found = shutil.which(program_path.name)
+    absolute = program_path.absolute()
+    if found and Path(found).absolute().parent.resolve() == absolute.parent.resolve():
+        return program_path.name
     relative = os.path.relpath(absolute)
     relative = relative if os.sep in relative else os.path.join(".", relative)
     return min(relative, str(absolute), key=len)
@@ -107,6 +117,15 @@ def check_out_folder(out: Path) -> None:
 def open_store(config: Config) -> Store:
     """The configured database, created or migrated as needed (a StoreError ends the command)."""
     return Store(config.db_path)
+
+
+def open_existing_store(config: Config) -> Store:
+    """`open_store` for a command that only looks: where there is no database yet, it says so and how
+    to make one (exit 2), instead of creating an empty one that then reports an empty tool."""
+    if not config.db_path.exists():
+        fail(f"Nog geen database {config.db_path}: maak die met `{program()} {config_args(config)}init` "
+             "(of `make run` in de checkout).", EXIT_USAGE)
+    return open_store(config)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ import click
 
 from ..models import Role
 from ..store.users import name_problem
-from .common import EXIT_USAGE, config_args, fail, open_store, program, with_config
+from .common import EXIT_USAGE, config_args, fail, open_existing_store, open_store, program, with_config
 
 
 @click.command()
@@ -88,8 +88,11 @@ def _read_password(from_stdin: bool) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Eén JSON-lijst.")
 @with_config
 def users_list(config, as_json: bool) -> None:
-    """Toon alle accounts met hun rol."""
-    with open_store(config) as store:
+    """Toon alle accounts met hun rol.
+
+    Is er nog geen database, dan zegt users list dat (exitstatus 2) en maakt er geen.
+    """
+    with open_existing_store(config) as store:
         rows = store.users.all()
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(u) for u in rows], ensure_ascii=False, indent=2))

@@ -62,6 +62,7 @@ def collect(source: MastodonSource, state: SourceState, fetcher: Fetcher, config
     """Yield one Batch per timeline page, each carrying the cursor that points past it."""
     client = InstanceClient(source, fetcher, config)
     cutoff = datetime.now(UTC) - timedelta(days=config.harvest.backfill_days)
+    hidden: list[str] = []
     if not client.token and not state.cursors:
         # the first run without a token: does the instance (4.5+) show every tagged post to strangers?
         access = client.hashtag_access()
@@ -80,7 +81,12 @@ def collect(source: MastodonSource, state: SourceState, fetcher: Fetcher, config
             yield Batch(ratelimit=client.ratelimit, problems=[
                 f"rate limit van {client.base} bijna op (nog {remaining} verzoeken tot {reset}); "
                 "de volgende run gaat verder waar deze stopte"])
-            return
+            break
+    if source.token_env and not client.token and not hidden:
+        # a token was meant to be used: going on without one loses nothing public, but the run says so
+        # (once it got through: a refusal names the variable itself, and so does the warning on `hidden`)
+        yield Batch(problems=[f"de omgevingsvariabele {source.token_env} uit token_env is niet gezet of leeg: "
+                              f"opgehaald zonder token, dus alleen wat {client.base} aan iedereen toont"])
 
 
 class _Pacer:
