@@ -356,6 +356,45 @@ def test_entries_that_share_an_id_within_a_feed_are_counted_not_dropped_silently
     assert store.runs.status()[0].last_error == result.error
 
 
+def test_times_without_a_zone_or_with_a_central_european_name_are_local_times(server, store, harvest):
+    """Dutch feeds write local time, often without a zone or as CET/CEST, which feedparser reads as
+    UTC (or, in an RSS date without a zone, not at all). A time that names no zone is the source's
+    `time_zone` (Europe/Amsterdam unless configured), summer time included; an offset or a zone name
+    the standard library knows counts as written."""
+    written = {  # pubDate: UTC
+        "Sun, 07 Dec 2025 10:00:00 CET": "2025-12-07T09:00:00+00:00",
+        "Mon, 07 Jul 2025 10:00:00 CEST": "2025-07-07T08:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00 MET": "2025-12-07T09:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00": "2025-12-07T09:00:00+00:00",
+        "07 Jul 2025 10:00": "2025-07-07T08:00:00+00:00",
+        "Sun, 07 Dec 2025": "2025-12-06T23:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00 +0100": "2025-12-07T09:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00 GMT": "2025-12-07T10:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00 EST": "2025-12-07T15:00:00+00:00",
+    }
+    items = "".join(f"<item><guid>rss-{n}</guid><description>Idee</description><pubDate>{date}</pubDate></item>"
+                    for n, date in enumerate(written))
+    server.route("/feed", Reply(200, f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode(), RSS))
+    server.route("/nieuws.atom", Reply(200, b'<feed xmlns="http://www.w3.org/2005/Atom"><title>n</title><entry>'
+                                        b"<id>atom-1</id><title>Idee</title><published>2025-07-07T10:00:00</published>"
+                                        b"<updated>2025-12-07T10:00:00Z</updated><content>tekst</content></entry></feed>", ATOM))
+    server.route("/ny", Reply(200, b"<rss version='2.0'><channel><title>t</title><item><guid>ny-1</guid>"
+                              b"<description>Idee</description><pubDate>Sun, 07 Dec 2025 10:00:00</pubDate></item></channel></rss>", RSS))
+    body = sources_toml(server, ("blog", "/feed"), ("netwerk", "/nieuws.atom"), match="all") + (
+        f'\n[[sources]]\nname = "ny"\ntype = "feed"\nurl = "{server.url("/ny")}"\nmatch = "all"\n'
+        'time_zone = "America/New_York"\n')
+    assert {r.status for r in harvest(body).values()} == {"ok"}
+
+    site = server.base_url.removeprefix("http://")
+    times = {key.removesuffix(f" ({site})"): (published, edited) for key, published, edited
+             in store.db.execute("SELECT key, published_at, edited_at FROM posts")}
+    assert times == {
+        **{f"rss-{n}": (utc, None) for n, utc in enumerate(written.values())},
+        "atom-1": ("2025-07-07T08:00:00+00:00", "2025-12-07T10:00:00+00:00"),
+        "ny-1": ("2025-12-07T15:00:00+00:00", None),
+    }
+
+
 def test_a_date_more_than_a_day_ahead_is_not_believed(server, store, harvest):
     """A typo (2099) or a post scheduled for later would head every list for ever: such a time is left
     out and the post sorts by when it was found. A few hours ahead (a clock, a time zone) is kept."""
