@@ -249,6 +249,33 @@ def test_a_server_dripping_its_answer_times_out_after_max_request_seconds(server
     assert stored_keys(store) == set()
 
 
+def test_a_server_that_never_sends_its_headers_times_out_after_max_request_seconds(server, store, harvest):
+    """The server takes the request and stays silent: httpx would wait for the headers as long as
+    timeout_seconds (10 s here), the whole request may take max_request_seconds (0.3 s)."""
+    import threading
+
+    release = threading.Event()
+    arrived = []
+
+    def silent(request: Request) -> Reply:
+        arrived.append(request)
+        release.wait(30)   # until the test is done (or the server would still be waiting at teardown)
+        return Reply(200, feed("blog-rss2.xml"), RSS)
+
+    server.route("/feed", silent)
+    try:
+        started = time.monotonic()
+        result = harvest(sources_toml(server, ("stil", "/feed")), harvest="max_request_seconds = 0.3",
+                         timeout_seconds=10, retries=1)["stil"]
+        took = time.monotonic() - started
+    finally:
+        release.set()
+    assert result.status == "failed" and result.counts.requests == 2 and arrived
+    assert result.error.startswith("time-out (antwoord niet binnen 0.3 s compleet) bij http://")
+    assert took < 10   # a limit, not a speed: one request alone would have taken timeout_seconds
+    assert stored_keys(store) == set()
+
+
 def test_a_body_that_does_not_unpack_fails_in_dutch_without_retrying(server, store, harvest):
     """A proxy that says gzip and sends something else: the same bytes would come again."""
     server.route("/feed", Reply(200, b"dit is geen gzip" * 10, {**RSS, "Content-Encoding": "gzip"}))
