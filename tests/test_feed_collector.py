@@ -7,6 +7,8 @@ guid, media:content with alt text) publish.
 
 from __future__ import annotations
 
+import html
+import json
 import time
 
 import pytest
@@ -468,6 +470,20 @@ def test_links_that_are_not_web_addresses_are_not_kept(server, store, harvest):
     urls = dict(store.db.execute("SELECT key, url FROM posts").fetchall())
     site = server.base_url.removeprefix("http://")
     assert urls == {f"id-{n} ({site})": url for n, url in enumerate([None, None, None, None, "https://example.org/goed"])}
+
+
+def test_links_in_a_text_are_kept_by_the_same_rule_as_a_posts_link(server, store, harvest):
+    """An address with a space or a control character in it is no web address, whatever it starts
+    with; a scheme in capitals or white space around the address does not make one less of one."""
+    hrefs = ["https://example.org/een plan", "https://example.org/tab\tstop", "HTTPS://Example.org/Hoofd",
+             " https://example.org/spatie ", "httpfoo:bar", "javascript:alert(1)"]
+    links = "".join(f'<a href="{href}">link</a> ' for href in hrefs)
+    doc = ("<rss version='2.0'><channel><title>t</title><item><guid>links-1</guid><description>"
+           f"{html.escape(f'<p>Idee #innoverheid {links}</p>')}</description></item></channel></rss>")
+    server.route("/feed", Reply(200, doc.encode(), RSS))
+    assert harvest(sources_toml(server, ("blog", "/feed")))["blog"].status == "ok"
+    (stored,) = store.db.execute("SELECT links FROM posts").fetchone()
+    assert json.loads(stored) == ["HTTPS://Example.org/Hoofd", "https://example.org/spatie"]
 
 
 def numbered_rss(site: str, *entries: tuple[str, str]) -> bytes:
