@@ -34,14 +34,14 @@ ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)>$")
 # an entry id that names the entry wherever it appears; any other id (a number, a slug) is unique
 # within its site at best, so two sites' entry "1" would be one post
 GLOBAL_ID = re.compile(r"(?:https?://|tag:|urn:)", re.IGNORECASE)
-# what follows a date's time of day: a numeric offset, or a zone name ("Z", "GMT", "CET", "GMT+1")
-TIME_ZONE = re.compile(r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?:(?P<offset>[+-]\d\d(?::?\d\d)?)\b|"
+# a date's time of day and the zone after it, if any: an offset, or a name ("Z", "GMT", "CET", "GMT+1")
+TIME_ZONE = re.compile(r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?P<zone>(?P<offset>[+-]\d\d(?::?\d\d)?)\b|"
                        r"(?P<name>[A-Za-z][A-Za-z/_]*(?:[+-]\d{1,2}(?::?\d\d)?)?))?")
-# names of Central European time that feeds from here write and feedparser reads as UTC (or, MET and
-# MEST, only in RSS dates): the name says whether summer time was meant, so they are fixed offsets
+# names of Central European time that feeds from here write and feedparser reads as UTC (MET and
+# MEST only in RSS dates): the name says whether summer time was meant, so they are fixed offsets
 CENTRAL_EUROPEAN = {name: timezone(timedelta(hours=hours)) for name, hours in
                     {"CET": 1, "CEST": 2, "MET": 1, "MEST": 2, "MEZ": 1, "MESZ": 2}.items()}
-# the zone names RFC 822 gives for UTC (parsedate_tz reads a name it does not know as UTC too)
+# the names for UTC itself (RFC 822, ISO 8601, IANA's Etc/ without its prefix)
 UTC_NAMES = {"UT", "UTC", "GMT", "Z"}
 STATUS_TEXT = {401: "inloggen vereist", 403: "geen toegang", 404: "niet gevonden"}
 
@@ -211,48 +211,44 @@ def _author(entry: feedparser.FeedParserDict, page_url: str) -> Author | None:
 
 
 def _time(text: str | None, parsed: time.struct_time | None, zone: tzinfo) -> str | None:
-    """An entry's date as stored UTC text; `zone` is the source's time zone. Nonsense is dropped, not guessed.
+    """An entry's date (`text` as written, `parsed` as feedparser read it) as stored UTC text; `zone`
+    is the source's time zone. Nonsense is dropped rather than guessed.
 
     feedparser hands over UTC only, and takes a time without a zone, or with a name it does not
     know (CET, CEST), as UTC: a Dutch feed that writes 10:00 local time would be stored an hour or
-    two off, and an RSS date without a zone it does not read at all. So the written text decides:
-    an offset, or a name the standard library knows (GMT, EST), counts as written; a Central
-    European name as its offset (`CENTRAL_EUROPEAN`); no zone, or a name nobody knows, as the
-    source's local time (a date alone: its midnight). RFC 822 (RSS) and ISO 8601 (Atom) are read
-    with the standard library, which keeps the time as written; a rarer form counts as feedparser
-    reads it.
+    two off (and an RSS date without a zone it does not read at all). So the time as written is
+    read too, and decides with the zone it names: a Central European name counts as its offset; a
+    date without a zone, or with a name nobody knows, as the source's local time (a date alone: its
+    midnight; in the hour the clocks go back, the first of the two). Where feedparser did read a
+    zone (its time differs from the written one), or the date names UTC, its reading stands.
     """
     text = (text or "").strip()
+    found = TIME_ZONE.search(text)
+    name = (found["name"] or "").upper().removeprefix("ETC/") if found else ""
     try:
-        moment = _written_time(text, zone)
-        if moment is None and parsed:
-            moment = datetime(*parsed[:6], tzinfo=UTC)
-            if not TIME_ZONE.search(text):   # a date alone, which feedparser gives as midnight UTC
-                moment = moment.replace(tzinfo=zone)
+        read = datetime(*parsed[:6]) if parsed else None    # naive, in UTC
+        wall = _as_written(text, found) if found else read   # a date alone: feedparser keeps it as written
+        if wall is not None and name in CENTRAL_EUROPEAN:
+            moment = wall.replace(tzinfo=CENTRAL_EUROPEAN[name])
+        elif wall is not None and not (found and found["offset"]) and name not in UTC_NAMES and read in (None, wall):
+            moment = wall.replace(tzinfo=zone)
+        else:
+            moment = read and read.replace(tzinfo=UTC)
         return to_utc_iso(moment) if moment else None
     except (TypeError, ValueError, OverflowError):
         return None
 
 
-def _written_time(text: str, zone: tzinfo) -> datetime | None:
-    """`text` as an RFC 822 or ISO 8601 date in the zone it names, else `zone` (see `_time`); None
-    when it is in neither form."""
-    found = TIME_ZONE.search(text)
-    name = (found["name"] or "").upper().removeprefix("ETC/") if found else ""
-    if name in CENTRAL_EUROPEAN:
-        zone = CENTRAL_EUROPEAN[name]
-    elif name in UTC_NAMES:
-        zone = UTC
+def _as_written(text: str, found: re.Match) -> datetime | None:
+    """The date and time in `text` as written, whatever its zone, to the second: from RFC 822 (RSS)
+    or ISO 8601 (Atom), else None. `found` is where TIME_ZONE found its time and zone."""
     written = parsedate_tz(text)
     if written:
-        if written[9] or found and found["offset"]:   # an offset, or a name it knows with one (EST)
-            zone = timezone(timedelta(seconds=written[9] or 0))
-        return datetime(*written[:6], tzinfo=zone)
+        return datetime(*written[:6])
     try:
-        moment = datetime.fromisoformat(text[:found.start("name")].strip() if name else text)
+        return datetime.fromisoformat(text[:found.start("zone")].strip() if found["zone"] else text).replace(microsecond=0)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def _ends_whole(body: bytes) -> bool:
