@@ -17,9 +17,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .dutch import decimal
 from .errors import UsageError
+from .timeutil import AMSTERDAM
 from .tomlfile import TomlError, read_toml
 
 # looked for in the working folder, in this order, when neither --config nor HARVESTER_CONFIG says
@@ -146,6 +148,8 @@ class FeedSource:
     interval_minutes: float = 60.0
     # "tags": keep entries carrying a configured tag; "all": keep every entry
     match: str = "tags"
+    # an IANA name: the zone of the feed's times that name none (Dutch feeds write local time so)
+    time_zone: str = AMSTERDAM.key
     enabled: bool = True
 
     @property
@@ -306,6 +310,7 @@ def _parse_sources(items: object, path: Path | str) -> list[Source]:
             _check_url(source.url, path, f"{where}.url")
             if source.match not in ("tags", "all"):
                 raise ConfigError(path, f"{where}.match", f'moet "tags" of "all" zijn, niet {source.match!r}')
+            _check_zone(source.time_zone, path, f"{where}.time_zone")
         elif isinstance(source, MastodonSource):
             _check_url(source.instance, path, f"{where}.instance")
         else:
@@ -385,6 +390,13 @@ def _check_retries(harvest: HarvestConfig, path: Path | str) -> None:
             f"met {_shown(harvest.retry_backoff_seconds)} s als eerste pauze duren de pauzes van {harvest.retries} "
             f"extra pogingen samen {pauses / 60:.0f} minuten; dat mag hoogstens een uur zijn: kies minder pogingen "
             "of een kortere retry_backoff_seconds"))
+
+
+def _check_zone(name: str, path: Path | str, key: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ValueError, OSError, ZoneInfoNotFoundError):   # ValueError: no name at all ("", "../x"); OSError: "Europe"
+        raise ConfigError(path, key, f"onbekende tijdzone {name!r}; schrijf een naam als \"Europe/Amsterdam\"") from None
 
 
 def _check_url(url: str, path: Path | str, key: str) -> None:

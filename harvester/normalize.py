@@ -59,9 +59,9 @@ class _TextExtractor(HTMLParser):
         elif tag in BLOCK_TAGS:
             self.parts.append("\n\n")
         elif tag == "a":
-            href = dict(attrs).get("href")
-            if href and href.startswith(("http://", "https://")):
-                self.links.append(href)
+            link = http_url(dict(attrs).get("href"))
+            if link:
+                self.links.append(link)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
@@ -116,7 +116,8 @@ def normalize_tag(tag: str) -> str:
 def extract(html: str) -> Extracted:
     """Everything collectors need from a piece of harvested HTML (or plain text)."""
     text, hrefs = html_to_text(html)
-    links = _unique([*hrefs, *(u.rstrip(".,;:!?)") for u in URL.findall(text))])
+    found = (http_url(u.rstrip(".,;:!?)")) for u in URL.findall(text))
+    links = _unique([*hrefs, *(link for link in found if link)])
     return Extracted(
         text=text,
         tags=tuple(hashtags(text)),
@@ -159,14 +160,15 @@ def tidy(post: Post) -> Post:
 _HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f-\x9f]+", re.IGNORECASE)
 
 
-def http_url(value: str | None) -> str | None:
-    """`value` if it is an http(s) address without spaces or control characters, else None.
+def http_url(value: object) -> str | None:
+    """`value` if it is an http(s) address without spaces or control characters, else None: the one
+    test of a link wherever one comes in (any value, since an API's field may hold anything).
 
     A feed can carry any link (`javascript:`, `file:`, `smb://`, an office macro link); a charter
     document or a spreadsheet would make it clickable, and on Windows an `smb://` link hands over
     the reader's login. What is not a web address is dropped where posts come in, and again where
     a stored link goes into a document."""
-    value = (value or "").strip()
+    value = value.strip() if isinstance(value, str) else ""
     return value if _HTTP_URL.fullmatch(value) else None
 
 

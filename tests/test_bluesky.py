@@ -126,6 +126,23 @@ def test_facets_that_point_outside_the_text_or_into_a_character_are_left_out(fak
     assert [r[0] for r in store.db.execute("SELECT tag FROM post_tags")] == ["innoverheid"]
 
 
+def test_a_link_is_kept_by_the_same_rule_as_a_posts_link(fake, harvest, store):
+    """A link facet or a link card whose address has a space in it is no web address: it is neither
+    kept as a link nor made into one in the HTML; a scheme in capitals is no reason to drop one."""
+    text = "Een plan #innoverheid"
+
+    def link(start: int, end: int, uri: str) -> dict:
+        return {"index": {"byteStart": start, "byteEnd": end}, "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}]}
+
+    fake.add(make_post("3llinks", text=text, facets=[link(0, 3, "https://example.nl/een plan"), link(4, 8, "HTTPS://Example.nl/Plan")],
+                       record={"tags": ["innoverheid"], "embed": {"$type": "app.bsky.embed.external",
+                                         "external": {"uri": "https://example.nl/kaart\x01", "title": "t", "description": ""}}}))
+    assert harvest().status == "ok"
+    links, html_text = store.db.execute("SELECT links, content_html FROM posts").fetchone()
+    assert json.loads(links) == ["HTTPS://Example.nl/Plan"]
+    assert html_text == '<p>Een <a href="HTTPS://Example.nl/Plan">plan</a> #innoverheid</p>'
+
+
 def test_one_search_per_tag_and_a_post_with_both_tags_is_stored_once(fake, harvest, store):
     fake.add(make_post("3la", text="Alleen #innoverheid"), make_post("3lb", text="Alleen #lanceerplatform"),
              make_post("3lc", text="Allebei #innoverheid #lanceerplatform"), make_post("3ld", text="Iets anders #koffie"))

@@ -7,6 +7,8 @@ guid, media:content with alt text) publish.
 
 from __future__ import annotations
 
+import html
+import json
 import time
 
 import pytest
@@ -249,6 +251,33 @@ def test_a_server_dripping_its_answer_times_out_after_max_request_seconds(server
     assert stored_keys(store) == set()
 
 
+def test_a_server_that_never_sends_its_headers_times_out_after_max_request_seconds(server, store, harvest):
+    """The server takes the request and stays silent: httpx would wait for the headers as long as
+    timeout_seconds (10 s here), the whole request may take max_request_seconds (0.3 s)."""
+    import threading
+
+    release = threading.Event()
+    arrived = []
+
+    def silent(request: Request) -> Reply:
+        arrived.append(request)
+        release.wait(30)   # until the test is done (or the server would still be waiting at teardown)
+        return Reply(200, feed("blog-rss2.xml"), RSS)
+
+    server.route("/feed", silent)
+    try:
+        started = time.monotonic()
+        result = harvest(sources_toml(server, ("stil", "/feed")), harvest="max_request_seconds = 0.3",
+                         timeout_seconds=10, retries=1)["stil"]
+        took = time.monotonic() - started
+    finally:
+        release.set()
+    assert result.status == "failed" and result.counts.requests == 2 and arrived
+    assert result.error.startswith("time-out (antwoord niet binnen 0.3 s compleet) bij http://")
+    assert took < 10   # a limit, not a speed: one request alone would have taken timeout_seconds
+    assert stored_keys(store) == set()
+
+
 def test_a_body_that_does_not_unpack_fails_in_dutch_without_retrying(server, store, harvest):
     """A proxy that says gzip and sends something else: the same bytes would come again."""
     server.route("/feed", Reply(200, b"dit is geen gzip" * 10, {**RSS, "Content-Encoding": "gzip"}))
@@ -360,6 +389,47 @@ def test_entries_that_share_an_id_within_a_feed_are_counted_not_dropped_silently
     assert store.runs.status()[0].last_error == result.error
 
 
+def test_times_without_a_zone_or_with_a_central_european_name_are_local_times(server, store, harvest):
+    """Dutch feeds write local time, often without a zone or as CET/CEST, which feedparser reads as
+    UTC (or, in an RSS date without a zone, not at all). A time that names no zone is the source's
+    `time_zone` (Europe/Amsterdam unless configured), summer time included; a zone feedparser does
+    read counts as it reads it."""
+    written = {  # pubDate: UTC
+        "Sun, 07 Dec 2025 10:00:00 CET": "2025-12-07T09:00:00+00:00",
+        "Mon, 07 Jul 2025 10:00:00 CEST": "2025-07-07T08:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00 MET": "2025-12-07T09:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00": "2025-12-07T09:00:00+00:00",
+        "07 Jul 2025 10:00": "2025-07-07T08:00:00+00:00",
+        "Sun, 07 Dec 2025": "2025-12-06T23:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00 +0100": "2025-12-07T09:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00 GMT": "2025-12-07T10:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00 EST": "2025-12-07T15:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00 +01:00": "2025-12-07T09:00:00+00:00",   # not RFC 822, but feedparser reads it
+        "Sun, 07 Dec 2025 10:00:00 GMT-0500": "2025-12-07T15:00:00+00:00",
+    }
+    items = "".join(f"<item><guid>rss-{n}</guid><description>Idee</description><pubDate>{date}</pubDate></item>"
+                    for n, date in enumerate(written))
+    server.route("/feed", Reply(200, f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode(), RSS))
+    server.route("/nieuws.atom", Reply(200, b'<feed xmlns="http://www.w3.org/2005/Atom"><title>n</title><entry>'
+                                        b"<id>atom-1</id><title>Idee</title><published>2025-07-07T10:00:00</published>"
+                                        b"<updated>2025-12-07T10:00:00Z</updated><content>tekst</content></entry></feed>", ATOM))
+    server.route("/ny", Reply(200, b"<rss version='2.0'><channel><title>t</title><item><guid>ny-1</guid>"
+                              b"<description>Idee</description><pubDate>Sun, 07 Dec 2025 10:00:00</pubDate></item></channel></rss>", RSS))
+    body = sources_toml(server, ("blog", "/feed"), ("netwerk", "/nieuws.atom"), match="all") + (
+        f'\n[[sources]]\nname = "ny"\ntype = "feed"\nurl = "{server.url("/ny")}"\nmatch = "all"\n'
+        'time_zone = "America/New_York"\n')
+    assert {r.status for r in harvest(body).values()} == {"ok"}
+
+    site = server.base_url.removeprefix("http://")
+    times = {key.removesuffix(f" ({site})"): (published, edited) for key, published, edited
+             in store.db.execute("SELECT key, published_at, edited_at FROM posts")}
+    assert times == {
+        **{f"rss-{n}": (utc, None) for n, utc in enumerate(written.values())},
+        "atom-1": ("2025-07-07T08:00:00+00:00", "2025-12-07T10:00:00+00:00"),
+        "ny-1": ("2025-12-07T15:00:00+00:00", None),
+    }
+
+
 def test_a_date_more_than_a_day_ahead_is_not_believed(server, store, harvest):
     """A typo (2099) or a post scheduled for later would head every list for ever: such a time is left
     out and the post sorts by when it was found. A few hours ahead (a clock, a time zone) is kept."""
@@ -406,6 +476,20 @@ def test_links_that_are_not_web_addresses_are_not_kept(server, store, harvest):
     urls = dict(store.db.execute("SELECT key, url FROM posts").fetchall())
     site = server.base_url.removeprefix("http://")
     assert urls == {f"id-{n} ({site})": url for n, url in enumerate([None, None, None, None, "https://example.org/goed"])}
+
+
+def test_links_in_a_text_are_kept_by_the_same_rule_as_a_posts_link(server, store, harvest):
+    """An address with a space or a control character in it is no web address, whatever it starts
+    with; a scheme in capitals or white space around the address does not make one less of one."""
+    hrefs = ["https://example.org/een plan", "https://example.org/tab\tstop", "HTTPS://Example.org/Hoofd",
+             " https://example.org/spatie ", "httpfoo:bar", "javascript:alert(1)"]
+    links = "".join(f'<a href="{href}">link</a> ' for href in hrefs)
+    doc = ("<rss version='2.0'><channel><title>t</title><item><guid>links-1</guid><description>"
+           f"{html.escape(f'<p>Idee #innoverheid {links}</p>')}</description></item></channel></rss>")
+    server.route("/feed", Reply(200, doc.encode(), RSS))
+    assert harvest(sources_toml(server, ("blog", "/feed")))["blog"].status == "ok"
+    (stored,) = store.db.execute("SELECT links FROM posts").fetchone()
+    assert json.loads(stored) == ["HTTPS://Example.org/Hoofd", "https://example.org/spatie"]
 
 
 def numbered_rss(site: str, *entries: tuple[str, str]) -> bytes:

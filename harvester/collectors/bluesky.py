@@ -45,7 +45,7 @@ from urllib.parse import quote
 
 from ..config import BlueskySource, Config
 from ..models import Author, Cursor, Post
-from ..normalize import normalize_tag, tidy
+from ..normalize import http_url, normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
 from .base import Batch, SourceState, read_page, without_future_times
 from .http import FetchError, Fetcher, RateLimitWatch, Response
@@ -285,8 +285,9 @@ def post(view: dict) -> Post:
     rich = RichText.read(text, record.get("facets"))
     links = list(rich.links)
     embed = record.get("embed") if isinstance(record.get("embed"), dict) else {}
-    if isinstance(embed.get("external"), dict) and str(embed["external"].get("uri", "")).startswith(("http://", "https://")):
-        links.append(embed["external"]["uri"])
+    card = http_url(embed["external"].get("uri")) if isinstance(embed.get("external"), dict) else None
+    if card:
+        links.append(card)
     quoted = _quoted_uri(embed)
     if quoted and web_url(quoted):
         links.append(web_url(quoted))        # a quote is noted as a link to the quoted post
@@ -349,9 +350,9 @@ class RichText:
                 elif kind == "mention" and isinstance(feature.get("did"), str):
                     mentions.append(segment[1:].lower() if segment.startswith("@") else feature["did"])
                     href = profile_url(feature["did"])
-                elif kind == "link" and str(feature.get("uri", "")).startswith(("http://", "https://")):
-                    links.append(feature["uri"])
-                    href = feature["uri"]
+                elif kind == "link" and (link := http_url(feature.get("uri"))):
+                    links.append(link)
+                    href = link
                 else:
                     continue
                 spans.append((start, end, href))

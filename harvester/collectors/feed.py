@@ -12,8 +12,10 @@ import html
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from email.utils import parsedate_tz
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import feedparser
 from feedparser.namespaces.mediarss import Namespace as MediaRss
@@ -21,7 +23,7 @@ from feedparser.namespaces.mediarss import Namespace as MediaRss
 from ..config import Config, Source
 from ..models import Author, Post, site_key, site_of
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
-from ..timeutil import to_utc_iso
+from ..timeutil import AMSTERDAM, to_utc_iso
 from .base import Batch, SourceState, without_future_times
 from .http import Fetcher, FetchError, Response
 
@@ -32,6 +34,15 @@ ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)>$")
 # an entry id that names the entry wherever it appears; any other id (a number, a slug) is unique
 # within its site at best, so two sites' entry "1" would be one post
 GLOBAL_ID = re.compile(r"(?:https?://|tag:|urn:)", re.IGNORECASE)
+# a date's time of day and the zone after it, if any: an offset, or a name ("Z", "GMT", "CET", "GMT+1")
+TIME_ZONE = re.compile(r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?P<zone>(?P<offset>[+-]\d\d(?::?\d\d)?)\b|"
+                       r"(?P<name>[A-Za-z][A-Za-z/_]*(?:[+-]\d{1,2}(?::?\d\d)?)?))?")
+# names of Central European time that feeds from here write and feedparser reads as UTC (MET and
+# MEST only in RSS dates): the name says whether summer time was meant, so they are fixed offsets
+CENTRAL_EUROPEAN = {name: timezone(timedelta(hours=hours)) for name, hours in
+                    {"CET": 1, "CEST": 2, "MET": 1, "MEST": 2, "MEZ": 1, "MESZ": 2}.items()}
+# the names for UTC itself (RFC 822, ISO 8601, IANA's Etc/ without its prefix)
+UTC_NAMES = {"UT", "UTC", "GMT", "Z"}
 STATUS_TEXT = {401: "inloggen vereist", 403: "geen toegang", 404: "niet gevonden"}
 
 # feedparser files <media:description> (an attachment's alt text) as the entry's summary or
@@ -64,16 +75,17 @@ def collect(source: Source, state: SourceState, fetcher: Fetcher, config: Config
         reason = STATUS_TEXT.get(response.status, "onverwacht antwoord")
         raise FetchError(f"HTTP {response.status} ({reason}) bij {response.url}")
     # the site of the configured URL, not of where redirects led: a feed that moves keeps its keys
-    batch = parse(response, config.tags, match=getattr(source, "match", "tags"), site=site_of(state.row.configured_url))
+    batch = parse(response, config.tags, match=getattr(source, "match", "tags"), site=site_of(state.row.configured_url),
+                  zone=ZoneInfo(source.time_zone))
     batch.moved_to = moved_to
     yield batch
 
 
-def parse(response: Response, tags: list[str], *, match: str = "tags", site: str) -> Batch:
+def parse(response: Response, tags: list[str], *, match: str = "tags", site: str, zone: tzinfo = AMSTERDAM) -> Batch:
     """Turn a 200 response into a Batch; raise FetchError when it holds no feed at all.
 
     Entries without a configured tag (with match "tags") are skipped. An entry id that is not
-    globally unique gets `site` in its key (see `_post`).
+    globally unique gets `site` in its key (see `_post`); a time without a zone is `zone`'s (see `_time`).
     """
     if not response.body.strip():
         raise FetchError(f"lege reactie: {response.url} gaf HTTP 200 zonder inhoud")
@@ -103,7 +115,7 @@ def parse(response: Response, tags: list[str], *, match: str = "tags", site: str
     keyless = clashing = 0
     feed_language = parsed.feed.get("language")
     for entry in entries:
-        post = _post(entry, response.url, feed_language, site)
+        post = _post(entry, response.url, feed_language, site, zone)
         if match == "tags" and not wanted.intersection(post.tags):
             batch.skipped += 1
         elif not post.key:
@@ -124,7 +136,8 @@ def parse(response: Response, tags: list[str], *, match: str = "tags", site: str
     return batch
 
 
-def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | None, site: str) -> Post:
+def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | None, site: str,
+          zone: tzinfo) -> Post:
     """One entry as a Post; its key is empty when the entry has neither id nor link.
 
     The key is the entry's id, else its link. An id that is no web address, `tag:` or `urn:` (many
@@ -141,8 +154,9 @@ def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | 
     categories = [
         normalize_tag(value) for tag in entry.get("tags") or [] for value in (tag.get("term"), tag.get("label")) if value
     ]
-    published = _time(entry.get("published_parsed"))
-    updated = _time(dict.get(entry, "updated_parsed"))   # the real <updated>, not feedparser's fallback to <published>
+    published = _time(entry.get("published"), entry.get("published_parsed"), zone)
+    # the real <updated>, not feedparser's fallback to <published>
+    updated = _time(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"), zone)
     return tidy(Post(
         key=key,
         former_key=identity if key != identity else None,
@@ -196,13 +210,44 @@ def _author(entry: feedparser.FeedParserDict, page_url: str) -> Author | None:
     return None
 
 
-def _time(value: time.struct_time | None) -> str | None:
-    """feedparser gives UTC struct_times; nonsense dates are dropped rather than guessed."""
-    if not value:
-        return None
+def _time(text: str | None, parsed: time.struct_time | None, zone: tzinfo) -> str | None:
+    """An entry's date (`text` as written, `parsed` as feedparser read it) as stored UTC text; `zone`
+    is the source's time zone. Nonsense is dropped rather than guessed.
+
+    feedparser hands over UTC only, and takes a time without a zone, or with a name it does not
+    know (CET, CEST), as UTC: a Dutch feed that writes 10:00 local time would be stored an hour or
+    two off (and an RSS date without a zone it does not read at all). So the time as written is
+    read too, and decides with the zone it names: a Central European name counts as its offset; a
+    date without a zone, or with a name nobody knows, as the source's local time (a date alone: its
+    midnight; in the hour the clocks go back, the first of the two). Where feedparser did read a
+    zone (its time differs from the written one), or the date names UTC, its reading stands.
+    """
+    text = (text or "").strip()
+    found = TIME_ZONE.search(text)
+    name = (found["name"] or "").upper().removeprefix("ETC/") if found else ""
     try:
-        return to_utc_iso(datetime(*value[:6], tzinfo=UTC))
-    except (TypeError, ValueError):
+        read = datetime(*parsed[:6]) if parsed else None    # naive, in UTC
+        wall = _as_written(text, found) if found else read   # a date alone: feedparser keeps it as written
+        if wall is not None and name in CENTRAL_EUROPEAN:
+            moment = wall.replace(tzinfo=CENTRAL_EUROPEAN[name])
+        elif wall is not None and not (found and found["offset"]) and name not in UTC_NAMES and read in (None, wall):
+            moment = wall.replace(tzinfo=zone)
+        else:
+            moment = read and read.replace(tzinfo=UTC)
+        return to_utc_iso(moment) if moment else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _as_written(text: str, found: re.Match) -> datetime | None:
+    """The date and time in `text` as written, whatever its zone, to the second: from RFC 822 (RSS)
+    or ISO 8601 (Atom), else None. `found` is where TIME_ZONE found its time and zone."""
+    written = parsedate_tz(text)
+    if written:
+        return datetime(*written[:6])
+    try:
+        return datetime.fromisoformat(text[:found.start("zone")].strip() if found["zone"] else text).replace(microsecond=0)
+    except ValueError:
         return None
 
 

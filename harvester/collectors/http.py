@@ -7,7 +7,9 @@ see a half-read body or a raw httpx exception.
 
 from __future__ import annotations
 
+import queue
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,9 +38,12 @@ class ResponseTooLarge(FetchError):
 
 
 class _SlowResponse(httpx.ReadTimeout):
-    """A response that did not arrive in full within `max_request_seconds`: a time-out like any other
-    (retried, then reported as one), named apart so the message says which limit it hit. It never
-    leaves this module: `Fetcher.request` turns it into a FetchError."""
+    """A response that did not arrive in full within `max_request_seconds` (headers or body): a
+    time-out like any other (retried, then reported as one), named apart so the message says which
+    limit it hit. It never leaves this module: `Fetcher.request` turns it into a FetchError."""
+
+    def __init__(self, limit: float):
+        super().__init__(f"antwoord niet binnen {limit:g} s compleet")
 
 
 class RateLimited(FetchError):
@@ -148,7 +153,8 @@ class Fetcher:
         self.requests = 0
         self.max_bytes = int(config.max_response_mb * 1024 * 1024)
         self.client = httpx.Client(
-            timeout=httpx.Timeout(config.timeout_seconds),
+            # no network step outlasts the whole request either, so a request given up on (`_once`) ends soon after
+            timeout=httpx.Timeout(min(config.timeout_seconds, config.max_request_seconds)),
             follow_redirects=True,
             max_redirects=config.max_redirects,
             headers={"User-Agent": user_agent(config.user_agent_contact)},
@@ -209,10 +215,39 @@ class Fetcher:
             return response
 
     def _once(self, method: str, url: str, params: object, json: object, headers: dict[str, str] | None) -> Response:
+        """One request, given `max_request_seconds` from connecting to the body's last byte.
+
+        httpx bounds each network step (`timeout_seconds`), not the whole (encode/httpx#1450): a
+        server that takes the request and then stays silent, or drips its headers or body, would
+        hold the source for as long as it likes. So the request runs in a thread of its own, waited
+        for until the deadline; one given up on ends by itself, since each of its network steps and
+        its reading of the body stop at the same limit.
+        """
         self.requests += 1
-        # httpx's timeouts count per read; this one bounds the whole request
         limit = self.config.max_request_seconds
         deadline = time.monotonic() + limit
+        outcome: queue.Queue[Response | BaseException] = queue.Queue(maxsize=1)
+
+        def run() -> None:
+            try:
+                outcome.put(self._read(method, url, params, json, headers, deadline))
+            except BaseException as e:   # raised again in the waiting thread
+                outcome.put(e)
+
+        threading.Thread(target=run, name="harvester-request", daemon=True).start()
+        try:
+            result = outcome.get(timeout=limit)
+        except queue.Empty:
+            raise _SlowResponse(limit) from None
+        if isinstance(result, httpx.TimeoutException) and time.monotonic() >= deadline:
+            raise _SlowResponse(limit) from None   # a network step, capped by the same limit, ran into it first
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _read(self, method: str, url: str, params: object, json: object, headers: dict[str, str] | None,
+              deadline: float) -> Response:
+        """The request itself (see `_once`); it stops reading a body that is still coming at `deadline`."""
         with self.client.stream(method, url, params=params, json=json, headers=headers) as r:
             declared = r.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
@@ -220,7 +255,7 @@ class Fetcher:
             chunks, size = [], 0
             for chunk in r.iter_bytes():
                 if time.monotonic() > deadline:
-                    raise _SlowResponse(f"antwoord niet binnen {limit:g} s compleet", request=r.request)
+                    raise _SlowResponse(self.config.max_request_seconds)
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise ResponseTooLarge(f"antwoord te groot (meer dan {self.max_bytes} bytes): {url}")
