@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -435,3 +436,28 @@ def test_discarding_a_training_removes_what_it_was_saving_and_nothing_of_another
         (folder / "model" / "vocab" / "strings.json").write_text("[]", encoding="utf-8")
     learning.discard(job.output)
     assert [p.name for p in models.iterdir()] == [other.name]
+
+
+def test_a_model_the_database_cannot_record_leaves_no_folder_and_a_dutch_error(config, tmp_path):
+    """Another connection holds the write lock longer than the busy timeout (a compaction of a large
+    file, a backup tool): the trained version's row cannot be written. Its folder would then be a
+    model no `harvester models` row names, which nothing lists or removes: it goes too."""
+    db = tmp_path / "harvester.db"
+    with Store(db) as store:
+        decide(store, [(t, ["samenwerking"]) for t in SAMEN[:10]])
+    holder = sqlite3.connect(db)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        for command in (["retrain"], ["train", "--epochs", "2"]):
+            result = CliRunner().invoke(main, [*command, "--config", str(config)])
+            assert result.exit_code == 1, result.output
+            assert (f"harvester {command[0]}: modelfout: model themes-" in result.output
+                    and " niet vastgelegd: de database is bezet" in result.output
+                    and "; het model is niet bewaard\n" in result.output), result.output
+            assert list((tmp_path / "models").iterdir()) == []
+    finally:
+        holder.rollback()
+        holder.close()
+    with Store(db) as store:
+        assert store.models.all() == []
+
