@@ -31,15 +31,16 @@ from pathlib import Path
 from .config import Config
 from .dutch import database_error, decimal, os_error
 from .errors import HarvesterError
-from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, load_themes, read_jsonl, train
+from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, ThemesError, load_themes, read_jsonl, train
 from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
 from .nlp.evidence import TERM_WEIGHT, Table, choose_term_weight
-from .nlp.pipeline import ModelNotSaved, save_pipeline, set_term_weight, unfinished_folders
+from .nlp.pipeline import TEXTCAT, ModelNotSaved, save_pipeline, set_term_weight, unfinished_folders
 from .nlp.thresholds import agreement, choose_threshold
 from .nlp.training import new_version
 from .store import Store
 from .store.model_versions import ModelVersion
-from .timeutil import utcnow
+from .timeutil import parse_iso, utcnow
+from .tomlfile import file_state
 
 HOLD_BACK_EVERY = 5       # decisions on posts whose id is a multiple of this are held back
 FOLDS = 3                 # out-of-fold scores for refitting thresholds
@@ -125,6 +126,31 @@ def decisions_to_learn(store: Store) -> int:
     if last is not None and last.status == "failed":
         read.append(last.at)
     return store.classifications.count_decisions(since=max(read) if read else None)
+
+
+def themes_to_learn(store: Store, config: Config) -> list[str]:
+    """The configured themes the model in use does not know (the labels its meta.json lists): themes
+    added to the themes file, or renamed there, since it was trained. Classification refuses such a
+    model, so no post gets a verdict while editors wait for one, and waiting for `retrain_after`
+    decisions could take weeks: the background job retrains for them at once (`Jobs.learn`).
+
+    [] after a retraining failed (the training texts still name the old id, say) and neither the
+    themes file nor the training texts changed since: the same training would fail again after
+    every collection. It retries once either file is saved, as the admin fixes it."""
+    try:
+        themes = load_themes(config.nlp.themes)
+    except ThemesError:
+        return []   # classification says what is wrong with the file; no training can follow it
+    labels = (read_meta(active_model(store, config).path).get("labels") or {}).get(TEXTCAT)
+    if labels is None:
+        return []   # no model in the folder: not a matter of themes (status names it)
+    unknown = [t for t in themes.ids if t not in labels]
+    last = store.job_outcomes.get("retrain")
+    if unknown and last is not None and last.status == "failed":
+        edited = [state[0] for state in map(file_state, (config.nlp.themes, config.nlp.training)) if state]
+        if not edited or max(edited) <= parse_iso(last.at).timestamp() * 1e9:
+            return []
+    return unknown
 
 
 @dataclass(frozen=True)
