@@ -341,7 +341,9 @@ def _train_and_score(job: TrainingJob) -> Outcome:
     sources = {t: (meta.get("threshold_sources") or {}).get(t, FROM_ROUNDS) for t in thresholds}
     weight = current.term_weight if current and current.term_weight is not None else TERM_WEIGHT
     weight_source = current.term_weight_source if current and current.term_weight is not None else FROM_ROUNDS
-    choice = term_weight_on_decisions(job.base_path, themes, job.learn, weight)
+    # until a trained version is switched to, the model in use is the configured one: not loaded twice
+    choice = term_weight_on_decisions(job.base_path, themes, job.learn, weight,
+                                      loaded=current if job.current_path == job.base_path else None)
     if choice.weight != weight:
         # the current thresholds (refitted ones too) belong to the old weight: start from the new one's
         weight, weight_source = choice.weight, FROM_DECISIONS
@@ -374,10 +376,11 @@ class TermWeightChoice:
 
 
 def term_weight_on_decisions(base_path: str, themes: ThemeSet, learn: list[Decision], current: float,
-                             table: Table | None = None) -> TermWeightChoice:
+                             table: Table | None = None, *, loaded: Classifier | None = None) -> TermWeightChoice:
     """The term weight the learned decisions choose (`choose_term_weight`) from `table`, else from
     the configured model's thresholds per weight; `current` while there are fewer than
-    MIN_TERM_DECISIONS, or nothing to choose from or with.
+    MIN_TERM_DECISIONS, or nothing to choose from or with. `loaded`: the configured model, when the
+    caller has it loaded already (loading one takes seconds).
 
     The decisions are scored by the configured model (`[nlp] model`, else the shipped one), which
     learned from none of them: a model scores posts it learned high already and would choose no
@@ -389,7 +392,7 @@ def term_weight_on_decisions(base_path: str, themes: ThemeSet, learn: list[Decis
         return TermWeightChoice(current, table or {}, f"pas {len(learn)} van de {MIN_TERM_DECISIONS} beslissingen "
                                                       "die het termgewicht kiezen")
     try:
-        base = Classifier.load(base_path or None, themes)
+        base = loaded or Classifier.load(base_path or None, themes)
     except ModelError as e:
         return TermWeightChoice(current, table or {}, f"het geconfigureerde model is niet te gebruiken ({e})")
     table = table if table is not None else base.term_weights

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
+import spacy
 from click.testing import CliRunner
 
 from harvester import learning
@@ -461,3 +463,22 @@ def test_a_model_the_database_cannot_record_leaves_no_folder_and_a_dutch_error(c
     with Store(db) as store:
         assert store.models.all() == []
 
+
+def test_a_retraining_loads_the_configured_model_once_while_it_is_the_one_in_use(tmp_path, write_config, model_dir,
+                                                                                   monkeypatch):
+    """Until a trained version is switched to, the model in use and the one that scores the
+    decisions for the term weight are the same folder: a training loads it once, not twice."""
+    monkeypatch.setattr(learning, "EPOCHS", 15)
+    themes, training = project_files(tmp_path, thresholds=False)
+    base = strict_model(model_dir, tmp_path)
+    config = load_config(write_config(f'[nlp]\nmodel = "{base}"\nthemes = "{themes}"\ntraining = "{training}"\n'))
+    with Store(config.db_path) as store:
+        decide(store, [(t, ["cultuur"]) for t in NAMING] + [(t, []) for t in NONE[:20]], skip_held_back=True)
+        job = learning.prepare(store, config)
+    assert len(job.learn) >= learning.MIN_TERM_DECISIONS and job.current_path == job.base_path == str(base)
+    loaded: list[Path] = []
+    load = spacy.load
+    monkeypatch.setattr(spacy, "load", lambda path, **kwargs: loaded.append(Path(path)) or load(path, **kwargs))
+    outcome = learning.train_candidate(job)
+    assert outcome.term_weight > TERM_WEIGHT   # the configured model did score the decisions
+    assert loaded.count(base) == 1
