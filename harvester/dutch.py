@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import sqlite3
 
 
 def counted(n: int, one: str, many: str) -> str:
@@ -26,6 +27,7 @@ _OS_ERRORS = {
     errno.ENOENT: "bestaat niet",
     errno.EISDIR: "is een map, geen bestand",
     errno.ENOTDIR: "een deel van het pad is geen map",
+    errno.EEXIST: "er staat al een bestand met die naam",
     errno.EIO: "lees- of schrijffout van de schijf",
     errno.EFBIG: "het bestand wordt groter dan het systeem toestaat",
 }
@@ -35,3 +37,22 @@ def os_error(error: OSError) -> str:
     """Why the system refused to read or write a file, in Dutch: Python says it in English
     ("No space left on device"). A rarer reason keeps the system's own words."""
     return _OS_ERRORS.get(error.errno, error.strerror or str(error))
+
+
+# the reasons SQLite gives most for refusing a write, by primary result code
+_DATABASE_BUSY = "de database is bezet: een ander proces hield haar langer vast dan de harvester wacht"
+_DATABASE_ERRORS = {
+    sqlite3.SQLITE_BUSY: _DATABASE_BUSY,
+    sqlite3.SQLITE_LOCKED: _DATABASE_BUSY,
+    sqlite3.SQLITE_FULL: "de schijf is vol",
+    sqlite3.SQLITE_READONLY: "de database is alleen te lezen",
+    sqlite3.SQLITE_IOERR: "lees- of schrijffout van de schijf",
+    sqlite3.SQLITE_CORRUPT: "het databasebestand is beschadigd",
+}
+
+
+def database_error(error: sqlite3.Error) -> str:
+    """Why SQLite refused, in Dutch ("database is locked" is English); a rarer reason (a broken
+    constraint) keeps SQLite's own words, which name the table and column."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return _DATABASE_ERRORS.get(code & 0xFF, str(error)) if code is not None else str(error)

@@ -27,6 +27,7 @@ The tree; each class lives beside the code that raises it:
     ├── StaleReview, NothingToUndo       harvester.store.reviews.decisions
     ├── AlreadyRunning                   harvester.jobs.lock: a second scheduler
     ├── ModelNotSaved                    harvester.nlp.pipeline: a trained model not written (disk full)
+    ├── ModelNotRecorded                 harvester.learning: a trained model's version row not written
     ├── ModelUnavailable                 harvester.jobs.model
     ├── JobFailed                        harvester.jobs.jobs
     ├── WriteFailed                      harvester.files: an --out file could not be written

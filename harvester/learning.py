@@ -17,26 +17,30 @@ are learned, they also choose how much a matched term adds to a score (`term_wei
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
+import sqlite3
 import statistics
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config
-from .dutch import decimal
-from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, load_themes, read_jsonl, train
+from .dutch import database_error, decimal, os_error
+from .errors import HarvesterError
+from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, ThemesError, load_themes, read_jsonl, train
 from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
 from .nlp.evidence import TERM_WEIGHT, Table, choose_term_weight
-from .nlp.pipeline import save_pipeline, set_term_weight, unfinished_folders
+from .nlp.pipeline import TEXTCAT, ModelNotSaved, save_pipeline, set_term_weight, unfinished_folders
 from .nlp.thresholds import agreement, choose_threshold
 from .nlp.training import new_version
 from .store import Store
 from .store.model_versions import ModelVersion
-from .timeutil import utcnow
+from .timeutil import parse_iso, utcnow
+from .tomlfile import file_state
 
 HOLD_BACK_EVERY = 5       # decisions on posts whose id is a multiple of this are held back
 FOLDS = 3                 # out-of-fold scores for refitting thresholds
@@ -122,6 +126,31 @@ def decisions_to_learn(store: Store) -> int:
     if last is not None and last.status == "failed":
         read.append(last.at)
     return store.classifications.count_decisions(since=max(read) if read else None)
+
+
+def themes_to_learn(store: Store, config: Config) -> list[str]:
+    """The configured themes the model in use does not know (the labels its meta.json lists): themes
+    added to the themes file, or renamed there, since it was trained. Classification refuses such a
+    model, so no post gets a verdict while editors wait for one, and waiting for `retrain_after`
+    decisions could take weeks: the background job retrains for them at once (`Jobs.learn`).
+
+    [] after a retraining failed (the training texts still name the old id, say) and neither the
+    themes file nor the training texts changed since: the same training would fail again after
+    every collection. It retries once either file is saved, as the admin fixes it."""
+    try:
+        themes = load_themes(config.nlp.themes)
+    except ThemesError:
+        return []   # classification says what is wrong with the file; no training can follow it
+    labels = (read_meta(active_model(store, config).path).get("labels") or {}).get(TEXTCAT)
+    if labels is None:
+        return []   # no model in the folder: not a matter of themes (status names it)
+    unknown = [t for t in themes.ids if t not in labels]
+    last = store.job_outcomes.get("retrain")
+    if unknown and last is not None and last.status == "failed":
+        edited = [state[0] for state in map(file_state, (config.nlp.themes, config.nlp.training)) if state]
+        if not edited or max(edited) <= parse_iso(last.at).timestamp() * 1e9:
+            return []
+    return unknown
 
 
 @dataclass(frozen=True)
@@ -217,20 +246,65 @@ def prepare(store: Store, config: Config, *, epochs: int | None = None) -> Train
     )
 
 
+class ModelNotRecorded(HarvesterError):
+    """A trained model whose version the database could not record; its folder went with it."""
+
+    kind = "modelfout"
+
+
 def unused_version(models: Path) -> str:
     """A new version, its directory under `models` made at once so that no other training (the
     background job, `harvester train`) takes it while this one trains: the time of training, with
-    -2, -3, ... when another took that second. A training that fails removes it (`discard`)."""
-    models.mkdir(parents=True, exist_ok=True)
+    -2, -3, ... when another took that second. A training that fails removes it (`discard`).
+    ModelNotSaved (Dutch) when the directory cannot be made."""
     version = base = new_version()
     n = 1
-    while True:
-        try:
-            (models / version).mkdir()
-            return version
-        except FileExistsError:
-            n += 1
-            version = f"{base}-{n}"
+    try:
+        models.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                (models / version).mkdir()
+                return version
+            except FileExistsError:
+                n += 1
+                version = f"{base}-{n}"
+    except OSError as e:
+        raise ModelNotSaved(f"{e.filename or models}: geen map voor het nieuwe model te maken: {os_error(e)}") from None
+
+
+@contextlib.contextmanager
+def training_into(folder: str | Path, *, set_aside: bool = True) -> Iterator[None]:
+    """Around training a model and saving it into `folder`: whatever stops it (a failed fit, a full
+    disk, Ctrl-C) leaves nothing of it in a folder `unused_version` set aside (`discard`); a folder
+    the user named (`set_aside=False`) keeps what it held, as save_pipeline replaces it whole or not
+    at all. An OSError (building a pipeline writes temporary files too) becomes a Dutch
+    ModelNotSaved instead of Python's English traceback."""
+    try:
+        yield
+    except BaseException as e:
+        if set_aside:
+            discard(folder)
+        if isinstance(e, OSError):
+            raise ModelNotSaved(f"{folder}: model niet bewaard: {os_error(e)}") from None
+        raise
+
+
+@contextlib.contextmanager
+def recording(version: str, folder: str | Path) -> Iterator[None]:
+    """Around writing a trained model's version row, so that the row and the folder land together
+    or not at all: when the row cannot be written (the database busy beyond the wait, full,
+    read-only, or not to be opened) the folder goes too (`discard`), as no row would ever name it
+    for `harvester models` to list, and nothing would remove it. The error becomes a Dutch
+    ModelNotRecorded. Only the writing belongs inside: once the row is committed, the folder is
+    that version's."""
+    try:
+        yield
+    except BaseException as e:
+        discard(folder)
+        if isinstance(e, sqlite3.Error | HarvesterError):
+            reason = database_error(e) if isinstance(e, sqlite3.Error) else str(e)
+            raise ModelNotRecorded(f"model {version} niet vastgelegd: {reason}; het model is niet bewaard") from e
+        raise
 
 
 def discard(version_folder: str | Path) -> None:
@@ -249,13 +323,10 @@ def train_candidate(job: TrainingJob) -> Outcome:
     """Train, refit thresholds, save, and score candidate and current model on the held-back decisions.
 
     No database: this runs in a process of its own under the background job. When it fails, the
-    version's directory is removed (`discard`).
+    version's directory is removed (`training_into`).
     """
-    try:
+    with training_into(job.output):
         return _train_and_score(job)
-    except BaseException:
-        discard(job.output)
-        raise
 
 
 def _train_and_score(job: TrainingJob) -> Outcome:
@@ -270,7 +341,9 @@ def _train_and_score(job: TrainingJob) -> Outcome:
     sources = {t: (meta.get("threshold_sources") or {}).get(t, FROM_ROUNDS) for t in thresholds}
     weight = current.term_weight if current and current.term_weight is not None else TERM_WEIGHT
     weight_source = current.term_weight_source if current and current.term_weight is not None else FROM_ROUNDS
-    choice = term_weight_on_decisions(job.base_path, themes, job.learn, weight)
+    # until a trained version is switched to, the model in use is the configured one: not loaded twice
+    choice = term_weight_on_decisions(job.base_path, themes, job.learn, weight,
+                                      loaded=current if job.current_path == job.base_path else None)
     if choice.weight != weight:
         # the current thresholds (refitted ones too) belong to the old weight: start from the new one's
         weight, weight_source = choice.weight, FROM_DECISIONS
@@ -303,10 +376,11 @@ class TermWeightChoice:
 
 
 def term_weight_on_decisions(base_path: str, themes: ThemeSet, learn: list[Decision], current: float,
-                             table: Table | None = None) -> TermWeightChoice:
+                             table: Table | None = None, *, loaded: Classifier | None = None) -> TermWeightChoice:
     """The term weight the learned decisions choose (`choose_term_weight`) from `table`, else from
     the configured model's thresholds per weight; `current` while there are fewer than
-    MIN_TERM_DECISIONS, or nothing to choose from or with.
+    MIN_TERM_DECISIONS, or nothing to choose from or with. `loaded`: the configured model, when the
+    caller has it loaded already (loading one takes seconds).
 
     The decisions are scored by the configured model (`[nlp] model`, else the shipped one), which
     learned from none of them: a model scores posts it learned high already and would choose no
@@ -318,7 +392,7 @@ def term_weight_on_decisions(base_path: str, themes: ThemeSet, learn: list[Decis
         return TermWeightChoice(current, table or {}, f"pas {len(learn)} van de {MIN_TERM_DECISIONS} beslissingen "
                                                       "die het termgewicht kiezen")
     try:
-        base = Classifier.load(base_path or None, themes)
+        base = loaded or Classifier.load(base_path or None, themes)
     except ModelError as e:
         return TermWeightChoice(current, table or {}, f"het geconfigureerde model is niet te gebruiken ({e})")
     table = table if table is not None else base.term_weights
@@ -409,17 +483,19 @@ def refit_thresholds(written: list[tuple[str, list[str]]], learn: list[Decision]
 
 def register(store: Store, config: Config, job: TrainingJob, outcome: Outcome) -> ModelVersion:
     """Record the trained version; make it active when it won and nobody switched models meanwhile.
-    Posts no editor decided are then marked for classification by the new model."""
-    switch, reason = outcome.switch, outcome.reason
-    if switch and active_model(store, config).version != job.current_version:
-        switch, reason = False, "het actieve model is tijdens de training gewisseld: niet gewisseld"
-    row = store.models.add(ModelVersion(
-        version=outcome.version, path=job.stored_path, created_at=utcnow(), learned_from=len(job.learn),
-        decisions=job.decisions, decisions_read_at=job.read_at, held_back=len(job.held), score=outcome.score,
-        current_version=job.current_version, current_score=outcome.current_score, reason=reason,
-    ), activate=switch)
-    if switch:
-        store.classifications.mark_unreviewed_stale(row.version)
+    Posts no editor decided are then marked for classification by the new model, in the same
+    transaction. When that cannot be written, the model's folder is removed (`recording`)."""
+    with recording(outcome.version, job.output), store.atomic():
+        switch, reason = outcome.switch, outcome.reason
+        if switch and active_model(store, config).version != job.current_version:
+            switch, reason = False, "het actieve model is tijdens de training gewisseld: niet gewisseld"
+        row = store.models.add(ModelVersion(
+            version=outcome.version, path=job.stored_path, created_at=utcnow(), learned_from=len(job.learn),
+            decisions=job.decisions, decisions_read_at=job.read_at, held_back=len(job.held), score=outcome.score,
+            current_version=job.current_version, current_score=outcome.current_score, reason=reason,
+        ), activate=switch)
+        if switch:
+            store.classifications.mark_unreviewed_stale(row.version)
     return row
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+from pathlib import Path
 
 import pytest
+import spacy
 from click.testing import CliRunner
 
 from harvester import learning
@@ -435,3 +438,47 @@ def test_discarding_a_training_removes_what_it_was_saving_and_nothing_of_another
         (folder / "model" / "vocab" / "strings.json").write_text("[]", encoding="utf-8")
     learning.discard(job.output)
     assert [p.name for p in models.iterdir()] == [other.name]
+
+
+def test_a_model_the_database_cannot_record_leaves_no_folder_and_a_dutch_error(config, tmp_path):
+    """Another connection holds the write lock longer than the busy timeout (a compaction of a large
+    file, a backup tool): the trained version's row cannot be written. Its folder would then be a
+    model no `harvester models` row names, which nothing lists or removes: it goes too."""
+    db = tmp_path / "harvester.db"
+    with Store(db) as store:
+        decide(store, [(t, ["samenwerking"]) for t in SAMEN[:10]])
+    holder = sqlite3.connect(db)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        for command in (["retrain"], ["train", "--epochs", "2"]):
+            result = CliRunner().invoke(main, [*command, "--config", str(config)])
+            assert result.exit_code == 1, result.output
+            assert (f"harvester {command[0]}: modelfout: model themes-" in result.output
+                    and " niet vastgelegd: de database is bezet" in result.output
+                    and "; het model is niet bewaard\n" in result.output), result.output
+            assert list((tmp_path / "models").iterdir()) == []
+    finally:
+        holder.rollback()
+        holder.close()
+    with Store(db) as store:
+        assert store.models.all() == []
+
+
+def test_a_retraining_loads_the_configured_model_once_while_it_is_the_one_in_use(tmp_path, write_config, model_dir,
+                                                                                   monkeypatch):
+    """Until a trained version is switched to, the model in use and the one that scores the
+    decisions for the term weight are the same folder: a training loads it once, not twice."""
+    monkeypatch.setattr(learning, "EPOCHS", 15)
+    themes, training = project_files(tmp_path, thresholds=False)
+    base = strict_model(model_dir, tmp_path)
+    config = load_config(write_config(f'[nlp]\nmodel = "{base}"\nthemes = "{themes}"\ntraining = "{training}"\n'))
+    with Store(config.db_path) as store:
+        decide(store, [(t, ["cultuur"]) for t in NAMING] + [(t, []) for t in NONE[:20]], skip_held_back=True)
+        job = learning.prepare(store, config)
+    assert len(job.learn) >= learning.MIN_TERM_DECISIONS and job.current_path == job.base_path == str(base)
+    loaded: list[Path] = []
+    load = spacy.load
+    monkeypatch.setattr(spacy, "load", lambda path, **kwargs: loaded.append(Path(path)) or load(path, **kwargs))
+    outcome = learning.train_candidate(job)
+    assert outcome.term_weight > TERM_WEIGHT   # the configured model did score the decisions
+    assert loaded.count(base) == 1

@@ -230,3 +230,38 @@ def test_run_once_exits_1_when_its_retraining_failed(learning_config, caplog, tm
     assert run_once(learning_config) == 1
     failed = [r.getMessage() for r in caplog.records if "status=failed" in r.getMessage()]
     assert len(failed) == 1 and "job=retrain" in failed[0] and "onbekend thema 'cultuur'" in failed[0], failed
+
+
+def test_a_theme_renamed_in_the_themes_file_is_learned_at_once_and_a_failure_waits_for_an_edit(
+        write_config, model_dir, tmp_path, monkeypatch, caplog):
+    """After a rename the model in use does not know the theme: classification refuses it, and the
+    decisions that would start a retraining cannot come in while no post is classified. The job
+    retrains at once. When that fails (the training texts still name the old id), it does not fail
+    again after every collection, but once the admin saved the file."""
+    monkeypatch.setattr(learning, "EPOCHS", 10)
+    caplog.set_level(logging.INFO, logger="harvester.run")
+    themes, training = project_files(tmp_path)
+    config = load_config(write_config(f'[nlp]\nmodel = "{model_dir}"\nthemes = "{themes}"\ntraining = "{training}"\n'))
+    themes.write_text(themes.read_text(encoding="utf-8").replace('id = "cultuur"', 'id = "werkcultuur"'),
+                      encoding="utf-8")
+    jobs = Jobs(config, threading.Event())
+
+    def started() -> list[str]:
+        return [line for line in retrain_lines(caplog) if "status=started" in line]
+
+    assert jobs.learn(wait=True) is False   # no decisions at all, yet it trained
+    (line,) = started()
+    assert "decisions=0" in line and "new_themes=werkcultuur" in line
+    with Store(config.db_path) as store:
+        failed = store.job_outcomes.get("retrain")
+        assert failed.status == "failed" and "onbekend thema 'cultuur'" in failed.error
+    assert jobs.learn(wait=True) is True and len(started()) == 1   # nothing edited: not again
+
+    training.write_text(training.read_text(encoding="utf-8").replace('"cultuur"', '"werkcultuur"'), encoding="utf-8")
+    assert jobs.learn(wait=True) is True and len(started()) == 2
+    with Store(config.db_path) as store:
+        (row,) = store.models.all()
+        assert row.active and store.job_outcomes.get("retrain").status == "ok"
+        assert learning.themes_to_learn(store, config) == []
+        assert "werkcultuur" in jobs.model.get(threading.Event(), store).labels   # classification can go on
+    assert jobs.learn(wait=True) is True and len(started()) == 2   # the model in use knows them all now

@@ -198,10 +198,11 @@ def test_train_command_saves_a_versioned_model_and_learns_from_reviews(nlp_confi
     assert f"harvester models use {classifier.version}" in result.output
 
 
-def test_a_failed_train_leaves_no_empty_version_folder(nlp_config, tmp_path):
+def test_a_failed_train_leaves_no_empty_version_folder_and_says_why_in_dutch(nlp_config, tmp_path):
     """The version folder is set aside before the final training: one that fails then (here the
-    disk fills once the folder is there) must not leave it behind empty, where `harvester models`
-    never lists it and nothing removes it."""
+    disk fills once the folder is there, and building the pipeline writes a temporary file) must not
+    leave it behind empty, where `harvester models` never lists it and nothing removes it; the
+    reason is said in Dutch, not in Python's traceback."""
     models = tmp_path / "models"
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 
@@ -216,10 +217,29 @@ def test_a_failed_train_leaves_no_empty_version_folder(nlp_config, tmp_path):
     with files_up_to(soft):   # SIGXFSZ ignored (set from this thread), the limit restored afterwards
         filler = threading.Thread(target=fill_the_disk_once_reserved, daemon=True)
         filler.start()
-        with pytest.raises(OSError):
-            run("train", "--epochs", "2", "--config", str(nlp_config))
+        result = CliRunner().invoke(main, ["train", "--epochs", "2", "--config", str(nlp_config)])
         filler.join()
+    assert result.exit_code == 1 and not isinstance(result.exception, OSError), result.exception
+    assert re.search(r"harvester train: modelfout: \S+/models/\d{8}-\d{6}: model niet bewaard: het bestand wordt "
+                     r"groter dan het systeem toestaat\n$", result.output), result.output
     assert list(models.iterdir()) == []
+
+
+def test_a_model_folder_that_cannot_be_made_is_a_dutch_error(nlp_config, tmp_path):
+    """A file stands where the models' folder, or the folder --output names, must be made: said in
+    Dutch, and nothing is left behind."""
+    (tmp_path / "models").write_text("geen map", encoding="utf-8")
+    result = CliRunner().invoke(main, ["train", "--epochs", "2", "--config", str(nlp_config)])
+    assert result.exit_code == 1, result.exception
+    assert result.output.endswith(f"harvester train: modelfout: {tmp_path / 'models'}: geen map voor het nieuwe model "
+                                  "te maken: er staat al een bestand met die naam\n")
+    assert (tmp_path / "models").read_text(encoding="utf-8") == "geen map"
+    output = tmp_path / "models" / "mijnmodel"
+    result = CliRunner().invoke(main, ["train", "--epochs", "2", "--output", str(output), "--config", str(nlp_config)])
+    assert result.exit_code == 1, result.exception
+    assert result.output.endswith(f"harvester train: modelfout: {output}: model niet bewaard: er staat al een bestand "
+                                  "met die naam\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["harvester.toml", "models", "themes.toml", "training.jsonl"]
 
 
 def test_train_output_is_named_as_the_config_file_must_hold_it(tmp_path, write_config, monkeypatch):

@@ -138,7 +138,8 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     version = unused_version(config.db_path.parent / "models") if not output else new_version()
     target = Path(output) if output else config.db_path.parent / "models" / version
     items = labelled + always
-    try:
+    # a failed fit, a full disk, Ctrl-C: the version set aside must not stay empty
+    with learning.training_into(target, set_aside=not output):
         nlp = fit(items, themes, epochs=epochs, version=version)
         set_term_weight(nlp, weight)
         meta = nlp.meta["harvester"]
@@ -153,10 +154,6 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
             meta["term_weights"] = {str(w): th for w, th in table.items()}
             click.echo("Drempels: " + ", ".join(f"{labels[t]} {decimal(v)}" for t, v in thresholds.items()))
         save_pipeline(nlp, target)
-    except BaseException:   # a failed fit, a full disk, Ctrl-C: the version set aside must not stay empty
-        if not output:
-            learning.discard(target)
-        raise
     name = f"{nlp.meta['name']}-{version}"
     click.echo(f"Model {name} (getraind op alle {len(items)} voorbeelden) staat in {target}.")
     if output:
@@ -165,8 +162,8 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
         click.echo(f'Gebruik het met [nlp] model = "{as_config_path(target, config)}" in {where}, daarna '
                    '`harvester classify --all`.')
         return
-    # a version in data/models/ is listed by `harvester models`, and chosen there
-    with open_store(config) as store:
+    # a version in data/models/ is listed by `harvester models`, and chosen there: no row, no folder
+    with learning.recording(name, target), open_store(config) as store:
         store.models.add(ModelVersion(
             version=name, path=f"models/{version}", created_at=utcnow(), learned_from=len(reviewed),
             decisions=decisions, decisions_read_at=read_at,

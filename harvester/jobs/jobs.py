@@ -213,8 +213,9 @@ class Jobs:
 
     def learn(self, *, wait: bool = False) -> bool:
         """Start a retraining when `[nlp] retrain_after` decisions came in since the last one (or since
-        the last failed one: `learning.decisions_to_learn`), and have the posts classified anew when
-        the active model was switched (`harvester models use`).
+        the last failed one: `learning.decisions_to_learn`), or at once when the model in use does not
+        know a theme of the themes file (one added or renamed: `learning.themes_to_learn`), and have
+        the posts classified anew when the active model was switched (`harvester models use`).
 
         The retraining's outcome in `harvester status` is that of a training (or of the check before
         it, when that failed): a pass that found too few decisions trained nothing and says nothing.
@@ -234,11 +235,13 @@ class Jobs:
                     switched = self.model.outdated(store)
                     training = self._trainer is not None and self._trainer.is_alive()
                     since = learning.decisions_to_learn(store)
-                    if not training and since >= self.config.nlp.retrain_after:
+                    new_themes = [] if training else learning.themes_to_learn(store, self.config)
+                    if not training and (since >= self.config.nlp.retrain_after or new_themes):
                         job = learning.prepare(store, self.config)
                 if job is not None:
                     log.info(logfmt(job="retrain", status="started", decisions=since, learned=len(job.learn),
                                     held_back=len(job.held), current=job.current_version,
+                                    new_themes=",".join(new_themes) or None,
                                     unknown_themes=",".join(sorted(job.dropped.themes)) or None,
                                     skipped=job.dropped.skipped or None))
                     self._trained = training = True
