@@ -137,6 +137,11 @@ def train(
     `l2` pulls every feature weight towards zero at each step (a word seen in two posts should not
     decide alone); the biases are left free, so a post with no known word scores a theme's base
     rate. Chosen on held-out training data (docs/nlp-log.md).
+
+    The weights kept are the optimizer's running average over the last steps (thinc's parameter
+    averages, which spaCy's own training saves too), not the last step's: those depend on the
+    order of the last few batches, so a retraining with another shuffle or a few more texts was a
+    new draw of several hundredths on real writing (docs/nlp-log.md, "Thirteenth round").
     """
     if not items:
         raise DataError("geen voorbeelden om van te leren")
@@ -165,6 +170,10 @@ def train(
             if l2:
                 linear.inc_grad("W", l2 * linear.get_param("W"))
             textcat.finish_update(optimizer)
+    for node in textcat.model.walk():
+        for name in node.param_names:
+            if (node.id, name) in optimizer.averages:
+                node.set_param(name, optimizer.averages[node.id, name].copy())
     nlp.meta["name"] = "themes"
     nlp.meta["version"] = version or new_version()
     nlp.meta["description"] = "Charter themes for #innoverheid posts (harvester.nlp)"
