@@ -114,16 +114,23 @@ def test_a_run_of_the_scheduler_lives_and_dies_with_its_lock(write_config):
 def test_whether_a_run_lost_its_process():
     here, now = socket.gethostname(), utcnow()
     booted = to_utc_iso(datetime.fromtimestamp(boot_time(), UTC) - timedelta(minutes=1))
-    assert not run_abandoned(os.getpid(), here, now, None)
+    assert not run_abandoned(os.getpid(), here, now, None, False)
     # begun before the boot: the pid that lives now is some other process's
-    assert run_abandoned(os.getppid(), here, booted, None)
+    assert run_abandoned(os.getppid(), here, booted, None, False)
     # a process on another host cannot be seen from here: the source's next run closes it if it died
-    assert not run_abandoned(4242, "elders", now, None)
+    assert not run_abandoned(4242, "elders", now, None, False)
     # a run recorded before runs named their process: only a scheduler that lives may be running it
-    assert run_abandoned(None, None, now, None)
+    assert run_abandoned(None, None, now, None, False)
     scheduler = LockHolder(os.getpid(), here, now)
-    assert not run_abandoned(None, None, now, scheduler)
-    assert run_abandoned(None, None, now, LockHolder(4242, "elders", booted))
+    assert not run_abandoned(None, None, now, scheduler, True)
+    assert run_abandoned(None, None, now, LockHolder(4242, "elders", booted), False)
+    # the scheduler's own run lives while it does...
+    assert not run_abandoned(os.getpid(), here, now, scheduler, True)
+    assert not run_abandoned(4242, "elders", now, LockHolder(4242, "elders", now), True)
+    assert run_abandoned(4242, "elders", now, LockHolder(4242, "elders", booted), False)
+    # ...and no longer than its process: a run from before the boot is not this scheduler's, though
+    # it restarted with the same pid and holds the lock
+    assert run_abandoned(os.getpid(), here, booted, scheduler, True)
 
 
 def test_a_source_whose_connection_cannot_be_set_up_shows_as_failed(server, write_config, monkeypatch):
