@@ -157,6 +157,18 @@ def test_a_source_whose_connection_cannot_be_set_up_shows_as_failed(server, writ
     assert server.requests_to("/blog.rss") == []
 
 
+def test_recheck_says_in_dutch_that_it_cannot_set_up_a_connection(write_config, monkeypatch):
+    """`harvester recheck` makes its Fetcher itself: an unusable proxy ends it with the same Dutch line
+    as `harvester collect`, not an httpx traceback."""
+    path = write_config()
+    Store(load_config(path).db_path).close()
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:poort")
+    result = CliRunner().invoke(main, ["--config", str(path), "recheck"])
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.output
+    assert result.stderr.startswith("harvester recheck: kon geen verbindingen opzetten (InvalidURL: ")
+    assert "HTTPS_PROXY" in result.stderr and "Traceback" not in result.output
+
+
 def test_status_tells_a_source_gone_from_the_config_from_one_not_run_yet(write_config):
     """Renaming a source leaves its old rows: they are no failure to fix, and the new name shows at once."""
     source = """

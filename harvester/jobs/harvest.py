@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from ..collectors import bluesky, feed, mastodon
 from ..collectors.base import Batch, Collector, SourceState
 from ..collectors.http import Fetcher, FetchError
-from ..config import Config, HarvestConfig, Source
+from ..config import Config, Source
 from ..models import RunCounts, RunResult, SourceRow
 from ..privacy.forget import optout
 from ..privacy.hashing import SecretMissing
@@ -40,7 +40,7 @@ def run_sources(
     When a source forgot authors who opted out, the file is compacted once, after the last source."""
     own_fetcher = fetcher is None
     try:
-        fetcher = fetcher or open_fetcher(config.harvest)
+        fetcher = fetcher or Fetcher(config.harvest)
     except FetchError as e:   # no source can be fetched, and each one's failure is recorded
         yield from (record_failure(store, source, str(e)) for source in sources)
         return
@@ -115,18 +115,6 @@ def run_source(
         message = "; ".join(problems) or None
     store.runs.finish(run_id, status, counts, message)
     return RunResult(source.name, status, counts, message, time.monotonic() - started, run_id, forgot_authors=removed)
-
-
-def open_fetcher(config: HarvestConfig, sleep: Callable[[float], None] = time.sleep) -> Fetcher:
-    """A Fetcher, or a FetchError in Dutch when httpx cannot set one up: it reads the proxy and
-    certificate settings from the environment (HTTPS_PROXY, SSL_CERT_FILE), and one it cannot use
-    stops every source before the first request."""
-    try:
-        return Fetcher(config, sleep=sleep)
-    except Exception as e:
-        raise FetchError(f"kon geen verbindingen opzetten ({type(e).__name__}: {e}); controleer de "
-                         "instellingen voor proxy en certificaten in de omgeving, zoals HTTPS_PROXY en "
-                         "SSL_CERT_FILE") from e
 
 
 def record_failure(store: Store, source: Source, error: str) -> RunResult:

@@ -118,7 +118,7 @@ class Jobs:
 
     def _fetcher(self) -> Fetcher:
         # pauses between retries end at once when we are asked to stop
-        return harvest.open_fetcher(self.config.harvest, sleep=self.stop.wait)
+        return Fetcher(self.config.harvest, sleep=self.stop.wait)
 
     def collect(self, source: Source, *, respect_backoff: bool = True) -> bool:
         """One run of one source, then classification of what it stored. False if the run failed."""
