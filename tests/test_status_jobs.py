@@ -11,6 +11,7 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from click.testing import CliRunner
 
 from harvester.cli import main
@@ -25,7 +26,7 @@ from harvester.timeutil import to_utc_iso, utcnow
 
 from .localserver import Reply
 from .mastodon_fake import FakeInstance, make_status
-from .test_collect_cli import feed_source, harvester_process, wait_for
+from .test_collect_cli import FEEDS, RSS, feed_source, harvester_process, wait_for
 
 
 def status(config_path, *args: str):
@@ -167,6 +168,45 @@ def test_recheck_says_in_dutch_that_it_cannot_set_up_a_connection(write_config, 
     assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.output
     assert result.stderr.startswith("harvester recheck: kon geen verbindingen opzetten (InvalidURL: ")
     assert "HTTPS_PROXY" in result.stderr and "Traceback" not in result.output
+
+
+def runs_of(config) -> list[tuple[str, str | None]]:
+    with Store(config.db_path) as store:
+        return store.db.execute("SELECT status, error FROM runs ORDER BY id").fetchall()
+
+
+def test_a_failure_after_the_run_began_is_recorded_once_by_the_run_itself(server, write_config):
+    """Once `run_source` wrote its run's row, that row takes whatever goes wrong, as failed: a database
+    that refuses a read before the first request (here a table it lacks) is one failure, not a second
+    row beside the first one closed as if its process had stopped."""
+    server.route("/blog.rss", Reply(200, (FEEDS / "blog-rss2.xml").read_bytes(), RSS))
+    path = write_config(feed_source("blog", server.url("/blog.rss")))
+    config = load_config(path)
+    with Store(config.db_path) as store:
+        store.db.execute("DROP TABLE suppressions")
+    assert not Jobs(config, threading.Event()).collect(config.source("blog"), respect_backoff=False)
+    assert runs_of(config) == [("failed", "interne fout: OperationalError: no such table: suppressions")]
+    with Store(config.db_path) as store:
+        assert store.runs.consecutive_failures(store.sources.sync("blog", "feed", server.url("/blog.rss")).id) == 1
+    assert server.requests_to("/blog.rss") == []
+
+
+def test_a_run_that_went_well_stays_so_when_the_job_fails_after_it(server, write_config, monkeypatch):
+    """What breaks in the background job after the run finished (closing the connections) is the job's
+    log line: the finished run is not followed by a failed one."""
+    server.route("/blog.rss", Reply(200, (FEEDS / "blog-rss2.xml").read_bytes(), RSS))
+    path = write_config(feed_source("blog", server.url("/blog.rss")))
+    config = load_config(path)
+
+    def refuse(client):
+        raise OSError("de verbinding sluit niet")
+
+    monkeypatch.setattr(httpx.Client, "close", refuse)
+    assert not Jobs(config, threading.Event()).collect(config.source("blog"), respect_backoff=False)
+    monkeypatch.undo()
+    assert runs_of(config) == [("ok", None)]
+    blog = status(path, "--json")["sources"][0]
+    assert (blog["last_run_status"], blog["consecutive_failures"]) == ("ok", 0) and blog["new_in_last_run"] > 0
 
 
 def test_status_tells_a_source_gone_from_the_config_from_one_not_run_yet(write_config):

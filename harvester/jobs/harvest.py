@@ -74,16 +74,13 @@ def run_source(
         return skipped
     run_id = store.runs.start(row.id, *this_process())
     counts = RunCounts()
-    try:
-        secret = KeepCheck.load(store, config.privacy.secret_env).secret   # fail before the first request
-    except SecretMissing as e:
-        store.runs.finish(run_id, "failed", counts, _without_key(e))
-        return RunResult(source.name, "failed", counts, _without_key(e), time.monotonic() - started, run_id)
     requests_before = fetcher.requests
     problems: list[str] = []
     error = None
     stored_any = not_modified = gone = removed = False
+    # from here on the run closes its own row, whatever goes wrong: the caller records nothing more
     try:
+        secret = KeepCheck.load(store, config.privacy.secret_env).secret   # fail before the first request
         for batch in COLLECTORS[source.type](source, _state(store, row), fetcher, config):
             stored_any = _apply(store, row.id, batch, counts, config) or stored_any
             problems += batch.problems
@@ -96,7 +93,7 @@ def run_source(
                 break
     except FetchError as e:
         error = str(e)
-    except SecretMissing as e:   # an author was forgotten during this run, and there is no key
+    except SecretMissing as e:   # authors are suppressed or forgotten, and there is no key
         error = _without_key(e)
     except Exception as e:  # a bug in a collector must not take the other sources down
         logger.exception("collector for %s failed", source.name)
@@ -118,10 +115,10 @@ def run_source(
 
 
 def record_failure(store: Store, source: Source, error: str) -> RunResult:
-    """A run of `source` that failed around its collector rather than in it (no connection could be
-    set up, the database refused the run's own row) is recorded as a failed run all the same:
-    otherwise it leaves no trace in `harvester status`, and the back-off would not count it. A run
-    still marked running for this source is closed as interrupted, as any new run does."""
+    """A run of `source` that could not begin, because no Fetcher could be set up, is recorded as a
+    failed run all the same: otherwise it leaves no trace in `harvester status`, and the back-off
+    would not count it. A run still marked running for this source is closed as interrupted, as any
+    new run does. Only for a failure before `run_source`: once that began, it records its own."""
     row, skipped = _sync(store, source)
     if skipped:   # a source that would not have run has not failed
         return skipped
