@@ -158,16 +158,23 @@ def test_a_source_whose_connection_cannot_be_set_up_shows_as_failed(server, writ
     assert server.requests_to("/blog.rss") == []
 
 
-def test_recheck_says_in_dutch_that_it_cannot_set_up_a_connection(write_config, monkeypatch):
-    """`harvester recheck` makes its Fetcher itself: an unusable proxy ends it with the same Dutch line
-    as `harvester collect`, not an httpx traceback."""
+def test_recheck_says_in_dutch_that_it_cannot_set_up_a_connection(write_config, monkeypatch, tmp_path):
+    """`harvester recheck` makes its Fetcher itself: an unusable proxy or certificate file ends it with
+    the same Dutch line as `harvester collect`, not an httpx traceback."""
     path = write_config()
     Store(load_config(path).db_path).close()
+
+    def recheck_error() -> str:
+        result = CliRunner().invoke(main, ["--config", str(path), "recheck"])
+        assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.output
+        assert "HTTPS_PROXY" in result.stderr and "Traceback" not in result.output
+        return result.stderr
+
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy:poort")
-    result = CliRunner().invoke(main, ["--config", str(path), "recheck"])
-    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.output
-    assert result.stderr.startswith("harvester recheck: kon geen verbindingen opzetten (InvalidURL: ")
-    assert "HTTPS_PROXY" in result.stderr and "Traceback" not in result.output
+    assert recheck_error().startswith("harvester recheck: kon geen verbindingen opzetten (InvalidURL: ")
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "weg.pem"))
+    assert recheck_error().startswith("harvester recheck: kon geen verbindingen opzetten (FileNotFoundError: ")
 
 
 def runs_of(config) -> list[tuple[str, str | None]]:
