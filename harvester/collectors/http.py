@@ -145,20 +145,31 @@ def _http_date(value: str) -> datetime:
 
 
 class Fetcher:
-    """An httpx client with the project's manners. Counts its requests for the run record."""
+    """An httpx client with the project's manners. Counts its requests for the run record.
+
+    A FetchError already when it is made, if the environment's proxy or certificate settings are
+    unusable: every command that fetches then says so in Dutch."""
 
     def __init__(self, config: HarvestConfig, *, sleep: Callable[[float], None] = time.sleep):
         self.config = config
         self.sleep = sleep
         self.requests = 0
         self.max_bytes = int(config.max_response_mb * 1024 * 1024)
-        self.client = httpx.Client(
-            # no network step outlasts the whole request either, so a request given up on (`_once`) ends soon after
-            timeout=httpx.Timeout(min(config.timeout_seconds, config.max_request_seconds)),
-            follow_redirects=True,
-            max_redirects=config.max_redirects,
-            headers={"User-Agent": user_agent(config.user_agent_contact)},
-        )
+        try:
+            self.client = httpx.Client(
+                # no network step outlasts the whole request either, so a request given up on (`_once`) ends soon after
+                timeout=httpx.Timeout(min(config.timeout_seconds, config.max_request_seconds)),
+                follow_redirects=True,
+                max_redirects=config.max_redirects,
+                headers={"User-Agent": user_agent(config.user_agent_contact)},
+            )
+        # httpx reads the proxy and certificates from the environment as it sets up: a proxy address
+        # it cannot parse (InvalidURL), a proxy scheme it does not know (ValueError), a certificate
+        # file that is missing or no certificate (OSError, ssl.SSLError) stop every request to come
+        except (httpx.InvalidURL, ValueError, OSError) as e:
+            raise FetchError(f"kon geen verbindingen opzetten ({type(e).__name__}: {e}); controleer de "
+                             "instellingen voor proxy en certificaten in de omgeving, zoals HTTPS_PROXY en "
+                             "SSL_CERT_FILE") from None
 
     def close(self) -> None:
         self.client.close()
