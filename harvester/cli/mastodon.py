@@ -32,6 +32,6 @@ def recheck(config: Config) -> None:
                f"bijgewerkt na een bewerking: {result.updated}.")
     if result.opted_out:
         click.echo(f"Afgemelde auteurs vergeten (hun posts verwijderd): {result.opted_out}.")
-    for problem in result.problems:
+    for problem in result.problems + result.warnings:
         click.echo(f"  probleem: {problem}", err=True)
     sys.exit(EXIT_FAILED if result.problems else EXIT_OK)
