@@ -129,6 +129,7 @@ type = "feed"
 url = "https://blog.example/feed"
 interval_minutes = 5256000
 """)
+    assert CliRunner().invoke(main, ["--config", str(path), "init"]).exit_code == 0   # purge wants a database
     for args in (["purge", "--dry-run"], ["purge"]):
         result = CliRunner().invoke(main, ["--config", str(path), *args], env={"HARVESTER_SECRET": "s" * 32})
         assert result.exit_code == 0, result.output

@@ -397,6 +397,24 @@ def test_a_feed_author_by_name_and_one_by_profile_url(feeds, store, tmp_path):
         assert gone not in raw, gone
 
 
+def test_a_feed_author_stored_under_an_address_with_a_space_is_forgotten_by_it(server, write_config, store):
+    """The feed collector keys an author by the address their feed gives, as it stands, and an address
+    with a space is no web address to normalize.http_url: forget still takes it, or that author
+    could not be forgotten by the one key stored for them."""
+    address = "https://nieuws.example/auteurs/els atoom"
+    server.route("/news.atom", Reply(200, ATOM.replace("https://Nieuws.example/Auteurs/Els", address),
+                                     {"Content-Type": "application/atom+xml"}))
+    config_path, harvest = harvested_by(store, write_config(
+        f'\n[[sources]]\nname = "news"\ntype = "feed"\nurl = "{server.url("/news.atom")}"\n'))
+    assert harvest()["news"].counts.new == 1
+    assert store.db.execute("SELECT key FROM authors").fetchall() == [(address,)]
+    result = forget(config_path, address)
+    assert result.exit_code == 0, result.output
+    assert "posts verwijderd: 1" in result.output
+    assert count(store, "SELECT count(*) FROM authors") == 0
+    assert harvest()["news"].counts.skipped == 1
+
+
 def test_a_bare_name_that_is_unknown_or_on_two_sites_is_exit_2(feeds, store):
     config_path, _ = feeds
     result = forget(config_path, "Onbekend Iemand")

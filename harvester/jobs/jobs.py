@@ -332,7 +332,7 @@ class Jobs:
             with self.gate.shared(), self._run(job="recheck") as store, self._fetcher() as fetcher:
                 started = time.monotonic()
                 result = run_recheck(store, self.config, fetcher)
-                status, error = ("partial" if result.problems else "ok"), "; ".join(result.problems) or None
+                status, error = result.outcome
                 store.job_outcomes.record("recheck", status, error)
                 log.info(logfmt(job="recheck", status=status, checked=result.checked,
                                 deleted=result.deleted, duration=seconds(time.monotonic() - started), error=error))
