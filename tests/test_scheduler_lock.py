@@ -16,7 +16,8 @@ import pytest
 
 from harvester.config import load_config
 from harvester.models import Post, RunCounts
-from harvester.jobs.lock import (STALE_AFTER_SECONDS, AlreadyRunning, DatabaseLock, abandoned, boot_time, process_gone,
+from harvester.jobs import lock
+from harvester.jobs.lock import (AlreadyRunning, DatabaseLock, abandoned, boot_time, process_gone,
                                  process_started, this_process)
 from harvester.store import Store
 from harvester.store.lock import LockHolder
@@ -117,19 +118,27 @@ def _hold_lock(store: Store, pid: int, heartbeat: datetime) -> LockHolder:
     return store.scheduler_lock.holder()
 
 
-def test_a_live_process_on_this_host_that_beat_since_the_boot_keeps_its_lock(write_config):
+def test_a_live_process_on_this_host_that_beat_since_the_boot_keeps_its_lock(write_config, monkeypatch):
     """A cron run busy for long, or a hung job, is still running: a second scheduler must not start
     beside it, and `harvester status` calls it running."""
-    # pid 1, the oldest process here, is alive; its heartbeat is far beyond the stale limit but after
-    # it started (a heartbeat older than its process is another process's: see the test below)
-    started = datetime.fromtimestamp(process_started(1), UTC)
-    heartbeat = max(started + timedelta(seconds=5), datetime.now(UTC) - timedelta(hours=1))
-    assert datetime.now(UTC) - heartbeat > timedelta(seconds=STALE_AFTER_SECONDS), "pid 1 started too recently"
-    config = load_config(write_config())
-    with Store(config.db_path) as s:
-        assert not abandoned(_hold_lock(s, 1, heartbeat))
-    with pytest.raises(AlreadyRunning, match=f"proces 1 op {socket.gethostname()}"):
-        DatabaseLock(config).acquire()
+    # a heartbeat counts as stale after a second here, so that a process of this test can be older
+    # than a stale heartbeat (a heartbeat older than its process is another process's: see below)
+    monkeypatch.setattr(lock, "STALE_AFTER_SECONDS", 1.0)
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        heartbeat = datetime.fromtimestamp(process_started(child.pid), UTC)
+        deadline = time.monotonic() + 30
+        while datetime.now(UTC) - heartbeat <= timedelta(seconds=lock.STALE_AFTER_SECONDS + 0.5):
+            assert time.monotonic() < deadline, "the clock did not move"
+            time.sleep(0.1)
+        config = load_config(write_config())
+        with Store(config.db_path) as s:
+            assert not abandoned(_hold_lock(s, child.pid, heartbeat))
+        with pytest.raises(AlreadyRunning, match=f"proces {child.pid} op {socket.gethostname()}"):
+            DatabaseLock(config).acquire()
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
 
 
 def test_a_heartbeat_from_before_the_boot_is_taken_over_though_its_pid_lives(write_config):
