@@ -35,8 +35,8 @@ ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)>$")
 # within its site at best, so two sites' entry "1" would be one post
 GLOBAL_ID = re.compile(r"(?:https?://|tag:|urn:)", re.IGNORECASE)
 # a date's time of day and the zone after it, if any: an offset, or a name ("Z", "GMT", "CET", "GMT+1")
-TIME_ZONE = re.compile(r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?P<zone>(?P<offset>[+-]\d\d(?::?\d\d)?)\b|"
-                       r"(?P<name>[A-Za-z][A-Za-z/_]*(?:[+-]\d{1,2}(?::?\d\d)?)?))?")
+TIME_ZONE = re.compile(r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?P<zone>[+-]\d\d(?::?\d\d)?\b|"
+                       r"[A-Za-z][A-Za-z/_]*(?:[+-]\d{1,2}(?::?\d\d)?)?)?")
 # names of Central European time that feeds from here write and feedparser reads as UTC (MET and
 # MEST only in RSS dates): the name says whether summer time was meant, so they are fixed offsets
 CENTRAL_EUROPEAN = {name: timezone(timedelta(hours=hours)) for name, hours in
