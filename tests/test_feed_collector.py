@@ -392,8 +392,8 @@ def test_entries_that_share_an_id_within_a_feed_are_counted_not_dropped_silently
 def test_times_without_a_zone_or_with_a_central_european_name_are_local_times(server, store, harvest):
     """Dutch feeds write local time, often without a zone or as CET/CEST, which feedparser reads as
     UTC (or, in an RSS date without a zone, not at all). A time that names no zone is the source's
-    `time_zone` (Europe/Amsterdam unless configured), summer time included; a zone feedparser does
-    read counts as it reads it."""
+    `time_zone` (Europe/Amsterdam unless configured), summer time included; a written zone counts as
+    written, and a name only feedparser knows (EST) as it reads it."""
     written = {  # pubDate: UTC
         "Sun, 07 Dec 2025 10:00:00 CET": "2025-12-07T09:00:00+00:00",
         "Mon, 07 Jul 2025 10:00:00 CEST": "2025-07-07T08:00:00+00:00",
@@ -406,6 +406,16 @@ def test_times_without_a_zone_or_with_a_central_european_name_are_local_times(se
         "Sun, 07 Dec 2025 10:00:00 EST": "2025-12-07T15:00:00+00:00",
         "Sun, 07 Dec 2025 10:00:00 +01:00": "2025-12-07T09:00:00+00:00",   # not RFC 822, but feedparser reads it
         "Sun, 07 Dec 2025 10:00:00 GMT-0500": "2025-12-07T15:00:00+00:00",
+        # a UTC name with an offset after it, as JavaScript's Date.toString() writes: feedparser reads
+        # "+0000" and "+00:00" there as no zone, and "+1" not at all
+        "Sun Dec 07 2025 10:00:00 GMT+0000 (Coordinated Universal Time)": "2025-12-07T10:00:00+00:00",
+        "Mon Jul 07 2025 10:00:00 GMT+0200 (Midden-Europese zomertijd)": "2025-07-07T08:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00 UTC+00:00": "2025-12-07T10:00:00+00:00",
+        "Mon, 07 Jul 2025 10:00:00 UTC+1": "2025-07-07T09:00:00+00:00",
+        "Mon, 07 Jul 2025 10:00:00 GMT+1": "2025-07-07T09:00:00+00:00",
+        # an ISO week date, which feedparser reads as the first of the month
+        "2025-W28-1T10:00": "2025-07-07T08:00:00+00:00",
+        "2025-W28-1T10:00+01:00": "2025-07-07T09:00:00+00:00",
     }
     items = "".join(f"<item><guid>rss-{n}</guid><description>Idee</description><pubDate>{date}</pubDate></item>"
                     for n, date in enumerate(written))

@@ -231,8 +231,9 @@ class Fetcher:
         httpx bounds each network step (`timeout_seconds`), not the whole (encode/httpx#1450): a
         server that takes the request and then stays silent, or drips its headers or body, would
         hold the source for as long as it likes. So the request runs in a thread of its own, waited
-        for until the deadline; one given up on ends by itself, since each of its network steps and
-        its reading of the body stop at the same limit.
+        for until the deadline. Each network step of a request given up on is capped by the same
+        limit, and its reading of the body stops at the deadline, but a server that drips its headers
+        keeps every step short: such a request ends at the latest when the run's connections close.
         """
         self.requests += 1
         limit = self.config.max_request_seconds
