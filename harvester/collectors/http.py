@@ -157,7 +157,8 @@ class Fetcher:
         self.max_bytes = int(config.max_response_mb * 1024 * 1024)
         try:
             self.client = httpx.Client(
-                # no network step outlasts the whole request either, so a request given up on (`_once`) ends soon after
+                # no network step outlasts the whole request either; a request given up on (`_once`)
+                # ends at the latest when the run's connections close
                 timeout=httpx.Timeout(min(config.timeout_seconds, config.max_request_seconds)),
                 follow_redirects=True,
                 max_redirects=config.max_redirects,
