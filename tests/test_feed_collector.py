@@ -489,6 +489,9 @@ def test_no_e_mail_address_and_no_link_that_is_no_web_address_becomes_an_author(
         f"<entry><id>tag:blog.example.nl,2013:{n}</id><link href='https://blog.example.nl/{n}'/><title>Idee {n}</title>"
         f"<updated>2013-03-14T10:00:00Z</updated><author><name>{name}</name><uri>{uri}</uri></author></entry>"
         for n, (uri, name) in enumerate(authors))
+    # without a link of its own the entry appeared on its feed's site (not on its id, `tag:`)
+    entries += ("<entry><id>tag:blog.example.nl,2013:9</id><title>Idee 9</title><updated>2013-03-14T10:00:00Z</updated>"
+                "<author><name>Els</name><uri>mailto:els@example.nl</uri></author></entry>")
     server.route("/atom", Reply(200, f"<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title>{entries}</feed>".encode(),
                                 ATOM))
     items = "".join(f"<item><guid>https://blog.example.nl/rss/{n}</guid><author>{author}</author></item>"
@@ -496,11 +499,11 @@ def test_no_e_mail_address_and_no_link_that_is_no_web_address_becomes_an_author(
     server.route("/rss", Reply(200, f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode(), RSS))
     results = harvest(sources_toml(server, ("atom", "/atom"), ("rss", "/rss"), match="all"))
 
-    assert [r.counts.new for r in results.values()] == [4, 2]
+    assert [r.counts.new for r in results.values()] == [5, 2]
     stored = set(store.db.execute("SELECT key, display_name, profile_url FROM authors"))
     assert stored == {("Cas (blog.example.nl)", "Cas", None), ("Jan (blog.example.nl)", "Jan", None),
                       ("https://blog.example.nl/kees", None, "https://blog.example.nl/kees"),
-                      ("Piet (blog.example.nl)", "Piet", None)}
+                      ("Els (127.0.0.1)", "Els", None), ("Piet (blog.example.nl)", "Piet", None)}
     assert all(parse_author(key).keys == {key.lower()} for key, _, _ in stored)
     store.db.conn.commit()
     raw = b"".join(path.read_bytes() for path in tmp_path.glob("harvester.db*"))

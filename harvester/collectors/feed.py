@@ -171,7 +171,8 @@ def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | 
         tags=tuple(dict.fromkeys(t for t in [*categories, *hashtags(title or ""), *extracted.tags] if t)),
         links=extracted.links,
         mentions=extracted.mentions,
-        author=_author(entry, link or feed_url),
+        # an entry without a link has its id as link in feedparser; a `tag:` or `urn:` names no site
+        author=_author(entry, http_url(link) or feed_url),
     ))
 
 
