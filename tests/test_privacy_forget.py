@@ -398,16 +398,17 @@ def test_a_feed_author_by_name_and_one_by_profile_url(feeds, store, tmp_path):
 
 
 def test_a_feed_author_stored_under_an_address_with_a_space_is_forgotten_by_it(server, write_config, store):
-    """The feed collector keys an author by the address their feed gives, as it stands, and an address
-    with a space is no web address to normalize.http_url: forget still takes it, or that author
-    could not be forgotten by the one key stored for them."""
+    """The feed collector keyed an author by the address their feed gave, as it stood, until it took
+    web addresses only (normalize.http_url refuses one with a space). Rows stored before keep that
+    key: forget still takes it, or such an author could not be forgotten by the one key stored for them."""
     address = "https://nieuws.example/auteurs/els atoom"
     server.route("/news.atom", Reply(200, ATOM.replace("https://Nieuws.example/Auteurs/Els", address),
                                      {"Content-Type": "application/atom+xml"}))
     config_path, harvest = harvested_by(store, write_config(
         f'\n[[sources]]\nname = "news"\ntype = "feed"\nurl = "{server.url("/news.atom")}"\n'))
     assert harvest()["news"].counts.new == 1
-    assert store.db.execute("SELECT key FROM authors").fetchall() == [(address,)]
+    store.db.execute("UPDATE authors SET key = ? WHERE display_name = 'Els Atoom'", [address])   # as stored before
+    store.db.conn.commit()
     result = forget(config_path, address)
     assert result.exit_code == 0, result.output
     assert "posts verwijderd: 1" in result.output

@@ -22,7 +22,7 @@ from feedparser.namespaces.mediarss import Namespace as MediaRss
 
 from ..config import Config, Source
 from ..models import Author, Post, site_key, site_of
-from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
+from ..normalize import extract, hashtags, html_to_text, http_url, normalize_tag, tidy
 from ..timeutil import AMSTERDAM, to_utc_iso
 from .base import Batch, SourceState, without_future_times
 from .http import Fetcher, FetchError, Response
@@ -173,7 +173,8 @@ def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | 
         tags=tuple(dict.fromkeys(t for t in [*categories, *hashtags(title or ""), *extracted.tags] if t)),
         links=extracted.links,
         mentions=extracted.mentions,
-        author=_author(entry, link or feed_url),
+        # an entry without a link has its id as link in feedparser; a `tag:` or `urn:` names no site
+        author=_author(entry, http_url(link) or feed_url),
     ))
 
 
@@ -198,16 +199,21 @@ def _title(entry: feedparser.FeedParserDict) -> str | None:
 
 
 def _author(entry: feedparser.FeedParserDict, page_url: str) -> Author | None:
-    """Name and profile link only (never the e-mail address feeds sometimes carry).
+    """Name and profile link only, never an e-mail address: feeds carry one in `<email>`, as a
+    `mailto:` profile link, and as the name itself (an RSS `<author>` is often just the address).
+    So a name with an `@` is not kept, and a link that is no web address (`mailto:`, `javascript:`)
+    is neither the key nor the profile link.
 
-    A bare name is scoped to the site it appeared on, so "Redactie" of two blogs stays two people.
+    The key is the profile link; without one, the name scoped to the site it appeared on, so
+    "Redactie" of two blogs stays two people.
     """
     detail = entry.get("author_detail") or {}
-    name = (detail.get("name") or entry.get("author") or "").strip() or None
-    href = (detail.get("href") or "").strip() or None
+    name = (detail.get("name") or entry.get("author") or "").strip()
+    name = name if name and "@" not in name else None
+    href = http_url(detail.get("href"))
     if href:
         return Author(key=href, display_name=name, profile_url=href)
-    if name and "@" not in name:
+    if name:
         return Author(key=f"{name} ({urlparse(page_url).hostname})", display_name=name)
     return None
 
