@@ -313,15 +313,23 @@ def _parse_sources(items: object, path: Path | str) -> list[Source]:
             _check_zone(source.time_zone, path, f"{where}.time_zone")
         elif isinstance(source, MastodonSource):
             _check_url(source.instance, path, f"{where}.instance")
+            if source.token_env:
+                _check_env_name(source.token_env, path, f"{where}.token_env")
         else:
             _check_url(source.service, path, f"{where}.service")
             for key in ("handle_env", "app_password_env"):
-                if not ENV_NAME.match(getattr(source, key)):
-                    # the value is not repeated: it may be the secret itself, written in by mistake
-                    raise ConfigError(path, f"{where}.{key}", "moet de naam van een omgevingsvariabele zijn "
-                                      "(letters, cijfers en '_'), niet de waarde zelf")
+                _check_env_name(getattr(source, key), path, f"{where}.{key}")
         sources.append(source)
     return sources
+
+
+def _check_env_name(value: str, path: Path | str, key: str) -> None:
+    """A key that names an environment variable holding a secret: a secret written in by mistake
+    would otherwise be printed in every message that names the variable, and stored with the runs."""
+    if not ENV_NAME.match(value):
+        # the value is not repeated: it may be the secret itself
+        raise ConfigError(path, key, "moet de naam van een omgevingsvariabele zijn "
+                          "(letters, cijfers en '_'), niet de waarde zelf")
 
 
 def _check(config: Config, path: Path | str) -> None:

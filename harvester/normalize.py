@@ -7,8 +7,9 @@ is what NLP, search and exports use: paragraph breaks kept, entities decoded, Un
 document can hold (`UNWRITABLE`: a feed that is not well formed can carry a NUL, a text pasted from
 a PDF a U+FFFF) and are capped in length (the caps below; see
 docs/security.md), so no source can make a post, or a page of the queue, arbitrarily large; a
-post's link and its author's profile link are kept only as web addresses (`http_url`), since
-documents and spreadsheets make them clickable.
+post's own link, the links in it and its author's profile link are kept only as web addresses
+(`http_url`), since documents and spreadsheets make them clickable. Collectors hand over every
+link they find and leave that test to `tidy`.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ class _TextExtractor(HTMLParser):
         elif tag in BLOCK_TAGS:
             self.parts.append("\n\n")
         elif tag == "a":
-            link = http_url(dict(attrs).get("href"))
-            if link:
-                self.links.append(link)
+            href = dict(attrs).get("href")
+            if href:
+                self.links.append(href)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
@@ -93,7 +94,7 @@ def one_newline(text: str) -> str:
 
 
 def html_to_text(html: str) -> tuple[str, list[str]]:
-    """Plain text of an HTML fragment (or of plain text), and the http(s) links it points to."""
+    """Plain text of an HTML fragment (or of plain text), and the links it points to, as written."""
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
@@ -114,10 +115,10 @@ def normalize_tag(tag: str) -> str:
 
 
 def extract(html: str) -> Extracted:
-    """Everything collectors need from a piece of harvested HTML (or plain text)."""
+    """Everything collectors need from a piece of harvested HTML (or plain text); its links as
+    written (`tidy` keeps those that are web addresses)."""
     text, hrefs = html_to_text(html)
-    found = (http_url(u.rstrip(".,;:!?)")) for u in URL.findall(text))
-    links = _unique([*hrefs, *(link for link in found if link)])
+    links = _unique([*hrefs, *(u.rstrip(".,;:!?)") for u in URL.findall(text))])
     return Extracted(
         text=text,
         tags=tuple(hashtags(text)),
@@ -144,7 +145,8 @@ def clean(value: str | None, limit: int, *, one_line: bool = False) -> str | Non
 
 
 def tidy(post: Post) -> Post:
-    """A post as collectors hand it to the store: cleaned and capped (see `clean` and the caps)."""
+    """A post as collectors hand it to the store: cleaned and capped (see `clean` and the caps), its
+    links only web addresses, each once."""
     author = post.author
     if author is not None:
         author = replace(author, key=clean(author.key, MAX_KEY, one_line=True) or "",
@@ -154,6 +156,7 @@ def tidy(post: Post) -> Post:
     return replace(
         post, title=clean(post.title, MAX_TITLE, one_line=True) or None, text=clean(post.text, MAX_TEXT) or "",
         content_html=clean(post.content_html, MAX_HTML) or "", url=http_url(post.url),
+        links=tuple(_unique(link for link in map(http_url, post.links) if link)),
         spoiler_text=clean(post.spoiler_text, MAX_NAME, one_line=True) or None, author=author)
 
 

@@ -1,6 +1,6 @@
-"""The front door: `python -m harvester` is the `harvester` command, and `posts` and `users
-list`, which only look at the database, create none where there is none (as `status` does:
-tests/test_status_jobs.py)."""
+"""The front door: `python -m harvester` is the `harvester` command, and the commands that only
+look at the database, or only change or remove what it holds, create none where there is none (as
+`status` does: tests/test_status_jobs.py)."""
 
 from __future__ import annotations
 
@@ -49,13 +49,23 @@ def test_under_python_m_the_hints_name_python_m_harvester_as_this_shell_can_run_
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("command", [["posts"], ["posts", "--json"], ["users", "list"],
-                                     ["users", "list", "--json"]])
+# what these commands read or change is in the database: without one they have nothing to work on
+WITHOUT_A_DATABASE = [
+    ["posts"], ["posts", "--json"], ["users", "list"], ["users", "list", "--json"],
+    ["models"], ["models", "list"], ["initiatives"], ["initiatives", "--candidates", "--json"],
+    ["export", "--out", "ideeen.csv"], ["charter", "--out", "charter.md"], ["network", "--out", "netwerk.gexf"],
+    ["purge", "--dry-run"], ["purge"], ["forget", "--dry-run", "anne@mastodon.nl"], ["classify"],
+    ["users", "passwd", "anne", "--password-stdin"], ["users", "disable", "anne"], ["users", "enable", "anne"],
+]
+
+
+@pytest.mark.parametrize("command", WITHOUT_A_DATABASE, ids=" ".join)
 def test_a_command_that_only_looks_says_there_is_no_database_and_creates_none(tmp_path, monkeypatch, command):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HARVESTER_CONFIG", raising=False)
     monkeypatch.delenv("HARVESTER_DB", raising=False)
-    result = CliRunner().invoke(main, command)
+    monkeypatch.setenv("HARVESTER_SECRET", "een-geheime-sleutel-voor-de-test")
+    result = CliRunner().invoke(main, command, input="een sterk wachtwoord van de beheerder\n")
     assert result.exit_code == 2, result.output
     assert result.output == "Nog geen database data/harvester.db: maak die met `harvester init` (of `make run` in de checkout).\n"
     assert list(tmp_path.iterdir()) == []
@@ -64,9 +74,9 @@ def test_a_command_that_only_looks_says_there_is_no_database_and_creates_none(tm
 def test_with_a_config_the_hint_names_it_and_once_made_the_database_is_read(tmp_path, write_config):
     config = write_config()
     runner = CliRunner()
-    for command in (["posts"], ["users", "list"]):
+    for command in (["posts"], ["users", "list"], ["recheck"]):   # recheck wants a config file first
         result = runner.invoke(main, ["--config", str(config), *command])
-        assert result.exit_code == 2
+        assert result.exit_code == 2, result.output
         assert f"maak die met `harvester --config {config} init`" in result.output
     assert not (tmp_path / "harvester.db").exists()
     assert runner.invoke(main, ["--config", str(config), "init"]).exit_code == 0

@@ -96,6 +96,22 @@ def test_cli_reports_bad_config_in_one_line_with_status_2(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_a_token_written_into_token_env_is_refused_without_repeating_it(tmp_path):
+    # the collector names token_env in runs.error and in status: a token there would be stored and shown
+    token = "ZA-Yj3aBD8U8Cm7lKUp-lm9O9BmDgdhHzDeqsY8tlL0"
+    path = tmp_path / "bad.toml"
+    path.write_text(f'[[sources]]\nname="nl"\ntype="mastodon"\ninstance="https://x.nl"\ntoken_env="{token}"\n')
+    result = CliRunner().invoke(main, ["status", "--config", str(path)])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.endswith("sources[0] (nl).token_env: moet de naam van een omgevingsvariabele zijn "
+                         "(letters, cijfers en '_'), niet de waarde zelf")
+    assert token[:8] not in result.output
+    for name in ("NL_TOKEN", ""):
+        path.write_text(f'[[sources]]\nname="nl"\ntype="mastodon"\ninstance="https://x.nl"\ntoken_env="{name}"\n')
+        assert load_config(path).sources[0].token_env == name
+
+
 def test_config_from_environment_and_db_override(tmp_path, monkeypatch):
     path = tmp_path / "c.toml"
     path.write_text("[database]\npath = 'ignored.db'\n")
@@ -129,6 +145,7 @@ type = "feed"
 url = "https://blog.example/feed"
 interval_minutes = 5256000
 """)
+    assert CliRunner().invoke(main, ["--config", str(path), "init"]).exit_code == 0   # purge wants a database
     for args in (["purge", "--dry-run"], ["purge"]):
         result = CliRunner().invoke(main, ["--config", str(path), *args], env={"HARVESTER_SECRET": "s" * 32})
         assert result.exit_code == 0, result.output

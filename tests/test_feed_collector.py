@@ -17,6 +17,7 @@ from harvester.collectors.http import Fetcher, FetchError
 from harvester.config import load_config
 from harvester.jobs.harvest import log_line, run_source, run_sources
 from harvester.models import site_of
+from harvester.privacy.forget import parse_author
 
 from .conftest import DATA
 from .localserver import LocalServer, Reply, Request
@@ -392,8 +393,8 @@ def test_entries_that_share_an_id_within_a_feed_are_counted_not_dropped_silently
 def test_times_without_a_zone_or_with_a_central_european_name_are_local_times(server, store, harvest):
     """Dutch feeds write local time, often without a zone or as CET/CEST, which feedparser reads as
     UTC (or, in an RSS date without a zone, not at all). A time that names no zone is the source's
-    `time_zone` (Europe/Amsterdam unless configured), summer time included; a zone feedparser does
-    read counts as it reads it."""
+    `time_zone` (Europe/Amsterdam unless configured), summer time included; a written zone counts as
+    written, and a name only feedparser knows (EST) as it reads it."""
     written = {  # pubDate: UTC
         "Sun, 07 Dec 2025 10:00:00 CET": "2025-12-07T09:00:00+00:00",
         "Mon, 07 Jul 2025 10:00:00 CEST": "2025-07-07T08:00:00+00:00",
@@ -406,6 +407,16 @@ def test_times_without_a_zone_or_with_a_central_european_name_are_local_times(se
         "Sun, 07 Dec 2025 10:00:00 EST": "2025-12-07T15:00:00+00:00",
         "Sun, 07 Dec 2025 10:00:00 +01:00": "2025-12-07T09:00:00+00:00",   # not RFC 822, but feedparser reads it
         "Sun, 07 Dec 2025 10:00:00 GMT-0500": "2025-12-07T15:00:00+00:00",
+        # a UTC name with an offset after it, as JavaScript's Date.toString() writes: feedparser reads
+        # "+0000" and "+00:00" there as no zone, and "+1" not at all
+        "Sun Dec 07 2025 10:00:00 GMT+0000 (Coordinated Universal Time)": "2025-12-07T10:00:00+00:00",
+        "Mon Jul 07 2025 10:00:00 GMT+0200 (Midden-Europese zomertijd)": "2025-07-07T08:00:00+00:00",
+        "Sun, 07 Dec 2025 10:00:00 UTC+00:00": "2025-12-07T10:00:00+00:00",
+        "Mon, 07 Jul 2025 10:00:00 UTC+1": "2025-07-07T09:00:00+00:00",
+        "Mon, 07 Jul 2025 10:00:00 GMT+1": "2025-07-07T09:00:00+00:00",
+        # an ISO week date, which feedparser reads as the first of the month
+        "2025-W28-1T10:00": "2025-07-07T08:00:00+00:00",
+        "2025-W28-1T10:00+01:00": "2025-07-07T09:00:00+00:00",
     }
     items = "".join(f"<item><guid>rss-{n}</guid><description>Idee</description><pubDate>{date}</pubDate></item>"
                     for n, date in enumerate(written))
@@ -476,6 +487,37 @@ def test_links_that_are_not_web_addresses_are_not_kept(server, store, harvest):
     urls = dict(store.db.execute("SELECT key, url FROM posts").fetchall())
     site = server.base_url.removeprefix("http://")
     assert urls == {f"id-{n} ({site})": url for n, url in enumerate([None, None, None, None, "https://example.org/goed"])}
+
+
+def test_no_e_mail_address_and_no_link_that_is_no_web_address_becomes_an_author(server, store, harvest, tmp_path):
+    """A `mailto:` or `javascript:` profile link is no key (the one would keep an e-mail address, and
+    `harvester forget` takes neither): the name with the site stands in. A name that is an e-mail
+    address is not kept either; of RSS's `address (Name)` the name is."""
+    authors = [("mailto:cas@example.nl", "Cas"), ("javascript:alert(1)", "Jan"),
+               ("https://blog.example.nl/kees", "kees@example.nl"), ("mailto:anoniem@example.nl", "")]
+    entries = "".join(
+        f"<entry><id>tag:blog.example.nl,2013:{n}</id><link href='https://blog.example.nl/{n}'/><title>Idee {n}</title>"
+        f"<updated>2013-03-14T10:00:00Z</updated><author><name>{name}</name><uri>{uri}</uri></author></entry>"
+        for n, (uri, name) in enumerate(authors))
+    # without a link of its own the entry appeared on its feed's site (not on its id, `tag:`)
+    entries += ("<entry><id>tag:blog.example.nl,2013:9</id><title>Idee 9</title><updated>2013-03-14T10:00:00Z</updated>"
+                "<author><name>Els</name><uri>mailto:els@example.nl</uri></author></entry>")
+    server.route("/atom", Reply(200, f"<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title>{entries}</feed>".encode(),
+                                ATOM))
+    items = "".join(f"<item><guid>https://blog.example.nl/rss/{n}</guid><author>{author}</author></item>"
+                    for n, author in enumerate(["piet@example.nl (Piet)", "lies@example.nl"]))
+    server.route("/rss", Reply(200, f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode(), RSS))
+    results = harvest(sources_toml(server, ("atom", "/atom"), ("rss", "/rss"), match="all"))
+
+    assert [r.counts.new for r in results.values()] == [5, 2]
+    stored = set(store.db.execute("SELECT key, display_name, profile_url FROM authors"))
+    assert stored == {("Cas (blog.example.nl)", "Cas", None), ("Jan (blog.example.nl)", "Jan", None),
+                      ("https://blog.example.nl/kees", None, "https://blog.example.nl/kees"),
+                      ("Els (127.0.0.1)", "Els", None), ("Piet (blog.example.nl)", "Piet", None)}
+    assert all(parse_author(key).keys == {key.lower()} for key, _, _ in stored)
+    store.db.conn.commit()
+    raw = b"".join(path.read_bytes() for path in tmp_path.glob("harvester.db*"))
+    assert b"example.nl" in raw and b"@example.nl" not in raw and b"javascript:" not in raw
 
 
 def test_links_in_a_text_are_kept_by_the_same_rule_as_a_posts_link(server, store, harvest):

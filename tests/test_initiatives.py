@@ -283,6 +283,7 @@ def test_the_command_tells_of_a_rematch_only_when_posts_were_matched_again(tmp_p
     shutil.copy(DEFAULTS / "initiatives.toml", own)
     config = config_with(tmp_path, own)
     command = ["initiatives", "--config", str(config.path)]
+    assert CliRunner().invoke(main, ["init", "--config", str(config.path)]).exit_code == 0
     first = CliRunner().invoke(main, command)   # a new database: a first digest, nothing to match again
     assert first.exit_code == 0 and "veranderd" not in first.stderr
     with Store(config.db_path) as store:

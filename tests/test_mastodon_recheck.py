@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +13,10 @@ from harvester.cli import main
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.jobs.harvest import run_source
+from harvester.jobs.jobs import Jobs
 from harvester.privacy.hashing import fingerprint
 from harvester.jobs.mastodon_recheck import recheck
+from harvester.store import Store
 
 from .localserver import LocalServer, Reply
 from .mastodon_fake import FakeInstance, make_status
@@ -164,3 +168,37 @@ def test_an_edit_of_a_post_beyond_the_newest_page_is_picked_up_by_the_recheck(se
     text, edited = store.db.execute("SELECT text, edited_at FROM posts WHERE key = ?", [statuses[0]["uri"]]).fetchone()
     assert text == "idee 1, beter uitgewerkt #innoverheid" and edited == "2026-11-22T12:00:00+00:00"
     assert check().updated == 0               # once stored, the same edit changes nothing
+
+
+def test_a_recheck_without_the_token_named_in_token_env_says_so_like_the_collector(server, write_config, tmp_path,
+                                                                                     monkeypatch):
+    """The config meant a token to be used: the recheck still asks (what everyone may see needs
+    none), but the command and the background job's outcome in status name the empty variable."""
+    monkeypatch.delenv("NL_TOKEN", raising=False)
+    fake = FakeInstance(server)
+    fake.add(make_status(sid(1)), make_status(sid(2), username="bert"))
+    path = write_config(f'[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n'
+                        'token_env = "NL_TOKEN"\n')
+    config = load_config(path)
+    with Store(config.db_path) as store, Fetcher(config.harvest) as fetcher:
+        collected = run_source(store, config, config.sources[0], fetcher)
+    assert collected.status == "partial"
+    fake.delete(sid(2))
+    said = (f"nl: de omgevingsvariabele NL_TOKEN uit token_env is niet gezet of leeg: opgehaald zonder token, "
+            f"dus alleen wat {fake.url} aan iedereen toont")
+    result = CliRunner().invoke(main, ["--config", str(path), "recheck"])
+    assert result.exit_code == 0, result.output   # partial, as the collector's run: nothing failed
+    assert "verwijderd bij de bron: 1" in result.output and f"  probleem: {said}\n" in result.output
+    assert "Authorization" not in fake.server.requests_to("/api/v1/statuses")[-1].headers
+    jobs = Jobs(config, threading.Event())
+    assert jobs.recheck()
+    outcome = json.loads(CliRunner().invoke(main, ["--config", str(path), "status", "--json"]).output)["jobs"]["recheck"]
+    assert (outcome["status"], outcome["error"], outcome["ok_at"]) == ("partial", said, None)
+
+    monkeypatch.setenv("NL_TOKEN", "geheim")
+    again = CliRunner().invoke(main, ["--config", str(path), "recheck"])
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert fake.server.requests_to("/api/v1/statuses")[-1].headers["Authorization"] == "Bearer geheim"
+    assert jobs.recheck()
+    outcome = json.loads(CliRunner().invoke(main, ["--config", str(path), "status", "--json"]).output)["jobs"]["recheck"]
+    assert (outcome["status"], outcome["error"]) == ("ok", None)

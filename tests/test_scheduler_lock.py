@@ -6,16 +6,22 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from harvester.config import load_config
 from harvester.models import Post, RunCounts
-from harvester.jobs.lock import STALE_AFTER_SECONDS, AlreadyRunning, DatabaseLock, abandoned, boot_time, this_process
+from harvester.jobs import lock
+from harvester.jobs.lock import (AlreadyRunning, DatabaseLock, abandoned, boot_time, process_gone,
+                                 process_started, this_process)
 from harvester.store import Store
 from harvester.store.lock import LockHolder
+from harvester.timeutil import to_utc_iso
 
 
 def test_second_process_is_refused_until_release(tmp_path):
@@ -112,18 +118,27 @@ def _hold_lock(store: Store, pid: int, heartbeat: datetime) -> LockHolder:
     return store.scheduler_lock.holder()
 
 
-def test_a_live_process_on_this_host_that_beat_since_the_boot_keeps_its_lock(write_config):
+def test_a_live_process_on_this_host_that_beat_since_the_boot_keeps_its_lock(write_config, monkeypatch):
     """A cron run busy for long, or a hung job, is still running: a second scheduler must not start
     beside it, and `harvester status` calls it running."""
-    booted = datetime.fromtimestamp(boot_time(), UTC)
-    # our own parent process is alive; its heartbeat is far beyond the stale limit but after the boot
-    heartbeat = max(booted + timedelta(seconds=5), datetime.now(UTC) - timedelta(hours=1))
-    assert datetime.now(UTC) - heartbeat > timedelta(seconds=STALE_AFTER_SECONDS)
-    config = load_config(write_config())
-    with Store(config.db_path) as s:
-        assert not abandoned(_hold_lock(s, os.getppid(), heartbeat))
-    with pytest.raises(AlreadyRunning, match=f"proces {os.getppid()} op {socket.gethostname()}"):
-        DatabaseLock(config).acquire()
+    # a heartbeat counts as stale after a second here, so that a process of this test can be older
+    # than a stale heartbeat (a heartbeat older than its process is another process's: see below)
+    monkeypatch.setattr(lock, "STALE_AFTER_SECONDS", 1.0)
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        heartbeat = datetime.fromtimestamp(process_started(child.pid), UTC)
+        deadline = time.monotonic() + 30
+        while datetime.now(UTC) - heartbeat <= timedelta(seconds=lock.STALE_AFTER_SECONDS + 0.5):
+            assert time.monotonic() < deadline, "the clock did not move"
+            time.sleep(0.1)
+        config = load_config(write_config())
+        with Store(config.db_path) as s:
+            assert not abandoned(_hold_lock(s, child.pid, heartbeat))
+        with pytest.raises(AlreadyRunning, match=f"proces {child.pid} op {socket.gethostname()}"):
+            DatabaseLock(config).acquire()
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
 
 
 def test_a_heartbeat_from_before_the_boot_is_taken_over_though_its_pid_lives(write_config):
@@ -138,3 +153,23 @@ def test_a_heartbeat_from_before_the_boot_is_taken_over_though_its_pid_lives(wri
     with Store(config.db_path) as s:
         assert s.scheduler_lock.holder().pid == os.getpid()
     lock.release()
+
+
+def test_a_pid_whose_process_started_later_or_ended_is_gone():
+    """A pid is reused long before the machine restarts: the process that holds it now is not the one
+    that beat or began a run, if it started after that; and a zombie has ended, though its pid
+    still answers."""
+    here = socket.gethostname()
+    before = time.time() - 5
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert process_gone(child.pid, here, time.time()) is False
+        assert process_gone(child.pid, here, before) is True
+        assert abandoned(LockHolder(child.pid, here, to_utc_iso(datetime.fromtimestamp(before, UTC))))
+        child.kill()
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)   # ended, and not collected: a zombie
+        os.kill(child.pid, 0)
+        assert process_gone(child.pid, here, time.time()) is True
+    finally:
+        child.kill()
+        child.wait()

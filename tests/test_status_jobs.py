@@ -11,6 +11,7 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from click.testing import CliRunner
 
 from harvester.cli import main
@@ -25,7 +26,7 @@ from harvester.timeutil import to_utc_iso, utcnow
 
 from .localserver import Reply
 from .mastodon_fake import FakeInstance, make_status
-from .test_collect_cli import feed_source, harvester_process, wait_for
+from .test_collect_cli import FEEDS, RSS, feed_source, harvester_process, wait_for
 
 
 def status(config_path, *args: str):
@@ -114,16 +115,23 @@ def test_a_run_of_the_scheduler_lives_and_dies_with_its_lock(write_config):
 def test_whether_a_run_lost_its_process():
     here, now = socket.gethostname(), utcnow()
     booted = to_utc_iso(datetime.fromtimestamp(boot_time(), UTC) - timedelta(minutes=1))
-    assert not run_abandoned(os.getpid(), here, now, None)
+    assert not run_abandoned(os.getpid(), here, now, None, False)
     # begun before the boot: the pid that lives now is some other process's
-    assert run_abandoned(os.getppid(), here, booted, None)
+    assert run_abandoned(os.getppid(), here, booted, None, False)
     # a process on another host cannot be seen from here: the source's next run closes it if it died
-    assert not run_abandoned(4242, "elders", now, None)
+    assert not run_abandoned(4242, "elders", now, None, False)
     # a run recorded before runs named their process: only a scheduler that lives may be running it
-    assert run_abandoned(None, None, now, None)
+    assert run_abandoned(None, None, now, None, False)
     scheduler = LockHolder(os.getpid(), here, now)
-    assert not run_abandoned(None, None, now, scheduler)
-    assert run_abandoned(None, None, now, LockHolder(4242, "elders", booted))
+    assert not run_abandoned(None, None, now, scheduler, True)
+    assert run_abandoned(None, None, now, LockHolder(4242, "elders", booted), False)
+    # the scheduler's own run lives while it does...
+    assert not run_abandoned(os.getpid(), here, now, scheduler, True)
+    assert not run_abandoned(4242, "elders", now, LockHolder(4242, "elders", now), True)
+    assert run_abandoned(4242, "elders", now, LockHolder(4242, "elders", booted), False)
+    # ...and no longer than its process: a run from before the boot is not this scheduler's, though
+    # it restarted with the same pid and holds the lock
+    assert run_abandoned(os.getpid(), here, booted, scheduler, True)
 
 
 def test_a_source_whose_connection_cannot_be_set_up_shows_as_failed(server, write_config, monkeypatch):
@@ -148,6 +156,64 @@ def test_a_source_whose_connection_cannot_be_set_up_shows_as_failed(server, writ
     blog = next(s for s in status(path, "--json")["sources"] if s["name"] == "blog")
     assert blog["consecutive_failures"] == 2 and blog["last_error"].startswith("kon geen verbindingen opzetten")
     assert server.requests_to("/blog.rss") == []
+
+
+def test_recheck_says_in_dutch_that_it_cannot_set_up_a_connection(write_config, monkeypatch, tmp_path):
+    """`harvester recheck` makes its Fetcher itself: an unusable proxy or certificate file ends it with
+    the same Dutch line as `harvester collect`, not an httpx traceback."""
+    path = write_config()
+    Store(load_config(path).db_path).close()
+
+    def recheck_error() -> str:
+        result = CliRunner().invoke(main, ["--config", str(path), "recheck"])
+        assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.output
+        assert "HTTPS_PROXY" in result.stderr and "Traceback" not in result.output
+        return result.stderr
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:poort")
+    assert recheck_error().startswith("harvester recheck: kon geen verbindingen opzetten (InvalidURL: ")
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "weg.pem"))
+    assert recheck_error().startswith("harvester recheck: kon geen verbindingen opzetten (FileNotFoundError: ")
+
+
+def runs_of(config) -> list[tuple[str, str | None]]:
+    with Store(config.db_path) as store:
+        return store.db.execute("SELECT status, error FROM runs ORDER BY id").fetchall()
+
+
+def test_a_failure_after_the_run_began_is_recorded_once_by_the_run_itself(server, write_config):
+    """Once `run_source` wrote its run's row, that row takes whatever goes wrong, as failed: a database
+    that refuses a read before the first request (here a table it lacks) is one failure, not a second
+    row beside the first one closed as if its process had stopped."""
+    server.route("/blog.rss", Reply(200, (FEEDS / "blog-rss2.xml").read_bytes(), RSS))
+    path = write_config(feed_source("blog", server.url("/blog.rss")))
+    config = load_config(path)
+    with Store(config.db_path) as store:
+        store.db.execute("DROP TABLE suppressions")
+    assert not Jobs(config, threading.Event()).collect(config.source("blog"), respect_backoff=False)
+    assert runs_of(config) == [("failed", "interne fout: OperationalError: no such table: suppressions")]
+    with Store(config.db_path) as store:
+        assert store.runs.consecutive_failures(store.sources.sync("blog", "feed", server.url("/blog.rss")).id) == 1
+    assert server.requests_to("/blog.rss") == []
+
+
+def test_a_run_that_went_well_stays_so_when_the_job_fails_after_it(server, write_config, monkeypatch):
+    """What breaks in the background job after the run finished (closing the connections) is the job's
+    log line: the finished run is not followed by a failed one."""
+    server.route("/blog.rss", Reply(200, (FEEDS / "blog-rss2.xml").read_bytes(), RSS))
+    path = write_config(feed_source("blog", server.url("/blog.rss")))
+    config = load_config(path)
+
+    def refuse(client):
+        raise OSError("de verbinding sluit niet")
+
+    monkeypatch.setattr(httpx.Client, "close", refuse)
+    assert not Jobs(config, threading.Event()).collect(config.source("blog"), respect_backoff=False)
+    monkeypatch.undo()
+    assert runs_of(config) == [("ok", None)]
+    blog = status(path, "--json")["sources"][0]
+    assert (blog["last_run_status"], blog["consecutive_failures"]) == ("ok", 0) and blog["new_in_last_run"] > 0
 
 
 def test_status_tells_a_source_gone_from_the_config_from_one_not_run_yet(write_config):

@@ -33,7 +33,8 @@ def test_config_themes_and_initiatives_saved_with_a_bom_are_read(tmp_path):
     assert loaded.tags == ["innoverheid"]
     assert load_themes(loaded.nlp.themes).ids == load_themes(ROOT / "config" / "themes.toml").ids
     assert load_catalogue(initiatives).names() == ["Ynnovate"]
-    # the command that reads the list as well
+    # the commands that read the list as well
+    assert CliRunner().invoke(main, ["init", "--config", str(config)]).exit_code == 0
     result = CliRunner().invoke(main, ["initiatives", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "Ynnovate" in result.stdout

@@ -95,21 +95,21 @@ def status(config, as_json: bool) -> None:
     with open_existing_store(config) as store:
         sources = _sources(config, store.runs.status())
         scheduler = store.scheduler_lock.holder()
-        stopped = scheduler is not None and abandoned(scheduler)
+        scheduler_lives = scheduler is not None and not abandoned(scheduler)
         purge = store.privacy.last_purge()
         jobs = store.job_outcomes.latest()
         model = _model(config, store)
         initiatives = _initiatives(config, store)
     if as_json:
         sources_json = [{**dataclasses.asdict(r), "configured": configured,
-                         "last_run_status": _run_state(r, scheduler),
+                         "last_run_status": _run_state(r, scheduler, scheduler_lives),
                          "next_attempt_at": _next_attempt(config, r)} for r, configured in sources]
-        scheduler_json = {**dataclasses.asdict(scheduler), "running": not stopped} if scheduler else None
+        scheduler_json = {**dataclasses.asdict(scheduler), "running": scheduler_lives} if scheduler else None
         click.echo(json.dumps({"scheduler": scheduler_json, "jobs": {j.job: dataclasses.asdict(j) for j in jobs},
                                "purge": purge, "model": model, "initiatives": initiatives, "sources": sources_json},
                               ensure_ascii=False, indent=2))
         return
-    if scheduler and stopped:
+    if scheduler and not scheduler_lives:
         click.echo(f"Achtergrondtaak: draait niet meer: geen teken van leven sinds {scheduler.heartbeat_at} "
                    f"(proces {scheduler.pid} op {scheduler.host}); start opnieuw met `harvester run` of `harvester up`")
     elif scheduler:
@@ -138,7 +138,7 @@ def status(config, as_json: bool) -> None:
             click.echo(f"  niet meer in de configuratie: wordt niet meer opgehaald (laatste run: {r.last_run_at or '-'}, "
                        f"laatste succes: {r.last_success_at or '-'})")
             continue
-        run_state = _run_state(r, scheduler)
+        run_state = _run_state(r, scheduler, scheduler_lives)
         state = "weg (410)" if r.gone else STATUS_TEXT.get(run_state, "nog niet gedraaid")
         if run_state == "running" and r.last_run_pid is not None and not r.gone:
             state += f": proces {r.last_run_pid} op {r.last_run_host}"
@@ -169,10 +169,11 @@ def _sources(config, rows: list[SourceStatus]) -> list[tuple[SourceStatus, bool]
     return sorted(((r, r.name in configured) for r in [*rows, *unseen]), key=lambda pair: pair[0].name)
 
 
-def _run_state(r: SourceStatus, scheduler: LockHolder | None) -> str | None:
+def _run_state(r: SourceStatus, scheduler: LockHolder | None, scheduler_lives: bool) -> str | None:
     """A run still marked running whose process is gone was interrupted: it stays marked so until its
     source runs again (harvester.store.runs); its process, or the scheduler lock, tells which it is."""
-    if r.last_run_status == "running" and run_abandoned(r.last_run_pid, r.last_run_host, r.last_run_at, scheduler):
+    if r.last_run_status == "running" and run_abandoned(r.last_run_pid, r.last_run_host, r.last_run_at, scheduler,
+                                                         scheduler_lives):
         return "interrupted"
     return r.last_run_status
 

@@ -12,7 +12,7 @@ from ..files import replacing
 from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
-from .common import check_out_folder, open_store, out_option, with_config
+from .common import check_out_folder, open_existing_store, out_option, with_config
 
 
 @click.command()
@@ -30,7 +30,7 @@ def charter(config, out: Path, statuses: tuple[str, ...], pseudonymize: bool) ->
     themes = load_themes(config.nlp.themes)
     check_out_folder(out)
     secret = load_secret(config.privacy.secret_env) if pseudonymize else None
-    with open_store(config) as store:
+    with open_existing_store(config) as store:
         document = build_charter(store, themes, statuses=statuses_of(statuses), secret=secret)
     with replacing(out) as stream:   # a failed run leaves no half document
         write_charter(document, fmt, stream)

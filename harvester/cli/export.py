@@ -12,7 +12,7 @@ from ..files import replacing
 from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
-from .common import check_out_folder, fail, interactive, open_store, out_option, with_config
+from .common import check_out_folder, fail, interactive, open_existing_store, out_option, with_config
 
 
 @click.command()
@@ -50,7 +50,7 @@ def export(config, out: Path, fmt: str | None, dialect: str, statuses: tuple[str
     secret = load_secret(config.privacy.secret_env) if pseudonymize else None
     check_out_folder(out)
     labels = {t.id: t.label for t in theme_set.themes}
-    with open_store(config) as store:
+    with open_existing_store(config) as store:
         options.check(themes=theme_set.ids, sources={*store.sources.names(), *(s.name for s in config.sources)})
         try:
             with replacing(out) as stream:   # a failed export leaves no half file

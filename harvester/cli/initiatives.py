@@ -11,7 +11,7 @@ import click
 from ..config import Config
 from ..dutch import counted
 from ..timeutil import dutch_time
-from .common import check_out_folder, interactive, open_store, out_option, with_config
+from .common import check_out_folder, interactive, open_existing_store, out_option, with_config
 
 
 def _update(config: Config, store) -> None:
@@ -44,7 +44,7 @@ def initiatives(config: Config, candidates: bool, as_json: bool) -> None:
     """
     from ..initiatives import step
 
-    with open_store(config) as store:
+    with open_existing_store(config) as store:
         _update(config, store)
         if candidates:
             rows = store.initiatives.candidates(limit=1000, examples=0)
@@ -89,7 +89,7 @@ def network(config: Config, out: Path) -> None:
 
     network_format(out)   # a wrong name or folder stops here, not after the matching
     check_out_folder(out)
-    with open_store(config) as store:
+    with open_existing_store(config) as store:
         _update(config, store)
         g = step.network(store)
     written = write_network(g, out)

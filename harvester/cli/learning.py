@@ -12,7 +12,7 @@ from ..nlp import ThemesError, load_themes
 from ..nlp.classifier import resolve_thresholds
 from ..store.classifications import PendingCounts
 from ..timeutil import dutch_time
-from .common import EXIT_USAGE, config_option, decimal, fail, open_store, with_config
+from .common import EXIT_USAGE, config_option, decimal, fail, open_existing_store, open_store, with_config
 
 
 def threshold_summary(config: Config, path: str) -> str:
@@ -47,7 +47,7 @@ def models(ctx: click.Context, config_file: str | None) -> None:
 @with_config
 def list_versions(config) -> None:
     """Toon de modelversies: gemaakt, geleerd van, scores op achtergehouden beslissingen, drempels."""
-    with open_store(config) as store:
+    with open_existing_store(config) as store:
         rows = store.models.all()
         active = learning.active_model(store, config)
     configured = learning.configured_model(config)

@@ -9,7 +9,7 @@ import click
 from ..collectors.http import Fetcher
 from ..config import Config
 from ..jobs.mastodon_recheck import recheck as run_recheck
-from .common import EXIT_FAILED, EXIT_OK, open_store, with_config_file
+from .common import EXIT_FAILED, EXIT_OK, open_existing_store, with_config_file
 
 
 @click.command()
@@ -24,7 +24,7 @@ def recheck(config: Config) -> None:
     ..., of op Bluesky !no-unauthenticated), dan worden al zijn/haar posts vergeten zoals met
     `harvester forget`. Exitstatus 1 als een instance of Bluesky niet te bereiken was.
     """
-    with open_store(config) as store, Fetcher(config.harvest) as fetcher:
+    with open_existing_store(config) as store, Fetcher(config.harvest) as fetcher:
         result = run_recheck(store, config, fetcher)
         if result.removed:
             store.privacy.compact()
@@ -32,6 +32,6 @@ def recheck(config: Config) -> None:
                f"bijgewerkt na een bewerking: {result.updated}.")
     if result.opted_out:
         click.echo(f"Afgemelde auteurs vergeten (hun posts verwijderd): {result.opted_out}.")
-    for problem in result.problems:
+    for problem in result.problems + result.warnings:
         click.echo(f"  probleem: {problem}", err=True)
     sys.exit(EXIT_FAILED if result.problems else EXIT_OK)

@@ -24,7 +24,7 @@ from ..nlp.pipeline import save_pipeline, set_term_weight
 from ..nlp.training import new_version, writer_thresholds
 from ..store.model_versions import ModelVersion
 from ..timeutil import utcnow
-from .common import decimal, interactive, open_store, with_config
+from .common import decimal, interactive, open_existing_store, open_store, with_config
 
 
 def active_model(config: Config) -> learning.ActiveModel:
@@ -58,7 +58,7 @@ def classify(config, include_all: bool, workers: int | None) -> None:
     """Wijs thema's toe aan nieuwe en gewijzigde posts (met --all: aan alle posts)."""
     classifier = load_classifier(config)
     started = time.perf_counter()
-    with open_store(config) as store:
+    with open_existing_store(config) as store:
         if interactive():
             total = store.classifications.count_pending(include_all=include_all)
             with click.progressbar(length=total, label="Classificeren", file=click.get_text_stream("stderr")) as bar:

@@ -11,7 +11,7 @@ from ..config import Config
 from ..privacy.forget import parse_author
 from ..privacy.forget import forget as forget_author
 from ..privacy.hashing import load_secret
-from .common import EXIT_FAILED, fail, open_store, with_config
+from .common import EXIT_FAILED, fail, open_existing_store, open_store, with_config
 
 
 @click.command()
@@ -28,7 +28,7 @@ def purge(config: Config, dry_run: bool) -> None:
     geheime sleutel nodig; ontbreekt die, dan wordt wel verwijderd en eindigt purge met status 1).
     """
     privacy = config.privacy
-    with open_store(config) as store:
+    with open_existing_store(config) as store:   # nothing stored, nothing to remove
         result = retention.purge(store, config, dry_run=dry_run)
     due = result.pseudonymized
     if dry_run:
@@ -72,7 +72,9 @@ def forget(config: Config, author: str, dry_run: bool) -> None:
     """
     request = parse_author(author)
     secret = load_secret(config.privacy.secret_env)
-    with open_store(config) as store:
+    # a forget before anything was collected still writes its suppression, so the author is never
+    # harvested; a dry run writes nothing, so without a database there is nothing for it to count
+    with (open_existing_store if dry_run else open_store)(config) as store:
         result = forget_author(store, secret, request, dry_run=dry_run)
     c = result.counts
     click.echo("Proefdraai: er is niets gewijzigd. Dit zou gebeuren:" if dry_run else "Vergeten. Dit is gebeurd:")

@@ -60,7 +60,7 @@ def users_passwd(config, name: str, password_stdin: bool) -> None:
     from ..web.auth import hash_password
 
     password = _read_password(password_stdin)
-    with open_store(config) as store:
+    with open_existing_store(config) as store:
         if not store.users.set_password(name, hash_password(password)):
             fail(f"Account {name} bestaat niet.", EXIT_USAGE)
     click.echo(f"Account {name} heeft een nieuw wachtwoord.")
@@ -120,7 +120,7 @@ def users_enable(config, name: str) -> None:
 
 
 def _set_disabled(config, name: str, disabled: bool, done: str) -> None:
-    with open_store(config) as store:
+    with open_existing_store(config) as store:
         if not store.users.set_disabled(name, disabled):
             fail(f"Account {name} bestaat niet.", EXIT_USAGE)
     click.echo(done)

@@ -285,9 +285,8 @@ def post(view: dict) -> Post:
     rich = RichText.read(text, record.get("facets"))
     links = list(rich.links)
     embed = record.get("embed") if isinstance(record.get("embed"), dict) else {}
-    card = http_url(embed["external"].get("uri")) if isinstance(embed.get("external"), dict) else None
-    if card:
-        links.append(card)
+    if isinstance(embed.get("external"), dict):
+        links.append(embed["external"].get("uri"))   # a link card's address, whatever it holds: see tidy
     quoted = _quoted_uri(embed)
     if quoted and web_url(quoted):
         links.append(web_url(quoted))        # a quote is noted as a link to the quoted post
@@ -304,7 +303,7 @@ def post(view: dict) -> Post:
         language=langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
         published_at=to_utc_iso(parse_iso(record["createdAt"])),
         tags=tuple(dict.fromkeys(normalize_tag(t) for t in tags if normalize_tag(t))),
-        links=tuple(dict.fromkeys(links)),
+        links=tuple(links),
         mentions=rich.mentions,
         in_reply_to=(reply.get("parent") or {}).get("uri"),
         replies_count=view.get("replyCount"),

@@ -22,7 +22,7 @@ from feedparser.namespaces.mediarss import Namespace as MediaRss
 
 from ..config import Config, Source
 from ..models import Author, Post, site_key, site_of
-from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
+from ..normalize import extract, hashtags, html_to_text, http_url, normalize_tag, tidy
 from ..timeutil import AMSTERDAM, to_utc_iso
 from .base import Batch, SourceState, without_future_times
 from .http import Fetcher, FetchError, Response
@@ -35,14 +35,16 @@ ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)>$")
 # within its site at best, so two sites' entry "1" would be one post
 GLOBAL_ID = re.compile(r"(?:https?://|tag:|urn:)", re.IGNORECASE)
 # a date's time of day and the zone after it, if any: an offset, or a name ("Z", "GMT", "CET", "GMT+1")
-TIME_ZONE = re.compile(r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?P<zone>(?P<offset>[+-]\d\d(?::?\d\d)?)\b|"
-                       r"(?P<name>[A-Za-z][A-Za-z/_]*(?:[+-]\d{1,2}(?::?\d\d)?)?))?")
+TIME_ZONE = re.compile(r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?P<zone>[+-]\d\d(?::?\d\d)?\b|"
+                       r"[A-Za-z][A-Za-z/_]*(?:[+-]\d{1,2}(?::?\d\d)?)?)?")
 # names of Central European time that feeds from here write and feedparser reads as UTC (MET and
 # MEST only in RSS dates): the name says whether summer time was meant, so they are fixed offsets
 CENTRAL_EUROPEAN = {name: timezone(timedelta(hours=hours)) for name, hours in
                     {"CET": 1, "CEST": 2, "MET": 1, "MEST": 2, "MEZ": 1, "MESZ": 2}.items()}
 # the names for UTC itself (RFC 822, ISO 8601, IANA's Etc/ without its prefix)
 UTC_NAMES = {"UT", "UTC", "GMT", "Z"}
+# a zone TIME_ZONE found, in capitals: a name, an offset, or both ("GMT+0100", as JavaScript writes dates)
+ZONE_PARTS = re.compile(r"(?P<name>[A-Z/_]*)(?:(?P<sign>[+-])(?P<hours>\d{1,2}):?(?P<minutes>\d\d)?)?")
 STATUS_TEXT = {401: "inloggen vereist", 403: "geen toegang", 404: "niet gevonden"}
 
 # feedparser files <media:description> (an attachment's alt text) as the entry's summary or
@@ -171,7 +173,8 @@ def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | 
         tags=tuple(dict.fromkeys(t for t in [*categories, *hashtags(title or ""), *extracted.tags] if t)),
         links=extracted.links,
         mentions=extracted.mentions,
-        author=_author(entry, link or feed_url),
+        # an entry without a link has its id as link in feedparser; a `tag:` or `urn:` names no site
+        author=_author(entry, http_url(link) or feed_url),
     ))
 
 
@@ -196,16 +199,21 @@ def _title(entry: feedparser.FeedParserDict) -> str | None:
 
 
 def _author(entry: feedparser.FeedParserDict, page_url: str) -> Author | None:
-    """Name and profile link only (never the e-mail address feeds sometimes carry).
+    """Name and profile link only, never an e-mail address: feeds carry one in `<email>`, as a
+    `mailto:` profile link, and as the name itself (an RSS `<author>` is often just the address).
+    So a name with an `@` is not kept, and a link that is no web address (`mailto:`, `javascript:`)
+    is neither the key nor the profile link.
 
-    A bare name is scoped to the site it appeared on, so "Redactie" of two blogs stays two people.
+    The key is the profile link; without one, the name scoped to the site it appeared on, so
+    "Redactie" of two blogs stays two people.
     """
     detail = entry.get("author_detail") or {}
-    name = (detail.get("name") or entry.get("author") or "").strip() or None
-    href = (detail.get("href") or "").strip() or None
+    name = (detail.get("name") or entry.get("author") or "").strip()
+    name = name if name and "@" not in name else None
+    href = http_url(detail.get("href"))
     if href:
         return Author(key=href, display_name=name, profile_url=href)
-    if name and "@" not in name:
+    if name:
         return Author(key=f"{name} ({urlparse(page_url).hostname})", display_name=name)
     return None
 
@@ -215,28 +223,44 @@ def _time(text: str | None, parsed: time.struct_time | None, zone: tzinfo) -> st
     is the source's time zone. Nonsense is dropped rather than guessed.
 
     feedparser hands over UTC only, and takes a time without a zone, or with a name it does not
-    know (CET, CEST), as UTC: a Dutch feed that writes 10:00 local time would be stored an hour or
-    two off (and an RSS date without a zone it does not read at all). So the time as written is
-    read too, and decides with the zone it names: a Central European name counts as its offset; a
-    date without a zone, or with a name nobody knows, as the source's local time (a date alone: its
-    midnight; in the hour the clocks go back, the first of the two). Where feedparser did read a
-    zone (its time differs from the written one), or the date names UTC, its reading stands.
+    know (CET, CEST, "GMT+0000"), as UTC: a Dutch feed that writes 10:00 local time would be stored
+    an hour or two off (and an RSS date without a zone it does not read at all), and it misreads
+    some forms (ISO week dates). So the time as written is read too, and the zone written after it
+    decides (see `_written_zone`): an offset, a UTC name or a Central European name counts as its
+    offset; no zone, or a name nobody knows, as the source's local time (a date alone: its midnight;
+    in the hour the clocks go back, the first of the two). feedparser's reading stands for a name
+    only it knows (its time then differs from the written one, as for EST) and for a date in a
+    form only it reads.
     """
     text = (text or "").strip()
     found = TIME_ZONE.search(text)
-    name = (found["name"] or "").upper().removeprefix("ETC/") if found else ""
     try:
         read = datetime(*parsed[:6]) if parsed else None    # naive, in UTC
         wall = _as_written(text, found) if found else read   # a date alone: feedparser keeps it as written
-        if wall is not None and name in CENTRAL_EUROPEAN:
-            moment = wall.replace(tzinfo=CENTRAL_EUROPEAN[name])
-        elif wall is not None and not (found and found["offset"]) and name not in UTC_NAMES and read in (None, wall):
-            moment = wall.replace(tzinfo=zone)
-        else:
+        written = _written_zone(found["zone"]) if found and found["zone"] else None
+        if wall is None:
             moment = read and read.replace(tzinfo=UTC)
+        elif written is not None:
+            moment = wall.replace(tzinfo=written)
+        elif found and found["zone"] and read not in (None, wall):
+            moment = read.replace(tzinfo=UTC)
+        else:
+            moment = wall.replace(tzinfo=zone)
         return to_utc_iso(moment) if moment else None
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def _written_zone(written: str) -> tzinfo | None:
+    """The fixed offset a zone written after a time stands for, or None for a name we do not know:
+    an offset alone, a UTC name with or without an offset after it ("GMT+0100", "UTC+1"), or a
+    Central European name. An offset after any other name is not guessed at.
+    Raises ValueError for an offset of a day or more."""
+    name, sign, hours, minutes = ZONE_PARTS.fullmatch(written.upper().removeprefix("ETC/")).groups()
+    if name in ("", *UTC_NAMES):
+        offset = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+        return timezone(-offset if sign == "-" else offset)
+    return None if sign else CENTRAL_EUROPEAN.get(name)
 
 
 def _as_written(text: str, found: re.Match) -> datetime | None:

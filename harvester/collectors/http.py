@@ -145,20 +145,32 @@ def _http_date(value: str) -> datetime:
 
 
 class Fetcher:
-    """An httpx client with the project's manners. Counts its requests for the run record."""
+    """An httpx client with the project's manners. Counts its requests for the run record.
+
+    A FetchError already when it is made, if the environment's proxy or certificate settings are
+    unusable: every command that fetches then says so in Dutch."""
 
     def __init__(self, config: HarvestConfig, *, sleep: Callable[[float], None] = time.sleep):
         self.config = config
         self.sleep = sleep
         self.requests = 0
         self.max_bytes = int(config.max_response_mb * 1024 * 1024)
-        self.client = httpx.Client(
-            # no network step outlasts the whole request either, so a request given up on (`_once`) ends soon after
-            timeout=httpx.Timeout(min(config.timeout_seconds, config.max_request_seconds)),
-            follow_redirects=True,
-            max_redirects=config.max_redirects,
-            headers={"User-Agent": user_agent(config.user_agent_contact)},
-        )
+        try:
+            self.client = httpx.Client(
+                # no network step outlasts the whole request either; a request given up on (`_once`)
+                # ends at the latest when the run's connections close
+                timeout=httpx.Timeout(min(config.timeout_seconds, config.max_request_seconds)),
+                follow_redirects=True,
+                max_redirects=config.max_redirects,
+                headers={"User-Agent": user_agent(config.user_agent_contact)},
+            )
+        # httpx reads the proxy and certificates from the environment as it sets up: a proxy address
+        # it cannot parse (InvalidURL), a proxy scheme it does not know (ValueError), a certificate
+        # file that is missing or no certificate (OSError, ssl.SSLError) stop every request to come
+        except (httpx.InvalidURL, ValueError, OSError) as e:
+            raise FetchError(f"kon geen verbindingen opzetten ({type(e).__name__}: {e}); controleer de "
+                             "instellingen voor proxy en certificaten in de omgeving, zoals HTTPS_PROXY en "
+                             "SSL_CERT_FILE") from None
 
     def close(self) -> None:
         self.client.close()
@@ -220,8 +232,9 @@ class Fetcher:
         httpx bounds each network step (`timeout_seconds`), not the whole (encode/httpx#1450): a
         server that takes the request and then stays silent, or drips its headers or body, would
         hold the source for as long as it likes. So the request runs in a thread of its own, waited
-        for until the deadline; one given up on ends by itself, since each of its network steps and
-        its reading of the body stop at the same limit.
+        for until the deadline. Each network step of a request given up on is capped by the same
+        limit, and its reading of the body stops at the deadline, but a server that drips its headers
+        keeps every step short: such a request ends at the latest when the run's connections close.
         """
         self.requests += 1
         limit = self.config.max_request_seconds

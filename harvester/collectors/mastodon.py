@@ -82,11 +82,9 @@ def collect(source: MastodonSource, state: SourceState, fetcher: Fetcher, config
                 f"rate limit van {client.base} bijna op (nog {remaining} verzoeken tot {reset}); "
                 "de volgende run gaat verder waar deze stopte"])
             break
-    if source.token_env and not client.token and not hidden:
-        # a token was meant to be used: going on without one loses nothing public, but the run says so
-        # (once it got through: a refusal names the variable itself, and so does the warning on `hidden`)
-        yield Batch(problems=[f"de omgevingsvariabele {source.token_env} uit token_env is niet gezet of leeg: "
-                              f"opgehaald zonder token, dus alleen wat {client.base} aan iedereen toont"])
+    if not hidden and (missing := client.missing_token()):
+        # once it got through: a refusal names the variable itself, and so does the warning on `hidden`
+        yield Batch(problems=[missing])
 
 
 class _Pacer:
@@ -117,6 +115,17 @@ class InstanceClient:
         if self.token:
             self.headers["Authorization"] = f"Bearer {self.token}"
         self.watch = RateLimitWatch(fetcher, RATELIMIT_RESERVE)
+
+    def missing_token(self) -> str | None:
+        """The problem to report when `token_env` names a variable holding no token, else None.
+
+        The config meant a token to be used: going on without one loses nothing the instance shows to
+        everyone, so a run that got through is partial rather than failed, and says which variable to
+        fill in. The collector and the recheck both report it, in these words."""
+        if not self.source.token_env or self.token:
+            return None
+        return (f"de omgevingsvariabele {self.source.token_env} uit token_env is niet gezet of leeg: "
+                f"opgehaald zonder token, dus alleen wat {self.base} aan iedereen toont")
 
     @property
     def ratelimit(self) -> tuple[int | None, str | None] | None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from ..collectors import bluesky, feed, mastodon
 from ..collectors.base import Batch, Collector, SourceState
 from ..collectors.http import Fetcher, FetchError
-from ..config import Config, HarvestConfig, Source
+from ..config import Config, Source
 from ..models import RunCounts, RunResult, SourceRow
 from ..privacy.forget import optout
 from ..privacy.hashing import SecretMissing
@@ -40,7 +40,7 @@ def run_sources(
     When a source forgot authors who opted out, the file is compacted once, after the last source."""
     own_fetcher = fetcher is None
     try:
-        fetcher = fetcher or open_fetcher(config.harvest)
+        fetcher = fetcher or Fetcher(config.harvest)
     except FetchError as e:   # no source can be fetched, and each one's failure is recorded
         yield from (record_failure(store, source, str(e)) for source in sources)
         return
@@ -74,16 +74,13 @@ def run_source(
         return skipped
     run_id = store.runs.start(row.id, *this_process())
     counts = RunCounts()
-    try:
-        secret = KeepCheck.load(store, config.privacy.secret_env).secret   # fail before the first request
-    except SecretMissing as e:
-        store.runs.finish(run_id, "failed", counts, _without_key(e))
-        return RunResult(source.name, "failed", counts, _without_key(e), time.monotonic() - started, run_id)
     requests_before = fetcher.requests
     problems: list[str] = []
     error = None
     stored_any = not_modified = gone = removed = False
+    # from here on the run closes its own row, whatever goes wrong: the caller records nothing more
     try:
+        secret = KeepCheck.load(store, config.privacy.secret_env).secret   # fail before the first request
         for batch in COLLECTORS[source.type](source, _state(store, row), fetcher, config):
             stored_any = _apply(store, row.id, batch, counts, config) or stored_any
             problems += batch.problems
@@ -96,7 +93,7 @@ def run_source(
                 break
     except FetchError as e:
         error = str(e)
-    except SecretMissing as e:   # an author was forgotten during this run, and there is no key
+    except SecretMissing as e:   # authors are suppressed or forgotten, and there is no key
         error = _without_key(e)
     except Exception as e:  # a bug in a collector must not take the other sources down
         logger.exception("collector for %s failed", source.name)
@@ -117,23 +114,11 @@ def run_source(
     return RunResult(source.name, status, counts, message, time.monotonic() - started, run_id, forgot_authors=removed)
 
 
-def open_fetcher(config: HarvestConfig, sleep: Callable[[float], None] = time.sleep) -> Fetcher:
-    """A Fetcher, or a FetchError in Dutch when httpx cannot set one up: it reads the proxy and
-    certificate settings from the environment (HTTPS_PROXY, SSL_CERT_FILE), and one it cannot use
-    stops every source before the first request."""
-    try:
-        return Fetcher(config, sleep=sleep)
-    except Exception as e:
-        raise FetchError(f"kon geen verbindingen opzetten ({type(e).__name__}: {e}); controleer de "
-                         "instellingen voor proxy en certificaten in de omgeving, zoals HTTPS_PROXY en "
-                         "SSL_CERT_FILE") from e
-
-
 def record_failure(store: Store, source: Source, error: str) -> RunResult:
-    """A run of `source` that failed around its collector rather than in it (no connection could be
-    set up, the database refused the run's own row) is recorded as a failed run all the same:
-    otherwise it leaves no trace in `harvester status`, and the back-off would not count it. A run
-    still marked running for this source is closed as interrupted, as any new run does."""
+    """A run of `source` that could not begin, because no Fetcher could be set up, is recorded as a
+    failed run all the same: otherwise it leaves no trace in `harvester status`, and the back-off
+    would not count it. A run still marked running for this source is closed as interrupted, as any
+    new run does. Only for a failure before `run_source`: once that began, it records its own."""
     row, skipped = _sync(store, source)
     if skipped:   # a source that would not have run has not failed
         return skipped

@@ -21,7 +21,7 @@ from ..privacy import retention
 from .classify import classify_pending
 from ..nlp.related import TermExtractor
 from ..related import index_pending
-from ..collectors.http import Fetcher
+from ..collectors.http import Fetcher, FetchError
 from ..config import Config, Source
 from ..errors import HarvesterError
 from ..store import Store
@@ -85,11 +85,10 @@ class Jobs:
         self._terms: TermExtractor | None = None   # the related-idea terms, loaded at first use
 
     @contextmanager
-    def _run(self, job: str | None = None, source: Source | None = None) -> Iterator[Store]:
+    def _run(self, **job: str) -> Iterator[Store]:
         """A job run: counted for the stop bound, with its own Store; an exception becomes a log line,
-        and in `harvester status` the outcome of a job that is not per source, or a failed run of
-        `source` (one that failed in its collector recorded that itself; this is what failed around
-        it, such as the connection's set-up before its run began)."""
+        and for a job that is not per source (`job=`) its outcome in `harvester status` too (a
+        source's run records its own failure in `runs`)."""
         started = time.monotonic()
         with self.running.one():
             try:
@@ -97,35 +96,30 @@ class Jobs:
                     yield store
             except Exception as e:
                 error = error_text(e)
-                name = source.name if source else None
-                log.error(logfmt(job=job, source=name, status="failed", duration=seconds(time.monotonic() - started),
-                                 error=error))
-                self._failed(job or name, error, source)
+                log.error(logfmt(**job, status="failed", duration=seconds(time.monotonic() - started), error=error))
+                if "job" in job:
+                    self._failed(job["job"], error)
                 raise JobFailed from e
 
-    def _failed(self, job: str, error: str, source: Source | None = None) -> None:
-        """Record a failed pass of `job`, or with `source` a failed run of it, on a Store of its own:
-        the job's may be what broke. When the database itself refuses (locked too long, read-only),
-        the log line above is all that is left."""
+    def _failed(self, job: str, error: str) -> None:
+        """Record a failed pass on a Store of its own: the job's may be what broke. When the database
+        itself refuses (locked too long, read-only), the log line above is all that is left."""
         try:
             with Store(self.config.db_path) as store:
-                if source is None:
-                    store.job_outcomes.record(job, "failed", error)
-                else:
-                    harvest.record_failure(store, source, error)
+                store.job_outcomes.record(job, "failed", error)
         except Exception as e:
             log.warning("uitkomst van %s niet vastgelegd in de database: %s", job, e)
 
     def _fetcher(self) -> Fetcher:
         # pauses between retries end at once when we are asked to stop
-        return harvest.open_fetcher(self.config.harvest, sleep=self.stop.wait)
+        return Fetcher(self.config.harvest, sleep=self.stop.wait)
 
     def collect(self, source: Source, *, respect_backoff: bool = True) -> bool:
         """One run of one source, then classification of what it stored. False if the run failed."""
         if self.stop.is_set():
             return True
         try:
-            with self.gate.shared(), self._run(source=source) as store:
+            with self.gate.shared(), self._run(source=source.name) as store:
                 if self.stop.is_set():   # asked to stop while the compaction ran
                     return True
                 if respect_backoff:
@@ -133,8 +127,13 @@ class Jobs:
                     if until is not None:
                         log.debug(logfmt(source=source.name, status="backoff", until=to_utc_iso(until)))
                         return True
-                with self._fetcher() as fetcher:
-                    result = harvest.run_source(store, self.config, source, fetcher, should_stop=self.stop.is_set)
+                try:
+                    fetcher = self._fetcher()
+                except FetchError as e:   # before the run's row: run_source records every later failure
+                    result = harvest.record_failure(store, source, str(e))
+                else:
+                    with fetcher:
+                        result = harvest.run_source(store, self.config, source, fetcher, should_stop=self.stop.is_set)
                 log.info(harvest.log_line(result))
         except JobFailed:
             return False
@@ -333,7 +332,7 @@ class Jobs:
             with self.gate.shared(), self._run(job="recheck") as store, self._fetcher() as fetcher:
                 started = time.monotonic()
                 result = run_recheck(store, self.config, fetcher)
-                status, error = ("partial" if result.problems else "ok"), "; ".join(result.problems) or None
+                status, error = result.outcome
                 store.job_outcomes.record("recheck", status, error)
                 log.info(logfmt(job="recheck", status=status, checked=result.checked,
                                 deleted=result.deleted, duration=seconds(time.monotonic() - started), error=error))

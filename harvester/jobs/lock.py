@@ -1,18 +1,20 @@
 """One scheduler per database: the `scheduler_lock` row, refreshed by a heartbeat, taken over when
-its owner died (on this host: its process is gone, or its last heartbeat predates this machine's
-boot; on another host: no heartbeat for STALE_AFTER_SECONDS).
+its owner died (on this host: its process is gone; on another host: no heartbeat for
+STALE_AFTER_SECONDS).
 
 `harvester run`/`up` and `run --once` beat every HEARTBEAT_SECONDS from their main thread. A holder
-on this host whose process still lives, and that beat since the boot, keeps the lock however old its
-heartbeat: it may be busy or hung, and running a second scheduler beside it is what the lock is there
-to prevent. A heartbeat from before the boot cannot come from a process that lives now: after a
-reboot or power loss the old pid often belongs to some other process, and without the boot test the
-lock would be held forever. The same tests tell `harvester status` whether a run still marked
-running lost its process (`run_abandoned`): every run records its pid and host."""
+on this host whose process still lives keeps the lock however old its heartbeat: it may be busy or
+hung, and running a second scheduler beside it is what the lock is there to prevent. A pid alone does
+not say that its process lives: once the process died (or the machine restarted) the pid may be
+handed to another one, and the lock would be held forever. So on Linux a process that started after
+its last heartbeat is not the one that beat (and a zombie has ended); elsewhere a heartbeat from
+before the boot is the one case that can be told. The same tests tell `harvester status` whether a
+run still marked running lost its process (`run_abandoned`): every run records its pid and host."""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import sqlite3
@@ -32,6 +34,9 @@ STALE_AFTER_SECONDS = 180.0
 # SIGTERM to exit: systemd and docker wait 10 s before they kill
 # the lock connection must not sit behind a stuck writer when we leave
 LOCK_BUSY_TIMEOUT_MS = 2000
+# a process's start (kernel ticks) and the times it records (the wall clock) are read from two clocks;
+# a process cannot begin after it recorded a time, so more than this apart means another process
+CLOCK_SLACK_SECONDS = 1.0
 
 
 class AlreadyRunning(HarvesterError):
@@ -73,42 +78,69 @@ def this_process() -> tuple[int, str]:
     return os.getpid(), socket.gethostname()
 
 
+def process_started(pid: int) -> float | None:
+    """When the process that now has `pid` started, in seconds since the epoch, from Linux's
+    /proc/<pid>/stat; math.inf when it has ended (no entry, or a zombie its parent has not collected
+    yet); None where there is no /proc or no boot time."""
+    booted = boot_time()
+    if booted is None or not os.path.exists("/proc/self/stat"):
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return math.inf
+    # the name in parentheses may hold spaces and parentheses; the fields after it do not
+    state, *fields = stat[stat.rindex(")") + 2:].split()
+    if state == "Z":
+        return math.inf
+    ticks = int(fields[18])   # field 22, starttime: clock ticks from the boot to the process's start
+    return booted + ticks / os.sysconf("SC_CLK_TCK")
+
+
 def process_gone(pid: int, host: str, alive_at: float) -> bool | None:
-    """Whether the process `pid` on `host`, alive at `alive_at` (seconds since the epoch), is gone:
-    its pid is free, or this machine booted since (the pid may now be some other process's). None
-    where that cannot be seen: on another host, or here while its pid is taken and the boot time
-    is unknown."""
+    """Whether the process `pid` on `host`, alive at `alive_at` (seconds since the epoch), is gone: its
+    pid is free or a zombie's, or the process that has it now started after `alive_at` (a reboot, or
+    pid reuse, handed the pid to another one). Off Linux only a boot since `alive_at` shows reuse.
+    None where that cannot be seen: on another host, or here while its pid is taken and neither the
+    process's start nor the boot time is known."""
     if host != socket.gethostname():
         return None
     if not pid_alive(pid):
         return True
+    started = process_started(pid)
+    if started is not None:
+        return started > alive_at + CLOCK_SLACK_SECONDS
     booted = boot_time()
     return None if booted is None else alive_at < booted
 
 
 def abandoned(holder: LockHolder) -> bool:
-    """Whether the lock's owner is gone: on this host its process died or its heartbeat predates the
-    boot (the pid may now belong to another process); on another host, whose processes we cannot
-    see, its heartbeat stopped. Where the boot time is unknown a heartbeat stopped on this host too
-    counts, as on another host. A new scheduler takes such a lock over, and `harvester status` no
-    longer calls it running."""
+    """Whether the lock's owner is gone: on this host its process died or the pid now belongs to a
+    process started after the heartbeat (after a reboot, say); on another host, whose processes we
+    cannot see, its heartbeat stopped. Where that cannot be seen on this host either, a heartbeat
+    stopped counts, as on another host. A new scheduler takes such a lock over, and
+    `harvester status` no longer calls it running."""
     heartbeat = parse_iso(holder.heartbeat_at).timestamp()
     gone = process_gone(holder.pid, holder.host, heartbeat)
     return time.time() - heartbeat > STALE_AFTER_SECONDS if gone is None else gone
 
 
-def run_abandoned(pid: int | None, host: str | None, started_at: str, scheduler: LockHolder | None) -> bool:
+def run_abandoned(pid: int | None, host: str | None, started_at: str, scheduler: LockHolder | None,
+                  scheduler_lives: bool) -> bool:
     """Whether a run still marked running lost its process, for `harvester status` (the row stays
-    'running' until its source runs again). A run of the scheduler that holds the lock lives as that
-    lock does, whose heartbeat tells on another host too; any other run lives while its process
-    does and this machine has not restarted since the run began, so a `harvester collect` by hand
-    reads as running until it ends or dies. Such a run on another host cannot be seen from here and
-    counts as running. A run recorded before runs named their process has only the lock to go by."""
-    scheduler_lives = scheduler is not None and not abandoned(scheduler)
+    'running' until its source runs again). `scheduler` holds the lock, and `scheduler_lives` is
+    `not abandoned(scheduler)`, asked once by the caller for all its sources.
+
+    Any run lives while its process does (and that process is the one that began it), so a
+    `harvester collect` by hand reads as running until it ends or dies. A run of the scheduler that
+    holds the lock also ends with that lock, whose heartbeat tells on another host too. Any other
+    run on another host cannot be seen from here and counts as running. A run recorded before runs
+    named their process has only the lock to go by."""
     if pid is None or host is None:
         return not scheduler_lives
-    if scheduler is not None and (scheduler.pid, scheduler.host) == (pid, host):
-        return not scheduler_lives
+    if scheduler is not None and (scheduler.pid, scheduler.host) == (pid, host) and not scheduler_lives:
+        return True
     return bool(process_gone(pid, host, parse_iso(started_at).timestamp()))
 
 

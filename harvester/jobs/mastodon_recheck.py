@@ -5,7 +5,9 @@ at a time with `GET /api/v1/statuses?id[]=` (Mastodon 4.3+); an instance without
 is asked status by status with `GET /api/v1/statuses/:id`. A status missing from the answer, or a
 404 for it alone, is gone there. A post gone on an instance and present on none is deleted from the
 store with a tombstone (see harvester.privacy.forget.deleted_at_source), so no later harvest brings it back.
-An instance that could not be asked (network, rate limit, token) decides nothing.
+An instance that could not be asked (network, rate limit, token) decides nothing. A source whose
+token_env names a variable holding no token is asked without one, as the collector does, and the
+pass is partial and names the variable in the collector's words (`InstanceClient.missing_token`).
 Bluesky posts are asked for by their at:// uri with `app.bsky.feed.getPosts`, 25 at a time
 (harvester.jobs.bluesky_recheck); a post the answer leaves out was deleted (or its account taken
 down) and is handled the same way; an author who set `!no-unauthenticated` since is forgotten.
@@ -48,12 +50,20 @@ class RecheckResult:
     deleted: int = 0
     updated: int = 0                      # edited at the source since they were stored
     opted_out: int = 0                    # authors who opted out since: their posts were removed
-    problems: list[str] = field(default_factory=list)   # per instance, in Dutch
+    problems: list[str] = field(default_factory=list)   # per instance, in Dutch: the recheck failed there
+    # per source, in Dutch: asked, but not as the config meant (no token in token_env's variable)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def removed(self) -> bool:
         """Whether posts were removed: the file wants compacting."""
         return bool(self.deleted or self.opted_out)
+
+    @property
+    def outcome(self) -> tuple[str, str | None]:
+        """The pass's status and problem for `harvester status`: partial when there is anything to say."""
+        said = self.problems + self.warnings
+        return ("partial" if said else "ok"), "; ".join(said) or None
 
 
 def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
@@ -82,6 +92,8 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
                 normalizer = Normalizer(client, config)
                 opted = normalizer.opted_out_accts
                 found = _ask(client, [s.remote_id for s in sightings])
+                if missing := client.missing_token():   # said as the collector says it
+                    result.warnings.append(f"{source.name}: {missing}")
         except FetchError as e:
             result.problems.append(f"{source.name}: {e}")
             found = None

@@ -124,6 +124,9 @@ def parse_author(value: str) -> AuthorRequest:
         raise BadAuthor("'handle.invalid' is geen auteur: Bluesky toont zo elk account waarvan de handle niet "
                         "klopt; geef de DID (did:plc:...) of het adres van een post van die auteur")
     if value.lower().startswith(("http://", "https://")):
+        # not normalize.http_url: that refuses an address with a space, and the feed collector keyed
+        # an author by their feed's address as it stood before it took web addresses only; such an
+        # author is found by it only (stored keys are not migrated)
         if not urlsplit(value).hostname:
             raise BadAuthor(f"geen geldige URL: {value!r}")
         keys = {canonical(value)} | bluesky_keys(value)
