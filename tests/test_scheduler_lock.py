@@ -141,6 +141,31 @@ def test_a_live_process_on_this_host_that_beat_since_the_boot_keeps_its_lock(wri
         child.wait(timeout=30)
 
 
+def test_a_process_whose_name_the_kernel_cut_mid_character_is_still_read(write_config):
+    """The kernel keeps 15 bytes of a process's name, which may end halfway through a character:
+    the lock and `harvester status` must still read when that process started."""
+    name = "é" * 9   # 18 bytes in UTF-8: the 15 kept end in the first byte of the eighth
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"open('/proc/self/comm', 'w').write({name!r}); print(flush=True); "
+                               "import sys; sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        child.stdout.readline()
+        with open(f"/proc/{child.pid}/comm", "rb") as f:
+            assert f.read().rstrip(b"\n") == name.encode()[:15]
+        started = process_started(child.pid)
+        assert abs(started - time.time()) < 60
+        config = load_config(write_config())
+        with Store(config.db_path) as s:
+            holder = _hold_lock(s, child.pid, datetime.now(UTC))
+        assert not abandoned(holder)
+        with pytest.raises(AlreadyRunning):
+            DatabaseLock(config).acquire()
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
 def test_a_heartbeat_from_before_the_boot_is_taken_over_though_its_pid_lives(write_config):
     """After a reboot or power loss the row is still there and its pid may now belong to another
     process: the lock must not block every start from then on."""

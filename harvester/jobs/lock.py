@@ -86,13 +86,14 @@ def process_started(pid: int) -> float | None:
     if booted is None or not os.path.exists("/proc/self/stat"):
         return None
     try:
-        with open(f"/proc/{pid}/stat") as f:
+        # bytes: the kernel cuts the name at 15 bytes, which may split a character in two
+        with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
         return math.inf
     # the name in parentheses may hold spaces and parentheses; the fields after it do not
-    state, *fields = stat[stat.rindex(")") + 2:].split()
-    if state == "Z":
+    state, *fields = stat[stat.rindex(b")") + 2:].split()
+    if state == b"Z":
         return math.inf
     ticks = int(fields[18])   # field 22, starttime: clock ticks from the boot to the process's start
     return booted + ticks / os.sysconf("SC_CLK_TCK")
