@@ -80,8 +80,8 @@ def this_process() -> tuple[int, str]:
 
 def process_started(pid: int) -> float | None:
     """When the process that now has `pid` started, in seconds since the epoch, from Linux's
-    /proc/<pid>/stat; math.inf when it has ended (no entry, or a zombie its parent has not collected
-    yet); None where there is no /proc or no boot time."""
+    /proc/<pid>/stat; math.inf when it has ended (no entry and no pid, or a zombie its parent has not
+    collected yet); None where there is no /proc, no boot time, or no entry we may read."""
     booted = boot_time()
     if booted is None or not os.path.exists("/proc/self/stat"):
         return None
@@ -90,7 +90,9 @@ def process_started(pid: int) -> float | None:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
-        return math.inf
+        # a pid that still answers is a live process /proc hides from us (mounted with hidepid):
+        # its start is unknown, not over; only a pid that no longer answers has ended
+        return None if pid_alive(pid) else math.inf
     # the name in parentheses may hold spaces and parentheses; the fields after it do not
     state, *fields = stat[stat.rindex(b")") + 2:].split()
     if state == b"Z":
