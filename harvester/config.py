@@ -192,7 +192,8 @@ class BlueskySource:
 
 Source = FeedSource | MastodonSource | BlueskySource
 SOURCE_TYPES: dict[str, type] = {"feed": FeedSource, "mastodon": MastodonSource, "bluesky": BlueskySource}
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# the usual form, in capitals: a token pasted in by mistake (random base64) holds lower-case letters
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -326,10 +327,10 @@ def _parse_sources(items: object, path: Path | str) -> list[Source]:
 def _check_env_name(value: str, path: Path | str, key: str) -> None:
     """A key that names an environment variable holding a secret: a secret written in by mistake
     would otherwise be printed in every message that names the variable, and stored with the runs."""
-    if not ENV_NAME.match(value):
+    if not ENV_NAME.fullmatch(value):
         # the value is not repeated: it may be the secret itself
-        raise ConfigError(path, key, "moet de naam van een omgevingsvariabele zijn "
-                          "(letters, cijfers en '_'), niet de waarde zelf")
+        raise ConfigError(path, key, "moet de naam van een omgevingsvariabele zijn, niet de waarde zelf: "
+                          "schrijf de naam in hoofdletters, met cijfers en '_' (zoals MASTODON_TOKEN)")
 
 
 def _check(config: Config, path: Path | str) -> None:
