@@ -414,6 +414,9 @@ def test_times_without_a_zone_or_with_a_central_european_name_are_local_times(se
         "Sun, 07 Dec 2025 10:00:00 UTC+00:00": "2025-12-07T10:00:00+00:00",
         "Mon, 07 Jul 2025 10:00:00 UTC+1": "2025-07-07T09:00:00+00:00",
         "Mon, 07 Jul 2025 10:00:00 GMT+1": "2025-07-07T09:00:00+00:00",
+        # IANA's Etc zones count as POSIX does, the other way: Etc/GMT+1 is an hour behind UTC
+        "Sun, 07 Dec 2025 10:00:00 Etc/GMT+1": "2025-12-07T11:00:00+00:00",
+        "2025-12-07T10:00:00 Etc/GMT-2": "2025-12-07T08:00:00+00:00",
         # an ISO week date, which feedparser reads as the first of the month
         "2025-W28-1T10:00": "2025-07-07T08:00:00+00:00",
         "2025-W28-1T10:00+01:00": "2025-07-07T09:00:00+00:00",
