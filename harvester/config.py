@@ -19,6 +19,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import httpx
+
 from .dutch import decimal
 from .errors import UsageError
 from .timeutil import AMSTERDAM
@@ -265,7 +267,21 @@ def parse_config(raw: dict, path: Path | None) -> Config:
     values["sources"] = _parse_sources(raw.get("sources", []), where)
     config = Config(path=path, **values)
     _check(config, where)
-    return _resolve_paths(config)
+    return _resolve_paths(_ascii_contact(config, where))
+
+
+def _ascii_contact(config: Config, path: Path | str) -> Config:
+    """The config with `user_agent_contact` as the User-Agent header can carry it: a header holds
+    ASCII only, so an address such as https://gemeente-súdwest.nl/contact has its host in IDNA form
+    and the rest percent-encoded, as a browser sends it; else every request would fail."""
+    contact = config.harvest.user_agent_contact
+    if contact.isascii():
+        return config
+    try:
+        contact = str(httpx.URL(contact))
+    except httpx.InvalidURL:
+        raise ConfigError(path, "harvest.user_agent_contact", f"geen bruikbaar webadres: {contact!r}") from None
+    return dataclasses.replace(config, harvest=dataclasses.replace(config.harvest, user_agent_contact=contact))
 
 
 def _resolve_paths(config: Config) -> Config:

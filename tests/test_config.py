@@ -37,6 +37,9 @@ def test_shipped_config_is_valid_and_has_both_source_types():
         ('[[sources]]\nname="a"\ntype="bluesky"\nservice="https://bsky.social\\u007f"\n', "sources[0] (a).service",
          "stuurteken"),
         ('[harvest]\nuser_agent_contact="https://x.nl/\\r\\nX-Extra: 1"\n', "harvest.user_agent_contact", "stuurteken"),
+        # a host beyond ASCII goes into the User-Agent in IDNA form; this one has none
+        ('[harvest]\nuser_agent_contact="https://\\u2603.nl/"\n', "harvest.user_agent_contact",
+         "geen bruikbaar webadres: 'https://\u2603.nl/'"),
         ("[[sources]]\nname='a'\ntype='feed'\nurl='https://x.nl/f'\n[[sources]]\nname='a'\ntype='feed'\nurl='https://y.nl/f'\n",
          "sources[1] (a).name", "twee keer"),
         ("[[sources]]\nname='a'\ntype='gopher'\n", "sources[0].type", "moet een van"),

@@ -703,6 +703,21 @@ def test_user_agent_names_project_and_contact(server, store, harvest):
     assert agent.startswith("innoverheid-harvester/") and "https://example.org/contact" in agent
 
 
+def test_a_contact_beyond_ascii_is_sent_as_a_header_can_carry_it(server, store, write_config):
+    """A header holds ASCII only: a municipality's address with a letter beyond it must not stop
+    every request (nor be blamed on the proxy or certificates)."""
+    server.route("/feed", Reply(200, feed("blog-rss2.xml"), RSS))
+    path = write_config(sources_toml(server, ("blog", "/feed")))
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "https://example.org/contact", "https://gemeente-súdwest.nl/cöntact"), encoding="utf-8")
+    config = load_config(path)
+    assert config.harvest.user_agent_contact == "https://xn--gemeente-sdwest-cvb.nl/c%C3%B6ntact"
+    (result,) = run_sources(store, config, config.sources)
+    assert result.status == "ok"
+    agent = server.requests_to("/feed")[0].headers["User-Agent"]
+    assert agent.endswith("(+https://xn--gemeente-sdwest-cvb.nl/c%C3%B6ntact)")
+
+
 def test_a_crashing_collector_is_recorded_and_the_next_source_runs(server, store, write_config, monkeypatch):
     from harvester.jobs import harvest as harvest_module
 
