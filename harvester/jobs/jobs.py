@@ -11,7 +11,7 @@ import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -88,7 +88,7 @@ class Jobs:
     def _run(self, **job: str) -> Iterator[Store]:
         """A job run: counted for the stop bound, with its own Store; an exception becomes a log line,
         and for a job that is not per source (`job=`) its outcome in `harvester status` too (a
-        source's run records its own failure in `runs`)."""
+        source's run records its own failure in `runs`, and `collect` one before the run's row)."""
         started = time.monotonic()
         with self.running.one():
             try:
@@ -104,11 +104,15 @@ class Jobs:
     def _failed(self, job: str, error: str) -> None:
         """Record a failed pass on a Store of its own: the job's may be what broke. When the database
         itself refuses (locked too long, read-only), the log line above is all that is left."""
+        self._record_apart(job, lambda store: store.job_outcomes.record(job, "failed", error))
+
+    def _record_apart(self, name: str, record: Callable[[Store], object]) -> None:
+        """Write a failure on a Store of its own (see `_failed`); if that fails too, say so in the log."""
         try:
             with Store(self.config.db_path) as store:
-                store.job_outcomes.record(job, "failed", error)
+                record(store)
         except Exception as e:
-            log.warning("uitkomst van %s niet vastgelegd in de database: %s", job, e)
+            log.warning("uitkomst van %s niet vastgelegd in de database: %s", name, e)
 
     def _fetcher(self) -> Fetcher:
         # pauses between retries end at once when we are asked to stop
@@ -135,7 +139,9 @@ class Jobs:
                     with fetcher:
                         result = harvest.run_source(store, self.config, source, fetcher, should_stop=self.stop.is_set)
                 log.info(harvest.log_line(result))
-        except JobFailed:
+        except JobFailed as e:
+            if isinstance(e.__cause__, harvest.RunNotStarted):   # the run left no row to say it failed
+                self._record_apart(source.name, lambda store: harvest.record_failure(store, source, str(e.__cause__)))
             return False
         if result.forgot_authors and not self._compact():
             return False
