@@ -120,8 +120,10 @@ def open_store(config: Config) -> Store:
 
 
 def open_existing_store(config: Config) -> Store:
-    """`open_store` for a command that only looks: where there is no database yet, it says so and how
-    to make one (exit 2), instead of creating an empty one that then reports an empty tool."""
+    """`open_store` for a command that needs what is already stored, to look at (status, export) or to
+    work on (classify, recheck, purge, users passwd/disable/enable): where there is no database yet,
+    it says so and how to make one (exit 2), instead of creating an empty one that then reports an
+    empty tool or nothing done."""
     if not config.db_path.exists():
         fail(f"Nog geen database {config.db_path}: maak die met `{program()} {config_args(config)}init` "
              "(of `make run` in de checkout).", EXIT_USAGE)
