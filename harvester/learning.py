@@ -26,6 +26,7 @@ import statistics
 from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .config import Config
@@ -48,6 +49,7 @@ MIN_POSITIVES = 20        # a theme's threshold is refitted once this many learn
 MIN_TERM_DECISIONS = 50   # learned decisions before they choose the term weight (fewer: a wrong choice in 1 of 4)
 YOUNG_BELOW = 200         # the queue shows the least certain posts first while the model learned from fewer
 EPOCHS = 30               # as `harvester train`
+RETRY_NEW_THEMES = timedelta(hours=1)   # a failed retraining for themes the model lacks: tried again after this
 MANUAL = "; met de hand gekozen op "
 
 Decision = tuple[int, str, list[str]]   # post id, text, themes ([] = rejected)
@@ -116,11 +118,12 @@ def decisions_since(store: Store) -> int:
 
 def decisions_to_learn(store: Store) -> int:
     """The decisions that count towards the background job's next retraining: those since the newest
-    trained version read them, and after a failed retraining (its last outcome) only those since it
-    failed. A training the kernel killed for lack of memory, or one the themes file makes fail, would
-    otherwise start again after every collection; now it waits for as many new decisions as any
-    retraining does. A time back-off would need a setting of its own and would retry without anything
-    new to learn. `harvester retrain` still trains at once."""
+    trained version read them, and after a failed retraining (its last outcome) only those since the
+    failed one read them. A training the kernel killed for lack of memory, or one the themes file makes
+    fail, would otherwise start again after every collection; now it waits for as many new decisions as
+    any retraining does. A time back-off would need a setting of its own and would retry without anything
+    new to learn. `harvester retrain` still trains at once. (A model that lacks a configured theme is
+    retrained sooner: `themes_to_learn`.)"""
     read = [m.decisions_read_at for m in store.models.all()]
     last = store.job_outcomes.get("retrain")
     if last is not None and last.status == "failed":
@@ -134,9 +137,8 @@ def themes_to_learn(store: Store, config: Config) -> list[str]:
     model, so no post gets a verdict while editors wait for one, and waiting for `retrain_after`
     decisions could take weeks: the background job retrains for them at once (`Jobs.learn`).
 
-    [] after a retraining failed (the training texts still name the old id, say) and neither the
-    themes file nor the training texts changed since: the same training would fail again after
-    every collection. It retries once either file is saved, as the admin fixes it."""
+    [] while a failed retraining stands (`failure_stands`): the same training would most likely fail
+    again after every collection."""
     try:
         themes = load_themes(config.nlp.themes)
     except ThemesError:
@@ -146,11 +148,24 @@ def themes_to_learn(store: Store, config: Config) -> list[str]:
         return []   # no model in the folder: not a matter of themes (status names it)
     unknown = [t for t in themes.ids if t not in labels]
     last = store.job_outcomes.get("retrain")
-    if unknown and last is not None and last.status == "failed":
-        edited = [state[0] for state in map(file_state, (config.nlp.themes, config.nlp.training)) if state]
-        if not edited or max(edited) <= parse_iso(last.at).timestamp() * 1e9:
-            return []
+    if unknown and last is not None and last.status == "failed" and failure_stands(last.at, config):
+        return []
     return unknown
+
+
+def failure_stands(read_at: str, config: Config) -> bool:
+    """Whether a retraining for new themes that failed, after reading its files at `read_at`, is not yet
+    to be tried again. It is tried again once the themes file or the training texts were saved after
+    it read them (an edit saved while it trained counts: the admin fixing the cause), and in any case
+    RETRY_NEW_THEMES later: what no edit fixes (too little memory, the database busy when the version
+    was recorded, a models folder not writable for a while) may have passed, and every hour without
+    a usable model is an hour without verdicts. A failure the files cause fails in seconds, before
+    any training, so an hourly retry costs little and keeps its error in the log."""
+    read = parse_iso(read_at)
+    if datetime.now(UTC) - read >= RETRY_NEW_THEMES:
+        return False
+    edited = [state[0] for state in map(file_state, (config.nlp.themes, config.nlp.training)) if state]
+    return not edited or max(edited) <= read.timestamp() * 1e9
 
 
 @dataclass(frozen=True)
