@@ -33,7 +33,7 @@ from .config import Config
 from .dutch import database_error, decimal, os_error
 from .errors import HarvesterError
 from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, ThemesError, load_themes, read_jsonl, train
-from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
+from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS, unknown_labels
 from .nlp.evidence import TERM_WEIGHT, Table, choose_term_weight
 from .nlp.pipeline import TEXTCAT, ModelNotSaved, save_pipeline, set_term_weight, unfinished_folders
 from .nlp.thresholds import agreement, choose_threshold
@@ -146,7 +146,7 @@ def themes_to_learn(store: Store, config: Config) -> list[str]:
     labels = (read_meta(active_model(store, config).path).get("labels") or {}).get(TEXTCAT)
     if labels is None:
         return []   # no model in the folder: not a matter of themes (status names it)
-    unknown = [t for t in themes.ids if t not in labels]
+    unknown = unknown_labels(labels, themes)
     last = store.job_outcomes.get("retrain")
     if unknown and last is not None and last.status == "failed" and failure_stands(last.at, config):
         return []

@@ -22,7 +22,8 @@ from harvester.config import load_config
 from harvester.jobs.jobs import Jobs
 from harvester.jobs.model import ModelLoader, ModelUnavailable
 from harvester.jobs.service import run_once
-from harvester.nlp import load_themes
+from harvester.nlp import ModelError, load_themes
+from harvester.nlp.classifier import check_saved, unknown_labels
 from harvester.store.model_versions import ModelVersion
 from harvester.store import Store
 from harvester.timeutil import to_utc_iso, utcnow
@@ -296,16 +297,34 @@ def test_a_failed_retraining_for_a_renamed_theme_sees_an_edit_saved_while_it_tra
         assert "retrain_after" not in failed.error
 
 
-def test_a_failed_retraining_for_a_renamed_theme_is_tried_again_an_hour_after_it_read_the_files(
-        write_config, tmp_path):
-    """What no edit fixes (too little memory, a busy database) may have passed an hour later; before
-    that, a failure with the files unchanged since the training read them is not tried again."""
+def shipped_model_renamed_theme(write_config, tmp_path: Path):
+    """A config with the shipped model and the project's themes, cultuur renamed werkcultuur."""
     config_dir = Path(__file__).resolve().parent.parent / "config"
     themes, training = tmp_path / "themes.toml", tmp_path / "training.jsonl"
     shutil.copy(config_dir / "themes.toml", themes)
     shutil.copy(config_dir / "training.jsonl", training)
-    config = load_config(write_config(f'[nlp]\nthemes = "{themes}"\ntraining = "{training}"\n'))   # shipped model
+    config = load_config(write_config(f'[nlp]\nthemes = "{themes}"\ntraining = "{training}"\n'))
     renamed_theme(config)
+    return config
+
+
+def test_the_job_retrains_for_the_themes_classification_refuses_the_model_for(write_config, tmp_path):
+    config = shipped_model_renamed_theme(write_config, tmp_path)
+    themes = load_themes(config.nlp.themes)
+    labels = learning.read_meta("")["labels"]["textcat_multilabel"]
+    assert unknown_labels(labels, themes) == ["werkcultuur"] == unknown_labels([*labels, "oud"], themes)
+    with pytest.raises(ModelError, match="kent de thema's werkcultuur niet"):
+        check_saved("", themes, learning.read_meta(""))
+    with Store(config.db_path) as store:
+        assert learning.themes_to_learn(store, config) == ["werkcultuur"]
+
+
+def test_a_failed_retraining_for_a_renamed_theme_is_tried_again_an_hour_after_it_read_the_files(
+        write_config, tmp_path):
+    """What no edit fixes (too little memory, a busy database) may have passed an hour later; before
+    that, a failure with the files unchanged since the training read them is not tried again."""
+    config = shipped_model_renamed_theme(write_config, tmp_path)
+    themes, training = config.nlp.themes, config.nlp.training
     now = datetime.now(UTC)
     saved = (now - timedelta(hours=3)).timestamp()
     for path in (themes, training):   # saved before the failed training read them
