@@ -351,11 +351,13 @@ def _train_and_score(job: TrainingJob) -> Outcome:
         current: Classifier | None = Classifier.load(job.current_path or None, themes)
     except ModelError:
         current = None   # e.g. it does not know a theme the file has now: any candidate is better
-    meta = (current.nlp.meta.get("harvester") or {}) if current else {}
-    thresholds = {t: float(v) for t, v in (meta.get("thresholds") or {}).items() if t in themes.ids}
-    sources = {t: (meta.get("threshold_sources") or {}).get(t, FROM_ROUNDS) for t in thresholds}
-    weight = current.term_weight if current and current.term_weight is not None else TERM_WEIGHT
-    weight_source = current.term_weight_source if current and current.term_weight is not None else FROM_ROUNDS
+    # what the model in use carries, from its meta.json: also when it cannot be loaded (it lacks a
+    # theme of the file), so that the themes it knows keep their thresholds and the term weight
+    meta = read_meta(job.current_path)
+    carried = meta.get("harvester") or {}
+    thresholds = {t: float(v) for t, v in (carried.get("thresholds") or {}).items() if t in themes.ids}
+    sources = {t: (carried.get("threshold_sources") or {}).get(t, FROM_ROUNDS) for t in thresholds}
+    weight, weight_source = meta_term_weight(meta) or (TERM_WEIGHT, FROM_ROUNDS)
     # until a trained version is switched to, the model in use is the configured one: not loaded twice
     choice = term_weight_on_decisions(job.base_path, themes, job.learn, weight,
                                       loaded=current if job.current_path == job.base_path else None)

@@ -357,6 +357,31 @@ def test_a_theme_gone_from_the_themes_file_is_dropped_from_the_decisions(config,
     assert "32 beoordeelde posts van redacteuren toegevoegd" in trained.output
 
 
+def test_a_retraining_for_a_renamed_theme_keeps_the_thresholds_and_term_weight_of_the_others(
+        tmp_path, write_config, model_dir, monkeypatch):
+    """The model in use cannot be loaded under a renamed theme; the themes it does know keep the
+    thresholds and the term weight its meta.json carries, rather than fall back to the defaults."""
+    monkeypatch.setattr(learning, "EPOCHS", 15)
+    themes, training = project_files(tmp_path, thresholds=False)
+    base = strict_model(model_dir, tmp_path)
+    meta = json.loads((base / "meta.json").read_text())
+    meta["harvester"]["threshold_sources"]["samenwerking"] = FROM_DECISIONS
+    meta["harvester"].update(term_weight=0.15, term_weight_source=FROM_DECISIONS)
+    (base / "meta.json").write_text(json.dumps(meta))
+    for path in (themes, training):
+        path.write_text(path.read_text(encoding="utf-8").replace('"cultuur"', '"werkcultuur"'), encoding="utf-8")
+    config = load_config(write_config(f'[nlp]\nmodel = "{base}"\nthemes = "{themes}"\ntraining = "{training}"\n'))
+    with Store(config.db_path) as store:
+        _, outcome, row = learning.retrain(store, config)
+    assert row.active and outcome.current_score is None   # the model in use could not judge
+    carried = json.loads((tmp_path / row.path / "meta.json").read_text())["harvester"]
+    others = [t for t in load_themes(themes).ids if t != "werkcultuur"]
+    assert carried["thresholds"] == dict.fromkeys(others, 0.75)
+    assert carried["threshold_sources"] == {t: FROM_DECISIONS if t == "samenwerking" else FROM_ROUNDS for t in others}
+    assert (carried["term_weight"], carried["term_weight_source"]) == (0.15, FROM_DECISIONS)
+    assert Classifier.load(tmp_path / row.path, load_themes(themes)).term_weight == 0.15
+
+
 def test_a_decision_keeps_its_known_themes_and_one_left_without_any_is_skipped():
     decisions = [(1, "a", ["samenwerking", "cultuur"]), (2, "b", ["cultuur"]), (3, "c", [])]
     kept, dropped = learning.known_themes_only(decisions, {"samenwerking"})
