@@ -541,11 +541,14 @@ def use(store: Store, config: Config, version: str) -> ActiveModel:
         Classifier.load(path or None, load_themes(config.nlp.themes))
     except ModelError as e:
         raise ModelError(f"{version} niet in gebruik genomen: {e}") from None
-    if row is not None:
-        trained = row.reason.split(MANUAL)[0]
-        store.models.activate(version, reason=f"{trained}{MANUAL}{utcnow()[:16].replace('T', ' ')} UTC")
-    else:
-        store.models.activate(None)
-    active = active_model(store, config)
-    store.classifications.mark_unreviewed_stale(active.version)
+    # one transaction, as in `register`: a model switched to while the posts keep the old one's
+    # verdicts as current would leave them unclassified by it until the next switch
+    with store.atomic():
+        if row is not None:
+            trained = row.reason.split(MANUAL)[0]
+            store.models.activate(version, reason=f"{trained}{MANUAL}{utcnow()[:16].replace('T', ' ')} UTC")
+        else:
+            store.models.activate(None)
+        active = active_model(store, config)
+        store.classifications.mark_unreviewed_stale(active.version)
     return active

@@ -136,6 +136,28 @@ def test_models_use_says_which_posts_wait_for_classification_and_why(tmp_path, w
         assert store.classifications.count_pending_by_verdict(shipped) == PendingCounts(never=0, switched=4, changed=0)
 
 
+def test_models_use_switches_and_sets_the_verdicts_aside_together_or_not_at_all(tmp_path, write_config):
+    """When the verdicts of the model in use cannot be set aside (here: the disk full, as a trigger
+    says), the switch does not happen either: the new model would otherwise be in use while the
+    posts keep the old one's verdicts as current, and nothing would classify them again."""
+    config = load_config(write_config())   # the shipped model
+    shipped = learning.configured_model(config).version
+    with Store(config.db_path) as store:
+        store.models.add(ModelVersion(
+            version="themes-1", path="models/1", created_at="2026-01-01T00:00:00.000+00:00", learned_from=0,
+            decisions=0, decisions_read_at="2026-01-01T00:00:00.000+00:00", held_back=0, score=None,
+            current_version=None, current_score=None, reason="getraind"), activate=True)
+        add_post(store, 2)                # classified by another model, not decided
+    with sqlite3.connect(config.db_path) as db:
+        db.execute("CREATE TRIGGER full BEFORE UPDATE OF post_changed_at ON classifications"
+                   " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    db.close()
+    with Store(config.db_path) as store:
+        with pytest.raises(sqlite3.Error, match="disk is full"):
+            learning.use(store, config, shipped)
+        assert store.models.active().version == "themes-1"
+
+
 NEW_THEME = """
 [[themes]]
 id = "digitaal"
