@@ -158,6 +158,25 @@ def test_models_use_switches_and_sets_the_verdicts_aside_together_or_not_at_all(
         assert store.models.active().version == "themes-1"
 
 
+def test_models_use_says_in_dutch_that_the_database_is_busy(tmp_path, write_config):
+    """Another connection holds the write lock beyond the busy timeout: one Dutch line, no English
+    traceback (as for every command: `exit_on_error`)."""
+    config = write_config()
+    shipped = learning.configured_model(load_config(config)).version
+    with Store(tmp_path / "harvester.db"):
+        pass
+    holder = sqlite3.connect(tmp_path / "harvester.db")
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = CliRunner().invoke(main, ["models", "use", shipped, "--config", str(config)])
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.exit_code == 1
+    assert result.output == ("harvester models: databasefout: de database is bezet: een ander proces hield haar "
+                             "langer vast dan de harvester wacht\n")
+
+
 NEW_THEME = """
 [[themes]]
 id = "digitaal"
