@@ -111,7 +111,7 @@ def test_a_database_path_that_cannot_be_opened_is_refused_in_dutch(tmp_path):
     (tmp_path / "h.db").mkdir()
     with pytest.raises(StoreError) as refused:
         Store(tmp_path / "h.db")
-    assert str(refused.value) == (f"{tmp_path / 'h.db'}: geen SQLite-database die te openen is: het databasebestand "
+    assert str(refused.value) == (f"{tmp_path / 'h.db'}: niet te gebruiken als database: het databasebestand "
                                   "is niet te openen (bestaat de map, en mag de harvester daar schrijven?)")
 
 

@@ -115,7 +115,7 @@ class Store:
             # the lemma index's triggers call it (schema.V_LEMMAS)
             conn.create_function("harvester_lemmas", 2, lemma_text, deterministic=True)
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{path}: geen SQLite-database die te openen is: {database_error(e)}") from None
+            raise StoreError(f"{path}: niet te gebruiken als database: {database_error(e)}") from None
         self.sources = SourceStore(self.db)
         self.posts = PostStore(self.db)
         self.runs = RunStore(self.db)
