@@ -530,6 +530,37 @@ def test_a_model_the_database_cannot_record_leaves_no_folder_and_a_dutch_error(c
         assert store.models.all() == []
 
 
+def test_train_keeps_the_folder_of_a_version_once_its_row_is_committed(config, tmp_path, monkeypatch):
+    """Once the version's row is committed the folder is that version's: a statement that fails after
+    the commit (here SQLite interrupts the first one after it) must not remove it, or `harvester
+    models` would list a version whose model is gone."""
+    connect = sqlite3.connect
+
+    def interrupting_after_commit(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        state = {"at": "start"}
+
+        def traced(sql: str) -> None:
+            if state["at"] == "start" and sql.startswith("INSERT INTO models"):
+                state["at"] = "inserted"
+            elif state["at"] == "inserted" and sql == "COMMIT":
+                state["at"] = "committed"
+            elif state["at"] == "committed":
+                state["at"] = "interrupt"
+
+        conn.set_trace_callback(traced)
+        conn.set_progress_handler(lambda: state["at"] == "interrupt", 1)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", interrupting_after_commit)
+    result = CliRunner().invoke(main, ["train", "--epochs", "2", "--config", str(config)])
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    with Store(tmp_path / "harvester.db") as store:
+        (row,) = store.models.all()
+    assert (tmp_path / row.path / "meta.json").is_file()
+
+
 def test_a_retraining_loads_the_configured_model_once_while_it_is_the_one_in_use(tmp_path, write_config, model_dir,
                                                                                    monkeypatch):
     """Until a trained version is switched to, the model in use and the one that scores the
