@@ -293,14 +293,15 @@ def training_into(folder: str | Path, *, set_aside: bool = True) -> Iterator[Non
     disk, Ctrl-C) leaves nothing of it in a folder `unused_version` set aside (`discard`); a folder
     the user named (`set_aside=False`) keeps what it held, as save_pipeline replaces it whole or not
     at all. An OSError (building a pipeline writes temporary files too) becomes a Dutch
-    ModelNotSaved instead of Python's English traceback."""
+    ModelNotSaved instead of Python's English traceback, naming the file it concerned when it
+    says one (the themes file that could not be read, say), else the model's folder."""
     try:
         yield
     except BaseException as e:
         if set_aside:
             discard(folder)
         if isinstance(e, OSError):
-            raise ModelNotSaved(f"{folder}: model niet bewaard: {os_error(e)}") from None
+            raise ModelNotSaved(f"{e.filename or folder}: model niet bewaard: {os_error(e)}") from None
         raise
 
 

@@ -22,6 +22,7 @@ from harvester.models import Classification
 from harvester.nlp import Classifier, load_themes
 from harvester.nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
 from harvester.nlp.evidence import TERM_WEIGHT, TERM_WEIGHTS
+from harvester.nlp.pipeline import ModelNotSaved
 from harvester.nlp.thresholds import GRID, choose_threshold
 from harvester.store import Store
 from harvester.store.classifications import PendingCounts
@@ -559,6 +560,20 @@ def test_train_keeps_the_folder_of_a_version_once_its_row_is_committed(config, t
     with Store(tmp_path / "harvester.db") as store:
         (row,) = store.models.all()
     assert (tmp_path / row.path / "meta.json").is_file()
+
+
+def test_a_training_that_cannot_read_the_themes_file_names_it(config, tmp_path):
+    """The themes file became unreadable after the training was prepared (here: a folder took its
+    place): the error names that file, not the model's folder, which is not what failed."""
+    with Store(tmp_path / "harvester.db") as store:
+        job = learning.prepare(store, load_config(config))
+    themes = Path(job.themes_path)
+    themes.unlink()
+    themes.mkdir()
+    with pytest.raises(ModelNotSaved) as failed:
+        learning.train_candidate(job)
+    assert str(failed.value).startswith(f"{themes}: model niet bewaard: "), failed.value
+    assert not Path(job.output).exists()
 
 
 def test_a_retraining_loads_the_configured_model_once_while_it_is_the_one_in_use(tmp_path, write_config, model_dir,
