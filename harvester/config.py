@@ -19,6 +19,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import httpx
+
 from .dutch import decimal
 from .errors import UsageError
 from .timeutil import AMSTERDAM
@@ -192,7 +194,8 @@ class BlueskySource:
 
 Source = FeedSource | MastodonSource | BlueskySource
 SOURCE_TYPES: dict[str, type] = {"feed": FeedSource, "mastodon": MastodonSource, "bluesky": BlueskySource}
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# the usual form, in capitals: a token pasted in by mistake (random base64) holds lower-case letters
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,21 @@ def parse_config(raw: dict, path: Path | None) -> Config:
     values["sources"] = _parse_sources(raw.get("sources", []), where)
     config = Config(path=path, **values)
     _check(config, where)
-    return _resolve_paths(config)
+    return _resolve_paths(_ascii_contact(config, where))
+
+
+def _ascii_contact(config: Config, path: Path | str) -> Config:
+    """The config with `user_agent_contact` as the User-Agent header can carry it: a header holds
+    ASCII only, so an address such as https://gemeente-súdwest.nl/contact has its host in IDNA form
+    and the rest percent-encoded, as a browser sends it; else every request would fail."""
+    contact = config.harvest.user_agent_contact
+    if contact.isascii():
+        return config
+    try:
+        contact = str(httpx.URL(contact))
+    except httpx.InvalidURL:
+        raise ConfigError(path, "harvest.user_agent_contact", f"geen bruikbaar webadres: {contact!r}") from None
+    return dataclasses.replace(config, harvest=dataclasses.replace(config.harvest, user_agent_contact=contact))
 
 
 def _resolve_paths(config: Config) -> Config:
@@ -326,10 +343,10 @@ def _parse_sources(items: object, path: Path | str) -> list[Source]:
 def _check_env_name(value: str, path: Path | str, key: str) -> None:
     """A key that names an environment variable holding a secret: a secret written in by mistake
     would otherwise be printed in every message that names the variable, and stored with the runs."""
-    if not ENV_NAME.match(value):
+    if not ENV_NAME.fullmatch(value):
         # the value is not repeated: it may be the secret itself
-        raise ConfigError(path, key, "moet de naam van een omgevingsvariabele zijn "
-                          "(letters, cijfers en '_'), niet de waarde zelf")
+        raise ConfigError(path, key, "moet de naam van een omgevingsvariabele zijn, niet de waarde zelf: "
+                          "schrijf de naam in hoofdletters, met cijfers en '_' (zoals MASTODON_TOKEN)")
 
 
 def _check(config: Config, path: Path | str) -> None:

@@ -48,6 +48,8 @@ _DATABASE_ERRORS = {
     sqlite3.SQLITE_READONLY: "de database is alleen te lezen",
     sqlite3.SQLITE_IOERR: "lees- of schrijffout van de schijf",
     sqlite3.SQLITE_CORRUPT: "het databasebestand is beschadigd",
+    sqlite3.SQLITE_NOTADB: "het bestand is geen SQLite-database",
+    sqlite3.SQLITE_CANTOPEN: "het databasebestand is niet te openen (bestaat de map, en mag de harvester daar schrijven?)",
 }
 
 

@@ -4,7 +4,8 @@ Every error the harvester expects (a bad option, a missing secret, a database it
 second scheduler) derives from `HarvesterError` and says in `exit_status` how a command ends when
 it is not handled on the way: the CLI turns it into one line on stderr and that status
 (harvester.cli.common.exit_on_error), never a traceback. Messages are Dutch: people read them as
-they are, after the error's `kind` when it has one (`describe`).
+they are, after the error's `kind` when it has one (`describe`). A `sqlite3.Error` a command lets
+through ends there too, as a "databasefout" with SQLite's reason in Dutch (`dutch.database_error`).
 
 The tree; each class lives beside the code that raises it:
 

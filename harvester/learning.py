@@ -26,13 +26,14 @@ import statistics
 from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .config import Config
 from .dutch import database_error, decimal, os_error
 from .errors import HarvesterError
 from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, ThemesError, load_themes, read_jsonl, train
-from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
+from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS, unknown_labels
 from .nlp.evidence import TERM_WEIGHT, Table, choose_term_weight
 from .nlp.pipeline import TEXTCAT, ModelNotSaved, save_pipeline, set_term_weight, unfinished_folders
 from .nlp.thresholds import agreement, choose_threshold
@@ -48,6 +49,7 @@ MIN_POSITIVES = 20        # a theme's threshold is refitted once this many learn
 MIN_TERM_DECISIONS = 50   # learned decisions before they choose the term weight (fewer: a wrong choice in 1 of 4)
 YOUNG_BELOW = 200         # the queue shows the least certain posts first while the model learned from fewer
 EPOCHS = 30               # as `harvester train`
+RETRY_NEW_THEMES = timedelta(hours=1)   # a failed retraining for themes the model lacks: tried again after this
 MANUAL = "; met de hand gekozen op "
 
 Decision = tuple[int, str, list[str]]   # post id, text, themes ([] = rejected)
@@ -116,11 +118,12 @@ def decisions_since(store: Store) -> int:
 
 def decisions_to_learn(store: Store) -> int:
     """The decisions that count towards the background job's next retraining: those since the newest
-    trained version read them, and after a failed retraining (its last outcome) only those since it
-    failed. A training the kernel killed for lack of memory, or one the themes file makes fail, would
-    otherwise start again after every collection; now it waits for as many new decisions as any
-    retraining does. A time back-off would need a setting of its own and would retry without anything
-    new to learn. `harvester retrain` still trains at once."""
+    trained version read them, and after a failed retraining (its last outcome) only those since the
+    failed one read them. A training the kernel killed for lack of memory, or one the themes file makes
+    fail, would otherwise start again after every collection; now it waits for as many new decisions as
+    any retraining does. A time back-off would need a setting of its own and would retry without anything
+    new to learn. `harvester retrain` still trains at once. (A model that lacks a configured theme is
+    retrained sooner: `themes_to_learn`.)"""
     read = [m.decisions_read_at for m in store.models.all()]
     last = store.job_outcomes.get("retrain")
     if last is not None and last.status == "failed":
@@ -134,9 +137,8 @@ def themes_to_learn(store: Store, config: Config) -> list[str]:
     model, so no post gets a verdict while editors wait for one, and waiting for `retrain_after`
     decisions could take weeks: the background job retrains for them at once (`Jobs.learn`).
 
-    [] after a retraining failed (the training texts still name the old id, say) and neither the
-    themes file nor the training texts changed since: the same training would fail again after
-    every collection. It retries once either file is saved, as the admin fixes it."""
+    [] while a failed retraining stands (`failure_stands`): the same training would most likely fail
+    again after every collection."""
     try:
         themes = load_themes(config.nlp.themes)
     except ThemesError:
@@ -144,13 +146,26 @@ def themes_to_learn(store: Store, config: Config) -> list[str]:
     labels = (read_meta(active_model(store, config).path).get("labels") or {}).get(TEXTCAT)
     if labels is None:
         return []   # no model in the folder: not a matter of themes (status names it)
-    unknown = [t for t in themes.ids if t not in labels]
+    unknown = unknown_labels(labels, themes)
     last = store.job_outcomes.get("retrain")
-    if unknown and last is not None and last.status == "failed":
-        edited = [state[0] for state in map(file_state, (config.nlp.themes, config.nlp.training)) if state]
-        if not edited or max(edited) <= parse_iso(last.at).timestamp() * 1e9:
-            return []
+    if unknown and last is not None and last.status == "failed" and failure_stands(last.at, config):
+        return []
     return unknown
+
+
+def failure_stands(read_at: str, config: Config) -> bool:
+    """Whether a retraining for new themes that failed, after reading its files at `read_at`, is not yet
+    to be tried again. It is tried again once the themes file or the training texts were saved after
+    it read them (an edit saved while it trained counts: the admin fixing the cause), and in any case
+    RETRY_NEW_THEMES later: what no edit fixes (too little memory, the database busy when the version
+    was recorded, a models folder not writable for a while) may have passed, and every hour without
+    a usable model is an hour without verdicts. A failure the files cause fails in seconds, before
+    any training, so an hourly retry costs little and keeps its error in the log."""
+    read = parse_iso(read_at)
+    if datetime.now(UTC) - read >= RETRY_NEW_THEMES:
+        return False
+    edited = [state[0] for state in map(file_state, (config.nlp.themes, config.nlp.training)) if state]
+    return not edited or max(edited) <= read.timestamp() * 1e9
 
 
 @dataclass(frozen=True)
@@ -278,14 +293,15 @@ def training_into(folder: str | Path, *, set_aside: bool = True) -> Iterator[Non
     disk, Ctrl-C) leaves nothing of it in a folder `unused_version` set aside (`discard`); a folder
     the user named (`set_aside=False`) keeps what it held, as save_pipeline replaces it whole or not
     at all. An OSError (building a pipeline writes temporary files too) becomes a Dutch
-    ModelNotSaved instead of Python's English traceback."""
+    ModelNotSaved instead of Python's English traceback, naming the file it concerned when it
+    says one (the themes file that could not be read, say), else the model's folder."""
     try:
         yield
     except BaseException as e:
         if set_aside:
             discard(folder)
         if isinstance(e, OSError):
-            raise ModelNotSaved(f"{folder}: model niet bewaard: {os_error(e)}") from None
+            raise ModelNotSaved(f"{e.filename or folder}: model niet bewaard: {os_error(e)}") from None
         raise
 
 
@@ -336,11 +352,13 @@ def _train_and_score(job: TrainingJob) -> Outcome:
         current: Classifier | None = Classifier.load(job.current_path or None, themes)
     except ModelError:
         current = None   # e.g. it does not know a theme the file has now: any candidate is better
-    meta = (current.nlp.meta.get("harvester") or {}) if current else {}
-    thresholds = {t: float(v) for t, v in (meta.get("thresholds") or {}).items() if t in themes.ids}
-    sources = {t: (meta.get("threshold_sources") or {}).get(t, FROM_ROUNDS) for t in thresholds}
-    weight = current.term_weight if current and current.term_weight is not None else TERM_WEIGHT
-    weight_source = current.term_weight_source if current and current.term_weight is not None else FROM_ROUNDS
+    # what the model in use carries, from its meta.json: also when it cannot be loaded (it lacks a
+    # theme of the file), so that the themes it knows keep their thresholds and the term weight
+    meta = read_meta(job.current_path)
+    carried = meta.get("harvester") or {}
+    thresholds = {t: float(v) for t, v in (carried.get("thresholds") or {}).items() if t in themes.ids}
+    sources = {t: (carried.get("threshold_sources") or {}).get(t, FROM_ROUNDS) for t in thresholds}
+    weight, weight_source = meta_term_weight(meta) or (TERM_WEIGHT, FROM_ROUNDS)
     # until a trained version is switched to, the model in use is the configured one: not loaded twice
     choice = term_weight_on_decisions(job.base_path, themes, job.learn, weight,
                                       loaded=current if job.current_path == job.base_path else None)
@@ -524,11 +542,14 @@ def use(store: Store, config: Config, version: str) -> ActiveModel:
         Classifier.load(path or None, load_themes(config.nlp.themes))
     except ModelError as e:
         raise ModelError(f"{version} niet in gebruik genomen: {e}") from None
-    if row is not None:
-        trained = row.reason.split(MANUAL)[0]
-        store.models.activate(version, reason=f"{trained}{MANUAL}{utcnow()[:16].replace('T', ' ')} UTC")
-    else:
-        store.models.activate(None)
-    active = active_model(store, config)
-    store.classifications.mark_unreviewed_stale(active.version)
+    # one transaction, as in `register`: a model switched to while the posts keep the old one's
+    # verdicts as current would leave them unclassified by it until the next switch
+    with store.atomic():
+        if row is not None:
+            trained = row.reason.split(MANUAL)[0]
+            store.models.activate(version, reason=f"{trained}{MANUAL}{utcnow()[:16].replace('T', ' ')} UTC")
+        else:
+            store.models.activate(None)
+        active = active_model(store, config)
+        store.classifications.mark_unreviewed_stale(active.version)
     return active

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -36,6 +37,9 @@ def test_shipped_config_is_valid_and_has_both_source_types():
         ('[[sources]]\nname="a"\ntype="bluesky"\nservice="https://bsky.social\\u007f"\n', "sources[0] (a).service",
          "stuurteken"),
         ('[harvest]\nuser_agent_contact="https://x.nl/\\r\\nX-Extra: 1"\n', "harvest.user_agent_contact", "stuurteken"),
+        # a host beyond ASCII goes into the User-Agent in IDNA form; this one has none
+        ('[harvest]\nuser_agent_contact="https://\\u2603.nl/"\n', "harvest.user_agent_contact",
+         "geen bruikbaar webadres: 'https://\u2603.nl/'"),
         ("[[sources]]\nname='a'\ntype='feed'\nurl='https://x.nl/f'\n[[sources]]\nname='a'\ntype='feed'\nurl='https://y.nl/f'\n",
          "sources[1] (a).name", "twee keer"),
         ("[[sources]]\nname='a'\ntype='gopher'\n", "sources[0].type", "moet een van"),
@@ -104,9 +108,16 @@ def test_a_token_written_into_token_env_is_refused_without_repeating_it(tmp_path
     result = CliRunner().invoke(main, ["status", "--config", str(path)])
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()
-    assert line.endswith("sources[0] (nl).token_env: moet de naam van een omgevingsvariabele zijn "
-                         "(letters, cijfers en '_'), niet de waarde zelf")
+    assert line.endswith("sources[0] (nl).token_env: moet de naam van een omgevingsvariabele zijn, niet de "
+                         "waarde zelf: schrijf de naam in hoofdletters, met cijfers en '_' (zoals MASTODON_TOKEN)")
     assert token[:8] not in result.output
+    # a token of only letters, digits and '_' (two in five are) has lower-case letters; a name does not
+    for value in ("q3Vf9kLw0ZtR7yXbN2mA5sJd8hGc1uPe4oIxK6vT_Yl", "nl_token", "NL_TOKEN\n"):
+        path.write_text(f'[[sources]]\nname="nl"\ntype="mastodon"\ninstance="https://x.nl"\n'
+                        f'token_env={json.dumps(value)}\n')
+        result = CliRunner().invoke(main, ["status", "--config", str(path)])
+        assert result.exit_code == 2 and "hoofdletters" in result.output
+        assert value[:8] not in result.output
     for name in ("NL_TOKEN", ""):
         path.write_text(f'[[sources]]\nname="nl"\ntype="mastodon"\ninstance="https://x.nl"\ntoken_env="{name}"\n')
         assert load_config(path).sources[0].token_env == name

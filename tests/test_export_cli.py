@@ -85,12 +85,14 @@ def test_cli_failed_export_leaves_no_half_file(ideas, cli, tmp_path, monkeypatch
 
     def broken(store, options, stream, **kw):
         stream.write(b"id;thema's;idee\r\n1;")
-        raise sqlite3.OperationalError("database is locked")
+        locked = sqlite3.OperationalError("database is locked")
+        locked.sqlite_errorcode = sqlite3.SQLITE_BUSY   # as SQLite sets it
+        raise locked
 
     monkeypatch.setattr("harvester.cli.export.write_export", broken)
     result = cli("--out", str(out))
     assert result.exit_code == 1
-    assert "export mislukt, er is geen bestand gemaakt: database is locked" in result.output
+    assert "harvester export: databasefout: de database is bezet" in result.output, result.output
     assert out.read_bytes() == b"de vorige export"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["harvester.db", "harvester.db-shm", "harvester.db-wal",
                                                                  "harvester.toml", "ideeën.csv"])

@@ -414,6 +414,9 @@ def test_times_without_a_zone_or_with_a_central_european_name_are_local_times(se
         "Sun, 07 Dec 2025 10:00:00 UTC+00:00": "2025-12-07T10:00:00+00:00",
         "Mon, 07 Jul 2025 10:00:00 UTC+1": "2025-07-07T09:00:00+00:00",
         "Mon, 07 Jul 2025 10:00:00 GMT+1": "2025-07-07T09:00:00+00:00",
+        # IANA's Etc zones count as POSIX does, the other way: Etc/GMT+1 is an hour behind UTC
+        "Sun, 07 Dec 2025 10:00:00 Etc/GMT+1": "2025-12-07T11:00:00+00:00",
+        "2025-12-07T10:00:00 Etc/GMT-2": "2025-12-07T08:00:00+00:00",
         # an ISO week date, which feedparser reads as the first of the month
         "2025-W28-1T10:00": "2025-07-07T08:00:00+00:00",
         "2025-W28-1T10:00+01:00": "2025-07-07T09:00:00+00:00",
@@ -698,6 +701,21 @@ def test_user_agent_names_project_and_contact(server, store, harvest):
     harvest(sources_toml(server, ("blog", "/feed")))
     agent = server.requests_to("/feed")[0].headers["User-Agent"]
     assert agent.startswith("innoverheid-harvester/") and "https://example.org/contact" in agent
+
+
+def test_a_contact_beyond_ascii_is_sent_as_a_header_can_carry_it(server, store, write_config):
+    """A header holds ASCII only: a municipality's address with a letter beyond it must not stop
+    every request (nor be blamed on the proxy or certificates)."""
+    server.route("/feed", Reply(200, feed("blog-rss2.xml"), RSS))
+    path = write_config(sources_toml(server, ("blog", "/feed")))
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "https://example.org/contact", "https://gemeente-súdwest.nl/cöntact"), encoding="utf-8")
+    config = load_config(path)
+    assert config.harvest.user_agent_contact == "https://xn--gemeente-sdwest-cvb.nl/c%C3%B6ntact"
+    (result,) = run_sources(store, config, config.sources)
+    assert result.status == "ok"
+    agent = server.requests_to("/feed")[0].headers["User-Agent"]
+    assert agent.endswith("(+https://xn--gemeente-sdwest-cvb.nl/c%C3%B6ntact)")
 
 
 def test_a_crashing_collector_is_recorded_and_the_next_source_runs(server, store, write_config, monkeypatch):

@@ -22,6 +22,7 @@ from harvester.models import Classification
 from harvester.nlp import Classifier, load_themes
 from harvester.nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
 from harvester.nlp.evidence import TERM_WEIGHT, TERM_WEIGHTS
+from harvester.nlp.pipeline import ModelNotSaved
 from harvester.nlp.thresholds import GRID, choose_threshold
 from harvester.store import Store
 from harvester.store.classifications import PendingCounts
@@ -134,6 +135,47 @@ def test_models_use_says_which_posts_wait_for_classification_and_why(tmp_path, w
     with Store(tmp_path / "harvester.db") as store:   # away to another model and back, before classifying
         store.classifications.mark_unreviewed_stale("test-2")
         assert store.classifications.count_pending_by_verdict(shipped) == PendingCounts(never=0, switched=4, changed=0)
+
+
+def test_models_use_switches_and_sets_the_verdicts_aside_together_or_not_at_all(tmp_path, write_config):
+    """When the verdicts of the model in use cannot be set aside (here: the disk full, as a trigger
+    says), the switch does not happen either: the new model would otherwise be in use while the
+    posts keep the old one's verdicts as current, and nothing would classify them again."""
+    config = load_config(write_config())   # the shipped model
+    shipped = learning.configured_model(config).version
+    with Store(config.db_path) as store:
+        store.models.add(ModelVersion(
+            version="themes-1", path="models/1", created_at="2026-01-01T00:00:00.000+00:00", learned_from=0,
+            decisions=0, decisions_read_at="2026-01-01T00:00:00.000+00:00", held_back=0, score=None,
+            current_version=None, current_score=None, reason="getraind"), activate=True)
+        add_post(store, 2)                # classified by another model, not decided
+    with sqlite3.connect(config.db_path) as db:
+        db.execute("CREATE TRIGGER full BEFORE UPDATE OF post_changed_at ON classifications"
+                   " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    db.close()
+    with Store(config.db_path) as store:
+        with pytest.raises(sqlite3.Error, match="disk is full"):
+            learning.use(store, config, shipped)
+        assert store.models.active().version == "themes-1"
+
+
+def test_models_use_says_in_dutch_that_the_database_is_busy(tmp_path, write_config):
+    """Another connection holds the write lock beyond the busy timeout: one Dutch line, no English
+    traceback (as for every command: `exit_on_error`)."""
+    config = write_config()
+    shipped = learning.configured_model(load_config(config)).version
+    with Store(tmp_path / "harvester.db"):
+        pass
+    holder = sqlite3.connect(tmp_path / "harvester.db")
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = CliRunner().invoke(main, ["models", "use", shipped, "--config", str(config)])
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.exit_code == 1
+    assert result.output == ("harvester models: databasefout: de database is bezet: een ander proces hield haar "
+                             "langer vast dan de harvester wacht\n")
 
 
 NEW_THEME = """
@@ -357,6 +399,31 @@ def test_a_theme_gone_from_the_themes_file_is_dropped_from_the_decisions(config,
     assert "32 beoordeelde posts van redacteuren toegevoegd" in trained.output
 
 
+def test_a_retraining_for_a_renamed_theme_keeps_the_thresholds_and_term_weight_of_the_others(
+        tmp_path, write_config, model_dir, monkeypatch):
+    """The model in use cannot be loaded under a renamed theme; the themes it does know keep the
+    thresholds and the term weight its meta.json carries, rather than fall back to the defaults."""
+    monkeypatch.setattr(learning, "EPOCHS", 15)
+    themes, training = project_files(tmp_path, thresholds=False)
+    base = strict_model(model_dir, tmp_path)
+    meta = json.loads((base / "meta.json").read_text())
+    meta["harvester"]["threshold_sources"]["samenwerking"] = FROM_DECISIONS
+    meta["harvester"].update(term_weight=0.15, term_weight_source=FROM_DECISIONS)
+    (base / "meta.json").write_text(json.dumps(meta))
+    for path in (themes, training):
+        path.write_text(path.read_text(encoding="utf-8").replace('"cultuur"', '"werkcultuur"'), encoding="utf-8")
+    config = load_config(write_config(f'[nlp]\nmodel = "{base}"\nthemes = "{themes}"\ntraining = "{training}"\n'))
+    with Store(config.db_path) as store:
+        _, outcome, row = learning.retrain(store, config)
+    assert row.active and outcome.current_score is None   # the model in use could not judge
+    carried = json.loads((tmp_path / row.path / "meta.json").read_text())["harvester"]
+    others = [t for t in load_themes(themes).ids if t != "werkcultuur"]
+    assert carried["thresholds"] == dict.fromkeys(others, 0.75)
+    assert carried["threshold_sources"] == {t: FROM_DECISIONS if t == "samenwerking" else FROM_ROUNDS for t in others}
+    assert (carried["term_weight"], carried["term_weight_source"]) == (0.15, FROM_DECISIONS)
+    assert Classifier.load(tmp_path / row.path, load_themes(themes)).term_weight == 0.15
+
+
 def test_a_decision_keeps_its_known_themes_and_one_left_without_any_is_skipped():
     decisions = [(1, "a", ["samenwerking", "cultuur"]), (2, "b", ["cultuur"]), (3, "c", [])]
     kept, dropped = learning.known_themes_only(decisions, {"samenwerking"})
@@ -462,6 +529,51 @@ def test_a_model_the_database_cannot_record_leaves_no_folder_and_a_dutch_error(c
         holder.close()
     with Store(db) as store:
         assert store.models.all() == []
+
+
+def test_train_keeps_the_folder_of_a_version_once_its_row_is_committed(config, tmp_path, monkeypatch):
+    """Once the version's row is committed the folder is that version's: a statement that fails after
+    the commit (here SQLite interrupts the first one after it) must not remove it, or `harvester
+    models` would list a version whose model is gone."""
+    connect = sqlite3.connect
+
+    def interrupting_after_commit(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        state = {"at": "start"}
+
+        def traced(sql: str) -> None:
+            if state["at"] == "start" and sql.startswith("INSERT INTO models"):
+                state["at"] = "inserted"
+            elif state["at"] == "inserted" and sql == "COMMIT":
+                state["at"] = "committed"
+            elif state["at"] == "committed":
+                state["at"] = "interrupt"
+
+        conn.set_trace_callback(traced)
+        conn.set_progress_handler(lambda: state["at"] == "interrupt", 1)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", interrupting_after_commit)
+    result = CliRunner().invoke(main, ["train", "--epochs", "2", "--config", str(config)])
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    with Store(tmp_path / "harvester.db") as store:
+        (row,) = store.models.all()
+    assert (tmp_path / row.path / "meta.json").is_file()
+
+
+def test_a_training_that_cannot_read_the_themes_file_names_it(config, tmp_path):
+    """The themes file became unreadable after the training was prepared (here: a folder took its
+    place): the error names that file, not the model's folder, which is not what failed."""
+    with Store(tmp_path / "harvester.db") as store:
+        job = learning.prepare(store, load_config(config))
+    themes = Path(job.themes_path)
+    themes.unlink()
+    themes.mkdir()
+    with pytest.raises(ModelNotSaved) as failed:
+        learning.train_candidate(job)
+    assert str(failed.value).startswith(f"{themes}: model niet bewaard: "), failed.value
+    assert not Path(job.output).exists()
 
 
 def test_a_retraining_loads_the_configured_model_once_while_it_is_the_one_in_use(tmp_path, write_config, model_dir,

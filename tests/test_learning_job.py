@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,10 +22,11 @@ from harvester.config import load_config
 from harvester.jobs.jobs import Jobs
 from harvester.jobs.model import ModelLoader, ModelUnavailable
 from harvester.jobs.service import run_once
-from harvester.nlp import load_themes
+from harvester.nlp import ModelError, load_themes
+from harvester.nlp.classifier import check_saved, unknown_labels
 from harvester.store.model_versions import ModelVersion
 from harvester.store import Store
-from harvester.timeutil import utcnow
+from harvester.timeutil import to_utc_iso, utcnow
 
 from .learningdata import OPEN, SAMEN, decide, project_files
 from .test_scheduler import feed_source, growing_feed, harvester, query, runs, start, stop, wait_for
@@ -132,8 +135,9 @@ def retrain_lines(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if "job=retrain" in r.getMessage()]
 
 
-def kill_the_training(jobs: Jobs, stop: threading.Event) -> list[bool]:
-    """learn(wait=True) with its training process killed (SIGKILL, as the OOM killer does); what it returned."""
+def kill_the_training(jobs: Jobs, stop: threading.Event, meanwhile=lambda: None) -> list[bool]:
+    """learn(wait=True) with its training process killed (SIGKILL, as the OOM killer does), after
+    calling `meanwhile` while it trains; what it returned."""
     results: list[bool] = []
     waiter = threading.Thread(target=lambda: results.append(jobs.learn(wait=True)), daemon=True)
     waiter.start()
@@ -142,6 +146,7 @@ def kill_the_training(jobs: Jobs, stop: threading.Event) -> list[bool]:
         wait_for(lambda: found.extend(multiprocessing.active_children()) or found, timeout=30,
                  what="the training process")
         (child,) = found
+        meanwhile()
         os.kill(child.pid, signal.SIGKILL)
         waiter.join(60)
         assert not waiter.is_alive(), "learn(wait=True) still waits for a killed training"
@@ -265,3 +270,69 @@ def test_a_theme_renamed_in_the_themes_file_is_learned_at_once_and_a_failure_wai
         assert learning.themes_to_learn(store, config) == []
         assert "werkcultuur" in jobs.model.get(threading.Event(), store).labels   # classification can go on
     assert jobs.learn(wait=True) is True and len(started()) == 2   # the model in use knows them all now
+
+
+def renamed_theme(config) -> None:
+    themes = Path(config.nlp.themes)
+    themes.write_text(themes.read_text(encoding="utf-8").replace('id = "cultuur"', 'id = "werkcultuur"'),
+                      encoding="utf-8")
+
+
+def test_a_failed_retraining_for_a_renamed_theme_sees_an_edit_saved_while_it_trained(learning_config, caplog):
+    """The admin saves the training texts while the retraining for a renamed theme runs, and that
+    training then fails (here: killed, as for lack of memory). The edit came after the training read
+    the files, so the job tries again; it did not when it counted from the moment the failure was
+    recorded. The failure says when it is tried again: not after `retrain_after` decisions, which
+    cannot come in while classification refuses the model."""
+    renamed_theme(learning_config)
+    stop = threading.Event()
+    jobs = Jobs(learning_config, stop)
+    training = learning_config.nlp.training
+    assert kill_the_training(jobs, stop, meanwhile=lambda: os.utime(training)) == [False]
+    with Store(learning_config.db_path) as store:
+        assert learning.themes_to_learn(store, learning_config) == ["werkcultuur"]
+        failed = store.job_outcomes.get("retrain")
+        assert failed.status == "failed"
+        assert "opnieuw zodra het themabestand of de trainingsteksten zijn bewaard" in failed.error
+        assert "retrain_after" not in failed.error
+
+
+def shipped_model_renamed_theme(write_config, tmp_path: Path):
+    """A config with the shipped model and the project's themes, cultuur renamed werkcultuur."""
+    config_dir = Path(__file__).resolve().parent.parent / "config"
+    themes, training = tmp_path / "themes.toml", tmp_path / "training.jsonl"
+    shutil.copy(config_dir / "themes.toml", themes)
+    shutil.copy(config_dir / "training.jsonl", training)
+    config = load_config(write_config(f'[nlp]\nthemes = "{themes}"\ntraining = "{training}"\n'))
+    renamed_theme(config)
+    return config
+
+
+def test_the_job_retrains_for_the_themes_classification_refuses_the_model_for(write_config, tmp_path):
+    config = shipped_model_renamed_theme(write_config, tmp_path)
+    themes = load_themes(config.nlp.themes)
+    labels = learning.read_meta("")["labels"]["textcat_multilabel"]
+    assert unknown_labels(labels, themes) == ["werkcultuur"] == unknown_labels([*labels, "oud"], themes)
+    with pytest.raises(ModelError, match="kent de thema's werkcultuur niet"):
+        check_saved("", themes, learning.read_meta(""))
+    with Store(config.db_path) as store:
+        assert learning.themes_to_learn(store, config) == ["werkcultuur"]
+
+
+def test_a_failed_retraining_for_a_renamed_theme_is_tried_again_an_hour_after_it_read_the_files(
+        write_config, tmp_path):
+    """What no edit fixes (too little memory, a busy database) may have passed an hour later; before
+    that, a failure with the files unchanged since the training read them is not tried again."""
+    config = shipped_model_renamed_theme(write_config, tmp_path)
+    themes, training = config.nlp.themes, config.nlp.training
+    now = datetime.now(UTC)
+    saved = (now - timedelta(hours=3)).timestamp()
+    for path in (themes, training):   # saved before the failed training read them
+        os.utime(path, (saved, saved))
+    with Store(config.db_path) as store:
+        assert learning.themes_to_learn(store, config) == ["werkcultuur"]
+        read_at = now - learning.RETRY_NEW_THEMES + timedelta(minutes=5)
+        store.job_outcomes.record("retrain", "failed", "training mislukt", at=to_utc_iso(read_at))
+        assert learning.themes_to_learn(store, config) == []
+        store.job_outcomes.record("retrain", "failed", "training mislukt", at=to_utc_iso(read_at - timedelta(minutes=10)))
+        assert learning.themes_to_learn(store, config) == ["werkcultuur"]

@@ -23,6 +23,8 @@ from harvester.store import Store
 from harvester.store.lock import LockHolder
 from harvester.timeutil import to_utc_iso
 
+from .conftest import require_program
+
 
 def test_second_process_is_refused_until_release(tmp_path):
     path = tmp_path / "h.db"
@@ -136,6 +138,59 @@ def test_a_live_process_on_this_host_that_beat_since_the_boot_keeps_its_lock(wri
             assert not abandoned(_hold_lock(s, child.pid, heartbeat))
         with pytest.raises(AlreadyRunning, match=f"proces {child.pid} op {socket.gethostname()}"):
             DatabaseLock(config).acquire()
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
+def test_a_process_whose_name_the_kernel_cut_mid_character_is_still_read(write_config):
+    """The kernel keeps 15 bytes of a process's name, which may end halfway through a character:
+    the lock and `harvester status` must still read when that process started."""
+    name = "é" * 9   # 18 bytes in UTF-8: the 15 kept end in the first byte of the eighth
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"open('/proc/self/comm', 'w').write({name!r}); print(flush=True); "
+                               "import sys; sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        child.stdout.readline()
+        with open(f"/proc/{child.pid}/comm", "rb") as f:
+            assert f.read().rstrip(b"\n") == name.encode()[:15]
+        started = process_started(child.pid)
+        assert abs(started - time.time()) < 60
+        config = load_config(write_config())
+        with Store(config.db_path) as s:
+            holder = _hold_lock(s, child.pid, datetime.now(UTC))
+        assert not abandoned(holder)
+        with pytest.raises(AlreadyRunning):
+            DatabaseLock(config).acquire()
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
+def test_a_live_process_that_proc_hides_is_not_taken_for_ended():
+    """With /proc mounted hidepid=2 a user sees no entry for another user's process, whose pid still
+    answers: a scheduler of another account must not be taken for ended and its lock taken over."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a /proc with hidepid in a namespace of its own needs root")
+    unshare, setpriv = require_program("unshare"), require_program("setpriv")
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        # as the user nobody, in a mount namespace of its own whose /proc hides root's processes
+        probe = (f"import os, socket, time; from harvester.jobs.lock import process_gone; "
+                 f"print(os.path.exists('/proc/{child.pid}'), process_gone({child.pid}, socket.gethostname(), "
+                 f"time.time()))")
+        shell = ('mount -t proc -o hidepid=2 proc /proc || exit 99; '
+                 f'exec {setpriv} --reuid=65534 --regid=65534 --clear-groups "$@"')
+        result = subprocess.run([unshare, "--mount", "--propagation", "private", "sh", "-c", shell, "sh",
+                                 sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+        if result.returncode == 99 or result.stderr.startswith("unshare:"):
+            pytest.skip(f"this machine does not let a namespace mount /proc: {result.stderr.strip()}")
+        if result.returncode == 126 or "Permission denied" in result.stderr:
+            # a checkout under a private home folder: the user nobody cannot start its interpreter
+            pytest.skip(f"the user nobody cannot run {sys.executable}: {result.stderr.strip()[-200:]}")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["False", "False"]   # hidden, and not gone
     finally:
         child.stdin.close()
         child.wait(timeout=30)

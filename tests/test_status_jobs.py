@@ -4,8 +4,10 @@ process abandoned as interrupted: the places the admin is told to look when some
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,6 +22,7 @@ from harvester.config import load_config
 from harvester.jobs.harvest import run_source
 from harvester.jobs.jobs import Jobs
 from harvester.jobs.lock import STALE_AFTER_SECONDS, boot_time, run_abandoned
+from harvester import store as store_module
 from harvester.store import Store
 from harvester.store.lock import LockHolder
 from harvester.timeutil import to_utc_iso, utcnow
@@ -195,6 +198,39 @@ def test_a_failure_after_the_run_began_is_recorded_once_by_the_run_itself(server
     assert runs_of(config) == [("failed", "interne fout: OperationalError: no such table: suppressions")]
     with Store(config.db_path) as store:
         assert store.runs.consecutive_failures(store.sources.sync("blog", "feed", server.url("/blog.rss")).id) == 1
+    assert server.requests_to("/blog.rss") == []
+
+
+def test_a_run_that_could_not_begin_is_recorded_apart_and_counts_for_the_back_off(server, write_config, monkeypatch):
+    """Another writer holds the database past the wait as the run is to be written: the run has no
+    row to record that in, so the job records it on a connection of its own once the database lets
+    it. Otherwise only a log line would tell, `harvester status` would show nothing and the back-off
+    would not count it."""
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 300)
+    path = write_config(feed_source("blog", server.url("/blog.rss")))
+    config = load_config(path)
+    with Store(config.db_path):
+        pass
+    writer = sqlite3.connect(config.db_path, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+
+    class LetGoAfterTheFailure(logging.Handler):
+        """The other writer finishes once the job has logged its failure."""
+        def emit(self, record: logging.LogRecord) -> None:
+            if "status=failed" in record.getMessage():
+                writer.rollback()
+
+    handler = LetGoAfterTheFailure()
+    logging.getLogger("harvester").addHandler(handler)
+    try:
+        assert not Jobs(config, threading.Event()).collect(config.source("blog"), respect_backoff=False)
+    finally:
+        logging.getLogger("harvester").removeHandler(handler)
+        writer.close()
+    assert runs_of(config) == [("failed", "de run kon niet beginnen: OperationalError: database is locked")]
+    with Store(config.db_path) as store:
+        assert store.runs.consecutive_failures(store.sources.sync("blog", "feed", server.url("/blog.rss")).id) == 1
+    assert "de run kon niet beginnen: OperationalError: database is locked" in status(path)
     assert server.requests_to("/blog.rss") == []
 
 

@@ -105,6 +105,16 @@ def test_a_file_that_is_no_database_is_refused_and_left_alone(tmp_path):
     assert path.read_bytes() == b"geen database, maar een spreadsheet\n" * 100
 
 
+def test_a_database_path_that_cannot_be_opened_is_refused_in_dutch(tmp_path):
+    """A folder where the database file should be ([database] path mistyped): SQLite says "unable
+    to open database file", in English."""
+    (tmp_path / "h.db").mkdir()
+    with pytest.raises(StoreError) as refused:
+        Store(tmp_path / "h.db")
+    assert str(refused.value) == (f"{tmp_path / 'h.db'}: niet te gebruiken als database: het databasebestand "
+                                  "is niet te openen (bestaat de map, en mag de harvester daar schrijven?)")
+
+
 def test_upsert_is_idempotent_and_detects_edits(store):
     source = store.sources.sync("blog", "feed", "https://example.org/feed")
     author = Author("Anne de Vries", profile_url="https://example.org/anne")

@@ -2,7 +2,7 @@
 
 Every `HarvesterError` a command lets through ends in one place, `exit_on_error` (the `harvester`
 group calls every command through it): one line on stderr, "harvester COMMAND: message", and the
-error's exit status.
+error's exit status; a database error (`sqlite3.Error`) too, in Dutch.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import contextlib
 import functools
 import os
 import shutil
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import click
 
 from ..config import Config, load_config
+from ..dutch import database_error
 from ..dutch import decimal as decimal   # the commands' Dutch numbers, shared with learning and nlp
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError, UsageError
 from ..store import Store
@@ -120,8 +122,10 @@ def open_store(config: Config) -> Store:
 
 
 def open_existing_store(config: Config) -> Store:
-    """`open_store` for a command that only looks: where there is no database yet, it says so and how
-    to make one (exit 2), instead of creating an empty one that then reports an empty tool."""
+    """`open_store` for a command that needs what is already stored, to look at (status, export) or to
+    work on (classify, recheck, purge, users passwd/disable/enable): where there is no database yet,
+    it says so and how to make one (exit 2), instead of creating an empty one that then reports an
+    empty tool or nothing done."""
     if not config.db_path.exists():
         fail(f"Nog geen database {config.db_path}: maak die met `{program()} {config_args(config)}init` "
              "(of `make run` in de checkout).", EXIT_USAGE)
@@ -132,12 +136,20 @@ def open_existing_store(config: Config) -> Store:
 def exit_on_error(group: click.Context) -> Iterator[None]:
     """A HarvesterError out of the command `group` runs (a bad config or themes file, a StoreError,
     a missing secret, a second scheduler...) ends the process with one line on stderr and the
-    error's exit status. The one place the CLI catches errors: commands let them through."""
+    error's exit status. So does a database that refuses a command's read or write (busy beyond the
+    wait, a full disk), with SQLite's reason in Dutch (`dutch.database_error`). The one place the CLI
+    catches errors: commands let them through."""
     try:
         yield
     except HarvesterError as e:
-        command = group.invoked_subcommand   # known only once the group has parsed its arguments
-        fail(f"harvester {command}: {e.describe()}" if command else f"harvester: {e.describe()}", e.exit_status)
+        _exit(group, e.describe(), e.exit_status)
+    except sqlite3.Error as e:
+        _exit(group, f"databasefout: {database_error(e)}", EXIT_FAILED)
+
+
+def _exit(group: click.Context, message: str, status: int) -> None:
+    command = group.invoked_subcommand   # known only once the group has parsed its arguments
+    fail(f"harvester {command}: {message}" if command else f"harvester: {message}", status)
 
 
 def fail(message: str, status: int = EXIT_FAILED) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import click
@@ -12,7 +11,7 @@ from ..files import replacing
 from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
-from .common import check_out_folder, fail, interactive, open_existing_store, out_option, with_config
+from .common import check_out_folder, interactive, open_existing_store, out_option, with_config
 
 
 @click.command()
@@ -52,15 +51,12 @@ def export(config, out: Path, fmt: str | None, dialect: str, statuses: tuple[str
     labels = {t.id: t.label for t in theme_set.themes}
     with open_existing_store(config) as store:
         options.check(themes=theme_set.ids, sources={*store.sources.names(), *(s.name for s in config.sources)})
-        try:
-            with replacing(out) as stream:   # a failed export leaves no half file
-                if interactive():
-                    with click.progressbar(length=store.exports.count(options.query()), label="Exporteren",
-                                           file=click.get_text_stream("stderr")) as bar:
-                        count = write_export(store, options, stream, secret=secret, progress=bar.update,
-                                             labels=labels)
-                else:
-                    count = write_export(store, options, stream, secret=secret, labels=labels)
-        except sqlite3.Error as e:
-            fail(f"export mislukt, er is geen bestand gemaakt: {e}")
+        with replacing(out) as stream:   # a failed export leaves no half file
+            if interactive():
+                with click.progressbar(length=store.exports.count(options.query()), label="Exporteren",
+                                       file=click.get_text_stream("stderr")) as bar:
+                    count = write_export(store, options, stream, secret=secret, progress=bar.update,
+                                         labels=labels)
+            else:
+                count = write_export(store, options, stream, secret=secret, labels=labels)
     click.echo(f"{count} {'regels' if per_theme else 'ideeën'} geëxporteerd naar {out}")

@@ -155,19 +155,24 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
             click.echo("Drempels: " + ", ".join(f"{labels[t]} {decimal(v)}" for t, v in thresholds.items()))
         save_pipeline(nlp, target)
     name = f"{nlp.meta['name']}-{version}"
-    click.echo(f"Model {name} (getraind op alle {len(items)} voorbeelden) staat in {target}.")
+    saved = f"Model {name} (getraind op alle {len(items)} voorbeelden) staat in {target}."
     if output:
+        click.echo(saved)
         # without a config file there is none to name: say how to get one
         where = config.path if config.path is not None else "een harvester.toml (maak er een met `harvester init`)"
         click.echo(f'Gebruik het met [nlp] model = "{as_config_path(target, config)}" in {where}, daarna '
                    '`harvester classify --all`.')
         return
-    # a version in data/models/ is listed by `harvester models`, and chosen there: no row, no folder
-    with learning.recording(name, target), open_store(config) as store:
+    # a version in data/models/ is listed by `harvester models`, and chosen there: no row, no folder.
+    # The commit is the last thing `recording` covers (the row is read back inside the transaction):
+    # nothing after it can remove the folder of a recorded version. Nothing runs between saving and
+    # recording either (the echo comes after), so Ctrl-C there leaves no folder without a row.
+    with learning.recording(name, target), open_store(config) as store, store.atomic():
         store.models.add(ModelVersion(
             version=name, path=f"models/{version}", created_at=utcnow(), learned_from=len(reviewed),
             decisions=decisions, decisions_read_at=read_at,
             reason="getraind met `harvester train`; niet vanzelf in gebruik"))
+    click.echo(saved)
     click.echo(f"Gebruik het met `harvester models use {name}` (de posts zonder beslissing worden dan opnieuw "
                "geclassificeerd), of met [nlp] model in de configuratie.")
 

@@ -254,12 +254,15 @@ def _time(text: str | None, parsed: time.struct_time | None, zone: tzinfo) -> st
 def _written_zone(written: str) -> tzinfo | None:
     """The fixed offset a zone written after a time stands for, or None for a name we do not know:
     an offset alone, a UTC name with or without an offset after it ("GMT+0100", "UTC+1"), or a
-    Central European name. An offset after any other name is not guessed at.
+    Central European name. An offset after any other name is not guessed at; after IANA's "Etc/" it
+    counts the other way, as in POSIX ("Etc/GMT+1" is an hour behind UTC).
     Raises ValueError for an offset of a day or more."""
-    name, sign, hours, minutes = ZONE_PARTS.fullmatch(written.upper().removeprefix("ETC/")).groups()
+    written = written.upper()
+    behind = "+" if written.startswith("ETC/") else "-"
+    name, sign, hours, minutes = ZONE_PARTS.fullmatch(written.removeprefix("ETC/")).groups()
     if name in ("", *UTC_NAMES):
         offset = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
-        return timezone(-offset if sign == "-" else offset)
+        return timezone(-offset if sign == behind else offset)
     return None if sign else CENTRAL_EUROPEAN.get(name)
 
 

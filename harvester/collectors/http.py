@@ -155,6 +155,8 @@ class Fetcher:
         self.sleep = sleep
         self.requests = 0
         self.max_bytes = int(config.max_response_mb * 1024 * 1024)
+        # built before the client: a header that is not ASCII is no proxy or certificate problem
+        headers = httpx.Headers({"User-Agent": user_agent(config.user_agent_contact)})
         try:
             self.client = httpx.Client(
                 # no network step outlasts the whole request either; a request given up on (`_once`)
@@ -162,7 +164,7 @@ class Fetcher:
                 timeout=httpx.Timeout(min(config.timeout_seconds, config.max_request_seconds)),
                 follow_redirects=True,
                 max_redirects=config.max_redirects,
-                headers={"User-Agent": user_agent(config.user_agent_contact)},
+                headers=headers,
             )
         # httpx reads the proxy and certificates from the environment as it sets up: a proxy address
         # it cannot parse (InvalidURL), a proxy scheme it does not know (ValueError), a certificate

@@ -15,6 +15,7 @@ from ..collectors import bluesky, feed, mastodon
 from ..collectors.base import Batch, Collector, SourceState
 from ..collectors.http import Fetcher, FetchError
 from ..config import Config, Source
+from ..errors import HarvesterError
 from ..models import RunCounts, RunResult, SourceRow
 from ..privacy.forget import optout
 from ..privacy.hashing import SecretMissing
@@ -24,6 +25,13 @@ from .lock import this_process
 from .logfmt import logfmt, seconds
 
 logger = logging.getLogger(__name__)
+
+
+class RunNotStarted(HarvesterError):
+    """A source's run that failed before its row in `runs` existed (the database refused to bring
+    the source in step or to start the run, locked too long, say): the run cannot record it
+    itself, so the caller does, on a connection of its own (`record_failure`)."""
+
 
 # source type -> collector; register a new collector with one line here
 COLLECTORS: dict[str, Collector] = {
@@ -69,10 +77,13 @@ def run_source(
     run there, with everything stored so far and the run 'partial', instead of mid-transaction.
     """
     started = time.monotonic()
-    row, skipped = _sync(store, source)
-    if skipped:
-        return skipped
-    run_id = store.runs.start(row.id, *this_process())
+    try:
+        row, skipped = _sync(store, source)
+        if skipped:
+            return skipped
+        run_id = store.runs.start(row.id, *this_process())
+    except Exception as e:
+        raise RunNotStarted(f"de run kon niet beginnen: {type(e).__name__}: {e}") from e
     counts = RunCounts()
     requests_before = fetcher.requests
     problems: list[str] = []
@@ -115,10 +126,11 @@ def run_source(
 
 
 def record_failure(store: Store, source: Source, error: str) -> RunResult:
-    """A run of `source` that could not begin, because no Fetcher could be set up, is recorded as a
-    failed run all the same: otherwise it leaves no trace in `harvester status`, and the back-off
-    would not count it. A run still marked running for this source is closed as interrupted, as any
-    new run does. Only for a failure before `run_source`: once that began, it records its own."""
+    """A run of `source` that could not begin, because no Fetcher could be set up or its row could
+    not be written (RunNotStarted), is recorded as a failed run all the same: otherwise it leaves no
+    trace in `harvester status`, and the back-off would not count it. A run still marked running for
+    this source is closed as interrupted, as any new run does. Only for a failure before the run's
+    row: once that exists, `run_source` records its own."""
     row, skipped = _sync(store, source)
     if skipped:   # a source that would not have run has not failed
         return skipped

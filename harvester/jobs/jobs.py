@@ -11,7 +11,7 @@ import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -60,6 +60,15 @@ def _train_in_child(job: learning.TrainingJob, results: Connection) -> None:
     results.send(reply)
 
 
+def retried(new_themes: bool) -> str:
+    """When the job tries a failed retraining again (Dutch), as `learning.decisions_to_learn` and, for
+    a model that lacks a configured theme, `learning.themes_to_learn` decide."""
+    if new_themes:
+        hours = learning.RETRY_NEW_THEMES.total_seconds() / 3600
+        return (f"opnieuw zodra het themabestand of de trainingsteksten zijn bewaard, anders {hours:g} uur na de start "
+                "van deze training, of nu met `harvester retrain`")
+    return "opnieuw na [nlp] retrain_after nieuwe beslissingen, of nu met `harvester retrain`"
+
 
 class Jobs:
     """The work the scheduler calls; every run opens and closes its own Store and Fetcher.
@@ -85,10 +94,11 @@ class Jobs:
         self._terms: TermExtractor | None = None   # the related-idea terms, loaded at first use
 
     @contextmanager
-    def _run(self, **job: str) -> Iterator[Store]:
+    def _run(self, *, failed_at: str | None = None, **job: str) -> Iterator[Store]:
         """A job run: counted for the stop bound, with its own Store; an exception becomes a log line,
-        and for a job that is not per source (`job=`) its outcome in `harvester status` too (a
-        source's run records its own failure in `runs`)."""
+        and for a job that is not per source (`job=`) its outcome in `harvester status` too, as of
+        `failed_at` when given (`_failed`); a source's run records its own failure in `runs`, and
+        `collect` one before the run's row."""
         started = time.monotonic()
         with self.running.one():
             try:
@@ -98,17 +108,22 @@ class Jobs:
                 error = error_text(e)
                 log.error(logfmt(**job, status="failed", duration=seconds(time.monotonic() - started), error=error))
                 if "job" in job:
-                    self._failed(job["job"], error)
+                    self._failed(job["job"], error, at=failed_at)
                 raise JobFailed from e
 
-    def _failed(self, job: str, error: str) -> None:
+    def _failed(self, job: str, error: str, *, at: str | None = None) -> None:
         """Record a failed pass on a Store of its own: the job's may be what broke. When the database
-        itself refuses (locked too long, read-only), the log line above is all that is left."""
+        itself refuses (locked too long, read-only), the log line above is all that is left. `at`: the
+        time the failure is of, when not now (a retraining's: when it read its input)."""
+        self._record_apart(job, lambda store: store.job_outcomes.record(job, "failed", error, at=at))
+
+    def _record_apart(self, name: str, record: Callable[[Store], object]) -> None:
+        """Write a failure on a Store of its own (see `_failed`); if that fails too, say so in the log."""
         try:
             with Store(self.config.db_path) as store:
-                store.job_outcomes.record(job, "failed", error)
+                record(store)
         except Exception as e:
-            log.warning("uitkomst van %s niet vastgelegd in de database: %s", job, e)
+            log.warning("uitkomst van %s niet vastgelegd in de database: %s", name, e)
 
     def _fetcher(self) -> Fetcher:
         # pauses between retries end at once when we are asked to stop
@@ -135,7 +150,9 @@ class Jobs:
                     with fetcher:
                         result = harvest.run_source(store, self.config, source, fetcher, should_stop=self.stop.is_set)
                 log.info(harvest.log_line(result))
-        except JobFailed:
+        except JobFailed as e:
+            if isinstance(e.__cause__, harvest.RunNotStarted):   # the run left no row to say it failed
+                self._record_apart(source.name, lambda store: harvest.record_failure(store, source, str(e.__cause__)))
             return False
         if result.forgot_authors and not self._compact():
             return False
@@ -244,7 +261,8 @@ class Jobs:
                                     unknown_themes=",".join(sorted(job.dropped.themes)) or None,
                                     skipped=job.dropped.skipped or None))
                     self._trained = training = True
-                    self._trainer = threading.Thread(target=self._train, args=(job,), name="retrain", daemon=True)
+                    self._trainer = threading.Thread(target=self._train, args=(job, bool(new_themes)),
+                                                     name="retrain", daemon=True)
                     self._trainer.start()
             except JobFailed:
                 return False
@@ -259,8 +277,11 @@ class Jobs:
             trainer.join(0.2)
         return self._trained
 
-    def _train(self, job: learning.TrainingJob) -> None:
-        """Train in another process and record the outcome; `_trained` says whether that went well."""
+    def _train(self, job: learning.TrainingJob, new_themes: bool) -> None:
+        """Train in another process and record the outcome; `_trained` says whether that went well.
+        A failure is recorded as of the moment the training read its input (`job.read_at`), which is
+        what `learning.themes_to_learn` and `learning.decisions_to_learn` count from; its text says
+        when the job tries again (`new_themes`: the model in use lacks a configured theme)."""
         started = time.monotonic()
         row = None
         try:
@@ -270,7 +291,7 @@ class Jobs:
                 log.info(logfmt(job="retrain", status="stopped", candidate=job.version,
                                 duration=seconds(time.monotonic() - started)))
                 return
-            with self.gate.shared(), self._run(job="retrain") as store:
+            with self.gate.shared(), self._run(job="retrain", failed_at=job.read_at) as store:
                 row = learning.register(store, self.config, job, outcome)
                 store.job_outcomes.record("retrain", "ok")
             log.info(logfmt(job="retrain", status="switched" if row.active else "kept", candidate=row.version,
@@ -289,7 +310,8 @@ class Jobs:
             error = error_text(e)
             log.error(logfmt(job="retrain", status="failed", candidate=job.version,
                              duration=seconds(time.monotonic() - started), error=error))
-            self._failed("retrain", f"training van {job.version} mislukt: {error}")
+            self._failed("retrain", f"training van {job.version} mislukt: {error}; {retried(new_themes)}",
+                         at=job.read_at)
 
     def _train_elsewhere(self, job: learning.TrainingJob) -> learning.Outcome | None:
         """learning.train_candidate in a spawned process (forking a threaded process is unsafe);
@@ -313,8 +335,7 @@ class Jobs:
             except EOFError:
                 process.join()
                 raise TrainingFailed(f"het trainingsproces stopte onverwacht (exitcode {process.exitcode}), "
-                                     "bijvoorbeeld door te weinig geheugen; opnieuw na [nlp] retrain_after "
-                                     "nieuwe beslissingen, of nu met `harvester retrain`") from None
+                                     "bijvoorbeeld door te weinig geheugen") from None
             if not trained:
                 raise TrainingFailed(str(value))
             return value

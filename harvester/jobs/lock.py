@@ -80,19 +80,22 @@ def this_process() -> tuple[int, str]:
 
 def process_started(pid: int) -> float | None:
     """When the process that now has `pid` started, in seconds since the epoch, from Linux's
-    /proc/<pid>/stat; math.inf when it has ended (no entry, or a zombie its parent has not collected
-    yet); None where there is no /proc or no boot time."""
+    /proc/<pid>/stat; math.inf when it has ended (no entry and no pid, or a zombie its parent has not
+    collected yet); None where there is no /proc, no boot time, or no entry we may read."""
     booted = boot_time()
     if booted is None or not os.path.exists("/proc/self/stat"):
         return None
     try:
-        with open(f"/proc/{pid}/stat") as f:
+        # bytes: the kernel cuts the name at 15 bytes, which may split a character in two
+        with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
-        return math.inf
+        # a pid that still answers is a live process /proc hides from us (mounted with hidepid):
+        # its start is unknown, not over; only a pid that no longer answers has ended
+        return None if pid_alive(pid) else math.inf
     # the name in parentheses may hold spaces and parentheses; the fields after it do not
-    state, *fields = stat[stat.rindex(")") + 2:].split()
-    if state == "Z":
+    state, *fields = stat[stat.rindex(b")") + 2:].split()
+    if state == b"Z":
         return math.inf
     ticks = int(fields[18])   # field 22, starttime: clock ticks from the boot to the process's start
     return booted + ticks / os.sysconf("SC_CLK_TCK")

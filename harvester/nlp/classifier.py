@@ -49,10 +49,18 @@ def resolve_thresholds(themes: ThemeSet, meta: dict) -> tuple[dict[str, float], 
     return thresholds, origin
 
 
+def unknown_labels(labels: Iterable[str], themes: ThemeSet) -> list[str]:
+    """The themes of the themes file a model with these labels does not know (added or renamed since
+    it was trained), in the file's order: what classification refuses it for (`check_labels`), and
+    what the background job retrains for (`learning.themes_to_learn`)."""
+    known = set(labels)
+    return [t for t in themes.ids if t not in known]
+
+
 def check_labels(labels: Iterable[str], themes: ThemeSet) -> None:
     """Refuse a model that does not know a theme of the themes file (one added since it was trained):
     it could never assign it."""
-    unknown = [t for t in themes.ids if t not in labels]
+    unknown = unknown_labels(labels, themes)
     if unknown:
         raise ModelError(f"het model kent de thema's {', '.join(unknown)} niet; {USABLE_MODEL}")
 

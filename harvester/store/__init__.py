@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..dutch import database_error
 from ..errors import UsageError
 from .classifications import ClassificationStore
 from .cursors import CursorStore
@@ -114,7 +115,7 @@ class Store:
             # the lemma index's triggers call it (schema.V_LEMMAS)
             conn.create_function("harvester_lemmas", 2, lemma_text, deterministic=True)
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{path}: is geen SQLite-database die te openen is: {e}") from None
+            raise StoreError(f"{path}: niet te gebruiken als database: {database_error(e)}") from None
         self.sources = SourceStore(self.db)
         self.posts = PostStore(self.db)
         self.runs = RunStore(self.db)

@@ -13,7 +13,7 @@ from ..timeutil import utcnow
 @dataclass(frozen=True)
 class JobOutcome:
     job: str                           # recheck, purge, classify, retrain, initiatives, compact
-    at: str                            # when its last pass ended
+    at: str                            # when its last pass ended (a failed retraining: when it read its input)
     status: str                        # ok, partial, failed
     error: str | None                  # the last pass's problem, in Dutch
     ok_at: str | None                  # when a pass last went well
@@ -23,9 +23,12 @@ class JobOutcomeStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def record(self, job: str, status: str, error: str | None = None) -> None:
-        """The outcome of a pass of `job`, replacing the one before (a pass that went well clears the error)."""
-        now = utcnow()
+    def record(self, job: str, status: str, error: str | None = None, *, at: str | None = None) -> None:
+        """The outcome of a pass of `job`, replacing the one before (a pass that went well clears the error).
+        `at` (default now): the time the outcome is of, when that is not its end: a failed retraining
+        is of the moment it read the files it trained on, so that a file saved while it trained counts
+        as saved after it (`learning.themes_to_learn`)."""
+        now = at or utcnow()
         with self.db.atomic():
             self.db.execute(
                 "INSERT INTO job_outcomes (job, at, status, error, ok_at) VALUES (?1, ?2, ?3, ?4, iif(?3 = 'ok', ?2, NULL))"
