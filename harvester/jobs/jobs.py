@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from ..nlp.related import TermExtractor
 from ..related import index_pending
 from ..collectors.http import Fetcher, FetchError
 from ..config import Config, Source
+from ..dutch import database_condition
 from ..errors import HarvesterError
 from ..store import Store
 from ..timeutil import parse_iso, to_utc_iso
@@ -46,8 +48,13 @@ class TrainingFailed(HarvesterError):
 
 def error_text(e: BaseException) -> str:
     """A failure as a job's log line says it: an error the harvester expects (no model, an unusable
-    initiatives file) says so itself; anything else is named as an internal error."""
-    return str(e) if isinstance(e, HarvesterError) else f"interne fout: {type(e).__name__}: {e}"
+    initiatives file) says so itself, and so does a database that refused (busy, full, read-only:
+    `dutch.database_condition`, as the CLI words it); anything else is named as an internal error."""
+    if isinstance(e, HarvesterError):
+        return str(e)
+    if isinstance(e, sqlite3.Error) and (reason := database_condition(e)):
+        return f"databasefout: {reason}"
+    return f"interne fout: {type(e).__name__}: {e}"
 
 
 def _train_in_child(job: learning.TrainingJob, results: Connection) -> None:
