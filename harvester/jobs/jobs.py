@@ -163,7 +163,9 @@ class Jobs:
                 log.info(harvest.log_line(result))
         except JobFailed as e:
             if isinstance(e.__cause__, harvest.RunNotStarted):   # the run left no row to say it failed
-                self._record_apart(source.name, lambda store: harvest.record_failure(store, source, str(e.__cause__)))
+                with self.gate.shared():   # a write as any other: not while the purge has the file to itself
+                    self._record_apart(source.name,
+                                       lambda store: harvest.record_failure(store, source, str(e.__cause__)))
             return False
         if result.forgot_authors and not self._compact():
             return False
@@ -323,8 +325,9 @@ class Jobs:
             error = error_text(e)
             log.error(logfmt(job="retrain", status="failed", candidate=job.version,
                              duration=seconds(time.monotonic() - started), error=error))
-            self._failed("retrain", f"training van {job.version} mislukt: {error}; {retried(new_themes)}",
-                         read_at=job.read_at)
+            with self.gate.shared():
+                self._failed("retrain", f"training van {job.version} mislukt: {error}; {retried(new_themes)}",
+                             read_at=job.read_at)
 
     def _train_elsewhere(self, job: learning.TrainingJob) -> learning.Outcome | None:
         """learning.train_candidate in a spawned process (forking a threaded process is unsafe);
