@@ -25,6 +25,7 @@ from harvester.jobs.service import run_once
 from harvester.nlp import ModelError, load_themes
 from harvester.nlp.classifier import check_saved, unknown_labels
 from harvester.store.model_versions import ModelVersion
+from harvester.store.schema import MIGRATIONS, V_JOB_FAILURES
 from harvester.store import Store
 from harvester.timeutil import to_utc_iso, utcnow
 
@@ -378,3 +379,21 @@ def test_a_failed_retraining_for_a_renamed_theme_is_tried_again_an_hour_after_it
         assert store.job_outcomes.get("retrain").failures == 1   # one that went well ends the row
     assert [learning.retry_wait(n) for n in (1, 2, 3, 5, 6, 100)] == [
         timedelta(hours=h) for h in (1, 2, 4, 16, 24, 24)]
+
+
+def test_a_failed_retraining_recorded_before_the_migration_keeps_its_reading(tmp_path):
+    """A failed retraining's row from before `read_at` and `failures` held the training's reading in
+    `at`: after the migration that is its reading (what edits count from), and it is one failure."""
+    path = tmp_path / "harvester.db"
+    with Store(path, migrate=False) as old:
+        old.migrate(MIGRATIONS[:MIGRATIONS.index(V_JOB_FAILURES)])
+        old.db.execute("INSERT INTO job_outcomes (job, at, status, error) VALUES "
+                       "('retrain', '2026-12-01T10:00:00.000+00:00', 'failed', 'training mislukt'), "
+                       "('purge', '2026-12-01T03:00:00.000+00:00', 'failed', 'bezet'), "
+                       "('classify', '2026-12-01T11:00:00.000+00:00', 'ok', NULL)")
+        old.db.conn.commit()
+    with Store(path) as store:
+        outcomes = {o.job: (o.at, o.read_at, o.failures) for o in store.job_outcomes.latest()}
+    assert outcomes == {"retrain": ("2026-12-01T10:00:00.000+00:00", "2026-12-01T10:00:00.000+00:00", 1),
+                        "purge": ("2026-12-01T03:00:00.000+00:00", None, 1),
+                        "classify": ("2026-12-01T11:00:00.000+00:00", None, 0)}
