@@ -39,7 +39,8 @@ def os_error(error: OSError) -> str:
     return _OS_ERRORS.get(error.errno, error.strerror or str(error))
 
 
-# the reasons SQLite gives most for refusing a write, by primary result code
+# the conditions of the database itself (not of the SQL asked of it) under which SQLite refuses a
+# read or write, by primary result code
 _DATABASE_BUSY = "de database is bezet: een ander proces hield haar langer vast dan de harvester wacht"
 _DATABASE_ERRORS = {
     sqlite3.SQLITE_BUSY: _DATABASE_BUSY,
@@ -53,8 +54,16 @@ _DATABASE_ERRORS = {
 }
 
 
+def database_condition(error: sqlite3.Error) -> str | None:
+    """Why SQLite refused, in Dutch, when the reason is the state of the database (busy, full,
+    read-only, damaged, not to be opened): something an admin can act on. None for any other
+    error, such as a syntax error, a missing column or a closed connection: those are bugs, and
+    whoever catches them lets them go on with their traceback."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return _DATABASE_ERRORS.get(code & 0xFF) if code is not None else None
+
+
 def database_error(error: sqlite3.Error) -> str:
     """Why SQLite refused, in Dutch ("database is locked" is English); a rarer reason (a broken
     constraint) keeps SQLite's own words, which name the table and column."""
-    code = getattr(error, "sqlite_errorcode", None)
-    return _DATABASE_ERRORS.get(code & 0xFF, str(error)) if code is not None else str(error)
+    return database_condition(error) or str(error)

@@ -5,7 +5,9 @@ second scheduler) derives from `HarvesterError` and says in `exit_status` how a 
 it is not handled on the way: the CLI turns it into one line on stderr and that status
 (harvester.cli.common.exit_on_error), never a traceback. Messages are Dutch: people read them as
 they are, after the error's `kind` when it has one (`describe`). A `sqlite3.Error` a command lets
-through ends there too, as a "databasefout" with SQLite's reason in Dutch (`dutch.database_error`).
+through because the database refused (busy, full, read-only, damaged) ends there too, as a
+"databasefout" with the reason in Dutch (`dutch.database_condition`); any other is a bug and keeps
+its traceback.
 
 The tree; each class lives beside the code that raises it:
 

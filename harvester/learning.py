@@ -39,6 +39,7 @@ from .nlp.pipeline import TEXTCAT, ModelNotSaved, save_pipeline, set_term_weight
 from .nlp.thresholds import agreement, choose_threshold
 from .nlp.training import new_version
 from .store import Store
+from .store.jobs import JobOutcome
 from .store.model_versions import ModelVersion
 from .timeutil import parse_iso, utcnow
 from .tomlfile import file_state
@@ -49,7 +50,10 @@ MIN_POSITIVES = 20        # a theme's threshold is refitted once this many learn
 MIN_TERM_DECISIONS = 50   # learned decisions before they choose the term weight (fewer: a wrong choice in 1 of 4)
 YOUNG_BELOW = 200         # the queue shows the least certain posts first while the model learned from fewer
 EPOCHS = 30               # as `harvester train`
-RETRY_NEW_THEMES = timedelta(hours=1)   # a failed retraining for themes the model lacks: tried again after this
+# a failed retraining for themes the model lacks: tried again this long after it ended, twice as long
+# after each further failure in a row, up to the longest wait (`retry_wait`)
+RETRY_NEW_THEMES = timedelta(hours=1)
+RETRY_NEW_THEMES_LONGEST = timedelta(hours=24)
 MANUAL = "; met de hand gekozen op "
 
 Decision = tuple[int, str, list[str]]   # post id, text, themes ([] = rejected)
@@ -127,7 +131,7 @@ def decisions_to_learn(store: Store) -> int:
     read = [m.decisions_read_at for m in store.models.all()]
     last = store.job_outcomes.get("retrain")
     if last is not None and last.status == "failed":
-        read.append(last.at)
+        read.append(last.read_at or last.at)   # a pass that failed before reading: since it ended
     return store.classifications.count_decisions(since=max(read) if read else None)
 
 
@@ -148,24 +152,33 @@ def themes_to_learn(store: Store, config: Config) -> list[str]:
         return []   # no model in the folder: not a matter of themes (status names it)
     unknown = unknown_labels(labels, themes)
     last = store.job_outcomes.get("retrain")
-    if unknown and last is not None and last.status == "failed" and failure_stands(last.at, config):
+    if unknown and last is not None and last.status == "failed" and failure_stands(last, config):
         return []
     return unknown
 
 
-def failure_stands(read_at: str, config: Config) -> bool:
-    """Whether a retraining for new themes that failed, after reading its files at `read_at`, is not yet
-    to be tried again. It is tried again once the themes file or the training texts were saved after
-    it read them (an edit saved while it trained counts: the admin fixing the cause), and in any case
-    RETRY_NEW_THEMES later: what no edit fixes (too little memory, the database busy when the version
-    was recorded, a models folder not writable for a while) may have passed, and every hour without
-    a usable model is an hour without verdicts. A failure the files cause fails in seconds, before
-    any training, so an hourly retry costs little and keeps its error in the log."""
-    read = parse_iso(read_at)
-    if datetime.now(UTC) - read >= RETRY_NEW_THEMES:
+def failure_stands(failed: JobOutcome, config: Config) -> bool:
+    """Whether a retraining for new themes that `failed` is not yet to be tried again. It is tried
+    again once the themes file or the training texts were saved after it read them (an edit saved
+    while it trained counts: the admin fixing the cause), and in any case `retry_wait` after it
+    ended: what no edit fixes (the database busy when the version was recorded, a models folder not
+    writable for a while) may have passed, and every hour without a usable model is an hour without
+    verdicts. Counted from the end, not the start: a training that ran longer than the wait and
+    failed would otherwise start again at once. A failure the files cause fails in seconds, before
+    any training, so the first retry costs little and keeps its error in the log; one that keeps
+    failing (too little memory for the training, each time) waits longer each time."""
+    if datetime.now(UTC) - parse_iso(failed.at) >= retry_wait(failed.failures):
         return False
+    read = parse_iso(failed.read_at or failed.at)
     edited = [state[0] for state in map(file_state, (config.nlp.themes, config.nlp.training)) if state]
     return not edited or max(edited) <= read.timestamp() * 1e9
+
+
+def retry_wait(failures: int) -> timedelta:
+    """How long after the `failures`-th failed retraining in a row the next is tried without an edit:
+    RETRY_NEW_THEMES, doubled for each failure before it, at most RETRY_NEW_THEMES_LONGEST."""
+    doublings = min(max(failures - 1, 0), 8)   # 2**8 hours is past the longest wait already
+    return min(RETRY_NEW_THEMES * 2**doublings, RETRY_NEW_THEMES_LONGEST)
 
 
 @dataclass(frozen=True)

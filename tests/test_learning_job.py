@@ -25,6 +25,7 @@ from harvester.jobs.service import run_once
 from harvester.nlp import ModelError, load_themes
 from harvester.nlp.classifier import check_saved, unknown_labels
 from harvester.store.model_versions import ModelVersion
+from harvester.store.schema import MIGRATIONS, V_JOB_FAILURES
 from harvester.store import Store
 from harvester.timeutil import to_utc_iso, utcnow
 
@@ -211,7 +212,23 @@ def test_a_trained_model_that_could_not_be_registered_is_removed(learning_config
     assert "UNIQUE constraint failed" in failed
     assert list(models.iterdir()) == []
     with Store(learning_config.db_path) as store:
-        assert store.job_outcomes.get("retrain").status == "failed"
+        failed = store.job_outcomes.get("retrain")
+        assert failed.status == "failed" and failed.error.endswith(
+            "; opnieuw na [nlp] retrain_after nieuwe beslissingen, of nu met `harvester retrain`")
+        assert failed.read_at < failed.at   # new decisions count from when it read them, the wait from its end
+
+
+def test_a_retraining_that_fails_before_it_trains_says_when_it_is_tried_again(learning_config):
+    """Its check fails (here: the models folder cannot be made, a file is in its place): the failure in
+    `harvester status` says when the job tries again, as a failed training's does; it read nothing,
+    so new decisions count from its end."""
+    (learning_config.db_path.parent / "models").write_text("geen map", encoding="utf-8")
+    assert Jobs(learning_config, threading.Event()).learn(wait=True) is False
+    with Store(learning_config.db_path) as store:
+        failed = store.job_outcomes.get("retrain")
+        assert failed.status == "failed" and failed.read_at is None and failed.failures == 1
+        assert failed.error.endswith("; opnieuw na [nlp] retrain_after nieuwe beslissingen, of nu met `harvester retrain`")
+        assert learning.decisions_to_learn(store) == 0
 
 
 def test_a_pass_without_enough_decisions_records_no_retraining(write_config, model_dir, tmp_path):
@@ -319,20 +336,64 @@ def test_the_job_retrains_for_the_themes_classification_refuses_the_model_for(wr
         assert learning.themes_to_learn(store, config) == ["werkcultuur"]
 
 
-def test_a_failed_retraining_for_a_renamed_theme_is_tried_again_an_hour_after_it_read_the_files(
+def test_a_failed_retraining_for_a_renamed_theme_is_tried_again_an_hour_after_it_ended_then_later(
         write_config, tmp_path):
-    """What no edit fixes (too little memory, a busy database) may have passed an hour later; before
-    that, a failure with the files unchanged since the training read them is not tried again."""
+    """What no edit fixes (a busy database, a models folder not writable for a while) may have passed
+    an hour after the failure; before that, with the files unchanged since the training read them,
+    it is not tried again. The hour counts from the end: a training that read its files more than an
+    hour before it failed is not started again at once. Each failure in a row doubles the wait (up to
+    a day), so one that always fails (too little memory) does not train every hour for ever."""
     config = shipped_model_renamed_theme(write_config, tmp_path)
     themes, training = config.nlp.themes, config.nlp.training
     now = datetime.now(UTC)
-    saved = (now - timedelta(hours=3)).timestamp()
+    saved = (now - timedelta(hours=5)).timestamp()
     for path in (themes, training):   # saved before the failed training read them
         os.utime(path, (saved, saved))
+
+    def ended(ago: timedelta) -> None:   # the failure recorded as if it ended `ago`
+        store.db.execute("UPDATE job_outcomes SET at = ? WHERE job = 'retrain'", [to_utc_iso(now - ago)])
+
+    def failed(*, read: timedelta, ago: timedelta) -> None:
+        store.job_outcomes.record("retrain", "failed", "training mislukt", read_at=to_utc_iso(now - read))
+        ended(ago)
+
     with Store(config.db_path) as store:
         assert learning.themes_to_learn(store, config) == ["werkcultuur"]
-        read_at = now - learning.RETRY_NEW_THEMES + timedelta(minutes=5)
-        store.job_outcomes.record("retrain", "failed", "training mislukt", at=to_utc_iso(read_at))
+        failed(read=timedelta(hours=3), ago=timedelta(minutes=1))   # it trained for hours, then failed
         assert learning.themes_to_learn(store, config) == []
-        store.job_outcomes.record("retrain", "failed", "training mislukt", at=to_utc_iso(read_at - timedelta(minutes=10)))
+        ended(timedelta(minutes=61))
         assert learning.themes_to_learn(store, config) == ["werkcultuur"]
+
+        failed(read=timedelta(hours=3), ago=timedelta(minutes=61))   # the second failure in a row
+        assert store.job_outcomes.get("retrain").failures == 2
+        assert learning.themes_to_learn(store, config) == []
+        ended(timedelta(minutes=121))
+        assert learning.themes_to_learn(store, config) == ["werkcultuur"]
+
+        os.utime(training)   # an edit after the training read the files: tried again at once
+        failed(read=timedelta(hours=3), ago=timedelta(minutes=1))
+        assert learning.themes_to_learn(store, config) == ["werkcultuur"]
+
+        store.job_outcomes.record("retrain", "ok")
+        store.job_outcomes.record("retrain", "failed", "training mislukt")
+        assert store.job_outcomes.get("retrain").failures == 1   # one that went well ends the row
+    assert [learning.retry_wait(n) for n in (1, 2, 3, 5, 6, 100)] == [
+        timedelta(hours=h) for h in (1, 2, 4, 16, 24, 24)]
+
+
+def test_a_failed_retraining_recorded_before_the_migration_keeps_its_reading(tmp_path):
+    """A failed retraining's row from before `read_at` and `failures` held the training's reading in
+    `at`: after the migration that is its reading (what edits count from), and it is one failure."""
+    path = tmp_path / "harvester.db"
+    with Store(path, migrate=False) as old:
+        old.migrate(MIGRATIONS[:MIGRATIONS.index(V_JOB_FAILURES)])
+        old.db.execute("INSERT INTO job_outcomes (job, at, status, error) VALUES "
+                       "('retrain', '2026-12-01T10:00:00.000+00:00', 'failed', 'training mislukt'), "
+                       "('purge', '2026-12-01T03:00:00.000+00:00', 'failed', 'bezet'), "
+                       "('classify', '2026-12-01T11:00:00.000+00:00', 'ok', NULL)")
+        old.db.conn.commit()
+    with Store(path) as store:
+        outcomes = {o.job: (o.at, o.read_at, o.failures) for o in store.job_outcomes.latest()}
+    assert outcomes == {"retrain": ("2026-12-01T10:00:00.000+00:00", "2026-12-01T10:00:00.000+00:00", 1),
+                        "purge": ("2026-12-01T03:00:00.000+00:00", None, 1),
+                        "classify": ("2026-12-01T11:00:00.000+00:00", None, 0)}

@@ -248,7 +248,8 @@ def test_a_purge_that_crashes_shows_in_status_and_the_last_purge_that_worked_sta
     text = CliRunner().invoke(main, ["--config", str(path), "status"]).output
     line = next(line for line in text.splitlines() if line.startswith("  opschonen:"))
     assert "(MISLUKT), laatst gelukt: " in line
-    assert "    fout: interne fout: OperationalError: database is locked" in text
+    assert ("    fout: databasefout: de database is bezet: een ander proces hield haar langer vast dan de "
+            "harvester wacht") in text
     assert "Opschonen: laatste keer" in text and "1 posts verwijderd" in text
     purge = json.loads(CliRunner().invoke(main, ["--config", str(path), "status", "--json"]).output)["jobs"]["purge"]
     assert purge["status"] == "failed" and purge["ok_at"] < purge["at"]

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -227,11 +228,60 @@ def test_a_run_that_could_not_begin_is_recorded_apart_and_counts_for_the_back_of
     finally:
         logging.getLogger("harvester").removeHandler(handler)
         writer.close()
-    assert runs_of(config) == [("failed", "de run kon niet beginnen: OperationalError: database is locked")]
+    busy = "de run kon niet beginnen: de database is bezet: een ander proces hield haar langer vast dan de harvester wacht"
+    assert runs_of(config) == [("failed", busy)]
     with Store(config.db_path) as store:
         assert store.runs.consecutive_failures(store.sources.sync("blog", "feed", server.url("/blog.rss")).id) == 1
-    assert "de run kon niet beginnen: OperationalError: database is locked" in status(path)
+    assert busy in status(path)
     assert server.requests_to("/blog.rss") == []
+
+
+def test_a_run_that_could_not_begin_is_recorded_behind_the_write_gate(server, write_config, monkeypatch):
+    """The record of a run that could not begin is a write like any other of the job's: while the
+    purge has the file to itself (the gate's exclusive side, its VACUUM) it waits, instead of meeting
+    a locked database. Here the purge's turn is asked for as the run fails; the record comes after it."""
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 300)
+    path = write_config(feed_source("blog", server.url("/blog.rss")))
+    config = load_config(path)
+    with Store(config.db_path):
+        pass
+    jobs = Jobs(config, threading.Event())
+    writer = sqlite3.connect(config.db_path, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+    alone, done = threading.Event(), threading.Event()
+    during: list[list] = []
+
+    def purge_turn() -> None:
+        with jobs.gate.exclusive():
+            alone.set()
+            # the failure's record must not land now; without the gate it does within milliseconds
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and not runs_of(config):
+                time.sleep(0.02)
+            during.append(runs_of(config))
+        done.set()
+
+    purge = threading.Thread(target=purge_turn)
+
+    class PurgeAfterTheFailure(logging.Handler):
+        """As the run fails (its gate still held), the purge asks for its turn, and the writer lets go."""
+        def emit(self, record: logging.LogRecord) -> None:
+            if "status=failed" in record.getMessage():
+                purge.start()
+                wait_for(lambda: jobs.gate._waiting)   # asked for: it goes before any new shared turn
+                writer.rollback()
+
+    handler = PurgeAfterTheFailure()
+    logging.getLogger("harvester").addHandler(handler)
+    try:
+        assert not jobs.collect(config.source("blog"), respect_backoff=False)
+    finally:
+        logging.getLogger("harvester").removeHandler(handler)
+        writer.close()
+        purge.join(30)
+    assert alone.is_set() and done.is_set()
+    assert during == [[]]
+    assert [status for status, _ in runs_of(config)] == ["failed"]
 
 
 def test_a_run_that_went_well_stays_so_when_the_job_fails_after_it(server, write_config, monkeypatch):

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from ..config import Config, load_config
-from ..dutch import database_error
+from ..dutch import database_condition
 from ..dutch import decimal as decimal   # the commands' Dutch numbers, shared with learning and nlp
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError, UsageError
 from ..store import Store
@@ -137,14 +137,18 @@ def exit_on_error(group: click.Context) -> Iterator[None]:
     """A HarvesterError out of the command `group` runs (a bad config or themes file, a StoreError,
     a missing secret, a second scheduler...) ends the process with one line on stderr and the
     error's exit status. So does a database that refuses a command's read or write (busy beyond the
-    wait, a full disk), with SQLite's reason in Dutch (`dutch.database_error`). The one place the CLI
-    catches errors: commands let them through."""
+    wait, a full disk), with SQLite's reason in Dutch (`dutch.database_condition`); any other SQLite
+    error is a bug and keeps its traceback. The one place the CLI catches errors: commands let them
+    through."""
     try:
         yield
     except HarvesterError as e:
         _exit(group, e.describe(), e.exit_status)
     except sqlite3.Error as e:
-        _exit(group, f"databasefout: {database_error(e)}", EXIT_FAILED)
+        reason = database_condition(e)
+        if reason is None:   # a bug (bad SQL, a closed connection): its traceback is what helps
+            raise
+        _exit(group, f"databasefout: {reason}", EXIT_FAILED)
 
 
 def _exit(group: click.Context, message: str, status: int) -> None:

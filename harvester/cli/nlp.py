@@ -164,9 +164,11 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
                    '`harvester classify --all`.')
         return
     # a version in data/models/ is listed by `harvester models`, and chosen there: no row, no folder.
-    # The commit is the last thing `recording` covers (the row is read back inside the transaction):
-    # nothing after it can remove the folder of a recorded version. Nothing runs between saving and
-    # recording either (the echo comes after), so Ctrl-C there leaves no folder without a row.
+    # The commit is the last write `recording` covers (the row is read back inside the transaction);
+    # after it only the store's close runs inside `recording`, and closing a connection whose work is
+    # committed has nothing left to fail on: only a Ctrl-C in that instant could still remove the
+    # folder of a recorded version. Nothing runs between saving and recording either (the echo comes
+    # after), so Ctrl-C there leaves no folder without a row.
     with learning.recording(name, target), open_store(config) as store, store.atomic():
         store.models.add(ModelVersion(
             version=name, path=f"models/{version}", created_at=utcnow(), learned_from=len(reviewed),

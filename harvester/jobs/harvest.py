@@ -8,6 +8,7 @@ up` and the scheduler all go through `run_source`, so every run leaves the same 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -15,6 +16,7 @@ from ..collectors import bluesky, feed, mastodon
 from ..collectors.base import Batch, Collector, SourceState
 from ..collectors.http import Fetcher, FetchError
 from ..config import Config, Source
+from ..dutch import database_error
 from ..errors import HarvesterError
 from ..models import RunCounts, RunResult, SourceRow
 from ..privacy.forget import optout
@@ -82,8 +84,8 @@ def run_source(
         if skipped:
             return skipped
         run_id = store.runs.start(row.id, *this_process())
-    except Exception as e:
-        raise RunNotStarted(f"de run kon niet beginnen: {type(e).__name__}: {e}") from e
+    except sqlite3.Error as e:   # a bug is no failed run: it goes up with its traceback
+        raise RunNotStarted(f"de run kon niet beginnen: {database_error(e)}") from e
     counts = RunCounts()
     requests_before = fetcher.requests
     problems: list[str] = []

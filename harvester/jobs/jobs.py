@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from ..nlp.related import TermExtractor
 from ..related import index_pending
 from ..collectors.http import Fetcher, FetchError
 from ..config import Config, Source
+from ..dutch import database_condition
 from ..errors import HarvesterError
 from ..store import Store
 from ..timeutil import parse_iso, to_utc_iso
@@ -46,8 +48,13 @@ class TrainingFailed(HarvesterError):
 
 def error_text(e: BaseException) -> str:
     """A failure as a job's log line says it: an error the harvester expects (no model, an unusable
-    initiatives file) says so itself; anything else is named as an internal error."""
-    return str(e) if isinstance(e, HarvesterError) else f"interne fout: {type(e).__name__}: {e}"
+    initiatives file) says so itself, and so does a database that refused (busy, full, read-only:
+    `dutch.database_condition`, as the CLI words it); anything else is named as an internal error."""
+    if isinstance(e, HarvesterError):
+        return str(e)
+    if isinstance(e, sqlite3.Error) and (reason := database_condition(e)):
+        return f"databasefout: {reason}"
+    return f"interne fout: {type(e).__name__}: {e}"
 
 
 def _train_in_child(job: learning.TrainingJob, results: Connection) -> None:
@@ -64,9 +71,11 @@ def retried(new_themes: bool) -> str:
     """When the job tries a failed retraining again (Dutch), as `learning.decisions_to_learn` and, for
     a model that lacks a configured theme, `learning.themes_to_learn` decide."""
     if new_themes:
-        hours = learning.RETRY_NEW_THEMES.total_seconds() / 3600
-        return (f"opnieuw zodra het themabestand of de trainingsteksten zijn bewaard, anders {hours:g} uur na de start "
-                "van deze training, of nu met `harvester retrain`")
+        first, longest = (wait.total_seconds() / 3600
+                          for wait in (learning.RETRY_NEW_THEMES, learning.RETRY_NEW_THEMES_LONGEST))
+        return (f"opnieuw zodra het themabestand of de trainingsteksten zijn bewaard, anders {first:g} uur na deze "
+                f"fout (na elke volgende fout op rij twee keer zo lang, tot {longest:g} uur), of nu met "
+                "`harvester retrain`")
     return "opnieuw na [nlp] retrain_after nieuwe beslissingen, of nu met `harvester retrain`"
 
 
@@ -94,11 +103,13 @@ class Jobs:
         self._terms: TermExtractor | None = None   # the related-idea terms, loaded at first use
 
     @contextmanager
-    def _run(self, *, failed_at: str | None = None, **job: str) -> Iterator[Store]:
+    def _run(self, *, read_at: str | None = None, retry: Callable[[], str] | None = None,
+             **job: str) -> Iterator[Store]:
         """A job run: counted for the stop bound, with its own Store; an exception becomes a log line,
-        and for a job that is not per source (`job=`) its outcome in `harvester status` too, as of
-        `failed_at` when given (`_failed`); a source's run records its own failure in `runs`, and
-        `collect` one before the run's row."""
+        and for a job that is not per source (`job=`) its outcome in `harvester status` too (`_failed`,
+        with `read_at`), its error followed by `retry()` when given: when the job tries again, as it
+        stands when the run failed. A source's run records its own failure in `runs`, and `collect`
+        one before the run's row."""
         started = time.monotonic()
         with self.running.one():
             try:
@@ -108,14 +119,14 @@ class Jobs:
                 error = error_text(e)
                 log.error(logfmt(**job, status="failed", duration=seconds(time.monotonic() - started), error=error))
                 if "job" in job:
-                    self._failed(job["job"], error, at=failed_at)
+                    self._failed(job["job"], f"{error}; {retry()}" if retry else error, read_at=read_at)
                 raise JobFailed from e
 
-    def _failed(self, job: str, error: str, *, at: str | None = None) -> None:
+    def _failed(self, job: str, error: str, *, read_at: str | None = None) -> None:
         """Record a failed pass on a Store of its own: the job's may be what broke. When the database
-        itself refuses (locked too long, read-only), the log line above is all that is left. `at`: the
-        time the failure is of, when not now (a retraining's: when it read its input)."""
-        self._record_apart(job, lambda store: store.job_outcomes.record(job, "failed", error, at=at))
+        itself refuses (locked too long, read-only), the log line above is all that is left. `read_at`:
+        a retraining's, when it read its input."""
+        self._record_apart(job, lambda store: store.job_outcomes.record(job, "failed", error, read_at=read_at))
 
     def _record_apart(self, name: str, record: Callable[[Store], object]) -> None:
         """Write a failure on a Store of its own (see `_failed`); if that fails too, say so in the log."""
@@ -152,7 +163,9 @@ class Jobs:
                 log.info(harvest.log_line(result))
         except JobFailed as e:
             if isinstance(e.__cause__, harvest.RunNotStarted):   # the run left no row to say it failed
-                self._record_apart(source.name, lambda store: harvest.record_failure(store, source, str(e.__cause__)))
+                with self.gate.shared():   # a write as any other: not while the purge has the file to itself
+                    self._record_apart(source.name,
+                                       lambda store: harvest.record_failure(store, source, str(e.__cause__)))
             return False
         if result.forgot_authors and not self._compact():
             return False
@@ -245,9 +258,10 @@ class Jobs:
         job = None
         switched = False
         training = True   # another pass is looking: wait for the training it may start
+        new_themes: list[str] = []
         if self._learn_lock.acquire(blocking=False):
             try:
-                with self.gate.shared(), self._run(job="retrain") as store:
+                with self.gate.shared(), self._run(job="retrain", retry=lambda: retried(bool(new_themes))) as store:
                     switched = self.model.outdated(store)
                     training = self._trainer is not None and self._trainer.is_alive()
                     since = learning.decisions_to_learn(store)
@@ -279,8 +293,8 @@ class Jobs:
 
     def _train(self, job: learning.TrainingJob, new_themes: bool) -> None:
         """Train in another process and record the outcome; `_trained` says whether that went well.
-        A failure is recorded as of the moment the training read its input (`job.read_at`), which is
-        what `learning.themes_to_learn` and `learning.decisions_to_learn` count from; its text says
+        A failure is recorded with the moment the training read its input (`job.read_at`), which is
+        what `learning.themes_to_learn` and `learning.decisions_to_learn` count edits from; its text says
         when the job tries again (`new_themes`: the model in use lacks a configured theme)."""
         started = time.monotonic()
         row = None
@@ -291,7 +305,8 @@ class Jobs:
                 log.info(logfmt(job="retrain", status="stopped", candidate=job.version,
                                 duration=seconds(time.monotonic() - started)))
                 return
-            with self.gate.shared(), self._run(job="retrain", failed_at=job.read_at) as store:
+            with self.gate.shared(), self._run(job="retrain", read_at=job.read_at,
+                                               retry=lambda: retried(new_themes)) as store:
                 row = learning.register(store, self.config, job, outcome)
                 store.job_outcomes.record("retrain", "ok")
             log.info(logfmt(job="retrain", status="switched" if row.active else "kept", candidate=row.version,
@@ -310,8 +325,9 @@ class Jobs:
             error = error_text(e)
             log.error(logfmt(job="retrain", status="failed", candidate=job.version,
                              duration=seconds(time.monotonic() - started), error=error))
-            self._failed("retrain", f"training van {job.version} mislukt: {error}; {retried(new_themes)}",
-                         at=job.read_at)
+            with self.gate.shared():
+                self._failed("retrain", f"training van {job.version} mislukt: {error}; {retried(new_themes)}",
+                             read_at=job.read_at)
 
     def _train_elsewhere(self, job: learning.TrainingJob) -> learning.Outcome | None:
         """learning.train_candidate in a spawned process (forking a threaded process is unsafe);

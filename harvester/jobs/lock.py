@@ -4,7 +4,8 @@ STALE_AFTER_SECONDS).
 
 `harvester run`/`up` and `run --once` beat every HEARTBEAT_SECONDS from their main thread. A holder
 on this host whose process still lives keeps the lock however old its heartbeat: it may be busy or
-hung, and running a second scheduler beside it is what the lock is there to prevent. A pid alone does
+hung, and running a second scheduler beside it is what the lock is there to prevent (unless /proc
+hides it, hidepid: then its heartbeat decides, as on another host). A pid alone does
 not say that its process lives: once the process died (or the machine restarted) the pid may be
 handed to another one, and the lock would be held forever. So on Linux a process that started after
 its last heartbeat is not the one that beat (and a zombie has ended); elsewhere a heartbeat from
@@ -105,8 +106,10 @@ def process_gone(pid: int, host: str, alive_at: float) -> bool | None:
     """Whether the process `pid` on `host`, alive at `alive_at` (seconds since the epoch), is gone: its
     pid is free or a zombie's, or the process that has it now started after `alive_at` (a reboot, or
     pid reuse, handed the pid to another one). Off Linux only a boot since `alive_at` shows reuse.
-    None where that cannot be seen: on another host, or here while its pid is taken and neither the
-    process's start nor the boot time is known."""
+    None where that cannot be seen: on another host, or here while its pid is taken and the boot time
+    is not known, or no boot came since and /proc hides the process (mounted with hidepid, another
+    account's). Such a pid may have gone to another account's process since: "not gone" would keep a
+    dead scheduler's lock until the next boot, unknown lets its stopped heartbeat decide (`abandoned`)."""
     if host != socket.gethostname():
         return None
     if not pid_alive(pid):
@@ -115,7 +118,12 @@ def process_gone(pid: int, host: str, alive_at: float) -> bool | None:
     if started is not None:
         return started > alive_at + CLOCK_SLACK_SECONDS
     booted = boot_time()
-    return None if booted is None else alive_at < booted
+    if booted is None:
+        return None
+    if alive_at < booted:
+        return True   # whatever has the pid now started after the boot
+    # with a /proc that did not show the process, it is hidden; without one, the pid is taken as its own
+    return None if os.path.exists("/proc/self/stat") else False
 
 
 def abandoned(holder: LockHolder) -> bool:

@@ -774,5 +774,16 @@ ALTER TABLE runs ADD COLUMN host TEXT;
 """
 
 
+# A failed retraining is tried again a while after it ended, longer after each failure in a row
+# (learning.failure_stands), and an edit counts when saved after the training read its files: `at`
+# is the end, `read_at` the reading, `failures` the count. A failed row from before held the reading
+# in `at`: it keeps it as its reading, and counts as one failure.
+V_JOB_FAILURES = """
+ALTER TABLE job_outcomes ADD COLUMN read_at TEXT;
+ALTER TABLE job_outcomes ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+UPDATE job_outcomes SET failures = 1, read_at = iif(job = 'retrain', at, NULL) WHERE status = 'failed';
+"""
+
+
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_BLUESKY, V_INITIATIVES, V_LEMMAS, V_MOVEMENT, V_LONE_GROUPS,
-                         V_BLUESKY_DIDS, V_SEEN_CHANGES, V_POST_IDS, V_JOB_OUTCOMES, V_RUN_OWNERS]
+                         V_BLUESKY_DIDS, V_SEEN_CHANGES, V_POST_IDS, V_JOB_OUTCOMES, V_RUN_OWNERS, V_JOB_FAILURES]
