@@ -39,6 +39,10 @@ The tree; each class lives beside the code that raises it:
 
 from __future__ import annotations
 
+import sqlite3
+
+from .dutch import database_condition
+
 # exit statuses, documented in the README
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -58,6 +62,18 @@ class UsageError(HarvesterError):
     """Something the person asked for or configured cannot be done as asked (exit status 2)."""
 
     exit_status = EXIT_USAGE
+
+
+def error_text(e: BaseException) -> str:
+    """A failure caught where it must not stop the rest (a job, a source's run), as its log line and
+    its record say it: an error the harvester expects (no model, an unusable initiatives file) says
+    so itself, and so does a database that refused (busy, full, read-only:
+    `dutch.database_condition`, as the CLI words it); anything else is named as an internal error."""
+    if isinstance(e, HarvesterError):
+        return str(e)
+    if isinstance(e, sqlite3.Error) and (reason := database_condition(e)):
+        return f"databasefout: {reason}"
+    return f"interne fout: {type(e).__name__}: {e}"
 
 
 def quoted(value: object) -> str:

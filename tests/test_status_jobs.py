@@ -202,6 +202,42 @@ def test_a_failure_after_the_run_began_is_recorded_once_by_the_run_itself(server
     assert server.requests_to("/blog.rss") == []
 
 
+def test_a_database_busy_during_the_run_is_recorded_in_dutch(server, write_config, monkeypatch):
+    """Another writer takes the database once the run has begun (as the feed is fetched) and holds it
+    past the wait: storing the batch fails, and the run's row says why in the admin's words, not
+    SQLite's English "database is locked" behind "interne fout"."""
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 300)
+    path = write_config(feed_source("blog", server.url("/blog.rss")))
+    config = load_config(path)
+    with Store(config.db_path):
+        pass
+    writer = sqlite3.connect(config.db_path, timeout=0, check_same_thread=False)
+
+    def take_the_database(request) -> Reply:
+        writer.execute("BEGIN IMMEDIATE")
+        return Reply(200, (FEEDS / "blog-rss2.xml").read_bytes(), RSS)
+
+    class LetGoAfterTheFailure(logging.Handler):
+        """The other writer finishes once the run has met the busy database, so it can close its row."""
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("collector for blog failed"):
+                writer.rollback()
+
+    server.route("/blog.rss", take_the_database)
+    handler = LetGoAfterTheFailure()
+    logging.getLogger("harvester").addHandler(handler)
+    try:
+        with Store(config.db_path) as store, Fetcher(config.harvest) as fetcher:
+            result = run_source(store, config, config.source("blog"), fetcher)
+    finally:
+        logging.getLogger("harvester").removeHandler(handler)
+        writer.close()
+    busy = "databasefout: de database is bezet: een ander proces hield haar langer vast dan de harvester wacht"
+    assert (result.status, result.error) == ("failed", busy)
+    assert runs_of(config) == [("failed", busy)]
+    assert busy in status(path)
+
+
 def test_a_run_that_could_not_begin_is_recorded_apart_and_counts_for_the_back_off(server, write_config, monkeypatch):
     """Another writer holds the database past the wait as the run is to be written: the run has no
     row to record that in, so the job records it on a connection of its own once the database lets

@@ -17,7 +17,7 @@ from ..collectors.base import Batch, Collector, SourceState
 from ..collectors.http import Fetcher, FetchError
 from ..config import Config, Source
 from ..dutch import database_error
-from ..errors import HarvesterError
+from ..errors import HarvesterError, error_text
 from ..models import RunCounts, RunResult, SourceRow
 from ..privacy.forget import optout
 from ..privacy.hashing import SecretMissing
@@ -108,9 +108,9 @@ def run_source(
         error = str(e)
     except SecretMissing as e:   # authors are suppressed or forgotten, and there is no key
         error = _without_key(e)
-    except Exception as e:  # a bug in a collector must not take the other sources down
+    except Exception as e:  # a bug in a collector or a refusing database must not take the other sources down
         logger.exception("collector for %s failed", source.name)
-        error = f"interne fout: {type(e).__name__}: {e}"
+        error = error_text(e)
     except BaseException:  # Ctrl-C or a stop signal: close the run honestly, then stop
         counts.requests = fetcher.requests - requests_before
         store.runs.finish(run_id, "failed", counts, "onderbroken: het programma werd gestopt tijdens deze run")

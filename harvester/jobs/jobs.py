@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,8 +23,7 @@ from ..nlp.related import TermExtractor
 from ..related import index_pending
 from ..collectors.http import Fetcher, FetchError
 from ..config import Config, Source
-from ..dutch import database_condition
-from ..errors import HarvesterError
+from ..errors import HarvesterError, error_text
 from ..store import Store
 from ..timeutil import parse_iso, to_utc_iso
 from . import harvest
@@ -44,17 +42,6 @@ class JobFailed(HarvesterError):
 
 class TrainingFailed(HarvesterError):
     """The training process ended without a trained model: its error, or how it stopped."""
-
-
-def error_text(e: BaseException) -> str:
-    """A failure as a job's log line says it: an error the harvester expects (no model, an unusable
-    initiatives file) says so itself, and so does a database that refused (busy, full, read-only:
-    `dutch.database_condition`, as the CLI words it); anything else is named as an internal error."""
-    if isinstance(e, HarvesterError):
-        return str(e)
-    if isinstance(e, sqlite3.Error) and (reason := database_condition(e)):
-        return f"databasefout: {reason}"
-    return f"interne fout: {type(e).__name__}: {e}"
 
 
 def _train_in_child(job: learning.TrainingJob, results: Connection) -> None:
