@@ -372,6 +372,7 @@ def _check(config: Config, path: Path | str) -> None:
         raise ConfigError(path, "schedule.jitter_seconds", "mag niet negatief zijn")
     for key in ("retention_days", "pseudonymize_accepted_after_days"):
         _check_whole(getattr(config.privacy, key), 1, MAX_DAYS, path, f"privacy.{key}", "honderd jaar")
+    _check_env_name(config.privacy.secret_env, path, "privacy.secret_env")
     for key in ("decision_weight", "retrain_after"):
         if getattr(config.nlp, key) < 1:
             raise ConfigError(path, f"nlp.{key}", "moet minstens 1 zijn")

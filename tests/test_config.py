@@ -123,6 +123,21 @@ def test_a_token_written_into_token_env_is_refused_without_repeating_it(tmp_path
         assert load_config(path).sources[0].token_env == name
 
 
+def test_a_key_written_into_secret_env_is_refused_without_repeating_it(tmp_path):
+    # the key's variable is named in the errors of every command that pseudonymises: the key itself must not be
+    secret = "kT9vXq2LmB7wZr4NcY8dHs1FpJ6uGe3A"
+    path = tmp_path / "bad.toml"
+    path.write_text(f'[privacy]\nsecret_env = "{secret}"\n')
+    result = CliRunner().invoke(main, ["status", "--config", str(path)])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.endswith("privacy.secret_env: moet de naam van een omgevingsvariabele zijn, niet de "
+                         "waarde zelf: schrijf de naam in hoofdletters, met cijfers en '_' (zoals MASTODON_TOKEN)")
+    assert secret[:8] not in result.output
+    path.write_text('[privacy]\nsecret_env = "GEMEENTE_SECRET"\n')
+    assert load_config(path).privacy.secret_env == "GEMEENTE_SECRET"
+
+
 def test_config_from_environment_and_db_override(tmp_path, monkeypatch):
     path = tmp_path / "c.toml"
     path.write_text("[database]\npath = 'ignored.db'\n")
