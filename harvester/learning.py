@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .config import Config
-from .dutch import database_error, decimal, os_error
+from .dutch import database_condition, decimal, os_error
 from .errors import HarvesterError
 from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, ThemesError, load_themes, read_jsonl, train
 from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS, unknown_labels
@@ -323,17 +323,20 @@ def recording(version: str, folder: str | Path) -> Iterator[None]:
     """Around writing a trained model's version row, so that the row and the folder land together
     or not at all: when the row cannot be written (the database busy beyond the wait, full,
     read-only, or not to be opened) the folder goes too (`discard`), as no row would ever name it
-    for `harvester models` to list, and nothing would remove it. The error becomes a Dutch
-    ModelNotRecorded. Only the writing belongs inside: once the row is committed, the folder is
+    for `harvester models` to list, and nothing would remove it. Such a refusal
+    (`dutch.database_condition`) or an error the harvester expects becomes a Dutch
+    ModelNotRecorded; any other error (a bug in the SQL, say) goes on with its traceback, after the
+    folder all the same. Only the writing belongs inside: once the row is committed, the folder is
     that version's."""
     try:
         yield
     except BaseException as e:
         discard(folder)
-        if isinstance(e, sqlite3.Error | HarvesterError):
-            reason = database_error(e) if isinstance(e, sqlite3.Error) else str(e)
-            raise ModelNotRecorded(f"model {version} niet vastgelegd: {reason}; het model is niet bewaard") from e
-        raise
+        reason = (str(e) if isinstance(e, HarvesterError)
+                  else database_condition(e) if isinstance(e, sqlite3.Error) else None)
+        if reason is None:
+            raise
+        raise ModelNotRecorded(f"model {version} niet vastgelegd: {reason}; het model is niet bewaard") from e
 
 
 def discard(version_folder: str | Path) -> None:

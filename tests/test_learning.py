@@ -531,6 +531,19 @@ def test_a_model_the_database_cannot_record_leaves_no_folder_and_a_dutch_error(c
         assert store.models.all() == []
 
 
+def test_a_bug_in_recording_a_model_keeps_its_traceback_and_still_removes_the_folder(tmp_path):
+    """Only a database that refused (busy, full, read-only) is a model "niet vastgelegd": a statement
+    that is wrong in itself (here a table that does not exist) is a bug, and goes on as it is, to be
+    seen and fixed; the folder no row will name goes all the same."""
+    folder = tmp_path / "models" / "v1"
+    (folder / "model").mkdir(parents=True)
+    with Store(tmp_path / "harvester.db") as store:
+        with pytest.raises(sqlite3.OperationalError, match="no such table: nowhere"):
+            with learning.recording("v1", folder), store.atomic():
+                store.db.execute("INSERT INTO nowhere VALUES (1)")
+    assert not folder.exists()
+
+
 def test_train_keeps_the_folder_of_a_version_once_its_row_is_committed(config, tmp_path, monkeypatch):
     """Once the version's row is committed the folder is that version's: a statement that fails after
     the commit (here SQLite interrupts the first one after it) must not remove it, or `harvester
