@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -100,40 +101,42 @@ def test_cli_reports_bad_config_in_one_line_with_status_2(tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_a_token_written_into_token_env_is_refused_without_repeating_it(tmp_path):
-    # the collector names token_env in runs.error and in status: a token there would be stored and shown
-    token = "ZA-Yj3aBD8U8Cm7lKUp-lm9O9BmDgdhHzDeqsY8tlL0"
-    path = tmp_path / "bad.toml"
-    path.write_text(f'[[sources]]\nname="nl"\ntype="mastodon"\ninstance="https://x.nl"\ntoken_env="{token}"\n')
+NOT_A_NAME = ("moet de naam van een omgevingsvariabele zijn, niet de waarde zelf: schrijf de naam in "
+              "hoofdletters, met cijfers en '_' (zoals MASTODON_TOKEN)")
+
+
+def refused_without_repeating(path: Path, text: str, value: str) -> str:
+    """The one line `harvester status` ends with for a config file holding `text`, which must not
+    show `value` (a secret, pasted where its variable's name belongs)."""
+    path.write_text(text)
     result = CliRunner().invoke(main, ["status", "--config", str(path)])
     assert result.exit_code == 2
+    assert value[:8] not in result.output
     (line,) = result.output.strip().splitlines()
-    assert line.endswith("sources[0] (nl).token_env: moet de naam van een omgevingsvariabele zijn, niet de "
-                         "waarde zelf: schrijf de naam in hoofdletters, met cijfers en '_' (zoals MASTODON_TOKEN)")
-    assert token[:8] not in result.output
+    return line
+
+
+def test_a_token_written_into_token_env_is_refused_without_repeating_it(tmp_path):
+    # the collector names token_env in runs.error and in status: a token there would be stored and shown
+    path = tmp_path / "bad.toml"
+    source = '[[sources]]\nname="nl"\ntype="mastodon"\ninstance="https://x.nl"\n'
+    token = "ZA-Yj3aBD8U8Cm7lKUp-lm9O9BmDgdhHzDeqsY8tlL0"
+    line = refused_without_repeating(path, f'{source}token_env="{token}"\n', token)
+    assert line.endswith(f"sources[0] (nl).token_env: {NOT_A_NAME}")
     # a token of only letters, digits and '_' (two in five are) has lower-case letters; a name does not
     for value in ("q3Vf9kLw0ZtR7yXbN2mA5sJd8hGc1uPe4oIxK6vT_Yl", "nl_token", "NL_TOKEN\n"):
-        path.write_text(f'[[sources]]\nname="nl"\ntype="mastodon"\ninstance="https://x.nl"\n'
-                        f'token_env={json.dumps(value)}\n')
-        result = CliRunner().invoke(main, ["status", "--config", str(path)])
-        assert result.exit_code == 2 and "hoofdletters" in result.output
-        assert value[:8] not in result.output
+        assert "hoofdletters" in refused_without_repeating(path, f"{source}token_env={json.dumps(value)}\n", value)
     for name in ("NL_TOKEN", ""):
-        path.write_text(f'[[sources]]\nname="nl"\ntype="mastodon"\ninstance="https://x.nl"\ntoken_env="{name}"\n')
+        path.write_text(f'{source}token_env="{name}"\n')
         assert load_config(path).sources[0].token_env == name
 
 
 def test_a_key_written_into_secret_env_is_refused_without_repeating_it(tmp_path):
     # the key's variable is named in the errors of every command that pseudonymises: the key itself must not be
-    secret = "kT9vXq2LmB7wZr4NcY8dHs1FpJ6uGe3A"
     path = tmp_path / "bad.toml"
-    path.write_text(f'[privacy]\nsecret_env = "{secret}"\n')
-    result = CliRunner().invoke(main, ["status", "--config", str(path)])
-    assert result.exit_code == 2
-    (line,) = result.output.strip().splitlines()
-    assert line.endswith("privacy.secret_env: moet de naam van een omgevingsvariabele zijn, niet de "
-                         "waarde zelf: schrijf de naam in hoofdletters, met cijfers en '_' (zoals MASTODON_TOKEN)")
-    assert secret[:8] not in result.output
+    secret = "kT9vXq2LmB7wZr4NcY8dHs1FpJ6uGe3A"
+    line = refused_without_repeating(path, f'[privacy]\nsecret_env = "{secret}"\n', secret)
+    assert line.endswith(f"privacy.secret_env: {NOT_A_NAME}")
     path.write_text('[privacy]\nsecret_env = "GEMEENTE_SECRET"\n')
     assert load_config(path).privacy.secret_env == "GEMEENTE_SECRET"
 
