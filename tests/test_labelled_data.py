@@ -165,7 +165,7 @@ def test_themes_file_has_the_charter_themes_in_the_documented_format():
         assert set(theme) <= {"id", "label", "description", "terms", "examples", "threshold"}, theme["id"]
         assert re.fullmatch(r"[a-z0-9_]+", theme["id"])
         assert theme["label"].strip() and theme["description"].strip()
-        assert 20 <= len(theme["terms"]) <= 60, theme["id"]
+        assert 20 <= len(theme["terms"]) <= 70, theme["id"]
         assert len(set(theme["terms"])) == len(theme["terms"]), f"{theme['id']}: dubbele term"
         assert all(t == t.lower() and t.strip() == t and t for t in theme["terms"]), theme["id"]
         assert len(theme["examples"]) >= 3 and all(e.strip() for e in theme["examples"])
