@@ -244,7 +244,9 @@ class RunResult:
     """How one source's run ended, for the CLI summary, the log line and the scheduler."""
 
     source: str
-    status: str                   # ok, partial, failed, not_modified, or skipped (no run row: gone, disabled)
+    # ok, partial, failed, not_modified, or skipped (no run row: gone, disabled, or being collected
+    # by another process)
+    status: str
     counts: RunCounts
     error: str | None = None      # Dutch, as `harvester status` shows it
     duration: float = 0.0         # seconds

@@ -22,7 +22,7 @@ from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.jobs.harvest import run_source
 from harvester.jobs.jobs import Jobs
-from harvester.jobs.lock import STALE_AFTER_SECONDS, boot_time, run_abandoned
+from harvester.jobs.lock import STALE_AFTER_SECONDS, UNSEEN_RUN_SECONDS, boot_time, run_abandoned
 from harvester import store as store_module
 from harvester.store import Store
 from harvester.store.lock import LockHolder
@@ -122,16 +122,21 @@ def test_whether_a_run_lost_its_process():
     assert not run_abandoned(os.getpid(), here, now, None, False)
     # begun before the boot: the pid that lives now is some other process's
     assert run_abandoned(os.getppid(), here, booted, None, False)
-    # a process on another host cannot be seen from here: the source's next run closes it if it died
+    # a process on another host cannot be seen from here: it counts as running for a while after it
+    # began, then as gone (a new run of its source closes it)
     assert not run_abandoned(4242, "elders", now, None, False)
+    long_ago = to_utc_iso(datetime.now(UTC) - timedelta(seconds=UNSEEN_RUN_SECONDS + 60))
+    assert run_abandoned(4242, "elders", long_ago, None, False)
     # a run recorded before runs named their process: only a scheduler that lives may be running it
     assert run_abandoned(None, None, now, None, False)
     scheduler = LockHolder(os.getpid(), here, now)
     assert not run_abandoned(None, None, now, scheduler, True)
+    assert run_abandoned(None, None, long_ago, scheduler, True)
     assert run_abandoned(None, None, now, LockHolder(4242, "elders", booted), False)
     # the scheduler's own run lives while it does...
     assert not run_abandoned(os.getpid(), here, now, scheduler, True)
     assert not run_abandoned(4242, "elders", now, LockHolder(4242, "elders", now), True)
+    assert not run_abandoned(4242, "elders", long_ago, LockHolder(4242, "elders", now), True)   # its heartbeat tells
     assert run_abandoned(4242, "elders", now, LockHolder(4242, "elders", booted), False)
     # ...and no longer than its process: a run from before the boot is not this scheduler's, though
     # it restarted with the same pid and holds the lock
@@ -368,3 +373,44 @@ def test_status_where_there_is_no_database_says_so_and_creates_none(tmp_path, mo
     assert result.exit_code == 2
     assert "Nog geen database data/harvester.db: maak die met `harvester init`" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_collect_by_hand_leaves_a_live_run_of_the_source_alone_and_closes_a_dead_one(server, write_config, caplog):
+    """The scheduler collects the source (a process that lives, waiting on its pipe) when the admin
+    runs `harvester collect`: that live run is not marked interrupted, no failure counts toward the
+    back-off, and the source is not fetched twice at once. Once that process is gone, its run is
+    closed as interrupted and the next collect goes ahead."""
+    server.route("/blog.rss", Reply(200, (FEEDS / "blog-rss2.xml").read_bytes(), RSS))
+    path = write_config(feed_source("blog", server.url("/blog.rss")))
+    config = load_config(path)
+    here = socket.gethostname()
+    waits = "import os, sys; print(os.getpid(), flush=True); sys.stdin.read()"
+    scheduler = subprocess.Popen([sys.executable, "-c", waits], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(scheduler.stdout.readline())   # it lives until its stdin closes
+        with Store(config.db_path) as store:   # as the scheduler writes its run
+            store.scheduler_lock.acquire(pid, here, lambda holder: True)
+            live = store.runs.start(store.sources.sync("blog", "feed", server.url("/blog.rss")).id, pid, here)
+
+        result = CliRunner().invoke(main, ["--config", str(path), "collect"])
+        assert result.exit_code == 0, result.output
+        assert f"blog: overgeslagen: wordt al opgehaald door proces {pid} op {here}" in result.output
+        assert not server.requests_to("/blog.rss")
+        with caplog.at_level(logging.INFO, logger="harvester.run"):   # the scheduler's own pass alike
+            assert Jobs(config, threading.Event()).collect(config.sources[0], respect_backoff=False)
+        assert "source=blog status=skipped" in caplog.text and f"proces {pid} op {here}" in caplog.text
+        with Store(config.db_path) as store:
+            assert store.db.execute("SELECT id, status, error FROM runs").fetchall() == [(live, "running", None)]
+        line, code = run_state(path)
+        assert f"(loopt nog: proces {pid} op {here})" in line and "fouten op rij: 0" in line and code == "running"
+    finally:
+        scheduler.stdin.close()
+        scheduler.wait()
+
+    result = CliRunner().invoke(main, ["--config", str(path), "collect"])
+    assert result.exit_code == 0, result.output
+    assert "blog: gelukt (3 nieuw" in result.output
+    with Store(config.db_path) as store:
+        assert store.db.execute("SELECT id, status, error FROM runs ORDER BY id").fetchall() == [
+            (live, "failed", "onderbroken: het proces stopte tijdens deze run"), (live + 1, "ok", None)]
+    assert run_state(path)[1] == "ok"

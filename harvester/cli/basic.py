@@ -171,7 +171,7 @@ def _sources(config, rows: list[SourceStatus]) -> list[tuple[SourceStatus, bool]
 
 def _run_state(r: SourceStatus, scheduler: LockHolder | None, scheduler_lives: bool) -> str | None:
     """A run still marked running whose process is gone was interrupted: it stays marked so until its
-    source runs again (harvester.store.runs); its process, or the scheduler lock, tells which it is."""
+    source runs again (harvester.jobs.harvest); its process, or the scheduler lock, tells which it is."""
     if r.last_run_status == "running" and run_abandoned(r.last_run_pid, r.last_run_host, r.last_run_at, scheduler,
                                                          scheduler_lives):
         return "interrupted"

@@ -23,7 +23,8 @@ from ..privacy.forget import optout
 from ..privacy.hashing import SecretMissing
 from ..privacy.keep import KeepCheck
 from ..store import Store
-from .lock import this_process
+from ..store.runs import RunOwner
+from .lock import abandoned, run_abandoned, this_process
 from .logfmt import logfmt, seconds
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,9 @@ def run_source(
         row, skipped = _sync(store, source)
         if skipped:
             return skipped
-        run_id = store.runs.start(row.id, *this_process())
+        run_id = _begin(store, source, row)
+        if isinstance(run_id, RunResult):
+            return run_id
     except sqlite3.Error as e:   # a bug is no failed run: it goes up with its traceback
         raise RunNotStarted(f"de run kon niet beginnen: {database_error(e)}") from e
     counts = RunCounts()
@@ -130,13 +133,16 @@ def run_source(
 def record_failure(store: Store, source: Source, error: str) -> RunResult:
     """A run of `source` that could not begin, because no Fetcher could be set up or its row could
     not be written (RunNotStarted), is recorded as a failed run all the same: otherwise it leaves no
-    trace in `harvester status`, and the back-off would not count it. A run still marked running for
-    this source is closed as interrupted, as any new run does. Only for a failure before the run's
-    row: once that exists, `run_source` records its own."""
+    trace in `harvester status`, and the back-off would not count it. It begins as any new run does
+    (`_begin`): while another process's run of the source goes on, this one would not have run, and
+    nothing is recorded. Only for a failure before the run's row: once that exists, `run_source`
+    records its own."""
     row, skipped = _sync(store, source)
     if skipped:   # a source that would not have run has not failed
         return skipped
-    run_id = store.runs.start(row.id, *this_process())
+    run_id = _begin(store, source, row)
+    if isinstance(run_id, RunResult):
+        return run_id
     store.runs.finish(run_id, "failed", RunCounts(), error)
     return RunResult(source.name, "failed", RunCounts(), error, 0.0, run_id)
 
@@ -147,6 +153,33 @@ def _sync(store: Store, source: Source) -> tuple[SourceRow, RunResult | None]:
     row = store.sources.sync(source.name, source.type, source.location)
     reason = _skip_reason(source, row)
     return row, RunResult(source.name, "skipped", RunCounts(), reason, 0.0) if reason else None
+
+
+def _begin(store: Store, source: Source, row: SourceRow) -> int | RunResult:
+    """The new run's id; or, while a run of this source by another process goes on (the scheduler's
+    while `harvester collect` is run by hand, say), the source skipped: two processes fetching it at
+    once would do the work twice, and marking the live run interrupted would count a failure toward
+    the back-off that never happened. Runs of the source whose process is gone, by the test
+    `harvester status` uses (`run_abandoned`), are closed as interrupted first. A run of this very
+    process is such a one: a process runs a source one run at a time (the scheduler one job per
+    source, `collect` in turn), so its own row still marked running is one whose end was never
+    written. One transaction, so two processes starting the source at once cannot both begin."""
+    me = this_process()
+    with store.atomic():
+        scheduler = store.scheduler_lock.holder()
+        scheduler_lives = scheduler is not None and not abandoned(scheduler)
+        running = store.runs.running(row.id)
+        for run in running:
+            if (run.pid, run.host) != me and not run_abandoned(run.pid, run.host, run.started_at, scheduler,
+                                                               scheduler_lives):
+                return RunResult(source.name, "skipped", RunCounts(), _busy(run), 0.0)
+        store.runs.interrupt(run.id for run in running)
+        return store.runs.start(row.id, *me)
+
+
+def _busy(run: RunOwner) -> str:
+    by = f"proces {run.pid} op {run.host}" if run.pid is not None else "een ander proces"
+    return f"wordt al opgehaald door {by} (run begonnen {run.started_at}); niet tegelijk nog eens"
 
 
 def _skip_reason(source: Source, row: SourceRow) -> str | None:

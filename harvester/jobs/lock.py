@@ -9,8 +9,9 @@ hides it, hidepid: then its heartbeat decides, as on another host). A pid alone 
 not say that its process lives: once the process died (or the machine restarted) the pid may be
 handed to another one, and the lock would be held forever. So on Linux a process that started after
 its last heartbeat is not the one that beat (and a zombie has ended); elsewhere a heartbeat from
-before the boot is the one case that can be told. The same tests tell `harvester status` whether a
-run still marked running lost its process (`run_abandoned`): every run records its pid and host."""
+before the boot is the one case that can be told. The same tests tell `harvester status`, and a new run of
+the same source, whether a run still marked running lost its process (`run_abandoned`): every run
+records its pid and host."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ log = logging.getLogger("harvester.run")
 HEARTBEAT_SECONDS = 30.0
 # a lock on another host whose heartbeat is older than this belongs to a process that is gone or hung
 STALE_AFTER_SECONDS = 180.0
+# a run whose process cannot be looked into counts as running this long after it began: far longer
+# than a run takes (minutes), so one still marked running by then most likely lost its process; if it
+# goes on all the same, two processes fetch the source at once, which stores no post twice
+UNSEEN_RUN_SECONDS = 3600.0
 # SIGTERM to exit: systemd and docker wait 10 s before they kill
 # the lock connection must not sit behind a stuck writer when we leave
 LOCK_BUSY_TIMEOUT_MS = 2000
@@ -139,20 +144,27 @@ def abandoned(holder: LockHolder) -> bool:
 
 def run_abandoned(pid: int | None, host: str | None, started_at: str, scheduler: LockHolder | None,
                   scheduler_lives: bool) -> bool:
-    """Whether a run still marked running lost its process, for `harvester status` (the row stays
-    'running' until its source runs again). `scheduler` holds the lock, and `scheduler_lives` is
+    """Whether a run still marked running lost its process: `harvester status` then calls it
+    interrupted, and the source's next run closes it (harvester.jobs.harvest), where a run that lives
+    makes that next one wait. `scheduler` holds the lock, and `scheduler_lives` is
     `not abandoned(scheduler)`, asked once by the caller for all its sources.
 
     Any run lives while its process does (and that process is the one that began it), so a
     `harvester collect` by hand reads as running until it ends or dies. A run of the scheduler that
-    holds the lock also ends with that lock, whose heartbeat tells on another host too. Any other
-    run on another host cannot be seen from here and counts as running. A run recorded before runs
-    named their process has only the lock to go by."""
+    holds the lock also ends with that lock, whose heartbeat tells on another host too. Any other run
+    whose process cannot be seen (on another host, hidden by /proc here, or recorded before runs named
+    their process while a scheduler lives) counts as running for UNSEEN_RUN_SECONDS after it began:
+    without that bound a run whose process died there would keep its source from being collected."""
+    began = parse_iso(started_at).timestamp()
     if pid is None or host is None:
-        return not scheduler_lives
-    if scheduler is not None and (scheduler.pid, scheduler.host) == (pid, host) and not scheduler_lives:
-        return True
-    return bool(process_gone(pid, host, parse_iso(started_at).timestamp()))
+        gone = None if scheduler_lives else True
+    elif scheduler is not None and (scheduler.pid, scheduler.host) == (pid, host):
+        if not scheduler_lives:
+            return True
+        return bool(process_gone(pid, host, began))   # where its pid tells nothing, its heartbeat says it lives
+    else:
+        gone = process_gone(pid, host, began)
+    return time.time() - began > UNSEEN_RUN_SECONDS if gone is None else gone
 
 
 class DatabaseLock:

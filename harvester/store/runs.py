@@ -2,28 +2,54 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import sqlite_utils
 
 from ..models import RunCounts, SourceStatus
 from ..timeutil import utcnow
 
 
+@dataclass(frozen=True)
+class RunOwner:
+    """A run still marked running and the process it names (None for runs recorded before runs named
+    their process)."""
+
+    id: int
+    pid: int | None
+    host: str | None
+    started_at: str
+
+
 class RunStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def start(self, source_id: int, pid: int, host: str) -> int:
-        """Record a run before any fetching, so a crash leaves a visible unfinished row, with the
-        process that runs it (`pid` on `host`), which tells `harvester status` whether it still runs.
+    def running(self, source_id: int) -> list[RunOwner]:
+        """The runs of a source still marked 'running', with the process each names, for the caller to
+        tell which of them still go on and which lost their process."""
+        rows = self.db.execute(
+            "SELECT id, pid, host, started_at FROM runs WHERE source_id = ? AND status = 'running' ORDER BY id",
+            [source_id],
+        ).fetchall()
+        return [RunOwner(*row) for row in rows]
 
-        A run of the same source still marked 'running' belonged to a process that died.
-        """
+    def interrupt(self, run_ids: Iterable[int]) -> None:
+        """Close runs whose process is gone as failed: they never finished, and what they stored stays."""
         with self.db.atomic():
             self.db.execute(
                 "UPDATE runs SET status = 'failed', error = 'onderbroken: het proces stopte tijdens deze run'"
-                " WHERE source_id = ? AND status = 'running'",
-                [source_id],
+                " WHERE status = 'running' AND id IN (SELECT value FROM json_each(?))",
+                [json.dumps(list(run_ids))],
             )
+
+    def start(self, source_id: int, pid: int, host: str) -> int:
+        """Record a run before any fetching, so a crash leaves a visible unfinished row, with the
+        process that runs it (`pid` on `host`), which tells `harvester status` whether it still runs
+        and another process whether it may collect the source now (harvester.jobs.harvest)."""
+        with self.db.atomic():
             cursor = self.db.execute(
                 "INSERT INTO runs (source_id, started_at, pid, host) VALUES (?, ?, ?, ?)",
                 [source_id, utcnow(), pid, host],
