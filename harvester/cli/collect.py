@@ -31,6 +31,9 @@ STATUS_TEXT = {
 def collect(config: Config, names: tuple[str, ...]) -> None:
     """Haal de bronnen één keer op en sla nieuwe en gewijzigde posts op.
 
+    Een bron die een ander proces nu ophaalt (de achtergrondtaak, of een tweede `collect`), wordt
+    overgeslagen: die run loopt door, en er telt geen fout mee.
+
     Exitstatus 0 als elke bron lukte, 1 als er een mislukte (wat wel lukte is opgeslagen).
     """
     sources = _select(config, names)
