@@ -66,6 +66,84 @@ def test_a_recheck_that_cannot_ask_an_instance_shows_in_status_until_one_goes_we
     assert (recheck["status"], recheck["error"], recheck["ok_at"]) == ("ok", None, recheck["at"])
 
 
+def recheck_by_hand(config_path):
+    return CliRunner().invoke(main, ["--config", str(config_path), "recheck"])
+
+
+def test_a_recheck_by_hand_records_its_outcome_as_the_job_does(server, write_config):
+    """An admin who runs `harvester recheck` himself (cron, or after the job failed) finds its outcome
+    in status: the job's last failure is no longer the last word, and a pass of his own that could
+    not ask an instance says so there too."""
+    fake = FakeInstance(server)
+    fake.add(make_status("101", username="anne", text="Idee van Anne"), make_status("102", username="bert"))
+    path = write_config(f'[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n', retries=0)
+    config = load_config(path)
+    with Store(config.db_path) as store, Fetcher(config.harvest) as fetcher:
+        assert run_source(store, config, config.sources[0], fetcher).counts.new == 2
+    server.route("/api/v1/statuses", Reply(503, "down"))
+    assert not Jobs(config, threading.Event()).recheck()
+    assert status(path, "--json")["jobs"]["recheck"]["status"] == "partial"
+
+    server.route("/api/v1/statuses", fake.statuses_batch)
+    fake.delete("102")
+    done = recheck_by_hand(path)
+    assert done.exit_code == 0, done.output
+    assert "verwijderd bij de bron: 1" in done.output
+    jobs = status(path, "--json")["jobs"]
+    recheck = jobs["recheck"]
+    assert (recheck["status"], recheck["error"], recheck["ok_at"]) == ("ok", None, recheck["at"])
+    assert jobs["compact"]["status"] == "ok"   # the deleted post's text is gone from the file too
+    assert "HTTP 503" not in status(path)
+
+    server.route("/api/v1/statuses", Reply(503, "down"))
+    failed = recheck_by_hand(path)
+    down = f"nl: serverfout HTTP 503 bij {fake.url}/api/v1/statuses"
+    assert failed.exit_code == 1 and f"probleem: {down}" in failed.stderr
+    text = status(path)
+    line = next(line for line in text.splitlines() if line.startswith("  hercontrole"))
+    assert line.endswith(f"(deels gelukt), laatst gelukt: {recheck['at']}")
+    assert f"    fout: {down}" in text
+
+
+def test_a_recheck_by_hand_the_database_refused_is_recorded_as_failed_in_dutch(server, write_config, monkeypatch):
+    """Another writer holds the database past the wait as the recheck is to forget a deleted post: the
+    command ends with the reason in Dutch (exit 1), and status shows that reason as the recheck's
+    failure, recorded on a connection of its own once the database lets it, as the job's would be."""
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 300)
+    fake = FakeInstance(server)
+    fake.add(make_status("101", username="anne"), make_status("102", username="bert"))
+    path = write_config(f'[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n', retries=0)
+    config = load_config(path)
+    with Store(config.db_path) as store, Fetcher(config.harvest) as fetcher:
+        run_source(store, config, config.sources[0], fetcher)
+    fake.delete("102")
+    writer = sqlite3.connect(config.db_path, timeout=0, check_same_thread=False)
+
+    def take_the_database(request) -> Reply:
+        writer.execute("BEGIN IMMEDIATE")
+        return fake.statuses_batch(request)
+
+    class LetGoAfterTheFailure(logging.Handler):
+        """The other writer finishes once the recheck has logged its failure."""
+        def emit(self, record: logging.LogRecord) -> None:
+            if "status=failed" in record.getMessage():
+                writer.rollback()
+
+    server.route("/api/v1/statuses", take_the_database)
+    handler = LetGoAfterTheFailure()
+    logging.getLogger("harvester").addHandler(handler)
+    try:
+        result = recheck_by_hand(path)
+    finally:
+        logging.getLogger("harvester").removeHandler(handler)
+        writer.close()
+    busy = "databasefout: de database is bezet: een ander proces hield haar langer vast dan de harvester wacht"
+    assert result.exit_code == 1 and f"harvester recheck: {busy}" in result.stderr, result.output
+    recheck = status(path, "--json")["jobs"]["recheck"]
+    assert (recheck["status"], recheck["error"], recheck["failures"]) == ("failed", busy, 1)
+    assert f"    fout: {busy}" in status(path)
+
+
 def run_state(config_path) -> tuple[str, str]:
     """The source's line in `harvester status` and its last run's state in --json (one source)."""
     line = next(line for line in status(config_path).splitlines() if "laatste run:" in line)
@@ -169,14 +247,18 @@ def test_a_source_whose_connection_cannot_be_set_up_shows_as_failed(server, writ
 
 def test_recheck_says_in_dutch_that_it_cannot_set_up_a_connection(write_config, monkeypatch, tmp_path):
     """`harvester recheck` makes its Fetcher itself: an unusable proxy or certificate file ends it with
-    the same Dutch line as `harvester collect`, not an httpx traceback."""
+    the same Dutch line as `harvester collect`, not an httpx traceback, and that line is the recheck's
+    failure in `harvester status`."""
     path = write_config()
     Store(load_config(path).db_path).close()
 
     def recheck_error() -> str:
-        result = CliRunner().invoke(main, ["--config", str(path), "recheck"])
+        result = recheck_by_hand(path)
         assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.output
         assert "HTTPS_PROXY" in result.stderr and "Traceback" not in result.output
+        # recorded as the job records it, so `harvester status` shows why the recheck stopped
+        recheck = status(path, "--json")["jobs"]["recheck"]
+        assert recheck["status"] == "failed" and result.stderr == f"harvester recheck: {recheck['error']}\n"
         return result.stderr
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy:poort")
@@ -184,6 +266,7 @@ def test_recheck_says_in_dutch_that_it_cannot_set_up_a_connection(write_config, 
     monkeypatch.delenv("HTTPS_PROXY")
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "weg.pem"))
     assert recheck_error().startswith("harvester recheck: kon geen verbindingen opzetten (FileNotFoundError: ")
+    assert status(path, "--json")["jobs"]["recheck"]["failures"] == 2
 
 
 def runs_of(config) -> list[tuple[str, str | None]]:

@@ -25,8 +25,8 @@ from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HarvesterError, UsageErro
 from ..store import Store
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "check_out_folder", "config_args", "config_option",
-           "exit_on_error", "fail", "interactive", "open_existing_store", "open_store", "out_option", "program", "with_config",
-           "with_config_file"]
+           "exit_on_error", "fail", "interactive", "open_existing_store", "open_store", "out_option", "program",
+           "require_database", "with_config", "with_config_file"]
 
 
 config_option = click.option(
@@ -123,13 +123,19 @@ def open_store(config: Config) -> Store:
 
 def open_existing_store(config: Config) -> Store:
     """`open_store` for a command that needs what is already stored, to look at (status, export) or to
-    work on (classify, recheck, purge, users passwd/disable/enable): where there is no database yet,
+    work on (classify, purge, users passwd/disable/enable): where there is no database yet,
     it says so and how to make one (exit 2), instead of creating an empty one that then reports an
     empty tool or nothing done."""
+    require_database(config)
+    return open_store(config)
+
+
+def require_database(config: Config) -> None:
+    """`open_existing_store`'s check alone, for a command whose work opens the store itself (recheck runs
+    the background job's pass, which records its own failures): no database yet ends it with exit 2."""
     if not config.db_path.exists():
         fail(f"Nog geen database {config.db_path}: maak die met `{program()} {config_args(config)}init` "
              "(of `make run` in de checkout).", EXIT_USAGE)
-    return open_store(config)
 
 
 @contextlib.contextmanager

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 import click
 
-from ..collectors.http import Fetcher
 from ..config import Config
-from ..jobs.mastodon_recheck import recheck as run_recheck
-from .common import EXIT_FAILED, EXIT_OK, open_existing_store, with_config_file
+from ..jobs.jobs import JobFailed, Jobs
+from .common import EXIT_FAILED, EXIT_OK, require_database, with_config_file
 
 
 @click.command()
@@ -22,16 +22,23 @@ def recheck(config: Config) -> None:
     Een verwijderde post verliest tekst en auteursgegevens; alleen een onherleidbare markering blijft,
     zodat hij nooit opnieuw wordt opgehaald. Heeft de auteur zich inmiddels afgemeld (#nobot, #noindex,
     ..., of op Bluesky !no-unauthenticated), dan worden al zijn/haar posts vergeten zoals met
-    `harvester forget`. Exitstatus 1 als een instance of Bluesky niet te bereiken was.
+    `harvester forget`. De uitkomst staat daarna in `harvester status` (hercontrole), net als die van
+    de achtergrondtaak, ook als de controle mislukte. Exitstatus 1 als een instance of Bluesky niet te
+    bereiken was of de controle mislukte.
     """
-    with open_existing_store(config) as store, Fetcher(config.harvest) as fetcher:
-        result = run_recheck(store, config, fetcher)
-        if result.removed:
-            store.privacy.compact()
+    require_database(config)
+    try:
+        # the background job's pass: it decides the outcome and records it, a failure too
+        result, compacted = Jobs(config, threading.Event()).recheck_pass()
+    except JobFailed as e:
+        raise e.__cause__ from None   # its reason ends the command in Dutch (`exit_on_error`)
     click.echo(f"Gecontroleerd: {result.checked} posts, verwijderd bij de bron: {result.deleted}, "
                f"bijgewerkt na een bewerking: {result.updated}.")
     if result.opted_out:
         click.echo(f"Afgemelde auteurs vergeten (hun posts verwijderd): {result.opted_out}.")
     for problem in result.problems + result.warnings:
         click.echo(f"  probleem: {problem}", err=True)
-    sys.exit(EXIT_FAILED if result.problems else EXIT_OK)
+    if not compacted:
+        click.echo("  probleem: het bestand is niet gecompacteerd; de fout staat in `harvester status` "
+                   "(bestand compacteren)", err=True)
+    sys.exit(EXIT_FAILED if result.problems or not compacted else EXIT_OK)

@@ -30,7 +30,7 @@ from . import harvest
 from .backoff import backoff_until
 from .gate import OneAtATime, Running, WriteGate
 from .logfmt import logfmt, seconds
-from .mastodon_recheck import recheck as run_recheck
+from .mastodon_recheck import RecheckResult, recheck as run_recheck
 from .model import ModelLoader
 
 log = logging.getLogger("harvester.run")
@@ -349,21 +349,30 @@ class Jobs:
             results.close()
 
     def recheck(self) -> bool:
-        """Ask the Mastodon instances whether recent posts still exist; False if one could not be asked."""
+        """Ask the Mastodon instances whether recent posts still exist; False if one could not be asked,
+        or the pass or the compaction after it failed."""
         if self.stop.is_set():
             return True
         try:
-            with self.gate.shared(), self._run(job="recheck") as store, self._fetcher() as fetcher:
-                started = time.monotonic()
-                result = run_recheck(store, self.config, fetcher)
-                status, error = result.outcome
-                store.job_outcomes.record("recheck", status, error)
-                log.info(logfmt(job="recheck", status=status, checked=result.checked,
-                                deleted=result.deleted, duration=seconds(time.monotonic() - started), error=error))
+            result, compacted = self.recheck_pass()
         except JobFailed:
             return False
-        compacted = self._compact() if result.removed else True
         return compacted and not result.problems
+
+    def recheck_pass(self) -> tuple[RecheckResult, bool]:
+        """One recheck and the compaction it calls for, each with its outcome in `harvester status`; the
+        result, and whether the file was compacted as needed. The job's and `harvester recheck`'s, so a
+        pass by hand (cron, after a failed run of the job) replaces the job's last word as the job's own
+        next pass would. JobFailed (recorded as the recheck's failure, its reason the cause) when the
+        pass stopped: no connections to be made, a database that refused."""
+        with self.gate.shared(), self._run(job="recheck") as store, self._fetcher() as fetcher:
+            started = time.monotonic()
+            result = run_recheck(store, self.config, fetcher)
+            status, error = result.outcome
+            store.job_outcomes.record("recheck", status, error)
+            log.info(logfmt(job="recheck", status=status, checked=result.checked,
+                            deleted=result.deleted, duration=seconds(time.monotonic() - started), error=error))
+        return result, self._compact() if result.removed else True
 
     def _compact(self) -> bool:
         """Rewrite the file after a recheck or an opt-out removed posts, so their text is gone from it.

@@ -18,10 +18,11 @@ A status that is still there and was edited since it was stored (`edited_at`) up
 edits of posts older than a collector run's newest page are picked up too. A status whose author
 has opted out since (harvester.collectors.mastodon, `opted_out`) makes the store forget that author
 (harvester.privacy.forget.optout). When anything was removed (`RecheckResult.removed`), the caller
-compacts the file, so the text is gone from the search index and the file too: the scheduler does
+compacts the file, so the text is gone from the search index and the file too: the job does
 that behind its write gate, as VACUUM holds the write lock for seconds.
 
-`recheck(store, config, fetcher)` is what `harvester recheck` and the scheduler call.
+`recheck(store, config, fetcher)` is what the background job's pass calls (`Jobs.recheck_pass`),
+which the scheduler and `harvester recheck` run.
 """
 
 from __future__ import annotations
