@@ -10,9 +10,10 @@ from ..collectors.http import Fetcher
 from ..config import Config
 from ..jobs.mastodon_recheck import recheck as run_recheck
 from .common import EXIT_FAILED, EXIT_OK, open_existing_store, with_config_file
+from .dutch_click import Command
 
 
-@click.command()
+@click.command(cls=Command)
 @with_config_file
 def recheck(config: Config) -> None:
     """Controleer of recente Mastodon- en Bluesky-posts nog bestaan; verwijderde posts worden vergeten.
