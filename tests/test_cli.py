@@ -26,9 +26,9 @@ def harvester_module(*args: str, cwd, path: str | None = None) -> subprocess.Com
 
 def test_python_m_harvester_runs_the_harvester_command_under_its_name(tmp_path):
     version = harvester_module("--version", cwd=tmp_path)
-    assert (version.returncode, version.stdout.strip()) == (0, f"harvester, version {__version__}")
+    assert (version.returncode, version.stdout.strip()) == (0, f"harvester, versie {__version__}")
     help_text = harvester_module("--help", cwd=tmp_path)
-    assert help_text.returncode == 0 and help_text.stdout.startswith("Usage: harvester [OPTIONS] COMMAND")
+    assert help_text.returncode == 0 and help_text.stdout.startswith("Gebruik: harvester [OPTIES] COMMANDO")
     assert "status" in help_text.stdout and "collect" in help_text.stdout
     (tmp_path / "bad.toml").write_text("[harvest]\ntagz = ['x']\n")
     bad = harvester_module("--config", "bad.toml", "status", cwd=tmp_path)

@@ -2,6 +2,7 @@
 
 Each command's module is imported only when that command runs: loading spaCy, the scheduler or
 the web stack takes a second or more, which `harvester status` or `harvester posts` should not pay.
+Click's own texts (usage, headings, its errors) are Dutch through `dutch_click`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ import importlib
 
 import click
 
-from .. import __version__
-from .common import config_option, exit_on_error
+from . import dutch_click
+
+dutch_click.install()   # before the commands' modules make their click types: Path names itself then
+
+from .. import __version__  # noqa: E402
+from .common import config_option, exit_on_error  # noqa: E402
 
 # command name -> "module:function" in this package
 COMMANDS = {
@@ -38,7 +43,7 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(dutch_click.Group):
     """A click group that imports a command's module when the command is looked up (click's lazy-loading pattern)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -18,6 +18,7 @@ from ..timeutil import to_utc_iso
 from ..config import config_path, load_config
 from .collect import STATUS_TEXT
 from .common import EXIT_USAGE, config_option, decimal, fail, open_existing_store, open_store, program, with_config
+from .dutch_click import Command, WholeNumber
 
 
 STARTER = Path(__file__).resolve().parent.parent / "starter.toml"
@@ -33,7 +34,7 @@ JOB_NAMES = {
 }
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("folder", required=False, type=click.Path(file_okay=False))
 @config_option
 def init(folder: str | None, config_file: str | None) -> None:
@@ -70,7 +71,7 @@ def init(folder: str | None, config_file: str | None) -> None:
         )
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--json", "as_json", is_flag=True, help="Eén JSON-document in plaats van een tabel.")
 @with_config
 def status(config, as_json: bool) -> None:
@@ -276,8 +277,8 @@ def _next_attempt(config, row) -> str | None:
     return to_utc_iso(when) if when and when > datetime.now(UTC) else None
 
 
-@click.command()
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Hoeveel posts.")
+@click.command(cls=Command)
+@click.option("--limit", default=20, show_default=True, type=WholeNumber(min=1), help="Hoeveel posts.")
 @click.option("--json", "as_json", is_flag=True, help="Eén JSON-lijst.")
 @with_config
 def posts(config, limit: int, as_json: bool) -> None:

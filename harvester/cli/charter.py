@@ -13,9 +13,10 @@ from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
 from .common import check_out_folder, open_existing_store, out_option, with_config
+from .dutch_click import Command
 
 
-@click.command()
+@click.command(cls=Command)
 @out_option("Het document dat gemaakt wordt: .md, .odt (OpenDocument) of .docx (Word).")
 @click.option("--status", "statuses", multiple=True, metavar="STATUS",
               help=f"Ideeën met deze beoordeling ({Status.ACCEPTED}, {Status.NEW} of {Status.REJECTED}); "

@@ -11,6 +11,7 @@ from ..jobs.harvest import log_line, run_sources
 from ..models import RunResult
 from ..store import Store
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, interactive, open_store, with_config_file
+from .dutch_click import Command
 
 # how a run's or a job's status reads, here and in `harvester status`
 STATUS_TEXT = {
@@ -24,7 +25,7 @@ STATUS_TEXT = {
 }
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--source", "names", multiple=True, metavar="NAAM",
               help="Alleen deze bron (mag vaker); standaard alle bronnen uit de configuratie.")
 @with_config_file

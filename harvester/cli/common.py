@@ -102,8 +102,8 @@ def _as_typed(program_path: Path) -> str:
 
 
 def out_option(help: str) -> Callable:
-    """--out FILE, the file a command writes. A folder is refused by `check_out_folder`, in Dutch:
-    click's own check (dir_okay=False) would say it in English."""
+    """--out FILE, the file a command writes. A folder, or a file in a folder that does not exist, is
+    refused by `check_out_folder`: click's own check (dir_okay=False) would pass the missing folder."""
     return click.option("--out", required=True, type=click.Path(path_type=Path), metavar="FILE", help=help)
 
 

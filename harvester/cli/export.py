@@ -12,9 +12,10 @@ from ..privacy.hashing import load_secret
 from ..models import Status
 from ..nlp.themes import load_themes
 from .common import check_out_folder, interactive, open_existing_store, out_option, with_config
+from .dutch_click import Command
 
 
-@click.command()
+@click.command(cls=Command)
 @out_option("Het bestand dat gemaakt wordt (een bestaand bestand wordt pas aan het eind vervangen).")
 @click.option("--format", "fmt", metavar="|".join(FORMATS), default=None,
               help="Bestandsformaat; standaard xlsx als --out op .xlsx eindigt, anders csv.")

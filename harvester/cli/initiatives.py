@@ -12,6 +12,7 @@ from ..config import Config
 from ..dutch import counted
 from ..timeutil import dutch_time
 from .common import check_out_folder, interactive, open_existing_store, out_option, with_config
+from .dutch_click import Command
 
 
 def _update(config: Config, store) -> None:
@@ -29,7 +30,7 @@ def _update(config: Config, store) -> None:
                    f"{counted(result.matched, 'post', 'posts')} opnieuw gekoppeld.", err=True)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--candidates", is_flag=True,
               help="Toon de kandidaten: hashtags, accounts, domeinen en namen die minstens twee auteurs "
                    "gebruiken en nog geen initiatief zijn.")
@@ -77,7 +78,7 @@ def initiatives(config: Config, candidates: bool, as_json: bool) -> None:
                    .rstrip())
 
 
-@click.command()
+@click.command(cls=Command)
 @out_option("Bestand: .gexf of .graphml (voor Gephi), of .csv (dan twee bestanden: NAAM-knopen.csv "
             "en NAAM-verbindingen.csv).")
 @with_config

@@ -13,6 +13,7 @@ from ..nlp.classifier import resolve_thresholds
 from ..store.classifications import PendingCounts
 from ..timeutil import dutch_time
 from .common import EXIT_USAGE, config_option, decimal, fail, open_existing_store, open_store, with_config
+from .dutch_click import Command, Group
 
 
 def threshold_summary(config: Config, path: str) -> str:
@@ -32,7 +33,7 @@ def threshold_summary(config: Config, path: str) -> str:
     return summary
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=Group, invoke_without_command=True)
 @config_option
 @click.pass_context
 def models(ctx: click.Context, config_file: str | None) -> None:
@@ -96,7 +97,7 @@ def pending_text(pending: PendingCounts) -> str:
     return f"{waits} op classificatie (door de achtergrondtaak, of met `harvester classify`): {listed}."
 
 
-@click.command()
+@click.command(cls=Command)
 @with_config
 def retrain(config) -> None:
     """Train een nieuw model op de beslissingen en wissel als het niet slechter is (wat de achtergrondtaak doet)."""

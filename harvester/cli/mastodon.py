@@ -10,9 +10,10 @@ import click
 from ..config import Config
 from ..jobs.jobs import JobFailed, Jobs
 from .common import EXIT_FAILED, EXIT_OK, require_database, with_config_file
+from .dutch_click import Command
 
 
-@click.command()
+@click.command(cls=Command)
 @with_config_file
 def recheck(config: Config) -> None:
     """Controleer of recente Mastodon- en Bluesky-posts nog bestaan; verwijderde posts worden vergeten.

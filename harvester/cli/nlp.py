@@ -25,6 +25,7 @@ from ..nlp.training import new_version, writer_thresholds
 from ..store.model_versions import ModelVersion
 from ..timeutil import utcnow
 from .common import decimal, interactive, open_existing_store, open_store, with_config
+from .dutch_click import Command, WholeNumber
 
 
 def active_model(config: Config) -> learning.ActiveModel:
@@ -49,9 +50,9 @@ def as_config_path(path: Path, config: Config) -> str:
     return path.as_posix()
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--all", "include_all", is_flag=True, help="Alle posts opnieuw, niet alleen nieuwe en gewijzigde.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
+@click.option("--workers", type=WholeNumber(min=1), default=None,
               help="Aantal processen (standaard: het aantal processorkernen).")
 @with_config
 def classify(config, include_all: bool, workers: int | None) -> None:
@@ -73,12 +74,12 @@ def classify(config, include_all: bool, workers: int | None) -> None:
         click.echo(f"{indexed} posts toegevoegd aan de zoekindex voor verwante ideeën.")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--from-reviews", is_flag=True,
               help="Leer ook van redacteuren: geaccepteerd = hun thema's, afgewezen = geen thema.")
 @click.option("--output", type=click.Path(file_okay=False), default=None,
               help="Map voor het nieuwe model (standaard data/models/<versie> naast de database).")
-@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True, help="Rondes over de voorbeelden.")
+@click.option("--epochs", type=WholeNumber(min=1), default=30, show_default=True, help="Rondes over de voorbeelden.")
 @with_config
 def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
     """Train het themamodel op de voorbeelden en bewaar het als nieuwe versie.
@@ -179,7 +180,7 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
                "geclassificeerd), of met [nlp] model in de configuratie.")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("file", type=click.Path())   # a folder: the reader says so in Dutch
 @click.option("--json", "as_json", is_flag=True, help="Eén JSON-object: per_theme, micro_f1, macro_f1, none_accuracy.")
 @with_config

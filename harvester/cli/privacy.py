@@ -12,9 +12,10 @@ from ..privacy.forget import parse_author
 from ..privacy.forget import forget as forget_author
 from ..privacy.hashing import load_secret
 from .common import EXIT_FAILED, fail, open_existing_store, open_store, with_config
+from .dutch_click import Command
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--dry-run", is_flag=True, help="Alleen tonen wat verwijderd zou worden; niets wijzigen.")
 @with_config
 def purge(config: Config, dry_run: bool) -> None:
@@ -52,7 +53,7 @@ def purge(config: Config, dry_run: bool) -> None:
         fail("; ".join(result.problems), EXIT_FAILED)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("author", metavar="AUTEUR")
 @click.option("--dry-run", is_flag=True, help="Alleen tellen wat verwijderd zou worden; niets wijzigen.")
 @with_config

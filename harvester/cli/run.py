@@ -10,6 +10,7 @@ import click
 from ..config import Config
 from ..jobs.service import run_once, serve
 from .common import EXIT_FAILED, config_args, fail, open_store, program, with_config_file
+from .dutch_click import Command
 
 
 def setup_logging() -> None:
@@ -23,7 +24,7 @@ def setup_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--once", is_flag=True,
               help="Eén ronde van alles (elke bron, classificatie, initiatieven, hercontrole, opschonen) en dan "
                    "stoppen; voor cron.")
@@ -42,7 +43,7 @@ def run(config: Config, once: bool) -> None:
     sys.exit(run_once(config) if once else serve(config))
 
 
-@click.command()
+@click.command(cls=Command)
 @with_config_file
 def up(config: Config) -> None:
     """Het hoofdwerk (`make run`): database aanmaken of bijwerken, dan de achtergrondtaak en de

@@ -11,11 +11,12 @@ import click
 from ..models import Role
 from ..store.users import name_problem
 from .common import EXIT_USAGE, config_args, fail, open_existing_store, open_store, program, with_config
+from .dutch_click import Command, Group, WholeNumber
 
 
-@click.command()
-@click.option("--host", default=None, help="Adres om op te luisteren (standaard [web] host, 127.0.0.1).")
-@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Poort (standaard [web] port, 8000).")
+@click.command(cls=Command)
+@click.option("--host", default=None, metavar="ADRES", help="Adres om op te luisteren (standaard [web] host, 127.0.0.1).")
+@click.option("--port", default=None, type=WholeNumber(1, 65535), help="Poort (standaard [web] port, 8000).")
 @with_config
 def serve(config, host: str | None, port: int | None) -> None:
     """Start de beoordelingsapp voor de redactie (stop met Ctrl-C)."""
@@ -28,7 +29,7 @@ def serve(config, host: str | None, port: int | None) -> None:
     run(config, host, port)
 
 
-@click.group()
+@click.group(cls=Group)
 def users() -> None:
     """Beheer de accounts van de beoordelingsapp."""
 
