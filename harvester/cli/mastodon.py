@@ -8,7 +8,6 @@ import threading
 import click
 
 from ..config import Config
-from ..jobs.jobs import JobFailed, Jobs
 from .common import EXIT_FAILED, EXIT_OK, require_database, with_config_file
 
 
@@ -26,6 +25,8 @@ def recheck(config: Config) -> None:
     de achtergrondtaak, ook als de controle mislukte. Exitstatus 1 als een instance of Bluesky niet te
     bereiken was of de controle mislukte.
     """
+    from ..jobs.jobs import JobFailed, Jobs   # spaCy comes with the jobs: loaded when the command runs
+
     require_database(config)
     try:
         # the background job's pass: it decides the outcome and records it, a failure too
