@@ -12,7 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from click.testing import CliRunner
@@ -30,7 +32,10 @@ from harvester.timeutil import to_utc_iso, utcnow
 
 from .localserver import Reply
 from .mastodon_fake import FakeInstance, make_status
+from .test_cli import harvester_module
 from .test_collect_cli import FEEDS, RSS, feed_source, harvester_process, wait_for
+
+BUSY = "databasefout: de database is bezet: een ander proces hield haar langer vast dan de harvester wacht"
 
 
 def status(config_path, *args: str):
@@ -105,10 +110,9 @@ def test_a_recheck_by_hand_records_its_outcome_as_the_job_does(server, write_con
     assert f"    fout: {down}" in text
 
 
-def test_a_recheck_by_hand_the_database_refused_is_recorded_as_failed_in_dutch(server, write_config, monkeypatch):
-    """Another writer holds the database past the wait as the recheck is to forget a deleted post: the
-    command ends with the reason in Dutch (exit 1), and status shows that reason as the recheck's
-    failure, recorded on a connection of its own once the database lets it, as the job's would be."""
+def a_post_deleted_at_the_source(server, write_config, monkeypatch) -> tuple[FakeInstance, Path, sqlite3.Connection]:
+    """Two posts collected from an instance, one deleted there since; and another writer, to hold the
+    database as a recheck by hand goes on (busy waits cut to 300 ms)."""
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 300)
     fake = FakeInstance(server)
     fake.add(make_status("101", username="anne"), make_status("102", username="bert"))
@@ -117,31 +121,85 @@ def test_a_recheck_by_hand_the_database_refused_is_recorded_as_failed_in_dutch(s
     with Store(config.db_path) as store, Fetcher(config.harvest) as fetcher:
         run_source(store, config, config.sources[0], fetcher)
     fake.delete("102")
-    writer = sqlite3.connect(config.db_path, timeout=0, check_same_thread=False)
+    return fake, path, sqlite3.connect(config.db_path, timeout=0, check_same_thread=False)
+
+
+def recheck_by_hand_beside(path: Path, writer: sqlite3.Connection, on_log: Callable[[str], None]):
+    """`recheck_by_hand` with `on_log` called on each of the harvester's log lines, for the test to move
+    the other writer as the pass goes on; that writer is closed after."""
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            on_log(record.getMessage())
+
+    handler = Watch()
+    logging.getLogger("harvester").addHandler(handler)
+    try:
+        return recheck_by_hand(path)
+    finally:
+        logging.getLogger("harvester").removeHandler(handler)
+        writer.close()
+
+
+def test_a_recheck_by_hand_the_database_refused_is_recorded_as_failed_in_dutch(server, write_config, monkeypatch):
+    """Another writer holds the database past the wait as the recheck is to forget a deleted post: the
+    command ends with the reason in Dutch (exit 1), and status shows that reason as the recheck's
+    failure, recorded on a connection of its own once the database lets it, as the job's would be."""
+    fake, path, writer = a_post_deleted_at_the_source(server, write_config, monkeypatch)
 
     def take_the_database(request) -> Reply:
         writer.execute("BEGIN IMMEDIATE")
         return fake.statuses_batch(request)
 
-    class LetGoAfterTheFailure(logging.Handler):
-        """The other writer finishes once the recheck has logged its failure."""
-        def emit(self, record: logging.LogRecord) -> None:
-            if "status=failed" in record.getMessage():
-                writer.rollback()
+    def let_go_after_the_failure(line: str) -> None:
+        if "status=failed" in line:
+            writer.rollback()
 
     server.route("/api/v1/statuses", take_the_database)
-    handler = LetGoAfterTheFailure()
-    logging.getLogger("harvester").addHandler(handler)
-    try:
-        result = recheck_by_hand(path)
-    finally:
-        logging.getLogger("harvester").removeHandler(handler)
-        writer.close()
-    busy = "databasefout: de database is bezet: een ander proces hield haar langer vast dan de harvester wacht"
-    assert result.exit_code == 1 and f"harvester recheck: {busy}" in result.stderr, result.output
+    result = recheck_by_hand_beside(path, writer, let_go_after_the_failure)
+    assert result.exit_code == 1 and f"harvester recheck: {BUSY}" in result.stderr, result.output
     recheck = status(path, "--json")["jobs"]["recheck"]
-    assert (recheck["status"], recheck["error"], recheck["failures"]) == ("failed", busy, 1)
-    assert f"    fout: {busy}" in status(path)
+    assert (recheck["status"], recheck["error"], recheck["failures"]) == ("failed", BUSY, 1)
+    assert f"    fout: {BUSY}" in status(path)
+
+
+def test_a_recheck_by_hand_says_why_the_file_was_not_compacted(server, write_config, monkeypatch, caplog):
+    """The recheck forgot a deleted post, but another writer holds the database as the file is to be
+    compacted: the command says so with the reason, in Dutch, as status records it (exit 1); the job's
+    own log line is no longer there to tell it."""
+    _, path, writer = a_post_deleted_at_the_source(server, write_config, monkeypatch)
+
+    def hold_the_compaction(line: str) -> None:
+        if line.startswith("job=recheck status=ok"):
+            writer.execute("BEGIN IMMEDIATE")
+        elif line.startswith("job=compact status=failed"):
+            writer.rollback()
+
+    caplog.set_level(logging.INFO, logger="harvester")   # the recheck's line is an INFO one
+    result = recheck_by_hand_beside(path, writer, hold_the_compaction)
+    assert result.exit_code == 1 and "verwijderd bij de bron: 1" in result.stdout, result.output
+    assert result.stderr == f"  probleem: het bestand is niet gecompacteerd: {BUSY}\n"
+    jobs = status(path, "--json")["jobs"]
+    assert (jobs["recheck"]["status"], jobs["compact"]["status"], jobs["compact"]["error"]) == ("ok", "failed", BUSY)
+
+
+def test_a_recheck_by_hand_that_stops_says_so_once_in_dutch(write_config, monkeypatch, tmp_path):
+    """Run as the admin runs it (no test's log capture): the one line on stderr is the Dutch reason,
+    not the job's log line as well, nor that its outcome could not be recorded."""
+    path = write_config()
+    Store(load_config(path).db_path).close()
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:poort")
+    no_connections = harvester_module("--config", str(path), "recheck", cwd=tmp_path)
+    assert no_connections.returncode == 1
+    assert no_connections.stderr.startswith("harvester recheck: kon geen verbindingen opzetten (InvalidURL: ")
+    assert len(no_connections.stderr.splitlines()) == 1, no_connections.stderr
+
+    monkeypatch.delenv("HTTPS_PROXY")
+    load_config(path).db_path.write_bytes(b"geen database")
+    unusable = harvester_module("--config", str(path), "recheck", cwd=tmp_path)
+    assert unusable.returncode == 2
+    assert unusable.stderr == (f"harvester recheck: {load_config(path).db_path}: niet te gebruiken als database: "
+                               "het bestand is geen SQLite-database\n")
 
 
 def run_state(config_path) -> tuple[str, str]:
@@ -320,10 +378,9 @@ def test_a_database_busy_during_the_run_is_recorded_in_dutch(server, write_confi
     finally:
         logging.getLogger("harvester").removeHandler(handler)
         writer.close()
-    busy = "databasefout: de database is bezet: een ander proces hield haar langer vast dan de harvester wacht"
-    assert (result.status, result.error) == ("failed", busy)
-    assert runs_of(config) == [("failed", busy)]
-    assert busy in status(path)
+    assert (result.status, result.error) == ("failed", BUSY)
+    assert runs_of(config) == [("failed", BUSY)]
+    assert BUSY in status(path)
 
 
 def test_a_run_that_could_not_begin_is_recorded_apart_and_counts_for_the_back_off(server, write_config, monkeypatch):

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..jobs.backoff import next_attempt
-from ..jobs.lock import abandoned, run_abandoned
+from ..jobs.lock import run_abandoned, scheduler_state
 from ..models import SourceStatus
 from ..store.jobs import JobOutcome
 from ..store.lock import LockHolder
@@ -95,8 +95,7 @@ def status(config, as_json: bool) -> None:
     """
     with open_existing_store(config) as store:
         sources = _sources(config, store.runs.status())
-        scheduler = store.scheduler_lock.holder()
-        scheduler_lives = scheduler is not None and not abandoned(scheduler)
+        scheduler, scheduler_lives = scheduler_state(store)
         purge = store.privacy.last_purge()
         jobs = store.job_outcomes.latest()
         model = _model(config, store)

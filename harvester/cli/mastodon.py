@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 
 import click
 
 from ..config import Config
-from ..jobs.jobs import JobFailed, Jobs
 from .common import EXIT_FAILED, EXIT_OK, require_database, with_config_file
 from .dutch_click import Command
 
@@ -27,19 +27,26 @@ def recheck(config: Config) -> None:
     de achtergrondtaak, ook als de controle mislukte. Exitstatus 1 als een instance of Bluesky niet te
     bereiken was of de controle mislukte.
     """
+    from ..jobs.jobs import JobFailed, Jobs   # spaCy comes with the jobs: loaded when the command runs
+
     require_database(config)
+    # the job's log lines are for the scheduler's log (`harvester run`); a hand run has none, and Python
+    # would print them raw on stderr beside what the command says itself, in Dutch, below
+    job_log, dropped = logging.getLogger("harvester.run"), logging.NullHandler()
+    job_log.addHandler(dropped)
     try:
         # the background job's pass: it decides the outcome and records it, a failure too
-        result, compacted = Jobs(config, threading.Event()).recheck_pass()
+        result, not_compacted = Jobs(config, threading.Event()).recheck_pass()
     except JobFailed as e:
         raise e.__cause__ from None   # its reason ends the command in Dutch (`exit_on_error`)
+    finally:
+        job_log.removeHandler(dropped)
     click.echo(f"Gecontroleerd: {result.checked} posts, verwijderd bij de bron: {result.deleted}, "
                f"bijgewerkt na een bewerking: {result.updated}.")
     if result.opted_out:
         click.echo(f"Afgemelde auteurs vergeten (hun posts verwijderd): {result.opted_out}.")
     for problem in result.problems + result.warnings:
         click.echo(f"  probleem: {problem}", err=True)
-    if not compacted:
-        click.echo("  probleem: het bestand is niet gecompacteerd; de fout staat in `harvester status` "
-                   "(bestand compacteren)", err=True)
-    sys.exit(EXIT_FAILED if result.problems or not compacted else EXIT_OK)
+    if not_compacted:
+        click.echo(f"  probleem: het bestand is niet gecompacteerd: {not_compacted}", err=True)
+    sys.exit(EXIT_FAILED if result.problems or not_compacted else EXIT_OK)

@@ -24,7 +24,7 @@ from ..privacy.hashing import SecretMissing
 from ..privacy.keep import KeepCheck
 from ..store import Store
 from ..store.runs import RunOwner
-from .lock import abandoned, run_abandoned, this_process
+from .lock import run_abandoned, scheduler_state, this_process
 from .logfmt import logfmt, seconds
 
 logger = logging.getLogger(__name__)
@@ -166,8 +166,7 @@ def _begin(store: Store, source: Source, row: SourceRow) -> int | RunResult:
     written. One transaction, so two processes starting the source at once cannot both begin."""
     me = this_process()
     with store.atomic():
-        scheduler = store.scheduler_lock.holder()
-        scheduler_lives = scheduler is not None and not abandoned(scheduler)
+        scheduler, scheduler_lives = scheduler_state(store)
         running = store.runs.running(row.id)
         for run in running:
             if (run.pid, run.host) != me and not run_abandoned(run.pid, run.host, run.started_at, scheduler,

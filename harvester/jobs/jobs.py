@@ -154,7 +154,7 @@ class Jobs:
                     self._record_apart(source.name,
                                        lambda store: harvest.record_failure(store, source, str(e.__cause__)))
             return False
-        if result.forgot_authors and not self._compact():
+        if result.forgot_authors and self._compact() is not None:
             return False
         if result.counts.new or result.counts.updated:
             self.classify()
@@ -354,14 +354,15 @@ class Jobs:
         if self.stop.is_set():
             return True
         try:
-            result, compacted = self.recheck_pass()
+            result, not_compacted = self.recheck_pass()
         except JobFailed:
             return False
-        return compacted and not result.problems
+        return not_compacted is None and not result.problems
 
-    def recheck_pass(self) -> tuple[RecheckResult, bool]:
+    def recheck_pass(self) -> tuple[RecheckResult, str | None]:
         """One recheck and the compaction it calls for, each with its outcome in `harvester status`; the
-        result, and whether the file was compacted as needed. The job's and `harvester recheck`'s, so a
+        result, and why the file was not compacted when it had to be (`_compact`; None when it was, or
+        had not to be). The job's and `harvester recheck`'s, so a
         pass by hand (cron, after a failed run of the job) replaces the job's last word as the job's own
         next pass would. JobFailed (recorded as the recheck's failure, its reason the cause) when the
         pass stopped: no connections to be made, a database that refused."""
@@ -372,10 +373,11 @@ class Jobs:
             store.job_outcomes.record("recheck", status, error)
             log.info(logfmt(job="recheck", status=status, checked=result.checked,
                             deleted=result.deleted, duration=seconds(time.monotonic() - started), error=error))
-        return result, self._compact() if result.removed else True
+        return result, self._compact() if result.removed else None
 
-    def _compact(self) -> bool:
-        """Rewrite the file after a recheck or an opt-out removed posts, so their text is gone from it.
+    def _compact(self) -> str | None:
+        """Rewrite the file after a recheck or an opt-out removed posts, so their text is gone from it;
+        None when done, else why not (Dutch, as recorded), for `harvester recheck` to say.
 
         VACUUM holds the write lock as long as the purge's does, so it waits at the gate as the purge
         does: outside it, a collection writing meanwhile would fail on a locked database (and one
@@ -387,9 +389,9 @@ class Jobs:
                 store.privacy.compact()
                 store.job_outcomes.record("compact", "ok")
                 log.info(logfmt(job="compact", status="ok", duration=seconds(time.monotonic() - started)))
-                return True
-        except JobFailed:
-            return False
+                return None
+        except JobFailed as e:
+            return error_text(e.__cause__)
 
     def purge(self, *, when_due: bool = False) -> bool:
         """Apply the retention policy; False if a step failed (a missing secret: pseudonymising).

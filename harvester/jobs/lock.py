@@ -142,12 +142,20 @@ def abandoned(holder: LockHolder) -> bool:
     return time.time() - heartbeat > STALE_AFTER_SECONDS if gone is None else gone
 
 
+def scheduler_state(store: Store) -> tuple[LockHolder | None, bool]:
+    """The scheduler lock's holder and whether it lives (`not abandoned`), as `run_abandoned` takes
+    them: `harvester status` and a source's next run both ask here, so what status says of a run
+    is what that next run will do with it."""
+    holder = store.scheduler_lock.holder()
+    return holder, holder is not None and not abandoned(holder)
+
+
 def run_abandoned(pid: int | None, host: str | None, started_at: str, scheduler: LockHolder | None,
                   scheduler_lives: bool) -> bool:
     """Whether a run still marked running lost its process: `harvester status` then calls it
-    interrupted, and the source's next run closes it (harvester.jobs.harvest), where a run that lives
-    makes that next one wait. `scheduler` holds the lock, and `scheduler_lives` is
-    `not abandoned(scheduler)`, asked once by the caller for all its sources.
+    interrupted, and the source's next run closes it (harvester.jobs.harvest); while it lives, that
+    next run skips the source, which is collected again at its next interval. `scheduler` and
+    `scheduler_lives` are `scheduler_state`'s, asked once by the caller for all its sources.
 
     Any run lives while its process does (and that process is the one that began it), so a
     `harvester collect` by hand reads as running until it ends or dies. A run of the scheduler that
