@@ -181,7 +181,7 @@ def count_line(section: ThemeSection) -> str:
 def group_heading(n: int, group: IdeaGroup) -> str:
     if group.group_id is None:
         return f"Idee {n}"
-    return f"Idee {n} ({len(group.ideas)} verwante posts; de meest kenmerkende eerst)"
+    return f"Idee {n} ({counted(len(group.ideas), 'verwante post', 'verwante posts')}; de meest kenmerkende eerst)"
 
 
 def credit(idea: Idea) -> str:

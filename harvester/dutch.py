@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from collections.abc import Callable
 
 
-def counted(n: int, one: str, many: str) -> str:
+def counted(n: int, one: str, many: str, *, shown: Callable[[int], str] = str) -> str:
     """'1 idee', '3 ideeën': a count with its noun in the right number. Dutch plurals follow no rule
-    code could apply (idee/ideeën, thema/thema's, initiatief/initiatieven), so the caller names both."""
-    return f"{n} {one if n == 1 else many}"
+    code could apply (idee/ideeën, thema/thema's, initiatief/initiatieven), so the caller names both.
+    `shown` writes the number, for a page that groups thousands (1.000)."""
+    return f"{shown(n)} {one if n == 1 else many}"
 
 
 def decimal(value: float | None, places: int = 2) -> str:

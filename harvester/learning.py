@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .config import Config
-from .dutch import database_condition, decimal, os_error
+from .dutch import counted, database_condition, decimal, os_error
 from .errors import HarvesterError
 from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, ThemesError, load_themes, read_jsonl, train
 from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS, unknown_labels
@@ -195,7 +195,8 @@ class DroppedThemes:
         named = ", ".join(f"{theme} ({n} keer)" for theme, n in sorted(self.themes.items()))
         text = f"Weggelaten uit de beslissingen, want het themabestand kent ze niet meer: {named}"
         if self.skipped:
-            text += f"; {self.skipped} geaccepteerde posts hielden geen bekend thema over en tellen niet mee"
+            text += ("; 1 geaccepteerde post hield geen bekend thema over en telt niet mee" if self.skipped == 1 else
+                     f"; {self.skipped} geaccepteerde posts hielden geen bekend thema over en tellen niet mee")
         return text + "."
 
 
@@ -480,12 +481,12 @@ def judge(ours: list[float], theirs: list[float] | None) -> tuple[bool, str]:
         return True, "het huidige model is met deze thema's niet te gebruiken: gewisseld"
     diffs = [a - b for a, b in zip(ours, theirs, strict=True)]
     margin = noise(diffs)
-    held = len(ours)
+    held = counted(len(ours), "achtergehouden beslissing", "achtergehouden beslissingen")
     measured = f"{decimal(mean(ours), 3)} tegen {decimal(mean(theirs), 3)}, meetruis ±{decimal(margin, 3)}"
     # unrounded, with room for float error: one post lost is exactly one standard error down
-    if math.fsum(diffs) / held >= -margin - 1e-9:
-        return True, f"niet slechter op {held} achtergehouden beslissingen ({measured}): gewisseld"
-    return False, f"slechter op {held} achtergehouden beslissingen ({measured}): niet gewisseld"
+    if math.fsum(diffs) / len(ours) >= -margin - 1e-9:
+        return True, f"niet slechter op {held} ({measured}): gewisseld"
+    return False, f"slechter op {held} ({measured}): niet gewisseld"
 
 
 def refit_thresholds(written: list[tuple[str, list[str]]], learn: list[Decision], themes: ThemeSet,

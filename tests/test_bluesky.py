@@ -346,7 +346,7 @@ def test_a_creation_time_more_than_a_day_ahead_is_not_believed(fake, harvest, st
              make_post("3lbijna", created_at=soon, indexed_after=now - soon), make_post("3lnu"))
     result = harvest()
     assert result.status == "partial" and result.counts.new == 3
-    assert "1 bericht(en)" in result.error and "meer dan een dag na nu" in result.error
+    assert "1 bericht in " in result.error and "(het staat op het moment waarop het gevonden is)" in result.error and "meer dan een dag na nu" in result.error
     dates = {key.rpartition("/")[2]: published for key, published in store.db.execute("SELECT key, published_at FROM posts")}
     assert dates["3lver"] is None
     assert dates["3lbijna"] == soon.isoformat(timespec="seconds")

@@ -63,6 +63,27 @@ def test_collect_stores_what_succeeds_reports_what_failed_and_exits_1(server, wr
     assert len(posts) == 6
 
 
+ONE_ITEM = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Blog van het netwerk</title><link>https://blog.example/</link>
+<item><title>Een loket voor alles</title><link>https://blog.example/loket</link>
+<guid isPermaLink="true">https://blog.example/loket</guid><pubDate>Thu, 14 Mar 2013 09:30:00 +0000</pubDate>
+<description>Waarom niet een loket voor alle vragen? #innoverheid</description><category>innoverheid</category></item>
+</channel></rss>"""
+
+
+def test_the_closing_line_counts_in_dutch_singular_and_plural(server, write_config):
+    server.route("/een.rss", Reply(200, ONE_ITEM, RSS))
+    server.route("/nieuws.atom", Reply(200, (FEEDS / "news-atom.xml").read_bytes(), {"Content-Type": "application/atom+xml"}))
+    one = write_config(feed_source("blog", server.url("/een.rss")))
+    result = invoke("--config", str(one), "collect")
+    assert result.exit_code == 0, result.output
+    assert "Klaar: 1 bron, 1 nieuwe post, 0 mislukt." in result.stdout
+    two = write_config(feed_source("blog", server.url("/een.rss")) + feed_source("netwerk", server.url("/nieuws.atom")))
+    result = invoke("--config", str(two), "collect")
+    assert result.exit_code == 0, result.output
+    assert "Klaar: 2 bronnen, 2 nieuwe posts, 0 mislukt." in result.stdout
+
+
 def test_second_collect_is_cheap_and_exits_0(server, write_config):
     def conditional(request):
         if request.headers.get("If-None-Match") == '"v1"':

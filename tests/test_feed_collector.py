@@ -385,7 +385,7 @@ def test_entries_that_share_an_id_within_a_feed_are_counted_not_dropped_silently
     server.route("/feed", Reply(200, doc.encode(), RSS))
     result = harvest(sources_toml(server, ("blog", "/feed")))["blog"]
     assert result.status == "partial" and result.counts.new == 1
-    assert "2 bericht(en) overgeslagen" in result.error and "hun id staat al bij een ander bericht" in result.error
+    assert "2 berichten overgeslagen" in result.error and "hun id staat al bij een ander bericht" in result.error
     assert [p.url for p in store.posts.latest()] == ["https://blog.example.nl/idee-1"]
     assert store.runs.status()[0].last_error == result.error
 
@@ -465,7 +465,7 @@ def test_a_date_more_than_a_day_ahead_is_not_believed(server, store, harvest):
     result = harvest(sources_toml(server, ("netwerk", "/nieuws.atom")))["netwerk"]
 
     assert result.status == "partial" and result.counts.new == 5
-    assert "3 bericht(en)" in result.error and "meer dan een dag na nu" in result.error
+    assert "3 berichten" in result.error and "meer dan een dag na nu" in result.error
     times = {title.split()[0]: (published, edited) for title, published, edited in
              store.db.execute("SELECT title, published_at, edited_at FROM posts")}
     assert times["typfout"] == times["overmorgen"] == (None, None)

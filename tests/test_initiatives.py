@@ -626,7 +626,7 @@ def test_the_background_job_matches_and_rematches_after_an_edit_of_the_list(tmp_
     # ... and `harvester status`, where the admin looks, says what is wrong and what waits
     status = CliRunner().invoke(main, ["status", "--config", str(config.path)])
     assert status.exit_code == 0, status.output
-    assert "Initiatieven: laatst geteld 20" in status.output and "nog te koppelen: 1 posts" in status.output
+    assert "Initiatieven: laatst geteld 20" in status.output and "nog te koppelen: 1 post\n" in status.output
     assert f"fout: {own}: initiatives[0].name: ontbreekt" in status.output
     assert "koppelt geen posts aan initiatieven tot dit bestand klopt" in status.output
     # once: under Initiatieven, not again under the job's line, which keeps when it last went well

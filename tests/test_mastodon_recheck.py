@@ -148,6 +148,8 @@ def test_recheck_command(server, setup, store, write_config, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Gecontroleerd: 2 posts, verwijderd bij de bron: 1, bijgewerkt na een bewerking: 0." in result.output
     assert store.posts.count() == 1
+    again = runner.invoke(main, ["--config", str(tmp_path / "harvester.toml"), "recheck"])
+    assert "Gecontroleerd: 1 post, verwijderd bij de bron: 0, bijgewerkt na een bewerking: 0." in again.output
     server.route("/api/v1/statuses", Reply(500, "kapot"))
     failed = runner.invoke(main, ["--config", str(tmp_path / "harvester.toml"), "recheck"])
     assert failed.exit_code == 1 and "probleem: nl:" in failed.output

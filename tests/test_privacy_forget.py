@@ -125,6 +125,8 @@ def test_forget_removes_everything_of_the_author(world, store, tmp_path):
     result = forget(config_path, "@AnneDV@mastodon.nl")
     assert result.exit_code == 0, result.output
     assert "posts verwijderd: 3" in result.output     # two from Mastodon, one from the tag feed
+    # her three keys (see `herkend als`), each suppressed
+    assert "nieuwe suppressies: 3 kenmerken van de auteur, 3 posts\n" in result.output
     assert {r[0] for r in store.db.execute("SELECT key FROM posts")} == {
         uri(3), uri(4), "https://mastodon.nl/@karel/113500000000778000"}
     assert store.db.execute("SELECT key FROM authors").fetchall() == [("karel@127.0.0.1",)]
@@ -279,6 +281,7 @@ def test_an_author_with_nothing_stored_is_suppressed_only(world, store):
     result = forget(config_path, "nieuwkomer@mastodon.nl")
     assert result.exit_code == 0, result.output
     assert "niets van deze auteur opgeslagen" in result.output
+    assert "nieuwe suppressies: 1 kenmerk van de auteur, 0 posts\n" in result.output
     assert count(store, "SELECT count(*) FROM suppressions WHERE kind = 'author'") == 1
     assert count(store, "SELECT count(*) FROM review_events WHERE action = 'forget'") == 1
     fake.add(make_status(sid(9), username="nieuwkomer", text="Mijn eerste idee"))
@@ -386,6 +389,7 @@ def test_a_feed_author_by_name_and_one_by_profile_url(feeds, store, tmp_path):
     config_path, harvest = feeds
     result = forget(config_path, "piet vergeet")                 # a bare name, found on one site
     assert result.exit_code == 0, result.output
+    assert "posts verwijderd: 1 " in result.output and "nieuwe suppressies: 1 kenmerk van de auteur, 1 post\n" in result.output
     result = forget(config_path, "https://nieuws.example/auteurs/els")   # the profile URL, in any case
     assert result.exit_code == 0, result.output
     assert store.db.execute("SELECT key FROM authors").fetchall() == [("Redactie (blog.example)",)]

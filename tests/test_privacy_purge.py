@@ -58,7 +58,7 @@ def test_dry_run_lists_and_changes_nothing(store, write_config):
     before = store.db.execute("SELECT count(*) FROM posts").fetchone()[0]
     result = run(config, "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "2 posts" in result.output
+    assert "Proefdraai: 2 posts ouder dan 30 dagen zouden worden verwijderd." in result.output
     assert f"ids: {ids['old_new']}, {ids['old_rejected']}" in result.output
     assert store.db.execute("SELECT count(*) FROM posts").fetchone()[0] == before == 4
     assert fts(store, "kwetsbaarwoordalfa") == [ids["old_new"]]
@@ -69,7 +69,7 @@ def test_purge_removes_unaccepted_old_posts_everywhere(store, write_config, tmp_
     config, ids = seed(store, write_config)
     result = run(config)
     assert result.exit_code == 0, result.output
-    assert "Verwijderd: 2 posts" in result.output
+    assert "Verwijderd: 2 posts ouder dan 30 dagen die nooit zijn geaccepteerd." in result.output
     kept = {r[0] for r in store.db.execute("SELECT id FROM posts")}
     assert kept == {ids["old_accepted"], ids["young"]}
     # cascades and orphaned authors

@@ -95,10 +95,10 @@ def test_an_old_accepted_idea_keeps_its_text_and_loses_its_author_everywhere(sto
                             [ids["accepted"]]).fetchone()[0]
     result = purge(config)
     assert result.exit_code == 0, result.output
-    assert "Verwijderd: 1 posts" in result.output
+    assert "Verwijderd: 1 post ouder dan 30 dagen die nooit is geaccepteerd." in result.output
     for table in ("related_terms", "post_terms", "post_initiatives", "matched_posts"):
         assert store.db.execute(f"SELECT count(*) FROM {table} WHERE post_id = ?", [ids["accepted"]]).fetchone() == (0,)
-    assert "Gepseudonimiseerd: 1 geaccepteerde posts ouder dan 60 dagen (1 auteurs)" in result.output
+    assert "Gepseudonimiseerd: 1 geaccepteerde post ouder dan 60 dagen (1 auteur)" in result.output
     secret = SECRET.encode()
     alias = pseudonym(secret, ACCT)
     post = store.db.execute(
@@ -184,8 +184,8 @@ def test_dry_run_counts_and_changes_nothing(store, write_config, tmp_path):
     dump = "\n".join(store.db.conn.iterdump())
     result = purge(config, "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "Proefdraai: 1 posts ouder dan 30 dagen zouden worden verwijderd." in result.output
-    assert (f"Proefdraai: 1 geaccepteerde posts ouder dan 60 dagen (1 auteurs) zouden een pseudoniem krijgen.\n"
+    assert "Proefdraai: 1 post ouder dan 30 dagen zou worden verwijderd." in result.output
+    assert (f"Proefdraai: 1 geaccepteerde post ouder dan 60 dagen (1 auteur) zou een pseudoniem krijgen.\n"
             f"ids: {ids['accepted']}") in result.output
     assert "\n".join(store.db.conn.iterdump()) == dump
 
@@ -193,11 +193,11 @@ def test_dry_run_counts_and_changes_nothing(store, write_config, tmp_path):
 def test_without_the_secret_purge_still_deletes_and_says_the_pseudonyms_failed(store, write_config):
     config, ids = seed(store, write_config)
     dry = purge(config, "--dry-run", secret=None)
-    assert dry.exit_code == 0 and "Let op: pseudonimiseren mislukt: 1 geaccepteerde posts" in dry.output
+    assert dry.exit_code == 0 and "Let op: pseudonimiseren mislukt: 1 geaccepteerde post wacht" in dry.output
     result = purge(config, secret=None)
     assert result.exit_code == 1
-    assert "Verwijderd: 1 posts" in result.output
-    assert "pseudonimiseren mislukt: 1 geaccepteerde posts wachten op een pseudoniem" in result.output
+    assert "Verwijderd: 1 post ouder dan 30 dagen die nooit is geaccepteerd." in result.output
+    assert "pseudonimiseren mislukt: 1 geaccepteerde post wacht op een pseudoniem" in result.output
     assert "zet de omgevingsvariabele HARVESTER_SECRET" in result.output
     assert "Traceback" not in result.output
     assert {r[0] for r in store.db.execute("SELECT id FROM posts")} == {ids["accepted"], ids["young"]}
@@ -206,7 +206,7 @@ def test_without_the_secret_purge_still_deletes_and_says_the_pseudonyms_failed(s
     assert json.loads(store.db.execute("SELECT after FROM review_events WHERE action = 'pseudonymize'").fetchone()[0]) \
         == {"posts": 0, "authors": 0, "due": 1, "error": "geheime sleutel ontbreekt (HARVESTER_SECRET)"}
     status = CliRunner().invoke(main, ["--config", str(config), "status"]).output
-    assert "laatste fout: 1 posts niet gepseudonimiseerd: geheime sleutel ontbreekt (HARVESTER_SECRET)" in status
+    assert "laatste fout: 1 post niet gepseudonimiseerd: geheime sleutel ontbreekt (HARVESTER_SECRET)" in status
     assert purge(config).exit_code == 0
     status = json.loads(CliRunner().invoke(main, ["--config", str(config), "status", "--json"]).output)["purge"]
     assert (status["deleted"], status["pseudonymized"], status["error"]) == (0, 1, None)

@@ -236,13 +236,13 @@ def test_totals_and_bulk_over_the_filter_with_a_confirmation(page, site):
         assert store.db.execute("SELECT count(*) FROM reviews WHERE status = 'afgewezen' AND reject_reason = 'spam'"
                                 " AND post_id IN (SELECT id FROM posts WHERE text LIKE 'Bulkidee%')").fetchone()[0] == 0
     page.click("button:has-text('Ja, 105 posts afwijzen')")
-    page.wait_for_selector("text=105 post(s) bijgewerkt")
+    page.wait_for_selector("text=105 posts bijgewerkt")
     assert "105 van 105 beoordeeld" in page.inner_text("#voortgang")
     # a page at once needs no confirmation
     page.goto("/?status=afgewezen&q=bulkidee")
     page.select_option("#bulk-bereik", "pagina")
     page.click("#bulk button[value=reopen]")
-    page.wait_for_selector("text=25 post(s) bijgewerkt")
+    page.wait_for_selector("text=25 posts bijgewerkt")
     assert "80 van 105 beoordeeld" in page.inner_text("#voortgang")
 
 
@@ -373,8 +373,8 @@ def test_bulk_accept_leaves_posts_without_a_suggestion(page, site):
     log_in(page, then="/?q=zonderthema")
     page.select_option("#bulk-bereik", "pagina")
     page.click("#bulk button[value=accept]")
-    page.wait_for_selector("text=1 post(s) bijgewerkt")
-    assert "1 post(s) zonder voorgesteld thema zijn overgeslagen" in page.inner_text("main")
+    page.wait_for_selector("text=1 post bijgewerkt")
+    assert "1 post zonder voorgesteld thema is overgeslagen" in page.inner_text("main")
     assert state(site, 128).status == "nieuw" and state(site, 129).status == "geaccepteerd"
 
 
@@ -420,6 +420,6 @@ def test_bulk_over_the_page_after_a_decision_on_a_card_is_not_a_colleagues(page,
     page.select_option("#bulk-bereik", "pagina")
     page.select_option("#bulk-reden", "spam")
     page.click("#bulk button[value=reject]")
-    page.wait_for_selector("text=3 post(s) bijgewerkt")
+    page.wait_for_selector("text=3 posts bijgewerkt")
     assert "iemand anders" not in page.inner_text("main")
     assert [state(site, n).status for n in (132, 133, 134)] == ["afgewezen"] * 3

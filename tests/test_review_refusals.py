@@ -146,8 +146,8 @@ def test_a_bulk_decision_skips_a_post_deleted_meanwhile_and_says_so(site):
     assert response.status_code == 303 and "weg=1" in response.headers["location"]
     assert [state(config, p).status for p in (1, 3)] == ["afgewezen", "afgewezen"]
     page = eva.get(response.headers["location"]).text
-    assert "2 post(s) bijgewerkt." in page
-    assert "1 post(s) bestaan niet meer (intussen verwijderd, bijvoorbeeld door de auteur) en zijn overgeslagen." in page
+    assert "2 posts bijgewerkt." in page
+    assert "1 post bestaat niet meer (intussen verwijderd, bijvoorbeeld door de auteur) en is overgeslagen." in page
 
 
 def test_a_decision_on_a_text_edited_at_the_source_since_the_page_was_shown_is_stale(site):

@@ -98,10 +98,10 @@ def test_run_once_without_the_secret_purges_and_fails_the_job(write_config, tmp_
     assert result.returncode == 1
     line = next(line for line in result.stderr.splitlines() if "job=purge" in line)
     assert "ERROR job=purge status=partial deleted=1 pseudonymized=0 compacted=yes" in line
-    assert 'error="pseudonimiseren mislukt: 1 geaccepteerde posts wachten op een pseudoniem' in line
+    assert 'error="pseudonimiseren mislukt: 1 geaccepteerde post wacht op een pseudoniem' in line
     assert texts(db) == [("bewaaridee", "Joost")]
     status = subprocess.run([*HARVESTER, "--config", str(config), "status"], capture_output=True, text=True, timeout=30)
-    assert "laatste fout: 1 posts niet gepseudonimiseerd: geheime sleutel ontbreekt (HARVESTER_SECRET)" in status.stdout
+    assert "laatste fout: 1 post niet gepseudonimiseerd: geheime sleutel ontbreekt (HARVESTER_SECRET)" in status.stdout
 
 
 def test_the_background_job_purges_every_purge_hours(write_config, tmp_path):
@@ -250,6 +250,6 @@ def test_a_purge_that_crashes_shows_in_status_and_the_last_purge_that_worked_sta
     assert "(MISLUKT), laatst gelukt: " in line
     assert ("    fout: databasefout: de database is bezet: een ander proces hield haar langer vast dan de "
             "harvester wacht") in text
-    assert "Opschonen: laatste keer" in text and "1 posts verwijderd" in text
+    assert "Opschonen: laatste keer" in text and "1 post verwijderd" in text
     purge = json.loads(CliRunner().invoke(main, ["--config", str(path), "status", "--json"]).output)["jobs"]["purge"]
     assert purge["status"] == "failed" and purge["ok_at"] < purge["at"]

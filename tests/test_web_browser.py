@@ -138,7 +138,7 @@ def test_keyboard_review_undo_duplicate_and_bulk(page, site):
     for post_id in rest[:2]:
         page.check(f"#kies-{post_id}")
     page.click("#bulk button[value=accept]")
-    page.wait_for_selector("text=2 post(s) bijgewerkt")
+    page.wait_for_selector("text=2 posts bijgewerkt")
     for post_id in rest[:2]:
         expected[post_id] = "geaccepteerd"
 

@@ -63,7 +63,7 @@ def test_a_theme_removed_while_the_app_runs_is_no_longer_offered_or_saved(site):
         # suggestion has nothing configured left is skipped, as one without a suggestion
         done = c.post("/bulk", data={"csrf": csrf, "next": "/", "bereik": "gekozen", "action": "accept",
                                      "select": ["2:0", "3:0"]}, follow_redirects=True)
-        assert "1 post(s) bijgewerkt" in done.text and "1 post(s) zonder voorgesteld thema" in done.text
+        assert "1 post bijgewerkt" in done.text and "1 post zonder voorgesteld thema is overgeslagen" in done.text
     with Store(config.db_path) as store:
         assert store.db.execute("SELECT post_id, status, themes FROM reviews ORDER BY post_id").fetchall() == [
             (2, "geaccepteerd", '["cultuur"]')]

@@ -153,6 +153,6 @@ def test_the_bulk_count_is_of_the_posts_listed_and_decided_over(tmp_path):
             filter_query = re.search(r'name="filter" value="([^"]*)"', page)[1].replace("&amp;", "&")
             done = c.post("/bulk", data={"csrf": csrf, "next": "/", "bereik": "filter", "filter": filter_query,
                                          "action": "reject", "reason": "spam"}, follow_redirects=True)
-            assert "3 post(s) bijgewerkt." in done.text
+            assert "3 posts bijgewerkt." in done.text
     finally:
         server.stop()

@@ -16,6 +16,7 @@ from ..store.jobs import JobOutcome
 from ..store.lock import LockHolder
 from ..timeutil import to_utc_iso
 from ..config import config_path, load_config
+from ..dutch import counted
 from .collect import STATUS_TEXT
 from .common import EXIT_USAGE, config_option, decimal, fail, open_existing_store, open_store, program, with_config
 from .dutch_click import Command, WholeNumber
@@ -60,7 +61,7 @@ def init(folder: str | None, config_file: str | None) -> None:
         for source in config.sources:
             store.sources.sync(source.name, source.type, source.location)
         click.echo(f"Database {config.db_path} is klaar (schemaversie {store.schema_version}, "
-                   f"{len(config.sources)} bronnen).")
+                   f"{counted(len(config.sources), 'bron', 'bronnen')}).")
     if written:
         here = "" if path == Path("harvester.toml") else f"--config {path} "
         click.echo(
@@ -121,8 +122,9 @@ def status(config, as_json: bool) -> None:
     # not again as the job's error, which is that same file's error from the job's last pass
     _echo_jobs(jobs, {"initiatives"} if initiatives["error"] else set())
     if purge:
-        click.echo(f"Opschonen: laatste keer {purge['at']}, {purge['deleted']} posts verwijderd; "
-                   f"laatst gepseudonimiseerd: {purge['pseudonymized_at'] or '-'} ({purge['pseudonymized']} posts)")
+        click.echo(f"Opschonen: laatste keer {purge['at']}, {counted(purge['deleted'], 'post', 'posts')} verwijderd; "
+                   f"laatst gepseudonimiseerd: {purge['pseudonymized_at'] or '-'} "
+                   f"({counted(purge['pseudonymized'], 'post', 'posts')})")
         if purge["error"]:
             click.echo(f"  laatste fout: {purge['error']}")
     else:
@@ -227,7 +229,8 @@ def _model(config, store) -> dict:
 def _echo_model(model: dict) -> None:
     origin = {"database": "gekozen uit `harvester models`", "configuratie": "[nlp] model",
               "meegeleverd": "meegeleverd"}[model["origin"]]
-    click.echo(f"Model: {model['version']} ({origin}), geleerd van {model['learned_from']} beslissingen")
+    click.echo(f"Model: {model['version']} ({origin}), geleerd van "
+               f"{counted(model['learned_from'], 'beslissing', 'beslissingen')}")
     if model["error"]:
         click.echo(f"  {model['error']}")
     for theme, t in model["thresholds"].items():
@@ -260,7 +263,7 @@ def _initiatives(config, store) -> dict:
 
 def _echo_initiatives(initiatives: dict) -> None:
     click.echo(f"Initiatieven: laatst geteld {initiatives['summarised_at'] or '-'}, "
-               f"nog te koppelen: {initiatives['pending']} posts")
+               f"nog te koppelen: {counted(initiatives['pending'], 'post', 'posts')}")
     if initiatives["error"]:
         click.echo(f"  fout: {initiatives['error']}")
         click.echo("  de achtergrondtaak koppelt geen posts aan initiatieven tot dit bestand klopt")

@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..config import Config, Source
+from ..dutch import counted
 from ..jobs.harvest import log_line, run_sources
 from ..models import RunResult
 from ..store import Store
@@ -59,7 +60,8 @@ def collect_sources(store: Store, config: Config, sources: list[Source]) -> list
             click.echo(summary_line(result))
             click.echo(log_line(result), err=True)
     failed = sum(r.failed for r in results)
-    click.echo(f"Klaar: {len(results)} bronnen, {sum(r.counts.new for r in results)} nieuwe posts, {failed} mislukt.")
+    click.echo(f"Klaar: {counted(len(results), 'bron', 'bronnen')}, "
+               f"{counted(sum(r.counts.new for r in results), 'nieuwe post', 'nieuwe posts')}, {failed} mislukt.")
     if failed:
         click.echo("Wat lukte is opgeslagen; de foutmeldingen staan ook in `harvester status`.")
     return results

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..dutch import counted
 from ..export import DIALECTS, FORMATS, ExportOptions, parse_day, write_export
 from ..files import replacing
 from ..privacy.hashing import load_secret
@@ -60,4 +61,5 @@ def export(config, out: Path, fmt: str | None, dialect: str, statuses: tuple[str
                                          labels=labels)
             else:
                 count = write_export(store, options, stream, secret=secret, labels=labels)
-    click.echo(f"{count} {'regels' if per_theme else 'ideeën'} geëxporteerd naar {out}")
+    click.echo(f"{counted(count, 'regel', 'regels') if per_theme else counted(count, 'idee', 'ideeën')} "
+               f"geëxporteerd naar {out}")

@@ -8,6 +8,7 @@ import click
 
 from .. import learning
 from ..config import Config
+from ..dutch import counted
 from ..nlp import ThemesError, load_themes
 from ..nlp.classifier import resolve_thresholds
 from ..store.classifications import PendingCounts
@@ -25,8 +26,8 @@ def threshold_summary(config: Config, path: str) -> str:
         _, sources = resolve_thresholds(load_themes(config.nlp.themes), meta)
     except ThemesError:
         sources = (meta.get("harvester") or {}).get("threshold_sources") or {}
-    counted = Counter(sources.values())
-    summary = ", ".join(f"{source} {n}" for source, n in sorted(counted.items())) or "-"
+    per_source = Counter(sources.values())
+    summary = ", ".join(f"{source} {n}" for source, n in sorted(per_source.items())) or "-"
     weight = learning.meta_term_weight(meta)
     if weight:
         summary += f"; termgewicht {decimal(weight[0])} ({weight[1]})"
@@ -62,8 +63,8 @@ def list_versions(config) -> None:
         mark = "*" if r.active or (active.row is None and r.version == configured.version) else " "
         scores = (f"achtergehouden {r.held_back}: {decimal(r.score, 3)} (toen in gebruik {r.current_version}: "
                   f"{decimal(r.current_score, 3)})" if r.current_version else "niet gemeten op achtergehouden beslissingen")
-        click.echo(f"{mark} {r.version}  gemaakt {dutch_time(r.created_at)}, geleerd van {r.learned_from} "
-                   f"beslissingen, {scores}, drempels: {threshold_summary(config, str(learning.model_path(config, r.path)))}")
+        click.echo(f"{mark} {r.version}  gemaakt {dutch_time(r.created_at)}, geleerd van "
+                   f"{counted(r.learned_from, 'beslissing', 'beslissingen')}, {scores}, drempels: {threshold_summary(config, str(learning.model_path(config, r.path)))}")
         if r.reason:
             click.echo(f"    {r.reason}")
 
@@ -104,13 +105,14 @@ def retrain(config) -> None:
     with open_store(config) as store:
         since, total = learning.decisions_since(store), store.classifications.count_decisions()
         if since < config.nlp.retrain_after:
-            click.echo(f"Pas {since} nieuwe beslissingen sinds de laatste training; de achtergrondtaak wacht op "
-                       f"{config.nlp.retrain_after} ([nlp] retrain_after). Er wordt nu toch getraind.")
+            click.echo(f"Pas {counted(since, 'nieuwe beslissing', 'nieuwe beslissingen')} sinds de laatste training; "
+                       f"de achtergrondtaak wacht op {config.nlp.retrain_after} ([nlp] retrain_after). Er wordt nu toch getraind.")
         if not total:
             click.echo("Nog geen beslissingen van redacteuren: het model leert alleen van de geschreven teksten.")
         job = learning.prepare(store, config)
-        click.echo(f"Trainen op {len(job.learn)} beslissingen (elk {job.decision_weight} keer) en de geschreven "
-                   f"teksten; {len(job.held)} beslissingen blijven achter om op te meten...")
+        stays = "1 beslissing blijft" if len(job.held) == 1 else f"{len(job.held)} beslissingen blijven"
+        click.echo(f"Trainen op {counted(len(job.learn), 'beslissing', 'beslissingen')} (elk {job.decision_weight} "
+                   f"keer) en de geschreven teksten; {stays} achter om op te meten...")
         if job.dropped.themes:
             click.echo(job.dropped.text())
         outcome = learning.train_candidate(job)

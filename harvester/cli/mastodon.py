@@ -9,6 +9,7 @@ import threading
 import click
 
 from ..config import Config
+from ..dutch import counted
 from .common import EXIT_FAILED, EXIT_OK, require_database, with_config_file
 from .dutch_click import Command
 
@@ -41,7 +42,7 @@ def recheck(config: Config) -> None:
         raise e.__cause__ from None   # its reason ends the command in Dutch (`exit_on_error`)
     finally:
         job_log.removeHandler(dropped)
-    click.echo(f"Gecontroleerd: {result.checked} posts, verwijderd bij de bron: {result.deleted}, "
+    click.echo(f"Gecontroleerd: {counted(result.checked, 'post', 'posts')}, verwijderd bij de bron: {result.deleted}, "
                f"bijgewerkt na een bewerking: {result.updated}.")
     if result.opted_out:
         click.echo(f"Afgemelde auteurs vergeten (hun posts verwijderd): {result.opted_out}.")

@@ -13,6 +13,7 @@ from ..jobs.classify import classify_pending
 from ..nlp.related import TermExtractor
 from ..related import index_pending
 from ..config import Config
+from ..dutch import counted
 from ..nlp import (
     Classifier, evaluate as measure, format_report, load_themes,
     read_jsonl, read_writers, split, train as fit,
@@ -69,9 +70,9 @@ def classify(config, include_all: bool, workers: int | None) -> None:
         seconds = time.perf_counter() - started
         indexed = index_pending(store, TermExtractor(classifier.themes.language))
     rate = f", {done / seconds:,.0f} per seconde".replace(",", ".") if done and seconds > 0 else ""
-    click.echo(f"{done} posts geclassificeerd met model {classifier.version} in {seconds:.1f} s{rate}.")
+    click.echo(f"{counted(done, 'post', 'posts')} geclassificeerd met model {classifier.version} in {seconds:.1f} s{rate}.")
     if indexed:
-        click.echo(f"{indexed} posts toegevoegd aan de zoekindex voor verwante ideeën.")
+        click.echo(f"{counted(indexed, 'post', 'posts')} toegevoegd aan de zoekindex voor verwante ideeën.")
 
 
 @click.command(cls=Command)
@@ -105,8 +106,9 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
         # the held-back fifth stays unlearned, so that every version is scored on decisions it never saw
         reviewed = [(text, themes) for post_id, text, themes in decided if not held_back(post_id)]
         decisions = len(decided)
-        click.echo(f"{len(reviewed)} beoordeelde posts van redacteuren toegevoegd (elk telt "
-                   f"{config.nlp.decision_weight} keer; {decisions - len(reviewed)} achtergehouden om modellen op te meten).")
+        click.echo(f"{counted(len(reviewed), 'beoordeelde post', 'beoordeelde posts')} van redacteuren toegevoegd "
+                   f"(elk telt {config.nlp.decision_weight} keer; {decisions - len(reviewed)} achtergehouden om "
+                   "modellen op te meten).")
     # learned from in every measuring round, never measured: the themes' statements and terms, and
     # the decisions, each weighing `decision_weight` times a written text
     always = themes.examples() + [item for item in reviewed for _ in range(config.nlp.decision_weight)]
@@ -131,7 +133,8 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
         click.echo("Gemeten op teksten van schrijvers die het model niet las, met de gekozen drempels:")
     else:
         learn, held_out = split(labelled, 0.2, seed=0)
-        click.echo(f"Trainen op {len(learn) + len(always)} voorbeelden, meten op {len(held_out)} achtergehouden posts...")
+        click.echo(f"Trainen op {counted(len(learn) + len(always), 'voorbeeld', 'voorbeelden')}, meten op "
+                   f"{counted(len(held_out), 'achtergehouden post', 'achtergehouden posts')}...")
         trial = Classifier(fit(learn + always, themes, epochs=epochs), themes)
         metrics = measure([labels for _, labels in held_out],
                           [c.assigned for c in trial.classify(text for text, _ in held_out)], themes.ids)
@@ -156,7 +159,7 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
             click.echo("Drempels: " + ", ".join(f"{labels[t]} {decimal(v)}" for t, v in thresholds.items()))
         save_pipeline(nlp, target)
     name = f"{nlp.meta['name']}-{version}"
-    saved = f"Model {name} (getraind op alle {len(items)} voorbeelden) staat in {target}."
+    saved = f"Model {name} (getraind op {'het ene voorbeeld' if len(items) == 1 else f'alle {len(items)} voorbeelden'}) staat in {target}."
     if output:
         click.echo(saved)
         # without a config file there is none to name: say how to get one
@@ -194,5 +197,5 @@ def evaluate(config, file: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(metrics, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{len(items)} teksten, model {classifier.version}")
+    click.echo(f"{counted(len(items), 'tekst', 'teksten')}, model {classifier.version}")
     click.echo(format_report(metrics, {t.id: t.label for t in classifier.themes.themes}))

@@ -8,6 +8,7 @@ import click
 
 from ..privacy import retention
 from ..config import Config
+from ..dutch import counted
 from ..privacy.forget import parse_author
 from ..privacy.forget import forget as forget_author
 from ..privacy.hashing import load_secret
@@ -32,23 +33,26 @@ def purge(config: Config, dry_run: bool) -> None:
     with open_existing_store(config) as store:   # nothing stored, nothing to remove
         result = retention.purge(store, config, dry_run=dry_run)
     due = result.pseudonymized
+    days = counted(privacy.retention_days, "dag", "dagen")
+    pseudonym_days = counted(privacy.pseudonymize_accepted_after_days, "dag", "dagen")
+    authors = counted(due.authors, "auteur", "auteurs")
     if dry_run:
-        click.echo(f"Proefdraai: {len(result.deleted)} posts ouder dan {privacy.retention_days} dagen "
-                   "zouden worden verwijderd.")
+        click.echo(f"Proefdraai: {counted(len(result.deleted), 'post', 'posts')} ouder dan {days} "
+                   f"{'zou' if len(result.deleted) == 1 else 'zouden'} worden verwijderd.")
         if result.deleted:
             click.echo("ids: " + ", ".join(map(str, result.deleted)))
-        click.echo(f"Proefdraai: {len(due.posts)} geaccepteerde posts ouder dan "
-                   f"{privacy.pseudonymize_accepted_after_days} dagen ({due.authors} auteurs) zouden een "
+        click.echo(f"Proefdraai: {counted(len(due.posts), 'geaccepteerde post', 'geaccepteerde posts')} ouder dan "
+                   f"{pseudonym_days} ({authors}) {'zou' if len(due.posts) == 1 else 'zouden'} een "
                    "pseudoniem krijgen.")
         if due.posts:
             click.echo("ids: " + ", ".join(map(str, due.posts)))
         for problem in result.problems:
             click.echo(f"Let op: {problem}", err=True)
         return
-    click.echo(f"Verwijderd: {len(result.deleted)} posts ouder dan {privacy.retention_days} dagen die nooit zijn "
-               "geaccepteerd.")
-    click.echo(f"Gepseudonimiseerd: {len(due.posts)} geaccepteerde posts ouder dan "
-               f"{privacy.pseudonymize_accepted_after_days} dagen ({due.authors} auteurs).")
+    click.echo(f"Verwijderd: {counted(len(result.deleted), 'post', 'posts')} ouder dan {days} die nooit "
+               f"{'is' if len(result.deleted) == 1 else 'zijn'} geaccepteerd.")
+    click.echo(f"Gepseudonimiseerd: {counted(len(due.posts), 'geaccepteerde post', 'geaccepteerde posts')} "
+               f"ouder dan {pseudonym_days} ({authors}).")
     if result.problems:
         fail("; ".join(result.problems), EXIT_FAILED)
 
@@ -84,6 +88,7 @@ def forget(config: Config, author: str, dry_run: bool) -> None:
     click.echo(f"  auteursgegevens verwijderd: {c.authors}")
     click.echo(f"  notities geschoond: {c.notes} in beoordelingen, {c.events} in de audittrail")
     click.echo(f"  vermeldingen weggehaald uit andere posts: {c.mentions}, antwoordverwijzingen: {c.replies}")
-    click.echo(f"  nieuwe suppressies: {c.suppressions} auteur, {c.tombstones} posts")
+    click.echo(f"  nieuwe suppressies: {counted(c.suppressions, 'kenmerk van de auteur', 'kenmerken van de auteur')}, "
+               f"{counted(c.tombstones, 'post', 'posts')}")
     if not c.posts and not c.authors:
         click.echo("Er was niets van deze auteur opgeslagen; de suppressie zorgt dat dat zo blijft.")

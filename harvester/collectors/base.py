@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from ..config import Config, Source
+from ..dutch import counted
 from ..models import Cursor, Post, SourceRow
 from ..timeutil import to_utc_iso
 from .http import Fetcher
@@ -98,5 +99,7 @@ def without_future_times(posts: list[Post], where: str) -> tuple[list[Post], lis
         checked.append(post)
     if not held_back:
         return checked, []
-    return checked, [f"{held_back} bericht(en) in {where} gedateerd meer dan een dag na nu: opgeslagen zonder "
-                     "die datum (ze staan op het moment waarop ze gevonden zijn)"]
+    when = ("het staat op het moment waarop het gevonden is" if held_back == 1 else
+            "ze staan op het moment waarop ze gevonden zijn")
+    return checked, [f"{counted(held_back, 'bericht', 'berichten')} in {where} gedateerd meer dan een dag na nu: "
+                     f"opgeslagen zonder die datum ({when})"]

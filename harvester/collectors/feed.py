@@ -21,6 +21,7 @@ import feedparser
 from feedparser.namespaces.mediarss import Namespace as MediaRss
 
 from ..config import Config, Source
+from ..dutch import counted
 from ..models import Author, Post, site_key, site_of
 from ..normalize import extract, hashtags, html_to_text, http_url, normalize_tag, tidy
 from ..timeutil import AMSTERDAM, to_utc_iso
@@ -131,10 +132,11 @@ def parse(response: Response, tags: list[str], *, match: str = "tags", site: str
     batch.posts, future = without_future_times(list(kept.values()), response.url)
     problems += future
     if keyless:
-        problems.append(f"{keyless} bericht(en) zonder id en zonder link overgeslagen in {response.url}")
+        problems.append(f"{counted(keyless, 'bericht', 'berichten')} zonder id en zonder link overgeslagen in {response.url}")
     if clashing:
-        problems.append(f"{clashing} bericht(en) overgeslagen in {response.url}: hun id staat al bij een ander "
-                        "bericht in dezelfde feed (alleen het eerste is opgeslagen)")
+        their = "zijn" if clashing == 1 else "hun"
+        problems.append(f"{counted(clashing, 'bericht', 'berichten')} overgeslagen in {response.url}: {their} id staat "
+                        "al bij een ander bericht in dezelfde feed (alleen het eerste is opgeslagen)")
     return batch
 
 
@@ -316,7 +318,7 @@ def _harmless(parsed: feedparser.FeedParserDict) -> bool:
 
 def _describe_bozo(parsed: feedparser.FeedParserDict, url: str) -> str:
     error = parsed.get("bozo_exception")
-    kept = f"{len(parsed.entries)} bericht(en) wel gelezen"
+    kept = f"{counted(len(parsed.entries), 'bericht', 'berichten')} wel gelezen"
     if isinstance(error, feedparser.CharacterEncodingOverride):
         return f"tekencodering klopt niet in {url}: gelezen als {parsed.get('encoding')}, tekens kunnen verkeerd staan ({kept})"
     return f"feed is geen goed gevormde XML ({error}) in {url}; {kept}"

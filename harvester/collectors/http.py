@@ -20,6 +20,7 @@ import httpx
 
 from .. import __version__
 from ..config import HarvestConfig
+from ..dutch import counted
 from ..errors import HarvesterError
 from ..timeutil import parse_iso, to_utc_iso
 
@@ -209,14 +210,14 @@ class Fetcher:
                 raise FetchError(f"ongeldige URL {url!r}: controleer de bron in de configuratie") from None
             except (httpx.TimeoutException, httpx.TransportError) as e:
                 if last_try:
-                    raise FetchError(f"{_describe(e)} bij {url} (na {attempt} pogingen)") from None
+                    raise FetchError(f"{_describe(e)} bij {url} (na {counted(attempt, 'poging', 'pogingen')})") from None
                 self._backoff(attempt)
                 continue
             if response.status in RETRY_STATUSES and not last_try:
                 self._backoff(attempt)
                 continue
             if response.status in RETRY_STATUSES:
-                raise FetchError(f"serverfout HTTP {response.status} bij {url} (na {attempt} pogingen)")
+                raise FetchError(f"serverfout HTTP {response.status} bij {url} (na {counted(attempt, 'poging', 'pogingen')})")
             if response.status == 429:
                 wait = seconds_until_reset(response.headers)
                 if wait is None or wait > self.config.max_wait_seconds or last_try:

@@ -16,7 +16,7 @@ from ..collectors import bluesky, feed, mastodon
 from ..collectors.base import Batch, Collector, SourceState
 from ..collectors.http import Fetcher, FetchError
 from ..config import Config, Source
-from ..dutch import database_error
+from ..dutch import counted, database_error
 from ..errors import HarvesterError, error_text
 from ..models import RunCounts, RunResult, SourceRow
 from ..privacy.forget import optout
@@ -240,7 +240,7 @@ def _honour_optout(store: Store, config: Config, secret: bytes | None, acct: str
         return False
     if secret is None:
         problems.append(
-            f"{counts.posts} post(s) van een afgemelde auteur verwijderd, maar zonder suppressie: zet de "
+            f"{counted(counts.posts, 'post', 'posts')} van een afgemelde auteur verwijderd, maar zonder suppressie: zet de "
             f"omgevingsvariabele {config.privacy.secret_env} (minstens 16 tekens) zodat de auteur ook "
             "herkend wordt als de afmelding verdwijnt")
     return True

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..config import Config
+from ..dutch import counted
 from ..store import Store
 from ..store.privacy import DuePost, ExpiredPost, Pseudonymized, PseudonymPlan, Words
 from ..timeutil import to_utc_iso
@@ -49,8 +50,9 @@ def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult
         try:
             secret = load_secret(config.privacy.secret_env)
         except SecretMissing as e:
-            problems.append(f"pseudonimiseren mislukt: {len(due.posts)} geaccepteerde posts wachten op een "
-                            f"pseudoniem, maar de geheime sleutel ontbreekt: {e}")
+            waits = ("1 geaccepteerde post wacht" if len(due.posts) == 1 else
+                     f"{len(due.posts)} geaccepteerde posts wachten")
+            problems.append(f"pseudonimiseren mislukt: {waits} op een pseudoniem, maar de geheime sleutel ontbreekt: {e}")
     if dry_run:
         return PurgeResult([p.id for p in store.privacy.expired_posts(purge_before)], due, problems=problems)
     deleted = purge_expired(store, purge_before)

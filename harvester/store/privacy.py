@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import sqlite_utils
 
+from ..dutch import counted
 from ..privacy.hashing import canonical
 from ..privacy.pseudonyms import PREFIX
 from ..timeutil import utcnow
@@ -241,7 +242,7 @@ class PrivacyStore:
             if counts.get("error"):
                 # a failure counts only while no later purge ran (the events of one run follow each other)
                 if event_id > purge_id:
-                    result["error"] = f"{counts['due']} posts niet gepseudonimiseerd: {counts['error']}"
+                    result["error"] = f"{counted(counts['due'], 'post', 'posts')} niet gepseudonimiseerd: {counts['error']}"
             else:
                 result.update(pseudonymized_at=at, pseudonymized=counts["posts"])
         return result

@@ -25,6 +25,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Config
+from ..dutch import counted
 from ..errors import HarvesterError
 from ..store import Store
 from ..timeutil import dutch_time
@@ -185,6 +186,8 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     env.filters["safe_html"] = safe_html
     env.filters["dutch_time"] = dutch_time
     env.filters["getal"] = lambda n: f"{n:,}".replace(",", ".")   # Dutch thousands: 1.000.000
+    # '1 post', '3 posts': {{ n | aantal("post", "posts") }}
+    env.filters["aantal"] = lambda n, one, many: counted(n, one, many, shown=env.filters["getal"])
     templates = Jinja2Templates(env=env)
 
     @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..dutch import counted
 from ..learning import YOUNG_BELOW
 from ..models import Action, Role, Status
 from ..normalize import one_newline
@@ -96,7 +97,7 @@ async def login(request: Request) -> Response:
     # checked and counted in one transaction before the hash runs, so concurrent guesses see each other
     attempt, wait = throttle.admit(store, name, client)
     if attempt is None:
-        return _login_form(request, f"Te veel mislukte pogingen. Probeer het over {wait} seconden opnieuw.",
+        return _login_form(request, f"Te veel mislukte pogingen. Probeer het over {counted(wait, 'seconde', 'seconden')} opnieuw.",
                            name[:64], 429)
     if not gate.enter():
         throttle.not_tried(store, attempt)
