@@ -29,6 +29,8 @@ ENGLISH = [
     "default:", "Show this message and exit", "Show the version and exit", ", version ", "[OPTIONS]",
     "COMMAND [ARGS]", "INTEGER", "RANGE", "TEXT", "Choose from", "requires an argument", "unexpected extra", "Aborted",
     "Did you mean",
+    # the placeholders Click makes of a parameter's name (NAME, FILE...) and those its types put in the help
+    "NAME", "VERSION", "FILE", "FOLDER", "PATH", "DIRECTORY",
 ]
 
 
@@ -98,7 +100,9 @@ BAD_INPUT = [
     (["colect"], "Fout: Onbekend commando 'colect'."),
     (["status", "--json", "extra"], "Onverwacht extra argument (extra)"),
     (["users", "add", "anne"], "Fout: Ontbrekende verplichte optie '--role'. Kies uit:"),
-    (["users", "add"], "Fout: Ontbrekend argument 'NAME'."),
+    (["users", "add"], "Fout: Ontbrekend argument 'NAAM'."),
+    (["models", "use"], "Fout: Ontbrekend argument 'VERSIE'."),
+    (["evaluate"], "Fout: Ontbrekend argument 'BESTAND'."),
     (["users", "add", "anne", "--role", "baas"],
      "Fout: Ongeldige waarde voor '--role': 'baas' is niet een van 'lezer', 'redacteur', 'beheerder'."),
     (["serve", "--port", "70000"], "Fout: Ongeldige waarde voor '--port': 70000 valt buiten het bereik 1<=x<=65535."),
@@ -124,7 +128,7 @@ def test_an_unknown_option_shows_the_usage_and_where_to_find_help(run):
 def test_a_file_where_a_folder_belongs_and_a_file_that_does_not_exist(run, tmp_path):
     (tmp_path / "harvester.toml").write_text("")
     result = run("init", "harvester.toml")
-    assert result.exit_code == 2 and "Fout: Ongeldige waarde voor '[FOLDER]': Map 'harvester.toml' is een bestand." \
+    assert result.exit_code == 2 and "Fout: Ongeldige waarde voor '[MAP]': Map 'harvester.toml' is een bestand." \
         in result.output
     assert_dutch(result.output)
     missing = run("evaluate", "bestaat-niet.jsonl")
@@ -144,6 +148,13 @@ def test_the_help_of_every_command_and_group_is_dutch(run):
     assert "Toon het versienummer en stop." in texts["harvester"]
     assert "[verplicht]" in texts["harvester users add"]
     assert "[standaard: 20; x>=1]" in texts["harvester posts"] and "--limit GETAL" in texts["harvester posts"]
+    # the placeholder in the usage line is the one the text under it names
+    for path, placeholder, named in [("harvester users add", "NAAM", "account NAAM"),
+                                     ("harvester models use", "VERSIE", "modelversie VERSIE"),
+                                     ("harvester init", "[MAP]", "harvester.toml in MAP"),
+                                     ("harvester evaluate", "BESTAND", "gelabeld BESTAND")]:
+        assert texts[path].startswith(f"Gebruik: {path} [OPTIES] {placeholder}\n") and named in texts[path]
+    assert "--out BESTAND" in texts["harvester export"]
     # and as --help prints it
     for args in (["--help"], ["collect", "--help"], ["users", "-h"]):
         result = run(*args)
