@@ -1,6 +1,6 @@
 """Counts that take seconds on a million posts run apart from the pages editors wait for: the queue's
 totals on a large filter (counted in the background, then shown with their time) and the movement
-overview (counted in a worker thread, never on the event loop)."""
+overview (counted in a worker thread, never on the event loop); and how those counts are written."""
 
 from __future__ import annotations
 
@@ -154,5 +154,45 @@ def test_the_bulk_count_is_of_the_posts_listed_and_decided_over(tmp_path):
             done = c.post("/bulk", data={"csrf": csrf, "next": "/", "bereik": "filter", "filter": filter_query,
                                          "action": "reject", "reason": "spam"}, follow_redirects=True)
             assert "3 posts bijgewerkt." in done.text
+    finally:
+        server.stop()
+
+
+def test_the_overview_writes_its_counts_in_thousands(tmp_path):
+    """'Nog te beoordelen: 1.000 van 1.000 posts': the count and the total are written the same way,
+    and so are the table under them."""
+    server, config = start_site(tmp_path, {"lex": "lezer"})
+    try:
+        with Store(config.db_path) as store, store.atomic():
+            for n in range(1, 1001):
+                add_post(store, n)
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            login(c, "lex")
+            page = c.get("/overzicht").text
+        assert "Nog te beoordelen: <strong>1.000</strong> van 1.000 posts (100%)." in page
+        assert '>Nieuw</a></th><td class="num">1.000</td>' in page
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(("posts", "sentence"), [
+    (1, "Dit geldt voor de ene post onder het filter, met de thema's die het model voorstelt"),
+    (2, "Dit geldt voor alle 2 posts onder het filter, elk met de thema's die het model voorstelt"),
+])
+def test_the_bulk_confirmation_speaks_of_one_post_or_each_of_more(tmp_path, monkeypatch, posts, sentence):
+    """The confirmation is asked above CONFIRM_ABOVE posts; lowered here so that one post reaches it."""
+    import re
+
+    from harvester.web import views
+
+    monkeypatch.setattr(views, "CONFIRM_ABOVE", 0)
+    server, config = start_site(tmp_path, {"eva": "redacteur"}, posts=posts)
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as c:
+            csrf = login(c, "eva")
+            filter_query = re.search(r'name="filter" value="([^"]*)"', c.get("/").text)[1].replace("&amp;", "&")
+            page = c.post("/bulk", data={"csrf": csrf, "next": "/", "bereik": "filter", "filter": filter_query,
+                                         "action": "accept"}).text
+        assert sentence in " ".join(page.split())
     finally:
         server.stop()

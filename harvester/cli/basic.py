@@ -36,13 +36,13 @@ JOB_NAMES = {
 
 
 @click.command(cls=Command)
-@click.argument("folder", required=False, type=click.Path(file_okay=False))
+@click.argument("folder", required=False, type=click.Path(file_okay=False), metavar="[MAP]")
 @config_option
 def init(folder: str | None, config_file: str | None) -> None:
     """Maak de database aan of werk het schema bij (veilig om te herhalen).
 
     Is er nog geen configuratiebestand, dan schrijft init eerst een startbestand harvester.toml in
-    FOLDER (standaard de huidige map), met voorbeeldbronnen die uit staan tot u ze invult.
+    MAP (standaard de huidige map), met voorbeeldbronnen die uit staan tot u ze invult.
     """
     config_file = config_file or (click.get_current_context().obj or {}).get("config_file")
     if folder and config_file:

@@ -68,7 +68,7 @@ def with_config_file(command: Callable) -> Callable:
 
 
 def config_args(config: Config) -> str:
-    """`--config FILE ` for a command line shown to the user ('' when no file was read)."""
+    """`--config BESTAND ` for a command line shown to the user ('' when no file was read)."""
     return f"--config {config.path} " if config.path is not None else ""
 
 
@@ -102,9 +102,9 @@ def _as_typed(program_path: Path) -> str:
 
 
 def out_option(help: str) -> Callable:
-    """--out FILE, the file a command writes. A folder, or a file in a folder that does not exist, is
+    """--out BESTAND, the file a command writes. A folder, or a file in a folder that does not exist, is
     refused by `check_out_folder`: click's own check (dir_okay=False) would pass the missing folder."""
-    return click.option("--out", required=True, type=click.Path(path_type=Path), metavar="FILE", help=help)
+    return click.option("--out", required=True, type=click.Path(path_type=Path), metavar="BESTAND", help=help)
 
 
 def check_out_folder(out: Path) -> None:

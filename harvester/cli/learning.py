@@ -70,7 +70,7 @@ def list_versions(config) -> None:
 
 
 @models.command("use")
-@click.argument("version")
+@click.argument("version", metavar="VERSIE")
 @with_config
 def use(config, version: str) -> None:
     """Gebruik modelversie VERSIE (ook het geconfigureerde of meegeleverde model)."""

@@ -184,11 +184,11 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
 
 
 @click.command(cls=Command)
-@click.argument("file", type=click.Path())   # a folder: the reader says so in Dutch
+@click.argument("file", type=click.Path(), metavar="BESTAND")   # a folder: the reader says so in Dutch
 @click.option("--json", "as_json", is_flag=True, help="Eén JSON-object: per_theme, micro_f1, macro_f1, none_accuracy.")
 @with_config
 def evaluate(config, file: str, as_json: bool) -> None:
-    """Meet het model op een gelabeld bestand (JSON lines: {"text": ..., "themes": [...]})."""
+    """Meet het model op een gelabeld BESTAND (JSON lines: {"text": ..., "themes": [...]})."""
     classifier = load_classifier(config)
     items = read_jsonl(file, classifier.themes.ids)
     predicted = [c.assigned for c in classifier.classify(text for text, _ in items)]

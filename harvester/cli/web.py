@@ -35,13 +35,13 @@ def users() -> None:
 
 
 @users.command("add")
-@click.argument("name")
+@click.argument("name", metavar="NAAM")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
               help="lezer: alleen lezen; redacteur: beoordelen; beheerder: ook accounts beheren.")
 @click.option("--password-stdin", is_flag=True, help="Lees het wachtwoord van standaardinvoer (eerste regel).")
 @with_config
 def users_add(config, name: str, role: str, password_stdin: bool) -> None:
-    """Maak een account NAME aan; het wachtwoord wordt gevraagd (of gelezen met --password-stdin)."""
+    """Maak een account NAAM aan; het wachtwoord wordt gevraagd (of gelezen met --password-stdin)."""
     from ..web.auth import hash_password
 
     if name_problem(name):
@@ -53,11 +53,11 @@ def users_add(config, name: str, role: str, password_stdin: bool) -> None:
 
 
 @users.command("passwd")
-@click.argument("name")
+@click.argument("name", metavar="NAAM")
 @click.option("--password-stdin", is_flag=True, help="Lees het nieuwe wachtwoord van standaardinvoer (eerste regel).")
 @with_config
 def users_passwd(config, name: str, password_stdin: bool) -> None:
-    """Geef account NAME een nieuw wachtwoord; lopende sessies eindigen meteen."""
+    """Geef account NAAM een nieuw wachtwoord; lopende sessies eindigen meteen."""
     from ..web.auth import hash_password
 
     password = _read_password(password_stdin)
@@ -105,18 +105,18 @@ def users_list(config, as_json: bool) -> None:
 
 
 @users.command("disable")
-@click.argument("name")
+@click.argument("name", metavar="NAAM")
 @with_config
 def users_disable(config, name: str) -> None:
-    """Schakel account NAME uit; lopende sessies eindigen meteen."""
+    """Schakel account NAAM uit; lopende sessies eindigen meteen."""
     _set_disabled(config, name, True, f"Account {name} is uitgeschakeld.")
 
 
 @users.command("enable")
-@click.argument("name")
+@click.argument("name", metavar="NAAM")
 @with_config
 def users_enable(config, name: str) -> None:
-    """Activeer een uitgeschakeld account NAME weer."""
+    """Activeer een uitgeschakeld account NAAM weer."""
     _set_disabled(config, name, False, f"Account {name} is weer actief.")
 
 
