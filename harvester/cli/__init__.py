@@ -17,6 +17,7 @@ dutch_click.install()   # before the commands' modules make their click types: P
 
 from .. import __version__  # noqa: E402
 from .common import config_option, exit_on_error  # noqa: E402
+from .logs import setup_logging  # noqa: E402
 
 # command name -> "module:function" in this package
 COMMANDS = {
@@ -54,6 +55,13 @@ class LazyGroup(dutch_click.Group):
             return None
         module, function = COMMANDS[name].split(":")
         return getattr(importlib.import_module(f".{module}", __name__), function)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command to run, with logging set up for what it is (`logs`): before it runs, in one place."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            setup_logging(name)
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> object:
         with exit_on_error(ctx):

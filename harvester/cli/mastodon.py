@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 
@@ -31,17 +30,11 @@ def recheck(config: Config) -> None:
     from ..jobs.jobs import JobFailed, Jobs   # spaCy comes with the jobs: loaded when the command runs
 
     require_database(config)
-    # the job's log lines are for the scheduler's log (`harvester run`); a hand run has none, and Python
-    # would print them raw on stderr beside what the command says itself, in Dutch, below
-    job_log, dropped = logging.getLogger("harvester.run"), logging.NullHandler()
-    job_log.addHandler(dropped)
     try:
         # the background job's pass: it decides the outcome and records it, a failure too
         result, not_compacted = Jobs(config, threading.Event()).recheck_pass()
     except JobFailed as e:
         raise e.__cause__ from None   # its reason ends the command in Dutch (`exit_on_error`)
-    finally:
-        job_log.removeHandler(dropped)
     click.echo(f"Gecontroleerd: {counted(result.checked, 'post', 'posts')}, verwijderd bij de bron: {result.deleted}, "
                f"bijgewerkt na een bewerking: {result.updated}.")
     if result.opted_out:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
@@ -11,17 +10,6 @@ from ..config import Config
 from ..jobs.service import run_once, serve
 from .common import EXIT_FAILED, config_args, fail, open_store, program, with_config_file
 from .dutch_click import Command
-
-
-def setup_logging() -> None:
-    """One line per event on stderr: a timestamp, the level, then the job's key=value line."""
-    logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z",
-    )
-    # APScheduler's and httpx's own INFO lines ("Running job", "HTTP Request") would drown ours
-    for noisy in ("apscheduler", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @click.command(cls=Command)
@@ -38,7 +26,6 @@ def run(config: Config, once: bool) -> None:
     1 als een taak mislukte, 2 bij een fout in de configuratie. Draait er al een achtergrondtaak op
     dezelfde database, dan weigert deze te starten (exitstatus 1).
     """
-    setup_logging()
     open_store(config).close()   # create or migrate first, with a clean error if that fails
     sys.exit(run_once(config) if once else serve(config))
 
@@ -50,7 +37,6 @@ def up(config: Config) -> None:
     beoordelingsapp samen, tot Ctrl-C of SIGTERM."""
     from ..web import ServerThread
 
-    setup_logging()
     with open_store(config) as store:
         click.echo(f"Database {config.db_path} is klaar (schemaversie {store.schema_version}).")
         has_users = bool(store.users.all())
