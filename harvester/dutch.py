@@ -19,6 +19,13 @@ def decimal(value: float | None, places: int = 2) -> str:
     return "-" if value is None else f"{value:.{places}f}".replace(".", ",")
 
 
+def percent(part: int, whole: int) -> str:
+    """'12%': `part` of `whole` in whole percents, as the pages write shares. Only none is 0% and only
+    all is 100%: rounded plainly, 999 of 1.000 posts still to review would read as all of them."""
+    share = round(100 * part / whole)
+    return f"{min(max(share, 1), 99) if 0 < part < whole else share}%"
+
+
 # the reasons the system gives most for refusing to read or write a file
 _OS_ERRORS = {
     errno.ENOSPC: "de schijf is vol",

@@ -41,7 +41,7 @@ from .nlp.training import new_version
 from .store import Store
 from .store.jobs import JobOutcome
 from .store.model_versions import ModelVersion
-from .timeutil import parse_iso, utcnow
+from .timeutil import dutch_time, parse_iso, utcnow
 from .tomlfile import file_state
 
 HOLD_BACK_EVERY = 5       # decisions on posts whose id is a multiple of this are held back
@@ -54,6 +54,7 @@ EPOCHS = 30               # as `harvester train`
 # after each further failure in a row, up to the longest wait (`retry_wait`)
 RETRY_NEW_THEMES = timedelta(hours=1)
 RETRY_NEW_THEMES_LONGEST = timedelta(hours=24)
+# a version switched to by hand: its reason says when, in stored UTC (`use`); shown in Dutch time
 MANUAL = "; met de hand gekozen op "
 
 Decision = tuple[int, str, list[str]]   # post id, text, themes ([] = rejected)
@@ -542,6 +543,14 @@ def retrain(store: Store, config: Config, *, epochs: int | None = None) -> tuple
     return job, outcome, register(store, config, job, outcome)
 
 
+def shown_reason(reason: str) -> str:
+    """A version's reason as people here read it: the time it was switched to by hand in Dutch time,
+    as its creation time is shown beside it. Rows switched before that time was stored as ISO text
+    hold '2026-12-07 15:40 UTC', which reads the same way once converted."""
+    trained, manual, when = reason.partition(MANUAL)
+    return f"{trained}{manual}{dutch_time(when.removesuffix(' UTC'))}" if manual else reason
+
+
 def use(store: Store, config: Config, version: str) -> ActiveModel:
     """Switch to `version`: one we trained, or the configured model's (back to `[nlp] model`).
 
@@ -564,7 +573,7 @@ def use(store: Store, config: Config, version: str) -> ActiveModel:
     with store.atomic():
         if row is not None:
             trained = row.reason.split(MANUAL)[0]
-            store.models.activate(version, reason=f"{trained}{MANUAL}{utcnow()[:16].replace('T', ' ')} UTC")
+            store.models.activate(version, reason=f"{trained}{MANUAL}{utcnow()}")
         else:
             store.models.activate(None)
         active = active_model(store, config)

@@ -178,3 +178,14 @@ def test_a_network_into_a_read_only_folder_fails_in_dutch(tmp_path, config):
     assert result.output.endswith(f"harvester network: {out} is niet geschreven: geen toestemming; "
                                   "er is geen bestand gemaakt of vervangen\n")
     assert list(folder.iterdir()) == []
+
+
+def test_network_help_names_the_csv_files_as_they_are_written(tmp_path, config):
+    """The help speaks of --out BESTAND (not of another placeholder) and gives the two names a .csv
+    becomes; writing that example makes exactly those files."""
+    shown = " ".join(CliRunner().invoke(main, ["network", "--help"]).output.split())
+    assert "--out BESTAND" in shown and "NAAM" not in shown
+    assert "naast BESTAND; bij netwerk.csv zijn dat netwerk-knopen.csv en netwerk-verbindingen.csv" in shown
+    result = CliRunner().invoke(main, ["network", "--config", str(config), "--out", str(tmp_path / "netwerk.csv")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.glob("netwerk*")) == ["netwerk-knopen.csv", "netwerk-verbindingen.csv"]

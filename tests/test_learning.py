@@ -27,7 +27,7 @@ from harvester.nlp.thresholds import GRID, choose_threshold
 from harvester.store import Store
 from harvester.store.classifications import PendingCounts
 from harvester.store.model_versions import ModelVersion
-from harvester.timeutil import dutch_time
+from harvester.timeutil import dutch_time, parse_iso
 
 from .learningdata import NONE, OPEN, PLACES, SAMEN, decide, project_files
 from .webdata import add_post, add_user
@@ -176,6 +176,29 @@ def test_models_use_says_in_dutch_that_the_database_is_busy(tmp_path, write_conf
     assert result.exit_code == 1
     assert result.output == ("harvester models: databasefout: de database is bezet: een ander proces hield haar "
                              "langer vast dan de harvester wacht\n")
+
+
+def test_models_shows_the_time_of_a_switch_by_hand_in_dutch_time(config, tmp_path, model_dir):
+    """`harvester models` writes when a version was made in Dutch time; when it was switched to by
+    hand reads the same way beside it, whether stored now (ISO UTC) or as text '... UTC' before."""
+    shutil.copytree(model_dir, tmp_path / "models" / "kopie")
+    with Store(tmp_path / "harvester.db") as store:
+        for version in ("themes-kopie", "themes-oud"):
+            store.models.add(ModelVersion(
+                version=version, path="models/kopie", created_at="2026-07-01T12:00:00.000+00:00", learned_from=0,
+                decisions=0, decisions_read_at="", reason="getraind"))
+        # as `models use` wrote it before: the time in UTC, said so in the text (14:05 in Amsterdam)
+        store.models.activate("themes-oud", reason="getraind; met de hand gekozen op 2026-07-01 12:05 UTC")
+    assert run(config, "models", "use", "themes-kopie").exit_code == 0
+    with Store(tmp_path / "harvester.db") as store:
+        stored = store.models.get("themes-kopie").reason
+    trained, _, when = stored.partition("; met de hand gekozen op ")
+    assert trained == "getraind" and parse_iso(when).tzinfo is not None   # unambiguous: ISO with its offset
+    listed = run(config, "models").output
+    assert "gemaakt 2026-07-01 14:00" in listed
+    assert f"    getraind; met de hand gekozen op {dutch_time(when)}\n" in listed
+    assert "    getraind; met de hand gekozen op 2026-07-01 14:05\n" in listed
+    assert "UTC" not in listed
 
 
 NEW_THEME = """

@@ -196,3 +196,26 @@ def test_the_bulk_confirmation_speaks_of_one_post_or_each_of_more(tmp_path, monk
         assert sentence in " ".join(page.split())
     finally:
         server.stop()
+
+
+def test_the_movement_figures_and_shares_are_written_as_the_other_counts(tmp_path):
+    """The movement's figures, its weekly table and small multiples (on the overview and its print
+    view) write thousands as the counts beside them do (1.000); a share that is neither none nor all
+    never reads as 100%: 999 of 1.000 posts still to review is 99%, not all of them."""
+    server, config = start_site(tmp_path, {"lex": "lezer", "eva": "redacteur"})
+    try:
+        with Store(config.db_path) as store, store.atomic():
+            for n in range(1, 1001):   # one week: the week's figures and the theme's bar reach 1.000 too
+                add_post(store, n, published_at="2026-11-25T10:00:00+00:00")
+            store.reviews.decide(1, store.users.get("eva"), 0, "set_themes", themes=["cultuur"])
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            login(c, "lex")
+            page, printed = c.get("/overzicht").text, c.get("/overzicht/afdruk").text
+        assert "Nog te beoordelen: <strong>999</strong> van 1.000 posts (99%)." in page
+        for shown in (page, printed):
+            assert "<div><dt>Posts</dt><dd>1.000</dd></div>" in shown
+            assert '<th scope="row">23-11-2026</th><td class="num">1.000</td><td class="num">1.000</td>' in shown
+            assert '<td class="num">1.000</td>' in shown.split('id="thema-tabel"')[1]   # cultuur that week
+            assert ">1.000</text>" in shown   # the shared scale's top
+    finally:
+        server.stop()

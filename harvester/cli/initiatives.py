@@ -79,8 +79,8 @@ def initiatives(config: Config, candidates: bool, as_json: bool) -> None:
 
 
 @click.command(cls=Command)
-@out_option("Bestand: .gexf of .graphml (voor Gephi), of .csv (dan twee bestanden: NAAM-knopen.csv "
-            "en NAAM-verbindingen.csv).")
+@out_option("Bestand: .gexf of .graphml (voor Gephi), of .csv: dan komen er twee bestanden naast "
+            "BESTAND; bij netwerk.csv zijn dat netwerk-knopen.csv en netwerk-verbindingen.csv.")
 @with_config
 def network(config: Config, out: Path) -> None:
     """Schrijf het netwerk van initiatieven: een knoop per initiatief (met het aantal posts en auteurs),

@@ -66,7 +66,7 @@ def list_versions(config) -> None:
         click.echo(f"{mark} {r.version}  gemaakt {dutch_time(r.created_at)}, geleerd van "
                    f"{counted(r.learned_from, 'beslissing', 'beslissingen')}, {scores}, drempels: {threshold_summary(config, str(learning.model_path(config, r.path)))}")
         if r.reason:
-            click.echo(f"    {r.reason}")
+            click.echo(f"    {learning.shown_reason(r.reason)}")
 
 
 @models.command("use")

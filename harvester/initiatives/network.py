@@ -185,8 +185,9 @@ def network_format(path: Path) -> str:
 
 
 def write_network(g: nx.Graph, path: str | Path) -> list[Path]:
-    """Write the network for Gephi by the file's extension: .gexf, .graphml, or .csv (a table of
-    nodes beside the file, FILE-knopen.csv, and one of edges, FILE-verbindingen.csv). Each file is
+    """Write the network for Gephi by the file's extension: .gexf, .graphml, or .csv (two tables
+    beside it, named after it: netwerk.csv gives netwerk-knopen.csv and netwerk-verbindingen.csv,
+    as `harvester network --out` says; Gephi imports nodes and edges apart). Each file is
     written whole or not at all (`replacing`), and the CSV pair both or neither
     (`replacing_together`: a full disk changes neither); a failure is a WriteFailed."""
     path = Path(path)

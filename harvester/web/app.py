@@ -25,7 +25,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Config
-from ..dutch import counted
+from ..dutch import counted, percent
 from ..errors import HarvesterError
 from ..store import Store
 from ..timeutil import dutch_time
@@ -188,6 +188,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
     env.filters["getal"] = lambda n: f"{n:,}".replace(",", ".")   # Dutch thousands: 1.000.000
     # '1 post', '3 posts': {{ n | aantal("post", "posts") }}
     env.filters["aantal"] = lambda n, one, many: counted(n, one, many, shown=env.filters["getal"])
+    env.filters["procent"] = percent   # '12%': {{ part | procent(whole) }}
     templates = Jinja2Templates(env=env)
 
     @contextlib.asynccontextmanager
