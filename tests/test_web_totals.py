@@ -211,7 +211,11 @@ def test_the_movement_figures_and_shares_are_written_as_the_other_counts(tmp_pat
         with httpx.Client(base_url=server.url, timeout=30) as c:
             login(c, "lex")
             page, printed = c.get("/overzicht").text, c.get("/overzicht/afdruk").text
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            login(c, "eva")
+            queue = " ".join(c.get("/").text.split())
         assert "Nog te beoordelen: <strong>999</strong> van 1.000 posts (99%)." in page
+        assert "<strong>1 van 1.000</strong> beoordeeld onder dit filter (1%)" in queue   # the queue's share too
         for shown in (page, printed):
             assert "<div><dt>Posts</dt><dd>1.000</dd></div>" in shown
             assert '<th scope="row">23-11-2026</th><td class="num">1.000</td><td class="num">1.000</td>' in shown

@@ -22,8 +22,9 @@ JOB_LOG = "harvester.run"
 
 
 def setup_logging(command: str) -> None:
-    """One stderr handler on the root logger for `command`. A no-op where the root already has one
-    (a test's capturing handler, or a second call in the same process)."""
+    """One stderr handler on the root logger for `command`. No handler is added where the root already
+    has one (a test's capturing handler, or a second call in the same process); a service still quiets
+    apscheduler's and httpx's own INFO lines."""
     service = command in SERVICES
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT, DATEFMT))
