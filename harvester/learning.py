@@ -196,8 +196,9 @@ class DroppedThemes:
         named = ", ".join(f"{theme} ({n} keer)" for theme, n in sorted(self.themes.items()))
         text = f"Weggelaten uit de beslissingen, want het themabestand kent ze niet meer: {named}"
         if self.skipped:
-            text += ("; 1 geaccepteerde post hield geen bekend thema over en telt niet mee" if self.skipped == 1 else
-                     f"; {self.skipped} geaccepteerde posts hielden geen bekend thema over en tellen niet mee")
+            kept, counts = ("hield", "telt") if self.skipped == 1 else ("hielden", "tellen")
+            text += (f"; {counted(self.skipped, 'geaccepteerde post', 'geaccepteerde posts')} {kept} geen bekend "
+                     f"thema over en {counts} niet mee")
         return text + "."
 
 
