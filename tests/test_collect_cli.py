@@ -78,6 +78,9 @@ def test_the_closing_line_counts_in_dutch_singular_and_plural(server, write_conf
     result = invoke("--config", str(one), "collect")
     assert result.exit_code == 0, result.output
     assert "Klaar: 1 bron, 1 nieuwe post, 0 mislukt." in result.stdout
+    # published in winter at 09:30 UTC: 10:30 in Dutch time; --json keeps UTC
+    assert "\t2013-03-14 10:30\t" in invoke("--config", str(one), "posts").stdout
+    assert json.loads(invoke("--config", str(one), "posts", "--json").stdout)[0]["published_at"] == "2013-03-14T09:30:00+00:00"
     two = write_config(feed_source("blog", server.url("/een.rss")) + feed_source("netwerk", server.url("/nieuws.atom")))
     result = invoke("--config", str(two), "collect")
     assert result.exit_code == 0, result.output

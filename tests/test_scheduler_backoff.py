@@ -16,7 +16,7 @@ from harvester.models import RunCounts
 from harvester.jobs.backoff import backoff_delay, backoff_until
 from harvester.jobs.lock import this_process
 from harvester.store import Store
-from harvester.timeutil import to_utc_iso
+from harvester.timeutil import dutch_time, to_utc_iso
 
 SOURCE = """
 [[sources]]
@@ -59,7 +59,7 @@ def test_failures_in_a_row_delay_the_next_try_and_status_shows_when(write_config
     runner = CliRunner()
     text = runner.invoke(main, ["--config", str(config.path), "status"]).output
     assert "fouten op rij: 2" in text
-    assert f"volgende poging: niet voor {to_utc_iso(expected)}" in text
+    assert f"volgende poging: niet voor {dutch_time(to_utc_iso(expected))}" in text
     data = json.loads(runner.invoke(main, ["--config", str(config.path), "status", "--json"]).output)
     assert data["sources"][0]["next_attempt_at"] == to_utc_iso(expected)
 
@@ -94,7 +94,8 @@ def test_status_says_a_background_job_that_died_no_longer_runs(write_config):
         store.db.conn.commit()
     runner = CliRunner()
     text = runner.invoke(main, ["--config", str(config.path), "status"]).output
-    assert text.startswith("Achtergrondtaak: draait niet meer: geen teken van leven sinds 2026-12-05T03:12:00.000+00:00 "
+    assert text.startswith("Achtergrondtaak: draait niet meer: geen teken van leven sinds 2026-12-05 04:12 "
                            f"(proces {gone.pid} op {socket.gethostname()})")
     data = json.loads(runner.invoke(main, ["--config", str(config.path), "status", "--json"]).output)
     assert (data["scheduler"]["pid"], data["scheduler"]["running"]) == (gone.pid, False)
+    assert data["scheduler"]["heartbeat_at"] == "2026-12-05T03:12:00.000+00:00"   # shown in Dutch time, kept in UTC

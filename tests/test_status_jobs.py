@@ -28,7 +28,7 @@ from harvester.jobs.lock import STALE_AFTER_SECONDS, UNSEEN_RUN_SECONDS, boot_ti
 from harvester import store as store_module
 from harvester.store import Store
 from harvester.store.lock import LockHolder
-from harvester.timeutil import to_utc_iso, utcnow
+from harvester.timeutil import dutch_time, to_utc_iso, utcnow
 
 from .localserver import Reply
 from .mastodon_fake import FakeInstance, make_status
@@ -106,7 +106,7 @@ def test_a_recheck_by_hand_records_its_outcome_as_the_job_does(server, write_con
     assert failed.exit_code == 1 and f"probleem: {down}" in failed.stderr
     text = status(path)
     line = next(line for line in text.splitlines() if line.startswith("  hercontrole"))
-    assert line.endswith(f"(deels gelukt), laatst gelukt: {recheck['at']}")
+    assert line.endswith(f"(deels gelukt), laatst gelukt: {dutch_time(recheck['at'])}")
     assert f"    fout: {down}" in text
 
 
@@ -505,6 +505,53 @@ def test_status_tells_a_source_gone_from_the_config_from_one_not_run_yet(write_c
     by_name = {s["name"]: s for s in status(config, "--json")["sources"]}
     assert (by_name["oud"]["configured"], by_name["nieuw"]["configured"]) == (False, True)
     assert by_name["nieuw"]["last_run_status"] is None and by_name["oud"]["last_run_status"] == "failed"
+
+
+def test_status_shows_every_time_in_dutch_time_and_json_keeps_utc(write_config):
+    """The admin reads Dutch time everywhere else (the review app, the exports): a winter time is an
+    hour ahead of UTC, a summer time two. Machines reading --json get the stored UTC times."""
+    winter, summer = "2026-01-15T11:30:00.000+00:00", "2026-07-15T11:30:00.000+00:00"
+    # a failed run that starts next summer keeps its back-off (start + 2 * 60 minutes) ahead of the clock
+    later = datetime.now(UTC).year + 1
+    failed = f"{later}-07-15T11:30:00.000+00:00"
+    path = write_config('[[sources]]\nname = "blog"\ntype = "feed"\nurl = "http://127.0.0.1:9/feed"\n'
+                        'interval_minutes = 60\n')
+    config = load_config(path)
+    with Store(config.db_path) as store:
+        source = store.sources.sync("blog", "feed", "http://127.0.0.1:9/feed")
+        store.scheduler_lock.acquire(4242, "elders", lambda holder: True)
+        db = store.db
+        db.execute("UPDATE scheduler_lock SET heartbeat_at = ?", [winter])
+        db.execute("INSERT INTO runs (source_id, started_at, finished_at, status) VALUES (?, ?, ?, 'ok')",
+                   [source.id, winter, winter])
+        db.execute("INSERT INTO runs (source_id, started_at, finished_at, status, error) VALUES (?, ?, ?, 'failed', 'stuk')",
+                   [source.id, failed, failed])
+        db.execute("UPDATE sources SET ratelimit_remaining = 10, ratelimit_reset = ?", [summer])
+        db.execute("INSERT INTO job_outcomes (job, at, status, error, ok_at) VALUES ('classify', ?, 'failed', 'stuk', ?)",
+                   [summer, winter])
+        db.execute("INSERT INTO review_events (actor, at, action, after) VALUES ('system', ?, 'purge', ?)",
+                   [winter, json.dumps({"count": 2})])
+        db.execute("INSERT INTO review_events (actor, at, action, after) VALUES ('system', ?, 'pseudonymize', ?)",
+                   [summer, json.dumps({"posts": 1, "authors": 1})])
+        db.execute("INSERT INTO initiative_matching (id, catalogue_digest, summarised_at) VALUES (1, '', ?)", [summer])
+
+    text = status(path)
+    assert "geen teken van leven sinds 2026-01-15 12:30 (proces 4242 op elders)" in text
+    assert "  classificeren: laatste keer 2026-07-15 13:30 (MISLUKT), laatst gelukt: 2026-01-15 12:30" in text
+    assert ("Opschonen: laatste keer 2026-01-15 12:30, 2 posts verwijderd; "
+            "laatst gepseudonimiseerd: 2026-07-15 13:30 (1 post)") in text
+    assert "Initiatieven: laatst geteld 2026-07-15 13:30," in text
+    assert f"  laatste run: {later}-07-15 13:30 (MISLUKT), laatste succes: 2026-01-15 12:30," in text
+    assert "  rate limit: nog 10 verzoeken, reset 2026-07-15 13:30" in text
+    assert f"  volgende poging: niet voor {later}-07-15 15:30 " in text
+    assert "+00:00" not in text and "T11:30" not in text
+    shown = status(path, "--json")
+    blog = shown["sources"][0]
+    assert shown["scheduler"]["heartbeat_at"] == winter and shown["purge"]["pseudonymized_at"] == summer
+    assert (shown["jobs"]["classify"]["at"], shown["jobs"]["classify"]["ok_at"]) == (summer, winter)
+    assert shown["initiatives"]["summarised_at"] == summer
+    assert (blog["last_run_at"], blog["last_success_at"], blog["ratelimit_reset"]) == (failed, winter, summer)
+    assert blog["next_attempt_at"] == f"{later}-07-15T13:30:00+00:00"
 
 
 def test_status_where_there_is_no_database_says_so_and_creates_none(tmp_path, monkeypatch):

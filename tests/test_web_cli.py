@@ -48,7 +48,10 @@ def test_users_add_list_disable(tmp_path):
     assert [(u["name"], u["role"], u["disabled_at"]) for u in listed] == [("bea", "beheerder", None),
                                                                         ("eva", "redacteur", None)]
     assert run(config, "users", "disable", "eva").exit_code == 0
-    assert "uitgeschakeld" in run(config, "users", "list").output
+    with Store(config.db_path) as store:   # disabled on a summer day: Dutch time is UTC + 2, --json keeps UTC
+        store.db.execute("UPDATE users SET disabled_at = '2026-07-15T11:30:00.000+00:00' WHERE name = 'eva'")
+    assert "eva\tredacteur\tuitgeschakeld sinds 2026-07-15 13:30\n" in run(config, "users", "list").output
+    assert json.loads(run(config, "users", "list", "--json").output)[1]["disabled_at"] == "2026-07-15T11:30:00.000+00:00"
     assert run(config, "users", "disable", "nobody").exit_code == 2
     assert run(config, "users", "enable", "eva").exit_code == 0
     new_password = "een-ander-wachtwoord"

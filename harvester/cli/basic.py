@@ -14,7 +14,7 @@ from ..jobs.lock import run_abandoned, scheduler_state
 from ..models import SourceStatus
 from ..store.jobs import JobOutcome
 from ..store.lock import LockHolder
-from ..timeutil import to_utc_iso
+from ..timeutil import dutch_time, to_utc_iso
 from ..config import config_path, load_config
 from ..dutch import counted
 from .collect import STATUS_TEXT
@@ -92,7 +92,8 @@ def status(config, as_json: bool) -> None:
     initiatieven onbruikbaar is; die fout staat alleen daar, niet nog eens bij de taak). Een bron die steeds faalt, toont wanneer hij het weer probeert
     (volgende poging). Een bron uit de configuratie zonder runs heet nog niet gedraaid; een bron
     die niet meer in de configuratie staat, wordt zo genoemd en niet als mislukt (in --json:
-    "configured"). Is er nog geen database, dan zegt status dat (exitstatus 2) en maakt er geen.
+    "configured"). Tijden staan in Nederlandse tijd, in --json in UTC (ISO 8601). Is er nog geen
+    database, dan zegt status dat (exitstatus 2) en maakt er geen.
     """
     with open_existing_store(config) as store:
         sources = _sources(config, store.runs.status())
@@ -111,19 +112,19 @@ def status(config, as_json: bool) -> None:
                               ensure_ascii=False, indent=2))
         return
     if scheduler and not scheduler_lives:
-        click.echo(f"Achtergrondtaak: draait niet meer: geen teken van leven sinds {scheduler.heartbeat_at} "
+        click.echo(f"Achtergrondtaak: draait niet meer: geen teken van leven sinds {_when(scheduler.heartbeat_at)} "
                    f"(proces {scheduler.pid} op {scheduler.host}); start opnieuw met `harvester run` of `harvester up`")
     elif scheduler:
         click.echo(f"Achtergrondtaak: proces {scheduler.pid} op {scheduler.host}, "
-                   f"laatste teken van leven {scheduler.heartbeat_at}")
+                   f"laatste teken van leven {_when(scheduler.heartbeat_at)}")
     else:
         click.echo("Achtergrondtaak: draait niet (start met `harvester run` of `harvester up`)")
     # a broken initiatives file: said under Initiatieven, checked now (also before the job first ran),
     # not again as the job's error, which is that same file's error from the job's last pass
     _echo_jobs(jobs, {"initiatives"} if initiatives["error"] else set())
     if purge:
-        click.echo(f"Opschonen: laatste keer {purge['at']}, {counted(purge['deleted'], 'post', 'posts')} verwijderd; "
-                   f"laatst gepseudonimiseerd: {purge['pseudonymized_at'] or '-'} "
+        click.echo(f"Opschonen: laatste keer {_when(purge['at'])}, {counted(purge['deleted'], 'post', 'posts')} verwijderd; "
+                   f"laatst gepseudonimiseerd: {_when(purge['pseudonymized_at'])} "
                    f"({counted(purge['pseudonymized'], 'post', 'posts')})")
         if purge["error"]:
             click.echo(f"  laatste fout: {purge['error']}")
@@ -137,26 +138,32 @@ def status(config, as_json: bool) -> None:
     for r, configured in sources:
         click.echo(f"{r.name} [{r.type}] {r.url}")
         if not configured:
-            click.echo(f"  niet meer in de configuratie: wordt niet meer opgehaald (laatste run: {r.last_run_at or '-'}, "
-                       f"laatste succes: {r.last_success_at or '-'})")
+            click.echo(f"  niet meer in de configuratie: wordt niet meer opgehaald (laatste run: {_when(r.last_run_at)}, "
+                       f"laatste succes: {_when(r.last_success_at)})")
             continue
         run_state = _run_state(r, scheduler, scheduler_lives)
         state = "weg (410)" if r.gone else STATUS_TEXT.get(run_state, "nog niet gedraaid")
         if run_state == "running" and r.last_run_pid is not None and not r.gone:
             state += f": proces {r.last_run_pid} op {r.last_run_host}"
-        click.echo(f"  laatste run: {r.last_run_at or '-'} ({state}), laatste succes: {r.last_success_at or '-'}, "
+        click.echo(f"  laatste run: {_when(r.last_run_at)} ({state}), laatste succes: {_when(r.last_success_at)}, "
                    f"nieuw: {r.new_in_last_run}, fouten op rij: {r.consecutive_failures}")
         if r.auth_required and r.type == "bluesky":
             click.echo("  inloggegevens nodig: zoeken kan alleen met een account (handle en app-wachtwoord)")
         elif r.auth_required:
             click.echo("  token nodig: deze instance vraagt om een ingelogde gebruiker")
         if r.ratelimit_remaining is not None:
-            click.echo(f"  rate limit: nog {r.ratelimit_remaining} verzoeken, reset {r.ratelimit_reset}")
+            click.echo(f"  rate limit: nog {r.ratelimit_remaining} verzoeken, reset {_when(r.ratelimit_reset)}")
         if r.last_error:
             click.echo(f"  laatste fout: {r.last_error}")
         retry = _next_attempt(config, r)
         if retry:
-            click.echo(f"  volgende poging: niet voor {retry} (wacht langer na elke fout op rij)")
+            click.echo(f"  volgende poging: niet voor {_when(retry)} (wacht langer na elke fout op rij)")
+
+
+def _when(value: str | None) -> str:
+    """A stored UTC time in the plain output as the admin reads it elsewhere (Dutch time, as the
+    review app and `harvester models` show it); '-' for none. --json keeps the stored UTC text."""
+    return dutch_time(value) or "-"
 
 
 def _sources(config, rows: list[SourceStatus]) -> list[tuple[SourceStatus, bool]]:
@@ -188,8 +195,8 @@ def _echo_jobs(jobs: list[JobOutcome], errors_shown_below: set[str]) -> None:
     for job, name in JOB_NAMES.items():
         if (j := by_job.get(job)) is None:
             continue
-        line = f"  {name}: laatste keer {j.at} ({STATUS_TEXT[j.status]})"
-        click.echo(line if j.status == "ok" else f"{line}, laatst gelukt: {j.ok_at or '-'}")
+        line = f"  {name}: laatste keer {_when(j.at)} ({STATUS_TEXT[j.status]})"
+        click.echo(line if j.status == "ok" else f"{line}, laatst gelukt: {_when(j.ok_at)}")
         if j.error and job not in errors_shown_below:
             click.echo(f"    fout: {j.error}")
 
@@ -262,7 +269,7 @@ def _initiatives(config, store) -> dict:
 
 
 def _echo_initiatives(initiatives: dict) -> None:
-    click.echo(f"Initiatieven: laatst geteld {initiatives['summarised_at'] or '-'}, "
+    click.echo(f"Initiatieven: laatst geteld {_when(initiatives['summarised_at'])}, "
                f"nog te koppelen: {counted(initiatives['pending'], 'post', 'posts')}")
     if initiatives["error"]:
         click.echo(f"  fout: {initiatives['error']}")
@@ -286,7 +293,8 @@ def _next_attempt(config, row) -> str | None:
 def posts(config, limit: int, as_json: bool) -> None:
     """Toon de nieuwste opgeslagen posts.
 
-    Is er nog geen database, dan zegt posts dat (exitstatus 2) en maakt er geen.
+    De publicatietijd staat in Nederlandse tijd, in --json in UTC (ISO 8601). Is er nog geen
+    database, dan zegt posts dat (exitstatus 2) en maakt er geen.
     """
     with open_existing_store(config) as store:
         rows = store.posts.latest(limit)
@@ -295,5 +303,5 @@ def posts(config, limit: int, as_json: bool) -> None:
         return
     for r in rows:
         first_line = (r.title or r.text).split("\n", 1)[0]
-        click.echo(f"{r.id}\t{r.published_at or '-'}\t{r.author or '-'}\t{','.join(r.sources)}\t{first_line[:100]}")
+        click.echo(f"{r.id}\t{_when(r.published_at)}\t{r.author or '-'}\t{','.join(r.sources)}\t{first_line[:100]}")
 

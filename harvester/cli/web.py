@@ -9,6 +9,7 @@ import sys
 import click
 
 from ..models import Role
+from ..timeutil import dutch_time
 from ..store.users import name_problem
 from .common import EXIT_USAGE, config_args, fail, open_existing_store, open_store, program, with_config
 from .dutch_click import Command, Group, WholeNumber
@@ -91,6 +92,7 @@ def _read_password(from_stdin: bool) -> str:
 def users_list(config, as_json: bool) -> None:
     """Toon alle accounts met hun rol.
 
+    Een uitgeschakeld account toont sinds wanneer, in Nederlandse tijd (in --json in UTC, ISO 8601).
     Is er nog geen database, dan zegt users list dat (exitstatus 2) en maakt er geen.
     """
     with open_existing_store(config) as store:
@@ -101,7 +103,7 @@ def users_list(config, as_json: bool) -> None:
     if not rows:
         click.echo(f"Nog geen accounts: maak er een met `{program()} {config_args(config)}users add NAAM --role beheerder`.")
     for u in rows:
-        click.echo(f"{u.name}\t{u.role}\t{'actief' if u.active else 'uitgeschakeld sinds ' + u.disabled_at}")
+        click.echo(f"{u.name}\t{u.role}\t{'actief' if u.active else 'uitgeschakeld sinds ' + dutch_time(u.disabled_at)}")
 
 
 @users.command("disable")
