@@ -94,8 +94,9 @@ def pending_text(pending: PendingCounts) -> str:
              (pending.changed, "gewijzigd na de classificatie door dit model")]
     said = [f"{n} {words}" for n, words in parts if n]
     listed = ", ".join(said[:-1]) + " en " + said[-1] if len(said) > 1 else said[0]
-    waits = "1 post wacht" if pending.total == 1 else f"{pending.total} posts wachten"
-    return f"{waits} op classificatie (door de achtergrondtaak, of met `harvester classify`): {listed}."
+    waits = "wacht" if pending.total == 1 else "wachten"
+    return (f"{counted(pending.total, 'post', 'posts')} {waits} op classificatie (door de achtergrondtaak, "
+            f"of met `harvester classify`): {listed}.")
 
 
 @click.command(cls=Command)
@@ -110,9 +111,10 @@ def retrain(config) -> None:
         if not total:
             click.echo("Nog geen beslissingen van redacteuren: het model leert alleen van de geschreven teksten.")
         job = learning.prepare(store, config)
-        stays = "1 beslissing blijft" if len(job.held) == 1 else f"{len(job.held)} beslissingen blijven"
+        held = counted(len(job.held), "beslissing", "beslissingen")
+        stays = "blijft" if len(job.held) == 1 else "blijven"
         click.echo(f"Trainen op {counted(len(job.learn), 'beslissing', 'beslissingen')} (elk {job.decision_weight} "
-                   f"keer) en de geschreven teksten; {stays} achter om op te meten...")
+                   f"keer) en de geschreven teksten; {held} {stays} achter om op te meten...")
         if job.dropped.themes:
             click.echo(job.dropped.text())
         outcome = learning.train_candidate(job)

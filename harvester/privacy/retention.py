@@ -50,9 +50,10 @@ def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult
         try:
             secret = load_secret(config.privacy.secret_env)
         except SecretMissing as e:
-            waits = ("1 geaccepteerde post wacht" if len(due.posts) == 1 else
-                     f"{len(due.posts)} geaccepteerde posts wachten")
-            problems.append(f"pseudonimiseren mislukt: {waits} op een pseudoniem, maar de geheime sleutel ontbreekt: {e}")
+            waits = "wacht" if len(due.posts) == 1 else "wachten"
+            waiting = counted(len(due.posts), "geaccepteerde post", "geaccepteerde posts")
+            problems.append(f"pseudonimiseren mislukt: {waiting} {waits} op een pseudoniem, maar de geheime sleutel "
+                            f"ontbreekt: {e}")
     if dry_run:
         return PurgeResult([p.id for p in store.privacy.expired_posts(purge_before)], due, problems=problems)
     deleted = purge_expired(store, purge_before)
