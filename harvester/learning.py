@@ -33,7 +33,7 @@ from .config import Config
 from .dutch import counted, database_condition, decimal, os_error
 from .errors import HarvesterError
 from .nlp import Classifier, ModelError, SHIPPED_MODEL, ThemeSet, ThemesError, load_themes, read_jsonl, train
-from .nlp.classifier import FROM_DECISIONS, FROM_ROUNDS, unknown_labels
+from .nlp.classifier import FROM_DECISIONS, FROM_DEFAULT, FROM_ROUNDS, unknown_labels
 from .nlp.evidence import TERM_WEIGHT, Table, choose_term_weight
 from .nlp.pipeline import TEXTCAT, ModelNotSaved, save_pipeline, set_term_weight, unfinished_folders
 from .nlp.thresholds import agreement, choose_threshold
@@ -377,7 +377,7 @@ def _train_and_score(job: TrainingJob) -> Outcome:
     carried = meta.get("harvester") or {}
     thresholds = {t: float(v) for t, v in (carried.get("thresholds") or {}).items() if t in themes.ids}
     sources = {t: (carried.get("threshold_sources") or {}).get(t, FROM_ROUNDS) for t in thresholds}
-    weight, weight_source = meta_term_weight(meta) or (TERM_WEIGHT, FROM_ROUNDS)
+    weight, weight_source = meta_term_weight(meta) or (TERM_WEIGHT, FROM_DEFAULT)
     # until a trained version is switched to, the model in use is the configured one: not loaded twice
     choice = term_weight_on_decisions(job.base_path, themes, job.learn, weight,
                                       loaded=current if job.current_path == job.base_path else None)

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from harvester import learning
 from harvester.cli import main
+from harvester.dutch import decimal
 from harvester.config import load_config
 from harvester.models import Classification
 from harvester.nlp import Classifier, load_themes
@@ -293,6 +294,7 @@ def strict_model(model_dir, tmp_path, decisions: int = 0):
     return base
 
 
+DEFAULT = decimal(TERM_WEIGHT)   # the default term weight as the CLI writes it
 # posts that name two of cultuur's terms in words the model has not read: about 0.6-0.7 before term evidence
 NAMING = [f"Bij de afdeling vergunningen in {p} gaat het nu om cultuur en lef." for p in PLACES]
 CONCERTS = [f"Het cultuurpodium in {p} heeft vanavond lef: een concert." for p in PLACES]
@@ -326,13 +328,13 @@ def test_learned_decisions_choose_the_term_weight_from_the_configured_model(tmp_
         assert meta["term_weight"] == TERM_WEIGHT and meta["term_weight_source"] == FROM_ROUNDS
         why = ("geen ander gewicht stemt duidelijk beter overeen met de 50 beslissingen" if case == "rejected"
                else "het geconfigureerde model leerde zelf van beslissingen")
-        assert f"Termgewicht blijft 0,05: {why}" in result.output
-        assert "termgewicht: 0,05 (schrijfrondes)" in status
+        assert f"Termgewicht blijft {DEFAULT}: {why}" in result.output
+        assert f"termgewicht: {DEFAULT} (schrijfrondes)" in status
         return
     assert meta["term_weight"] in TERM_WEIGHTS and meta["term_weight"] > TERM_WEIGHT
     assert meta["term_weight_source"] == FROM_DECISIONS == classifier.term_weight_source
     weight = f"{meta['term_weight']:.2f}".replace(".", ",")
-    assert (f"Termgewicht op basis van de beslissingen: {weight} (model in gebruik: 0,05), met de drempels die bij "
+    assert (f"Termgewicht op basis van de beslissingen: {weight} (model in gebruik: {DEFAULT}), met de drempels die bij "
             "dat gewicht horen.") in result.output
     # the other themes take the chosen weight's thresholds; cultuur's 30 decisions refit its own
     chosen = meta["term_weights"][str(meta["term_weight"])]
@@ -341,7 +343,7 @@ def test_learned_decisions_choose_the_term_weight_from_the_configured_model(tmp_
     assert meta["threshold_sources"] == {"samenwerking": FROM_ROUNDS, "open_overheid": FROM_ROUNDS,
                                          "cultuur": FROM_DECISIONS}
     assert f"termgewicht: {weight} (beslissingen)" in status
-    assert f"termgewicht {weight} (beslissingen)" in models and "termgewicht 0,05 (schrijfrondes)" in models
+    assert f"termgewicht {weight} (beslissingen)" in models and f"termgewicht {DEFAULT} (schrijfrondes)" in models
     # a post naming cultuur's terms the model had not read now reaches it
     (verdict,) = classifier.classify(["Bij de afdeling handhaving in Gouda gaat het nu om cultuur en lef."])
     assert "cultuur" in verdict.assigned

@@ -171,7 +171,7 @@ def test_each_matched_term_closes_part_of_the_gap_to_one(classifier):
         learned = nlp(text)
     doc = nlp(text)
     weight = nlp.get_pipe_config("term_evidence")["weight"]
-    assert weight == TERM_WEIGHT == 0.05 and nlp.pipe_names[-1] == "term_evidence"
+    assert weight == TERM_WEIGHT and nlp.pipe_names[-1] == "term_evidence"
     hits = doc._.term_hits
     assert len(set(hits["open_overheid"])) == 2 and len(set(hits["samenwerking"])) == 2 and hits["cultuur"] == ["leren"]
     for theme in THEMES.ids:
@@ -182,6 +182,10 @@ def test_each_matched_term_closes_part_of_the_gap_to_one(classifier):
     # with the classifier left out there is nothing to raise
     with nlp.select_pipes(disable=["textcat_multilabel"]):
         assert nlp(text).cats == {}
+
+
+# the current weight in the tests of the choice: the smallest tried, so larger ones can win
+LOW = TERM_WEIGHTS[0]
 
 
 def test_decided_posts_choose_a_term_weight_only_when_it_clearly_beats_the_current_one():
@@ -195,19 +199,19 @@ def test_decided_posts_choose_a_term_weight_only_when_it_clearly_beats_the_curre
     named = [["a"]] * 10 + [[]] * 10
     # 1 - 0.6 * (1 - w)^2 reaches 0.5 from w = 0.1 on (0.514); the smallest of the tied best wins
     assert raised(0.4, 2, 0.1) == pytest.approx(0.514) and raised(0.4, 2, 0.05) < 0.5
-    assert choose_term_weight(named, rows, words, ids, table, TERM_WEIGHT) == 0.1
+    assert choose_term_weight(named, rows, words, ids, table, LOW) == 0.1
     rejected = [[]] * 20
-    assert choose_term_weight(rejected, rows, words, ids, table, TERM_WEIGHT) == TERM_WEIGHT
+    assert choose_term_weight(rejected, rows, words, ids, table, LOW) == LOW
     # a gain of at most MARGIN does not move the weight: one low-scoring post among 121 of "a"
     near = [[0.6, 0.1]] * 120 + [[0.4, 0.1]]
     near_words = [[0, 0]] * 120 + [[2, 0]]
     near_gold = [["a"]] * 121
     gain = (mean_agreement(near_gold, raise_rows(near, near_words, 0.1), ids, table[0.1])
-            - mean_agreement(near_gold, raise_rows(near, near_words, TERM_WEIGHT), ids, table[TERM_WEIGHT]))
+            - mean_agreement(near_gold, raise_rows(near, near_words, LOW), ids, table[LOW]))
     assert 0 < gain <= MARGIN
-    assert choose_term_weight(near_gold, near, near_words, ids, table, TERM_WEIGHT) == TERM_WEIGHT
+    assert choose_term_weight(near_gold, near, near_words, ids, table, LOW) == LOW
     # a weight without thresholds in the table cannot be kept
-    assert choose_term_weight(named, rows, words, ids, {0.2: table[0.2]}, TERM_WEIGHT) == 0.2
+    assert choose_term_weight(named, rows, words, ids, {0.2: table[0.2]}, LOW) == 0.2
 
 
 def test_a_theme_the_weight_gives_rejected_posts_counts_against_it():
@@ -220,7 +224,7 @@ def test_a_theme_the_weight_gives_rejected_posts_counts_against_it():
     words = [[2, 0]] * 10 + [[0, 3]] * 40
     gold = [["a"]] * 10 + [[]] * 40
     assert raised(0.35, 3, 0.1) >= 0.5 > raised(0.35, 3, 0.05)
-    assert choose_term_weight(gold, rows, words, ids, table, TERM_WEIGHT) == TERM_WEIGHT
+    assert choose_term_weight(gold, rows, words, ids, table, LOW) == LOW
 
 
 def test_a_model_with_unreadable_thresholds_per_term_weight_is_refused_clearly(classifier, tmp_path):

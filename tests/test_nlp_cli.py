@@ -15,9 +15,10 @@ from harvester.jobs import classify as classify_step
 from harvester.jobs.classify import classify_pending
 from harvester.cli import main
 from harvester.config import load_config
+from harvester.dutch import decimal
 from harvester.models import Post
 from harvester.nlp import SHIPPED_MODEL, Classifier, load_themes
-from harvester.nlp.classifier import FROM_DECISIONS, FROM_ROUNDS, FROM_THEMES_FILE
+from harvester.nlp.classifier import FROM_DECISIONS, FROM_DEFAULT, FROM_ROUNDS, FROM_THEMES_FILE
 from harvester.nlp.evidence import TERM_WEIGHT, TERM_WEIGHTS
 from harvester.nlp.thresholds import GRID
 from harvester.store import Store
@@ -283,7 +284,7 @@ def test_train_chooses_thresholds_on_writers_the_model_did_not_read(tmp_path, wr
     # thresholds for every term weight, for editors' decisions to choose from; the default in use
     assert [float(w) for w in meta["term_weights"]] == list(TERM_WEIGHTS)
     assert meta["thresholds"] == meta["term_weights"][str(TERM_WEIGHT)]
-    assert (meta["term_weight"], meta["term_weight_source"]) == (TERM_WEIGHT, FROM_ROUNDS)
+    assert (meta["term_weight"], meta["term_weight_source"]) == (TERM_WEIGHT, FROM_DEFAULT)
     assert classifier.term_weight == TERM_WEIGHT and classifier.term_weights[0.3] == meta["term_weights"]["0.3"]
     # a threshold in the themes file still wins over the model's
     pinned = load_themes(themes).themes[0].id
@@ -296,11 +297,12 @@ def test_train_chooses_thresholds_on_writers_the_model_did_not_read(tmp_path, wr
 @pytest.mark.parametrize("accepted", [True, False])
 def test_train_from_reviews_lets_decisions_choose_the_term_weight(tmp_path, write_config, model_dir, accepted):
     """Fifty learned decisions on posts that name two of cultuur's terms, scored by the configured
-    model (which learned none) at about 0.6, under the themes file's strict 0.7 for cultuur:
+    model (which learned none) at about 0.6, under the themes file's strict 0.75 for cultuur (the
+    default weight lifts them to about 0.71):
     accepted, they choose a weight that lifts them over it, with that weight's thresholds from the
     table this training chose on the writers; rejected, the default stays."""
     themes = tmp_path / "themes.toml"
-    themes.write_text(THEMES_TOML.replace("threshold = 0.45\n", "").replace('id = "cultuur"', 'id = "cultuur"\nthreshold = 0.7'),
+    themes.write_text(THEMES_TOML.replace("threshold = 0.45\n", "").replace('id = "cultuur"', 'id = "cultuur"\nthreshold = 0.75'),
                       encoding="utf-8")
     training = tmp_path / "training.jsonl"
     training.write_text("".join(json.dumps({"text": t, "themes": th, "writer": f"w{i % 2}"}, ensure_ascii=False) + "\n"
@@ -317,11 +319,12 @@ def test_train_from_reviews_lets_decisions_choose_the_term_weight(tmp_path, writ
     weight = meta["term_weight"]
     assert meta["thresholds"] == meta["term_weights"][str(weight)]
     if not accepted:
-        assert (weight, meta["term_weight_source"]) == (TERM_WEIGHT, FROM_ROUNDS)
-        assert "Termgewicht blijft 0,05: geen ander gewicht stemt duidelijk beter overeen met de 50" in result.output
+        assert (weight, meta["term_weight_source"]) == (TERM_WEIGHT, FROM_DEFAULT)
+        assert f"Termgewicht blijft {decimal(TERM_WEIGHT)}: geen ander gewicht stemt duidelijk beter overeen met de 50" in result.output
         return
     assert weight > TERM_WEIGHT and meta["term_weight_source"] == FROM_DECISIONS
-    assert f"Termgewicht op basis van de beslissingen: {weight:.2f} (standaard 0,05)".replace("0.", "0,") in result.output
+    assert (f"Termgewicht op basis van de beslissingen: {decimal(weight)} (standaard {decimal(TERM_WEIGHT)}): elk woord "
+            "uit de termen van een thema telt zwaarder.") in result.output
     # the report and the stored figures are those of the chosen weight's thresholds
     assert meta["held_out"]["macro_f1"] == pytest.approx(float(result.output.split("macro-F1 ")[1].split()[0].replace(",", ".")), abs=1e-3)
 

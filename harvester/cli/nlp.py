@@ -119,14 +119,14 @@ def train(config, from_reviews: bool, output: str | None, epochs: int) -> None:
         # each writer's texts measured by a model that did not read them, as real posts will be
         click.echo(f"Drempels kiezen: per schrijver ({len({w for w in writers if w})}) een model op de andere teksten...")
         table, per_weight = writer_thresholds(labelled, writers, themes, always, epochs=epochs)
-        weight_source = FROM_ROUNDS
         if reviewed:
             learned = [d for d in decided if not held_back(d[0])]
             choice = term_weight_on_decisions(config.nlp.model, themes, learned, TERM_WEIGHT, table)
             if choice.weight != TERM_WEIGHT:
                 weight, weight_source = choice.weight, FROM_DECISIONS
                 click.echo(f"Termgewicht op basis van de beslissingen: {decimal(weight)} (standaard "
-                           f"{decimal(TERM_WEIGHT)}): elk woord uit de termen van een thema telt zwaarder.")
+                           f"{decimal(TERM_WEIGHT)}): elk woord uit de termen van een thema telt "
+                           f"{'zwaarder' if weight > TERM_WEIGHT else 'lichter'}.")
             else:
                 click.echo(f"Termgewicht blijft {decimal(weight)}: {choice.kept}.")
         metrics = per_weight[weight]
