@@ -24,6 +24,7 @@ from harvester.config import load_config
 from harvester.jobs.harvest import run_source, run_sources
 from harvester.models import Cursor
 from harvester.store import Store
+from harvester.timeutil import dutch_time
 
 from .localserver import LocalServer, Reply
 from .mastodon_fake import FakeInstance, make_status
@@ -363,6 +364,8 @@ def test_nearly_exhausted_rate_limit_stops_paging_and_the_next_run_goes_on(fake,
     fake.remaining = 4       # the next answer says 3 are left: below the reserve, reset minutes away
     (first,) = harvest({"nl": fake.url})
     assert first.status == "partial" and "rate limit" in first.error and len(fake.timeline_requests()) == 1
+    # the reset as `status` shows it beside this error: in Dutch time
+    assert f"verzoeken tot {dutch_time(store.sources.get('nl').ratelimit_reset)});" in first.error
     fake.remaining = 300
     (second,) = harvest({"nl": fake.url})
     assert store.posts.count() == 100 and second.counts.new == 60

@@ -19,7 +19,7 @@ from typing import Protocol
 from ..config import Config, Source
 from ..dutch import counted
 from ..models import Cursor, Post, SourceRow
-from ..timeutil import to_utc_iso
+from ..timeutil import dutch_time, to_utc_iso
 from .http import Fetcher
 
 # how far ahead of our clock a source's time may be: clocks drift and a time zone may be misread by
@@ -53,6 +53,14 @@ class Batch:
 
 class Collector(Protocol):
     def __call__(self, source: Source, state: SourceState, fetcher: Fetcher, config: Config) -> Iterator[Batch]: ...
+
+
+def rate_limit_stop(base: str, remaining: int | None, reset: str | None) -> str:
+    """The problem a collection records when it stops because the rate limit is nearly used up.
+    `harvester status` shows it as the run's error, beside the limit's reset in Dutch time, so the
+    reset here is in Dutch time too."""
+    return (f"rate limit van {base} bijna op (nog {counted(remaining or 0, 'verzoek', 'verzoeken')} tot "
+            f"{dutch_time(reset) or 'onbekend'}); de volgende run gaat verder waar deze stopte")
 
 
 def read_page(items: list, convert: Callable[[object], Post | None], what: str) -> tuple[list[Post], int, list[str]]:

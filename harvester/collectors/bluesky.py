@@ -47,7 +47,7 @@ from ..config import BlueskySource, Config
 from ..models import Author, Cursor, Post
 from ..normalize import http_url, normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
-from .base import Batch, SourceState, read_page, without_future_times
+from .base import Batch, SourceState, rate_limit_stop, read_page, without_future_times
 from .http import FetchError, Fetcher, RateLimitWatch, Response
 
 PAGE_LIMIT = 100                     # searchPosts' maximum
@@ -103,9 +103,7 @@ def collect(source: BlueskySource, state: SourceState, fetcher: Fetcher, config:
             yield from _TagRun(client, tag, state.cursors.get(tag), cutoff, config.harvest.max_pages).run()
             if client.watch.stopped:
                 remaining, reset = client.watch.last or (None, None)
-                yield Batch(ratelimit=client.watch.last, problems=[
-                    f"rate limit van {client.base} bijna op (nog {remaining} verzoeken tot {reset}); "
-                    "de volgende run gaat verder waar deze stopte"])
+                yield Batch(ratelimit=client.watch.last, problems=[rate_limit_stop(client.base, remaining, reset)])
                 return
     except BlueskyAuthError:
         yield Batch(auth_required=True, ratelimit=client.watch.last)   # stored, then the run fails

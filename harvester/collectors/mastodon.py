@@ -32,7 +32,7 @@ from ..config import Config, MastodonSource
 from ..models import Author, Cursor, Post
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
-from .base import Batch, SourceState, read_page
+from .base import Batch, SourceState, rate_limit_stop, read_page
 from .http import FetchError, Fetcher, RateLimitWatch, Response
 
 PAGE_LIMIT = 40              # Mastodon's maximum for timelines
@@ -78,9 +78,7 @@ def collect(source: MastodonSource, state: SourceState, fetcher: Fetcher, config
         yield from _GroupRun(client, group, cursor, cutoff, config).run()
         if client.stopped:
             remaining, reset = client.ratelimit or (None, None)
-            yield Batch(ratelimit=client.ratelimit, problems=[
-                f"rate limit van {client.base} bijna op (nog {remaining} verzoeken tot {reset}); "
-                "de volgende run gaat verder waar deze stopte"])
+            yield Batch(ratelimit=client.ratelimit, problems=[rate_limit_stop(client.base, remaining, reset)])
             break
     if not hidden and (missing := client.missing_token()):
         # once it got through: a refusal names the variable itself, and so does the warning on `hidden`
