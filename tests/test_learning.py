@@ -21,7 +21,7 @@ from harvester.dutch import decimal
 from harvester.config import load_config
 from harvester.models import Classification
 from harvester.nlp import Classifier, load_themes
-from harvester.nlp.classifier import FROM_DECISIONS, FROM_ROUNDS
+from harvester.nlp.classifier import FROM_DECISIONS, FROM_DEFAULT, FROM_ROUNDS
 from harvester.nlp.evidence import TERM_WEIGHT, TERM_WEIGHTS
 from harvester.nlp.pipeline import ModelNotSaved
 from harvester.nlp.thresholds import GRID, choose_threshold
@@ -287,7 +287,7 @@ def strict_model(model_dir, tmp_path, decisions: int = 0):
     ids = load_themes(tmp_path / "themes.toml").ids
     table = {str(w): {t: 0.75 if t == "cultuur" else round(0.7 + w, 2) for t in ids} for w in TERM_WEIGHTS}
     meta["harvester"].update(term_weights=table,
-                             term_weight=TERM_WEIGHT, term_weight_source=FROM_ROUNDS,
+                             term_weight=TERM_WEIGHT, term_weight_source=FROM_DEFAULT,
                              thresholds=dict.fromkeys(ids, 0.75), threshold_sources=dict.fromkeys(ids, FROM_ROUNDS),
                              decisions=decisions)
     (base / "meta.json").write_text(json.dumps(meta))
@@ -325,11 +325,11 @@ def test_learned_decisions_choose_the_term_weight_from_the_configured_model(tmp_
     status = run(config, "status").output
     models = run(config, "models").output
     if case != "accepted":
-        assert meta["term_weight"] == TERM_WEIGHT and meta["term_weight_source"] == FROM_ROUNDS
+        assert meta["term_weight"] == TERM_WEIGHT and meta["term_weight_source"] == FROM_DEFAULT
         why = ("geen ander gewicht stemt duidelijk beter overeen met de 50 beslissingen" if case == "rejected"
                else "het geconfigureerde model leerde zelf van beslissingen")
         assert f"Termgewicht blijft {DEFAULT}: {why}" in result.output
-        assert f"termgewicht: {DEFAULT} (schrijfrondes)" in status
+        assert f"termgewicht: {DEFAULT} (standaard)" in status
         return
     assert meta["term_weight"] in TERM_WEIGHTS and meta["term_weight"] > TERM_WEIGHT
     assert meta["term_weight_source"] == FROM_DECISIONS == classifier.term_weight_source
@@ -343,7 +343,7 @@ def test_learned_decisions_choose_the_term_weight_from_the_configured_model(tmp_
     assert meta["threshold_sources"] == {"samenwerking": FROM_ROUNDS, "open_overheid": FROM_ROUNDS,
                                          "cultuur": FROM_DECISIONS}
     assert f"termgewicht: {weight} (beslissingen)" in status
-    assert f"termgewicht {weight} (beslissingen)" in models and f"termgewicht {DEFAULT} (schrijfrondes)" in models
+    assert f"termgewicht {weight} (beslissingen)" in models and f"termgewicht {DEFAULT} (standaard)" in models
     # a post naming cultuur's terms the model had not read now reaches it
     (verdict,) = classifier.classify(["Bij de afdeling handhaving in Gouda gaat het nu om cultuur en lef."])
     assert "cultuur" in verdict.assigned

@@ -227,6 +227,19 @@ def test_a_theme_the_weight_gives_rejected_posts_counts_against_it():
     assert choose_term_weight(gold, rows, words, ids, table, LOW) == LOW
 
 
+def test_decisions_choose_a_smaller_weight_than_the_default_when_naming_says_less():
+    """Writing like the project's, where naming a theme's words says little: from the default,
+    forty rejected posts naming three words of "b" choose the smallest weight, the only one that
+    leaves them without it."""
+    ids = ["a", "b"]
+    table = {w: {"a": 0.5, "b": 0.5} for w in TERM_WEIGHTS}
+    rows = [[0.6, 0.1]] * 10 + [[0.1, 0.35]] * 40
+    words = [[0, 0]] * 10 + [[0, 3]] * 40
+    gold = [["a"]] * 10 + [[]] * 40
+    assert raised(0.35, 3, TERM_WEIGHT) >= 0.5 and raised(0.35, 3, 0.1) >= 0.5 > raised(0.35, 3, 0.05)
+    assert TERM_WEIGHT > LOW and choose_term_weight(gold, rows, words, ids, table, TERM_WEIGHT) == LOW
+
+
 def test_a_model_with_unreadable_thresholds_per_term_weight_is_refused_clearly(classifier, tmp_path):
     classifier.nlp.to_disk(tmp_path / "model")
     meta = tmp_path / "model" / "meta.json"

@@ -25,7 +25,8 @@ MAX_WEIGHTS = 200_000    # features whose weights are kept between batches
 # a theme's threshold when neither the themes file nor the model sets one
 DEFAULT_THRESHOLD = 0.35
 
-# where a theme's threshold came from (model meta "threshold_sources", `harvester status`)
+# where a theme's threshold or the term weight came from (model meta "threshold_sources" and
+# "term_weight_source", `harvester status`)
 FROM_THEMES_FILE = "themabestand"
 FROM_ROUNDS = "schrijfrondes"        # chosen on scores of writing rounds the model had not seen
 FROM_DECISIONS = "beslissingen"      # refitted on editors' decisions

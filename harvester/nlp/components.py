@@ -502,9 +502,9 @@ def make_term_evidence(nlp: Language, name: str, weight: float) -> Callable[[Doc
 
     The classifier learns how much a matched term says from the project's own texts, whose writers
     were asked to imply a theme rather than name it; real writers name it (cultuur, ambtenaren),
-    and there the terms rank posts better than the learned weights do. The weight is the largest
-    that left the scores of writers the model had not read as good as without it
-    (docs/nlp-log.md, "Ninth round"); editors' decisions may choose a larger one (evidence.py).
+    and there the terms rank posts better than the learned weights do. The default weight is the
+    one real writing takes (`evidence.TERM_WEIGHT`, docs/nlp-log.md "Fifteenth round"); editors'
+    decisions may choose another (evidence.py).
     Without cats (the classifier disabled) it does nothing.
     """
     def term_evidence(doc: Doc) -> Doc:
