@@ -15,6 +15,7 @@ import unicodedata
 from collections import Counter
 from itertools import product
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -24,20 +25,38 @@ from .conftest import ROOT
 
 THEMES_FILE = ROOT / "config" / "themes.toml"
 TRAINING_FILE = ROOT / "config" / "training.jsonl"
-EVAL_FILE = ROOT / "data" / "eval" / "themes.jsonl"
-WRITERS_FILE = ROOT / "data" / "eval" / "writers.jsonl"
-BOTH_LABELS = ROOT / "data" / "eval" / "writers-labels.jsonl"
-# the earlier held-out writer sets (h1, h2; h3, h4; h5, h6), each run three times and spent; development data now
-SPENT_WRITERS_FILE = ROOT / "data" / "eval" / "writers-spent.jsonl"
-SPENT_BOTH_LABELS = ROOT / "data" / "eval" / "writers-spent-labels.jsonl"
-SPENT2_WRITERS_FILE = ROOT / "data" / "eval" / "writers-spent2.jsonl"
-SPENT2_BOTH_LABELS = ROOT / "data" / "eval" / "writers-spent2-labels.jsonl"
-SPENT3_WRITERS_FILE = ROOT / "data" / "eval" / "writers-spent3.jsonl"
-SPENT3_BOTH_LABELS = ROOT / "data" / "eval" / "writers-spent3-labels.jsonl"
-# per held-out writer set: texts both labellings gave the same themes, and their macro-F1 (data/eval/README.md)
-AGREEMENT = {"held_out_writers": (BOTH_LABELS, 305, 0.977), "spent_writers": (SPENT_BOTH_LABELS, 312, 0.986),
-             "spent_writers2": (SPENT2_BOTH_LABELS, 297, 0.967), "spent_writers3": (SPENT3_BOTH_LABELS, 315, 0.993)}
-WRITER_SETS = ["held_out_writers", "spent_writers", "spent_writers2", "spent_writers3"]
+EVAL_DIR = ROOT / "data" / "eval"
+EVAL_FILE = EVAL_DIR / "themes.jsonl"
+
+
+class WriterSet(NamedTuple):
+    """A held-out writer set, data/eval/<stem>.jsonl, labelled twice (both labellings in
+    <stem>-labels.jsonl), with the agreement data/eval/README.md reports: written down here so that
+    the test notices when the files and the README part ways."""
+
+    stem: str
+    agreed: int  # texts both labellings gave the same themes
+    macro_f1: float  # between the two labellings
+
+    @property
+    def path(self) -> Path:
+        return EVAL_DIR / f"{self.stem}.jsonl"
+
+    @property
+    def both_labels(self) -> Path:
+        return EVAL_DIR / f"{self.stem}-labels.jsonl"
+
+
+# the held-out writer set (h7, h8), then the earlier ones (h1, h2; h3, h4; h5, h6), each run three times
+# and spent, development data now; every check below follows from this table, one line per set
+WRITER_SETS = (
+    WriterSet("writers", 305, 0.977),
+    WriterSet("writers-spent", 312, 0.986),
+    WriterSet("writers-spent2", 297, 0.967),
+    WriterSet("writers-spent3", 315, 0.993),
+)
+WRITER_STEMS = [s.stem for s in WRITER_SETS]
+each_writer_set = pytest.mark.parametrize("writer_set", WRITER_SETS, ids=WRITER_STEMS)
 
 CHARTER_IDS = [
     "cultuur", "samenwerking", "structuur", "open_overheid",
@@ -141,23 +160,15 @@ def evaluation(theme_ids) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def held_out_writers(theme_ids) -> list[dict]:
-    return load_jsonl(WRITERS_FILE, set(theme_ids))
+def writer_rows(theme_ids) -> dict[str, list[dict]]:
+    """Each held-out writer set's rows by stem, read once: the cross-set checks need them all."""
+    return {s.stem: load_jsonl(s.path, set(theme_ids)) for s in WRITER_SETS}
 
 
 @pytest.fixture(scope="module")
-def spent_writers(theme_ids) -> list[dict]:
-    return load_jsonl(SPENT_WRITERS_FILE, set(theme_ids))
-
-
-@pytest.fixture(scope="module")
-def spent_writers2(theme_ids) -> list[dict]:
-    return load_jsonl(SPENT2_WRITERS_FILE, set(theme_ids))
-
-
-@pytest.fixture(scope="module")
-def spent_writers3(theme_ids) -> list[dict]:
-    return load_jsonl(SPENT3_WRITERS_FILE, set(theme_ids))
+def rows_by_name(training, evaluation, writer_rows) -> dict[str, list[dict]]:
+    """Every labelled file's rows, for the checks that run on each of them alike."""
+    return {"training": training, "evaluation": evaluation, **writer_rows}
 
 
 def test_themes_file_has_the_charter_themes_in_the_documented_format():
@@ -203,49 +214,44 @@ def test_evaluation_set_meets_the_minimum_counts(evaluation, theme_ids):
     assert shortfalls(evaluation, theme_ids, EVAL_MIN) == []
 
 
-@pytest.mark.parametrize("which", WRITER_SETS)
-def test_held_out_writer_sets_meet_the_minimum_counts(which, theme_ids, request):
-    assert shortfalls(request.getfixturevalue(which), theme_ids, WRITERS_MIN) == []
+@each_writer_set
+def test_held_out_writer_sets_meet_the_minimum_counts(writer_set, theme_ids, writer_rows):
+    assert shortfalls(writer_rows[writer_set.stem], theme_ids, WRITERS_MIN) == []
 
 
 def test_files_hold_the_documented_fields():
     """Training and held-out writer texts name their writer; the first evaluation set predates that."""
-    assert keys_per_line(TRAINING_FILE) == {frozenset({"text", "themes", "writer"})}
-    assert keys_per_line(WRITERS_FILE) == {frozenset({"text", "themes", "writer"})}
-    assert keys_per_line(SPENT_WRITERS_FILE) == {frozenset({"text", "themes", "writer"})}
-    assert keys_per_line(SPENT2_WRITERS_FILE) == {frozenset({"text", "themes", "writer"})}
-    assert keys_per_line(SPENT3_WRITERS_FILE) == {frozenset({"text", "themes", "writer"})}
+    for path in [TRAINING_FILE, *(s.path for s in WRITER_SETS)]:
+        assert keys_per_line(path) == {frozenset({"text", "themes", "writer"})}, path.name
     assert keys_per_line(EVAL_FILE) == {frozenset({"text", "themes"})}
 
 
-def test_held_out_writers_wrote_nothing_in_training(training, request):
+def test_held_out_writers_wrote_nothing_in_training(training, writer_rows):
     """Each held-out set's writers wrote nothing in training, nor in another held-out set."""
-    sets = [request.getfixturevalue(which) for which in WRITER_SETS]
+    sets = list(writer_rows.values())
     assert all(r["writer"] for r in training + [r for rows in sets for r in rows])
     writers = [{r["writer"] for r in rows} for rows in [training] + sets]
     assert all(a.isdisjoint(b) for i, a in enumerate(writers) for b in writers[i + 1:])
 
 
-@pytest.mark.parametrize("which", sorted(AGREEMENT))
-def test_held_out_writer_sets_were_labelled_twice_with_the_reported_agreement(which, theme_ids, request):
+@each_writer_set
+def test_held_out_writer_sets_were_labelled_twice_with_the_reported_agreement(writer_set, theme_ids, writer_rows):
     """data/eval/README.md reports the agreement between the writers' own labels and a blind second
     labeller's; the final label is theirs where they agree and one of the two where they do not."""
-    rows = request.getfixturevalue(which)
-    path, agreed, macro_f1 = AGREEMENT[which]
-    both = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = writer_rows[writer_set.stem]
+    both = [json.loads(line) for line in writer_set.both_labels.read_text(encoding="utf-8").splitlines()]
     assert len(both) == len(rows)
     first, second = [b["writer"] for b in both], [b["second"] for b in both]
     assert all(set(t) <= set(theme_ids) and len(t) <= 2 for t in first + second)
-    assert sum(set(a) == set(b) for a, b in zip(first, second)) == agreed
-    assert round(evaluate(first, second, theme_ids)["macro_f1"], 3) == macro_f1
+    assert sum(set(a) == set(b) for a, b in zip(first, second)) == writer_set.agreed
+    assert round(evaluate(first, second, theme_ids)["macro_f1"], 3) == writer_set.macro_f1
     for row, a, b in zip(rows, first, second):
         assert set(row["themes"]) in ({*a}, {*b})
 
 
-@pytest.mark.parametrize("which", ["training", "evaluation", *WRITER_SETS])
-def test_no_text_twice_within_a_file(which, request):
-    rows = request.getfixturevalue(which)
-    seen = Counter(normalise(r["text"]) for r in rows)
+@pytest.mark.parametrize("which", ["training", "evaluation", *WRITER_STEMS])
+def test_no_text_twice_within_a_file(which, rows_by_name):
+    seen = Counter(normalise(r["text"]) for r in rows_by_name[which])
     assert [t for t, n in seen.items() if n > 1] == []
 
 
@@ -261,22 +267,23 @@ def test_evaluation_texts_do_not_occur_in_training(training, evaluation):
     assert report == []
 
 
-@pytest.mark.parametrize("which", WRITER_SETS)
-def test_held_out_writer_texts_do_not_occur_in_training_or_the_other_sets(which, training, evaluation, request):
+@each_writer_set
+def test_held_out_writer_texts_do_not_occur_in_training_or_the_other_sets(writer_set, training, evaluation,
+                                                                          writer_rows):
     """No near-duplicate across the split, nor between two writer sets (numbers only in the report,
     as above)."""
-    held = [r["text"] for r in request.getfixturevalue(which)]
-    later = WRITER_SETS[WRITER_SETS.index(which) + 1:]   # each pair of writer sets once
-    others = [training, evaluation] + [request.getfixturevalue(w) for w in later]
+    held = [r["text"] for r in writer_rows[writer_set.stem]]
+    later = WRITER_STEMS[WRITER_STEMS.index(writer_set.stem) + 1:]   # each pair of writer sets once
+    others = [training, evaluation] + [writer_rows[w] for w in later]
     for other in others:
         assert [(i + 1, j + 1, s) for i, j, s in near_duplicates(held, [r["text"] for r in other])] == []
 
 
-@pytest.mark.parametrize("which", ["evaluation", *WRITER_SETS])
-def test_evaluation_texts_do_not_occur_in_the_theme_examples(which, request):
+@pytest.mark.parametrize("which", ["evaluation", *WRITER_STEMS])
+def test_evaluation_texts_do_not_occur_in_the_theme_examples(which, rows_by_name):
     with THEMES_FILE.open("rb") as f:
         examples = [e for t in tomllib.load(f)["themes"] for e in t["examples"]]
-    assert near_duplicates([r["text"] for r in request.getfixturevalue(which)], examples) == []
+    assert near_duplicates([r["text"] for r in rows_by_name[which]], examples) == []
 
 
 # --- the checkers catch what they should ---------------------------------------------------------
