@@ -7,8 +7,8 @@ on, and run at most three times, each run logged in docs/nlp-log.md):
               and with balanced class weights, and character 3-5 grams within words (char_wb),
               balanced
 - spacy bow:  textcat_multilabel with spaCy's own TextCatBOW.v3 over token texts, same training data
-              and training procedure as the shipped model, no term evidence (weight 0; before the
-              fifteenth round it had the default's), the themes file's thresholds
+              and training procedure as the shipped model, no term evidence (weight 0; from the ninth
+              round through the fifteenth round's held-out runs it had the default's), the themes file's thresholds
 - shipped:    the model in harvester/nlp/model (or --model DIR), the themes file's thresholds
 All learners train on config/training.jsonl plus the themes file's statements and terms;
 non-Dutch texts get none. The scikit-learn baselines assign from 0.5 (the natural threshold of

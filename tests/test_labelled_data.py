@@ -226,6 +226,12 @@ def test_files_hold_the_documented_fields():
     assert keys_per_line(EVAL_FILE) == {frozenset({"text", "themes"})}
 
 
+def test_every_writer_set_in_data_eval_is_checked():
+    """A new or renamed set in data/eval gets a line in WRITER_SETS, or none of this checks it."""
+    found = {p.name for p in EVAL_DIR.glob("writers*.jsonl")}
+    assert found == {p.name for s in WRITER_SETS for p in (s.path, s.both_labels)}
+
+
 def test_held_out_writers_wrote_nothing_in_training(training, writer_rows):
     """Each held-out set's writers wrote nothing in training, nor in another held-out set."""
     sets = list(writer_rows.values())

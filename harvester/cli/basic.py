@@ -152,7 +152,8 @@ def status(config, as_json: bool) -> None:
         elif r.auth_required:
             click.echo("  token nodig: deze instance vraagt om een ingelogde gebruiker")
         if r.ratelimit_remaining is not None:
-            click.echo(f"  rate limit: nog {r.ratelimit_remaining} verzoeken, reset {_when(r.ratelimit_reset)}")
+            click.echo(f"  rate limit: nog {counted(r.ratelimit_remaining, 'verzoek', 'verzoeken')}, "
+                       f"reset {_when(r.ratelimit_reset)}")
         if r.last_error:
             click.echo(f"  laatste fout: {r.last_error}")
         retry = _next_attempt(config, r)

@@ -55,10 +55,12 @@ class Collector(Protocol):
     def __call__(self, source: Source, state: SourceState, fetcher: Fetcher, config: Config) -> Iterator[Batch]: ...
 
 
-def rate_limit_stop(base: str, remaining: int | None, reset: str | None) -> str:
-    """The problem a collection records when it stops because the rate limit is nearly used up.
+def rate_limit_stop(base: str, last: tuple[int | None, str | None] | None) -> str:
+    """The problem a collection records when it stops because the rate limit is nearly used up
+    (`last`: the limit's remaining requests and reset, as the rate-limit watch saw them last).
     `harvester status` shows it as the run's error, beside the limit's reset in Dutch time, so the
     reset here is in Dutch time too."""
+    remaining, reset = last or (None, None)
     return (f"rate limit van {base} bijna op (nog {counted(remaining or 0, 'verzoek', 'verzoeken')} tot "
             f"{dutch_time(reset) or 'onbekend'}); de volgende run gaat verder waar deze stopte")
 

@@ -102,8 +102,7 @@ def collect(source: BlueskySource, state: SourceState, fetcher: Fetcher, config:
         for tag in config.tags:
             yield from _TagRun(client, tag, state.cursors.get(tag), cutoff, config.harvest.max_pages).run()
             if client.watch.stopped:
-                remaining, reset = client.watch.last or (None, None)
-                yield Batch(ratelimit=client.watch.last, problems=[rate_limit_stop(client.base, remaining, reset)])
+                yield Batch(ratelimit=client.watch.last, problems=[rate_limit_stop(client.base, client.watch.last)])
                 return
     except BlueskyAuthError:
         yield Batch(auth_required=True, ratelimit=client.watch.last)   # stored, then the run fails

@@ -77,8 +77,7 @@ def collect(source: MastodonSource, state: SourceState, fetcher: Fetcher, config
         cursor = state.cursors.get(group_key(group))
         yield from _GroupRun(client, group, cursor, cutoff, config).run()
         if client.stopped:
-            remaining, reset = client.ratelimit or (None, None)
-            yield Batch(ratelimit=client.ratelimit, problems=[rate_limit_stop(client.base, remaining, reset)])
+            yield Batch(ratelimit=client.ratelimit, problems=[rate_limit_stop(client.base, client.ratelimit)])
             break
     if not hidden and (missing := client.missing_token()):
         # once it got through: a refusal names the variable itself, and so does the warning on `hidden`
