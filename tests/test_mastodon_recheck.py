@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -204,3 +205,21 @@ def test_a_recheck_without_the_token_named_in_token_env_says_so_like_the_collect
     assert jobs.recheck()
     outcome = json.loads(CliRunner().invoke(main, ["--config", str(path), "status", "--json"]).output)["jobs"]["recheck"]
     assert (outcome["status"], outcome["error"]) == ("ok", None)
+
+
+def test_a_recheck_that_nearly_spends_the_rate_limit_stops_and_names_the_reset(server, setup, store):
+    fake = FakeInstance(server, batch_endpoint=False)
+    fake.add(*(make_status(sid(i)) for i in range(1, 26)))
+    _, collect, check = setup({"nl": fake.url})
+    collect()
+    fake.delete(sid(20))
+    fake.remaining = 9       # the batch route's 404, then status by status until 5 are left
+    result = check()
+    asked = [r for r in fake.server.requests if r.path.startswith("/api/v1/statuses/")]
+    assert len(asked) == 3 and result.deleted == 0 and len(keys(store)) == 25
+    (problem,) = result.problems
+    start, end = f"nl: rate limit van {fake.url} bijna op (nog 5 verzoeken tot ", "); de recheck gaat de volgende keer verder"
+    assert problem.startswith(start) and problem.endswith(end)
+    # the reset in Dutch time, as `harvester status` shows it: five minutes after the last answer
+    reset = datetime.strptime(problem[len(start):-len(end)], "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo("Europe/Amsterdam"))
+    assert timedelta(minutes=3) <= reset - datetime.now(UTC) <= timedelta(minutes=6)

@@ -55,14 +55,19 @@ class Collector(Protocol):
     def __call__(self, source: Source, state: SourceState, fetcher: Fetcher, config: Config) -> Iterator[Batch]: ...
 
 
-def rate_limit_stop(base: str, last: tuple[int | None, str | None] | None) -> str:
-    """The problem a collection records when it stops because the rate limit is nearly used up
-    (`last`: the limit's remaining requests and reset, as the rate-limit watch saw them last).
+# what comes after a stop for the rate limit: a collection's next run, or the next recheck
+NEXT_RUN = "de volgende run gaat verder waar deze stopte"
+NEXT_RECHECK = "de recheck gaat de volgende keer verder"
+
+
+def rate_limit_stop(base: str, last: tuple[int | None, str | None] | None, then: str = NEXT_RUN) -> str:
+    """The problem a collection or a recheck records when it stops because the rate limit is nearly
+    used up (`last`: the limit's remaining requests and reset, as the rate-limit watch saw them last).
     `harvester status` shows it as the run's error, beside the limit's reset in Dutch time, so the
     reset here is in Dutch time too."""
     remaining, reset = last or (None, None)
     return (f"rate limit van {base} bijna op (nog {counted(remaining or 0, 'verzoek', 'verzoeken')} tot "
-            f"{dutch_time(reset) or 'onbekend'}); de volgende run gaat verder waar deze stopte")
+            f"{dutch_time(reset) or 'onbekend'}); {then}")
 
 
 def read_page(items: list, convert: Callable[[object], Post | None], what: str) -> tuple[list[Post], int, list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..collectors.base import NEXT_RECHECK, rate_limit_stop
 from ..collectors.bluesky import GET_POSTS_LIMIT, BlueskyClient
 from ..collectors.http import FetchError
 
@@ -15,7 +16,7 @@ def ask(client: BlueskyClient, uris: list[str]) -> dict[str, dict]:
     for start in range(0, len(uris), GET_POSTS_LIMIT):
         chunk = uris[start:start + GET_POSTS_LIMIT]
         if not client.watch.room_for_more():
-            raise FetchError(f"rate limit van {client.base} bijna op; de recheck gaat de volgende keer verder")
+            raise FetchError(rate_limit_stop(client.base, client.watch.last, NEXT_RECHECK))
         body = client.query("app.bsky.feed.getPosts", [("uris", uri) for uri in chunk])
         views = body.get("posts")
         if not isinstance(views, list):

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..collectors import bluesky
+from ..collectors.base import NEXT_RECHECK, rate_limit_stop
 from ..collectors.http import FetchError, Fetcher
 from ..collectors.mastodon import InstanceClient, Normalizer
 from ..config import BlueskySource, Config, MastodonSource
@@ -156,7 +157,7 @@ def _ask(client: InstanceClient, ids: list[str]) -> dict[str, dict]:
         chunk = ids[start:start + BATCH_SIZE]
         if batch_route:
             if not client.room_for_more():
-                raise FetchError(f"rate limit van {client.base} bijna op; de recheck gaat de volgende keer verder")
+                raise FetchError(rate_limit_stop(client.base, client.ratelimit, NEXT_RECHECK))
             body, _ = client.get_json("/api/v1/statuses", [("id[]", i) for i in chunk], allow=(404,))
             if body is not None:
                 if not isinstance(body, list):
@@ -166,7 +167,7 @@ def _ask(client: InstanceClient, ids: list[str]) -> dict[str, dict]:
             batch_route = False      # an older server: no batch route
         for status_id in chunk:
             if not client.room_for_more():
-                raise FetchError(f"rate limit van {client.base} bijna op; de recheck gaat de volgende keer verder")
+                raise FetchError(rate_limit_stop(client.base, client.ratelimit, NEXT_RECHECK))
             try:
                 body, _ = client.get_json(f"/api/v1/statuses/{status_id}", allow=(404, 410))
             except FetchError as e:
