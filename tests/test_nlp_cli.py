@@ -294,15 +294,17 @@ def test_train_chooses_thresholds_on_writers_the_model_did_not_read(tmp_path, wr
     assert again.thresholds[pinned] == 0.61 and again.threshold_sources[pinned] == FROM_THEMES_FILE
 
 
-@pytest.mark.parametrize("accepted", [True, False])
-def test_train_from_reviews_lets_decisions_choose_the_term_weight(tmp_path, write_config, model_dir, accepted):
+@pytest.mark.parametrize("accepted, threshold, change", [(True, 0.75, "zwaarder"), (False, 0.75, None), (False, 0.66, "lichter")])
+def test_train_from_reviews_lets_decisions_choose_the_term_weight(tmp_path, write_config, model_dir, accepted, threshold,
+                                                                  change):
     """Fifty learned decisions on posts that name two of cultuur's terms, scored by the configured
-    model (which learned none) at about 0.6, under the themes file's strict 0.75 for cultuur (the
-    default weight lifts them to about 0.71):
-    accepted, they choose a weight that lifts them over it, with that weight's thresholds from the
-    table this training chose on the writers; rejected, the default stays."""
+    model (which learned none) at about 0.6; the default weight lifts them to about 0.71.
+    Accepted, under a strict 0.75 for cultuur in the themes file, they choose a weight that lifts
+    them over it, with that weight's thresholds from the table this training chose on the writers;
+    rejected, the default stays under 0.75, and under 0.66 (which the default lifts them over, a
+    smaller weight not) they choose a smaller weight."""
     themes = tmp_path / "themes.toml"
-    themes.write_text(THEMES_TOML.replace("threshold = 0.45\n", "").replace('id = "cultuur"', 'id = "cultuur"\nthreshold = 0.75'),
+    themes.write_text(THEMES_TOML.replace("threshold = 0.45\n", "").replace('id = "cultuur"', f'id = "cultuur"\nthreshold = {threshold}'),
                       encoding="utf-8")
     training = tmp_path / "training.jsonl"
     training.write_text("".join(json.dumps({"text": t, "themes": th, "writer": f"w{i % 2}"}, ensure_ascii=False) + "\n"
@@ -318,13 +320,13 @@ def test_train_from_reviews_lets_decisions_choose_the_term_weight(tmp_path, writ
     meta = Classifier.load(tmp_path / "m", load_themes(themes)).nlp.meta["harvester"]
     weight = meta["term_weight"]
     assert meta["thresholds"] == meta["term_weights"][str(weight)]
-    if not accepted:
+    if change is None:
         assert (weight, meta["term_weight_source"]) == (TERM_WEIGHT, FROM_DEFAULT)
         assert f"Termgewicht blijft {decimal(TERM_WEIGHT)}: geen ander gewicht stemt duidelijk beter overeen met de 50" in result.output
         return
-    assert weight > TERM_WEIGHT and meta["term_weight_source"] == FROM_DECISIONS
+    assert (weight > TERM_WEIGHT) == accepted and weight != TERM_WEIGHT and meta["term_weight_source"] == FROM_DECISIONS
     assert (f"Termgewicht op basis van de beslissingen: {decimal(weight)} (standaard {decimal(TERM_WEIGHT)}): elk woord "
-            "uit de termen van een thema telt zwaarder.") in result.output
+            f"uit de termen van een thema telt {change}.") in result.output
     # the report and the stored figures are those of the chosen weight's thresholds
     assert meta["held_out"]["macro_f1"] == pytest.approx(float(result.output.split("macro-F1 ")[1].split()[0].replace(",", ".")), abs=1e-3)
 
