@@ -45,6 +45,9 @@ MAX_SECONDS = 86400.0       # a day, for a request's time-outs and waits (a sock
 MAX_RETRIES = 10
 MAX_RETRY_BACKOFF_SECONDS = 60.0    # the first pause
 MAX_RETRY_PAUSES = 3600.0           # all pauses of one request: an hour, longer than most sources' interval
+# a candidate initiative's authors: far more people than any consultation reaches, so no real
+# setting is refused, and well within the 64-bit integers SQLite compares the count with
+MAX_AUTHORS = 100_000
 
 
 class ConfigError(UsageError):
@@ -378,6 +381,7 @@ def _check(config: Config, path: Path | str) -> None:
             raise ConfigError(path, f"nlp.{key}", "moet minstens 1 zijn")
     if config.initiatives.min_authors < 2:
         raise ConfigError(path, "initiatives.min_authors", "moet minstens 2 zijn (één auteur die zich herhaalt is geen beweging)")
+    _check_whole(config.initiatives.min_authors, 2, MAX_AUTHORS, path, "initiatives.min_authors")
     if not 0 < config.web.port < 65536:
         raise ConfigError(path, "web.port", "moet een poortnummer zijn")
     if config.web.login_hashes_at_once < 1:

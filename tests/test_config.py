@@ -78,6 +78,10 @@ def test_shipped_config_is_valid_and_has_both_source_types():
         ("[harvest]\nretry_backoff_seconds = nan\n", "harvest.retry_backoff_seconds", "eindig"),
         ("[harvest]\nretries = 10\nretry_backoff_seconds = 4\n", "harvest.retries",
          "met 4 s als eerste pauze duren de pauzes van 10 extra pogingen samen 68 minuten; dat mag hoogstens een uur"),
+        # the count reaches SQLite, which holds no integer this large
+        ("[initiatives]\nmin_authors = 99999999999999999999\n", "initiatives.min_authors",
+         "moet minstens 2 en hoogstens 100000 zijn, niet 99999999999999999999"),
+        ("[initiatives]\nmin_authors = 100001\n", "initiatives.min_authors", "hoogstens 100000"),
         ("[harvest\n", "", "geen geldige TOML"),
     ],
 )
