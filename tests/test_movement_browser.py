@@ -104,6 +104,11 @@ def test_the_overview_marks_the_running_week_and_its_print_view_fits_a4(page, si
     assert page.locator("tr.incomplete .tag").inner_text() == "lopende week, nog niet compleet"
     assert page.locator("svg.multiple").count() == 8
     assert page.locator("rect.open-week").count() == 8
+    # each open week is hatched: its fill names a pattern the page holds (a missing one draws nothing)
+    hatching = page.evaluate("""() => [...document.querySelectorAll('rect.open-week')].map(bar => {
+        const id = /^url\\(#(.+)\\)$/.exec(bar.getAttribute('fill'))[1];
+        return document.getElementById(id)?.localName ?? 'none: ' + id; })""")
+    assert hatching == ["pattern"] * 8
     assert serious(page) == []
     page.set_viewport_size({"width": A4_WIDTH, "height": A4_HEIGHT})
     page.goto("/overzicht/afdruk")

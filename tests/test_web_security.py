@@ -254,6 +254,10 @@ def test_overview_lists_each_theme_once_with_model_and_editor_counts(tmp_path):
     counts = {theme: (int(a), int(b)) for theme, a, b in rows}
     assert counts["cultuur"] == (3, 1) and counts["structuur"] == (0, 1)
     assert page.count('class="multiple"') == 8   # one small chart per theme
+    # the running week's bar in each is hatched with a pattern the page defines
+    hatched = re.findall(r'<rect class="open-week"[^>]* fill="url\(#([^)]+)\)"', page)
+    patterns = re.findall(r'<pattern id="([^"]+)"', page)
+    assert len(hatched) == 8 and sorted(hatched) == sorted(patterns)
 
 
 def test_security_headers(site):
