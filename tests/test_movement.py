@@ -74,13 +74,23 @@ def test_a_group_counts_once_as_an_idea_and_rejected_posts_not_at_all(store):
 
 def test_small_multiples_share_one_scale_and_mark_the_open_week():
     weeks = [("02-11", True), ("09-11", True), ("16-11", False)]
-    chart = small_multiples(weeks, {"Cultuur": [2, 7, 1], "Structuur": [0, 1, 0]})
+    chart = small_multiples(weeks, {"cultuur": [2, 7, 1], "structuur": [0, 1, 0]}, {"cultuur": "Cultuur"})
     assert chart.y_ticks[-1][1] >= 7
+    assert [(p.theme, p.label) for p in chart.panels] == [("cultuur", "Cultuur"), ("structuur", "structuur")]
     big, small = chart.panels
     # the same value is the same height in every panel
     assert big.bars[2].height == small.bars[1].height and big.bars[1].height > big.bars[0].height
     assert [b.complete for b in big.bars] == [True, True, False]
     assert small.bars[0].height == 0 and big.total == 10
+
+
+def test_small_multiples_keep_a_panel_per_theme_whatever_the_labels():
+    """A panel belongs to a theme id, so nothing rests on the labels being unique (the themes file
+    refuses two equal ones): a label shown twice still leaves each theme its panel and its ideas."""
+    weeks = [("09-11", True), ("16-11", False)]
+    chart = small_multiples(weeks, {"samenwerking": [3, 1], "cultuur": [0, 2]},
+                            {"samenwerking": "Cultuur", "cultuur": "Cultuur"})
+    assert [(p.theme, p.label, p.total) for p in chart.panels] == [("samenwerking", "Cultuur", 4), ("cultuur", "Cultuur", 2)]
 
 
 def test_the_initiatives_the_posts_name_join_the_figures(store):

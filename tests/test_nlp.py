@@ -513,6 +513,12 @@ def test_themes_file_errors_name_the_key(tmp_path):
     path.write_text(THEMES_TOML.replace("threshold = 0.45", "threshold = 2", 1), encoding="utf-8")
     with pytest.raises(ThemesError, match=r"themes\[0\]\.threshold"):
         load_themes(path)
+    # two themes under one label: editors could not tell them apart, and the overview's charts merged them
+    path.write_text(THEMES_TOML.replace('label = "Cultuur"', 'label = " samenWERKING "'), encoding="utf-8")
+    with pytest.raises(ThemesError) as e:
+        load_themes(path)
+    assert str(e.value) == (f"{path}: themes[2].label: de thema's 'samenwerking' en 'cultuur' hebben hetzelfde label "
+                            "('samenWERKING'); geef elk thema een eigen label")
 
 
 def test_project_themes_file_loads():

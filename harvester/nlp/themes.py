@@ -85,6 +85,9 @@ def parse_themes(raw: dict, where: str = "themes") -> ThemeSet:
     if not isinstance(items, list) or not items:
         raise ThemesError(f"{where}: themes: minstens één [[themes]]-tabel nodig")
     themes, seen = [], set()
+    # editors tell themes apart by their labels on every page, filter and export, so two themes
+    # may not share one, not even in other capitals or with spaces around it
+    labelled: dict[str, str] = {}
     for i, item in enumerate(items):
         at = f"themes[{i}]."
         theme_id = need(item, "id", str, at)
@@ -93,13 +96,18 @@ def parse_themes(raw: dict, where: str = "themes") -> ThemeSet:
         if theme_id in seen:
             raise ThemesError(f"{where}: {at}id: {theme_id!r} komt twee keer voor")
         seen.add(theme_id)
+        label = need(item, "label", str, at)
+        other = labelled.setdefault(label.strip().casefold(), theme_id)
+        if other != theme_id:
+            raise ThemesError(f"{where}: {at}label: de thema's {other!r} en {theme_id!r} hebben hetzelfde label "
+                              f"({label.strip()!r}); geef elk thema een eigen label")
         threshold = need(item, "threshold", float, at) if "threshold" in item else None
         if threshold is not None and not 0 < threshold < 1:
             raise ThemesError(f"{where}: {at}threshold: moet tussen 0 en 1 liggen")
         terms = tuple(t.strip().lower() for t in need(item, "terms", list, at) if t.strip())
         themes.append(Theme(
             id=theme_id,
-            label=need(item, "label", str, at),
+            label=label,
             description=need(item, "description", str, at),
             terms=terms,
             examples=tuple(need(item, "examples", list, at)),

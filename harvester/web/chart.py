@@ -28,6 +28,7 @@ class Bar:
 
 @dataclass(frozen=True)
 class Panel:
+    theme: str                             # the theme's id: two panels never merge over a shared label
     label: str
     total: int
     bars: list[Bar]
@@ -58,8 +59,10 @@ def _scale_top(top_value: int) -> tuple[int, int]:
     return 3 * step, step
 
 
-def small_multiples(weeks: list[tuple[str, bool]], series: dict[str, list[int]]) -> SmallMultiples:
-    """`weeks`: (label, complete) oldest first; `series`: panel label -> a value per week."""
+def small_multiples(weeks: list[tuple[str, bool]], series: dict[str, list[int]],
+                    labels: dict[str, str]) -> SmallMultiples:
+    """`weeks`: (label, complete) oldest first; `series`: theme id -> a value per week, one panel
+    each, titled with its label from `labels` (the id itself when it has none)."""
     y_max, step = _scale_top(max([1] + [v for values in series.values() for v in values]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(1, len(weeks))
@@ -69,11 +72,11 @@ def small_multiples(weeks: list[tuple[str, bool]], series: dict[str, list[int]])
         return round(axis - plot_h * v / y_max, 1)
 
     panels = [
-        Panel(label, sum(values), [
+        Panel(theme, labels.get(theme, theme), sum(values), [
             Bar(round(LEFT + i * slot + GAP / 2, 1), y(v), round(slot - GAP, 1), round(axis - y(v), 1), v, week, complete)
             for i, ((week, complete), v) in enumerate(zip(weeks, values))
         ])
-        for label, values in series.items()
+        for theme, values in series.items()
     ]
     marks = sorted({0, len(weeks) // 2, len(weeks) - 1}) if weeks else []
     return SmallMultiples(

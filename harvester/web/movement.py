@@ -80,7 +80,7 @@ async def _context(request: Request) -> dict:
     theme_ids += sorted(seen - set(theme_ids))
     labels = {t[0]: t[1] for t in themes}
     chart = small_multiples([(w.label, w.complete) for w in mv.weeks],
-                            {labels.get(t, t): [w.per_theme.get(t, 0) for w in mv.weeks] for t in theme_ids})
+                            {t: [w.per_theme.get(t, 0) for w in mv.weeks] for t in theme_ids}, labels)
     return {"ov": ov, "mv": mv, "theme_ids": theme_ids, "chart": chart, "current": mv.weeks[-1]}
 
 
