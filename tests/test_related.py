@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
+from harvester.config import load_config
+from harvester.jobs.jobs import Jobs
 from harvester.models import Author, Post
 from harvester.nlp.related import TermExtractor
 from harvester.related import index_pending, related_ideas, score_pairs
+from harvester.store import Store
 
-from .conftest import DATA
+from .conftest import DATA, ROOT
 from .races import uncommitted_edit
 from .webdata import add_post, add_user
 
@@ -117,3 +121,18 @@ def test_the_vocabulary_counts_posts_per_term_through_edits_and_deletions(store,
     assert df(["gemeente", "proeftuin", "kennis"]) == {"gemeente": 1, "kennis": 2}
     store.db.execute("DELETE FROM posts WHERE id = ?", [first])   # forget and purge delete posts so
     assert df(["gemeente", "kennis"]) == {"gemeente": 1, "kennis": 1}
+
+
+def test_the_background_job_reads_the_terms_in_the_themes_language(write_config, tmp_path):
+    """The job indexes as `harvester classify` does, in the themes file's language: a consultation
+    in English gets English lemmas, not Dutch ones guessed from English words."""
+    themes = tmp_path / "themes.toml"
+    themes.write_text((ROOT / "config" / "themes.toml").read_text(encoding="utf-8")
+                      .replace('language = "nl"', 'language = "en"', 1), encoding="utf-8")
+    config = load_config(write_config(f'[nlp]\nthemes = "{themes}"\n'))
+    with Store(config.db_path) as store:   # classified already: the job only indexes the terms
+        post = add_post(store, 1, "The municipalities were experimenting with open data", language="en")
+    assert Jobs(config, threading.Event()).classify()
+    with Store(config.db_path) as store:
+        terms = store.related.terms([post])[post]
+    assert {"municipality", "experiment", "data"} <= set(terms) and not {"were", "datum"} & set(terms)

@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 from .. import learning
 from ..privacy import retention
 from .classify import classify_pending
+from ..nlp import load_themes
 from ..nlp.related import TermExtractor
 from ..related import index_pending
 from ..collectors.http import Fetcher, FetchError
@@ -219,9 +220,14 @@ class Jobs:
                             duration=seconds(time.monotonic() - started)))
 
     def _index_related(self, store: Store) -> None:
-        """The related-idea terms of new and changed posts (harvester.related), in the classify job's turn."""
-        if self._terms is None:
-            self._terms = TermExtractor()
+        """The related-idea terms of new and changed posts (harvester.related), in the classify job's turn.
+
+        In the themes file's language, as `harvester classify` indexes them: the same posts get the
+        same terms whichever of the two indexed them. The file is read each turn, so an edited
+        language holds from the next turn on without a restart."""
+        language = load_themes(self.config.nlp.themes).language
+        if self._terms is None or self._terms.nlp.lang != language:
+            self._terms = TermExtractor(language)
         with self._terms.nlp.memory_zone():   # as the classifier's: the vocabulary must not grow for weeks
             done = index_pending(store, self._terms)
         if done:
