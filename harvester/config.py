@@ -48,6 +48,13 @@ MAX_RETRY_PAUSES = 3600.0           # all pauses of one request: an hour, longer
 # a candidate initiative's authors: far more people than any consultation reaches, so no real
 # setting is refused, and well within the 64-bit integers SQLite compares the count with
 MAX_AUTHORS = 100_000
+# an editor's decision repeats this many times among the training texts: past a few dozen one post
+# outweighs a theme's written texts (weight 20 already cost real writing, docs/nlp-log.md, "Ninth
+# round"), and a huge weight fills memory with copies before training starts
+MAX_DECISION_WEIGHT = 50
+# redirects a request follows: a real move takes one or two; a negative count refused every
+# redirect as "te veel doorverwijzingen (meer dan -1)"
+MAX_REDIRECTS = 20
 
 
 class ConfigError(UsageError):
@@ -363,6 +370,7 @@ def _check(config: Config, path: Path | str) -> None:
     for key in ("timeout_seconds", "max_request_seconds", "max_wait_seconds"):
         _check_period(getattr(config.harvest, key), MAX_SECONDS, "een dag", path, f"harvest.{key}")
     _check_retries(config.harvest, path)
+    _check_whole(config.harvest.max_redirects, 0, MAX_REDIRECTS, path, "harvest.max_redirects")
     if config.harvest.max_response_mb <= 0:
         raise ConfigError(path, "harvest.max_response_mb", "moet groter zijn dan 0")
     if config.harvest.max_pages < 1:
@@ -376,9 +384,9 @@ def _check(config: Config, path: Path | str) -> None:
     for key in ("retention_days", "pseudonymize_accepted_after_days"):
         _check_whole(getattr(config.privacy, key), 1, MAX_DAYS, path, f"privacy.{key}", "honderd jaar")
     _check_env_name(config.privacy.secret_env, path, "privacy.secret_env")
-    for key in ("decision_weight", "retrain_after"):
-        if getattr(config.nlp, key) < 1:
-            raise ConfigError(path, f"nlp.{key}", "moet minstens 1 zijn")
+    if config.nlp.retrain_after < 1:
+        raise ConfigError(path, "nlp.retrain_after", "moet minstens 1 zijn")
+    _check_whole(config.nlp.decision_weight, 1, MAX_DECISION_WEIGHT, path, "nlp.decision_weight")
     if config.initiatives.min_authors < 2:
         raise ConfigError(path, "initiatives.min_authors", "moet minstens 2 zijn (één auteur die zich herhaalt is geen beweging)")
     _check_whole(config.initiatives.min_authors, 2, MAX_AUTHORS, path, "initiatives.min_authors")

@@ -82,6 +82,11 @@ def test_shipped_config_is_valid_and_has_both_source_types():
         ("[initiatives]\nmin_authors = 99999999999999999999\n", "initiatives.min_authors",
          "moet minstens 2 en hoogstens 100000 zijn, niet 99999999999999999999"),
         ("[initiatives]\nmin_authors = 100001\n", "initiatives.min_authors", "hoogstens 100000"),
+        # each decision repeats this many times among the training texts
+        ("[nlp]\ndecision_weight = 1000000000\n", "nlp.decision_weight", "moet minstens 1 en hoogstens 50 zijn, niet 1000000000"),
+        ("[nlp]\ndecision_weight = 0\n", "nlp.decision_weight", "minstens 1"),
+        ("[harvest]\nmax_redirects = -1\n", "harvest.max_redirects", "moet minstens 0 en hoogstens 20 zijn, niet -1"),
+        ("[harvest]\nmax_redirects = 100000\n", "harvest.max_redirects", "hoogstens 20"),
         ("[harvest\n", "", "geen geldige TOML"),
     ],
 )
