@@ -435,10 +435,14 @@ def test_posts_rejected_as_spam_leave_the_counts_and_the_candidates(tmp_path):
         assert [(s.initiative, s.posts) for s in store.initiatives.stats()] == [("Kennisland", 1), ("Ynnovate", 1)]
         assert [(e.source, e.target, e.posts) for e in store.initiatives.edges()] == [("Kennisland", "Ynnovate", 1)]
         assert store.initiatives.candidates(limit=10) == []
+        # nor is it listed on an initiative's page, at once: the list is no summary to be made again
+        assert [p.post_id for p in store.initiatives.posts_of("Ynnovate", limit=10)] == [1]
+        assert store.initiatives.posts_of("Stampijfabriek", limit=10) == []
         # taking the verdict back counts the post again
         store.reviews.decide(spam, eva, 1, "undo")
         assert step.update(store, config).summarised
         assert "Stampijfabriek" in {s.initiative for s in store.initiatives.stats()}
+        assert [p.post_id for p in store.initiatives.posts_of("Stampijfabriek", limit=10)] == [spam]
         # a note changes nothing the counts read
         store.reviews.decide(spam, eva, 2, "note", note="toch spam?")
         assert not step.update(store, config).summarised
