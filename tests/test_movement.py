@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from harvester.models import Author, Post
-from harvester.movement import dutch_weeks, movement
+from harvester.movement import dutch_weeks, movement, overview_figures
 from harvester.web.chart import small_multiples
 
 from .webdata import add_post, add_user
@@ -133,3 +133,15 @@ def test_agreement_counts_a_decision_in_its_dutch_week(store):
     store.db.execute("UPDATE review_events SET at = '2026-11-15T23:30:00.000+00:00' WHERE post_id = ?", [post])
     mv = movement(store, datetime(2026, 11, 20, tzinfo=UTC), weeks=2)
     assert [(str(w.monday), w.agreement) for w in mv.weeks] == [("2026-11-09", (0, 0)), ("2026-11-16", (1, 1))]
+
+
+def test_the_most_active_sources_count_in_the_movements_dutch_weeks(store):
+    """Asked at Monday 00:30 Dutch time (Sunday in UTC), the ranking covers the twelve Dutch weeks of the
+    movement's table, from a Monday 00:30 Dutch time that is a Sunday in UTC, and not the week before."""
+    add_post(store, 1, published_at="2026-09-20T22:30:00+00:00", author="a@mastodon.nl")   # Mon 21-09 00:30
+    add_post(store, 2, published_at="2026-09-14T08:00:00+00:00", author="b@mastodon.nl")   # Mon 14-09 10:00
+    add_post(store, 3, published_at="2026-09-20T21:30:00+00:00", author="c@mastodon.nl")   # Sun 20-09 23:30
+    for now in (datetime(2026, 12, 6, 23, 30, tzinfo=UTC), datetime(2026, 12, 8, 12, 0, tzinfo=UTC)):
+        ov, mv = overview_figures(store, now, 12)
+        assert str(mv.weeks[0].monday) == "2026-09-21" and len(mv.weeks) == 12
+        assert ov.sources == [("mastodon-nl", 1)] == [("mastodon-nl", sum(w.figures.posts for w in mv.weeks))]
