@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from .export import AMSTERDAM
 from .store import Store
 from .store.movement import Figures
+from .store.reviews import Overview
 from .timeutil import to_utc_iso
 
 # everything ever stored: stored times are ISO text, which sorts between these two
@@ -65,3 +66,10 @@ def movement(store: Store, now: datetime, weeks: int = 12) -> Movement:
         weeks=[Week(monday, start, stop, stop <= now_utc, f, t, a)
                for (monday, start, stop), f, t, a in zip(bounds, figures[1:], themes, agreement)],
     )
+
+
+def overview_figures(store: Store, now: datetime, weeks: int = 12) -> tuple[Overview, Movement]:
+    """What the overview page shows: the movement, and the review state with the sources most active
+    in the movement's Dutch weeks (from the oldest week's Monday 00:00 Dutch time, not a UTC date)."""
+    counted = movement(store, now, weeks)
+    return store.reviews.overview(sources_since=counted.weeks[0].start), counted

@@ -546,7 +546,7 @@ def test_an_optout_by_did_after_the_migration_finds_posts_pseudonymised_by_handl
         _old_post(old, f"at://{alice}/app.bsky.feed.post/3lc", "https://bsky.app/profile/alice.example/post/3lc", 2)
         old.db.conn.commit()
     with Store(tmp_path / "h.db") as store:
-        counts = optout(store, secret, alice)
+        counts = optout(store, secret, alice, min_authors=2)
         assert counts is not None and counts.posts == 3 and counts.authors == 2
         assert store.posts.count() == 0 and store.db.execute("SELECT count(*) FROM authors").fetchone()[0] == 0
         assert keyed_fingerprint(secret, alice) in store.forget.suppressed_authors()
@@ -564,8 +564,8 @@ def test_forgetting_a_did_leaves_its_handle_free_for_the_next_owner(tmp_path):
 
     with Store(tmp_path / "h.db") as store:
         store.posts.upsert(bluesky.post(view(alice, "alice.nl", "3la")), store.sources.sync("b", "bluesky", "x").id)
-        assert forget(store, secret, parse_author(alice)).counts.posts == 1
-        forget(store, secret, parse_author("zoe.bsky.social"))      # nothing stored: only the handle is known
+        assert forget(store, secret, parse_author(alice), min_authors=2).counts.posts == 1
+        forget(store, secret, parse_author("zoe.bsky.social"), min_authors=2)      # nothing stored: only the handle is known
         check = KeepCheck(secret, store.forget.suppressed_authors(), store.forget.tombstoned)
         kept = check.filter([bluesky.post(view(next_owner, "alice.nl", "3lb")),     # alice.nl passed on
                              bluesky.post(view(alice, "alice.example", "3lc")),     # Alice, with a new handle

@@ -106,17 +106,17 @@ OLD = "2020-01-01T00:00:00.000+00:00"
 
 
 def forgotten(store, post_id):
-    forget(store, SECRET, parse_author(author_of(store, post_id)))
+    forget(store, SECRET, parse_author(author_of(store, post_id)), min_authors=2)
 
 
 def opted_out(store, post_id):
-    optout(store, SECRET, author_of(store, post_id))
+    optout(store, SECRET, author_of(store, post_id), min_authors=2)
 
 
 def purged(store, post_id):
     """Retention's purge: the other posts were accepted, so only this one is old and never accepted."""
     store.db.execute("UPDATE posts SET first_seen_at = ? WHERE id = ?", [OLD, post_id])
-    purge_expired(store, "2021-01-01T00:00:00.000+00:00")
+    purge_expired(store, "2021-01-01T00:00:00.000+00:00", min_authors=2)
 
 
 def deleted_at_the_source(store, post_id):

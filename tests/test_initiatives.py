@@ -19,6 +19,7 @@ from harvester.initiatives.catalogue import InitiativesError, load_catalogue, pa
 from harvester.initiatives.matching import Matcher, PostFacts, capitalised_names
 from harvester.initiatives.network import graph, layout, summarise, write_network
 from harvester.models import Classification
+from harvester.privacy.retention import purge_expired
 from harvester.store import Store
 
 from .initiativesdata import POSTS, collected_post, store_all, store_mentions_of_pieter, store_post
@@ -435,10 +436,14 @@ def test_posts_rejected_as_spam_leave_the_counts_and_the_candidates(tmp_path):
         assert [(s.initiative, s.posts) for s in store.initiatives.stats()] == [("Kennisland", 1), ("Ynnovate", 1)]
         assert [(e.source, e.target, e.posts) for e in store.initiatives.edges()] == [("Kennisland", "Ynnovate", 1)]
         assert store.initiatives.candidates(limit=10) == []
+        # nor is it listed on an initiative's page, at once: the list is no summary to be made again
+        assert [p.post_id for p in store.initiatives.posts_of("Ynnovate", limit=10)] == [1]
+        assert store.initiatives.posts_of("Stampijfabriek", limit=10) == []
         # taking the verdict back counts the post again
         store.reviews.decide(spam, eva, 1, "undo")
         assert step.update(store, config).summarised
         assert "Stampijfabriek" in {s.initiative for s in store.initiatives.stats()}
+        assert [p.post_id for p in store.initiatives.posts_of("Stampijfabriek", limit=10)] == [spam]
         # a note changes nothing the counts read
         store.reviews.decide(spam, eva, 2, "note", note="toch spam?")
         assert not step.update(store, config).summarised
@@ -592,6 +597,31 @@ def test_a_forgotten_account_takes_the_initiative_named_after_it_along(tmp_path)
         assert not any("pieter@" in json.dumps(t).lower() for t in trail)
         # the hashtag is proposed again: editors decide on it anew
         assert [c.label for c in store.initiatives.candidates(limit=10)] == ["#pietersplan"]
+
+
+def test_a_forget_or_a_purge_makes_the_counts_anew_at_once(tmp_path):
+    """The forgotten author's posts leave the counts, dates, network and candidates in the forget's
+    own transaction, not at the next pass (none comes without the background job); a purge too."""
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store:
+        store_post(store, 1, "anna@mastodon.nl", "<p>Mooie middag bij Ynnovate. #koffieoverleg #innoverheid</p>",
+                   published_at="2026-11-02T10:00:00+00:00")
+        store_post(store, 2, "anna@mastodon.nl", "<p>Weer naar Ynnovate, nu over Kennisland. #innoverheid</p>",
+                   published_at="2026-11-30T10:00:00+00:00")
+        store_post(store, 3, "bert@mastodon.nl", "<p>Ynnovate was goed. #koffieoverleg #innoverheid</p>",
+                   published_at="2026-11-16T10:00:00+00:00")
+        step.update(store, config)
+        assert [(s.initiative, s.posts, s.authors) for s in store.initiatives.stats()] == [("Ynnovate", 3, 2),
+                                                                                          ("Kennisland", 1, 1)]
+        assert [c.term for c in store.initiatives.candidates(limit=10)] == ["koffieoverleg"]
+    forget(config, "anna@mastodon.nl")
+    with Store(config.db_path) as store:
+        assert [(s.initiative, s.posts, s.authors, s.first_seen, s.last_seen) for s in store.initiatives.stats()] == [
+            ("Ynnovate", 1, 1, "2026-11-16T10:00:00+00:00", "2026-11-16T10:00:00+00:00")]
+        assert store.initiatives.edges() == [] and store.initiatives.candidates(limit=10) == []
+        assert not store.initiatives.needs_summary()      # the page shows these as counted, which they are
+        purge_expired(store, "9999-12-31T00:00:00+00:00", min_authors=config.initiatives.min_authors)
+        assert store.initiatives.stats() == [] and not store.initiatives.needs_summary()
 
 
 def test_the_background_job_matches_and_rematches_after_an_edit_of_the_list(tmp_path, caplog):

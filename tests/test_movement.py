@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from harvester.models import Author, Post
-from harvester.movement import dutch_weeks, movement
+from harvester.movement import dutch_weeks, movement, overview_figures
 from harvester.web.chart import small_multiples
 
 from .webdata import add_post, add_user
@@ -63,7 +63,7 @@ def test_a_group_counts_once_as_an_idea_and_rejected_posts_not_at_all(store):
     store.reviews.decide(ids[0], editor, 0, "accept")
     store.groups.group(ids[:3], editor)
     mv = movement(store, datetime(2026, 11, 20, tzinfo=UTC), weeks=4)
-    assert mv.total.posts == 5
+    assert mv.total.posts == 4          # the spam counts nowhere
     assert mv.total.ideas == 2          # the group of three, and post 4
     assert mv.total.accepted == 1       # the group, through its accepted member
     week = next(w for w in mv.weeks if str(w.monday) == "2026-11-02")
@@ -108,6 +108,33 @@ def test_the_initiatives_the_posts_name_join_the_figures(store):
     assert [w.figures.initiatives for w in mv.weeks] == [2, 1, 0]
 
 
+def test_a_post_rejected_as_spam_counts_nowhere_in_the_figures(store):
+    """Not as a post, an author, a Mastodon server, a site or the initiatives it names: a spammer is no
+    part of the movement. Taken back, it counts again."""
+    from harvester.store.initiatives import PostMatch
+
+    editor = add_user(store, "eva", "redacteur")
+    anna = add_post(store, 1, published_at="2026-11-02T10:00:00+00:00", author="anna@mastodon.nl")
+    spam = add_post(store, 2, published_at="2026-11-03T10:00:00+00:00", author="spambot@spam.example")
+    spam_site = feed_post(store, 3, "https://korting.example/klik", "2026-11-04T10:00:00+00:00", author="Korting")
+    store.initiatives.save([
+        PostMatch(anna, "2026-11-02T10:00:00+00:00", [("Ynnovate", "naam", "Ynnovate")], []),
+        PostMatch(spam, "2026-11-03T10:00:00+00:00", [("Stampijfabriek", "naam", "Stampijfabriek")], []),
+        PostMatch(spam_site, "2026-11-04T10:00:00+00:00", [("Kennisland", "naam", "Kennisland")], []),
+    ])
+    for post in (spam, spam_site):
+        store.reviews.decide(post, editor, 0, "reject", reason="spam")
+    mv = movement(store, datetime(2026, 11, 20, tzinfo=UTC), weeks=3)
+    counted = [mv.total, next(w for w in mv.weeks if str(w.monday) == "2026-11-02").figures]
+    for f in counted:
+        assert (f.posts, f.ideas, f.authors, f.instances, f.sites, f.initiatives) == (1, 1, 1, 1, 0, 1)
+    # rejected for another reason, a post is still part of the movement, though not an idea
+    store.reviews.decide(spam, editor, 1, "undo")
+    store.reviews.decide(spam, editor, 2, "reject", reason="off_topic")
+    f = movement(store, datetime(2026, 11, 20, tzinfo=UTC), weeks=3).total
+    assert (f.posts, f.ideas, f.authors, f.instances, f.initiatives) == (2, 1, 2, 2, 2)
+
+
 def test_agreement_counts_a_decision_in_its_dutch_week(store):
     editor = add_user(store, "eva", "redacteur")
     post = add_post(store, 1, scores={"cultuur": 0.9})
@@ -116,3 +143,15 @@ def test_agreement_counts_a_decision_in_its_dutch_week(store):
     store.db.execute("UPDATE review_events SET at = '2026-11-15T23:30:00.000+00:00' WHERE post_id = ?", [post])
     mv = movement(store, datetime(2026, 11, 20, tzinfo=UTC), weeks=2)
     assert [(str(w.monday), w.agreement) for w in mv.weeks] == [("2026-11-09", (0, 0)), ("2026-11-16", (1, 1))]
+
+
+def test_the_most_active_sources_count_in_the_movements_dutch_weeks(store):
+    """Asked at Monday 00:30 Dutch time (Sunday in UTC), the ranking covers the twelve Dutch weeks of the
+    movement's table, from a Monday 00:30 Dutch time that is a Sunday in UTC, and not the week before."""
+    add_post(store, 1, published_at="2026-09-20T22:30:00+00:00", author="a@mastodon.nl")   # Mon 21-09 00:30
+    add_post(store, 2, published_at="2026-09-14T08:00:00+00:00", author="b@mastodon.nl")   # Mon 14-09 10:00
+    add_post(store, 3, published_at="2026-09-20T21:30:00+00:00", author="c@mastodon.nl")   # Sun 20-09 23:30
+    for now in (datetime(2026, 12, 6, 23, 30, tzinfo=UTC), datetime(2026, 12, 8, 12, 0, tzinfo=UTC)):
+        ov, mv = overview_figures(store, now, 12)
+        assert str(mv.weeks[0].monday) == "2026-09-21" and len(mv.weeks) == 12
+        assert ov.sources == [("mastodon-nl", 1)] == [("mastodon-nl", sum(w.figures.posts for w in mv.weeks))]

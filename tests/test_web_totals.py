@@ -52,13 +52,13 @@ def test_the_overview_counts_off_the_event_loop_and_shows_the_last_count_meanwhi
     """While the overview is being counted, other pages answer; a count older than a minute is shown
     while the next one runs. The gate holds the (real) count until the test has looked."""
     gate = threading.Event()
-    count = overview_page.movement
+    count = overview_page.overview_figures
 
     def held(*args, **kwargs):
         assert gate.wait(30), "the test never opened the gate"
         return count(*args, **kwargs)
 
-    monkeypatch.setattr(overview_page, "movement", held)
+    monkeypatch.setattr(overview_page, "overview_figures", held)
     site, config = start_site(tmp_path, {"lex": "lezer"}, posts=3)
     try:
         with httpx.Client(base_url=site.url, timeout=10) as reader, ThreadPoolExecutor(1) as pool:
@@ -99,7 +99,7 @@ def test_a_failed_or_old_overview_count_is_not_kept(tmp_path, monkeypatch):
     path = tmp_path / "h.db"
     with Store(path) as store:
         add_post(store, 1)
-    count, real = overview_page.OverviewCount(path), overview_page.movement
+    count, real = overview_page.OverviewCount(path), overview_page.overview_figures
     failures = [sqlite3.OperationalError("database is locked")]
 
     def once_locked(*args, **kwargs):
@@ -107,7 +107,7 @@ def test_a_failed_or_old_overview_count_is_not_kept(tmp_path, monkeypatch):
             raise failures.pop()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(overview_page, "movement", once_locked)
+    monkeypatch.setattr(overview_page, "overview_figures", once_locked)
 
     async def visits():
         with pytest.raises(sqlite3.OperationalError):

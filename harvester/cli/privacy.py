@@ -80,7 +80,7 @@ def forget(config: Config, author: str, dry_run: bool) -> None:
     # a forget before anything was collected still writes its suppression, so the author is never
     # harvested; a dry run writes nothing, so without a database there is nothing for it to count
     with (open_existing_store if dry_run else open_store)(config) as store:
-        result = forget_author(store, secret, request, dry_run=dry_run)
+        result = forget_author(store, secret, request, min_authors=config.initiatives.min_authors, dry_run=dry_run)
     c = result.counts
     click.echo("Proefdraai: er is niets gewijzigd. Dit zou gebeuren:" if dry_run else "Vergeten. Dit is gebeurd:")
     click.echo(f"  herkend als: {', '.join(result.keys)}")

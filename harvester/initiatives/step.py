@@ -65,11 +65,20 @@ def update(store: Store, config: Config, progress: Progress | None = None) -> Up
             progress(done, total)
     if through > store.initiatives.matched_through():
         store.initiatives.set_matched_through(through)
-    summarised = store.initiatives.needs_summary()
-    if summarised:
-        stats, edges = summarise(store.initiatives.match_rows(), store.initiatives.theme_counts())
-        store.initiatives.save_summary(stats, edges, min_authors=config.initiatives.min_authors)
+    summarised = summarise_if_stale(store, config.initiatives.min_authors)
     return UpdateResult(rematched, done, summarised)
+
+
+def summarise_if_stale(store: Store, min_authors: int) -> bool:
+    """Make the counts, the network and the candidates anew from the matches stored now, if they
+    changed since (True then). Besides a pass, a forget and a purge call it in their own transaction:
+    the posts they delete must not live on in the pages' figures until the next pass, which may be
+    days off without the background job."""
+    if not store.initiatives.needs_summary():
+        return False
+    stats, edges = summarise(store.initiatives.match_rows(), store.initiatives.theme_counts())
+    store.initiatives.save_summary(stats, edges, min_authors=min_authors)
+    return True
 
 
 def match_post(matcher: Matcher, post: PendingPost) -> PostMatch:

@@ -235,7 +235,7 @@ def _without_key(error: SecretMissing) -> str:
 
 def _honour_optout(store: Store, config: Config, secret: bytes | None, acct: str, problems: list[str]) -> bool:
     """An account that opted out after we stored its posts: forget them; True if anything was removed."""
-    counts = optout(store, secret, acct)
+    counts = optout(store, secret, acct, min_authors=config.initiatives.min_authors)
     if counts is None:
         return False
     if secret is None:

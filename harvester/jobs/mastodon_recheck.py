@@ -130,7 +130,7 @@ def _forget_opted_out(store: Store, config: Config, accts: list[str], problems: 
     except SecretMissing as e:
         secret = None
         problems.append(f"posts van afgemelde auteurs verwijderd, maar zonder suppressie: {e}")
-    return sum(optout(store, secret, acct) is not None for acct in accts)
+    return sum(optout(store, secret, acct, min_authors=config.initiatives.min_authors) is not None for acct in accts)
 
 
 def _update_if_edited(store: Store, source_id: int, sighting: Sighting, found: dict[str, dict],

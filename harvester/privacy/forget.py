@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from ..collectors.bluesky import INVALID_HANDLE
 from ..errors import UsageError
+from ..initiatives.step import summarise_if_stale
 from ..store import Store
 from ..store.mastodon import DeletedPost
 from ..store.privacy import ForgetCounts, ForgetPlan, PostText
@@ -147,8 +148,10 @@ def parse_author(value: str) -> AuthorRequest:
     return AuthorRequest(frozenset(), name=value)
 
 
-def forget(store: Store, secret: bytes, request: AuthorRequest, *, dry_run: bool = False) -> ForgetResult:
-    """Remove everything of one author and suppress them; with `dry_run`, count it and roll back."""
+def forget(store: Store, secret: bytes, request: AuthorRequest, *, min_authors: int,
+           dry_run: bool = False) -> ForgetResult:
+    """Remove everything of one author and suppress them; with `dry_run`, count it and roll back.
+    `min_authors`: the candidates' threshold (`[initiatives]`), for the counts made anew without them."""
     keys = set(request.keys)
     if request.name:
         rows = store.forget.feed_authors_named(request.name)
@@ -171,13 +174,14 @@ def forget(store: Store, secret: bytes, request: AuthorRequest, *, dry_run: bool
             result = _forget(store, secret, keys, reason="forget")
             if dry_run:
                 raise _DryRun
+            summarise_if_stale(store, min_authors)
     except _DryRun:
         return result
     store.privacy.compact()
     return result
 
 
-def optout(store: Store, secret: bytes | None, acct: str) -> ForgetCounts | None:
+def optout(store: Store, secret: bytes | None, acct: str, *, min_authors: int) -> ForgetCounts | None:
     """An account seen opting out: forget it like `harvester forget` if anything of it is stored.
 
     Without the secret the posts still go (with their tombstones), but no author suppression can
@@ -188,7 +192,9 @@ def optout(store: Store, secret: bytes | None, acct: str) -> ForgetCounts | None
     if not store.forget.author_exists([*names, *([pseudonymous_key(secret, k) for k in names] if secret else [])]):
         return None
     with store.atomic():
-        return _forget(store, secret, {key}, reason="optout").counts
+        counts = _forget(store, secret, {key}, reason="optout").counts
+        summarise_if_stale(store, min_authors)
+        return counts
 
 
 def scrub_quotes(store: Store, post_ids: list[int]) -> None:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..config import Config
 from ..dutch import counted
+from ..initiatives.step import summarise_if_stale
 from ..store import Store
 from ..store.privacy import DuePost, ExpiredPost, Pseudonymized, PseudonymPlan, Words
 from ..timeutil import to_utc_iso
@@ -56,7 +57,7 @@ def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult
                             f"ontbreekt: {e}")
     if dry_run:
         return PurgeResult([p.id for p in store.privacy.expired_posts(purge_before)], due, problems=problems)
-    deleted = purge_expired(store, purge_before)
+    deleted = purge_expired(store, purge_before, min_authors=config.initiatives.min_authors)
     if secret is not None:
         done = pseudonymize(store, pseudonymize_before, secret)
     else:
@@ -70,13 +71,15 @@ def purge(store: Store, config: Config, *, dry_run: bool = False) -> PurgeResult
     return result
 
 
-def purge_expired(store: Store, cutoff: str) -> list[int]:
+def purge_expired(store: Store, cutoff: str, *, min_authors: int) -> list[int]:
     """Remove the posts first seen before `cutoff` that no editor accepted, with their tombstones,
-    in one transaction (an editor's acceptance meanwhile keeps a post); returns their ids."""
+    in one transaction (an editor's acceptance meanwhile keeps a post), and the initiatives' counts
+    made anew without them (`min_authors`: the candidates' threshold); returns their ids."""
     with store.atomic():
         expired = store.privacy.expired_posts(cutoff)
         buried = {t for p in expired for t in tombstones(p.kind, p.key, p.addresses)}
         store.privacy.purge([p.id for p in expired], sorted(buried))
+        summarise_if_stale(store, min_authors)
     return [p.id for p in expired]
 
 

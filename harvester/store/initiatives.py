@@ -236,8 +236,9 @@ class InitiativeStore:
         return [Edge(*r) for r in rows]
 
     def posts_of(self, initiative: str, *, limit: int, before: tuple[str, int] | None = None) -> list[InitiativePost]:
-        """The posts naming `initiative`, newest first; `before` (published, post id) pages on."""
-        where, params = "i.initiative = ?", [initiative]
+        """The posts naming `initiative`, newest first, as they count: not those rejected as spam;
+        `before` (published, post id) pages on."""
+        where, params = f"i.initiative = ? AND {_NOT_SPAM.format(post='i.post_id')}", [initiative]
         if before is not None:
             where += " AND (i.published, i.post_id) < (?, ?)"
             params += list(before)

@@ -1,8 +1,10 @@
 """How big the movement is: posts, ideas, authors, instances and sites within time windows.
 
 The caller names the windows as UTC bounds (harvester.movement makes them Dutch weeks); the store
-counts. An idea is a post that is not rejected and not a duplicate, a group of posts
-(store/groups.py) counting once. A post's themes: the editor's once accepted, the model's while
+counts. A post the editors rejected as spam counts nowhere here: not as a post, nor its author,
+instance, site or the initiatives it names (as on the Initiatieven pages, store/initiatives.py); a
+spammer is no part of the movement. An idea is a post that is not rejected and not a duplicate, a
+group of posts (store/groups.py) counting once. A post's themes: the editor's once accepted, the model's while
 new (rejected posts and duplicates have none), as on the overview before.
 """
 
@@ -36,6 +38,7 @@ rows AS (
          LEFT JOIN reviews r ON r.post_id = p.id
          LEFT JOIN authors a ON a.id = p.author_id
          LEFT JOIN idea_group_members m ON m.post_id = p.id
+    WHERE NOT (r.status IS 'afgewezen' AND r.reject_reason IS 'spam')
 )"""
 
 

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..movement import Movement, movement
+from ..movement import Movement, overview_figures
 from ..models import Role
 from ..store import Store
 from ..store.reviews import Overview
@@ -62,7 +62,7 @@ class OverviewCount:
 
     def _count(self) -> tuple[Overview, Movement]:
         with Store(self.db_path, migrate=False) as store:
-            return store.reviews.overview(weeks=WEEKS), movement(store, datetime.now(UTC), WEEKS)
+            return overview_figures(store, datetime.now(UTC), WEEKS)
 
 
 def _log_failure(task: asyncio.Task) -> None:

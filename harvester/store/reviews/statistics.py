@@ -1,5 +1,6 @@
 """Counts for the overview page: posts per status and theme, active sources, and how often editors
-agree with the model (per window, for the movement's Dutch weeks)."""
+agree with the model (per window, for the movement's Dutch weeks). The caller names the time bounds
+(harvester.movement makes them Dutch weeks); the store counts within them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from ...models import Status
-from ...timeutil import utcnow
 from .queue import DATE_KEY
 
 
@@ -20,16 +20,16 @@ class Overview:
     per_status: dict[Status, int] = field(default_factory=dict)
     suggested_per_theme: dict[str, int] = field(default_factory=dict)
     accepted_per_theme: dict[str, int] = field(default_factory=dict)
-    weeks: list[str] = field(default_factory=list)                 # Monday of each week, oldest first
-    sources: list[tuple[str, int]] = field(default_factory=list)   # most active in the chart's weeks
+    sources: list[tuple[str, int]] = field(default_factory=list)   # most active since `sources_since`
 
 
 class StatisticsStore:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def overview(self, *, weeks: int = 12, today: str | None = None) -> Overview:
-        """Counts for the overview page; the chart and the source ranking cover the last `weeks` weeks."""
+    def overview(self, *, sources_since: str) -> Overview:
+        """Counts for the overview page; the source ranking covers the posts dated from `sources_since`
+        (UTC ISO text: the start of the movement's oldest Dutch week)."""
         ov = Overview()
         ov.total = self.db.execute("SELECT count(*) FROM posts").fetchone()[0]
         ov.unclassified = ov.total - self.db.execute("SELECT count(*) FROM classifications").fetchone()[0]
@@ -49,20 +49,11 @@ class StatisticsStore:
         ov.accepted_per_theme = dict(self.db.execute(
             "SELECT j.value, count(*) FROM reviews r, json_each(r.themes) j"
             " WHERE r.status = 'geaccepteerd' GROUP BY j.value").fetchall())
-        today = today or utcnow()[:10]
-        first = self.db.execute("SELECT date(?, '-6 days', 'weekday 1', ?)",
-                                [today, f"-{7 * (weeks - 1)} days"]).fetchone()[0]
-        ov.weeks = [
-            r[0] for r in self.db.execute(
-                "WITH RECURSIVE w(d) AS (SELECT ? UNION ALL SELECT date(d, '+7 days') FROM w WHERE d < date(?, '-6 days'))"
-                " SELECT d FROM w", [first, today],
-            )
-        ]
         ov.sources = [
             tuple(r) for r in self.db.execute(
                 f"SELECT s.name, count(*) FROM posts p CROSS JOIN sightings g ON g.post_id = p.id"
                 f" JOIN sources s ON s.id = g.source_id WHERE {DATE_KEY} >= ?"
-                " GROUP BY s.id ORDER BY count(*) DESC, s.name LIMIT 10", [first],
+                " GROUP BY s.id ORDER BY count(*) DESC, s.name LIMIT 10", [sources_since],
             )
         ]
         return ov
