@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 from collections.abc import Callable
+from xml.parsers.expat import errors as expat
 
 
 def counted(n: int, one: str, many: str, *, shown: Callable[[int], str] = str) -> str:
@@ -76,3 +77,33 @@ def database_error(error: sqlite3.Error) -> str:
     """Why SQLite refused, in Dutch ("database is locked" is English); a rarer reason (a broken
     constraint) keeps SQLite's own words, which name the table and column."""
     return database_condition(error) or str(error)
+
+
+# what expat, the XML parser under feedparser, says most about a feed that is not well-formed
+_XML_ERRORS = {
+    expat.XML_ERROR_INVALID_TOKEN: "ongeldig teken",
+    expat.XML_ERROR_NO_ELEMENTS: "het document houdt hier op",
+    expat.XML_ERROR_TAG_MISMATCH: "eindtag past niet bij de open tag",
+    expat.XML_ERROR_UNCLOSED_TOKEN: "tag niet afgesloten",
+    expat.XML_ERROR_PARTIAL_CHAR: "afgebroken teken",
+    expat.XML_ERROR_JUNK_AFTER_DOC_ELEMENT: "tekst na het einde van het document",
+    expat.XML_ERROR_UNDEFINED_ENTITY: "onbekende entiteit (een &-code die XML niet kent, zoals &nbsp;)",
+    expat.XML_ERROR_BAD_CHAR_REF: "verwijzing naar een teken dat niet bestaat",
+    expat.XML_ERROR_DUPLICATE_ATTRIBUTE: "attribuut twee keer in dezelfde tag",
+    expat.XML_ERROR_UNBOUND_PREFIX: "voorvoegsel zonder namespace",
+    expat.XML_ERROR_MISPLACED_XML_PI: "XML-declaratie staat niet aan het begin",
+    expat.XML_ERROR_UNCLOSED_CDATA_SECTION: "CDATA-blok niet afgesloten",
+    expat.XML_ERROR_SYNTAX: "syntaxfout",
+    expat.XML_ERROR_XML_DECL: "XML-declaratie niet goed geschreven",
+    expat.XML_ERROR_INCORRECT_ENCODING: "tekencodering in de XML-declaratie klopt niet",
+    expat.XML_ERROR_UNKNOWN_ENCODING: "onbekende tekencodering",
+}
+
+
+def xml_error(message: str, line: int, column: int) -> str:
+    """Where and why an XML document is not well-formed, in Dutch: 'regel 2, kolom 1: ongeldig
+    teken'. `message` is expat's English text ("not well-formed (invalid token)"); a rarer one is
+    left out rather than shown in English, the place is what lets the admin find the fault.
+    `column` counts from 0, as expat does; it is shown counted from 1, as editors do."""
+    reason = _XML_ERRORS.get(message)
+    return f"regel {line}, kolom {column + 1}" + (f": {reason}" if reason else "")

@@ -97,7 +97,9 @@ class ExportOptions:
                               "spreadsheet wordt altijd beschermd tegen formules")
 
     def query(self) -> ExportQuery:
-        """The store's filter: Amsterdam days become a UTC range [since 00:00, the day after until 00:00)."""
+        """The store's filter: Amsterdam days become a UTC range [since 00:00, the day after until 00:00).
+        Duplicates are rows of their own only when asked for by their status: in any other export
+        they would repeat their original's idea, which counts them in `aantal duplicaten`."""
         return ExportQuery(
             statuses=self.statuses,
             themes=self.themes,
@@ -105,6 +107,7 @@ class ExportOptions:
             until=dutch_day_start(self.until, days_later=1) if self.until else None,
             sources=self.sources,
             per_theme=self.per_theme,
+            duplicates=Status.DUPLICATE in self.statuses,
         )
 
 

@@ -215,6 +215,7 @@ class ExportQuery:
     until: str | None = None              # UTC ISO 8601, exclusive
     sources: tuple[str, ...] = ()         # source names the post was seen on
     per_theme: bool = False               # one row per (idea, theme) instead of one per idea
+    duplicates: bool = False              # duplicates as rows of their own, not only counted at their original
 
 
 class ExportRow(NamedTuple):

@@ -204,8 +204,23 @@ def test_duplicates_count_towards_their_original_and_are_not_rows(store, ideas):
     # a duplicate whose original was removed is an idea again, with its status
     store.db.execute("DELETE FROM posts WHERE id = ?", [ideas["p1"]])
     store.db.conn.commit()
-    rows = read_csv(export(store, statuses=("duplicaat",)), "excel-nl")[1:]
-    assert sorted(row[0] for row in rows) == sorted([str(ideas["p4"]), str(ideas["p5"])])
+    rows = read_csv(export(store), "excel-nl")[1:]
+    assert {row[0]: row[7] for row in rows if row[0] in (str(ideas["p4"]), str(ideas["p5"]))} == {
+        str(ideas["p4"]): "duplicaat", str(ideas["p5"]): "duplicaat"}
+
+
+@pytest.mark.parametrize(
+    ("statuses", "names"),
+    [(("duplicaat",), ["p4", "p5"]), (("nieuw", "duplicaat"), ["p1", "p3", "p4", "p5", "p7"])],
+)
+def test_asking_for_duplicates_by_status_gives_them_rows(store, ideas, statuses, names):
+    """A facilitator who ticks Duplicaat wants to see them; their original still counts them."""
+    rows = read_csv(export(store, statuses=statuses), "excel-nl")[1:]
+    assert [row[0] for row in rows] == [str(ideas[n]) for n in names]
+    assert {row[0]: row[7] for row in rows}[str(ideas["p4"])] == "duplicaat"
+    if "p1" in names:
+        assert {row[0]: row[10] for row in rows}[str(ideas["p1"])] == "2"
+    assert store.exports.count(ExportOptions(statuses=statuses).query()) == len(names)
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,15 @@ def test_excel_nl_csv_round_trips_to_the_database_rows(ideas, cli, tmp_path):
     assert b"sep=" not in data
 
 
+def test_cli_status_duplicaat_exports_the_duplicates(ideas, cli, tmp_path):
+    out = tmp_path / "duplicaten.csv"
+    result = cli("--out", str(out), "--status", "duplicaat")
+    assert result.exit_code == 0, result.output
+    assert "2 ideeën geëxporteerd" in result.output
+    rows = read_csv(out.read_bytes(), "excel-nl")
+    assert [(r[0], r[7]) for r in rows[1:]] == [(str(ideas["p4"]), "duplicaat"), (str(ideas["p5"]), "duplicaat")]
+
+
 def test_cli_pseudonymizes_with_the_secret_from_the_environment(ideas, cli, tmp_path, monkeypatch):
     monkeypatch.setenv("TEST_EXPORT_SECRET", SECRET)
     out = tmp_path / "p.xlsx"

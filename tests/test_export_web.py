@@ -69,6 +69,17 @@ def test_download_is_the_same_export_as_the_command_and_changes_nothing(site):
     assert [[c.value for c in row][:2] for row in sheet.iter_rows()] == [["id", "thema"], [ids["p2"], "Open overheid"]]
 
 
+def test_the_duplicaat_choice_downloads_the_duplicates(site):
+    server, config, ids = site
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        login(c, "lex")
+        assert "behalve als u de status Duplicaat kiest" in c.get("/export").text
+        response = c.get("/export/download", params={"format": "csv", "status": "duplicaat"})
+    assert response.status_code == 200
+    rows = read_csv(response.content, "excel-nl")
+    assert [(r[0], r[7]) for r in rows[1:]] == [(str(ids["p4"]), "duplicaat"), (str(ids["p5"]), "duplicaat")]
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [

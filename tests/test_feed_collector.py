@@ -340,7 +340,7 @@ def test_ill_formed_feed_keeps_what_could_be_read_and_is_fetched_in_full_next_ti
     broken = broken.replace(b"<![CDATA[Vijftig", b"Vijftig").replace(b"de gemeente.]]>", b"de gemeente.")
     server.route("/feed", Reply(200, broken, {**RSS, "ETag": '"broken"'}))
     result = harvest(sources_toml(server, ("blog", "/feed")))["blog"]
-    assert result.status == "partial" and "geen goed gevormde XML" in result.error
+    assert result.status == "partial" and "geen geldige XML" in result.error
     assert stored_keys(store) == BLOG_KEYS
     # validators of a half-read document are not kept: the next run asks for all of it
     assert store.db.execute("SELECT etag FROM sources").fetchone() == (None,)
@@ -358,10 +358,52 @@ def test_comments_after_the_root_element_do_not_make_a_feed_cut_off(server, stor
     server.route("/cut", Reply(200, cut_at_a_comment, RSS))
     results = harvest(sources_toml(server, ("signed", "/signed"), ("cut", "/cut"), match="all"))
 
-    assert results["signed"].status == "partial" and "geen goed gevormde XML" in results["signed"].error
+    assert results["signed"].status == "partial" and "geen geldige XML" in results["signed"].error
     assert "halverwege" not in results["signed"].error
     assert len(stored_keys(store, "signed")) == 5
     assert "halverwege" in results["cut"].error and len(stored_keys(store, "cut")) == 4
+
+
+ITEMS = "".join(f"<item><link>https://blog.example.nl/?p={n}</link><title>Idee {n}</title>"
+                f"<description>Minder regels #innoverheid</description></item>\n" for n in (1, 2, 3))
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "problem"),
+    [
+        (b'{"ideeen": []}\n', "failed", "geen leesbare RSS- of Atom-feed bij {url}: geen geldige XML (regel 1, kolom 1: ongeldig teken)"),
+        # no XML declaration, so feedparser writes one on a line of its own: the line is still the feed's own
+        (f'<rss version="2.0"><channel>\n{ITEMS}</channel></rss>'.replace("Idee 3", "Idee&nbsp;3").encode(), "partial",
+         "feed is geen geldige XML (regel 4, kolom 59: onbekende entiteit (een &-code die XML niet kent, zoals &nbsp;)) in {url}; "
+         "3 berichten wel gelezen"),
+        (f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>\n{ITEMS}</channel></rss>'
+         .replace("Idee 2</title>", "Idee 2</titel>").encode(),
+         "partial", "feed is geen geldige XML (regel 4, kolom 63: eindtag past niet bij de open tag) in {url}; 3 berichten wel gelezen"),
+        # a rarer error of expat is not shown in English: where it is lets the admin find it
+        (f'<rss version="2.0" xmlns:xmlns="http://example.org/"><channel>\n{ITEMS}</channel></rss>'.encode(), "partial",
+         "feed is geen geldige XML (regel 1, kolom 1) in {url}; 3 berichten wel gelezen"),
+    ],
+    ids=["not-xml", "undefined-entity", "mismatched-tag", "reserved-prefix"],
+)
+def test_xml_errors_are_told_in_dutch_with_the_line_and_column(server, store, harvest, body, status, problem):
+    server.route("/feed", Reply(200, body, RSS))
+    result = harvest(sources_toml(server, ("blog", "/feed"), match="all"))["blog"]
+    assert result.status == status
+    assert result.error == problem.format(url=server.url("/feed"))
+
+
+def test_a_cut_off_feed_counts_as_read_only_what_the_run_kept(server, store, harvest):
+    """Three entries, the third cut off: the problem's count of entries read is the run's own (two)."""
+    body = f'<rss version="2.0"><channel>\n{ITEMS}</channel></rss>\n'.encode()
+    server.route("/feed", Reply(200, body[:body.index(b"Idee 3") + 4], RSS))
+    result = harvest(sources_toml(server, ("blog", "/feed"), match="all"))["blog"]
+
+    assert result.status == "partial"
+    assert result.error == (f"feed is geen geldige XML (regel 4, kolom 59: het document houdt hier op) en houdt halverwege op in "
+                            f"{server.url('/feed')}; 2 berichten wel gelezen; het laatste bericht is niet opgeslagen, "
+                            "want dat kan afgebroken zijn")
+    assert (result.counts.new, result.counts.skipped) == (2, 0)
+    assert stored_keys(store) == {"https://blog.example.nl/?p=1", "https://blog.example.nl/?p=2"}
 
 
 def test_entry_without_id_or_link_is_skipped_with_a_problem(server, store, harvest):

@@ -23,7 +23,9 @@ from .dutch_click import Command
 @click.option("--dialect", metavar="|".join(DIALECTS), default="excel-nl", show_default=True,
               help="CSV-dialect: excel-nl (';', UTF-8 met BOM, voor Nederlandse Excel) of rfc4180 (',', zonder BOM).")
 @click.option("--status", "statuses", multiple=True, metavar="STATUS",
-              help=f"Alleen posts met deze beoordeling ({', '.join(Status)}); herhaalbaar. Standaard alle.")
+              help=f"Alleen posts met deze beoordeling ({', '.join(Status)}); herhaalbaar. Standaard alle, "
+                   "behalve duplicaten: die tellen mee bij hun origineel, en krijgen alleen met --status "
+                   "duplicaat een eigen regel.")
 @click.option("--theme", "themes", multiple=True, metavar="ID",
               help="Alleen ideeën met dit thema (id uit themes.toml); herhaalbaar.")
 @click.option("--since", metavar="JJJJ-MM-DD", help="Alleen posts vanaf deze dag (Nederlandse tijd).")

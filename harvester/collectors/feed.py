@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
 from urllib.parse import urlparse
+from xml.sax import SAXParseException
 from zoneinfo import ZoneInfo
 
 import feedparser
 from feedparser.namespaces.mediarss import Namespace as MediaRss
 
 from ..config import Config, Source
-from ..dutch import counted
+from ..dutch import counted, xml_error
 from ..models import Author, Post, site_key, site_of
 from ..normalize import extract, hashtags, html_to_text, http_url, normalize_tag, tidy
 from ..timeutil import AMSTERDAM, to_utc_iso
@@ -104,11 +105,11 @@ def parse(response: Response, tags: list[str], *, match: str = "tags", site: str
             problems.append(f"ongeldige UTF-8-bytes in {response.url} vervangen door \ufffd")
     entries = parsed.entries
     if parsed.bozo and not _harmless(parsed):
-        problems.append(_describe_bozo(parsed, response.url))
-        if entries and not _ends_whole(response.body):
+        cut = bool(entries) and not _ends_whole(response.body)
+        if cut:
             # the document was cut off: its last entry may be too, and must not replace a whole one
             entries = entries[:-1]
-            problems.append("de feed houdt halverwege op; het laatste (mogelijk afgebroken) bericht is overgeslagen")
+        problems.append(_describe_bozo(parsed, response, len(entries), cut=cut))
     partial = bool(problems)
     batch = Batch(problems=problems)
     if not partial:
@@ -316,12 +317,30 @@ def _harmless(parsed: feedparser.FeedParserDict) -> bool:
     )
 
 
-def _describe_bozo(parsed: feedparser.FeedParserDict, url: str) -> str:
+def _describe_bozo(parsed: feedparser.FeedParserDict, response: Response, read: int, *, cut: bool) -> str:
+    """The problem with a feed that parsed with errors; `read` counts the entries handed on, so
+    the message adds up with the run's counts (a cut-off last entry is not among them)."""
     error = parsed.get("bozo_exception")
-    kept = f"{counted(len(parsed.entries), 'bericht', 'berichten')} wel gelezen"
+    kept = f"{counted(read, 'bericht', 'berichten')} wel gelezen"
     if isinstance(error, feedparser.CharacterEncodingOverride):
-        return f"tekencodering klopt niet in {url}: gelezen als {parsed.get('encoding')}, tekens kunnen verkeerd staan ({kept})"
-    return f"feed is geen goed gevormde XML ({error}) in {url}; {kept}"
+        return f"tekencodering klopt niet in {response.url}: gelezen als {parsed.get('encoding')}, tekens kunnen verkeerd staan ({kept})"
+    if cut:
+        return (f"feed is geen geldige XML ({_xml_problem(error, response.body)}) en houdt halverwege op in {response.url}; "
+                f"{kept}; het laatste bericht is niet opgeslagen, want dat kan afgebroken zijn")
+    return f"feed is geen geldige XML ({_xml_problem(error, response.body)}) in {response.url}; {kept}"
+
+
+def _xml_problem(error: Exception, body: bytes) -> str:
+    """Where and why the feed is not well-formed, in Dutch (see `xml_error`), with its line as in
+    the document served: feedparser puts an XML declaration of its own on a line before a document
+    that starts without one, so expat counts a line too many there. Another error feedparser names
+    has no place, and keeps its own words."""
+    if not isinstance(error, SAXParseException):
+        return str(error)
+    head = body[:200].decode("utf-16", "ignore") if body.startswith((b"\xff\xfe", b"\xfe\xff")) else (
+        body[:200].removeprefix(b"\xef\xbb\xbf").decode("latin-1"))
+    added = 0 if head.startswith("<?xml") else 1
+    return xml_error(error.getMessage(), error.getLineNumber() - added, error.getColumnNumber())
 
 
 def _not_a_feed(response: Response, parsed: feedparser.FeedParserDict) -> str:
@@ -330,5 +349,6 @@ def _not_a_feed(response: Response, parsed: feedparser.FeedParserDict) -> str:
     if "html" in content_type or start.startswith((b"<!doctype html", b"<html")):
         return f"geen RSS- of Atom-feed maar een webpagina (Content-Type {content_type}) bij {response.url}"
     if parsed.bozo:
-        return f"geen leesbare RSS- of Atom-feed bij {response.url}: {parsed.get('bozo_exception')}"
+        return (f"geen leesbare RSS- of Atom-feed bij {response.url}: "
+                f"geen geldige XML ({_xml_problem(parsed.get('bozo_exception'), response.body)})")
     return f"geen RSS- of Atom-feed bij {response.url} (Content-Type {content_type})"

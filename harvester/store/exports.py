@@ -39,8 +39,8 @@ class ExportStore:
     def rows(self, query: ExportQuery) -> Iterator[ExportRow]:
         """The stored rows of an export, in id order (with `per_theme` by theme first).
 
-        Duplicates (status 'duplicaat' pointing at another post) are never rows of their own:
-        they are counted in their original's `duplicates`.
+        Duplicates (status 'duplicaat' pointing at another post) are counted in their original's
+        `duplicates`, and are rows of their own only with `query.duplicates`.
         """
         if query.per_theme:
             themes, score = "t.theme", "t.score"
@@ -71,7 +71,7 @@ class ExportStore:
 def _filtered(query: ExportQuery, columns: str) -> tuple[str, dict[str, object]]:
     """The query behind rows() and count(): the filters shared, the columns given; one row per
     post, or with `per_theme` per post and theme."""
-    where = ["NOT (r.status IS 'duplicaat' AND r.duplicate_of IS NOT NULL)"]
+    where = [] if query.duplicates else ["NOT (r.status IS 'duplicaat' AND r.duplicate_of IS NOT NULL)"]
     params: dict[str, object] = {}
     if query.statuses:
         where.append(f"coalesce(r.status, 'nieuw') IN ({_marks('status', query.statuses, params)})")
@@ -100,7 +100,7 @@ def _filtered(query: ExportQuery, columns: str) -> tuple[str, dict[str, object]]
         FROM {source}
         LEFT JOIN reviews r ON r.post_id = p.id
         LEFT JOIN authors a ON a.id = p.author_id
-        WHERE {' AND '.join(where)}
+        WHERE {' AND '.join(where) or 'true'}
         ORDER BY {order}"""
     return sql, params
 
