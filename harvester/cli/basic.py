@@ -18,7 +18,8 @@ from ..timeutil import dutch_time, to_utc_iso
 from ..config import Source, config_path, load_config
 from ..dutch import counted
 from .collect import STATUS_TEXT
-from .common import EXIT_USAGE, config_option, decimal, fail, open_existing_store, open_store, program, with_config
+from .common import (EXIT_USAGE, config_args, config_option, decimal, fail, open_existing_store, open_store,
+                     program, with_config)
 from .dutch_click import Command, WholeNumber
 
 
@@ -305,14 +306,19 @@ def _next_attempt(config, row) -> str | None:
 def posts(config, limit: int, as_json: bool) -> None:
     """Toon de nieuwste opgeslagen posts.
 
-    De publicatietijd staat in Nederlandse tijd, in --json in UTC (ISO 8601). Is er nog geen
-    database, dan zegt posts dat (exitstatus 2) en maakt er geen.
+    De publicatietijd staat in Nederlandse tijd, in --json in UTC (ISO 8601). Zijn er nog geen posts,
+    dan zegt posts hoe ze binnenkomen (--json: een lege lijst). Is er nog geen database, dan zegt
+    posts dat (exitstatus 2) en maakt er geen.
     """
     with open_existing_store(config) as store:
         rows = store.posts.latest(limit)
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))
         return
+    if not rows:
+        command = f"{program()} {config_args(config)}"
+        click.echo(f"Nog geen posts: ze komen binnen met `{command}collect` of de achtergrondtaak "
+                   f"(`{command}up`), van de bronnen met enabled = true.")
     for r in rows:
         first_line = (r.title or r.text).split("\n", 1)[0]
         click.echo(f"{r.id}\t{_when(r.published_at)}\t{r.author or '-'}\t{','.join(r.sources)}\t{first_line[:100]}")
