@@ -34,7 +34,8 @@ The tree; each class lives beside the code that raises it:
     ├── ModelUnavailable                 harvester.jobs.model
     ├── JobFailed                        harvester.jobs.jobs
     ├── WriteFailed                      harvester.files: an --out file could not be written
-    └── BodyTooLarge                     harvester.web.app
+    ├── BodyTooLarge                     harvester.web.app
+    └── AddressUnusable                  harvester.web.app: the app's host and port
 """
 
 from __future__ import annotations

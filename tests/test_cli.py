@@ -81,4 +81,7 @@ def test_with_a_config_the_hint_names_it_and_once_made_the_database_is_read(tmp_
     assert not (tmp_path / "harvester.db").exists()
     assert runner.invoke(main, ["--config", str(config), "init"]).exit_code == 0
     assert runner.invoke(main, ["--config", str(config), "posts", "--json"]).output == "[]\n"
+    assert runner.invoke(main, ["--config", str(config), "posts"]).output == (
+        f"Nog geen posts: ze komen binnen met `harvester --config {config} collect` of de achtergrondtaak "
+        f"(`harvester --config {config} up`), van de bronnen met enabled = true.\n")
     assert "Nog geen accounts" in runner.invoke(main, ["--config", str(config), "users", "list"]).output

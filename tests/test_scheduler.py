@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import sqlite3
@@ -237,6 +238,20 @@ def test_ctrl_c_stops_as_cleanly_as_sigterm(server, write_config, db):
     assert runs(db, "goed", "running") == 0
 
 
+def test_with_every_source_switched_off_the_job_warns_that_it_collects_nothing(write_config, db):
+    """The state `harvester init` leaves: every source enabled = false. The job runs (classifying,
+    purging), but an admin reading its log must see why no post ever comes in."""
+    config = write_config(feed_source("uit", "http://127.0.0.1:9/feed.xml") + "enabled = false\n")
+    process = start(config)
+    wait_for(lambda: query(db, "SELECT count(*) FROM job_outcomes WHERE job = 'classify'")[0][0] == 1,
+             what="the first classification pass")
+    stopped = stop(process)
+    assert stopped.code == 0, stopped.err
+    assert "achtergrondtaak gestart: 0 bronnen, database " in stopped.err
+    assert re.search(r" WARNING er wordt niets opgehaald: geen bron in .*harvester\.toml staat aan; "
+                     r"zet bij minstens één bron enabled = true\n", stopped.err), stopped.err
+
+
 def test_a_second_scheduler_on_the_same_database_is_refused(server, write_config, db):
     server.route("/good.rss", growing_feed())
     config = write_config(feed_source("goed", server.url("/good.rss"), interval=5))
@@ -362,6 +377,7 @@ def test_up_serves_the_review_app_beside_the_scheduler_and_stops_on_sigterm(serv
     assert stopped.code == 0 and stopped.seconds < 10, stopped.err
     assert "Traceback" not in stopped.err
     assert f"Beoordelingsapp: http://127.0.0.1:{port}/" in stopped.out
+    assert "achtergrondtaak gestart: 1 bron, database " in stopped.err and "niets opgehaald" not in stopped.err
     assert f"harvester --config {config} users add NAAM --role beheerder" in stopped.out
     assert query(db, "SELECT count(*) FROM scheduler_lock")[0][0] == 0
 

@@ -507,6 +507,39 @@ def test_status_tells_a_source_gone_from_the_config_from_one_not_run_yet(write_c
     assert by_name["nieuw"]["last_run_status"] is None and by_name["oud"]["last_run_status"] == "failed"
 
 
+def test_status_shows_a_switched_off_source_as_off_with_its_history_but_no_next_try(write_config):
+    """A source the admin switched off (enabled = false) is not collected, as `collect` says: its last
+    failure is history, with no next try that never comes, and one that never ran waits for nothing."""
+    sources = """
+        [[sources]]
+        name = "kapot"
+        type = "feed"
+        url = "http://127.0.0.1:9/kapot.xml"
+        interval_minutes = 60
+        {enabled}
+        [[sources]]
+        name = "nooit"
+        type = "feed"
+        url = "http://127.0.0.1:9/nooit.xml"
+        enabled = false
+        """
+    config = write_config(sources.format(enabled=""))
+    assert CliRunner().invoke(main, ["--config", str(config), "collect"]).exit_code != 0   # nothing listens on port 9
+    failing = {s["name"]: s for s in status(config, "--json")["sources"]}["kapot"]
+    assert failing["enabled"] and failing["next_attempt_at"] is not None
+    write_config(sources.format(enabled="enabled = false"))
+
+    text = status(config)
+    off = text[text.index("\nkapot [feed]"):text.index("\nnooit [feed]")]
+    assert "\n  uitgeschakeld (enabled = false): wordt niet opgehaald\n  laatste run: " in off
+    assert "(MISLUKT)" in off and "laatste fout: " in off and "volgende poging" not in off
+    never = text[text.index("\nnooit [feed]"):]
+    assert never == "\nnooit [feed] http://127.0.0.1:9/nooit.xml\n  uitgeschakeld (enabled = false): wordt niet opgehaald\n"
+    by_name = {s["name"]: s for s in status(config, "--json")["sources"]}
+    assert (by_name["kapot"]["enabled"], by_name["nooit"]["enabled"]) == (False, False)
+    assert by_name["kapot"]["next_attempt_at"] is None and by_name["kapot"]["last_run_status"] == "failed"
+
+
 def test_status_shows_every_time_in_dutch_time_and_json_keeps_utc(write_config):
     """The admin reads Dutch time everywhere else (the review app, the exports): a winter time is an
     hour ahead of UTC, a summer time two. Machines reading --json get the stored UTC times."""

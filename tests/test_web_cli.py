@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import socket
 import subprocess
 import sys
 import time
@@ -151,3 +152,21 @@ def test_on_a_terminal_users_add_asks_the_password_twice(tmp_path):
     assert PASSWORD not in shown
     with Store(config.db_path) as store:
         assert check_password(store.users.password_hash(store.users.get("bea").id), PASSWORD)
+
+
+def test_serve_and_up_on_a_port_in_use_say_so_in_dutch(tmp_path):
+    """Another program (or a running app) holds the port: uvicorn would log only its English bind error
+    and exit 3, `up` only that the app did not start. Both say why, before any work starts."""
+    config = write_web_config(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        served = run(config, "serve", "--host", "127.0.0.1", "--port", str(port))
+        config.path.write_text(config.path.read_text(encoding="utf-8") + f'host = "127.0.0.1"\nport = {port}\n',
+                               encoding="utf-8")
+        started = run(config, "up")
+    reason = f"poort {port} op 127.0.0.1 is al in gebruik (draait de app al?)"
+    assert served.exit_code == 1 and f"harvester serve: {reason}\n" in served.output, served.output
+    assert started.exit_code == 1 and f"harvester up: {reason}\n" in started.output, started.output
+    assert "Errno" not in served.output + started.output

@@ -15,10 +15,11 @@ from ..models import SourceStatus
 from ..store.jobs import JobOutcome
 from ..store.lock import LockHolder
 from ..timeutil import dutch_time, to_utc_iso
-from ..config import config_path, load_config
+from ..config import Source, config_path, load_config
 from ..dutch import counted
 from .collect import STATUS_TEXT
-from .common import EXIT_USAGE, config_option, decimal, fail, open_existing_store, open_store, program, with_config
+from .common import (EXIT_USAGE, config_args, config_option, decimal, fail, open_existing_store, open_store,
+                     program, with_config)
 from .dutch_click import Command, WholeNumber
 
 
@@ -92,7 +93,8 @@ def status(config, as_json: bool) -> None:
     initiatieven onbruikbaar is; die fout staat alleen daar, niet nog eens bij de taak). Een bron die steeds faalt, toont wanneer hij het weer probeert
     (volgende poging). Een bron uit de configuratie zonder runs heet nog niet gedraaid; een bron
     die niet meer in de configuratie staat, wordt zo genoemd en niet als mislukt (in --json:
-    "configured"). Tijden staan in Nederlandse tijd, in --json in UTC (ISO 8601). Is er nog geen
+    "configured"); een uitgeschakelde bron (enabled = false) heet uitgeschakeld, met zijn laatste
+    run als die er is maar zonder volgende poging (in --json: "enabled"). Tijden staan in Nederlandse tijd, in --json in UTC (ISO 8601). Is er nog geen
     database, dan zegt status dat (exitstatus 2) en maakt er geen.
     """
     with open_existing_store(config) as store:
@@ -104,6 +106,7 @@ def status(config, as_json: bool) -> None:
         initiatives = _initiatives(config, store)
     if as_json:
         sources_json = [{**dataclasses.asdict(r), "configured": configured,
+                         "enabled": _collected(config, r) is not None,
                          "last_run_status": _run_state(r, scheduler, scheduler_lives),
                          "next_attempt_at": _next_attempt(config, r)} for r, configured in sources]
         scheduler_json = {**dataclasses.asdict(scheduler), "running": scheduler_lives} if scheduler else None
@@ -141,6 +144,10 @@ def status(config, as_json: bool) -> None:
             click.echo(f"  niet meer in de configuratie: wordt niet meer opgehaald (laatste run: {_when(r.last_run_at)}, "
                        f"laatste succes: {_when(r.last_success_at)})")
             continue
+        if _collected(config, r) is None:
+            click.echo("  uitgeschakeld (enabled = false): wordt niet opgehaald")
+            if r.last_run_at is None:
+                continue
         run_state = _run_state(r, scheduler, scheduler_lives)
         state = "weg (410)" if r.gone else STATUS_TEXT.get(run_state, "nog niet gedraaid")
         if run_state == "running" and r.last_run_pid is not None and not r.gone:
@@ -277,11 +284,16 @@ def _echo_initiatives(initiatives: dict) -> None:
         click.echo("  de achtergrondtaak koppelt geen posts aan initiatieven tot dit bestand klopt")
 
 
+def _collected(config, row) -> Source | None:
+    """The configured source the background job collects for `row`: None when the config no longer
+    has it or it is switched off (enabled = false), and no run or next try will come."""
+    return next((s for s in config.sources if s.name == row.name and s.enabled), None)
+
+
 def _next_attempt(config, row) -> str | None:
-    """When the background job tries a failing source again (None: not in back-off)."""
-    try:
-        source = config.source(row.name)
-    except KeyError:
+    """When the background job tries a failing source again (None: not in back-off, or not collected)."""
+    source = _collected(config, row)
+    if source is None:
         return None
     when = next_attempt(row, source, config.schedule)
     return to_utc_iso(when) if when and when > datetime.now(UTC) else None
@@ -294,14 +306,19 @@ def _next_attempt(config, row) -> str | None:
 def posts(config, limit: int, as_json: bool) -> None:
     """Toon de nieuwste opgeslagen posts.
 
-    De publicatietijd staat in Nederlandse tijd, in --json in UTC (ISO 8601). Is er nog geen
-    database, dan zegt posts dat (exitstatus 2) en maakt er geen.
+    De publicatietijd staat in Nederlandse tijd, in --json in UTC (ISO 8601). Zijn er nog geen posts,
+    dan zegt posts hoe ze binnenkomen (--json: een lege lijst). Is er nog geen database, dan zegt
+    posts dat (exitstatus 2) en maakt er geen.
     """
     with open_existing_store(config) as store:
         rows = store.posts.latest(limit)
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))
         return
+    if not rows:
+        command = f"{program()} {config_args(config)}"
+        click.echo(f"Nog geen posts: ze komen binnen met `{command}collect` of de achtergrondtaak "
+                   f"(`{command}up`), van de bronnen met enabled = true.")
     for r in rows:
         first_line = (r.title or r.text).split("\n", 1)[0]
         click.echo(f"{r.id}\t{_when(r.published_at)}\t{r.author or '-'}\t{','.join(r.sources)}\t{first_line[:100]}")

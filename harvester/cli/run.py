@@ -50,6 +50,6 @@ def up(config: Config) -> None:
 
     try:
         status = serve(config, beside=web, on_started=started)
-    except RuntimeError as e:   # the app's port is taken
+    except RuntimeError as e:   # the app did not come up (a taken port is refused before, by ServerThread)
         fail(f"harvester up: niet gestart: {e}", EXIT_FAILED)
     sys.exit(status)

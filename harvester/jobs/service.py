@@ -25,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ..config import Config, ScheduleConfig, Source
+from ..dutch import counted
 from . import lock as scheduler_lock
 from .jobs import Jobs
 from .lock import DatabaseLock
@@ -135,7 +136,11 @@ def serve(config: Config, *, beside: Service | None = None, on_started: Callable
         except BaseException:
             lock.release()
             raise
-        log.info("achtergrondtaak gestart: %d bronnen, database %s", len(enabled_sources(config)), config.db_path)
+        collected = len(enabled_sources(config))
+        log.info("achtergrondtaak gestart: %s, database %s", counted(collected, "bron", "bronnen"), config.db_path)
+        if not collected:   # as `harvester init` leaves the config: the job runs, but no post will come in
+            log.warning("er wordt niets opgehaald: geen bron in %s staat aan; "
+                        "zet bij minstens één bron enabled = true", config.path)
         if on_started:
             on_started()
         while not stop.wait(scheduler_lock.HEARTBEAT_SECONDS):

@@ -7,6 +7,7 @@ use it from that thread only (queries take milliseconds; password hashing goes t
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket
 import threading
@@ -25,7 +26,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Config
-from ..dutch import counted, percent
+from ..dutch import counted, os_error, percent
 from ..errors import HarvesterError
 from ..store import Store
 from ..timeutil import dutch_time
@@ -219,24 +220,57 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
 
 
 def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
-    """Run the app until interrupted (`harvester serve`)."""
-    uvicorn.run(create_app(config), host=host or config.web.host, port=port or config.web.port,
-                log_level="info", server_header=False, **PROXY)
+    """Run the app until interrupted (`harvester serve`); AddressUnusable before anything starts."""
+    host, port = host or config.web.host, port or config.web.port
+    listening = listen(host, port)
+    log.info("beoordelingsapp: http://%s:%d/  (stoppen: Ctrl-C)", host, port)
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="info", server_header=False, **PROXY))
+    with contextlib.suppress(KeyboardInterrupt):   # uvicorn stops cleanly, then raises Ctrl-C again
+        server.run(sockets=[listening])
+
+
+class AddressUnusable(HarvesterError):
+    """The app's host and port cannot be listened on: another program (often the app itself) has the
+    port, or the host is no address of this machine. Found before uvicorn runs, which would log it
+    only in English, after start-up, and exit with a status of its own."""
+
+
+# the reasons binding fails most, besides those `os_error` words
+_BIND_ERRORS = {
+    errno.EADDRINUSE: "is al in gebruik (draait de app al?)",
+    errno.EADDRNOTAVAIL: "is niet te gebruiken: dat adres hoort niet bij deze computer",
+}
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port` for uvicorn to serve on (port 0: one the system picks).
+
+    Bound here rather than by uvicorn, so that a taken port is said in Dutch and nothing is started
+    (no scheduler, no lock) before it is known that the app can run."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # as uvicorn does: a port its previous run left in TIME_WAIT is free again at once
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        reason = ("is niet te gebruiken: onbekend adres" if isinstance(e, socket.gaierror)
+                  else _BIND_ERRORS.get(e.errno) or f"is niet te gebruiken: {os_error(e)}")
+        raise AddressUnusable(f"poort {port} op {host} {reason}") from None
+    return sock
 
 
 class ServerThread:
     """The app served by uvicorn in a background thread (for `harvester up`, tests and benchmarks)."""
 
     def __init__(self, config: Config, host: str = "127.0.0.1", port: int = 0):
-        if port == 0:
-            with socket.socket() as s:
-                s.bind((host, 0))
-                port = s.getsockname()[1]
-        self.host, self.port = host, port
+        self.socket = listen(host, port)   # AddressUnusable now, before the caller starts other work
+        self.host, self.port = host, self.socket.getsockname()[1]
         self.app = create_app(config)
         self.server = uvicorn.Server(uvicorn.Config(
-            self.app, host=host, port=port, log_level="warning", server_header=False, lifespan="on", **PROXY))
-        self.thread = threading.Thread(target=self.server.run, daemon=True, name="review-app")
+            self.app, log_level="warning", server_header=False, lifespan="on", **PROXY))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True,
+                                       name="review-app")
 
     @property
     def url(self) -> str:
