@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 
 import pytest
@@ -136,3 +137,21 @@ def test_the_background_job_reads_the_terms_in_the_themes_language(write_config,
     with Store(config.db_path) as store:
         terms = store.related.terms([post])[post]
     assert {"municipality", "experiment", "data"} <= set(terms) and not {"were", "datum"} & set(terms)
+
+
+def test_the_background_job_reads_the_themes_file_again_only_once_it_changed(write_config, tmp_path):
+    """The classify job asks for the themes' language on every pass: the file's state (time and
+    size) tells whether to read it again, as for the classifier, so an unchanged file is read once."""
+    themes = tmp_path / "themes.toml"
+    themes.write_text((ROOT / "config" / "themes.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    config = load_config(write_config(f'[nlp]\nthemes = "{themes}"\n'))
+    jobs = Jobs(config, threading.Event())
+    assert jobs.classify()
+    read = themes.stat()
+    themes.write_text("x" * read.st_size, encoding="utf-8")   # no TOML, but the state it had
+    os.utime(themes, ns=(read.st_atime_ns, read.st_mtime_ns))
+    assert jobs.classify()
+    os.utime(themes, ns=(read.st_atime_ns, read.st_mtime_ns + 1_000_000_000))   # saved again: read anew
+    assert not jobs.classify()
+    with Store(config.db_path) as store:
+        assert store.job_outcomes.get("classify").status == "failed"

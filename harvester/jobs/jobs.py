@@ -27,6 +27,7 @@ from ..config import Config, Source
 from ..errors import HarvesterError, error_text
 from ..store import Store
 from ..timeutil import parse_iso, to_utc_iso
+from ..tomlfile import file_state
 from . import harvest
 from .backoff import backoff_until
 from .gate import OneAtATime, Running, WriteGate
@@ -89,6 +90,7 @@ class Jobs:
         self._trainer: threading.Thread | None = None
         self._trained = True   # whether the latest training ended well (or is still running)
         self._terms: TermExtractor | None = None   # the related-idea terms, loaded at first use
+        self._terms_file: tuple[int, int] | None = None   # the themes file as `_terms` last read it
 
     @contextmanager
     def _run(self, *, read_at: str | None = None, retry: Callable[[], str] | None = None,
@@ -223,11 +225,15 @@ class Jobs:
         """The related-idea terms of new and changed posts (harvester.related), in the classify job's turn.
 
         In the themes file's language, as `harvester classify` indexes them: the same posts get the
-        same terms whichever of the two indexed them. The file is read each turn, so an edited
-        language holds from the next turn on without a restart."""
-        language = load_themes(self.config.nlp.themes).language
-        if self._terms is None or self._terms.nlp.lang != language:
-            self._terms = TermExtractor(language)
+        same terms whichever of the two indexed them. The file is read again when it changed (its
+        `file_state`, as the classifier's), so an edited language holds from the next turn on
+        without a restart."""
+        state = file_state(self.config.nlp.themes)
+        if self._terms is None or state != self._terms_file:
+            language = load_themes(self.config.nlp.themes).language
+            if self._terms is None or self._terms.nlp.lang != language:
+                self._terms = TermExtractor(language)
+            self._terms_file = state
         with self._terms.nlp.memory_zone():   # as the classifier's: the vocabulary must not grow for weeks
             done = index_pending(store, self._terms)
         if done:

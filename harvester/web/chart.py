@@ -28,7 +28,6 @@ class Bar:
 
 @dataclass(frozen=True)
 class Panel:
-    theme: str                             # the theme's id: two panels never merge over a shared label
     label: str
     total: int
     bars: list[Bar]
@@ -72,7 +71,7 @@ def small_multiples(weeks: list[tuple[str, bool]], series: dict[str, list[int]],
         return round(axis - plot_h * v / y_max, 1)
 
     panels = [
-        Panel(theme, labels.get(theme, theme), sum(values), [
+        Panel(labels.get(theme, theme), sum(values), [
             Bar(round(LEFT + i * slot + GAP / 2, 1), y(v), round(slot - GAP, 1), round(axis - y(v), 1), v, week, complete)
             for i, ((week, complete), v) in enumerate(zip(weeks, values))
         ])
