@@ -11,11 +11,13 @@ import sys
 import time
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
 from harvester.store import Store
 from harvester.web import ServerThread
+from harvester.web.app import AddressUnusable, listen
 from harvester.web.auth import check_password
 
 from .webdata import PASSWORD, add_user, login, write_web_config
@@ -170,3 +172,16 @@ def test_serve_and_up_on_a_port_in_use_say_so_in_dutch(tmp_path):
     assert served.exit_code == 1 and f"harvester serve: {reason}\n" in served.output, served.output
     assert started.exit_code == 1 and f"harvester up: {reason}\n" in started.output, started.output
     assert "Errno" not in served.output + started.output
+
+
+def test_the_apps_socket_holds_its_port_from_the_start():
+    """`up` binds the app's port before it starts the scheduler and the model, and uvicorn serves
+    much later: a second app started meanwhile must be refused then, not bind the same port and
+    fail inside uvicorn."""
+    first = listen("127.0.0.1", 0)
+    try:
+        port = first.getsockname()[1]
+        with pytest.raises(AddressUnusable, match=f"poort {port} op 127.0.0.1 is al in gebruik"):
+            listen("127.0.0.1", port).close()
+    finally:
+        first.close()

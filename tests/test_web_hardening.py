@@ -145,13 +145,7 @@ def test_an_unforeseen_error_is_a_500_with_the_security_headers(tmp_path):
 
     app = create_app(config)
     app.router.routes.insert(0, Route("/kapot", broken))
-    import uvicorn
-
-    server = ServerThread(config)
-    server.server = uvicorn.Server(uvicorn.Config(app, host=server.host, port=server.port, log_level="critical",
-                                                  lifespan="on"))
-    server.thread = __import__("threading").Thread(target=server.server.run, daemon=True)
-    server.start()
+    server = ServerThread(config, app=app).start()
     try:
         with client((server, config)) as c:
             response = c.get("/kapot")

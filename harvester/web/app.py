@@ -252,6 +252,9 @@ def listen(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # listening at once holds the port: a second socket with SO_REUSEADDR could still bind it
+        # until then, and whichever listened second would fail inside uvicorn (its backlog: 2048)
+        sock.listen(2048)
     except OSError as e:
         sock.close()
         reason = ("is niet te gebruiken: onbekend adres" if isinstance(e, socket.gaierror)
@@ -263,10 +266,11 @@ def listen(host: str, port: int) -> socket.socket:
 class ServerThread:
     """The app served by uvicorn in a background thread (for `harvester up`, tests and benchmarks)."""
 
-    def __init__(self, config: Config, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, config: Config, host: str = "127.0.0.1", port: int = 0, app: Starlette | None = None):
+        """`app`: one made by `create_app(config)` and changed (a test's extra route); else a new one."""
         self.socket = listen(host, port)   # AddressUnusable now, before the caller starts other work
         self.host, self.port = host, self.socket.getsockname()[1]
-        self.app = create_app(config)
+        self.app = app or create_app(config)
         self.server = uvicorn.Server(uvicorn.Config(
             self.app, log_level="warning", server_header=False, lifespan="on", **PROXY))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True,
