@@ -19,6 +19,7 @@ from xml.sax import SAXParseException
 from zoneinfo import ZoneInfo
 
 import feedparser
+from feedparser.encodings import RE_XML_DECLARATION
 from feedparser.namespaces.mediarss import Namespace as MediaRss
 
 from ..config import Config, Source
@@ -28,6 +29,9 @@ from ..normalize import extract, hashtags, html_to_text, http_url, normalize_tag
 from ..timeutil import AMSTERDAM, to_utc_iso
 from .base import Batch, SourceState, without_future_times
 from .http import Fetcher, FetchError, Response
+
+# the declaration feedparser 6 gives every document it parses (feedparser.encodings.convert_to_utf8)
+FEEDPARSER_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>"
 
 # bozo reasons that are not a problem once a feed parsed: a wrong Content-Type, or a us-ascii
 # default (RFC 3023 for text/xml without charset) that feedparser rightly read as UTF-8
@@ -331,16 +335,22 @@ def _describe_bozo(parsed: feedparser.FeedParserDict, response: Response, read: 
 
 
 def _xml_problem(error: Exception, body: bytes) -> str:
-    """Where and why the feed is not well-formed, in Dutch (see `xml_error`), with its line as in
-    the document served: feedparser puts an XML declaration of its own on a line before a document
-    that starts without one, so expat counts a line too many there. Another error feedparser names
-    has no place, and keeps its own words."""
+    """Where and why the feed is not well-formed, in Dutch (see `xml_error`), with its line and
+    column as in the document served: feedparser gives the parser a declaration of its own
+    (`FEEDPARSER_DECLARATION`), in place of the document's or on a line before a document without
+    one, so expat counts a line too many there, or shifts the first line's columns by the
+    difference in length. Another error feedparser names has no place, and keeps its own words."""
     if not isinstance(error, SAXParseException):
         return str(error)
     head = body[:200].decode("utf-16", "ignore") if body.startswith((b"\xff\xfe", b"\xfe\xff")) else (
         body[:200].removeprefix(b"\xef\xbb\xbf").decode("latin-1"))
-    added = 0 if head.startswith("<?xml") else 1
-    return xml_error(error.getMessage(), error.getLineNumber() - added, error.getColumnNumber())
+    line, column = error.getLineNumber(), error.getColumnNumber()
+    declared = RE_XML_DECLARATION.match(head)
+    if declared is None:
+        line -= 1
+    elif line == 1:
+        column -= len(FEEDPARSER_DECLARATION) - len(declared.group())
+    return xml_error(error.getMessage(), line, column)
 
 
 def _not_a_feed(response: Response, parsed: feedparser.FeedParserDict) -> str:
