@@ -248,8 +248,11 @@ def test_with_every_source_switched_off_the_job_warns_that_it_collects_nothing(w
     stopped = stop(process)
     assert stopped.code == 0, stopped.err
     assert "achtergrondtaak gestart: 0 bronnen, database " in stopped.err
-    assert re.search(r" WARNING er wordt niets opgehaald: geen bron in .*harvester\.toml staat aan; "
-                     r"zet bij minstens één bron enabled = true\n", stopped.err), stopped.err
+    warning = re.compile(r" WARNING er wordt niets opgehaald: geen bron in .*harvester\.toml staat aan; "
+                         r"zet bij minstens één bron enabled = true\n")
+    assert warning.search(stopped.err), stopped.err
+    once = harvester(config, "run", "--once", timeout=60)   # the same job from cron
+    assert once.returncode == 0 and warning.search(once.stderr), once.stderr
 
 
 def test_a_second_scheduler_on_the_same_database_is_refused(server, write_config, db):

@@ -138,9 +138,7 @@ def serve(config: Config, *, beside: Service | None = None, on_started: Callable
             raise
         collected = len(enabled_sources(config))
         log.info("achtergrondtaak gestart: %s, database %s", counted(collected, "bron", "bronnen"), config.db_path)
-        if not collected:   # as `harvester init` leaves the config: the job runs, but no post will come in
-            log.warning("er wordt niets opgehaald: geen bron in %s staat aan; "
-                        "zet bij minstens één bron enabled = true", config.path)
+        _warn_if_none_enabled(config, collected)
         if on_started:
             on_started()
         while not stop.wait(scheduler_lock.HEARTBEAT_SECONDS):
@@ -158,6 +156,14 @@ def serve(config: Config, *, beside: Service | None = None, on_started: Callable
         return status
 
 
+def _warn_if_none_enabled(config: Config, enabled: int) -> None:
+    """As `harvester init` leaves the config, the job runs but no post will come in: say so, in the
+    log of the long-running job and of a cron's `run --once` alike."""
+    if not enabled:
+        log.warning("er wordt niets opgehaald: geen bron in %s staat aan; zet bij minstens één bron enabled = true",
+                    config.path)
+
+
 def run_once(config: Config) -> int:
     """`harvester run --once`: every enabled source once, classification, the recheck, the purge (when
     due); then exit.
@@ -171,6 +177,7 @@ def run_once(config: Config) -> int:
     lock.acquire()
     jobs = Jobs(config, stop)
     sources = enabled_sources(config)
+    _warn_if_none_enabled(config, len(sources))
     with stop_on_signals(stop):
         pool = futures.ThreadPoolExecutor(max_workers=len(sources) + 4, thread_name_prefix="once")
         tasks = [pool.submit(jobs.collect, s, respect_backoff=False) for s in sources]
