@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from harvester.cli import main
 from harvester.store import Store
 from harvester.web import ServerThread
-from harvester.web.app import AddressUnusable, listen
+from harvester.web.app import AddressUnusable, app_url, listen
 from harvester.web.auth import check_password
 
 from .webdata import PASSWORD, add_user, login, write_web_config
@@ -172,6 +172,10 @@ def test_serve_and_up_on_a_port_in_use_say_so_in_dutch(tmp_path):
     assert served.exit_code == 1 and f"harvester serve: {reason}\n" in served.output, served.output
     assert started.exit_code == 1 and f"harvester up: {reason}\n" in started.output, started.output
     assert "Errno" not in served.output + started.output
+
+
+def test_the_apps_address_puts_an_ipv6_host_between_brackets():
+    assert (app_url("127.0.0.1", 8000), app_url("::1", 8000)) == ("http://127.0.0.1:8000", "http://[::1]:8000")
 
 
 def test_the_apps_socket_holds_its_port_from_the_start():

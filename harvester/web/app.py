@@ -223,7 +223,7 @@ def serve(config: Config, host: str | None = None, port: int | None = None) -> N
     """Run the app until interrupted (`harvester serve`); AddressUnusable before anything starts."""
     host, port = host or config.web.host, port or config.web.port
     listening = listen(host, port)
-    log.info("beoordelingsapp: http://%s:%d/  (stoppen: Ctrl-C)", host, port)
+    log.info("beoordelingsapp: %s/  (stoppen: Ctrl-C)", app_url(host, port))
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="info", server_header=False, **PROXY))
     with contextlib.suppress(KeyboardInterrupt):   # uvicorn stops cleanly, then raises Ctrl-C again
         server.run(sockets=[listening])
@@ -240,6 +240,11 @@ _BIND_ERRORS = {
     errno.EADDRINUSE: "is al in gebruik (draait de app al?)",
     errno.EADDRNOTAVAIL: "is niet te gebruiken: dat adres hoort niet bij deze computer",
 }
+
+
+def app_url(host: str, port: int) -> str:
+    """The app's address as a browser takes it: an IPv6 host between brackets (http://[::1]:8000)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -278,7 +283,7 @@ class ServerThread:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return app_url(self.host, self.port)
 
     def start(self, timeout: float = 10.0) -> ServerThread:
         self.thread.start()
