@@ -7,6 +7,8 @@ import dataclasses
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -664,6 +666,12 @@ def test_a_forget_while_a_pass_reads_the_matches_is_not_undone_by_its_save(tmp_p
         assert [(s.initiative, s.posts, s.authors) for s in store.initiatives.stats()] == [("Ynnovate", 1, 1)]
         assert refused == ["database is locked"]
 
+
+def test_the_command_line_and_the_background_job_start_without_networkx():
+    """networkx is loaded when counts are first made (a pass, a forget, a purge), not at start-up."""
+    code = "import sys, harvester.cli, harvester.jobs.jobs; print('networkx' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 def test_the_background_job_matches_and_rematches_after_an_edit_of_the_list(tmp_path, caplog):
     import logging
