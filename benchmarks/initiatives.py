@@ -30,7 +30,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.ui import cached_database, percentiles  # noqa: E402
-from harvester.config import DEFAULTS, load_config  # noqa: E402
+from harvester.config import DEFAULTS, Config, load_config  # noqa: E402
 from harvester.initiatives import step  # noqa: E402
 from harvester.initiatives.catalogue import load_catalogue  # noqa: E402
 from harvester.initiatives.matching import Matcher, PostFacts  # noqa: E402
@@ -94,6 +94,22 @@ def name_initiatives(store: Store) -> None:
     print(f"  {len(rows):,} posts name initiatives", file=sys.stderr)
 
 
+def config_for(db_path: Path) -> Config:
+    """The default config on `db_path` (the packaged initiatives, themes and tags), written beside it."""
+    toml = db_path.with_suffix(".toml")
+    toml.write_text(f'[database]\npath = "{db_path}"\n'
+                    f'[nlp]\nthemes = "{Path(__file__).resolve().parent.parent / "config/themes.toml"}"\n')
+    return load_config(toml)
+
+
+def matched(store: Store, config: Config) -> None:
+    """Posts naming initiatives, matched and summarised: what a forget or a purge then counts anew."""
+    name_initiatives(store)
+    started = time.perf_counter()
+    result = step.update(store, config)
+    print(f"  matched {result.matched:,} posts in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--match", type=int, default=100_000)
@@ -108,10 +124,7 @@ def main() -> None:
 
     db_path = Path(args.db).resolve()
     cached_database(db_path, args.posts, name_initiatives)
-    config_dir = Path(tempfile.mkdtemp())
-    (config_dir / "h.toml").write_text(
-        f'[database]\npath = "{db_path}"\n[nlp]\nthemes = "{Path(__file__).resolve().parent.parent / "config/themes.toml"}"\n')
-    config = load_config(config_dir / "h.toml")
+    config = config_for(db_path)
     with Store(db_path) as store:
         if store.initiatives.digest() is None:
             started = time.perf_counter()

@@ -546,7 +546,7 @@ def test_an_optout_by_did_after_the_migration_finds_posts_pseudonymised_by_handl
         _old_post(old, f"at://{alice}/app.bsky.feed.post/3lc", "https://bsky.app/profile/alice.example/post/3lc", 2)
         old.db.conn.commit()
     with Store(tmp_path / "h.db") as store:
-        counts = optout(store, secret, alice, min_authors=2)
+        counts = optout(store, secret, alice)
         assert counts is not None and counts.posts == 3 and counts.authors == 2
         assert store.posts.count() == 0 and store.db.execute("SELECT count(*) FROM authors").fetchone()[0] == 0
         assert keyed_fingerprint(secret, alice) in store.forget.suppressed_authors()

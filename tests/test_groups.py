@@ -110,7 +110,7 @@ def forgotten(store, post_id):
 
 
 def opted_out(store, post_id):
-    optout(store, SECRET, author_of(store, post_id), min_authors=2)
+    optout(store, SECRET, author_of(store, post_id))
 
 
 def purged(store, post_id):

@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -623,6 +626,52 @@ def test_a_forget_or_a_purge_makes_the_counts_anew_at_once(tmp_path):
         purge_expired(store, "9999-12-31T00:00:00+00:00", min_authors=config.initiatives.min_authors)
         assert store.initiatives.stats() == [] and not store.initiatives.needs_summary()
 
+
+
+def test_a_forget_while_a_pass_reads_the_matches_is_not_undone_by_its_save(tmp_path):
+    """A forget in another process that would commit between a pass's reading of the matches and its
+    saving of the counts: the pass holds the write lock from before its read, so the forget waits
+    for it (here it gives up at once and is run again after the pass) instead of being undone by
+    counts made from the matches as they were."""
+    from harvester.privacy.forget import forget as forget_author, parse_author
+
+    config = config_with(tmp_path)
+    with Store(config.db_path) as store, Store(config.db_path) as admin:
+        store_post(store, 1, "anna@mastodon.nl", "<p>Mooie middag bij Ynnovate. #innoverheid</p>")
+        store_post(store, 2, "bert@mastodon.nl", "<p>Ynnovate was goed. #innoverheid</p>")
+        admin.db.execute("PRAGMA busy_timeout = 0")
+        secret, refused = b"een-geheime-sleutel-van-lengte", []
+
+        def forget_anna():
+            forget_author(admin, secret, parse_author("anna@mastodon.nl"), min_authors=config.initiatives.min_authors)
+
+        def forget_during_the_read() -> int:
+            """Runs on the pass's connection while it reads the matches (once)."""
+            store.db.conn.set_progress_handler(None, 1)
+            try:
+                forget_anna()
+            except sqlite3.OperationalError as e:
+                refused.append(str(e))
+            return 0
+
+        def arm(sql: str) -> None:
+            if "FROM post_initiatives i" in sql and sql.lstrip().startswith("SELECT i.post_id"):
+                store.db.conn.set_trace_callback(None)
+                store.db.conn.set_progress_handler(forget_during_the_read, 1)
+
+        store.db.conn.set_trace_callback(arm)
+        step.update(store, config)
+        if refused:       # the admin tries again
+            forget_anna()
+        assert [(s.initiative, s.posts, s.authors) for s in store.initiatives.stats()] == [("Ynnovate", 1, 1)]
+        assert refused == ["database is locked"]
+
+
+def test_the_command_line_and_the_background_job_start_without_networkx():
+    """networkx is loaded when counts are first made (a pass, a forget, a purge), not at start-up."""
+    code = "import sys, harvester.cli, harvester.jobs.jobs; print('networkx' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 def test_the_background_job_matches_and_rematches_after_an_edit_of_the_list(tmp_path, caplog):
     import logging

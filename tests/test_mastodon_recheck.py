@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from harvester.cli import main
 from harvester.collectors.http import Fetcher
 from harvester.config import load_config
+from harvester.initiatives import step
 from harvester.jobs.harvest import run_source
 from harvester.jobs.jobs import Jobs
 from harvester.privacy.hashing import fingerprint
@@ -223,3 +224,50 @@ def test_a_recheck_that_nearly_spends_the_rate_limit_stops_and_names_the_reset(s
     # the reset in Dutch time, as `harvester status` shows it: five minutes after the last answer
     reset = datetime.strptime(problem[len(start):-len(end)], "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo("Europe/Amsterdam"))
     assert timedelta(minutes=3) <= reset - datetime.now(UTC) <= timedelta(minutes=6)
+
+
+def recounts(store):
+    """The summaries the store saves from now on (each holds the write lock while the counts are made)."""
+    saved = []
+    store.db.conn.set_trace_callback(lambda sql: saved.append(sql) if sql == "DELETE FROM initiative_stats" else None)
+    return saved
+
+
+def ynnovate_posts(server, setup, store, n):
+    """`n` authors' posts naming Ynnovate, harvested and counted; (statuses, the instance, collect, check)."""
+    fake = FakeInstance(server)
+    statuses = [make_status(sid(i), username=f"user{i}", text=f"Goed gesprek bij Ynnovate, deel {i}") for i in range(1, n + 1)]
+    fake.add(*statuses)
+    config, collect, check = setup({"nl": fake.url})
+    collect()
+    step.update(store, config)
+    assert [(s.initiative, s.posts, s.authors) for s in store.initiatives.stats()] == [("Ynnovate", n, n)]
+    return statuses, fake, collect, check
+
+
+def test_a_recheck_makes_the_initiatives_counts_anew_once_after_deletions_and_opt_outs(server, setup, store):
+    """Without the background job no matching pass follows a recheck (`harvester recheck` from cron):
+    a post deleted at the source, or by an author who opted out since, leaves the counts in the pass,
+    once for all of them, not once per account."""
+    statuses, fake, _, check = ynnovate_posts(server, setup, store, 4)
+    fake.delete(sid(2))
+    statuses[2]["account"]["noindex"] = True      # user3 and user4 opted out since
+    statuses[3]["account"]["noindex"] = True
+    saved = recounts(store)
+    result = check()
+    assert (result.deleted, result.opted_out) == (1, 2)
+    assert [(s.initiative, s.posts, s.authors) for s in store.initiatives.stats()] == [("Ynnovate", 1, 1)]
+    assert not store.initiatives.needs_summary() and len(saved) == 1
+
+
+def test_a_harvest_makes_the_initiatives_counts_anew_once_after_its_opt_outs(server, setup, store):
+    statuses, fake, collect, _ = ynnovate_posts(server, setup, store, 3)
+    for status in statuses[1:]:
+        status["account"]["noindex"] = True
+    fake.add(make_status(sid(4), username="user2", text="Nog een keer Ynnovate", account={"noindex": True}),
+             make_status(sid(5), username="user3", text="En weer Ynnovate", account={"noindex": True}))
+    saved = recounts(store)
+    (result,) = collect()
+    assert result.forgot_authors and store.posts.count() == 1
+    assert [(s.initiative, s.posts, s.authors) for s in store.initiatives.stats()] == [("Ynnovate", 1, 1)]
+    assert not store.initiatives.needs_summary() and len(saved) == 1

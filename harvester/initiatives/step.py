@@ -71,13 +71,25 @@ def update(store: Store, config: Config, progress: Progress | None = None) -> Up
 
 def summarise_if_stale(store: Store, min_authors: int) -> bool:
     """Make the counts, the network and the candidates anew from the matches stored now, if they
-    changed since (True then). Besides a pass, a forget and a purge call it in their own transaction:
-    the posts they delete must not live on in the pages' figures until the next pass, which may be
-    days off without the background job."""
+    changed since (True then). Besides a pass, a forget and a purge call it in their own transaction,
+    and a harvest run and a recheck once after the opt-outs (and the recheck's deletions at the
+    source) they found: the posts they delete must not live on in the pages' figures until the next
+    pass, which may be days off without the background job.
+
+    Reading the matches and saving what they add up to is one transaction (inside a forget's or a
+    purge's, a savepoint of it): read outside it, a forget committing meanwhile would be undone by
+    a save of the counts as they were before it. A staleness marker checked at the save would hold
+    the lock for the save alone, but `summarised_at` goes from NULL to a time and back to NULL as
+    passes and forgets follow each other, so it cannot tell that a forget came in between; a counter
+    would need a column and triggers of its own. The check before the transaction keeps a pass with
+    nothing to count from taking the write lock."""
     if not store.initiatives.needs_summary():
         return False
-    stats, edges = summarise(store.initiatives.match_rows(), store.initiatives.theme_counts())
-    store.initiatives.save_summary(stats, edges, min_authors=min_authors)
+    with store.atomic():
+        if not store.initiatives.needs_summary():      # another process counted meanwhile
+            return False
+        stats, edges = summarise(store.initiatives.match_rows(), store.initiatives.theme_counts())
+        store.initiatives.save_summary(stats, edges, min_authors=min_authors)
     return True
 
 

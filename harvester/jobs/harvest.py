@@ -74,7 +74,8 @@ def run_source(
     """One run of one source, recorded in `runs` from start to finish (or left 'running' by a crash).
 
     It does not compact the file after forgetting an author who opted out: the caller does
-    (`forgot_authors`), the scheduler once no other job writes.
+    (`forgot_authors`), the scheduler once no other job writes. It does make the initiatives'
+    counts anew without them, once at the end of the run.
 
     `should_stop` (the scheduler's stop flag) is asked between batches: a stopping process ends the
     run there, with everything stored so far and the run 'partial', instead of mid-transaction.
@@ -107,6 +108,10 @@ def run_source(
             if should_stop is not None and should_stop():
                 problems.append("onderbroken: het programma stopte; de volgende run gaat verder")
                 break
+        if removed:    # once for all the run's opt-outs, not per account: each recount holds the write lock
+            from ..initiatives.step import summarise_if_stale   # here: networkx, which start-up does not load
+
+            summarise_if_stale(store, config.initiatives.min_authors)
     except FetchError as e:
         error = str(e)
     except SecretMissing as e:   # authors are suppressed or forgotten, and there is no key
@@ -235,7 +240,7 @@ def _without_key(error: SecretMissing) -> str:
 
 def _honour_optout(store: Store, config: Config, secret: bytes | None, acct: str, problems: list[str]) -> bool:
     """An account that opted out after we stored its posts: forget them; True if anything was removed."""
-    counts = optout(store, secret, acct, min_authors=config.initiatives.min_authors)
+    counts = optout(store, secret, acct)
     if counts is None:
         return False
     if secret is None:

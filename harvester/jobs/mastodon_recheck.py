@@ -17,7 +17,8 @@ Editors' notes that quote a deleted post lose the quote first (harvester.privacy
 A status that is still there and was edited since it was stored (`edited_at`) updates the post, so
 edits of posts older than a collector run's newest page are picked up too. A status whose author
 has opted out since (harvester.collectors.mastodon, `opted_out`) makes the store forget that author
-(harvester.privacy.forget.optout). When anything was removed (`RecheckResult.removed`), the caller
+(harvester.privacy.forget.optout). When anything was removed (`RecheckResult.removed`), the
+initiatives' counts are made anew without it, once for the pass, and the caller
 compacts the file, so the text is gone from the search index and the file too: the job does
 that behind its write gate, as VACUUM holds the write lock for seconds.
 
@@ -120,6 +121,10 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
         result.deleted += 1
     if opted_out:
         result.opted_out = _forget_opted_out(store, config, sorted(opted_out), result.problems)
+    if result.removed:      # once for the pass's deletions and opt-outs: each recount holds the write lock
+        from ..initiatives.step import summarise_if_stale   # here: networkx, which start-up does not load
+
+        summarise_if_stale(store, config.initiatives.min_authors)
     return result
 
 
@@ -130,7 +135,7 @@ def _forget_opted_out(store: Store, config: Config, accts: list[str], problems: 
     except SecretMissing as e:
         secret = None
         problems.append(f"posts van afgemelde auteurs verwijderd, maar zonder suppressie: {e}")
-    return sum(optout(store, secret, acct, min_authors=config.initiatives.min_authors) is not None for acct in accts)
+    return sum(optout(store, secret, acct) is not None for acct in accts)
 
 
 def _update_if_edited(store: Store, source_id: int, sighting: Sighting, found: dict[str, dict],

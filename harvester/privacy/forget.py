@@ -33,7 +33,6 @@ from urllib.parse import urlsplit
 
 from ..collectors.bluesky import INVALID_HANDLE
 from ..errors import UsageError
-from ..initiatives.step import summarise_if_stale
 from ..store import Store
 from ..store.mastodon import DeletedPost
 from ..store.privacy import ForgetCounts, ForgetPlan, PostText
@@ -169,6 +168,9 @@ def forget(store: Store, secret: bytes, request: AuthorRequest, *, min_authors: 
             raise BadAuthor(f"de Bluesky-handle {handle!r} hoorde hier bij meer dan één account; kies er één: "
                             + ", ".join(dids))
         keys |= {k for did in dids for k in bluesky_keys(did)}
+    # here, not at the top: the recount needs networkx, which start-up does not load
+    from ..initiatives.step import summarise_if_stale
+
     try:
         with store.atomic():
             result = _forget(store, secret, keys, reason="forget")
@@ -181,20 +183,20 @@ def forget(store: Store, secret: bytes, request: AuthorRequest, *, min_authors: 
     return result
 
 
-def optout(store: Store, secret: bytes | None, acct: str, *, min_authors: int) -> ForgetCounts | None:
+def optout(store: Store, secret: bytes | None, acct: str) -> ForgetCounts | None:
     """An account seen opting out: forget it like `harvester forget` if anything of it is stored.
 
     Without the secret the posts still go (with their tombstones), but no author suppression can
-    be written; the caller reports that. The caller compacts the file afterwards.
+    be written; the caller reports that. The caller compacts the file afterwards, and makes the
+    initiatives' counts anew (`initiatives.step.summarise_if_stale`) once after all the opt-outs it
+    saw: a recount per account, each holding the write lock, would add up for a batch of them.
     """
     key = canonical(acct)
     names = [key, *store.forget.former_handles([key])]
     if not store.forget.author_exists([*names, *([pseudonymous_key(secret, k) for k in names] if secret else [])]):
         return None
     with store.atomic():
-        counts = _forget(store, secret, {key}, reason="optout").counts
-        summarise_if_stale(store, min_authors)
-        return counts
+        return _forget(store, secret, {key}, reason="optout").counts
 
 
 def scrub_quotes(store: Store, post_ids: list[int]) -> None:

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 
 from ..config import Config
 from ..dutch import counted
-from ..initiatives.step import summarise_if_stale
 from ..store import Store
 from ..store.privacy import DuePost, ExpiredPost, Pseudonymized, PseudonymPlan, Words
 from ..timeutil import to_utc_iso
@@ -75,6 +74,9 @@ def purge_expired(store: Store, cutoff: str, *, min_authors: int) -> list[int]:
     """Remove the posts first seen before `cutoff` that no editor accepted, with their tombstones,
     in one transaction (an editor's acceptance meanwhile keeps a post), and the initiatives' counts
     made anew without them (`min_authors`: the candidates' threshold); returns their ids."""
+    # here, not at the top: the recount needs networkx, which start-up does not load
+    from ..initiatives.step import summarise_if_stale
+
     with store.atomic():
         expired = store.privacy.expired_posts(cutoff)
         buried = {t for p in expired for t in tombstones(p.kind, p.key, p.addresses)}

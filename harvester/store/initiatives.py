@@ -17,13 +17,13 @@ import sqlite_utils
 from ..errors import UsageError
 from ..models import InitiativeEdge as Edge, InitiativeStats
 from ..timeutil import utcnow
+from .reviews.decisions import REJECTED_AS_SPAM
 from .users import User
 
 # a post's place in time wherever it is shown: when it was published, else when it was first seen
 _WHEN = "coalesce(p.published_at, p.first_seen_at)"
 # posts the editors rejected as spam count nowhere: not in the counts, the network or the candidates
-_NOT_SPAM = ("NOT EXISTS (SELECT 1 FROM reviews r WHERE r.post_id = {post} AND r.reject_reason = 'spam'"
-             " AND r.status = 'afgewezen')")
+_NOT_SPAM = f"NOT EXISTS (SELECT 1 FROM reviews r WHERE r.post_id = {{post}} AND {REJECTED_AS_SPAM})"
 
 
 class AlreadyDecided(UsageError):

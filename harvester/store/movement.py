@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from .reviews.decisions import REJECTED_AS_SPAM
 from .reviews.queue import DATE_KEY   # the windows walk the index posts_queue_date
 
 # a feed post's site: the host of its link (Bluesky posts are neither instance nor site)
@@ -38,7 +39,7 @@ rows AS (
          LEFT JOIN reviews r ON r.post_id = p.id
          LEFT JOIN authors a ON a.id = p.author_id
          LEFT JOIN idea_group_members m ON m.post_id = p.id
-    WHERE NOT (r.status IS 'afgewezen' AND r.reject_reason IS 'spam')
+    WHERE NOT {REJECTED_AS_SPAM}
 )"""
 
 

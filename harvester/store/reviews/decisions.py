@@ -22,6 +22,10 @@ from ...timeutil import utcnow
 from ..users import User
 
 REJECT_REASONS = ("geen_idee", "off_topic", "spam")
+# SQL: the review `r` (a row of `reviews`, or none) rejects its post as spam. Such a post counts
+# nowhere: not in the movement's figures (store/movement.py), nor on the Initiatieven pages
+# (store/initiatives.py); one rule, so the two never disagree on what spam is
+REJECTED_AS_SPAM = "(r.status IS 'afgewezen' AND r.reject_reason IS 'spam')"
 
 
 class StaleReview(HarvesterError):
