@@ -260,14 +260,77 @@ def test_a_recheck_makes_the_initiatives_counts_anew_once_after_deletions_and_op
     assert not store.initiatives.needs_summary() and len(saved) == 1
 
 
-def test_a_harvest_makes_the_initiatives_counts_anew_once_after_its_opt_outs(server, setup, store):
-    statuses, fake, collect, _ = ynnovate_posts(server, setup, store, 3)
-    for status in statuses[1:]:
-        status["account"]["noindex"] = True
-    fake.add(make_status(sid(4), username="user2", text="Nog een keer Ynnovate", account={"noindex": True}),
+def recounts_in_the_file(store):
+    """How many summaries any connection saves from now on (a job opens its own): a trigger notes each."""
+    store.db.executescript(
+        "CREATE TABLE test_recounts (at TEXT);"
+        "CREATE TRIGGER test_recount AFTER UPDATE OF summarised_at ON initiative_matching"
+        " WHEN NEW.summarised_at IS NOT NULL BEGIN INSERT INTO test_recounts VALUES (NEW.summarised_at); END;")
+    return lambda: store.db.execute("SELECT count(*) FROM test_recounts").fetchone()[0]
+
+
+def refuse_recounts(store):
+    """The database refuses to save the counts (a full disk, say) and nothing else."""
+    store.db.executescript(
+        "CREATE TRIGGER test_refuse BEFORE UPDATE OF summarised_at ON initiative_matching"
+        " WHEN NEW.summarised_at IS NOT NULL BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;")
+
+
+def collect_as_a_user(how, config, tmp_path):
+    """One collection of every source as the scheduler runs it, or as `harvester collect` does."""
+    if how == "scheduler":
+        for source in config.sources:
+            Jobs(config, threading.Event()).collect(source, respect_backoff=False)
+        return None
+    return CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "collect"])
+
+
+@pytest.mark.parametrize("how", ["scheduler", "cli"])
+def test_a_harvest_that_forgot_an_author_and_then_failed_leaves_them_out_of_the_counts(
+        server, setup, store, tmp_path, how):
+    """The opt-out comes on the newest page, the page after it fails: the run failed, but what it
+    forgot is forgotten in the counts too. Nothing new was stored, so no pass would follow for that."""
+    fake = FakeInstance(server)
+    statuses = [make_status(sid(i), username=f"user{i}", text=f"Goed gesprek bij Ynnovate, deel {i}") for i in range(1, 41)]
+    fake.add(*statuses)         # a full page: the backfill asks for the page after it, and that fails
+
+    def older_pages_fail(request):
+        return Reply(503, "<html>Service Unavailable</html>") if "max_id" in request.query else fake.timeline(request)
+
+    server.route("/api/v1/timelines/tag/innoverheid", older_pages_fail)
+    config, collect, _ = setup({"nl": fake.url})
+    collect()
+    step.update(store, config)
+    assert [(s.initiative, s.posts, s.authors) for s in store.initiatives.stats()] == [("Ynnovate", 40, 40)]
+    statuses[39]["account"]["noindex"] = True      # user40 opted out since
+    collect_as_a_user(how, config, tmp_path)
+    (run,) = store.db.execute("SELECT status, error FROM runs ORDER BY id DESC LIMIT 1").fetchall()
+    assert run[0] == "partial" and "503" in run[1]     # the newest page was stored, the next one failed
+    assert store.posts.count() == 39
+    assert [(s.initiative, s.posts, s.authors) for s in store.initiatives.stats()] == [("Ynnovate", 39, 39)]
+    assert not store.initiatives.needs_summary()
+
+
+def test_the_scheduler_makes_the_counts_anew_once_after_new_posts_and_an_opt_out(server, setup, store, tmp_path):
+    statuses, fake, _, _ = ynnovate_posts(server, setup, store, 3)
+    config = load_config(tmp_path / "harvester.toml")
+    statuses[1]["account"]["noindex"] = True       # user2 opted out since
+    fake.add(make_status(sid(4), username="user9", text="Ook naar Ynnovate geweest"),
              make_status(sid(5), username="user3", text="En weer Ynnovate", account={"noindex": True}))
-    saved = recounts(store)
-    (result,) = collect()
-    assert result.forgot_authors and store.posts.count() == 1
-    assert [(s.initiative, s.posts, s.authors) for s in store.initiatives.stats()] == [("Ynnovate", 1, 1)]
-    assert not store.initiatives.needs_summary() and len(saved) == 1
+    recounts = recounts_in_the_file(store)
+    assert Jobs(config, threading.Event()).collect(config.sources[0], respect_backoff=False)
+    assert [(s.initiative, s.posts, s.authors) for s in store.initiatives.stats()] == [("Ynnovate", 2, 2)]
+    assert recounts() == 1 and not store.initiatives.needs_summary()
+
+
+def test_harvester_collect_says_so_when_the_recount_is_refused(server, setup, store, tmp_path, caplog):
+    """Said as a warning, which the command's log handler shows (here pytest's captures it)."""
+    statuses, _, _, _ = ynnovate_posts(server, setup, store, 3)
+    statuses[1]["account"]["noindex"] = True
+    refuse_recounts(store)
+    result = collect_as_a_user("cli", load_config(tmp_path / "harvester.toml"), tmp_path)
+    assert result.exit_code == 0, result.output
+    assert ("de tellingen van de initiatieven zijn niet opnieuw gemaakt (database or disk is full); "
+            "de achtergrondtaak of `harvester initiatives` telt opnieuw") in caplog.messages
+    assert store.posts.count() == 2 and store.initiatives.needs_summary()
+

@@ -48,7 +48,8 @@ def run_sources(
     store: Store, config: Config, sources: Iterable[Source], fetcher: Fetcher | None = None
 ) -> Iterator[RunResult]:
     """Run each source in turn, yielding its result as soon as it is stored; a failure stops nothing.
-    When a source forgot authors who opted out, the file is compacted once, after the last source."""
+    When a source forgot authors who opted out, the initiatives' counts are made anew without them and
+    the file is compacted, once each, after the last source."""
     own_fetcher = fetcher is None
     try:
         fetcher = fetcher or Fetcher(config.harvest)
@@ -64,8 +65,21 @@ def run_sources(
     finally:
         if own_fetcher:
             fetcher.close()
-        if forgot:   # also when stopped early: what was forgotten must not stay in the file's free pages
+        if forgot:   # also when stopped early: what was forgotten must not stay in the counts or the free pages
+            _recount(store, config)
             store.privacy.compact()
+
+
+def _recount(store: Store, config: Config) -> None:
+    """The initiatives' counts without the authors the runs forgot. A database that refuses is no
+    reason to skip the compaction: the summary stays marked stale, and the next pass or run retries."""
+    from ..initiatives.step import summarise_if_stale   # here: networkx, which start-up does not load
+
+    try:
+        summarise_if_stale(store, config.initiatives.min_authors)
+    except sqlite3.Error as e:
+        logger.warning("de tellingen van de initiatieven zijn niet opnieuw gemaakt (%s); "
+                       "de achtergrondtaak of `harvester initiatives` telt opnieuw", database_error(e))
 
 
 def run_source(
@@ -73,9 +87,10 @@ def run_source(
 ) -> RunResult:
     """One run of one source, recorded in `runs` from start to finish (or left 'running' by a crash).
 
-    It does not compact the file after forgetting an author who opted out: the caller does
-    (`forgot_authors`), the scheduler once no other job writes. It does make the initiatives'
-    counts anew without them, once at the end of the run.
+    It neither compacts the file after forgetting an author who opted out nor makes the initiatives'
+    counts anew without them: the caller does both (`forgot_authors`), also after a run that failed
+    on a later page, and a failed recount is then no failure of the source's run (its back-off).
+    The scheduler recounts in its matching pass, `run_sources` once after the last source.
 
     `should_stop` (the scheduler's stop flag) is asked between batches: a stopping process ends the
     run there, with everything stored so far and the run 'partial', instead of mid-transaction.
@@ -108,10 +123,6 @@ def run_source(
             if should_stop is not None and should_stop():
                 problems.append("onderbroken: het programma stopte; de volgende run gaat verder")
                 break
-        if removed:    # once for all the run's opt-outs, not per account: each recount holds the write lock
-            from ..initiatives.step import summarise_if_stale   # here: networkx, which start-up does not load
-
-            summarise_if_stale(store, config.initiatives.min_authors)
     except FetchError as e:
         error = str(e)
     except SecretMissing as e:   # authors are suppressed or forgotten, and there is no key
