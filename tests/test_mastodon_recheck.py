@@ -334,3 +334,15 @@ def test_harvester_collect_says_so_when_the_recount_is_refused(server, setup, st
             "de achtergrondtaak of `harvester initiatives` telt opnieuw") in caplog.messages
     assert store.posts.count() == 2 and store.initiatives.needs_summary()
 
+
+def test_a_recheck_whose_recount_is_refused_keeps_its_deletions_says_so_and_compacts(server, setup, store, tmp_path):
+    _, fake, _, _ = ynnovate_posts(server, setup, store, 3)
+    fake.delete(sid(2))
+    refuse_recounts(store)
+    result, not_compacted = Jobs(load_config(tmp_path / "harvester.toml"), threading.Event()).recheck_pass()
+    said = ("tellingen van de initiatieven niet opnieuw gemaakt (database or disk is full); "
+            "de achtergrondtaak of `harvester initiatives` telt opnieuw")
+    assert (result.deleted, result.problems, not_compacted) == (1, [said], None)
+    assert store.posts.count() == 2 and store.initiatives.needs_summary()
+    assert store.job_outcomes.get("recheck").status == "partial"
+    assert store.job_outcomes.get("compact").status == "ok"

@@ -18,7 +18,8 @@ A status that is still there and was edited since it was stored (`edited_at`) up
 edits of posts older than a collector run's newest page are picked up too. A status whose author
 has opted out since (harvester.collectors.mastodon, `opted_out`) makes the store forget that author
 (harvester.privacy.forget.optout). When anything was removed (`RecheckResult.removed`), the
-initiatives' counts are made anew without it, once for the pass, and the caller
+initiatives' counts are made anew without it, once for the pass (a database that refuses that is
+one of the pass's problems: the summary stays stale for the next pass), and the caller
 compacts the file, so the text is gone from the search index and the file too: the job does
 that behind its write gate, as VACUUM holds the write lock for seconds.
 
@@ -28,6 +29,7 @@ which the scheduler and `harvester recheck` run.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,6 +39,7 @@ from ..collectors.base import NEXT_RECHECK, rate_limit_stop
 from ..collectors.http import FetchError, Fetcher
 from ..collectors.mastodon import InstanceClient, Normalizer
 from ..config import BlueskySource, Config, MastodonSource
+from ..dutch import database_error
 from ..privacy.forget import deleted_at_source, optout, scrub_quotes
 from ..privacy.hashing import SecretMissing, load_secret
 from ..store import Store
@@ -124,7 +127,11 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
     if result.removed:      # once for the pass's deletions and opt-outs: each recount holds the write lock
         from ..initiatives.step import summarise_if_stale   # here: networkx, which start-up does not load
 
-        summarise_if_stale(store, config.initiatives.min_authors)
+        try:
+            summarise_if_stale(store, config.initiatives.min_authors)
+        except sqlite3.Error as e:   # the deletions stand and the file still wants compacting
+            result.problems.append(f"tellingen van de initiatieven niet opnieuw gemaakt ({database_error(e)}); "
+                                   "de achtergrondtaak of `harvester initiatives` telt opnieuw")
     return result
 
 
