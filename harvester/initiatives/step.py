@@ -72,9 +72,10 @@ def update(store: Store, config: Config, progress: Progress | None = None) -> Up
 def summarise_if_stale(store: Store, min_authors: int) -> bool:
     """Make the counts, the network and the candidates anew from the matches stored now, if they
     changed since (True then). Besides a pass, a forget and a purge call it in their own transaction,
-    and a harvest run and a recheck once after the opt-outs (and the recheck's deletions at the
-    source) they found: the posts they delete must not live on in the pages' figures until the next
-    pass, which may be days off without the background job.
+    a recheck once after its deletions at the source and opt-outs, and `harvester collect` once after
+    runs that forgot authors who opted out (the background job runs a pass then): the posts they
+    delete must not live on in the pages' figures until the next pass, which may be days off without
+    the background job.
 
     Reading the matches and saving what they add up to is one transaction (inside a forget's or a
     purge's, a savepoint of it): read outside it, a forget committing meanwhile would be undone by
