@@ -253,7 +253,8 @@ class RunResult:
     duration: float = 0.0         # seconds
     run_id: int | None = None
     # an author who opted out was forgotten: the caller compacts the file (Store.privacy.compact),
-    # the scheduler behind its write gate, as VACUUM holds the write lock for seconds
+    # the scheduler behind its write gate, as VACUUM holds the write lock for seconds, and makes the
+    # initiatives' counts anew without them (a matching pass, or `initiatives.step.recount`)
     forgot_authors: bool = False
 
     @property

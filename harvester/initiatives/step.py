@@ -9,6 +9,7 @@ posts. When anything changed it makes the counts, the network and the candidates
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import networkx as nx
 
 from ..config import Config
+from ..dutch import database_condition
 from ..store import Store
 from ..store.initiatives import PendingPost, PostMatch
 from ..timeutil import to_utc_iso
@@ -92,6 +94,21 @@ def summarise_if_stale(store: Store, min_authors: int) -> bool:
         stats, edges = summarise(store.initiatives.match_rows(), store.initiatives.theme_counts())
         store.initiatives.save_summary(stats, edges, min_authors=min_authors)
     return True
+
+
+def recount(store: Store, min_authors: int) -> str | None:
+    """`summarise_if_stale` after posts were deleted (a collection that forgot authors who opted
+    out, a recheck): a database that refuses (busy, full) must not undo or hide what was deleted,
+    so its reason comes back in Dutch for the caller's problems or log, the summary stays marked
+    stale, and the next pass counts. Any other SQLite error is a bug and goes on."""
+    try:
+        summarise_if_stale(store, min_authors)
+    except sqlite3.Error as e:
+        reason = database_condition(e)
+        if reason is None:
+            raise
+        return f"tellingen van de initiatieven niet opnieuw gemaakt ({reason}); de achtergrondtaak of `harvester initiatives` telt opnieuw"
+    return None
 
 
 def match_post(matcher: Matcher, post: PendingPost) -> PostMatch:

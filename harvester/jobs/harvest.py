@@ -72,14 +72,13 @@ def run_sources(
 
 def _recount(store: Store, config: Config) -> None:
     """The initiatives' counts without the authors the runs forgot. A database that refuses is no
-    reason to skip the compaction: the summary stays marked stale, and the next pass or run retries."""
-    from ..initiatives.step import summarise_if_stale   # here: networkx, which start-up does not load
+    reason to skip the compaction: the summary stays marked stale for the next matching pass (the
+    background job, `harvester initiatives`)."""
+    from ..initiatives.step import recount   # here: networkx, which start-up does not load
 
-    try:
-        summarise_if_stale(store, config.initiatives.min_authors)
-    except sqlite3.Error as e:
-        logger.warning("de tellingen van de initiatieven zijn niet opnieuw gemaakt (%s); "
-                       "de achtergrondtaak of `harvester initiatives` telt opnieuw", database_error(e))
+    problem = recount(store, config.initiatives.min_authors)
+    if problem:
+        logger.warning(problem)
 
 
 def run_source(

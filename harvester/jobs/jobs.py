@@ -157,15 +157,15 @@ class Jobs:
                     self._record_apart(source.name,
                                        lambda store: harvest.record_failure(store, source, str(e.__cause__)))
             return False
+        if result.forgot_authors and self._compact() is not None:   # first: the forgotten text out of the file
+            return False
         stored = bool(result.counts.new or result.counts.updated)
         if stored:
             self.classify()
         # also after a run that forgot authors who opted out and then failed: the pass makes the counts
-        # anew without them (once, with the new posts); before the compaction, which frees the old counts' pages
+        # anew without them, once with the new posts
         if stored or result.forgot_authors:
             self.match()
-        if result.forgot_authors and self._compact() is not None:
-            return False
         self.learn()
         return not result.failed
 

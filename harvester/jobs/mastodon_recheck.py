@@ -29,7 +29,6 @@ which the scheduler and `harvester recheck` run.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,7 +38,6 @@ from ..collectors.base import NEXT_RECHECK, rate_limit_stop
 from ..collectors.http import FetchError, Fetcher
 from ..collectors.mastodon import InstanceClient, Normalizer
 from ..config import BlueskySource, Config, MastodonSource
-from ..dutch import database_error
 from ..privacy.forget import deleted_at_source, optout, scrub_quotes
 from ..privacy.hashing import SecretMissing, load_secret
 from ..store import Store
@@ -125,13 +123,11 @@ def recheck(store: Store, config: Config, fetcher: Fetcher) -> RecheckResult:
     if opted_out:
         result.opted_out = _forget_opted_out(store, config, sorted(opted_out), result.problems)
     if result.removed:      # once for the pass's deletions and opt-outs: each recount holds the write lock
-        from ..initiatives.step import summarise_if_stale   # here: networkx, which start-up does not load
+        from ..initiatives.step import recount   # here: networkx, which start-up does not load
 
-        try:
-            summarise_if_stale(store, config.initiatives.min_authors)
-        except sqlite3.Error as e:   # the deletions stand and the file still wants compacting
-            result.problems.append(f"tellingen van de initiatieven niet opnieuw gemaakt ({database_error(e)}); "
-                                   "de achtergrondtaak of `harvester initiatives` telt opnieuw")
+        problem = recount(store, config.initiatives.min_authors)   # the deletions stand; the file still wants compacting
+        if problem:
+            result.problems.append(problem)
     return result
 
 

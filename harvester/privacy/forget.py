@@ -187,9 +187,10 @@ def optout(store: Store, secret: bytes | None, acct: str) -> ForgetCounts | None
     """An account seen opting out: forget it like `harvester forget` if anything of it is stored.
 
     Without the secret the posts still go (with their tombstones), but no author suppression can
-    be written; the caller reports that. The caller compacts the file afterwards, and makes the
-    initiatives' counts anew (`initiatives.step.summarise_if_stale`) once after all the opt-outs it
-    saw: a recount per account, each holding the write lock, would add up for a batch of them.
+    be written; the caller reports that. Whoever runs the collection or the recheck compacts the
+    file afterwards and makes the initiatives' counts anew once after all the opt-outs it saw
+    (`RunResult.forgot_authors`, `initiatives.step.recount`): a recount per account, each holding
+    the write lock, would add up for a batch of them.
     """
     key = canonical(acct)
     names = [key, *store.forget.former_handles([key])]
