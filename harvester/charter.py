@@ -115,11 +115,6 @@ def build_charter(store: Store, themes: ThemeSet, *, statuses: tuple[str, ...] =
         if row.post_id not in themed:
             ideas[row.post_id] = _idea(row, secret)
             unthemed.append(row.post_id)
-    if unthemed:
-        theme_posts[""] = unthemed
-        sections[""] = ThemeSection("", NO_THEME, "Ideeën waaraan (nog) geen thema is gegeven.")
-    for theme in theme_posts:
-        sections.setdefault(theme, ThemeSection(theme, theme, "(Niet in het themabestand.)"))
     group_of = store.groups.groups_of(list(ideas))
     members: dict[int, list[int]] = {}
     for post_id, group_id in sorted(group_of.items()):
@@ -128,6 +123,14 @@ def build_charter(store: Store, themes: ThemeSet, *, statuses: tuple[str, ...] =
     # one post here: "1 verwante posts" would announce an idea shared by nobody else
     members = {g: posts for g, posts in members.items() if len(posts) > 1}
     group_of = {p: g for p, g in group_of.items() if g in members}
+    # a post without a theme in a group with one is part of that idea, listed whole under its themes
+    themed_groups = {group_of[p] for p in themed if p in group_of}
+    unthemed = [p for p in unthemed if group_of.get(p) not in themed_groups]
+    if unthemed:
+        theme_posts[""] = unthemed
+        sections[""] = ThemeSection("", NO_THEME, "Ideeën waaraan (nog) geen thema is gegeven.")
+    for theme in theme_posts:
+        sections.setdefault(theme, ThemeSection(theme, theme, "(Niet in het themabestand.)"))
     indexed = store.related.indexed()
     ordered = {g: representative_order(store, posts, indexed) for g, posts in members.items()}
     for theme, posts in theme_posts.items():

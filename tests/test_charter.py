@@ -269,3 +269,18 @@ def test_the_app_offers_the_charter_as_a_download(tmp_path):
         doc = Document(io.BytesIO(response.content))
         assert [p.text for p in doc.paragraphs if p.style.name == "Heading 1"] == LABELS
         assert c.get("/charter/download", params={"format": "pdf"}).status_code == 400
+
+
+def test_a_group_with_a_themed_post_is_not_also_an_idea_without_a_theme(store):
+    """Two accepted posts grouped as one idea, one with a theme and one without: the idea has its
+    theme, so it is listed under it only, as the overview counts it, and the closing line agrees."""
+    editor = add_user(store, "eva", "redacteur")
+    themed = add_post(store, 1, "Proeftuinen per gemeente voor nieuwe diensten.", author="a@x.nl", scores={"cultuur": 0.9})
+    plain = add_post(store, 2, "Laat gemeenten proeftuinen beginnen.", author="b@x.nl", scores={"cultuur": 0.2})
+    for post in (themed, plain):
+        store.reviews.decide(post, editor, 0, "accept")
+    store.groups.group([themed, plain], editor)
+    charter = build_charter(store, THEMES)
+    assert [(s.id, [[i.post_id for i in g.ideas] for g in s.groups]) for s in charter.sections if s.groups] == [
+        ("cultuur", [[themed, plain]])]
+    assert (charter.ideas, charter.unthemed, charter.themes_with_ideas) == (1, 0, 1)
