@@ -46,7 +46,7 @@ from urllib.parse import quote
 from ..config import BlueskySource, Config
 from ..models import Author, Cursor, Post
 from ..normalize import http_url, normalize_tag, tidy
-from ..timeutil import parse_iso, to_utc_iso
+from ..timeutil import dutch_time, parse_iso, to_utc_iso
 from .base import Batch, SourceState, rate_limit_stop, read_page, without_future_times
 from .http import FetchError, Fetcher, RateLimitWatch, Response
 
@@ -210,14 +210,20 @@ class _TagRun:
     def run(self) -> Iterator[Batch]:
         c = self.cursor
         if not c.backfill_done and c.backfill_max_id and c.backfill_since:
-            finished = yield from self._walk(parse_iso(c.backfill_since), parse_iso(c.backfill_max_id) + UNTIL_MARGIN)
+            finished = yield from self._walk(parse_iso(c.backfill_since), _until_including(c.backfill_max_id))
             if not finished:
                 return
         newest = self.cursor.newest_id
         yield from self._walk(parse_iso(newest) - OVERLAP if newest else self.cutoff, None)
 
     def _walk(self, since: datetime, until: datetime | None) -> Iterator[Batch]:
-        """Pages from `until` (None: now) down to `since`, newest first; returns whether it got to the end."""
+        """Pages from `until` (None: now) down to `since`, newest first; returns whether it got to the end.
+
+        The lexicon lets the search's cursor stop before the last result: when it stops, or repeats,
+        under a full page whose oldest post is still after `since`, the walk goes on with a
+        fresh search (no cursor) that ends just above that post, as the next run would. A fresh search
+        that gets no further back ends the window with a problem instead of asking for ever.
+        """
         page_cursor: str | None = None
         newest = self.cursor.newest_id
         while True:
@@ -238,7 +244,10 @@ class _TagRun:
             times = [t for t in map(_sort_time, views) if t is not None]
             kept = [v for v in views if (_sort_time(v) or since) >= since]
             next_cursor = body.get("cursor") if isinstance(body.get("cursor"), str) else None
-            done = not views or not next_cursor or next_cursor == page_cursor or (times and min(times) < since)
+            ended = not views or not next_cursor or next_cursor == page_cursor or (times and min(times) < since)
+            cut_off = ended and len(views) >= PAGE_LIMIT and bool(times) and min(times) > since
+            stuck = cut_off and until is not None and min(times) >= until - UNTIL_MARGIN
+            done = ended and (not cut_off or stuck)
             if until is None and times:
                 newest = max(filter(None, [newest, to_utc_iso(max(times))]))
             if done:
@@ -248,10 +257,19 @@ class _TagRun:
                 cursor = Cursor(self.tag, newest, to_utc_iso(min(times)) if times else self.cursor.backfill_max_id,
                                 False, to_utc_iso(since))
             self.cursor = cursor
-            yield self._batch(kept, cursor)
+            batch = self._batch(kept, cursor)
+            if stuck:
+                batch.problems.append(
+                    f"de zoekresultaten voor #{self.tag} van {self.client.base} kwamen ook opnieuw gevraagd niet "
+                    f"verder terug dan {dutch_time(to_utc_iso(min(times)), seconds=True)}; posts van "
+                    f"{dutch_time(to_utc_iso(since), seconds=True)} tot dan zijn misschien niet opgehaald")
+            yield batch
             if done:
                 return True
-            page_cursor = next_cursor
+            if cut_off:
+                page_cursor, until = None, _until_including(to_utc_iso(min(times)))
+            else:
+                page_cursor = next_cursor
 
     def _batch(self, views: list, cursor: Cursor) -> Batch:
         posts, skipped, problems = read_page(views, post, "post")
@@ -408,6 +426,11 @@ def _sort_time(view: object) -> datetime | None:
         except (TypeError, ValueError, AttributeError):
             pass
     return min(times) if times else None
+
+
+def _until_including(stamp: str) -> datetime:
+    """The exclusive `until` of a search that still finds a post whose time is stored as `stamp`."""
+    return parse_iso(stamp) + UNTIL_MARGIN
 
 
 def _param_time(moment: datetime) -> str:
