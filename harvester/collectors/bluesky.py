@@ -16,7 +16,9 @@ search cursor is an offset that shifts as posts arrive):
   index takes some posts in late; what comes back twice is stored once.
 - A walk down the pages that is cut short (max_pages, the rate limit, a crash) leaves the window
   still to read in `backfill_since`..`backfill_max_id`; the next run reads that window first (with
-  `until`), then what is new. The first run is such a walk from `backfill_days` ago.
+  `until`), then what is new. The first run is such a walk from `backfill_days` ago. A search
+  cursor that stops after a full page above `since` is not the end: the walk goes on below the
+  oldest post read, as the next run would (docs/bluesky.md, Paging).
 Each page is one Batch with the cursor that holds after it, so a page and its cursor are stored
 together or not at all.
 
