@@ -5,7 +5,9 @@ It answers in the shapes of the lexicons where the collector depends on them: `c
 an expired access token gets HTTP 400 `ExpiredToken`, a wrong password 401
 `AuthenticationRequired`; `searchPosts` AND-s its `tag` parameters, sorts by the earlier of
 `indexedAt` and `createdAt` (the AppView's sortAt), honours `since` (inclusive) and `until`
-(exclusive), and pages with an offset `cursor` that is only there while more posts follow;
+(exclusive), and pages with an offset `cursor` that is only there while more posts follow (with
+`page_depth`, only within that many results: the lexicon allows a cursor that stops before the
+last result; `honours_until = False` plays a service that ignores `until`);
 `getPosts` leaves out posts that were deleted. Every answer has `RateLimit-*` headers (the reset
 as a Unix time) and a `Date`. Post views are built from tests/data/bluesky/post_view.json.
 """
@@ -98,6 +100,8 @@ class FakeBluesky:
         self.reset_after = timedelta(minutes=5)
         self.scripted: list[Reply] = []             # answers served before the real search (errors, 429, ...)
         self.delay = 0.0                            # seconds before each search answer
+        self.page_depth: int | None = None          # no cursor beyond this many results
+        self.honours_until = True
         for nsid, handler in {
             "com.atproto.server.createSession": self.create_session,
             "com.atproto.server.refreshSession": self.refresh_session,
@@ -177,13 +181,13 @@ class FakeBluesky:
         hits = [v for v in self.posts.values() if wanted <= tags_of(v)]
         if "since" in q:
             hits = [v for v in hits if sort_at(v) >= datetime.fromisoformat(q["since"][0])]
-        if "until" in q:
+        if "until" in q and self.honours_until:
             hits = [v for v in hits if sort_at(v) < datetime.fromisoformat(q["until"][0])]
         hits.sort(key=lambda v: (sort_at(v), v["uri"]), reverse=True)
         offset = int(q.get("cursor", ["0"])[0])
         page = hits[offset:offset + limit]
         body: dict = {"posts": page, "hitsTotal": len(hits)}
-        if offset + limit < len(hits):
+        if offset + limit < min(len(hits), self.page_depth or len(hits)):
             body["cursor"] = str(offset + limit)
         reply = Reply(200, json.dumps(body), self.headers())
         reply.delay = self.delay

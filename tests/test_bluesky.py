@@ -161,7 +161,8 @@ def test_first_run_backfills_through_cursors_and_the_second_asks_only_for_what_i
     first = harvest()
     assert first.status == "ok" and first.counts.new == n and store.posts.count() == n
     assert len(searches(fake)) <= 2 * (math.ceil(n / 100) + 1)       # per tag at most one more than the floor
-    assert len(searches(fake)) == max(1, math.ceil(n / 100)) + 1      # the second tag has no posts: one request
+    full_last = n > 0 and n % 100 == 0     # a full last page without a cursor: one fresh search below it
+    assert len(searches(fake)) == max(1, math.ceil(n / 100)) + full_last + 1   # the second tag: one request
     assert first.counts.requests == len(searches(fake)) + 1           # and one sign-in
     since = datetime.fromisoformat(searches(fake)[0].query["since"][0])
     assert timedelta(days=29, hours=23) < datetime.now(UTC) - since <= timedelta(days=30, minutes=1)
@@ -195,6 +196,33 @@ def test_max_pages_leaves_a_window_the_next_run_reads_first(fake, harvest, store
     third = harvest(harvest="max_pages = 1")
     assert third.counts.new == 1 and store.posts.count() == 351
     assert store.cursors.load(1)["innoverheid"].backfill_done
+
+
+@pytest.mark.parametrize("max_pages", [50, 1])
+def test_a_cursor_that_stops_early_is_followed_by_a_fresh_search_below_the_oldest_post(fake, harvest, store, max_pages):
+    fake.page_depth = 200      # the search's cursor ends after 200 results, with 250 in the window
+    fake.add(*(make_post(f"3l{i:04d}", created_at=minutes_ago(120 + i)) for i in range(250)))
+    first = harvest(harvest=f"max_pages = {max_pages}")
+    assert first.status == "ok"
+    if max_pages == 1:         # the fresh search did not fit: the window is left for the next run
+        cursor = store.cursors.load(1)["innoverheid"]
+        assert store.posts.count() == 200 and not cursor.backfill_done and cursor.backfill_max_id
+        assert harvest(harvest="max_pages = 1").status == "ok"
+    assert store.posts.count() == 250 and store.cursors.load(1)["innoverheid"].backfill_done
+    fresh = [r for r in searches(fake) if r.query["tag"] == ["innoverheid"] and "until" in r.query]
+    assert fresh and "cursor" not in fresh[0].query      # a fresh search, with `until`, not the cursor
+
+
+def test_a_fresh_search_that_gets_no_further_back_ends_with_a_problem_not_a_loop(fake, harvest, store, tmp_path):
+    fake.page_depth, fake.honours_until = 100, False     # the same 100 newest posts, however asked
+    fake.add(*(make_post(f"3l{i:04d}", created_at=minutes_ago(120 + i)) for i in range(250)))
+    result = harvest()
+    assert result.status == "partial" and "#innoverheid" in result.error and "niet opgehaald" in result.error
+    asked = [r for r in searches(fake) if r.query["tag"] == ["innoverheid"]]
+    assert len(asked) == 2 and "until" in asked[1].query
+    assert store.posts.count() == 100 and store.cursors.load(1)["innoverheid"].backfill_done
+    output = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "status"]).output
+    assert "niet verder terug" in output
 
 
 def test_opted_out_authors_are_never_stored_and_their_stored_posts_are_forgotten(fake, harvest, store):

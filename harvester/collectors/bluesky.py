@@ -16,7 +16,9 @@ search cursor is an offset that shifts as posts arrive):
   index takes some posts in late; what comes back twice is stored once.
 - A walk down the pages that is cut short (max_pages, the rate limit, a crash) leaves the window
   still to read in `backfill_since`..`backfill_max_id`; the next run reads that window first (with
-  `until`), then what is new. The first run is such a walk from `backfill_days` ago.
+  `until`), then what is new. The first run is such a walk from `backfill_days` ago. A search
+  cursor that stops after a full page above `since` is not the end: the walk goes on below the
+  oldest post read, as the next run would (docs/bluesky.md, Paging).
 Each page is one Batch with the cursor that holds after it, so a page and its cursor are stored
 together or not at all.
 
@@ -46,7 +48,7 @@ from urllib.parse import quote
 from ..config import BlueskySource, Config
 from ..models import Author, Cursor, Post
 from ..normalize import http_url, normalize_tag, tidy
-from ..timeutil import parse_iso, to_utc_iso
+from ..timeutil import dutch_time, parse_iso, to_utc_iso
 from .base import Batch, SourceState, rate_limit_stop, read_page, without_future_times
 from .http import FetchError, Fetcher, RateLimitWatch, Response
 
@@ -210,14 +212,20 @@ class _TagRun:
     def run(self) -> Iterator[Batch]:
         c = self.cursor
         if not c.backfill_done and c.backfill_max_id and c.backfill_since:
-            finished = yield from self._walk(parse_iso(c.backfill_since), parse_iso(c.backfill_max_id) + UNTIL_MARGIN)
+            finished = yield from self._walk(parse_iso(c.backfill_since), _until_including(c.backfill_max_id))
             if not finished:
                 return
         newest = self.cursor.newest_id
         yield from self._walk(parse_iso(newest) - OVERLAP if newest else self.cutoff, None)
 
     def _walk(self, since: datetime, until: datetime | None) -> Iterator[Batch]:
-        """Pages from `until` (None: now) down to `since`, newest first; returns whether it got to the end."""
+        """Pages from `until` (None: now) down to `since`, newest first; returns whether it got to the end.
+
+        The lexicon lets the search's cursor stop before the last result: when it stops, or repeats,
+        under a full page whose oldest post is still after `since`, the walk goes on with a
+        fresh search (no cursor) that ends just above that post, as the next run would. A fresh search
+        that gets no further back ends the window with a problem instead of asking for ever.
+        """
         page_cursor: str | None = None
         newest = self.cursor.newest_id
         while True:
@@ -238,7 +246,10 @@ class _TagRun:
             times = [t for t in map(_sort_time, views) if t is not None]
             kept = [v for v in views if (_sort_time(v) or since) >= since]
             next_cursor = body.get("cursor") if isinstance(body.get("cursor"), str) else None
-            done = not views or not next_cursor or next_cursor == page_cursor or (times and min(times) < since)
+            ended = not views or not next_cursor or next_cursor == page_cursor or (times and min(times) < since)
+            cut_off = ended and len(views) >= PAGE_LIMIT and bool(times) and min(times) > since
+            stuck = cut_off and until is not None and min(times) >= until - UNTIL_MARGIN
+            done = ended and (not cut_off or stuck)
             if until is None and times:
                 newest = max(filter(None, [newest, to_utc_iso(max(times))]))
             if done:
@@ -248,10 +259,19 @@ class _TagRun:
                 cursor = Cursor(self.tag, newest, to_utc_iso(min(times)) if times else self.cursor.backfill_max_id,
                                 False, to_utc_iso(since))
             self.cursor = cursor
-            yield self._batch(kept, cursor)
+            batch = self._batch(kept, cursor)
+            if stuck:
+                batch.problems.append(
+                    f"de zoekresultaten voor #{self.tag} van {self.client.base} kwamen ook opnieuw gevraagd niet "
+                    f"verder terug dan {dutch_time(to_utc_iso(min(times)), seconds=True)}; posts van "
+                    f"{dutch_time(to_utc_iso(since), seconds=True)} tot dan zijn misschien niet opgehaald")
+            yield batch
             if done:
                 return True
-            page_cursor = next_cursor
+            if cut_off:
+                page_cursor, until = None, _until_including(to_utc_iso(min(times)))
+            else:
+                page_cursor = next_cursor
 
     def _batch(self, views: list, cursor: Cursor) -> Batch:
         posts, skipped, problems = read_page(views, post, "post")
@@ -408,6 +428,11 @@ def _sort_time(view: object) -> datetime | None:
         except (TypeError, ValueError, AttributeError):
             pass
     return min(times) if times else None
+
+
+def _until_including(stamp: str) -> datetime:
+    """The exclusive `until` of a search that still finds a post whose time is stored as `stamp`."""
+    return parse_iso(stamp) + UNTIL_MARGIN
 
 
 def _param_time(moment: datetime) -> str:
