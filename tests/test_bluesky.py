@@ -409,6 +409,21 @@ def test_forget_a_bluesky_author_by_handle_did_or_address(fake, harvest, store, 
     assert again.counts.new == 0 and store.posts.count() == 1
 
 
+def test_a_mention_of_a_forgotten_author_is_known_by_the_did_of_its_facet(fake, harvest, store, tmp_path):
+    """The forget suppresses Anne's DID, not her handle; a later post shows the handle, and its facet the DID."""
+    anne = "anne.bsky.social"
+    fake.add(make_post("3la", handle=anne, created_at=minutes_ago(30)))
+    harvest()
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "forget", did_of(anne)])
+    assert result.exit_code == 0, result.output
+    fake.add(make_post("3lb", handle="bert.bsky.social", created_at=minutes_ago(1),
+                       text=f"Goed idee van @{anne} en @carla.bsky.social #innoverheid"))
+    assert harvest().counts.new == 1
+    mentions, text = store.db.execute("SELECT mentions, text FROM posts").fetchone()
+    assert json.loads(mentions) == ["carla.bsky.social"]
+    assert text.startswith(f"Goed idee van @{anne}")     # Bert's words stay his, as for Mastodon
+
+
 def post_of(rkey: str, did: str, handle: str, **kwargs) -> dict:
     """A post view of the account `did` while the AppView shows it with `handle` (`handle.invalid`
     while its handle does not verify)."""
