@@ -437,6 +437,43 @@ def test_forget_a_bluesky_author_by_handle_did_or_address(fake, harvest, store, 
     assert again.counts.new == 0 and store.posts.count() == 1
 
 
+def test_a_mention_of_a_forgotten_author_is_known_by_the_did_of_its_facet(fake, harvest, store, tmp_path):
+    """The forget suppresses Anne's DID, not her handle; a later post shows the handle, and its facet the DID."""
+    anne = "anne.bsky.social"
+    fake.add(make_post("3la", handle=anne, created_at=minutes_ago(30)))
+    harvest()
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "forget", did_of(anne)])
+    assert result.exit_code == 0, result.output
+    fake.add(make_post("3lb", handle="bert.bsky.social", created_at=minutes_ago(1),
+                       text=f"Goed idee van @{anne} en @carla.bsky.social #innoverheid"))
+    assert harvest().counts.new == 1
+    mentions, text = store.db.execute("SELECT mentions, text FROM posts").fetchone()
+    assert json.loads(mentions) == ["carla.bsky.social"]
+    assert text.startswith(f"Goed idee van @{anne}")     # Bert's words stay his, as for Mastodon
+
+
+def quoting(rkey: str, quoted: str, **kwargs) -> dict:
+    """Bert's post `rkey` quoting the post at the at:// uri `quoted`."""
+    return make_post(rkey, handle="bert.bsky.social", record={
+        "embed": {"$type": "app.bsky.embed.record", "record": {"uri": quoted, "cid": "bafyquote"}}}, **kwargs)
+
+
+def test_a_quote_of_a_forgotten_author_loses_its_link_stored_before_or_harvested_after(fake, harvest, store, tmp_path):
+    """A quote is stored as a link to the quoted post's bsky.app address, which holds its author's DID."""
+    anne = did_of("anne.bsky.social")
+    quoted = f"at://{anne}/app.bsky.feed.post/3la"
+    fake.add(make_post("3la", handle="anne.bsky.social", created_at=minutes_ago(30)),
+             quoting("3lb", quoted, created_at=minutes_ago(20), text="Zie https://example.nl/plan #innoverheid"))
+    harvest()
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "harvester.toml"), "forget", anne])
+    assert result.exit_code == 0 and "links: 1" in result.output, result.output
+    assert [json.loads(r[0]) for r in store.db.execute("SELECT links FROM posts")] == [["https://example.nl/plan"]]
+    fake.add(quoting("3lc", quoted, created_at=minutes_ago(1)))
+    assert harvest().counts.new == 1
+    assert [json.loads(r[0]) for r in store.db.execute("SELECT links FROM posts ORDER BY key")] == [
+        ["https://example.nl/plan"], []]
+
+
 def post_of(rkey: str, did: str, handle: str, **kwargs) -> dict:
     """A post view of the account `did` while the AppView shows it with `handle` (`handle.invalid`
     while its handle does not verify)."""

@@ -153,7 +153,7 @@ def test_forget_removes_everything_of_the_author(world, store, tmp_path):
         "SELECT actor, post_id, before, after FROM review_events WHERE action = 'forget'").fetchone()
     assert (actor, post_id, before) == ("system", None, None)
     assert json.loads(after) == {"posts": 3, "authors": 1, "notes": 1, "events": 4, "mentions": 1, "replies": 1,
-                                 "suppressions": 3, "tombstones": 3}
+                                 "links": 0, "suppressions": 3, "tombstones": 3}
     # and the file: not her name, not her acct, not her words, also not in the WAL or a free page
     raw = raw_bytes(tmp_path)
     assert b"loketten dicht" in raw and b"Samen met @annedv" in raw   # what stays is still findable

@@ -87,7 +87,8 @@ def forget(config: Config, author: str, dry_run: bool) -> None:
     click.echo(f"  posts verwijderd: {c.posts} (met tags, classificatie, beoordeling en zoekindex)")
     click.echo(f"  auteursgegevens verwijderd: {c.authors}")
     click.echo(f"  notities geschoond: {c.notes} in beoordelingen, {c.events} in de audittrail")
-    click.echo(f"  vermeldingen weggehaald uit andere posts: {c.mentions}, antwoordverwijzingen: {c.replies}")
+    click.echo(f"  vermeldingen weggehaald uit andere posts: {c.mentions}, antwoordverwijzingen: {c.replies}, "
+               f"links: {c.links}")
     click.echo(f"  nieuwe suppressies: {counted(c.suppressions, 'kenmerk van de auteur', 'kenmerken van de auteur')}, "
                f"{counted(c.tombstones, 'post', 'posts')}")
     if not c.posts and not c.authors:

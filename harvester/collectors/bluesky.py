@@ -322,6 +322,7 @@ def post(view: dict) -> Post:
         tags=tuple(dict.fromkeys(normalize_tag(t) for t in tags if normalize_tag(t))),
         links=tuple(links),
         mentions=rich.mentions,
+        mention_keys=rich.mention_dids,
         in_reply_to=(reply.get("parent") or {}).get("uri"),
         replies_count=view.get("replyCount"),
         reblogs_count=view.get("repostCount"),
@@ -338,6 +339,7 @@ class RichText:
     html: str
     tags: tuple[str, ...]
     mentions: tuple[str, ...]          # handles, as the text shows them (the DID when it does not)
+    mention_dids: tuple[tuple[str, str], ...]   # each mention with the DID its facet names
     links: tuple[str, ...]
 
     @classmethod
@@ -346,7 +348,7 @@ class RichText:
         character, or over an earlier one is left out (the text stays)."""
         data = text.encode("utf-8")
         tags: list[str] = []
-        mentions: list[str] = []
+        mentions: list[tuple[str, str]] = []
         links: list[str] = []
         spans: list[tuple[int, int, str]] = []
         for facet in facets if isinstance(facets, list) else []:
@@ -364,7 +366,7 @@ class RichText:
                     tags.append(feature["tag"])
                     href = f"{WEB}/hashtag/{quote(feature['tag'], safe='')}"
                 elif kind == "mention" and isinstance(feature.get("did"), str):
-                    mentions.append(segment[1:].lower() if segment.startswith("@") else feature["did"])
+                    mentions.append((segment[1:].lower() if segment.startswith("@") else feature["did"], feature["did"]))
                     href = profile_url(feature["did"])
                 elif kind == "link" and (link := http_url(feature.get("uri"))):
                     links.append(link)
@@ -373,8 +375,8 @@ class RichText:
                     continue
                 spans.append((start, end, href))
                 break
-        return cls(_html(data, spans), tuple(dict.fromkeys(tags)), tuple(dict.fromkeys(mentions)),
-                   tuple(dict.fromkeys(links)))
+        return cls(_html(data, spans), tuple(dict.fromkeys(tags)), tuple(dict.fromkeys(m for m, _ in mentions)),
+                   tuple(dict.fromkeys(mentions)), tuple(dict.fromkeys(links)))
 
 
 def _html(data: bytes, spans: list[tuple[int, int, str]]) -> str:

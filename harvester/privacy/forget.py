@@ -238,6 +238,8 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
     handles = [a.split("@")[0] for a in accts] + [k for k in bluesky if not DID.match(k)]   # as @mentions
     plan = ForgetPlan(
         posts=posts, author_ids=[a.id for a in authors], accts=accts, bluesky=bluesky,
+        bluesky_profiles=[prefix + k for k in bluesky
+                          for prefix in (BSKY_PROFILE, BSKY_PROFILE.replace("https:", "http:", 1))],
         author_hashes=sorted(keyed_fingerprint(secret, k) for k in _suppressed(keys)) if secret else [],
         tombstones=sorted({fingerprint(p.key) for p in posts}),
         scrub=Scrubber(REMOVED, keys=keys, names=names, handles=handles, quoted=_texts(posts)),

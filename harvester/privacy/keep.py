@@ -16,8 +16,9 @@ left out when
 - its author opted out in this very batch (`Batch.opted_out`: the collector read the signal,
   e.g. #nobot in a Mastodon bio, `!no-unauthenticated` on a Bluesky account).
 
-The posts kept lose suppressed authors from `mentions` and `in_reply_to` (a Mastodon status
-address, or a Bluesky at:// uri by its DID).
+The posts kept lose suppressed authors from `mentions` (a Bluesky mention by the DID its facet
+carries), `in_reply_to` (a Mastodon status address, or a Bluesky at:// uri by its DID) and `links`
+(a bsky.app address of their profile or of a post of theirs, such as a quote).
 """
 
 from __future__ import annotations
@@ -78,12 +79,17 @@ class KeepCheck:
         return bool(value) and keyed_fingerprint(self.secret, value) in self.authors  # type: ignore[arg-type]
 
     def clean(self, post: Post) -> Post:
-        """Another author's post, without suppressed authors in `mentions` and `in_reply_to`."""
+        """Another author's post, without suppressed authors in `mentions` and `in_reply_to`, nor in
+        `links` as a bsky.app address (a quote is noted as the quoted post's address). A Bluesky
+        mention shows a handle, but a forgotten author is suppressed by DID: the facet's DID says who it is."""
         if not self.authors:
             return post
-        mentions = tuple(m for m in post.mentions if not self._hit(m))
+        named = dict(post.mention_keys)
+        mentions = tuple(m for m in post.mentions
+                         if not any(self._hit(k) for k in {m, *bluesky_keys(named.get(m))}))
         replied = {acct_from_url(post.in_reply_to), *bluesky_keys(did_of_at_uri(post.in_reply_to))}
         reply = None if any(self._hit(r) for r in replied if r) else post.in_reply_to
-        if mentions == post.mentions and reply == post.in_reply_to:
+        links = tuple(link for link in post.links if not any(self._hit(k) for k in bluesky_keys(link)))
+        if mentions == post.mentions and reply == post.in_reply_to and links == post.links:
             return post
-        return replace(post, mentions=mentions, in_reply_to=reply)
+        return replace(post, mentions=mentions, in_reply_to=reply, links=links)
