@@ -90,9 +90,9 @@ class Post:
     tags: tuple[str, ...] = ()        # lower-case, without '#'
     links: tuple[str, ...] = ()
     mentions: tuple[str, ...] = ()
-    # each mention with the lasting key of the account it names, where that is not the mention
-    # itself (Bluesky: the DID its facet carries beside the handle the text shows). Not stored: the
-    # keep-check tests it, as a forgotten Bluesky author is suppressed by DID, not by handle
+    # each mention with the lasting key of the account it names (Bluesky: the DID its facet carries
+    # beside the handle the text shows). Not stored: the keep-check tests it, as a forgotten
+    # Bluesky author is suppressed by DID, not by handle
     mention_keys: tuple[tuple[str, str], ...] = ()
     in_reply_to: str | None = None
     replies_count: int | None = None

@@ -338,9 +338,13 @@ class RichText:
 
     html: str
     tags: tuple[str, ...]
-    mentions: tuple[str, ...]          # handles, as the text shows them (the DID when it does not)
-    mention_dids: tuple[tuple[str, str], ...]   # each mention with the DID its facet names
+    mention_dids: tuple[tuple[str, str], ...]   # each mention (`mentions`) with the DID its facet names
     links: tuple[str, ...]
+
+    @property
+    def mentions(self) -> tuple[str, ...]:
+        """Handles, as the text shows them (the DID when it does not), each once."""
+        return tuple(dict.fromkeys(m for m, _ in self.mention_dids))
 
     @classmethod
     def read(cls, text: str, facets: object) -> RichText:
@@ -375,8 +379,8 @@ class RichText:
                     continue
                 spans.append((start, end, href))
                 break
-        return cls(_html(data, spans), tuple(dict.fromkeys(tags)), tuple(dict.fromkeys(m for m, _ in mentions)),
-                   tuple(dict.fromkeys(mentions)), tuple(dict.fromkeys(links)))
+        return cls(_html(data, spans), tuple(dict.fromkeys(tags)), tuple(dict.fromkeys(mentions)),
+                   tuple(dict.fromkeys(links)))
 
 
 def _html(data: bytes, spans: list[tuple[int, int, str]]) -> str:

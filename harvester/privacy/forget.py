@@ -53,6 +53,7 @@ DID = re.compile(r"^did:(?:plc|web):[a-z0-9._:%-]+$", re.IGNORECASE)
 BSKY_HANDLE = re.compile(r"^@?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z](?:[a-z0-9-]*[a-z0-9])?)$", re.IGNORECASE)
 _BSKY_URL = re.compile(r"^https?://bsky\.app/profile/([^/?#]+)(?:/post/[^/?#]+)?/?$", re.IGNORECASE)
 BSKY_PROFILE = "https://bsky.app/profile/"
+_BSKY_UNDER = re.compile(r"^https?://bsky\.app/profile/([^/?#]+)(?:[/?#]|$)", re.IGNORECASE)
 
 
 class BadAuthor(UsageError):
@@ -104,6 +105,13 @@ def bluesky_keys(value: str | None) -> set[str]:
     if DID.match(actor):
         return {canonical(actor), canonical(BSKY_PROFILE + actor)}
     return {canonical(actor)} if BSKY_HANDLE.match(actor) and canonical(actor) != INVALID_HANDLE else set()
+
+
+def bluesky_profile_of(link: str | None) -> str | None:
+    """The bsky.app profile a link sits at or under (a post, a feed, with a query or not), for
+    `bluesky_keys`: whose a quote or a pasted address is."""
+    m = _BSKY_UNDER.match(link.strip()) if link else None
+    return BSKY_PROFILE + m.group(1) if m else None
 
 
 def did_of_at_uri(uri: str | None) -> str | None:
@@ -238,7 +246,9 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
     handles = [a.split("@")[0] for a in accts] + [k for k in bluesky if not DID.match(k)]   # as @mentions
     plan = ForgetPlan(
         posts=posts, author_ids=[a.id for a in authors], accts=accts, bluesky=bluesky,
-        bluesky_profiles=[prefix + k for k in bluesky
+        # the profiles whose links the keep-check drops from later harvests as well (a handle only
+        # when it is suppressed): a link it would let back in at the next re-read is left as written
+        bluesky_profiles=[prefix + k for k in bluesky if k in _suppressed(keys)
                           for prefix in (BSKY_PROFILE, BSKY_PROFILE.replace("https:", "http:", 1))],
         author_hashes=sorted(keyed_fingerprint(secret, k) for k in _suppressed(keys)) if secret else [],
         tombstones=sorted({fingerprint(p.key) for p in posts}),

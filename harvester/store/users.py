@@ -19,7 +19,7 @@ from ..timeutil import utcnow
 # account names: ASCII letters, digits, '.', '_' and '-', so no two names look alike (a Cyrillic
 # 'о' in 'bоss'), with a letter or digit among them: the Accounts page puts the name in an address,
 # where '.' and '..' are path steps a browser resolves to another page; accounts made before this
-# rule keep working, new ones must follow it
+# rule keep working, new ones must follow it (one named '.' or '..' is managed with `harvester users`)
 NAME_PATTERN = re.compile(r"(?=.*[A-Za-z0-9])[A-Za-z0-9._-]{1,64}")
 NAME_RULE = ("Een naam bestaat uit 1 tot 64 tekens: letters a-z en A-Z, cijfers, '.', '_' of '-', "
              "met minstens één letter of cijfer.")
