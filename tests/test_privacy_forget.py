@@ -182,6 +182,26 @@ def test_a_new_harvest_stores_nothing_of_the_author_also_after_a_restart(world, 
     assert NAME.encode() not in raw_bytes(tmp_path) and PHRASE.encode() not in raw_bytes(tmp_path)
 
 
+def test_links_to_the_authors_statuses_go_at_the_forget_and_stay_out_of_later_harvests(world, store, tmp_path):
+    """Another post's link to her status or profile names her account; the scrub and the keep-check
+    of later harvests drop the same links, so a re-harvest does not put back what the forget removed."""
+    fake, config_path, harvest, ids = world
+    hers = [f"https://mastodon.nl/@annedv/{sid(1)}", f"https://mastodon.nl/users/annedv/statuses/{sid(2)}",
+            "https://mastodon.nl/@annedv"]
+    his = f"https://mastodon.nl/@karel/{sid(3)}"
+    fake.add(karel(6, f"Lees {hers[0]} en {hers[1]} van {hers[2]}, en {his}"))
+    assert harvest()["nl"].counts.new == 1
+    result = forget(config_path, ACCT)
+    assert result.exit_code == 0 and "links: 1" in result.output, result.output
+    links = "SELECT links FROM posts WHERE key = ?"
+    assert json.loads(store.db.execute(links, [uri(6)]).fetchone()[0]) == [his]
+    harvest()          # Karel's post is read again, and stored again
+    assert json.loads(store.db.execute(links, [uri(6)]).fetchone()[0]) == [his]
+    fake.add(karel(7, f"Nogmaals {hers[0]} en {his}"))
+    assert harvest()["nl"].counts.new == 1
+    assert json.loads(store.db.execute(links, [uri(7)]).fetchone()[0]) == [his]
+
+
 def test_export_after_forget_holds_nothing_of_the_author(world, store, tmp_path):
     _, config_path, _, _ = world
     assert forget(config_path, "https://mastodon.nl/@annedv").exit_code == 0

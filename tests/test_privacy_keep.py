@@ -39,6 +39,16 @@ def test_tombstones_suppressed_and_opted_out_authors_stay_out(store, monkeypatch
     assert kept[0].mentions == ("carla@c.example",) and kept[0].in_reply_to is None
 
 
+def test_links_to_a_suppressed_authors_statuses_or_profile_are_left_out(store, monkeypatch):
+    monkeypatch.setenv("HARVESTER_SECRET", SECRET.decode())
+    suppress(store, "author", keyed_fingerprint(SECRET, "bert@b.example"))
+    hers = ("https://b.example/@bert/9", "https://b.example/users/bert/statuses/9", "https://c.example/@bert@b.example",
+            "https://b.example/@bert")
+    others = ("https://c.example/@carla/9", "https://example.nl/plan")
+    kept = KeepCheck.load(store, "HARVESTER_SECRET").filter([post(1, "anna@a.example", links=hers + others)])
+    assert kept[0].links == others
+
+
 def test_without_the_key_suppressed_authors_stop_the_harvest(store, monkeypatch):
     monkeypatch.delenv("HARVESTER_SECRET", raising=False)
     suppress(store, "post", fingerprint("https://a.example/users/anna/statuses/1"))

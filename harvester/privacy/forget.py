@@ -114,6 +114,13 @@ def bluesky_profile_of(link: str | None) -> str | None:
     return BSKY_PROFILE + m.group(1) if m else None
 
 
+def link_keys(link: str) -> set[str]:
+    """Whose a link in a post is, as keys to test against suppressed authors: a Mastodon status or
+    profile address names its account, a bsky.app address (a quote) the profile it sits under. The
+    keep-check and forget's scrub both use it, so a re-harvest keeps out what a forget removed."""
+    return {k for k in (acct_from_url(link), *bluesky_keys(bluesky_profile_of(link))) if k}
+
+
 def did_of_at_uri(uri: str | None) -> str | None:
     """The DID in a Bluesky post's at:// uri (where a reply points)."""
     if not uri or not uri.startswith("at://did:"):
@@ -246,10 +253,9 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
     handles = [a.split("@")[0] for a in accts] + [k for k in bluesky if not DID.match(k)]   # as @mentions
     plan = ForgetPlan(
         posts=posts, author_ids=[a.id for a in authors], accts=accts, bluesky=bluesky,
-        # the profiles whose links the keep-check drops from later harvests as well (a handle only
-        # when it is suppressed): a link it would let back in at the next re-read is left as written
-        bluesky_profiles=[prefix + k for k in bluesky if k in _suppressed(keys)
-                          for prefix in (BSKY_PROFILE, BSKY_PROFILE.replace("https:", "http:", 1))],
+        # the links the keep-check drops from later harvests as well (a Bluesky handle only when it
+        # is suppressed): a link it would let back in at the next re-read is left as written
+        drops_link=lambda link: bool(link_keys(link) & _suppressed(keys)),
         author_hashes=sorted(keyed_fingerprint(secret, k) for k in _suppressed(keys)) if secret else [],
         tombstones=sorted({fingerprint(p.key) for p in posts}),
         scrub=Scrubber(REMOVED, keys=keys, names=names, handles=handles, quoted=_texts(posts)),

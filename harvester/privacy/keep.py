@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 from ..models import Post
 from ..store import Store
-from .forget import acct_from_url, bluesky_keys, bluesky_profile_of, did_of_at_uri
+from .forget import acct_from_url, bluesky_keys, did_of_at_uri, link_keys
 from .hashing import SecretMissing, canonical, fingerprint, keyed_fingerprint, load_secret
 
 
@@ -89,8 +89,7 @@ class KeepCheck:
                          if not any(self._hit(k) for k in {m, *bluesky_keys(named.get(m))}))
         replied = {acct_from_url(post.in_reply_to), *bluesky_keys(did_of_at_uri(post.in_reply_to))}
         reply = None if any(self._hit(r) for r in replied if r) else post.in_reply_to
-        links = tuple(link for link in post.links
-                      if not any(self._hit(k) for k in bluesky_keys(bluesky_profile_of(link))))
+        links = tuple(link for link in post.links if not any(self._hit(k) for k in link_keys(link)))
         if mentions == post.mentions and reply == post.in_reply_to and links == post.links:
             return post
         return replace(post, mentions=mentions, in_reply_to=reply, links=links)

@@ -308,7 +308,7 @@ class ForgetPlan:
     accts: list[str]                  # Mastodon accts (name@host) to drop from other posts' mentions and replies
     author_hashes: list[str]          # keyed fingerprints to suppress (empty without the secret)
     bluesky: list[str]                # Bluesky handles and DIDs, dropped from mentions; replies to a DID's posts too
-    bluesky_profiles: list[str]       # bsky.app profile addresses: other posts' links to them or under them go
+    drops_link: Callable[[str], bool]  # which of other posts' links go: they name the author's account
     tombstones: list[str]             # fingerprints of the posts' keys, never to harvest again
     scrub: Callable[[str], str]       # for the notes on other posts: the author's names and quotes go
     blank: str                        # what a note on a removed post becomes in the audit trail
@@ -324,7 +324,7 @@ class ForgetCounts:
     events: int = 0                   # review_events whose before/after note was scrubbed
     mentions: int = 0                 # other posts that no longer list the author in `mentions`
     replies: int = 0                  # other posts whose `in_reply_to` pointed at the author
-    links: int = 0                    # other posts that lost links to the author's bsky.app profile or posts
+    links: int = 0                    # other posts that lost links to the author's statuses, posts or profile
     suppressions: int = 0             # new author suppressions
     tombstones: int = 0               # new post tombstones
 
@@ -426,7 +426,7 @@ class ForgetStore:
 
         Notes on the forgotten posts themselves go entirely (in the audit trail they outlive the
         post); notes elsewhere lose only what the plan's scrubber finds. Other posts keep their text, but no
-        longer list the author as a mention, as the post they answer or (Bluesky) in their links; a group of ideas left with
+        longer list the author as a mention, as the post they answer or in their links; a group of ideas left with
         one of them is dissolved.
         """
         counts = ForgetCounts(posts=len(plan.posts), authors=len(plan.author_ids))
@@ -458,15 +458,13 @@ class ForgetStore:
             + "".join(" OR in_reply_to LIKE ? ESCAPE '\\'" for _ in prefixes),
             [json.dumps([p.key for p in plan.posts]), *prefixes],
         ).rowcount
-        # a link is the profile itself or an address under it (a post, such as a quote)
-        linked = ("SELECT 1 FROM json_each(?1) AS p WHERE substr(canonical(l.value) || '/', 1, length(p.value) + 1)"
-                  " = p.value || '/'")
-        counts.links = self.db.execute(
-            "UPDATE posts SET links = (SELECT json_group_array(l.value) FROM json_each(posts.links) AS l"
-            f"   WHERE NOT EXISTS ({linked}))"
-            f" WHERE EXISTS (SELECT 1 FROM json_each(posts.links) AS l WHERE EXISTS ({linked}))",
-            [json.dumps(plan.bluesky_profiles)],
-        ).rowcount
+        changed = []
+        for post_id, stored in self.db.execute("SELECT id, links FROM posts WHERE links != '[]'").fetchall():
+            links = json.loads(stored)
+            kept = [link for link in links if not plan.drops_link(link)]
+            if kept != links:
+                changed.append((json.dumps(kept), post_id))
+        counts.links = self.db.conn.executemany("UPDATE posts SET links = ? WHERE id = ?", changed).rowcount
         counts.suppressions = self.db.conn.executemany(
             "INSERT OR IGNORE INTO suppressions (hash, kind, reason, created_at) VALUES (?, 'author', ?, ?)",
             [(h, reason, now) for h in plan.author_hashes],
