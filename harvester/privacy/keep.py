@@ -18,7 +18,7 @@ left out when
 
 The posts kept lose suppressed authors from `mentions` (a Bluesky mention by the DID its facet
 carries), `in_reply_to` (a Mastodon status address, or a Bluesky at:// uri by its DID) and `links`
-(a bsky.app address of their profile or of a post of theirs, such as a quote).
+(`link_keys`: a Mastodon status or profile address, a bsky.app address under their profile, such as a quote).
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class KeepCheck:
 
     def clean(self, post: Post) -> Post:
         """Another author's post, without suppressed authors in `mentions` and `in_reply_to`, nor in
-        `links` as a bsky.app address (a quote is noted as the quoted post's address). A Bluesky
+        `links` as the address of a status, a post (a quote is noted as the quoted post's address) or
+        a profile of theirs: forget's scrub drops the same ones from stored posts. A Bluesky
         mention shows a handle, but a forgotten author is suppressed by DID: the facet's DID says who it is."""
         if not self.authors:
             return post
