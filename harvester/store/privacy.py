@@ -458,8 +458,13 @@ class ForgetStore:
             + "".join(" OR in_reply_to LIKE ? ESCAPE '\\'" for _ in prefixes),
             [json.dumps([p.key for p in plan.posts]), *prefixes],
         ).rowcount
+        # only posts whose links name one of the accounts can lose one: the plan decides which, the
+        # search keeps a forget in a large store from reading every post's links
+        needles = ["%" + _like_prefix(canonical(k)) for k in [a.split("@", 1)[0] for a in plan.accts] + plan.bluesky]
+        named = " OR ".join("canonical(links) LIKE ? ESCAPE '\\'" for _ in needles) or "0"
         changed = []
-        for post_id, stored in self.db.execute("SELECT id, links FROM posts WHERE links != '[]'").fetchall():
+        for post_id, stored in self.db.execute(
+                f"SELECT id, links FROM posts WHERE links != '[]' AND ({named})", needles).fetchall():
             links = json.loads(stored)
             kept = [link for link in links if not plan.drops_link(link)]
             if kept != links:
