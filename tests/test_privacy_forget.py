@@ -186,10 +186,12 @@ def test_links_to_the_authors_statuses_go_at_the_forget_and_stay_out_of_later_ha
     """Another post's link to her status or profile names her account; the scrub and the keep-check
     of later harvests drop the same links, so a re-harvest does not put back what the forget removed."""
     fake, config_path, harvest, ids = world
+    # her status and profile as her instance shows them, in capitals, and as another instance shows her
     hers = [f"https://mastodon.nl/@annedv/{sid(1)}", f"https://mastodon.nl/users/annedv/statuses/{sid(2)}",
-            "https://mastodon.nl/@annedv"]
+            "https://mastodon.nl/@annedv", f"https://Mastodon.NL/@AnneDV/{sid(4)}",
+            f"https://andere.example/@annedv@mastodon.nl/{sid(5)}"]
     his = f"https://mastodon.nl/@karel/{sid(3)}"
-    fake.add(karel(6, f"Lees {hers[0]} en {hers[1]} van {hers[2]}, en {his}"))
+    fake.add(karel(6, f"Lees {hers[0]} en {hers[1]} van {hers[2]}, ook {hers[3]} en {hers[4]}, en {his}"))
     assert harvest()["nl"].counts.new == 1
     result = forget(config_path, ACCT)
     assert result.exit_code == 0 and "links: 1" in result.output, result.output
@@ -493,3 +495,15 @@ def test_a_display_names_decorations_do_not_hide_the_name():
         assert scrub("Groet, Jan de Vries") == "Groet, P", display
         assert scrub(f"Groet, {display}") .startswith("Groet, P"), display
     assert Scrubber("P", names=["🌻 Jo 🌻"])("Jo zei het") == "Jo zei het"   # two letters stay too short
+
+
+def test_a_link_naming_an_account_beyond_ascii_goes_as_well(world, store):
+    """Links are stored as ASCII JSON ('ü' as \\u00fc), so the scrub's search for the posts whose
+    links name the account cannot find such a name: it reads them all then, and drops the link."""
+    fake, config_path, harvest, _ = world
+    his = f"https://mastodon.nl/@karel/{sid(3)}"
+    fake.add(karel(6, f"Lees https://mastodon.nl/@jürgen/{sid(1)} en {his}"))
+    assert harvest()["nl"].counts.new == 1
+    result = forget(config_path, "jürgen@mastodon.nl")
+    assert result.exit_code == 0 and "links: 1" in result.output, result.output
+    assert json.loads(store.db.execute("SELECT links FROM posts WHERE key = ?", [uri(6)]).fetchone()[0]) == [his]

@@ -41,6 +41,8 @@ from .pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from .pseudonyms import pseudonymous_key
 from .scrub import REMOVED, Scrubber
 
+# any name@host a Mastodon URL can name (`acct_from_url` takes a host without a dot, as localhost)
+ACCT_KEY = re.compile(r"^[\w.-]+@[\w.-]+$")
 ACCT = re.compile(r"^@?([\w.-]+)@([\w-]+(?:\.[\w-]+)+)$")
 FEED_NAME_KEY = re.compile(r"^(.+) \(([^()\s]+)\)$")       # how the feed collector stores a bare name
 # a Mastodon profile or status URL: https://host/@name[@domain][/id] or https://host/users/name[/statuses/id]
@@ -251,12 +253,16 @@ def _forget(store: Store, secret: bytes | None, keys: set[str], *, reason: str) 
     names |= {m.group(1) for k in keys if (m := FEED_NAME_KEY.match(k))}
     bluesky = sorted(k for k in keys if DID.match(k) or _is_bluesky_handle(k))
     handles = [a.split("@")[0] for a in accts] + [k for k in bluesky if not DID.match(k)]   # as @mentions
+    suppressed = _suppressed(keys) if secret else set()
     plan = ForgetPlan(
         posts=posts, author_ids=[a.id for a in authors], accts=accts, bluesky=bluesky,
         # the links the keep-check drops from later harvests as well (a Bluesky handle only when it
-        # is suppressed): a link it would let back in at the next re-read is left as written
-        drops_link=lambda link: bool(link_keys(link) & _suppressed(keys)),
-        author_hashes=sorted(keyed_fingerprint(secret, k) for k in _suppressed(keys)) if secret else [],
+        # is suppressed; none without the secret, which writes no suppression): a link it would let
+        # back in at the next re-read is left as written
+        drops_link=lambda link: bool(link_keys(link) & suppressed),
+        link_names=sorted({k.split("@", 1)[0] if ACCT_KEY.match(k) else k for k in suppressed
+                           if ACCT_KEY.match(k) or DID.match(k) or _is_bluesky_handle(k)}),
+        author_hashes=sorted(keyed_fingerprint(secret, k) for k in suppressed),
         tombstones=sorted({fingerprint(p.key) for p in posts}),
         scrub=Scrubber(REMOVED, keys=keys, names=names, handles=handles, quoted=_texts(posts)),
         blank=REMOVED,

@@ -309,6 +309,7 @@ class ForgetPlan:
     author_hashes: list[str]          # keyed fingerprints to suppress (empty without the secret)
     bluesky: list[str]                # Bluesky handles and DIDs, dropped from mentions; replies to a DID's posts too
     drops_link: Callable[[str], bool]  # which of other posts' links go: they name the author's account
+    link_names: list[str]             # what every such link holds (account names, DIDs, handles): the search for them
     tombstones: list[str]             # fingerprints of the posts' keys, never to harvest again
     scrub: Callable[[str], str]       # for the notes on other posts: the author's names and quotes go
     blank: str                        # what a note on a removed post becomes in the audit trail
@@ -458,13 +459,16 @@ class ForgetStore:
             + "".join(" OR in_reply_to LIKE ? ESCAPE '\\'" for _ in prefixes),
             [json.dumps([p.key for p in plan.posts]), *prefixes],
         ).rowcount
-        # only posts whose links name one of the accounts can lose one: the plan decides which, the
-        # search keeps a forget in a large store from reading every post's links
-        needles = ["%" + _like_prefix(canonical(k)) for k in [a.split("@", 1)[0] for a in plan.accts] + plan.bluesky]
-        named = " OR ".join("canonical(links) LIKE ? ESCAPE '\\'" for _ in needles) or "0"
+        # only posts whose links hold one of the plan's names can lose one, and the plan decides which:
+        # the search keeps a forget in a large store from reading every post's links. Links are
+        # stored as ASCII JSON (a 'ü' as \u00fc), so a name beyond ASCII reads them all
+        needles = ["%" + _like_prefix(name) for name in plan.link_names]
+        named = ("1" if not all(n.isascii() for n in needles)
+                 else " OR ".join("links LIKE ? ESCAPE '\\'" for _ in needles) or "0")
         changed = []
         for post_id, stored in self.db.execute(
-                f"SELECT id, links FROM posts WHERE links != '[]' AND ({named})", needles).fetchall():
+                f"SELECT id, links FROM posts WHERE links != '[]' AND ({named})",
+                [] if named == "1" else needles).fetchall():
             links = json.loads(stored)
             kept = [link for link in links if not plan.drops_link(link)]
             if kept != links:
