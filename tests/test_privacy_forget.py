@@ -20,7 +20,7 @@ from harvester.collectors.http import Fetcher
 from harvester.config import load_config
 from harvester.privacy.forget import acct_from_url, parse_author
 from harvester.jobs.harvest import run_sources
-from harvester.privacy.hashing import keyed_fingerprint
+from harvester.privacy.hashing import fingerprint, keyed_fingerprint
 from harvester.privacy.scrub import REMOVED, Scrubber
 from harvester.models import Classification
 from harvester.store.privacy import PostText
@@ -182,26 +182,36 @@ def test_a_new_harvest_stores_nothing_of_the_author_also_after_a_restart(world, 
     assert NAME.encode() not in raw_bytes(tmp_path) and PHRASE.encode() not in raw_bytes(tmp_path)
 
 
-def test_links_to_the_authors_statuses_go_at_the_forget_and_stay_out_of_later_harvests(world, store, tmp_path):
+# her status and profile as her instance shows them, in capitals, and as another instance shows her
+HERS = [f"https://mastodon.nl/@annedv/{sid(1)}", f"https://mastodon.nl/users/annedv/statuses/{sid(2)}",
+        "https://mastodon.nl/@annedv", f"https://Mastodon.NL/@AnneDV/{sid(4)}",
+        f"https://andere.example/@annedv@mastodon.nl/{sid(5)}"]
+HIS = f"https://mastodon.nl/@karel/{sid(3)}"
+LINKS = "SELECT links FROM posts WHERE key = ?"
+
+
+@pytest.fixture
+def linked(world, store):
+    """`world`, and Karel's status 6, which links to Anne's statuses and profile (HERS) and to his own."""
+    fake, _, harvest, _ = world
+    fake.add(karel(6, f"Lees {HERS[0]} en {HERS[1]} van {HERS[2]}, ook {HERS[3]} en {HERS[4]}, en {HIS}"))
+    assert harvest()["nl"].counts.new == 1
+    assert json.loads(store.db.execute(LINKS, [uri(6)]).fetchone()[0]) == [*HERS, HIS]
+    return world
+
+
+def test_links_to_the_authors_statuses_go_at_the_forget_and_stay_out_of_later_harvests(linked, store):
     """Another post's link to her status or profile names her account; the scrub and the keep-check
     of later harvests drop the same links, so a re-harvest does not put back what the forget removed."""
-    fake, config_path, harvest, ids = world
-    # her status and profile as her instance shows them, in capitals, and as another instance shows her
-    hers = [f"https://mastodon.nl/@annedv/{sid(1)}", f"https://mastodon.nl/users/annedv/statuses/{sid(2)}",
-            "https://mastodon.nl/@annedv", f"https://Mastodon.NL/@AnneDV/{sid(4)}",
-            f"https://andere.example/@annedv@mastodon.nl/{sid(5)}"]
-    his = f"https://mastodon.nl/@karel/{sid(3)}"
-    fake.add(karel(6, f"Lees {hers[0]} en {hers[1]} van {hers[2]}, ook {hers[3]} en {hers[4]}, en {his}"))
-    assert harvest()["nl"].counts.new == 1
+    fake, config_path, harvest, _ = linked
     result = forget(config_path, ACCT)
     assert result.exit_code == 0 and "links: 1" in result.output, result.output
-    links = "SELECT links FROM posts WHERE key = ?"
-    assert json.loads(store.db.execute(links, [uri(6)]).fetchone()[0]) == [his]
+    assert json.loads(store.db.execute(LINKS, [uri(6)]).fetchone()[0]) == [HIS]
     harvest()          # Karel's post is read again, and stored again
-    assert json.loads(store.db.execute(links, [uri(6)]).fetchone()[0]) == [his]
-    fake.add(karel(7, f"Nogmaals {hers[0]} en {his}"))
+    assert json.loads(store.db.execute(LINKS, [uri(6)]).fetchone()[0]) == [HIS]
+    fake.add(karel(7, f"Nogmaals {HERS[0]} en {HIS}"))
     assert harvest()["nl"].counts.new == 1
-    assert json.loads(store.db.execute(links, [uri(7)]).fetchone()[0]) == [his]
+    assert json.loads(store.db.execute(LINKS, [uri(7)]).fetchone()[0]) == [HIS]
 
 
 def test_export_after_forget_holds_nothing_of_the_author(world, store, tmp_path):
@@ -326,11 +336,16 @@ def test_a_pseudonymised_author_is_found_by_the_agreed_key(world, store, tmp_pat
     assert b"minder formulieren" not in raw_bytes(tmp_path)
 
 
-def test_an_opt_out_after_storing_removes_the_stored_posts(world, store, tmp_path):
-    fake, config_path, harvest, _ = world
+def anne_opts_out(fake: FakeInstance) -> None:
+    """Anne puts #nobot in her bio: every status of hers shows it from now on."""
     for status in fake.statuses.values():
         if status["account"]["username"] == "annedv":
             status["account"]["note"] = "<p>Geen archief graag #NoBot</p>"
+
+
+def test_an_opt_out_after_storing_removes_the_stored_posts(world, store, tmp_path):
+    fake, config_path, harvest, _ = world
+    anne_opts_out(fake)
     results = harvest()
     assert results["nl"].status == "ok", results["nl"].error
     assert count(store, "SELECT count(*) FROM posts WHERE key LIKE '%annedv%'") == 0
@@ -344,9 +359,7 @@ def test_an_opt_out_after_storing_removes_the_stored_posts(world, store, tmp_pat
 def test_a_harvest_that_forgot_authors_compacts_the_file_once_after_its_last_source(world, store):
     """VACUUM rewrites the whole file and holds the write lock meanwhile: once per harvest is enough."""
     fake, _, harvest, _ = world
-    for status in fake.statuses.values():
-        if status["account"]["username"] == "annedv":
-            status["account"]["note"] = "<p>Geen archief graag #NoBot</p>"
+    anne_opts_out(fake)
     statements: list[str] = []
     store.db.conn.set_trace_callback(statements.append)
     try:
@@ -370,14 +383,78 @@ def test_an_opt_out_found_by_recheck_removes_the_stored_posts(world, store, tmp_
     assert PHRASE.encode() not in raw_bytes(tmp_path)
 
 
-def test_an_opt_out_without_the_secret_still_removes_the_posts_and_says_so(world, store, monkeypatch):
-    fake, _, harvest, _ = world
+def optout_seen_by(how: str, config_path: Path, harvest) -> tuple[bool, str]:
+    """Let a harvest or `harvester recheck` see Anne's opt-out: whether it succeeded, and what it said."""
+    if how == "harvest":
+        result = harvest()["nl"]
+        return result.status == "ok", result.error or ""
+    result = CliRunner().invoke(main, ["--config", str(config_path), "recheck"])
+    return result.exit_code == 0, result.output
+
+
+def optout_counts(store) -> dict:
+    """The counts the opt-out's audit row keeps: all that is left of what it did."""
+    (after,) = store.db.execute("SELECT after FROM review_events WHERE action = 'optout'").fetchone()
+    return json.loads(after)
+
+
+HER_POSTS = "SELECT key FROM posts WHERE key LIKE '%annedv%' ORDER BY key"   # Karel's keys do not name her
+OTHERS = "SELECT key, title, text, content_html, links FROM posts WHERE key NOT LIKE '%annedv%' ORDER BY key"
+
+
+@pytest.mark.parametrize("how, says", [
+    ("harvest", "3 posts van een afgemelde auteur verwijderd, maar zonder suppressie"),    # her posts
+    ("recheck", "Afgemelde auteurs vergeten (hun posts verwijderd): 1."),                    # the authors
+])
+def test_an_opt_out_without_the_secret_removes_her_posts_and_leaves_links_to_her(linked, store, monkeypatch,
+                                                                                  how, says):
+    """Without the secret no suppression can be written, so the keep-check would let a dropped link
+    back in at the next re-read: links in others' posts stay as written (docs/privacy.md, forget).
+    Her own posts still go, with their tombstones (a plain hash, no secret needed), and the run says so."""
+    fake, config_path, harvest, _ = linked
     monkeypatch.delenv("HARVESTER_SECRET")
-    fake.statuses[sid(2)]["account"]["note"] = "#nobot"
-    result = harvest()["nl"]
-    assert result.status == "partial" and "zonder suppressie" in result.error and "HARVESTER_SECRET" in result.error
-    assert count(store, "SELECT count(*) FROM posts WHERE key LIKE '%annedv%'") == 0
+    hers = [key for (key,) in store.db.execute(HER_POSTS)]
+    others = store.db.execute(OTHERS).fetchall()
+    assert len(hers) == 3 and len(others) == 4
+    anne_opts_out(fake)
+    ok, said = optout_seen_by(how, config_path, harvest)
+    assert not ok and says in said and "zonder suppressie" in said and "HARVESTER_SECRET" in said, said
+    # her posts are gone, each with a tombstone, and her row; nothing is suppressed of her
+    assert store.db.execute(HER_POSTS).fetchall() == []
+    assert count(store, "SELECT count(*) FROM authors WHERE key = ?", [STORED_ACCT]) == 0
+    assert {h for (h,) in store.db.execute("SELECT hash FROM suppressions WHERE kind = 'post' AND reason = 'optout'")
+            } == {fingerprint(key) for key in hers}
     assert count(store, "SELECT count(*) FROM suppressions WHERE kind = 'author'") == 0
+    # others' posts keep every link to her, and their words; the structured mention and reply go
+    assert json.loads(store.db.execute(LINKS, [uri(6)]).fetchone()[0]) == [*HERS, HIS]
+    assert store.db.execute(OTHERS).fetchall() == others
+    assert store.db.execute("SELECT mentions FROM posts WHERE key = ?", [uri(3)]).fetchone() == ("[]",)
+    assert store.db.execute("SELECT in_reply_to FROM posts WHERE key = ?", [uri(4)]).fetchone() == (None,)
+    # and the audit row counts exactly that
+    assert optout_counts(store) == {"posts": 3, "authors": 1, "notes": 1, "events": 4, "mentions": 1, "replies": 1,
+                                    "links": 0, "suppressions": 0, "tombstones": 3}
+
+
+@pytest.mark.parametrize("how", ["harvest", "recheck"])
+def test_an_opt_out_with_the_secret_drops_links_to_her_from_others_posts(linked, store, how):
+    """The counterpart: with the secret she is suppressed, so the links to her go now and stay out."""
+    fake, config_path, harvest, _ = linked
+    others = store.db.execute(OTHERS).fetchall()
+    anne_opts_out(fake)
+    ok, said = optout_seen_by(how, config_path, harvest)
+    assert ok, said
+    assert store.db.execute(HER_POSTS).fetchall() == []
+    assert json.loads(store.db.execute(LINKS, [uri(6)]).fetchone()[0]) == [HIS]
+    # Karel's words stay; only the links changed
+    assert [row[:4] for row in store.db.execute(OTHERS)] == [row[:4] for row in others]
+    hashes = {keyed_fingerprint(SECRET.encode(), k) for k in (ACCT, STORED_ACCT, "https://mastodon.nl/@annedv")}
+    assert {h for (h,) in store.db.execute("SELECT hash FROM suppressions WHERE kind = 'author' AND reason = 'optout'")
+            } == hashes
+    assert count(store, "SELECT count(*) FROM suppressions WHERE kind = 'post' AND reason = 'optout'") == 3
+    assert optout_counts(store) == {"posts": 3, "authors": 1, "notes": 1, "events": 4, "mentions": 1, "replies": 1,
+                                    "links": 1, "suppressions": 3, "tombstones": 3}
+    harvest()          # Karel's post is read again: the keep-check leaves the links out as well
+    assert json.loads(store.db.execute(LINKS, [uri(6)]).fetchone()[0]) == [HIS]
 
 
 BLOG = """<?xml version="1.0" encoding="UTF-8"?>
