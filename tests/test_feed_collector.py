@@ -397,6 +397,55 @@ def test_xml_errors_are_told_in_dutch_with_the_line_and_column(server, store, ha
     assert result.error == problem.format(url=server.url("/feed"))
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        # an API's answer in XML, served as text: feedparser notes that text/plain is no XML type
+        (b'<?xml version="1.0"?>\n<fout><melding>Niet gevonden</melding></fout>\n', "text/plain; charset=utf-8"),
+        # text/xml without a charset is US-ASCII (RFC 3023): feedparser notes that it read UTF-8 instead
+        ('<?xml version="1.0" encoding="utf-8"?>\n<fout><melding>Geen toegang tot één bron</melding></fout>\n'.encode(),
+         "text/xml"),
+    ],
+    ids=["xml-served-as-text", "charset-read-otherwise"],
+)
+def test_xml_that_is_no_feed_is_neither_called_ill_formed_nor_told_in_english(server, store, harvest, body, content_type):
+    """What feedparser notes about a well-formed document it read is no XML error, and its words are English."""
+    server.route("/feed", Reply(200, feed("blog-rss2.xml"), RSS), Reply(200, body, {"Content-Type": content_type}))
+    config = sources_toml(server, ("blog", "/feed"))
+    harvest(config)
+    assert stored_keys(store) == BLOG_KEYS
+
+    result = harvest(config)["blog"]
+
+    assert result.status == "failed"
+    assert result.error == f"geen RSS- of Atom-feed bij {server.url('/feed')} (Content-Type {content_type})"
+    assert {s.name: s for s in store.runs.status()}["blog"].last_error == result.error
+    assert stored_keys(store) == BLOG_KEYS      # nothing lost
+
+
+def test_an_error_feedparser_has_no_dutch_for_is_named_by_its_kind(server, store, harvest, monkeypatch):
+    """feedparser 6 reports only expat's errors for a feed it read with trouble (the rest it notes are
+    harmless, or are raised); should another version or XML parser report some other exception, its
+    English message is not shown but its kind is, and the entries read are kept."""
+    import feedparser
+
+    real_parse = feedparser.parse
+
+    def parse_reporting_another_error(*args, **kwargs):
+        parsed = real_parse(*args, **kwargs)
+        parsed.update(bozo=True, bozo_exception=ValueError("could not make sense of the document"))
+        return parsed
+
+    monkeypatch.setattr(feedparser, "parse", parse_reporting_another_error)
+    server.route("/feed", Reply(200, f'<rss version="2.0"><channel>\n{ITEMS}</channel></rss>\n'.encode(), RSS))
+    result = harvest(sources_toml(server, ("blog", "/feed"), match="all"))["blog"]
+
+    assert result.status == "partial"
+    assert result.error == (f"feed is geen geldige XML (onbekende fout: ValueError) in {server.url('/feed')}; "
+                            "3 berichten wel gelezen")
+    assert stored_keys(store) == {f"https://blog.example.nl/?p={n}" for n in (1, 2, 3)}
+
+
 def test_a_cut_off_feed_counts_as_read_only_what_the_run_kept(server, store, harvest):
     """Three entries, the third cut off: the problem's count of entries read is the run's own (two)."""
     body = f'<rss version="2.0"><channel>\n{ITEMS}</channel></rss>\n'.encode()

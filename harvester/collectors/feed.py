@@ -339,9 +339,10 @@ def _xml_problem(error: Exception, body: bytes) -> str:
     column as in the document served: feedparser gives the parser a declaration of its own
     (`FEEDPARSER_DECLARATION`), in place of the document's or on a line before a document without
     one, so expat counts a line too many there, or shifts the first line's columns by the
-    difference in length. Another error feedparser names has no place, and keeps its own words."""
+    difference in length. Any other error has no place, and is named by its kind alone: its message
+    is English, and the admin reads Dutch."""
     if not isinstance(error, SAXParseException):
-        return str(error)
+        return f"onbekende fout: {type(error).__name__}"
     head = body[:200].decode("utf-16", "ignore") if body.startswith((b"\xff\xfe", b"\xfe\xff")) else (
         body[:200].removeprefix(b"\xef\xbb\xbf").decode("latin-1"))
     line, column = error.getLineNumber(), error.getColumnNumber()
@@ -354,11 +355,15 @@ def _xml_problem(error: Exception, body: bytes) -> str:
 
 
 def _not_a_feed(response: Response, parsed: feedparser.FeedParserDict) -> str:
+    """Why a document with neither a feed version nor entries is no feed. It is only called not
+    well-formed when it is not: what feedparser notes about a document it still read (a Content-Type
+    that is no XML type, a charset it read otherwise) is what XML that is no feed (an API's answer,
+    a sitemap) brings along, and the Content-Type says enough about that."""
     content_type = response.headers.get("content-type", "onbekend")
     start = response.body.lstrip()[:200].lower()
     if "html" in content_type or start.startswith((b"<!doctype html", b"<html")):
         return f"geen RSS- of Atom-feed maar een webpagina (Content-Type {content_type}) bij {response.url}"
-    if parsed.bozo:
+    if parsed.bozo and not isinstance(parsed.get("bozo_exception"), feedparser.ThingsNobodyCaresAboutButMe):
         return (f"geen leesbare RSS- of Atom-feed bij {response.url}: "
                 f"geen geldige XML ({_xml_problem(parsed.get('bozo_exception'), response.body)})")
     return f"geen RSS- of Atom-feed bij {response.url} (Content-Type {content_type})"
