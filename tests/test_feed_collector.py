@@ -423,6 +423,18 @@ def test_xml_that_is_no_feed_is_neither_called_ill_formed_nor_told_in_english(se
     assert stored_keys(store) == BLOG_KEYS      # nothing lost
 
 
+def test_a_body_naming_a_file_on_this_machine_is_not_read_from_it(server, store, harvest, tmp_path):
+    """feedparser takes bytes that name a file for its file name: a served body must only be itself."""
+    local = tmp_path / "local-feed.xml"
+    local.write_bytes(f'<rss version="2.0"><channel>\n{ITEMS}</channel></rss>\n'.encode())
+    server.route("/feed", Reply(200, str(local).encode(), RSS))
+    result = harvest(sources_toml(server, ("blog", "/feed"), match="all"))["blog"]
+
+    assert result.status == "failed"
+    assert result.error.startswith(f"geen leesbare RSS- of Atom-feed bij {server.url('/feed')}: geen geldige XML")
+    assert stored_keys(store) == set()
+
+
 def test_an_error_feedparser_has_no_dutch_for_is_named_by_its_kind(server, store, harvest, monkeypatch):
     """feedparser 6 reports only expat's errors for a feed it read with trouble (the rest it notes are
     harmless, or are raised); should another version or XML parser report some other exception, its

@@ -9,6 +9,7 @@ run fetches it in full again instead of getting a 304 for a document we only hal
 from __future__ import annotations
 
 import html
+import io
 import re
 import time
 from collections.abc import Iterator
@@ -98,14 +99,16 @@ def parse(response: Response, tags: list[str], *, match: str = "tags", site: str
     if not response.body.strip():
         raise FetchError(f"lege reactie: {response.url} gaf HTTP 200 zonder inhoud")
     headers = {k: v for k, v in response.headers.items() if k in ("content-type", "content-location")}
-    parsed = feedparser.parse(response.body, response_headers=headers)
+    # a stream, not the bytes: feedparser first tries bytes as a local file name, so a body that
+    # reads "/etc/hostname" (or "/dev/zero") would be read from this machine instead
+    parsed = feedparser.parse(io.BytesIO(response.body), response_headers=headers)
     if not parsed.get("version") and not parsed.entries:
         raise FetchError(_not_a_feed(response, parsed))
     problems = []
     if isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride) and not _harmless(parsed):
         repaired = _repair_utf8(response.body)
         if repaired is not None:
-            parsed = feedparser.parse(repaired, response_headers=headers)
+            parsed = feedparser.parse(io.BytesIO(repaired), response_headers=headers)
             problems.append(f"ongeldige UTF-8-bytes in {response.url} vervangen door \ufffd")
     entries = parsed.entries
     if parsed.bozo and not _harmless(parsed):
