@@ -3,7 +3,9 @@ list, the network's edges and weights, and the files for Gephi read back with ne
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import shutil
 import sqlite3
@@ -21,7 +23,7 @@ from harvester.initiatives import step
 from harvester.initiatives.catalogue import InitiativesError, load_catalogue, parse_catalogue
 from harvester.initiatives.matching import Matcher, PostFacts, capitalised_names
 from harvester.initiatives.network import graph, layout, summarise, write_network
-from harvester.models import Classification
+from harvester.models import Classification, InitiativeStats
 from harvester.privacy.retention import purge_expired
 from harvester.store import Store
 
@@ -501,6 +503,20 @@ def test_gexf_and_graphml_read_back(tmp_path):
     again = nx.read_graphml(tmp_path / "netwerk.graphml")
     assert again.nodes["ambtenaar-2-0"]["label"] == "Ambtenaar 2.0"
     assert sorted(again.edges) == sorted(back.edges)
+
+
+def test_network_csv_labels_are_defused_for_a_spreadsheet_with_another_separator(tmp_path):
+    """An editor names a new initiative; a facilitator opens netwerk-knopen.csv in Dutch Excel, which
+    reads the ',' file with ';': a formula after a ';' inside a label, or behind quotes, must stay text."""
+    names = ['Netwerk;=HYPERLINK("https://evil.example","x")', '"=1+1" collectief', "Gewoon, - zegt Piet"]
+    stats = [InitiativeStats(name, 1, 1, "2013-05-14", "2013-05-14", {}) for name in names]
+    [nodes, _] = write_network(graph(stats, []), tmp_path / "netwerk.csv")
+    text = nodes.read_text(encoding="utf-8")
+    assert {row[1] for row in csv.reader(io.StringIO(text, newline=""))} >= {
+        "Label", "Netwerk;'=HYPERLINK(\"https://evil.example\",\"x\")", "'\"=1+1\" collectief", "Gewoon, - zegt Piet"}
+    for separator in (",", ";"):
+        cells = [cell for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator) for cell in row]
+        assert not [c for c in cells if c.lstrip('"')[:1] in ("=", "+", "-", "@") or c.lstrip(' "')[:1] == "="]
 
 
 # ---- the commands ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from ..export import defuse
 from ..files import replacing, replacing_together
 from ..models import InitiativeEdge as Edge, InitiativeStats
 from ..normalize import writable
@@ -200,7 +201,7 @@ def write_network(g: nx.Graph, path: str | Path) -> list[Path]:
     # Gephi's spreadsheet import: Id and Label for nodes; Source, Target, Type and Weight for edges
     with replacing_together(nodes, edges) as (node_file, edge_file):
         node_file.write(_csv(["Id", "Label", "Posts", "Authors"],
-                             ([n, _cell(d["label"]), d["posts"], d["authors"]] for n, d in g.nodes(data=True))))
+                             ([n, defuse(d["label"]), d["posts"], d["authors"]] for n, d in g.nodes(data=True))))
         edge_file.write(_csv(["Source", "Target", "Type", "Weight", "Together", "Authors"],
                              ([a, b, "Undirected", d["weight"], d["together"], d["authors"]]
                               for a, b, d in g.edges(data=True))))
@@ -214,8 +215,3 @@ def _csv(header: list[str], rows: Iterable[list[object]]) -> bytes:
     out.writerow(header)
     out.writerows(rows)
     return text.getvalue().encode("utf-8")
-
-
-def _cell(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula (an editor may have typed the name)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
