@@ -188,7 +188,9 @@ def group_heading(n: int, group: IdeaGroup) -> str:
 
 
 def credit(idea: Idea) -> str:
-    parts = [idea.author or "onbekende auteur"]
+    """'Name (account) · 14-05-2013': the name isolated (U+2068 ... U+2069, as the app's <bdi>), so
+    a right-to-left name, or an override in it, does not turn the date and link after it around."""
+    parts = [f"\u2068{idea.author}\u2069" if idea.author else "onbekende auteur"]
     if idea.published:
         parts.append(idea.published)
     return " · ".join(parts)

@@ -141,7 +141,7 @@ def test_docx_holds_every_theme_heading_and_the_ideas_as_text(store, ids):
     headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
     assert headings == LABELS
     texts = [p.text for p in doc.paragraphs]
-    assert IDEAS["open"] in texts and any(t.startswith("Ambtenaar (open@mastodon.nl)") for t in texts)
+    assert IDEAS["open"] in texts and any(t.startswith("\u2068Ambtenaar (open@mastodon.nl)\u2069") for t in texts)
     assert "Kop <b>vet</b> en *nadruk* met [een link](http://evil.example) en =SOM(A1)\n# geen kop" in texts
 
 
@@ -174,10 +174,30 @@ def test_characters_xml_cannot_hold_never_reach_the_xml(store, ids):
     out = io.BytesIO()
     write_charter(charter, "docx", out)
     texts = [p.text for p in Document(io.BytesIO(out.getvalue())).paragraphs]
-    assert "Nul en bel weg, uit een pdf" in texts and any(t.startswith("Ambtenaar (open@mastodon.nl)") for t in texts)
+    assert "Nul en bel weg, uit een pdf" in texts and any(t.startswith("\u2068Ambtenaar (open@mastodon.nl)\u2069") for t in texts)
     out = io.BytesIO()
     write_charter(charter, "odt", out)
     assert "Nul en bel weg, uit een pdf" in odt_text(out.getvalue())[1]   # not U+FFFD, as odfpy would write
+
+
+def test_a_right_to_left_name_keeps_the_date_and_link_after_it_in_order(store, ids):
+    """An author name with an unclosed right-to-left override (U+202E), or in Arabic script, would
+    turn the rest of its credit line around ("6202-11-30" and a reversed link): the name is isolated
+    (U+2068 ... U+2069), as the review app puts it in <bdi>."""
+    override = "\u202eAmbtenaar"
+    with store.db.conn:
+        store.db.execute("UPDATE authors SET display_name = ? WHERE key = ?", [override, "open@mastodon.nl"])
+    line = f"\u2068{override} (open@mastodon.nl)\u2069 · 03-11-2026 · https://mastodon.example/@a/3"
+    charter = build_charter(store, THEMES)
+    out = io.BytesIO()
+    write_charter(charter, "docx", out)
+    assert line in [p.text for p in Document(io.BytesIO(out.getvalue())).paragraphs]
+    out = io.BytesIO()
+    write_charter(charter, "odt", out)
+    assert line in odt_text(out.getvalue())[1]
+    out = io.BytesIO()
+    write_charter(charter, "md", out)
+    assert f"\n— \u2068{override} (open@mastodon.nl)\u2069 · 03-11-2026 · <https://mastodon.example/@a/3>\n" in out.getvalue().decode()
 
 
 def test_format_follows_the_extension():
