@@ -91,10 +91,31 @@ def require_program(name: str) -> str:
     """Path of a system program; skip the test without it, except in CI where it must be there."""
     path = shutil.which(name)
     if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required in CI (.ci/run installs it)")
-        pytest.skip(f"{name} is not installed (apt-get install it to run this test)")
+        _missing(f"{name} is required in CI (.ci/run installs it)",
+                 f"{name} is not installed (apt-get install it to run this test)")
     return path
+
+
+# LibreOffice's modules, by the library in its program folder that Debian ships in the module's own
+# package: soffice with Calc alone cannot open a text document
+SOFFICE_MODULES = {"calc": ("libsclo.so", "libreoffice-calc-nogui"), "writer": ("libswlo.so", "libreoffice-writer-nogui")}
+
+
+def require_soffice(module: str) -> str:
+    """Path of soffice that has `module` ("calc", "writer"); skip without it, except in CI."""
+    soffice = require_program("soffice")
+    library, package = SOFFICE_MODULES[module]
+    program = Path(soffice).resolve().parent
+    if (program / "soffice.bin").exists() and not (program / library).exists():   # a layout we know
+        _missing(f"LibreOffice {module} is required in CI (.ci/run installs {package})",
+                 f"LibreOffice {module} is not installed (apt-get install {package} to run this test)")
+    return soffice
+
+
+def _missing(in_ci: str, elsewhere: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(in_ci)
+    pytest.skip(elsewhere)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import pytest
 from harvester.charter import build_charter, write_charter
 
 from .charterdata import IDEAS, fill_charter
-from .conftest import require_program
+from .conftest import require_soffice
 from .test_charter import LABELS, THEMES
 
 ODF = {"style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
@@ -20,7 +20,7 @@ ODF = {"style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
 
 def convert(store, tmp_path, fmt: str, target: str):
     """The charter written as `fmt`, opened in LibreOffice and saved as `target`; the saved file."""
-    soffice = require_program("soffice")
+    soffice = require_soffice("writer")
     source = tmp_path / f"conceptcharter.{fmt}"
     with source.open("wb") as out:
         write_charter(build_charter(store, THEMES), fmt, out)

@@ -11,7 +11,7 @@ import pytest
 
 from harvester.export import ExportOptions, write_export
 
-from .conftest import require_program
+from .conftest import require_soffice
 from .test_export import HEADER, HOSTILE, LABELS, TEXT_1, fill
 from .test_export_control import CONTROL, EVIL, export, harvest_hostile
 
@@ -22,7 +22,7 @@ CSV_IMPORT = "Text - txt - csv (StarCalc):59,34,76,1,,1043"
 
 @pytest.mark.libreoffice
 def test_libreoffice_reads_the_excel_nl_csv_with_its_columns_and_accents(store, tmp_path):
-    soffice = require_program("soffice")
+    soffice = require_soffice("calc")
     ids = fill(store)
     out = io.BytesIO()
     count = write_export(store, ExportOptions(), out, labels=LABELS)
@@ -72,7 +72,7 @@ def _assert_defused(rows: list[list], count: int) -> None:
 @pytest.mark.libreoffice
 def test_libreoffice_reads_a_csv_with_nul_and_control_formulas_whole_and_defused(server, store, write_config, tmp_path):
     """Issue 16, 3 and 4: a NUL no longer splits a record, a control character no longer hides a formula."""
-    soffice = require_program("soffice")
+    soffice = require_soffice("calc")
     ids = harvest_hostile(server, store, write_config)
     out = io.BytesIO()
     write_export(store, ExportOptions(), out)
@@ -92,7 +92,7 @@ def test_libreoffice_reads_a_csv_with_another_separator_and_calculates_nothing(
     """A facilitator's list separator is not the file's (',' for excel-nl, ';' for rfc4180, or tab):
     the formulas after a ',' ';' tab or line break inside a text start cells now, and stay text.
     Formulas evaluated (token 13) and spaces trimmed (token 11), the reader most eager to calculate."""
-    soffice = require_program("soffice")
+    soffice = require_soffice("calc")
     harvest_hostile(server, store, write_config)
     source = tmp_path / "ander-scheidingsteken.csv"
     source.write_bytes(export(store, dialect=dialect))
@@ -110,7 +110,7 @@ def test_libreoffice_reads_a_csv_with_another_separator_and_calculates_nothing(
 @pytest.mark.libreoffice
 def test_libreoffice_opens_the_xlsx_with_control_formulas_defused(server, store, write_config, tmp_path):
     """The XLSX opened in LibreOffice and saved as CSV (what makes a formula live): still defused."""
-    soffice = require_program("soffice")
+    soffice = require_soffice("calc")
     ids = harvest_hostile(server, store, write_config)
     source = tmp_path / "vijandig.xlsx"
     with source.open("wb") as out:
