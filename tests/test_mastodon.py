@@ -490,6 +490,26 @@ def test_an_unreadable_status_is_a_problem_and_the_rest_of_the_page_is_kept(fake
     assert sid(2) not in " ".join(e for (e,) in store.db.execute("SELECT error FROM runs"))
 
 
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        # a login or maintenance page put in front of the instance by a proxy
+        (Reply(200, "<html><body>Onderhoud</body></html>", {"Content-Type": "text/html; charset=utf-8"}),
+         "regel 1, kolom 1; Content-Type text/html; charset=utf-8"),
+        (Reply(200, '[{"id": ', {"Content-Type": "application/json"}), "regel 1, kolom 9; Content-Type application/json"),
+    ],
+    ids=["html-page", "cut-off-json"],
+)
+def test_an_answer_that_is_no_json_fails_the_source_in_dutch(fake, harvest, store, reply, problem):
+    """json's own messages ("Expecting value: line 1 column 1 (char 0)") are English: the admin reads
+    where the answer stops being JSON and what the server said it was."""
+    fake.scripted = [reply]
+    (result,) = harvest({"nl": fake.url})
+    assert result.status == "failed"
+    assert result.error.endswith(f": geen geldige JSON ({problem})")
+    assert "Expecting" not in result.error
+
+
 def test_an_error_object_instead_of_a_timeline_fails_the_source(fake, harvest, store):
     fake.scripted = [Reply(200, json.dumps({"error": "Record not found"}), {"Content-Type": "application/json"})]
     (result,) = harvest({"nl": fake.url})

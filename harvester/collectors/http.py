@@ -7,6 +7,7 @@ see a half-read body or a raw httpx exception.
 
 from __future__ import annotations
 
+import json
 import queue
 import random
 import threading
@@ -129,6 +130,20 @@ class RateLimitWatch:
             return True
         self.stopped = True
         return False
+
+
+def json_body(response: Response, where: str) -> object:
+    """An API's answer read as JSON; a FetchError in Dutch when it is none. json's own messages are
+    English, so the error says where the JSON stops and what the server called its answer (a proxy's
+    login or maintenance page is HTML)."""
+    try:
+        return json.loads(response.body)
+    except UnicodeDecodeError:
+        place = "geen UTF-8"
+    except json.JSONDecodeError as e:
+        place = f"regel {e.lineno}, kolom {e.colno}"
+    content_type = response.headers.get("content-type", "onbekend")
+    raise FetchError(f"onleesbaar antwoord van {where}: geen geldige JSON ({place}; Content-Type {content_type})")
 
 
 def _server_now(headers: httpx.Headers) -> datetime:
