@@ -116,7 +116,10 @@ class RateLimitWatch:
         if not remaining.strip().isdigit():
             return
         wait = seconds_until_reset(headers) if {"x-ratelimit-reset", "ratelimit-reset"} & set(headers.keys()) else None
-        reset = to_utc_iso(datetime.now(UTC) + timedelta(seconds=max(wait, 0.0))) if wait is not None else None
+        try:
+            reset = to_utc_iso(datetime.now(UTC) + timedelta(seconds=max(wait, 0.0))) if wait is not None else None
+        except OverflowError:   # past year 9999 (a reset in milliseconds): as good as none
+            reset = None
         self.last = (int(remaining), reset)
 
     def room_for_more(self) -> bool:
