@@ -55,6 +55,8 @@ MAX_DECISION_WEIGHT = 50
 # redirects a request follows: a real move takes one or two; a negative count refused every
 # redirect as "te veel doorverwijzingen (meer dan -1)"
 MAX_REDIRECTS = 20
+# a response is held in memory whole; a limit near float's largest overflowed as a count of bytes
+MAX_RESPONSE_MB = 1024.0
 
 
 class ConfigError(UsageError):
@@ -371,8 +373,9 @@ def _check(config: Config, path: Path | str) -> None:
         _check_period(getattr(config.harvest, key), MAX_SECONDS, "een dag", path, f"harvest.{key}")
     _check_retries(config.harvest, path)
     _check_whole(config.harvest.max_redirects, 0, MAX_REDIRECTS, path, "harvest.max_redirects")
-    if config.harvest.max_response_mb <= 0:
-        raise ConfigError(path, "harvest.max_response_mb", "moet groter zijn dan 0")
+    if not 0 < config.harvest.max_response_mb <= MAX_RESPONSE_MB:
+        raise ConfigError(path, "harvest.max_response_mb", f"moet groter zijn dan 0 en hoogstens {MAX_RESPONSE_MB:.0f} "
+                          f"(een GB), niet {_shown(config.harvest.max_response_mb)}")
     if config.harvest.max_pages < 1:
         raise ConfigError(path, "harvest.max_pages", "moet minstens 1 zijn")
     for key in ("backfill_days", "recheck_days"):

@@ -314,6 +314,17 @@ def test_a_429_too_far_off_fails_the_source_and_status_shows_it(fake, harvest, s
     assert "laatste fout: te veel verzoeken (HTTP 429)" in output
 
 
+def test_a_rate_limit_reset_in_milliseconds_is_no_internal_error(fake, harvest, store):
+    """A server that writes its RateLimit-Reset in milliseconds names a moment past year 9999: it was
+    an OverflowError on every answer ("interne fout"), and the source never collected again."""
+    plain = fake.headers
+    fake.headers = lambda: {**plain(), "RateLimit-Reset": str(int(time.time() * 1000))}
+    fake.add(make_post("3la"))
+    result = harvest()
+    assert result.status == "ok" and result.counts.new == 1
+    assert store.db.execute("SELECT ratelimit_reset FROM sources").fetchone() == (None,)
+
+
 def test_rate_limit_headers_are_recorded_and_a_nearly_spent_limit_stops_paging(fake, harvest, store, tmp_path):
     fake.add(*(make_post(f"3l{i:03d}", created_at=minutes_ago(300 - i)) for i in range(150)))
     fake.remaining = 6       # the first search says 4 are left: below the reserve, the reset minutes away

@@ -87,6 +87,9 @@ def test_shipped_config_is_valid_and_has_both_source_types():
         ("[nlp]\ndecision_weight = 0\n", "nlp.decision_weight", "minstens 1"),
         ("[harvest]\nmax_redirects = -1\n", "harvest.max_redirects", "moet minstens 0 en hoogstens 20 zijn, niet -1"),
         ("[harvest]\nmax_redirects = 100000\n", "harvest.max_redirects", "hoogstens 20"),
+        # the limit becomes a count of bytes, and the response is held in memory: float's largest overflows
+        ("[harvest]\nmax_response_mb = 1e308\n", "harvest.max_response_mb", "moet groter zijn dan 0 en hoogstens 1024"),
+        ("[harvest]\nmax_response_mb = 0\n", "harvest.max_response_mb", "moet groter zijn dan 0"),
         ("[harvest\n", "", "geen geldige TOML"),
     ],
 )

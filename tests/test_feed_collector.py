@@ -423,6 +423,43 @@ def test_xml_that_is_no_feed_is_neither_called_ill_formed_nor_told_in_english(se
     assert stored_keys(store) == BLOG_KEYS      # nothing lost
 
 
+GEO_ITEM = ('<item xmlns:georss="http://www.georss.org/georss" xmlns:gml="http://www.opengis.net/gml">'
+            '<link>https://blog.example.nl/?p=4</link><georss:where><gml:Point srsName="EPSG:abc"><gml:pos>52 5</gml:pos>'
+            '</gml:Point></georss:where></item>\n')
+ENCODING_UNUSABLE = "de tekencodering die de feed of zijn Content-Type noemt is onbruikbaar"
+
+
+@pytest.mark.parametrize(
+    ("head", "items", "content_type", "reason"),
+    [
+        ('<?xml version="1.0" encoding="utf\x00-8"?>', ITEMS, "application/xml", ENCODING_UNUSABLE),
+        ('<?xml version="1.0" encoding="undefined"?>', ITEMS, "application/xml", ENCODING_UNUSABLE),
+        ('<?xml version="1.0"?>', ITEMS, "application/rss+xml; charset=undefined", ENCODING_UNUSABLE),
+        ("", ITEMS.replace("Idee 2", "Idee &#99999999999;"), "application/xml",
+         "feedparser loopt vast op de inhoud (OverflowError)"),
+        ("", ITEMS + GEO_ITEM, "application/xml", "feedparser loopt vast op de inhoud (ValueError)"),
+    ],
+    ids=["nul-in-declaration", "undefined-in-declaration", "undefined-charset-header", "huge-character-reference",
+         "gml-srsname-without-number"],
+)
+def test_a_feed_feedparser_stops_on_is_a_dutch_problem_of_the_feed(server, store, harvest, head, items, content_type,
+                                                                    reason):
+    """feedparser raises on some values in a feed (see `feed._feedparse`): the run records the
+    feed's problem in Dutch, not an internal error of ours in English, and keeps what it had."""
+    server.route("/feed", Reply(200, f'<rss version="2.0"><channel>\n{ITEMS}</channel></rss>\n'.encode(), RSS),
+                 Reply(200, f'{head}\n<rss version="2.0"><channel>\n{items}</channel></rss>\n'.encode(),
+                       {"Content-Type": content_type}))
+    config = sources_toml(server, ("blog", "/feed"), match="all")
+    harvest(config)
+
+    result = harvest(config)["blog"]
+
+    assert result.status == "failed"
+    assert result.error == f"geen leesbare RSS- of Atom-feed bij {server.url('/feed')}: {reason}"
+    assert {s.name: s for s in store.runs.status()}["blog"].last_error == result.error
+    assert stored_keys(store) == {f"https://blog.example.nl/?p={n}" for n in (1, 2, 3)}
+
+
 def test_a_body_naming_a_file_on_this_machine_is_not_read_from_it(server, store, harvest, tmp_path):
     """feedparser takes bytes that name a file for its file name: a served body must only be itself."""
     local = tmp_path / "local-feed.xml"

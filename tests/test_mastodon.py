@@ -416,6 +416,31 @@ def test_sigkill_in_the_middle_of_a_backfill_then_a_new_run_no_duplicate_no_gap(
         assert store.cursors.load(1)["innoverheid+lanceerplatform"].backfill_done
 
 
+
+def test_a_killed_run_is_shown_as_interrupted_with_what_it_stored(fake, write_config, tmp_path):
+    """A run killed mid-way keeps the posts of its committed batches, so its record must count them:
+    `harvester status` showed it as "nieuw: 0" beside posts it had stored, and the runs no longer
+    added up to the posts."""
+    n = 200
+    fake.add(*(make_status(sid(i), text=f"idee {i}") for i in range(1, n + 1)))
+    fake.delay = 0.3
+    path = write_config(f'\n[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n')
+    command = [str(Path(sys.executable).with_name("harvester")), "--config", str(path), "collect"]
+    kill_in_third_page(command, lambda: len(fake.timeline_requests()), tmp_path / "harvester.db")
+    with Store(tmp_path / "harvester.db") as store:
+        kept = store.posts.count()
+        (killed,) = store.runs.status()
+    assert killed.last_run_status == "running" and killed.new_in_last_run == kept > 0
+
+    fake.delay = 0.0
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    with Store(tmp_path / "harvester.db") as store:
+        runs = store.db.execute("SELECT status, error, new FROM runs ORDER BY id").fetchall()
+        assert runs == [("failed", "onderbroken: het proces stopte tijdens deze run", kept), ("ok", None, n - kept)]
+        assert store.posts.count() == n
+
 def kill_in_third_page(command: list[str], pages_asked: Callable[[], int], db: Path) -> None:
     """Start `command`; once it asks for the third page and a batch is committed, SIGKILL it."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -463,6 +488,26 @@ def test_an_unreadable_status_is_a_problem_and_the_rest_of_the_page_is_kept(fake
     # named by place, not by id: the id leads to the author, and the runs outlive a forget or opt-out
     assert "status 2 van 3 op de pagina overgeslagen: onleesbaar (KeyError: 'uri')" in result.error
     assert sid(2) not in " ".join(e for (e,) in store.db.execute("SELECT error FROM runs"))
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        # a login or maintenance page put in front of the instance by a proxy
+        (Reply(200, "<html><body>Onderhoud</body></html>", {"Content-Type": "text/html; charset=utf-8"}),
+         "regel 1, kolom 1; Content-Type text/html; charset=utf-8"),
+        (Reply(200, '[{"id": ', {"Content-Type": "application/json"}), "regel 1, kolom 9; Content-Type application/json"),
+    ],
+    ids=["html-page", "cut-off-json"],
+)
+def test_an_answer_that_is_no_json_fails_the_source_in_dutch(fake, harvest, store, reply, problem):
+    """json's own messages ("Expecting value: line 1 column 1 (char 0)") are English: the admin reads
+    where the answer stops being JSON and what the server said it was."""
+    fake.scripted = [reply]
+    (result,) = harvest({"nl": fake.url})
+    assert result.status == "failed"
+    assert result.error.endswith(f": geen geldige JSON ({problem})")
+    assert "Expecting" not in result.error
 
 
 def test_an_error_object_instead_of_a_timeline_fails_the_source(fake, harvest, store):

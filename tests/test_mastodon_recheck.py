@@ -100,6 +100,24 @@ def test_a_failed_status_request_names_the_route_not_the_status(server, setup, s
     assert result.problems == [f"nl: serverfout HTTP 500 bij {fake.url}/api/v1/statuses/:id (na 3 pogingen)"]
 
 
+def test_a_404_that_is_not_mastodons_deletes_nothing(server, setup, store):
+    """A 404 counts as "deleted" only as Mastodon words it ({"error": "Record not found"}): a web
+    server's own 404 page (the domain now serves something else, a proxy lost the route during
+    maintenance) answered every status so, and every recent post was deleted and tombstoned."""
+    fake = FakeInstance(server, batch_endpoint=False)
+    fake.add(*(make_status(sid(i)) for i in range(1, 4)))
+    _, collect, check = setup({"nl": fake.url})
+    collect()
+    page = Reply(404, "<html><body><h1>404 Not Found</h1></body></html>", {"Content-Type": "text/html"})
+    server.route("/api/v1/statuses", page)
+    for i in range(1, 4):
+        server.route(f"/api/v1/statuses/{sid(i)}", page)
+    result = check()
+    assert result.deleted == 0 and len(keys(store)) == 3
+    assert result.problems == [f"nl: onverwacht antwoord van {fake.url}/api/v1/statuses/:id: HTTP 404 zonder de "
+                               "foutmelding van Mastodon; niets als verwijderd beschouwd"]
+
+
 def test_a_post_gone_on_one_instance_but_shown_on_another_is_kept(server, setup, store):
     other_server = LocalServer().start()
     try:

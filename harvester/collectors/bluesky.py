@@ -50,7 +50,7 @@ from ..models import Author, Cursor, Post
 from ..normalize import http_url, normalize_tag, tidy
 from ..timeutil import dutch_time, parse_iso, to_utc_iso
 from .base import Batch, SourceState, rate_limit_stop, read_page, without_future_times
-from .http import FetchError, Fetcher, RateLimitWatch, Response
+from .http import FetchError, Fetcher, RateLimitWatch, Response, json_body
 
 PAGE_LIMIT = 100                     # searchPosts' maximum
 GET_POSTS_LIMIT = 25                 # getPosts' maximum number of uris per call
@@ -144,7 +144,7 @@ class BlueskyClient:
                                        f"(HTTP {response.status}: {_error_text(response)})")
         if response.status != 200:
             raise FetchError(f"HTTP {response.status} bij {where}: {_error_text(response)}")
-        body = _json(response, where)
+        body = json_body(response, where)
         if not isinstance(body, dict):
             raise FetchError(f"onverwacht antwoord van {where}: geen JSON-object")
         return body
@@ -184,7 +184,7 @@ class BlueskyClient:
     def _keep(self, response: Response, what: str) -> Session:
         if response.status != 200:
             raise FetchError(f"{what} bij {self.base}: HTTP {response.status}: {_error_text(response)}")
-        body = _json(response, response.url)
+        body = json_body(response, response.url)
         try:
             session = Session(str(body["accessJwt"]), str(body["refreshJwt"]), str(body["did"]))
         except (KeyError, TypeError):
@@ -443,13 +443,6 @@ def _until_including(stamp: str) -> datetime:
 
 def _param_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _json(response: Response, where: str) -> object:
-    try:
-        return json.loads(response.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FetchError(f"onleesbaar antwoord van {where}: geen geldige JSON ({e})") from None
 
 
 def _error_name(response: Response) -> str:

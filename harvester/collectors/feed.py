@@ -12,6 +12,7 @@ import html
 import io
 import re
 import time
+import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
@@ -99,16 +100,14 @@ def parse(response: Response, tags: list[str], *, match: str = "tags", site: str
     if not response.body.strip():
         raise FetchError(f"lege reactie: {response.url} gaf HTTP 200 zonder inhoud")
     headers = {k: v for k, v in response.headers.items() if k in ("content-type", "content-location")}
-    # a stream, not the bytes: feedparser first tries bytes as a local file name, so a body that
-    # reads "/etc/hostname" (or "/dev/zero") would be read from this machine instead
-    parsed = feedparser.parse(io.BytesIO(response.body), response_headers=headers)
+    parsed = _feedparse(response.body, headers, response.url)
     if not parsed.get("version") and not parsed.entries:
         raise FetchError(_not_a_feed(response, parsed))
     problems = []
     if isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride) and not _harmless(parsed):
         repaired = _repair_utf8(response.body)
         if repaired is not None:
-            parsed = feedparser.parse(io.BytesIO(repaired), response_headers=headers)
+            parsed = _feedparse(repaired, headers, response.url)
             problems.append(f"ongeldige UTF-8-bytes in {response.url} vervangen door \ufffd")
     entries = parsed.entries
     if parsed.bozo and not _harmless(parsed):
@@ -146,6 +145,26 @@ def parse(response: Response, tags: list[str], *, match: str = "tags", site: str
         problems.append(f"{counted(clashing, 'bericht', 'berichten')} overgeslagen in {response.url}: {their} id staat "
                         "al bij een ander bericht in dezelfde feed (alleen het eerste is opgeslagen)")
     return batch
+
+
+def _feedparse(body: bytes, headers: dict[str, str], url: str) -> feedparser.FeedParserDict:
+    """feedparser's reading of `body`; a FetchError when feedparser stops on what the feed holds.
+
+    feedparser lets some values in a feed raise: an encoding name with a NUL byte in it (ValueError)
+    or Python's "undefined" codec (UnicodeError), named by the XML declaration or the Content-Type; a
+    character reference past Unicode (ValueError, OverflowError) in a feed that is not well-formed;
+    a GML srsName like "EPSG:abc" (ValueError). That is the feed's fault, not an internal error.
+    """
+    try:
+        # a stream, not the bytes: feedparser first tries bytes as a local file name, so a body that
+        # reads "/etc/hostname" (or "/dev/zero") would be read from this machine instead
+        return feedparser.parse(io.BytesIO(body), response_headers=headers)
+    except (ValueError, OverflowError) as e:
+        if any(frame.name == "convert_to_utf8" for frame in traceback.extract_tb(e.__traceback__)):
+            reason = "de tekencodering die de feed of zijn Content-Type noemt is onbruikbaar"
+        else:
+            reason = f"feedparser loopt vast op de inhoud ({type(e).__name__})"
+        raise FetchError(f"geen leesbare RSS- of Atom-feed bij {url}: {reason}") from None
 
 
 def _post(entry: feedparser.FeedParserDict, feed_url: str, feed_language: str | None, site: str,

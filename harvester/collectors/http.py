@@ -7,6 +7,7 @@ see a half-read body or a raw httpx exception.
 
 from __future__ import annotations
 
+import json
 import queue
 import random
 import threading
@@ -115,7 +116,10 @@ class RateLimitWatch:
         if not remaining.strip().isdigit():
             return
         wait = seconds_until_reset(headers) if {"x-ratelimit-reset", "ratelimit-reset"} & set(headers.keys()) else None
-        reset = to_utc_iso(datetime.now(UTC) + timedelta(seconds=max(wait, 0.0))) if wait is not None else None
+        try:
+            reset = to_utc_iso(datetime.now(UTC) + timedelta(seconds=max(wait, 0.0))) if wait is not None else None
+        except OverflowError:   # past year 9999 (a reset in milliseconds): as good as none
+            reset = None
         self.last = (int(remaining), reset)
 
     def room_for_more(self) -> bool:
@@ -129,6 +133,20 @@ class RateLimitWatch:
             return True
         self.stopped = True
         return False
+
+
+def json_body(response: Response, where: str) -> object:
+    """An API's answer read as JSON; a FetchError in Dutch when it is none. json's own messages are
+    English, so the error says where the JSON stops and what the server called its answer (a proxy's
+    login or maintenance page is HTML)."""
+    try:
+        return json.loads(response.body)
+    except UnicodeDecodeError:
+        place = "geen UTF-8"
+    except json.JSONDecodeError as e:
+        place = f"regel {e.lineno}, kolom {e.colno}"
+    content_type = response.headers.get("content-type", "onbekend")
+    raise FetchError(f"onleesbaar antwoord van {where}: geen geldige JSON ({place}; Content-Type {content_type})")
 
 
 def _server_now(headers: httpx.Headers) -> datetime:

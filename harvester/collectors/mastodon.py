@@ -33,7 +33,7 @@ from ..models import Author, Cursor, Post
 from ..normalize import extract, hashtags, html_to_text, normalize_tag, tidy
 from ..timeutil import parse_iso, to_utc_iso
 from .base import Batch, SourceState, rate_limit_stop, read_page
-from .http import FetchError, Fetcher, RateLimitWatch, Response
+from .http import FetchError, Fetcher, RateLimitWatch, Response, json_body
 
 PAGE_LIMIT = 40              # Mastodon's maximum for timelines
 TAGS_PER_REQUEST = 4         # Mastodon accepts at most 4 tags in any[]; we keep the whole query to 4
@@ -147,10 +147,7 @@ class InstanceClient:
             raise AuthRequired(self._refused(response))
         if response.status != 200:
             raise FetchError(f"HTTP {response.status} bij {url}: {_error_text(response)}")
-        try:
-            return json.loads(response.body), response
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise FetchError(f"onleesbaar antwoord van {url}: geen geldige JSON ({e})") from None
+        return json_body(response, url), response
 
     def room_for_more(self) -> bool:
         """Before the next page: wait for the rate-limit reset when nearly out, or stop when that is too far off."""

@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
 from ..collectors import bluesky, feed, mastodon
 from ..collectors.base import Batch, Collector, SourceState
@@ -113,7 +114,7 @@ def run_source(
     try:
         secret = KeepCheck.load(store, config.privacy.secret_env).secret   # fail before the first request
         for batch in COLLECTORS[source.type](source, _state(store, row), fetcher, config):
-            stored_any = _apply(store, row.id, batch, counts, config) or stored_any
+            stored_any = _apply(store, row.id, run_id, batch, counts, config) or stored_any
             problems += batch.problems
             for acct in batch.opted_out:
                 removed = _honour_optout(store, config, secret, acct, problems) or removed
@@ -211,18 +212,21 @@ def _state(store: Store, row: SourceRow) -> SourceState:
     return SourceState(row=row, cursors=store.cursors.load(row.id))
 
 
-def _apply(store: Store, source_id: int, batch: Batch, counts: RunCounts, config: Config) -> bool:
-    """Store one Batch with every state change it carries, in one transaction; True if it had posts to store.
+def _apply(store: Store, source_id: int, run_id: int, batch: Batch, counts: RunCounts, config: Config) -> bool:
+    """Store one Batch with every state change it carries, and the run's counts with it (`run_id`), in
+    one transaction; True if it had posts to store.
 
     What may be stored is decided here, for every collector alike, by the one privacy check
     (harvester.privacy.keep), read inside the transaction: an author forgotten or a post deleted
     while this run goes on is not stored again by its next batch.
     """
-    outcomes = RunCounts()
+    totals = replace(counts)   # the run's counts with this batch's
     with store.atomic():
         posts = KeepCheck.load(store, config.privacy.secret_env).filter(batch.posts, batch.opted_out)
         for post in posts:
-            outcomes.add(store.posts.upsert(post, source_id))
+            totals.add(store.posts.upsert(post, source_id))
+        totals.skipped += batch.skipped + len(batch.posts) - len(posts)
+        store.runs.count(run_id, totals)
         if batch.validators is not None:
             store.sources.set_cache_validators(source_id, *batch.validators)
         if batch.moved_to:
@@ -236,10 +240,8 @@ def _apply(store: Store, source_id: int, batch: Batch, counts: RunCounts, config
         if batch.cursor is not None:
             store.cursors.save(source_id, batch.cursor)
     # counted only once committed, so the run record never claims what a rollback undid
-    counts.new += outcomes.new
-    counts.updated += outcomes.updated
-    counts.unchanged += outcomes.unchanged
-    counts.skipped += batch.skipped + len(batch.posts) - len(posts)
+    counts.new, counts.updated, counts.unchanged, counts.skipped = (
+        totals.new, totals.updated, totals.unchanged, totals.skipped)
     return bool(posts)
 
 

@@ -56,6 +56,14 @@ class RunStore:
             )
         return cursor.lastrowid
 
+    def count(self, run_id: int, counts: RunCounts) -> None:
+        """A running run's counts so far, written in the transaction of each batch it stores: a
+        process killed mid-run leaves a record that counts the posts it stored."""
+        self.db.execute(
+            "UPDATE runs SET new = ?, updated = ?, unchanged = ?, skipped = ? WHERE id = ?",
+            [counts.new, counts.updated, counts.unchanged, counts.skipped, run_id],
+        )
+
     def finish(self, run_id: int, status: str, counts: RunCounts, error: str | None = None) -> None:
         with self.db.atomic():
             self.db.execute(
