@@ -124,6 +124,21 @@ OFFSITE = ["//evil.example/x", "/\\evil.example/x", "/\t/evil.example/x", "/\n/e
            "javascript:alert(1)", " /evil.example/x"]
 
 
+def test_a_failed_login_keeps_where_the_user_was_going(site):
+    """A mistyped password shows the form again; logging in then still leads to the page asked for."""
+    from html import unescape
+
+    with client(site) as c:
+        token = csrf_of(c.get("/login", params={"next": "/posts/2?terug=/?q=open+data"}).text)
+        again = c.post("/login", data={"csrf": token, "name": "lex", "password": "fout-wachtwoord",
+                                       "next": "/posts/2?terug=/?q=open+data"})
+        assert again.status_code == 401
+        kept = unescape(re.search(r'name="next" value="([^"]*)"', again.text).group(1))
+        assert kept == "/posts/2?terug=/?q=open+data"
+        response = c.post("/login", data={"csrf": token, "name": "lex", "password": PASSWORD, "next": kept})
+        assert response.headers["location"] == "/posts/2?terug=/?q=open+data"
+
+
 def test_go_back_parameters_stay_on_this_site(site):
     from html import unescape
 

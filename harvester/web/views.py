@@ -78,10 +78,13 @@ async def login_page(request: Request) -> Response:
     return _login_form(request)
 
 
-def _login_form(request: Request, error: str = "", name: str = "", status_code: int = 200) -> Response:
+def _login_form(request: Request, error: str = "", name: str = "", status_code: int = 200,
+                next_page: str | None = None) -> Response:
+    """The login form; `next_page`: where a refused attempt was going (the form posted it), else the
+    page's own `next` parameter."""
     token = request.cookies.get(auth.LOGIN_COOKIE) or secrets.token_urlsafe(32)
     response = render(request, "login.html", status_code, error=error, name=name, login_csrf=token,
-                      next=auth.safe_next(request.query_params.get("next")))
+                      next=auth.safe_next(next_page or request.query_params.get("next")))
     response.set_cookie(auth.LOGIN_COOKIE, token, path="/login", httponly=True, samesite="lax",
                         secure=request.app.state.config.web.https)
     return response
@@ -92,26 +95,27 @@ async def login(request: Request) -> Response:
     if not auth.tokens_match(request.cookies.get(auth.LOGIN_COOKIE, ""), str(form.get("csrf", ""))):
         return PlainTextResponse("Geweigerd: het inlogformulier was verlopen. Laad de pagina opnieuw.", status_code=403)
     name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
+    going = str(form.get("next", ""))
     store, throttle, gate = request.app.state.store, request.app.state.login_throttle, request.app.state.hash_gate
     client = auth.client_address(request)
     # checked and counted in one transaction before the hash runs, so concurrent guesses see each other
     attempt, wait = throttle.admit(store, name, client)
     if attempt is None:
         return _login_form(request, f"Te veel mislukte pogingen. Probeer het over {counted(wait, 'seconde', 'seconden')} opnieuw.",
-                           name[:64], 429)
+                           name[:64], 429, going)
     if not gate.enter():
         throttle.not_tried(store, attempt)
         return _login_form(request, "Het is nu te druk om in te loggen. Probeer het over een paar seconden opnieuw.",
-                           name[:64], 429)
+                           name[:64], 429, going)
     user = store.users.get(name)
     stored_hash = store.users.password_hash(user.id) if user else None
     ok = await gate.run(auth.check_password, stored_hash, password)
     if not ok or user is None or not user.active:
-        return _login_form(request, "Naam of wachtwoord klopt niet.", name[:64], 401)
+        return _login_form(request, "Naam of wachtwoord klopt niet.", name[:64], 401, going)
     throttle.succeeded(store, attempt, name, client)
     if auth.needs_rehash(stored_hash) and gate.enter():  # type: ignore[arg-type]
         store.users.set_password_hash(user.id, await gate.run(auth.hash_password, password))
-    response = RedirectResponse(auth.safe_next(str(form.get("next", ""))), status_code=303)
+    response = RedirectResponse(auth.safe_next(going), status_code=303)
     auth.set_session_cookie(response, auth.start_session(store, user), secure=request.app.state.config.web.https)
     response.delete_cookie(auth.LOGIN_COOKIE, path="/login")
     return response
