@@ -159,6 +159,18 @@ def test_go_back_parameters_stay_on_this_site(site):
         assert unescape(back.group(1)) == "/?q=open+data#post-1"
 
 
+def test_the_queues_partials_of_a_post_gone_are_a_short_text(site):
+    """The queue loads a card's candidates and related ideas into the card (app.js, related.js put the
+    answer in as it is): for a post deleted meanwhile that is a short message, never a whole page."""
+    with client(site) as c:
+        login(c, "lex")
+        for part in ("candidates", "verwant"):
+            response = c.get(f"/posts/999999/{part}", headers={"X-Requested-With": "fetch"})
+            assert response.status_code == 404, part
+            assert response.headers["content-type"].startswith("text/plain"), part
+            assert "bestaat niet (meer)" in response.text, part
+
+
 def test_a_lezer_reads_but_cannot_change_anything(site, db):
     with client(site) as c:
         csrf = login(c, "lex")
