@@ -433,8 +433,8 @@ async def account_add(request: Request) -> Response:
         return _accounts_page(request, "Het is nu te druk; probeer het over een paar seconden opnieuw.", True, 429)
     try:
         request.app.state.store.users.add(name, role, await gate.run(auth.hash_password, password))
-    except UserExists:
-        return _accounts_page(request, f"Er is al een account {name}.", True, 400)
+    except UserExists as e:
+        return _accounts_page(request, f"Er is al een account {e.name}.", True, 400)
     return _accounts_page(request, f"Account {name} ({role}) is aangemaakt.")
 
 
