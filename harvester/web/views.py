@@ -255,6 +255,8 @@ async def decide(request: Request) -> Response:
     if action == "accept_without_theme":   # the editor confirmed it
         action, themes = Action.SET_THEMES, []
     version = parse.optional_integer(form.get("version"), "De versie")
+    # read before deciding: a refused field after the decision was saved would say it was not
+    next_post = parse.optional_integer(form.get("volgende"), "De volgende post", minimum=1)
     # the changed_at of the text the editor read: a text edited since is stale, like a colleague's decision
     seen = str(form.get("changed_at") or "") or None
     # a form sends CRLF for the textarea's line breaks, which its maxlength counts as one: a note that
@@ -302,10 +304,10 @@ async def decide(request: Request) -> Response:
     if _is_fetch(request):
         return render(request, "_item.html", status_code, item=item, here=here, message=message,
                       problem=status_code != 200, confirm_empty=confirm_empty, **typed,
-                      next_post=parse.optional_integer(form.get("volgende"), "De volgende post", minimum=1))
+                      next_post=next_post)
     if status_code == 200:
         # without JavaScript: back where the editor was, on the next post, with what was done
-        landing = parse.optional_integer(form.get("volgende"), "De volgende post", minimum=1) or post_id
+        landing = next_post or post_id
         return RedirectResponse(_with_params(here, {"besloten": post_id, "actie": action, "naar": landing})
                                 + f"#post-{landing}", status_code=303)
     return render(request, "post.html", status_code, item=item, history=store.reviews.history(post_id),
