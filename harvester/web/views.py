@@ -282,7 +282,7 @@ async def decide(request: Request) -> Response:
                 duplicate_of=original, note=note, seen=seen)
             message = f"Post {post_id}: {ACTION_LABELS[action]}."
         except StaleReview as e:
-            message, status_code = _stale_message(e), 409
+            message, status_code = _stale_message(e, request.state.user.name), 409
         except NothingToUndo:
             message, status_code = "Er is niets meer om ongedaan te maken.", 409
         except KeyError:
@@ -349,13 +349,16 @@ def _back_link(here: str) -> str:
     return auth.safe_next(terug, "/")
 
 
-def _stale_message(stale: StaleReview) -> str:
+def _stale_message(stale: StaleReview, editor: str) -> str:
+    """Why a decision on an older state was not saved; `editor`: who made it (an old form of her own,
+    from the back button or a second window, is not a colleague's change)."""
     if stale.edited:
         return ("Niet opgeslagen: de tekst van deze post is intussen gewijzigd (bijvoorbeeld door de auteur). "
                 "Hieronder staat de nieuwe tekst; beslis opnieuw als dat nodig is.")
     current = stale.current
-    who = current.updated_by or "iemand anders"
-    return (f"Niet opgeslagen: {who} heeft deze post intussen gewijzigd (nu: "
+    who = ("u heeft deze post zelf intussen" if current.updated_by == editor
+           else f"{current.updated_by or 'iemand anders'} heeft deze post intussen")
+    return (f"Niet opgeslagen: {who} gewijzigd (nu: "
             f"{STATUS_LABELS[current.status].lower()}). Hieronder staat de nieuwe stand; beslis opnieuw als dat nodig is.")
 
 
