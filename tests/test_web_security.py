@@ -171,6 +171,19 @@ def test_the_queues_partials_of_a_post_gone_are_a_short_text(site):
             assert "bestaat niet (meer)" in response.text, part
 
 
+def test_a_link_cannot_put_its_own_words_in_the_grouping_message(site):
+    """The message after grouping takes the group's number from the address: anything but a number,
+    from a link someone sent, is no message at all."""
+    with client(site) as c:
+        login(c, "lex")
+        for path in ("/", "/posts/1"):
+            made_up = c.get(path, params={"groep": "7). Uw sessie is verlopen: log opnieuw in op evil.example (",
+                                          "ontgroepeerd": "bel 0612345678"}).text
+            assert "evil.example" not in made_up and "0612345678" not in made_up, path
+            real = c.get(path, params={"groep": "7", "ontgroepeerd": "8"}).text
+            assert "nu één idee (groep 7)" in real and "Groep 8 is gewijzigd" in real, path
+
+
 def test_a_lezer_reads_but_cannot_change_anything(site, db):
     with client(site) as c:
         csrf = login(c, "lex")
