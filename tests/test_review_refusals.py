@@ -186,3 +186,18 @@ def test_a_javascript_decision_on_a_deleted_post_gets_a_short_message(site):
     assert response.text == "Niet opgeslagen: Post 3 bestaat niet (meer)."
     response = eva.post("/posts/3/decision", data={**seen, "csrf": csrf, "action": "accept"})
     assert response.status_code == 404 and "Post 3 bestaat niet (meer)." in response.text
+
+
+@pytest.mark.parametrize("headers", [{}, FETCH], ids=["zonder-js", "met-js"])
+def test_the_same_form_sent_again_says_it_was_the_editor_herself(site, headers):
+    """Back to a page with an old form (the back button, a second window) and deciding again: the
+    refusal says the editor changed the post herself, not as if a colleague named like her had."""
+    eva, csrf, _, config = site
+    seen = form_of(eva.get("/posts/1").text, 1)
+    assert eva.post("/posts/1/decision", data={**seen, "csrf": csrf, "action": "accept", "themes": "cultuur"}
+                    ).status_code == 303
+    response = eva.post("/posts/1/decision", headers=headers,
+                        data={**seen, "csrf": csrf, "action": "reject", "reason": "spam"})
+    assert response.status_code == 409
+    assert problem(response.text).startswith("Niet opgeslagen: u heeft deze post zelf intussen gewijzigd (nu: geaccepteerd)")
+    assert state(config, 1).status == "geaccepteerd"

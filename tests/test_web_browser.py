@@ -184,6 +184,31 @@ def test_a_stale_item_shows_the_new_state(page, site):
         assert store.reviews.state(post_id).version == state.version + 1
 
 
+def test_a_double_press_decides_once_and_says_so(page, site):
+    """'a' pressed twice before the answer comes: one request. A second one would carry the same
+    version, be refused as stale, and its refusal be announced over the first one's success."""
+    from playwright.sync_api import expect
+
+    log_in(page)
+    page.goto("/?status=nieuw&sort=date")
+    post_id = post_ids(page)[0]
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/decision") else None)
+    page.focus(f"#post-{post_id}")
+    with Store(site[1].db_path) as store:
+        version = store.reviews.state(post_id).version
+        with store.atomic():   # the write lock: the server cannot answer until both presses are made
+            page.keyboard.press("a")
+            page.keyboard.press("a")
+    wait_version(page, post_id, version + 1)
+    expect(page.locator("#meldingen")).to_have_text(f"Post {post_id}: geaccepteerd.")
+    page.wait_for_load_state("networkidle")
+    assert len(sent) == 1
+    assert "geaccepteerd" in page.inner_text(f"#post-{post_id} .message")
+    with Store(site[1].db_path) as store:
+        assert store.reviews.state(post_id).version == version + 1
+
+
 def test_no_serious_accessibility_violations(page, browser, site):
     from axe_playwright_python.sync_playwright import Axe
 

@@ -81,6 +81,18 @@ def test_bad_form_numbers_are_400s(site):
             assert_headers(response)
 
 
+def test_a_decision_refused_for_a_bad_field_is_not_saved(site):
+    """A 400 says nothing was saved: every field is read before the decision is taken."""
+    with client(site) as c:
+        csrf = login(c, "eva")
+        for fetch in ({}, {"X-Requested-With": "fetch"}):
+            response = c.post("/posts/8/decision", headers=fetch,
+                              data={"csrf": csrf, "action": "reject", "reason": "spam", "version": "0", "volgende": "²"})
+            assert response.status_code == 400, response.text[:300]
+    with Store(site[1].db_path) as store:
+        assert store.reviews.state(8).version == 0 and store.reviews.history(8) == []
+
+
 def test_a_duplicate_without_the_originals_number_asks_for_it(site):
     with client(site) as c:
         csrf = login(c, "eva")

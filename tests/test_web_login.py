@@ -218,3 +218,18 @@ def test_look_alike_account_names_are_refused_and_old_names_keep_working(site, t
         store.db.conn.commit()
     with client(site, "127.0.0.10") as c:
         login(c, "jösé")
+
+
+def test_a_name_differing_only_in_case_is_taken(site):
+    """'Eva' beside 'eva' would be two accounts that read as one in the history and the menu."""
+    with client(site) as c:
+        csrf = login(c, "bea")
+        for name in ("Eva", "EVA"):
+            response = c.post("/accounts", data={"csrf": csrf, "name": name, "role": "beheerder", "password": PASSWORD})
+            assert response.status_code == 400, name
+            assert "Er is al een account eva." in response.text
+    result = CliRunner().invoke(main, ["--config", str(site[1].path), "users", "add", "EVA", "--role", "lezer",
+                                       "--password-stdin"], input=PASSWORD + "\n")
+    assert result.exit_code == 2 and "al een account eva" in result.output
+    with Store(site[1].db_path) as store:
+        assert [u.name for u in store.users.all()] == ["bea", "eva"]

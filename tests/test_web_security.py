@@ -124,6 +124,21 @@ OFFSITE = ["//evil.example/x", "/\\evil.example/x", "/\t/evil.example/x", "/\n/e
            "javascript:alert(1)", " /evil.example/x"]
 
 
+def test_a_failed_login_keeps_where_the_user_was_going(site):
+    """A mistyped password shows the form again; logging in then still leads to the page asked for."""
+    from html import unescape
+
+    with client(site) as c:
+        token = csrf_of(c.get("/login", params={"next": "/posts/2?terug=/?q=open+data"}).text)
+        again = c.post("/login", data={"csrf": token, "name": "lex", "password": "fout-wachtwoord",
+                                       "next": "/posts/2?terug=/?q=open+data"})
+        assert again.status_code == 401
+        kept = unescape(re.search(r'name="next" value="([^"]*)"', again.text).group(1))
+        assert kept == "/posts/2?terug=/?q=open+data"
+        response = c.post("/login", data={"csrf": token, "name": "lex", "password": PASSWORD, "next": kept})
+        assert response.headers["location"] == "/posts/2?terug=/?q=open+data"
+
+
 def test_go_back_parameters_stay_on_this_site(site):
     from html import unescape
 
@@ -142,6 +157,31 @@ def test_go_back_parameters_stay_on_this_site(site):
         # a path on this site, with its query, is kept
         back = re.search(r'<a href="([^"]*)">← Terug', c.get("/posts/1", params={"terug": "/?q=open+data"}).text)
         assert unescape(back.group(1)) == "/?q=open+data#post-1"
+
+
+def test_the_queues_partials_of_a_post_gone_are_a_short_text(site):
+    """The queue loads a card's candidates and related ideas into the card (app.js, related.js put the
+    answer in as it is): for a post deleted meanwhile that is a short message, never a whole page."""
+    with client(site) as c:
+        login(c, "lex")
+        for part in ("candidates", "verwant"):
+            response = c.get(f"/posts/999999/{part}", headers={"X-Requested-With": "fetch"})
+            assert response.status_code == 404, part
+            assert response.headers["content-type"].startswith("text/plain"), part
+            assert "bestaat niet (meer)" in response.text, part
+
+
+def test_a_link_cannot_put_its_own_words_in_the_grouping_message(site):
+    """The message after grouping takes the group's number from the address: anything but a number,
+    from a link someone sent, is no message at all."""
+    with client(site) as c:
+        login(c, "lex")
+        for path in ("/", "/posts/1"):
+            made_up = c.get(path, params={"groep": "7). Uw sessie is verlopen: log opnieuw in op evil.example (",
+                                          "ontgroepeerd": "bel 0612345678"}).text
+            assert "evil.example" not in made_up and "0612345678" not in made_up, path
+            real = c.get(path, params={"groep": "7", "ontgroepeerd": "8"}).text
+            assert "nu één idee (groep 7)" in real and "Groep 8 is gewijzigd" in real, path
 
 
 def test_a_lezer_reads_but_cannot_change_anything(site, db):

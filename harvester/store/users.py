@@ -31,7 +31,11 @@ def name_problem(name: str) -> str | None:
 
 
 class UserExists(UsageError):
-    """An account with this name is already there."""
+    """An account with this name, or with one differing only in case, is already there (`name`)."""
+
+    def __init__(self, name: str):
+        super().__init__(f"er is al een account {name}")
+        self.name = name
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,10 @@ class UserStore:
         if name_problem(name):
             raise ValueError(name_problem(name))
         with self.db.atomic():
-            if self.get(name) is not None:
-                raise UserExists(f"er is al een account {name}")
+            # 'Eva' beside 'eva' would be two people to the app and one to its readers
+            same = self.db.execute("SELECT name FROM users WHERE name = ? COLLATE NOCASE", [name]).fetchone()
+            if same is not None:
+                raise UserExists(same[0])
             self.db.execute(
                 "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
                 [name, role, password_hash, utcnow()],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..models import Role
@@ -41,8 +41,8 @@ async def related_part(request: Request) -> Response:
         return RedirectResponse(f"/posts/{post_id}#verwant-{post_id}", status_code=303)
     store = request.app.state.store
     item = store.reviews.item(post_id)
-    if item is None:
-        return views.render(request, "error.html", 404, message=f"Post {post_id} bestaat niet (meer).")
+    if item is None:   # related.js puts the answer in the card: a short text, not a whole page
+        return PlainTextResponse(f"Post {post_id} bestaat niet (meer).", status_code=404)
     return views.render(request, "_related.html", item=item, here=auth.safe_next(request.query_params.get("next"), "/"),
                   **related_context(store, post_id))
 

@@ -78,10 +78,13 @@ async def login_page(request: Request) -> Response:
     return _login_form(request)
 
 
-def _login_form(request: Request, error: str = "", name: str = "", status_code: int = 200) -> Response:
+def _login_form(request: Request, error: str = "", name: str = "", status_code: int = 200,
+                next_page: str | None = None) -> Response:
+    """The login form; `next_page`: where a refused attempt was going (the form posted it), else the
+    page's own `next` parameter."""
     token = request.cookies.get(auth.LOGIN_COOKIE) or secrets.token_urlsafe(32)
     response = render(request, "login.html", status_code, error=error, name=name, login_csrf=token,
-                      next=auth.safe_next(request.query_params.get("next")))
+                      next=auth.safe_next(next_page or request.query_params.get("next")))
     response.set_cookie(auth.LOGIN_COOKIE, token, path="/login", httponly=True, samesite="lax",
                         secure=request.app.state.config.web.https)
     return response
@@ -92,26 +95,27 @@ async def login(request: Request) -> Response:
     if not auth.tokens_match(request.cookies.get(auth.LOGIN_COOKIE, ""), str(form.get("csrf", ""))):
         return PlainTextResponse("Geweigerd: het inlogformulier was verlopen. Laad de pagina opnieuw.", status_code=403)
     name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
+    going = str(form.get("next", ""))
     store, throttle, gate = request.app.state.store, request.app.state.login_throttle, request.app.state.hash_gate
     client = auth.client_address(request)
     # checked and counted in one transaction before the hash runs, so concurrent guesses see each other
     attempt, wait = throttle.admit(store, name, client)
     if attempt is None:
         return _login_form(request, f"Te veel mislukte pogingen. Probeer het over {counted(wait, 'seconde', 'seconden')} opnieuw.",
-                           name[:64], 429)
+                           name[:64], 429, going)
     if not gate.enter():
         throttle.not_tried(store, attempt)
         return _login_form(request, "Het is nu te druk om in te loggen. Probeer het over een paar seconden opnieuw.",
-                           name[:64], 429)
+                           name[:64], 429, going)
     user = store.users.get(name)
     stored_hash = store.users.password_hash(user.id) if user else None
     ok = await gate.run(auth.check_password, stored_hash, password)
     if not ok or user is None or not user.active:
-        return _login_form(request, "Naam of wachtwoord klopt niet.", name[:64], 401)
+        return _login_form(request, "Naam of wachtwoord klopt niet.", name[:64], 401, going)
     throttle.succeeded(store, attempt, name, client)
     if auth.needs_rehash(stored_hash) and gate.enter():  # type: ignore[arg-type]
         store.users.set_password_hash(user.id, await gate.run(auth.hash_password, password))
-    response = RedirectResponse(auth.safe_next(str(form.get("next", ""))), status_code=303)
+    response = RedirectResponse(auth.safe_next(going), status_code=303)
     auth.set_session_cookie(response, auth.start_session(store, user), secure=request.app.state.config.web.https)
     response.delete_cookie(auth.LOGIN_COOKIE, path="/login")
     return response
@@ -251,6 +255,8 @@ async def decide(request: Request) -> Response:
     if action == "accept_without_theme":   # the editor confirmed it
         action, themes = Action.SET_THEMES, []
     version = parse.optional_integer(form.get("version"), "De versie")
+    # read before deciding: a refused field after the decision was saved would say it was not
+    next_post = parse.optional_integer(form.get("volgende"), "De volgende post", minimum=1)
     # the changed_at of the text the editor read: a text edited since is stale, like a colleague's decision
     seen = str(form.get("changed_at") or "") or None
     # a form sends CRLF for the textarea's line breaks, which its maxlength counts as one: a note that
@@ -276,7 +282,7 @@ async def decide(request: Request) -> Response:
                 duplicate_of=original, note=note, seen=seen)
             message = f"Post {post_id}: {ACTION_LABELS[action]}."
         except StaleReview as e:
-            message, status_code = _stale_message(e), 409
+            message, status_code = _stale_message(e, request.state.user.name), 409
         except NothingToUndo:
             message, status_code = "Er is niets meer om ongedaan te maken.", 409
         except KeyError:
@@ -298,10 +304,10 @@ async def decide(request: Request) -> Response:
     if _is_fetch(request):
         return render(request, "_item.html", status_code, item=item, here=here, message=message,
                       problem=status_code != 200, confirm_empty=confirm_empty, **typed,
-                      next_post=parse.optional_integer(form.get("volgende"), "De volgende post", minimum=1))
+                      next_post=next_post)
     if status_code == 200:
         # without JavaScript: back where the editor was, on the next post, with what was done
-        landing = parse.optional_integer(form.get("volgende"), "De volgende post", minimum=1) or post_id
+        landing = next_post or post_id
         return RedirectResponse(_with_params(here, {"besloten": post_id, "actie": action, "naar": landing})
                                 + f"#post-{landing}", status_code=303)
     return render(request, "post.html", status_code, item=item, history=store.reviews.history(post_id),
@@ -343,13 +349,16 @@ def _back_link(here: str) -> str:
     return auth.safe_next(terug, "/")
 
 
-def _stale_message(stale: StaleReview) -> str:
+def _stale_message(stale: StaleReview, editor: str) -> str:
+    """Why a decision on an older state was not saved; `editor`: who made it (an old form of her own,
+    from the back button or a second window, is not a colleague's change)."""
     if stale.edited:
         return ("Niet opgeslagen: de tekst van deze post is intussen gewijzigd (bijvoorbeeld door de auteur). "
                 "Hieronder staat de nieuwe tekst; beslis opnieuw als dat nodig is.")
     current = stale.current
-    who = current.updated_by or "iemand anders"
-    return (f"Niet opgeslagen: {who} heeft deze post intussen gewijzigd (nu: "
+    who = ("u heeft deze post zelf intussen" if current.updated_by == editor
+           else f"{current.updated_by or 'iemand anders'} heeft deze post intussen")
+    return (f"Niet opgeslagen: {who} gewijzigd (nu: "
             f"{STATUS_LABELS[current.status].lower()}). Hieronder staat de nieuwe stand; beslis opnieuw als dat nodig is.")
 
 
@@ -429,8 +438,8 @@ async def account_add(request: Request) -> Response:
         return _accounts_page(request, "Het is nu te druk; probeer het over een paar seconden opnieuw.", True, 429)
     try:
         request.app.state.store.users.add(name, role, await gate.run(auth.hash_password, password))
-    except UserExists:
-        return _accounts_page(request, f"Er is al een account {name}.", True, 400)
+    except UserExists as e:
+        return _accounts_page(request, f"Er is al een account {e.name}.", True, 400)
     return _accounts_page(request, f"Account {name} ({role}) is aangemaakt.")
 
 

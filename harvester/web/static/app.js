@@ -49,17 +49,26 @@
       reject(article);
       return;
     }
-    let response;
+    // a second press before the answer would carry the same version: refused as stale, its answer
+    // would land on a card already replaced and be announced as "not saved" over the first one's
+    if (article.dataset.busy) {
+      say("Even geduld: de vorige beslissing over deze post wordt nog opgeslagen.");
+      return;
+    }
+    article.dataset.busy = "1";
+    let response, text;
     try {
       response = await fetch(form.getAttribute("action"), {
         method: "POST", body: new URLSearchParams(data), credentials: "same-origin",
         headers: { "X-Requested-With": "fetch" },
       });
+      text = await response.text();
     } catch (e) {
       say("Geen verbinding met de server: de beslissing is niet opgeslagen.");
       return;
+    } finally {
+      delete article.dataset.busy;
     }
-    const text = await response.text();
     if (!(response.headers.get("content-type") || "").startsWith("text/html")) {
       say(text);
       window.alert(text);
