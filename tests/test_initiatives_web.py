@@ -121,7 +121,7 @@ def test_a_redacteur_confirms_and_dismisses(site):
     # a mistake is taken back: the candidate comes back, the audit trail keeps both
     undo = {"csrf": csrf, "kind": "domein", "term": "grandparade.example", "action": "undo"}
     back = c.post("/initiatieven/kandidaten", data=undo, follow_redirects=True).text
-    assert "Het besluit over grandparade.example is ongedaan gemaakt" in back
+    assert "Het besluit is ongedaan gemaakt" in back
     assert c.post("/initiatieven/kandidaten", data=undo).status_code == 404
     with Store(config.db_path) as store:
         assert step.update(store, config).rematched
@@ -130,6 +130,26 @@ def test_a_redacteur_confirms_and_dismisses(site):
     with Store(config.db_path) as store:
         actions = [r[0] for r in store.db.execute("SELECT action FROM review_events WHERE post_id IS NULL ORDER BY id")]
     assert actions == ["initiative_bevestigd", "initiative_alias", "initiative_afgewezen", "initiative_undo"]
+
+
+def test_a_link_cannot_put_its_own_words_in_a_decisions_message(site):
+    """The message after a decision is made from the stored decision the address names: words in a link
+    someone sent, or a decision that was never taken, give no message."""
+    server, _ = site
+    c, csrf = client(server, "eva")
+    dismiss = {"csrf": csrf, "kind": "naam", "term": "grandparade", "action": "dismiss"}
+    assert "Grand Parade: afgewezen." in c.post("/initiatieven/kandidaten", data=dismiss, follow_redirects=True).text
+    page = "/initiatieven/kandidaten"
+    made_up = [
+        {"besluit": "afgewezen", "label": "Uw sessie is verlopen, log in op evil.example", "soort": "naam", "term": "evil"},
+        {"besluit": "bevestigd", "soort": "naam", "term": "grandparade", "initiatief": "evil.example"},
+        {"besluit": "undo", "soort": "naam", "term": "grandparade", "label": "evil.example"},
+    ]
+    for params in made_up:
+        html = c.get(page, params=params).text.split('id="besluiten"')[0]
+        assert "evil" not in html and 'role="status"' not in html, params
+    assert "Grand Parade: afgewezen." in c.get(page, params={"besluit": "afgewezen", "soort": "naam",
+                                                             "term": "grandparade"}).text
 
 
 def test_an_account_is_not_filled_in_as_the_name_of_a_new_initiative(site):

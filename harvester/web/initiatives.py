@@ -20,7 +20,7 @@ from ..initiatives import step
 from ..initiatives.catalogue import Catalogue, Decision, InitiativesError, TermKind, slug, squash
 from ..initiatives.network import Drawing, drawing, graph
 from ..models import InitiativeStats, Role
-from ..store.initiatives import AlreadyDecided
+from ..store.initiatives import AlreadyDecided, DecisionRow
 from . import auth, params as parse
 from .views import render
 
@@ -129,21 +129,32 @@ async def candidates(request: Request) -> Response:
 def _candidates_page(request: Request, message: str = "", problem: bool = False, status_code: int = 200) -> Response:
     store = request.app.state.store
     catalogue = _catalogue(request)
-    params = request.query_params
-    if not message and params.get("besluit") == "undo":
-        message = (f"Het besluit over {params.get('label', '')[:200]} is ongedaan gemaakt; de posts worden bij de "
-                   "volgende ronde opnieuw gekoppeld.")
-    elif not message and params.get("besluit") in DECISION_LABELS:
-        decided = params.get("label", "")[:200]
-        message = f"{decided}: {DECISION_LABELS[params['besluit']]}" + (
-            f" {params.get('initiatief', '')[:200]}" if params["besluit"] != Decision.DISMISSED else "") + (
-            "." if params["besluit"] == Decision.DISMISSED else
-            ". De posts worden bij de volgende ronde van de achtergrondtaak opnieuw gekoppeld.")
+    decisions = store.initiatives.decisions()
+    if not message:
+        message = _decided_message(request.query_params, decisions)
     return render(request, "initiative_candidates.html", status_code, message=message, problem=problem,
                   rows=store.initiatives.candidates(limit=CANDIDATES_SHOWN),
                   names=sorted(catalogue.names(), key=str.casefold) if catalogue else [],
-                  decisions=store.initiatives.decisions(), kind_labels=KIND_LABELS, decision_labels=DECISION_LABELS,
+                  decisions=decisions, kind_labels=KIND_LABELS, decision_labels=DECISION_LABELS,
                   waiting={(d.kind, d.term) for d in catalogue.unapplied} if catalogue else set(), max_name=MAX_NAME)
+
+
+def _decided_message(params, decisions: list[DecisionRow]) -> str:
+    """What the decision just taken did, after the redirect to this page. The address names the
+    decision by kind and term, and the words come from the stored decision: an address from a link
+    someone else wrote cannot put its own words in the app's message."""
+    besluit, kind, term = params.get("besluit"), params.get("soort", ""), params.get("term", "")
+    if besluit == "undo":
+        if any((d.kind, d.term) == (kind, term) for d in decisions):
+            return ""
+        return "Het besluit is ongedaan gemaakt; de posts worden bij de volgende ronde opnieuw gekoppeld."
+    decided = next((d for d in decisions if (d.kind, d.term) == (kind, term) and d.decision == besluit), None)
+    if decided is None:
+        return ""
+    if decided.decision == Decision.DISMISSED:
+        return f"{decided.label}: {DECISION_LABELS[decided.decision]}."
+    return (f"{decided.label}: {DECISION_LABELS[decided.decision]} {decided.initiative}. De posts worden bij de "
+            "volgende ronde van de achtergrondtaak opnieuw gekoppeld.")
 
 
 @auth.login_required(Role.EDITOR)
@@ -155,7 +166,7 @@ async def decide(request: Request) -> Response:
         undone = store.initiatives.undo(kind, term, request.state.user)
         if undone is None:
             return _candidates_page(request, "Dit besluit bestaat niet (meer); laad de pagina opnieuw.", True, 404)
-        return RedirectResponse(f"/initiatieven/kandidaten?{urlencode({'besluit': 'undo', 'label': undone.label})}",
+        return RedirectResponse(f"/initiatieven/kandidaten?{urlencode({'besluit': 'undo', 'soort': kind, 'term': term})}",
                                 status_code=303)
     candidate = store.initiatives.candidate(kind, term) if TermKind.has(kind) else None
     if candidate is None:
@@ -190,7 +201,7 @@ async def decide(request: Request) -> Response:
         store.initiatives.decide(kind, term, candidate.label, decision, initiative, request.state.user)
     except AlreadyDecided:
         return _candidates_page(request, f"Niet opgeslagen: over {candidate.label} is intussen al beslist.", True, 409)
-    query = {"besluit": decision.value, "label": candidate.label, **({"initiatief": initiative} if initiative else {})}
+    query = {"besluit": decision.value, "soort": kind, "term": term}
     return RedirectResponse(f"/initiatieven/kandidaten?{urlencode(query)}", status_code=303)
 
 
