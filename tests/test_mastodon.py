@@ -397,11 +397,7 @@ def test_status_shows_token_needed_rate_limit_and_last_error(server, harvest, st
 
 def test_sigkill_in_the_middle_of_a_backfill_then_a_new_run_no_duplicate_no_gap(fake, write_config, tmp_path):
     n = 200
-    fake.add(*(make_status(sid(i), text=f"idee {i}") for i in range(1, n + 1)))
-    fake.delay = 0.3
-    path = write_config(f'\n[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n')
-    command = [str(Path(sys.executable).with_name("harvester")), "--config", str(path), "collect"]
-    kill_in_third_page(command, lambda: len(fake.timeline_requests()), tmp_path / "harvester.db")
+    command = kill_a_slow_backfill(fake, write_config, tmp_path, n)
     with Store(tmp_path / "harvester.db") as store:
         kept = store.posts.count()
         cursor = store.cursors.load(1)["innoverheid+lanceerplatform"]
@@ -422,11 +418,7 @@ def test_a_killed_run_is_shown_as_interrupted_with_what_it_stored(fake, write_co
     `harvester status` showed it as "nieuw: 0" beside posts it had stored, and the runs no longer
     added up to the posts."""
     n = 200
-    fake.add(*(make_status(sid(i), text=f"idee {i}") for i in range(1, n + 1)))
-    fake.delay = 0.3
-    path = write_config(f'\n[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n')
-    command = [str(Path(sys.executable).with_name("harvester")), "--config", str(path), "collect"]
-    kill_in_third_page(command, lambda: len(fake.timeline_requests()), tmp_path / "harvester.db")
+    command = kill_a_slow_backfill(fake, write_config, tmp_path, n)
     with Store(tmp_path / "harvester.db") as store:
         kept = store.posts.count()
         (killed,) = store.runs.status()
@@ -440,6 +432,18 @@ def test_a_killed_run_is_shown_as_interrupted_with_what_it_stored(fake, write_co
         runs = store.db.execute("SELECT status, error, new FROM runs ORDER BY id").fetchall()
         assert runs == [("failed", "onderbroken: het proces stopte tijdens deze run", kept), ("ok", None, n - kept)]
         assert store.posts.count() == n
+
+
+def kill_a_slow_backfill(fake, write_config, tmp_path: Path, n: int) -> list[str]:
+    """`n` statuses served slowly and `harvester collect` SIGKILLed in its third page; the command,
+    to run again."""
+    fake.add(*(make_status(sid(i), text=f"idee {i}") for i in range(1, n + 1)))
+    fake.delay = 0.3
+    path = write_config(f'\n[[sources]]\nname = "nl"\ntype = "mastodon"\ninstance = "{fake.url}"\n')
+    command = [str(Path(sys.executable).with_name("harvester")), "--config", str(path), "collect"]
+    kill_in_third_page(command, lambda: len(fake.timeline_requests()), tmp_path / "harvester.db")
+    return command
+
 
 def kill_in_third_page(command: list[str], pages_asked: Callable[[], int], db: Path) -> None:
     """Start `command`; once it asks for the third page and a batch is committed, SIGKILL it."""
