@@ -89,6 +89,9 @@ def test_a_decision_refused_for_a_bad_field_is_not_saved(site):
             response = c.post("/posts/8/decision", headers=fetch,
                               data={"csrf": csrf, "action": "reject", "reason": "spam", "version": "0", "volgende": "²"})
             assert response.status_code == 400, response.text[:300]
+            # the queue's script shows a text answer as a message and keeps the card; a page would replace it
+            assert response.headers["content-type"].startswith("text/plain" if fetch else "text/html"), fetch
+            assert "De volgende post" in response.text
     with Store(site[1].db_path) as store:
         assert store.reviews.state(8).version == 0 and store.reviews.history(8) == []
 
@@ -161,11 +164,17 @@ def test_an_unforeseen_error_is_a_500_with_the_security_headers(tmp_path):
     try:
         with client((server, config)) as c:
             response = c.get("/kapot")
+        with client((server, config)) as c:   # uvicorn closes a connection whose request raised
+            # the queue's script puts an HTML answer in place of the card: to it, the message alone
+            fetched = c.get("/kapot", headers={"X-Requested-With": "fetch"})
     finally:
         server.stop()
     assert response.status_code == 500
     assert_headers(response)
     assert "Er ging iets mis" in response.text and "kapot" not in response.text
+    assert fetched.status_code == 500 and fetched.headers["content-type"].startswith("text/plain")
+    assert_headers(fetched)
+    assert fetched.text.startswith("Er ging iets mis op de server.") and "kapot" not in fetched.text
 
 
 def _stream(url: str, headers: list[str], chunk: bytes, total: int, chunked: bool) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -74,7 +74,10 @@ class SecurityHeaders:
 
 
 async def bad_parameter(request: Request, exc: Exception) -> Response:
-    """A parameter `params` refused: the error page, 400, inside the layout."""
+    """A parameter `params` refused: the error page, 400, inside the layout (to the queue's script:
+    the message alone, `views.is_fetch`)."""
+    if views.is_fetch(request):
+        return PlainTextResponse(str(exc), status_code=400)
     return views.render(request, "error.html", 400, message=str(exc))
 
 
@@ -90,7 +93,10 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
     if not hasattr(request.state, "user") and (found := auth.current_user(request)):
         request.state.user, request.state.csrf = found
     message = HTTP_MESSAGES.get(exc.status_code, "Dit verzoek kan deze pagina niet afhandelen.")
-    response = views.render(request, "error.html", exc.status_code, message=message)
+    if views.is_fetch(request):
+        response: Response = PlainTextResponse(message, status_code=exc.status_code)
+    else:
+        response = views.render(request, "error.html", exc.status_code, message=message)
     response.headers.update(exc.headers or {})
     return response
 
@@ -99,11 +105,15 @@ async def server_error(request: Request, exc: Exception) -> Response:
     """Anything unforeseen: a plain Dutch page. Starlette sends it from outside the middleware
     stack (ServerErrorMiddleware), so it carries the security headers itself."""
     log.error("fout bij %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-    response = HTMLResponse(
-        "<!doctype html><html lang=\"nl\"><meta charset=\"utf-8\"><title>Fout · #innoverheid ideeën</title>"
-        "<link rel=\"stylesheet\" href=\"/static/app.css\"><main><h1>Er ging iets mis</h1>"
-        "<p>De server kon dit verzoek niet afhandelen. Probeer het later opnieuw.</p>"
-        "<p><a href=\"/\">Terug naar de wachtrij</a></p></main></html>", status_code=500)
+    if views.is_fetch(request):
+        response: Response = PlainTextResponse(
+            "Er ging iets mis op de server. Laad de pagina opnieuw om te zien wat er is opgeslagen.", status_code=500)
+    else:
+        response = HTMLResponse(
+            "<!doctype html><html lang=\"nl\"><meta charset=\"utf-8\"><title>Fout · #innoverheid ideeën</title>"
+            "<link rel=\"stylesheet\" href=\"/static/app.css\"><main><h1>Er ging iets mis</h1>"
+            "<p>De server kon dit verzoek niet afhandelen. Probeer het later opnieuw.</p>"
+            "<p><a href=\"/\">Terug naar de wachtrij</a></p></main></html>", status_code=500)
     response.raw_headers.extend(SECURITY_HEADERS)
     return response
 

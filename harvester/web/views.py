@@ -66,7 +66,9 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
     return app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
-def _is_fetch(request: Request) -> bool:
+def is_fetch(request: Request) -> bool:
+    """A request from the queue's script, which puts an HTML answer in place of the card and shows a
+    plain-text one as a message: an error it gets must be text, not a whole page."""
     return request.headers.get("x-requested-with") == "fetch"
 
 
@@ -229,7 +231,7 @@ def _decided_message(params, post_id: int) -> str:
 @auth.login_required(Role.READER)
 async def candidates(request: Request) -> Response:
     post_id = parse.post_id(request.path_params["post_id"])
-    if not _is_fetch(request):  # without JavaScript: the post's own page lists the candidates
+    if not is_fetch(request):  # without JavaScript: the post's own page lists the candidates
         return RedirectResponse(f"/posts/{post_id}#kandidaten-kop-{post_id}", status_code=303)
     store = request.app.state.store
     item = store.reviews.item(post_id)
@@ -287,7 +289,7 @@ async def decide(request: Request) -> Response:
             message, status_code = "Er is niets meer om ongedaan te maken.", 409
         except KeyError:
             gone = f"Post {post_id} bestaat niet (meer)."
-            if _is_fetch(request):   # app.js shows a short text as a message and keeps the card
+            if is_fetch(request):   # app.js shows a short text as a message and keeps the card
                 return PlainTextResponse(f"Niet opgeslagen: {gone}", status_code=404)
             return render(request, "error.html", 404, message=gone)
         except ValueError as e:
@@ -301,7 +303,7 @@ async def decide(request: Request) -> Response:
         if action == "note" and (note.strip() or None) != item.review.note:
             typed["unsaved_note"] = note
         typed["unsaved_duplicate"] = str(form.get("duplicate_of") or "")[:20]
-    if _is_fetch(request):
+    if is_fetch(request):
         return render(request, "_item.html", status_code, item=item, here=here, message=message,
                       problem=status_code != 200, confirm_empty=confirm_empty, **typed,
                       next_post=next_post)
