@@ -385,9 +385,16 @@ def _link_params(response: Response) -> dict[str, dict[str, str]]:
     }
 
 
-def _error_text(response: Response) -> str:
+def mastodon_error(response: Response) -> str | None:
+    """Mastodon's own error text (a JSON object with an "error"); None for an answer that is not one,
+    such as a web server's or proxy's error page."""
     try:
-        return str(json.loads(response.body).get("error", ""))[:200] or response.body[:200].decode("utf-8", "replace")
-    except (ValueError, AttributeError):
-        return response.body[:200].decode("utf-8", "replace")
+        answer = json.loads(response.body)
+    except ValueError:
+        return None
+    return str(answer["error"]) if isinstance(answer, dict) and "error" in answer else None
+
+
+def _error_text(response: Response) -> str:
+    return (mastodon_error(response) or "")[:200] or response.body[:200].decode("utf-8", "replace")
 

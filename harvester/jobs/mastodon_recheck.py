@@ -3,9 +3,9 @@
 Posts younger than `recheck_days` are asked for again on every instance they were seen on, twenty
 at a time with `GET /api/v1/statuses?id[]=` (Mastodon 4.3+); an instance without that route (404)
 is asked status by status with `GET /api/v1/statuses/:id`. A status missing from the answer, or a
-404 for it alone in Mastodon's words (not a web server's error page), is gone there. A post gone on an instance and present on none is deleted from the
-store with a tombstone (see harvester.privacy.forget.deleted_at_source), so no later harvest brings it back.
-An instance that could not be asked (network, rate limit, token) decides nothing. A source whose
+404 for it alone in Mastodon's words (not a web server's error page), is gone there. A post gone on
+an instance and present on none is deleted from the store with a tombstone (see
+harvester.privacy.forget.deleted_at_source), so no later harvest brings it back. An instance that could not be asked (network, rate limit, token) decides nothing. A source whose
 token_env names a variable holding no token is asked without one, as the collector does, and the
 pass is partial and names the variable in the collector's words (`InstanceClient.missing_token`).
 Bluesky posts are asked for by their at:// uri with `app.bsky.feed.getPosts`, 25 at a time
@@ -29,15 +29,14 @@ which the scheduler and `harvester recheck` run.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..collectors import bluesky
 from ..collectors.base import NEXT_RECHECK, rate_limit_stop
-from ..collectors.http import FetchError, Fetcher, Response
-from ..collectors.mastodon import InstanceClient, Normalizer
+from ..collectors.http import FetchError, Fetcher
+from ..collectors.mastodon import InstanceClient, Normalizer, mastodon_error
 from ..config import BlueskySource, Config, MastodonSource
 from ..privacy.forget import deleted_at_source, optout, scrub_quotes
 from ..privacy.hashing import SecretMissing, load_secret
@@ -185,18 +184,10 @@ def _ask(client: InstanceClient, ids: list[str]) -> dict[str, dict]:
                 raise type(e)(str(e).replace(f"/api/v1/statuses/{status_id}", "/api/v1/statuses/:id")) from None
             if isinstance(body, dict):
                 found[status_id] = body
-            elif body is None and not _mastodon_error(response):
+            # only Mastodon's own 404 says the status is gone: a web server's or proxy's error page
+            # (the domain serves something else now) would have every recent post deleted and tombstoned
+            elif body is None and mastodon_error(response) is None:
                 raise FetchError(f"onverwacht antwoord van {client.base}/api/v1/statuses/:id: HTTP {response.status} "
                                  "zonder de foutmelding van Mastodon; niets als verwijderd beschouwd")
     return found
 
-
-def _mastodon_error(response: Response) -> bool:
-    """Whether a 404 or 410 is Mastodon's own, a JSON object with an "error": only that says the
-    status is gone. A web server's or proxy's error page (the domain now serves something else, a
-    route lost in maintenance) would otherwise have every recent post deleted and tombstoned."""
-    try:
-        answer = json.loads(response.body)
-    except ValueError:
-        return False
-    return isinstance(answer, dict) and "error" in answer
